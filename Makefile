@@ -1,0 +1,57 @@
+# Partner Benefits Bot: every entry point installs what it needs, so a fresh clone needs only `make`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+NODE_TOOLS := node_modules/.stamp
+
+.PHONY: run test bench package lint deps dev-deps node-deps e2e-deps clean
+
+## run: start the bot on :3978 and the Agents Playground on :56150 (Ctrl-C stops both)
+run: deps $(NODE_TOOLS)
+	$(PY) -m bot dev
+
+## test: install everything the tests need, then run the whole suite
+test: dev-deps $(NODE_TOOLS) e2e-deps
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+## bench: performance benchmarks (print figures; they are not tests)
+bench: dev-deps
+	$(PY) -m bench
+
+## package: build the Teams app package (build/appPackage.zip) from manifest/ and .env
+package: dev-deps
+	$(PY) -m manifest.package
+
+lint: dev-deps
+	$(PY) -m ruff check .
+
+deps: $(VENV)/.deps
+dev-deps: $(VENV)/.dev-deps
+node-deps: $(NODE_TOOLS)
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+$(VENV)/.deps: requirements.txt $(VENV)/bin/python
+	$(PIP) install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-deps: requirements.txt requirements-dev.txt $(VENV)/bin/python
+	$(PIP) install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.deps
+
+$(NODE_TOOLS): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## e2e-deps: Debian chromium and CJK fonts for the browser tests (installed when missing)
+e2e-deps:
+	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "noto sans cjk" || { \
+	  echo "installing chromium and fonts-noto-cjk"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+
+clean:
+	rm -rf $(VENV) node_modules build

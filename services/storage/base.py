@@ -1,0 +1,95 @@
+"""The document store contract that every storage engine of the bot fulfils.
+
+Service code never touches TinyDB directly: it reads documents by id or by an indexed field and
+writes batches of operations. A batch is atomic and durable: when ``apply`` returns, every operation
+of it is on disk, and a crash at any instant leaves the store with all of the batch or none of it.
+Keeping the contract this small lets the engine change (stock TinyDB, the journaled engine, a
+database for a scale-out) without touching the services above it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+Document = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Put:
+    """Insert or replace the document ``doc_id`` of ``table`` with ``doc``."""
+
+    table: str
+    doc_id: str
+    doc: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Delete:
+    """Remove the document ``doc_id`` of ``table`` (no error when it is absent)."""
+
+    table: str
+    doc_id: str
+
+
+Op = Put | Delete
+
+
+@dataclass(frozen=True)
+class StoreHealth:
+    """What ``/readyz`` reports about a store.
+
+    ``quarantined`` lists files that failed to load and were moved aside (never silently replaced);
+    a store that had to quarantine a file is still usable but not healthy.
+    """
+
+    ready: bool
+    path: str
+    quarantined: tuple[str, ...] = field(default_factory=tuple)
+    detail: str = ""
+
+
+class DocumentStore(ABC):
+    """Tables of JSON documents keyed by string ids, with secondary indexes.
+
+    ``indexes`` maps a table name to the fields looked up with :meth:`find`; a lookup on an indexed
+    field must not scan the table. Reads are synchronous (served from memory); writes are async
+    because they wait for the disk.
+    """
+
+    def __init__(self, indexes: Mapping[str, Sequence[str]] | None = None) -> None:
+        self.indexes: dict[str, tuple[str, ...]] = {t: tuple(f) for t, f in (indexes or {}).items()}
+
+    @abstractmethod
+    def get(self, table: str, doc_id: str) -> Document | None:
+        """Return a copy of one document, or None."""
+
+    @abstractmethod
+    def all(self, table: str) -> list[Document]:
+        """Return copies of every document of ``table`` (each carries its id under ``"id"``)."""
+
+    @abstractmethod
+    def find(self, table: str, field_name: str, value: Any) -> list[Document]:
+        """Return copies of the documents whose ``field_name`` equals ``value``."""
+
+    @abstractmethod
+    async def apply(self, ops: Sequence[Op]) -> None:
+        """Apply a batch atomically; durable (fsynced) before returning."""
+
+    @abstractmethod
+    def health(self) -> StoreHealth:
+        """Report whether the store loaded cleanly."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Flush and release the files."""
+
+    def dump(self) -> dict[str, dict[str, Document]]:
+        """Every table as ``{table: {doc_id: doc}}``, for export and backup."""
+        return {t: {d["id"]: d for d in self.all(t)} for t in self.table_names()}
+
+    @abstractmethod
+    def table_names(self) -> list[str]:
+        """Names of the tables that hold at least one document."""
