@@ -1,0 +1,86 @@
+"""The Bot Framework adapter: ``CloudAdapter`` with the 4.17.1 defects worked around in one place.
+
+* Invoke responses: the stock ``process`` re-serializes an invoke body that the SDK already turned
+  into a dict and answers 500 (``'dict' object has no attribute 'is_xml_model'``). Here a body is
+  serialized only if it is still an msrest model; dicts and lists go out as they are.
+* Authentication: any failure to authenticate a request is a 401, never a 500, and no bot code
+  runs (the strict authentication object turns every validation error into ``PermissionError``).
+* Bad requests: a body that is not JSON or not an activity is a 400 with a short reason.
+* Turn errors: logged with the activity id (never the text of the message), answered with a
+  short localized apology; no stack trace reaches the user.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+from botbuilder.core import Bot, TurnContext
+from botbuilder.core.serializer_helper import serializer_helper
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import Activity, ActivityTypes
+from botframework.connector.auth import BotFrameworkAuthentication
+from msrest.serialization import Model
+
+from services.i18n import Translator, resolve_locale
+
+log = logging.getLogger(__name__)
+
+
+def serialize_invoke_body(body: Any) -> Any:
+    """An invoke body as JSON-ready data, whether the SDK left it a model or already a dict."""
+    if body is None or isinstance(body, (dict, list, str, int, float, bool)):
+        return body
+    if isinstance(body, Model):
+        return serializer_helper(body)
+    return body
+
+
+class BenefitsAdapter(CloudAdapter):
+    """``CloudAdapter`` answering invokes correctly, 401 on bad credentials, 400 on bad bodies."""
+
+    def __init__(self, auth: BotFrameworkAuthentication) -> None:
+        super().__init__(auth)
+        self.on_turn_error = self._on_turn_error
+
+    async def process(self, request: web.Request, bot: Bot, ws_response: Any = None) -> web.StreamResponse:
+        if request.method != "POST":
+            raise web.HTTPMethodNotAllowed(request.method, ["POST"])
+        if "application/json" not in request.headers.get("Content-Type", ""):
+            raise web.HTTPUnsupportedMediaType(text="Content-Type must be application/json")
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise web.HTTPBadRequest(text="body is not JSON") from None
+        if not isinstance(body, dict):
+            raise web.HTTPBadRequest(text="body is not an activity")
+        activity = Activity().deserialize(body)
+        if not activity.type:
+            raise web.HTTPBadRequest(text="activity has no type")
+        auth_header = request.headers.get("Authorization", "")
+        try:
+            invoke_response = await self.process_activity(auth_header, activity, bot.on_turn)
+        except PermissionError:
+            log.warning("unauthorized request", extra={"activity_id": activity.id, "channel": activity.channel_id})
+            raise web.HTTPUnauthorized() from None
+        if invoke_response:
+            return web.json_response(serialize_invoke_body(invoke_response.body), status=invoke_response.status)
+        return web.Response(status=201)
+
+    async def _on_turn_error(self, context: TurnContext, error: Exception) -> None:
+        activity = context.activity
+        log.error(
+            "turn failed",
+            exc_info=error,
+            extra={"activity_id": activity.id, "activity_type": activity.type,
+                   "conversation_id": activity.conversation.id if activity.conversation else None},
+        )
+        if activity.type == ActivityTypes.invoke:
+            return  # the invoke response (500) tells the client; a message would duplicate it
+        try:
+            translate = Translator(resolve_locale(None, activity.locale))
+            await context.send_activity(translate("bot.error_apology"))
+        except Exception:  # the connector may be what failed; never raise from the error handler
+            log.warning("could not send the apology", extra={"activity_id": activity.id})

@@ -1,0 +1,112 @@
+"""The aiohttp application: ``/api/messages``, ``/healthz`` and ``/readyz``.
+
+``create_app(settings)`` builds everything; stores and sessions open and close in ``cleanup_ctx``
+so that a failed start-up cleans up only what it opened. No module-level singletons.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from aiohttp import web
+from botbuilder.core import ConversationState, UserState
+
+from bot import keys
+from bot.adapter import BenefitsAdapter
+from bot.auth import build_authentication
+from bot.handler import BenefitsBot
+from bot.settings import Settings
+from bot.state_storage import TinyDBStateStorage
+from domain.models import Role
+from services.benefits import BenefitsService
+from services.conversations import ConversationBook
+from services.inventory import demo_inventory, import_inventory, parse_inventory
+from services.repository import INDEXES, Repository
+from services.storage import open_store
+from services.storage.lock import data_folder_lock
+
+log = logging.getLogger(__name__)
+
+DOMAIN_FILE = "benefits.json"
+STATE_FILE = "state.json"
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application()
+    app[keys.SETTINGS] = settings
+    app.cleanup_ctx.append(_stores)
+    app.router.add_post("/api/messages", messages)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app
+
+
+async def _stores(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    with data_folder_lock(settings.data_dir):
+        async for _ in _open(app, settings):
+            yield
+
+
+async def _open(app: web.Application, settings: Settings) -> AsyncIterator[None]:
+    domain_store = open_store(settings.data_dir / DOMAIN_FILE, INDEXES)
+    state_store = open_store(settings.data_dir / STATE_FILE, {})
+    app[keys.DOMAIN_STORE] = domain_store
+    app[keys.STATE_STORE] = state_store
+    service = BenefitsService(domain_store)
+    app[keys.SERVICE] = service
+    await bootstrap(settings, service)
+    state = TinyDBStateStorage(state_store)
+    conversations = ConversationBook(domain_store)
+    app[keys.ADAPTER] = BenefitsAdapter(build_authentication(settings))
+    app[keys.BOT] = BenefitsBot(
+        service, conversations, sso_configured=bool(settings.sso_connection_name),
+        extras={"conversation_state": ConversationState(state), "user_state": UserState(state),
+                "settings": settings},
+    )
+    log.info("bot ready", extra={"settings": settings.safe_summary()})
+    try:
+        yield
+    finally:
+        await domain_store.close()
+        await state_store.close()
+
+
+async def bootstrap(settings: Settings, service: BenefitsService) -> None:
+    """First start: demo data when the store is empty; make the configured people Global admins."""
+    repo: Repository = service.repo
+    if settings.seed_demo and repo.organization() is None:
+        inventory = parse_inventory(demo_inventory(datetime.now(UTC).date()))
+        await import_inventory(service.store, inventory)
+        log.info("demo data loaded", extra={"benefits": len(inventory.benefits), "people": len(inventory.people)})
+    for who in settings.global_admins:
+        person = repo.person(who) or repo.person_by_email(who) or repo.person_by("aad_object_id", who)
+        if person is None:
+            log.warning("GLOBAL_ADMINS names nobody in the directory yet", extra={"who": who})
+            continue
+        if not person.has(Role.GLOBAL_ADMIN):
+            await service.store.apply([repo.put_person(replace(person, roles=person.roles | {Role.GLOBAL_ADMIN}))])
+
+
+async def messages(request: web.Request) -> web.StreamResponse:
+    app = request.app
+    return await app[keys.ADAPTER].process(request, app[keys.BOT])
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "up"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    stores = [request.app[keys.DOMAIN_STORE].health(), request.app[keys.STATE_STORE].health()]
+    ready = all(s.ready for s in stores)
+    healthy = ready and not any(s.quarantined for s in stores)
+    body = {
+        "status": "ready" if healthy else ("degraded" if ready else "not ready"),
+        "stores": [{"path": s.path, "ready": s.ready, "quarantined": list(s.quarantined), "detail": s.detail}
+                   for s in stores],
+    }
+    return web.json_response(body, status=200 if ready else 503)

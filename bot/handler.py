@@ -1,0 +1,199 @@
+"""The Teams activity handler: who is speaking, in which language, and which action they want.
+
+Thin by design: it resolves the person and locale of the turn, records where the person can be
+reached, and hands text commands, ``Action.Submit`` payloads and ``Action.Execute`` invokes to the
+action registry in ``dialogs``. Everything it answers is localized.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
+from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
+from botbuilder.schema.teams import TeamsChannelAccount
+
+import dialogs.basic  # noqa: F401  (registers the basic actions)
+from cards.help import welcome_card
+from dialogs.actions import ACTIONS, ActionResult
+from dialogs.commands import parse_command, suggest
+from dialogs.turn import Turn
+from domain.errors import RuleViolation, RuleViolations
+from domain.models import Person
+from services.benefits import BenefitsService
+from services.conversations import ConversationBook
+from services.i18n import Translator, resolve_locale
+
+log = logging.getLogger(__name__)
+
+LOCALE_KEY = "pbb.locale"
+ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
+
+
+class BenefitsBot(TeamsActivityHandler):
+    """Partner Benefits Bot's turn logic."""
+
+    def __init__(self, service: BenefitsService, conversations: ConversationBook, sso_configured: bool = False,
+                 extras: dict[str, Any] | None = None) -> None:
+        self.service = service
+        self.conversations = conversations
+        self.sso_configured = sso_configured
+        self.extras = extras or {}
+
+    # --- the turn -----------------------------------------------------------------------------
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        await super().on_turn(turn_context)
+        for name in ("conversation_state", "user_state"):
+            state = self.extras.get(name)
+            if state is not None:
+                await state.save_changes(turn_context)
+
+    async def _turn(self, context: TurnContext) -> Turn:
+        """Resolve the acting person (from the activity) and their language."""
+        person = await self._person(context)
+        prefs = self.conversations.preferences(person.id)
+        locale = resolve_locale(prefs.get("language"), context.activity.locale)
+        context.turn_state[LOCALE_KEY] = locale
+        await self._remember(context, person)
+        return Turn(context, person, locale, Translator(locale), self.service, op_key=_op_key(context),
+                    extras={"conversations": self.conversations, **self.extras})
+
+    async def _person(self, context: TurnContext) -> Person:
+        sender: ChannelAccount = context.activity.from_property
+        repo = self.service.repo
+        aad = getattr(sender, "aad_object_id", None) or ""
+        known = (repo.person(aad) if aad else None) or repo.person_by("teams_id", sender.id)
+        known = known or (repo.person_by("aad_object_id", aad) if aad else None)
+        if known is not None:
+            return known
+        email = ""
+        try:  # Teams knows the member's email; the Playground's mock roster answers too
+            member: TeamsChannelAccount = await TeamsInfo.get_member(context, sender.id)
+            email = (member.email or member.user_principal_name or "").lower()
+            aad = aad or (member.aad_object_id or "")
+        except Exception:
+            log.info("member lookup failed", extra={"activity_id": context.activity.id})
+        person = Person(id=aad or sender.id, name=sender.name or "", email=email, aad_object_id=aad,
+                        teams_id=sender.id)
+        return await self.service.upsert_person(person)
+
+    async def _remember(self, context: TurnContext, person: Person) -> None:
+        if context.activity.conversation is None or context.activity.conversation.conversation_type not in (
+            None, "personal"
+        ):
+            return  # proactive messages go to the person's 1:1 chat
+        reference = TurnContext.get_conversation_reference(context.activity)
+        await self.conversations.remember(person.id, reference.serialize())
+
+    # --- installs and welcomes -----------------------------------------------------------------
+    async def on_installation_update_add(self, turn_context: TurnContext) -> None:
+        turn = await self._turn(turn_context)
+        await self._send_card(turn_context, welcome_card(turn.person, turn.t, self.sso_configured))
+
+    async def on_teams_members_added(self, teams_members_added: list[TeamsChannelAccount], team_info: Any,
+                                     turn_context: TurnContext) -> None:
+        bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else None
+        if any(m.id == bot_id for m in teams_members_added):
+            if turn_context.activity.conversation.conversation_type in (None, "personal"):
+                return  # installationUpdate already greeted this person in their 1:1 chat
+            turn = await self._turn(turn_context)
+            await self._send_card(turn_context, welcome_card(turn.person, turn.t, self.sso_configured))
+
+    # --- messages, submits and invokes -----------------------------------------------------------
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        turn = await self._turn(turn_context)
+        value = turn_context.activity.value
+        if isinstance(value, dict) and value.get("action"):  # Action.Submit (or a fallback of Execute)
+            result = await self._run(turn, str(value["action"]), value)
+            await self._deliver(turn, result, replace=turn_context.activity.reply_to_id)
+            return
+        command = parse_command(turn_context.activity.text or "")
+        if command is None or command.action not in ACTIONS:
+            hint = suggest(turn_context.activity.text or "")
+            key = "bot.unknown_with_hint" if hint else "bot.unknown"
+            await turn_context.send_activity(turn.t(key, hint=hint or ""))
+            return
+        result = await self._run(turn, command.action, {"argument": command.argument})
+        await self._deliver(turn, result)
+
+    async def on_adaptive_card_invoke(self, turn_context: TurnContext, invoke_value: Any = None) -> Any:
+        """``Action.Execute``: run the verb, answer with the card that replaces the clicked one."""
+        turn = await self._turn(turn_context)
+        value = turn_context.activity.value if isinstance(turn_context.activity.value, dict) else {}
+        action = value.get("action") if isinstance(value.get("action"), dict) else {}
+        data = dict(action.get("data") or {}) if isinstance(action.get("data"), dict) else {}
+        verb = str(action.get("verb") or data.get("action") or "")
+        result = await self._run(turn, verb, data)
+        for message in result.messages:
+            await self._send(turn_context, message)
+        return _card_response(result.card)
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse | None:
+        if turn_context.activity.name == "adaptiveCard/action":
+            return InvokeResponse(status=HTTPStatus.OK, body=await self.on_adaptive_card_invoke(turn_context))
+        return await super().on_invoke_activity(turn_context)
+
+    async def _run(self, turn: Turn, name: str, data: dict[str, Any]) -> ActionResult:
+        handler = ACTIONS.get(name)
+        if handler is None:
+            return ActionResult(None, (turn.t("bot.unknown_action"),))
+        try:
+            return await handler(turn, data)
+        except RuleViolations as many:
+            return ActionResult(None, tuple(describe_violation(turn, v) for v in many.violations))
+        except RuleViolation as violation:
+            return ActionResult(None, (describe_violation(turn, violation),))
+
+    async def _deliver(self, turn: Turn, result: ActionResult, replace: str | None = None) -> None:
+        if result.card is not None:
+            activity = MessageFactory.attachment(CardFactory.adaptive_card(result.card))
+            if replace:
+                activity.id = replace
+                try:
+                    await turn.context.update_activity(activity)
+                except Exception:
+                    await turn.context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(result.card)))
+            else:
+                await turn.context.send_activity(activity)
+        for message in result.messages:
+            await self._send(turn.context, message)
+
+    @staticmethod
+    async def _send(context: TurnContext, message: str | dict[str, Any]) -> None:
+        if isinstance(message, dict):
+            await context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(message)))
+        else:
+            await context.send_activity(message)
+
+    @staticmethod
+    async def _send_card(context: TurnContext, card: dict[str, Any]) -> None:
+        await context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
+
+
+def describe_violation(turn: Turn, violation: RuleViolation) -> str:
+    """A refusal in the user's language; "not an admin" also names who the admins are."""
+    params = dict(violation.params)
+    if violation.code in ("errors.not_an_admin", "errors.needs_global_admin", "errors.needs_gtm_role"):
+        params["admins"] = ", ".join(p.name for p in turn.service.admins()) or turn.t("errors.no_admins_known")
+    return turn.t(violation.code, **params)
+
+
+def _op_key(context: TurnContext) -> str | None:
+    """Redelivered activities keep their id; a card click's nonce (if any) identifies the click."""
+    activity: Activity = context.activity
+    value = activity.value if isinstance(activity.value, dict) else {}
+    data = ((value.get("action") or {}).get("data") or {}) if activity.type == ActivityTypes.invoke else value
+    nonce = data.get("nonce") if isinstance(data, dict) else None
+    if nonce:
+        return f"click:{activity.from_property.id}:{nonce}"
+    return f"activity:{activity.id}" if activity.id else None
+
+
+def _card_response(card: dict[str, Any] | None) -> dict[str, Any]:
+    """The ``adaptiveCard/action`` response body: the card to show, or a 200 with no change."""
+    if card is None:
+        return {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": ""}
+    return {"statusCode": 200, "type": ADAPTIVE_CARD, "value": card}

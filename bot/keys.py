@@ -1,0 +1,17 @@
+"""Typed keys of the aiohttp application (``web.AppKey``), one per collaborator."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    pass
+
+SETTINGS = web.AppKey("settings", "Settings")
+DOMAIN_STORE = web.AppKey("domain_store", "DocumentStore")
+STATE_STORE = web.AppKey("state_store", "DocumentStore")
+SERVICE = web.AppKey("service", "BenefitsService")
+ADAPTER = web.AppKey("adapter", "BenefitsAdapter")
+BOT = web.AppKey("bot", "BenefitsBot")

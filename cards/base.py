@@ -1,0 +1,59 @@
+"""Building blocks shared by every card: the 1.5 envelope, actions with fallbacks, text blocks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.i18n import Translator
+
+Card = dict[str, Any]
+SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
+VERSION = "1.5"
+
+
+def card(body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = None, **extra: Any) -> Card:
+    """A Teams-wide Adaptive Card 1.5."""
+    result: Card = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": VERSION, "body": body,
+                    "msteams": {"width": "Full"}}
+    if actions:
+        result["actions"] = actions
+    result.update(extra)
+    return result
+
+
+def text(value: str, **props: Any) -> dict[str, Any]:
+    return {"type": "TextBlock", "text": value, "wrap": True, **props}
+
+
+def heading(value: str) -> dict[str, Any]:
+    return text(value, size="Large", weight="Bolder", style="heading")
+
+
+def subheading(value: str) -> dict[str, Any]:
+    return text(value, size="Medium", weight="Bolder")
+
+
+def facts(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    return {"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in pairs if v != ""]}
+
+
+def execute(title: str, verb: str, data: dict[str, Any] | None = None, **props: Any) -> dict[str, Any]:
+    """``Action.Execute`` (updates the card in place) with an ``Action.Submit`` fallback for old clients."""
+    payload = {"action": verb, **(data or {})}
+    return {
+        "type": "Action.Execute", "title": title, "verb": verb, "data": payload,
+        "fallback": {"type": "Action.Submit", "title": title, "data": payload}, **props,
+    }
+
+
+def open_url(title: str, url: str) -> dict[str, Any]:
+    return {"type": "Action.OpenUrl", "title": title, "url": url}
+
+
+def toggle(title: str, target_id: str) -> dict[str, Any]:
+    return {"type": "Action.ToggleVisibility", "title": title, "targetElements": [target_id]}
+
+
+def notice(t: Translator, key: str, style: str = "good", **params: Any) -> dict[str, Any]:
+    """A coloured one-line outcome at the top of a card (e.g. "Assigned", or a refusal)."""
+    return {"type": "Container", "style": style, "items": [text(t(key, **params), weight="Bolder")]}

@@ -1,0 +1,35 @@
+"""Menu, help and language: the actions every user has."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cards.help import help_card, language_card
+from dialogs.actions import ACTIONS, ActionResult, action
+from dialogs.turn import Turn
+from services.i18n import LOCALES, Translator, normalize_locale
+
+
+@action("help")
+async def show_help(turn: Turn, data: dict[str, Any]) -> ActionResult:
+    return ActionResult(help_card(turn.person, turn.t, set(ACTIONS)))
+
+
+@action("language")
+async def choose_language(turn: Turn, data: dict[str, Any]) -> ActionResult:
+    wanted = normalize_locale(str(data.get("argument") or ""))
+    if wanted:
+        return await set_language(turn, {"locale": wanted})
+    return ActionResult(language_card(turn.locale, turn.t))
+
+
+@action("set_language")
+async def set_language(turn: Turn, data: dict[str, Any]) -> ActionResult:
+    locale = normalize_locale(str(data.get("locale") or ""))
+    if locale not in LOCALES:
+        return ActionResult(language_card(turn.locale, turn.t), (turn.t("language.unknown"),))
+    book = turn.extras["conversations"]
+    await book.set_preference(turn.person.id, language=locale)
+    turn.locale, turn.t = locale, Translator(locale)
+    card = language_card(locale, turn.t)
+    return ActionResult(card, (turn.t("language.changed"),))

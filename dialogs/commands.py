@@ -1,0 +1,76 @@
+"""Text commands in plain words, in en-US, zh-CN and zh-TW, mapped to action names.
+
+The table is data: each action lists the phrases that start it. Matching ignores case, mentions,
+surrounding punctuation and spaces between Chinese characters, and accepts a phrase followed by an
+argument (``language zh-TW``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "help": ("help", "menu", "?", "start", "帮助", "菜单", "幫助", "說明", "選單", "功能表"),
+    "language": ("language", "lang", "语言", "語言", "切换语言", "切換語言"),
+    "my_benefits": ("my benefits", "mine", "what do i have", "我的权益", "我的權益"),
+    "overview": ("overview", "benefits", "benefits overview", "权益", "權益", "权益概览", "權益概覽"),
+    "list_software": ("software", "keys", "get keys", "软件", "軟體", "获取密钥", "取得金鑰"),
+    "list_cloud": ("cloud", "azure", "云", "雲端", "云服务", "雲端服務"),
+    "list_visual_studio": ("visual studio", "vs", "visual studio subscriptions", "visual studio 订阅",
+                           "visual studio 訂閱"),
+    "list_technical": ("technical", "technical benefits", "support", "技术权益", "技術權益", "技术", "技術"),
+    "list_go_to_market": ("go-to-market", "go to market", "gtm", "offers", "市场投放", "市场投放权益",
+                          "進入市場", "進入市場供應項目"),
+    "marketing_contact": ("marketing contact", "营销联系人", "行銷連絡人"),
+    "cancel_start": ("cancel", "refund", "cancel a benefit", "取消", "退款", "取消权益", "取消權益"),
+    "users": ("users", "roles", "permissions", "用户", "使用者", "角色", "权限", "權限"),
+    "request_benefit": ("request", "request a benefit", "ask for", "申请", "申請", "请求权益", "要求權益"),
+    "requests": ("requests", "pending requests", "服务请求", "服務要求"),
+    "notifications": ("notifications", "undeliverable", "通知", "无法送达", "無法傳遞"),
+    "activate": ("activate", "mark activated", "激活", "啟用"),
+    "recent_changes": ("changes", "history", "audit", "recent changes", "更改", "历史记录", "變更", "歷程記錄"),
+}
+
+_MENTION = re.compile(r"<at>.*?</at>", re.I)
+_CJK_SPACE = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
+
+
+@dataclass(frozen=True)
+class Command:
+    action: str
+    argument: str
+
+
+def normalize(text: str) -> str:
+    text = _MENTION.sub(" ", text or "")
+    text = text.replace("\u00a0", " ").strip().strip("!.。！？?,，;；:：").strip()
+    text = _CJK_SPACE.sub("", text)
+    return re.sub(r"\s+", " ", text).lower()
+
+
+def parse_command(text: str) -> Command | None:
+    """The action a message asks for, with any argument after the phrase; None if unknown."""
+    said = normalize(text)
+    if not said:
+        return None
+    best: Command | None = None
+    best_len = -1
+    for action, phrases in COMMANDS.items():
+        for phrase in phrases:
+            if said == phrase or said.startswith(phrase + " "):
+                if len(phrase) > best_len:
+                    best, best_len = Command(action, said[len(phrase):].strip()), len(phrase)
+    if best is None and said == "?":
+        return Command("help", "")
+    return best
+
+
+def suggest(text: str) -> str | None:
+    """The closest known phrase to an unknown message (for "did you mean ...")."""
+    import difflib
+
+    said = normalize(text)
+    phrases = [p for ps in COMMANDS.values() for p in ps if len(p) > 1]
+    match = difflib.get_close_matches(said, phrases, n=1, cutoff=0.5)
+    return match[0] if match else None

@@ -1,0 +1,542 @@
+"""Benefit workflows as transactions: read, check the seeds' rules, write one atomic batch.
+
+Every mutating method takes the acting person (resolved by the bot from the Teams activity, never
+from card data), checks the rules in ``domain.rules`` on the current state, and writes its changes
+with an audit entry in a single batch. Mutations run under one lock, so two admins taking the
+last seat at the same moment give exactly one assignment. An optional ``op_key`` (the activity id
+or a card's nonce) makes a redelivered activity or a double click have one effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from typing import Any
+
+from domain import errors, rules
+from domain.errors import RuleViolation
+from domain.models import (
+    Assignment,
+    AuditEntry,
+    Benefit,
+    BenefitKind,
+    BenefitPackage,
+    Category,
+    KeyReveal,
+    MarketingContact,
+    Person,
+    Phase,
+    ProductKey,
+    RequestKind,
+    RequestStatus,
+    Role,
+    ServiceRequest,
+    Status,
+)
+from services.repository import PROCESSED, Repository
+from services.storage.base import DocumentStore, Op
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class CategorySummary:
+    """One row of the Benefits overview."""
+
+    category: Category
+    benefits: int
+    allocated: int
+    assigned: int
+    available: int
+    pending: int
+
+
+@dataclass(frozen=True)
+class Holding:
+    """A benefit someone holds (for "my benefits")."""
+
+    benefit: Benefit
+    assignment: Assignment | None
+    status: Status
+    expires_on: date | None
+
+
+@dataclass(frozen=True)
+class Activation:
+    """What an activation changed: the notifications service tells these people."""
+
+    event_id: str
+    benefit: Benefit
+    assignment: Assignment | None
+    status: Status
+    activated_on: date
+    expires_on: date | None
+    recipients: tuple[str, ...]
+    changed: bool
+
+
+class BenefitsService:
+    """The application service of the Benefits page."""
+
+    def __init__(self, store: DocumentStore, clock: Clock = utc_now) -> None:
+        self.store = store
+        self.repo = Repository(store)
+        self.clock = clock
+        self._lock = asyncio.Lock()
+        self.listeners: list[Callable[[str, dict[str, Any]], Any]] = []
+
+    # --- helpers ---------------------------------------------------------------------------------
+    def today(self) -> date:
+        return self.clock().date()
+
+    def _audit(self, actor: Person | None, action: str, subject_id: str, before: Any, after: Any,
+               **extra: Any) -> Op:
+        entry = AuditEntry(
+            id=uuid.uuid4().hex, at=self.clock(), actor_id=actor.id if actor else "system", action=action,
+            subject_id=subject_id, before=_doc(before), after=_doc(after), extra=extra,
+        )
+        return self.repo.put_audit(entry)
+
+    async def _commit(self, ops: list[Op], op_key: str | None = None, result: dict[str, Any] | None = None) -> None:
+        if op_key:
+            ops = [*ops, self.repo.mark_processed(op_key, result)]
+        await self.store.apply(ops)
+
+    def _processed(self, op_key: str | None) -> dict[str, Any] | None:
+        if not op_key:
+            return None
+        doc = self.store.get(PROCESSED, op_key)
+        return doc.get("result", {}) if doc else None
+
+    def _benefit(self, benefit_id: str) -> Benefit:
+        benefit = self.repo.benefit(benefit_id)
+        if benefit is None:
+            raise RuleViolation(errors.UNKNOWN_BENEFIT, id=benefit_id)
+        return benefit
+
+    def _person(self, person_id: str) -> Person:
+        person = self.repo.person(person_id)
+        if person is None:
+            raise RuleViolation(errors.UNKNOWN_PERSON, id=person_id)
+        return person
+
+    def _account_email(self) -> str:
+        org = self.repo.organization()
+        return org.account_email if org else ""
+
+    # --- reading -------------------------------------------------------------------------------
+    def overview(self, actor: Person) -> list[CategorySummary]:
+        """Seed: benefits by category with allocations; admins only (it shows everyone's seats)."""
+        rules.require_admin(actor)
+        rows = []
+        for category in Category:
+            benefits = [b for b in self.repo.benefits(category) if b.status is not Status.CANCELLED]
+            allocated = sum(b.quantity for b in benefits)
+            assigned = sum(len(rules.current_assignments(b, self.repo.assignments_of_benefit(b.id)))
+                           for b in benefits)
+            pending = sum(1 for b in benefits if b.status is Status.PENDING_ACTIVATION) + sum(
+                1 for b in benefits for a in self.repo.assignments_of_benefit(b.id)
+                if a.is_current and a.status is Status.PENDING_ACTIVATION)
+            rows.append(CategorySummary(category, len(benefits), allocated, assigned,
+                                        max(0, allocated - assigned), pending))
+        return rows
+
+    def list_benefits(self, actor: Person, category: Category) -> list[tuple[Benefit, list[Assignment]]]:
+        rules.require_admin(actor)
+        return [(b, [a for a in self.repo.assignments_of_benefit(b.id) if a.is_current])
+                for b in self.repo.benefits(category)]
+
+    def holdings(self, person: Person) -> list[Holding]:
+        """What one person holds: their own assignments only, never anyone else's."""
+        today = self.today()
+        out: list[Holding] = []
+        for a in self.repo.assignments_of_person(person.id):
+            if not a.is_current:
+                continue
+            benefit = self.repo.benefit(a.benefit_id)
+            if benefit is None or benefit.status is Status.CANCELLED:
+                continue
+            expires = a.expires_on or benefit.expires_on
+            out.append(Holding(benefit, a, rules.effective_status(a.status, expires, today), expires))
+        contact = self.repo.marketing_contact()
+        if contact and contact.person_id == person.id:
+            for b in self.repo.benefits(Category.GO_TO_MARKET):
+                if b.status in (Status.ACTIVE, Status.PENDING_ACTIVATION, Status.EXPIRED):
+                    out.append(Holding(b, None, rules.effective_status(b.status, b.expires_on, today), b.expires_on))
+        return out
+
+    def admins(self) -> list[Person]:
+        return [p for p in self.repo.people() if p.has(Role.GLOBAL_ADMIN)]
+
+    # --- software and licence keys -------------------------------------------------------------
+    async def reveal_keys(self, actor: Person, benefit_id: str, language: str, os_type: str,
+                          op_key: str | None = None) -> list[ProductKey]:
+        """Seed: *Get keys* after choosing the language and OS. Recorded; counts as activation."""
+        rules.require_can_reveal_keys(actor)
+        async with self._lock:
+            benefit = self._benefit(benefit_id)
+            rules.require_keys_benefit(benefit)
+            rules.require_not_cancelled(benefit)
+            keys = [k for k in benefit.keys if k.language == language and k.os == os_type]
+            if self._processed(op_key) is not None:
+                return keys
+            now = self.clock()
+            reveal = KeyReveal(uuid.uuid4().hex, benefit.id, actor.id, now, language, os_type)
+            ops = [self.repo.put_reveal(reveal)]
+            if benefit.status is Status.NOT_ACTIVATED:
+                after = replace(benefit, status=Status.ACTIVE, activated_on=now.date())
+                ops += [self.repo.put_benefit(after), self._audit(actor, "benefit.activated_by_key", benefit.id,
+                                                                  _public(benefit), _public(after))]
+            ops.append(self._audit(actor, "keys.revealed", benefit.id, None, None, language=language, os=os_type))
+            await self._commit(ops, op_key)
+            return keys
+
+    # --- assignments ------------------------------------------------------------------------------
+    async def assign(self, actor: Person, benefit_id: str, person_id: str, alternate_email: str = "",
+                     op_key: str | None = None) -> Assignment:
+        """Assign a seat (Visual Studio, Azure usage-based, technical benefits)."""
+        rules.require_can_assign_benefits(actor)
+        async with self._lock:
+            done = self._processed(op_key)
+            if done is not None and done.get("assignment_id"):
+                existing = self.repo.assignment(done["assignment_id"])
+                if existing:
+                    return existing
+            benefit = self._benefit(benefit_id)
+            assignee = self._person(person_id)
+            rules.require_not_cancelled(benefit)
+            if not rules.is_assignable(benefit):
+                raise RuleViolation(errors.WRONG_KIND, benefit=benefit.name)
+            rules.usage_based_assignee_must_be_self(benefit, actor, assignee)
+            alternate = ""
+            if rules.needs_alternate_email(benefit):
+                alternate = rules.validate_alternate_email(alternate_email, assignee, self._account_email())
+            existing_assignments = self.repo.assignments_of_benefit(benefit.id)
+            rules.require_seat_for(benefit, assignee, existing_assignments)
+            today = self.today()
+            status = rules.status_after_assignment(benefit)
+            assignment = Assignment(
+                id=uuid.uuid4().hex, benefit_id=benefit.id, person_id=assignee.id, assigned_by=actor.id,
+                assigned_at=self.clock(), status=status, alternate_email=alternate,
+                activated_on=today if status is Status.ACTIVE else None,
+                expires_on=benefit.expires_on if status is Status.ACTIVE else None,
+            )
+            count = len(rules.current_assignments(benefit, existing_assignments)) + 1
+            after = replace(benefit, fully_assigned_on=rules.fully_assigned_on_after(benefit, count, today))
+            if status is Status.ACTIVE and benefit.status is Status.NOT_ACTIVATED:
+                after = replace(after, status=Status.ACTIVE, activated_on=today)
+            ops = [self.repo.put_assignment(assignment)]
+            if after != benefit:
+                ops.append(self.repo.put_benefit(after))
+            ops.append(self._audit(actor, "assignment.created", benefit.id, None, assignment))
+            await self._commit(ops, op_key, {"assignment_id": assignment.id})
+            return assignment
+
+    async def remove_assignment(self, actor: Person, assignment_id: str, op_key: str | None = None) -> Assignment:
+        """Seed: reassign = remove the assigned user, then assign another (90-day lock permitting)."""
+        rules.require_can_assign_benefits(actor)
+        async with self._lock:
+            assignment = self.repo.assignment(assignment_id)
+            if assignment is None or not assignment.is_current:
+                if self._processed(op_key) is not None and assignment is not None:
+                    return assignment
+                raise RuleViolation(errors.NOT_ASSIGNED, id=assignment_id)
+            benefit = self._benefit(assignment.benefit_id)
+            today = self.today()
+            rules.require_can_remove_assignment(benefit, today)
+            removed = replace(assignment, removed_at=self.clock(), removed_by=actor.id)
+            count = len(rules.current_assignments(benefit, self.repo.assignments_of_benefit(benefit.id))) - 1
+            after = replace(benefit, fully_assigned_on=rules.fully_assigned_on_after(benefit, count, today))
+            ops = [self.repo.put_assignment(removed)]
+            if after != benefit:
+                ops.append(self.repo.put_benefit(after))
+            ops.append(self._audit(actor, "assignment.removed", benefit.id, assignment, removed))
+            await self._commit(ops, op_key)
+            return removed
+
+    # --- go-to-market ----------------------------------------------------------------------------
+    async def set_marketing_contact(self, actor: Person, person_id: str, alternate_email: str, phone: str,
+                                    preferred_language: str, op_key: str | None = None) -> MarketingContact:
+        """Seed: user, alternate email (not the account email), contact phone, preferred language."""
+        rules.require_can_manage_go_to_market(actor)
+        async with self._lock:
+            person = self._person(person_id)
+            contact = MarketingContact(
+                person_id=person.id,
+                alternate_email=rules.validate_alternate_email(alternate_email, person, self._account_email()),
+                phone=rules.validate_phone(phone),
+                preferred_language=rules.validate_text(preferred_language, "preferred_language", 40),
+                set_by=actor.id, set_at=self.clock(),
+            )
+            before = self.repo.marketing_contact()
+            await self._commit([self.repo.put_marketing_contact(contact),
+                                self._audit(actor, "marketing_contact.set", "marketing_contact", before, contact)],
+                               op_key)
+            return contact
+
+    async def request_offer_activation(self, actor: Person, benefit_id: str, op_key: str | None = None) -> Benefit:
+        """Seed: *Activate* an offer once a marketing contact exists; it goes to pending."""
+        rules.require_can_manage_go_to_market(actor)
+        async with self._lock:
+            benefit = self._benefit(benefit_id)
+            if self._processed(op_key) is not None:
+                return benefit
+            rules.require_marketing_contact(self.repo.marketing_contact())
+            rules.require_can_request_offer_activation(benefit)
+            after = replace(benefit, status=Status.PENDING_ACTIVATION)
+            await self._commit([self.repo.put_benefit(after),
+                                self._audit(actor, "offer.activation_requested", benefit.id,
+                                            _public(benefit), _public(after))], op_key)
+            return after
+
+    # --- activation (from chat, the HTTP endpoint or the CLI) -----------------------------------
+    async def mark_activated(self, actor: Person | None, target_id: str, activated_on: date,
+                             expires_on: date | None, event_key: str | None = None) -> Activation:
+        """A pending benefit or assignment becomes Active with its Expires date.
+
+        ``actor`` None means an integration or an operator (already authenticated by the caller).
+        The same activation posted twice has one effect: the second returns ``changed=False``.
+        """
+        if actor is not None:
+            rules.require_admin(actor)
+        rules.require_valid_expiry(activated_on, expires_on)
+        async with self._lock:
+            assignment = self.repo.assignment(target_id)
+            benefit = self.repo.benefit(assignment.benefit_id if assignment else target_id)
+            if benefit is None:
+                raise RuleViolation(errors.UNKNOWN_BENEFIT, id=target_id)
+            event_id = event_key or f"activation:{target_id}:{activated_on.isoformat()}"
+            current = assignment.status if assignment else benefit.status
+            same = (assignment.activated_on if assignment else benefit.activated_on) == activated_on and (
+                (assignment.expires_on if assignment else benefit.expires_on) == expires_on)
+            if current is Status.ACTIVE and same:
+                return Activation(event_id, benefit, assignment, current, activated_on, expires_on,
+                                  self._recipients(benefit, assignment), changed=False)
+            rules.require_pending(current, benefit.name)
+            ops: list[Op] = []
+            if assignment is not None:
+                new_assignment = replace(assignment, status=Status.ACTIVE, activated_on=activated_on,
+                                         expires_on=expires_on)
+                ops.append(self.repo.put_assignment(new_assignment))
+                ops.append(self._audit(actor, "assignment.activated", benefit.id, assignment, new_assignment))
+                assignment = new_assignment
+                if benefit.status is not Status.ACTIVE:
+                    benefit = replace(benefit, status=Status.ACTIVE, activated_on=activated_on)
+                    ops.append(self.repo.put_benefit(benefit))
+            else:
+                after = replace(benefit, status=Status.ACTIVE, activated_on=activated_on, expires_on=expires_on)
+                ops += [self.repo.put_benefit(after),
+                        self._audit(actor, "benefit.activated", benefit.id, _public(benefit), _public(after))]
+                benefit = after
+            await self._commit(ops)
+            return Activation(event_id, benefit, assignment, Status.ACTIVE, activated_on, expires_on,
+                              self._recipients(benefit, assignment), changed=True)
+
+    def _recipients(self, benefit: Benefit, assignment: Assignment | None) -> tuple[str, ...]:
+        """The assignee, the admin who assigned it, and for offers the marketing contact."""
+        people: list[str] = []
+        if assignment is not None:
+            people += [assignment.person_id, assignment.assigned_by]
+        else:
+            for entry in self.repo.audit_of(benefit.id, limit=50):
+                if entry.action == "offer.activation_requested" and entry.actor_id != "system":
+                    people.append(entry.actor_id)
+                    break
+        if benefit.kind is BenefitKind.GO_TO_MARKET_OFFER:
+            contact = self.repo.marketing_contact()
+            if contact:
+                people.append(contact.person_id)
+        return tuple(dict.fromkeys(p for p in people if p and p != "system"))
+
+    # --- requests ---------------------------------------------------------------------------------
+    def _reference(self, prefix: str) -> str:
+        return f"{prefix}-{self.clock():%Y%m%d}-{secrets.token_hex(3).upper()}"
+
+    async def submit_assistance_request(self, actor: Person, benefit_id: str, phase: str, topic: str,
+                                        description: str, op_key: str | None = None) -> ServiceRequest:
+        """Seed: request technical assistance (presales, design, deployment, app development)."""
+        rules.require_admin(actor)
+        async with self._lock:
+            done = self._processed(op_key)
+            if done is not None and done.get("request_id"):
+                existing = self.repo.request(done["request_id"])
+                if existing:
+                    return existing
+            benefit = self._benefit(benefit_id)
+            if not rules.accepts_assistance_requests(benefit):
+                raise RuleViolation(errors.WRONG_KIND, benefit=benefit.name)
+            try:
+                chosen = Phase(phase)
+            except ValueError:
+                raise RuleViolation(errors.MISSING_FIELD, field="phase") from None
+            request = ServiceRequest(
+                id=uuid.uuid4().hex, reference=self._reference("SR"), kind=RequestKind.ASSISTANCE,
+                requested_by=actor.id, created_at=self.clock(), benefit_id=benefit.id, phase=chosen,
+                topic=rules.validate_text(topic, "topic", 200),
+                description=rules.validate_text(description, "description", 4000),
+            )
+            await self._commit([self.repo.put_request(request),
+                                self._audit(actor, "request.submitted", benefit.id, None, request)],
+                               op_key, {"request_id": request.id})
+            return request
+
+    async def cancel_for_refund(self, actor: Person, package_id: str, op_key: str | None = None) -> ServiceRequest:
+        """Seed: cancel within 30 days of purchase, no software activated; through a service request."""
+        rules.require_can_assign_benefits(actor)
+        async with self._lock:
+            done = self._processed(op_key)
+            if done is not None and done.get("request_id"):
+                existing = self.repo.request(done["request_id"])
+                if existing:
+                    return existing
+            package = self.repo.package(package_id)
+            if package is None:
+                raise RuleViolation(errors.UNKNOWN_PACKAGE, id=package_id)
+            benefits = self.repo.benefits_of_package(package.id)
+            reveals = self.repo.key_reveals(b.id for b in benefits)
+            rules.require_can_cancel_for_refund(package, benefits, reveals, self.today())
+            request = ServiceRequest(
+                id=uuid.uuid4().hex, reference=self._reference("CR"), kind=RequestKind.CANCELLATION,
+                requested_by=actor.id, created_at=self.clock(), package_id=package.id,
+            )
+            cancelled = replace(package, status=Status.CANCELLED)
+            ops: list[Op] = [self.repo.put_package(cancelled), self.repo.put_request(request),
+                             self._audit(actor, "package.cancelled", package.id, package, cancelled,
+                                         reference=request.reference)]
+            for b in benefits:
+                ops.append(self.repo.put_benefit(replace(b, status=Status.CANCELLED)))
+            await self._commit(ops, op_key, {"request_id": request.id})
+            return request
+
+    def refund_check(self, actor: Person, package_id: str) -> tuple[BenefitPackage, list[RuleViolation]]:
+        """What stands between this package and a refund (for the cancel card)."""
+        rules.require_admin(actor)
+        package = self.repo.package(package_id)
+        if package is None:
+            raise RuleViolation(errors.UNKNOWN_PACKAGE, id=package_id)
+        benefits = self.repo.benefits_of_package(package.id)
+        return package, rules.can_cancel_for_refund(package, benefits, self.repo.key_reveals(b.id for b in benefits),
+                                                    self.today())
+
+    async def request_benefit(self, actor: Person, benefit_id: str, note: str = "",
+                              op_key: str | None = None) -> ServiceRequest:
+        """An employee asks the admins for a benefit (any user may)."""
+        async with self._lock:
+            done = self._processed(op_key)
+            if done is not None and done.get("request_id"):
+                existing = self.repo.request(done["request_id"])
+                if existing:
+                    return existing
+            benefit = self._benefit(benefit_id)
+            rules.require_not_cancelled(benefit)
+            request = ServiceRequest(
+                id=uuid.uuid4().hex, reference=self._reference("BR"), kind=RequestKind.BENEFIT,
+                requested_by=actor.id, created_at=self.clock(), benefit_id=benefit.id,
+                description=note.strip()[:1000],
+            )
+            await self._commit([self.repo.put_request(request),
+                                self._audit(actor, "request.submitted", benefit.id, None, request)],
+                               op_key, {"request_id": request.id})
+            return request
+
+    async def decide_request(self, actor: Person, request_id: str, approve: bool,
+                             alternate_email: str = "") -> tuple[ServiceRequest, Assignment | None]:
+        """A Global admin approves (which assigns the benefit) or declines an employee's request."""
+        rules.require_can_assign_benefits(actor)
+        request = self.repo.request(request_id)
+        if request is None or request.kind is not RequestKind.BENEFIT:
+            raise RuleViolation(errors.UNKNOWN_REQUEST, id=request_id)
+        if request.status is not RequestStatus.SUBMITTED:
+            raise RuleViolation(errors.REQUEST_ALREADY_DECIDED, reference=request.reference,
+                                status=request.status)
+        assignment = None
+        if approve:
+            assignment = await self.assign(actor, request.benefit_id, request.requested_by, alternate_email,
+                                           op_key=f"approve:{request.id}")
+        async with self._lock:
+            current = self.repo.request(request_id)
+            assert current is not None
+            if current.status is not RequestStatus.SUBMITTED:
+                raise RuleViolation(errors.REQUEST_ALREADY_DECIDED, reference=current.reference,
+                                    status=current.status)
+            decided = replace(current, status=RequestStatus.APPROVED if approve else RequestStatus.DECLINED,
+                              decided_by=actor.id, decided_at=self.clock())
+            await self._commit([self.repo.put_request(decided),
+                                self._audit(actor, "request.decided", current.benefit_id, current, decided)])
+            return decided, assignment
+
+    # --- people and roles -------------------------------------------------------------------------
+    async def set_roles(self, actor: Person, person_id: str, roles_: frozenset[Role]) -> Person:
+        """Global admins grant and remove roles; the last Global admin cannot be removed."""
+        rules.require_can_manage_roles(actor)
+        async with self._lock:
+            person = self._person(person_id)
+            rules.require_keeps_a_global_admin(self.repo.people(), person.id, roles_)
+            after = replace(person, roles=roles_)
+            await self._commit([self.repo.put_person(after),
+                                self._audit(actor, "person.roles", person.id, person, after)])
+            return after
+
+    async def add_person(self, actor: Person, name: str, email: str, roles_: frozenset[Role] = frozenset()) -> Person:
+        """Seed: "add new users in Account settings" when someone is not in the list."""
+        rules.require_can_manage_roles(actor)
+        async with self._lock:
+            address = rules.validate_email(email)
+            existing = self.repo.person_by_email(address)
+            if existing is not None:
+                return existing
+            person = Person(id=uuid.uuid4().hex, name=rules.validate_text(name, "name", 120), email=address.lower(),
+                            roles=roles_)
+            await self._commit([self.repo.put_person(person),
+                                self._audit(actor, "person.added", person.id, None, person)])
+            return person
+
+    async def upsert_person(self, person: Person) -> Person:
+        """Directory sync (Teams roster, Graph): keep what we know, fill in ids and names."""
+        async with self._lock:
+            existing = (self.repo.person(person.id) or self.repo.person_by("aad_object_id", person.aad_object_id)
+                        or self.repo.person_by("teams_id", person.teams_id)
+                        or (self.repo.person_by_email(person.email) if person.email else None))
+            if existing is None:
+                await self._commit([self.repo.put_person(person)])
+                return person
+            merged = replace(
+                existing,
+                name=existing.name or person.name,
+                email=existing.email or person.email,
+                aad_object_id=existing.aad_object_id or person.aad_object_id,
+                teams_id=existing.teams_id or person.teams_id,
+                roles=existing.roles | person.roles,
+            )
+            if merged != existing:
+                await self._commit([self.repo.put_person(merged)])
+            return merged
+
+    def recent_changes(self, actor: Person, subject_id: str, limit: int = 10) -> list[AuditEntry]:
+        rules.require_admin(actor)
+        return self.repo.audit_of(subject_id, limit)
+
+
+_SECRET_FIELDS = ("keys",)
+
+
+def _public(value: Any) -> Any:
+    """A record without its secrets, for the audit trail (keys never leave their table)."""
+    if value is None:
+        return None
+    doc = value.to_doc() if hasattr(value, "to_doc") else dict(value)
+    for name in _SECRET_FIELDS:
+        doc.pop(name, None)
+    return doc
+
+
+def _doc(value: Any) -> dict[str, Any] | None:
+    return _public(value)

@@ -1,0 +1,310 @@
+"""Import and export of the organization's benefit inventory (JSON), and the Contoso demo data.
+
+The inventory file is what an admin exports from Partner Center and edits: the organization, its
+people with their roles, and its benefit packages with their benefits, keys and download links.
+A malformed file is refused as a whole, naming the line (for JSON syntax) or the field path
+(``packages[0].benefits[2].kind``) at fault; nothing is written unless everything is valid.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from domain.models import (
+    Benefit,
+    BenefitKind,
+    BenefitPackage,
+    DownloadLink,
+    Organization,
+    Person,
+    ProductKey,
+    Role,
+    Status,
+)
+from domain.rules import validate_email
+from services.repository import Repository
+from services.storage.base import DocumentStore, Op
+
+
+class InventoryError(ValueError):
+    """The file is refused; ``where`` is ``line N, column M`` or a field path."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        super().__init__(f"{where}: {problem}")
+        self.where = where
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Inventory:
+    organization: Organization
+    people: list[Person]
+    packages: list[BenefitPackage]
+    benefits: list[Benefit]
+
+
+def parse_inventory_text(text: str) -> Inventory:
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InventoryError(f"line {exc.lineno}, column {exc.colno}", f"invalid JSON: {exc.msg}") from None
+    return parse_inventory(raw)
+
+
+def parse_inventory(raw: Any) -> Inventory:
+    """Validate every field, collecting the first problem with its path."""
+    obj = _obj(raw, "$")
+    org_raw = _obj(obj.get("organization"), "organization")
+    organization = Organization(
+        id="default",
+        name=_str(org_raw, "name", "organization"),
+        account_email=_email(org_raw, "account_email", "organization"),
+        mpn_id=_str(org_raw, "mpn_id", "organization", required=False),
+        partner_level=_str(org_raw, "partner_level", "organization", required=False),
+    )
+    people: list[Person] = []
+    seen_people: set[str] = set()
+    for i, p in enumerate(_list(obj.get("people", []), "people")):
+        path = f"people[{i}]"
+        p = _obj(p, path)
+        roles = []
+        for j, r in enumerate(_list(p.get("roles", []), f"{path}.roles")):
+            try:
+                roles.append(Role(r))
+            except ValueError:
+                raise InventoryError(f"{path}.roles[{j}]", f"unknown role {r!r}; one of {_names(Role)}") from None
+        person = Person(
+            id=_str(p, "id", path), name=_str(p, "name", path), email=_email(p, "email", path).lower(),
+            roles=frozenset(roles), aad_object_id=_str(p, "aad_object_id", path, required=False),
+            teams_id=_str(p, "teams_id", path, required=False), locale=_str(p, "locale", path, required=False),
+        )
+        if person.id in seen_people:
+            raise InventoryError(f"{path}.id", f"duplicate person id {person.id!r}")
+        seen_people.add(person.id)
+        people.append(person)
+    packages: list[BenefitPackage] = []
+    benefits: list[Benefit] = []
+    seen: set[str] = set()
+    for i, pk in enumerate(_list(obj.get("packages"), "packages")):
+        path = f"packages[{i}]"
+        pk = _obj(pk, path)
+        package = BenefitPackage(
+            id=_str(pk, "id", path), name=_str(pk, "name", path), purchased_on=_date(pk, "purchased_on", path),
+            source_program=_str(pk, "source_program", path), expires_on=_date(pk, "expires_on", path, required=False),
+        )
+        packages.append(package)
+        for j, b in enumerate(_list(pk.get("benefits"), f"{path}.benefits")):
+            bpath = f"{path}.benefits[{j}]"
+            b = _obj(b, bpath)
+            try:
+                kind = BenefitKind(b.get("kind"))
+            except ValueError:
+                raise InventoryError(f"{bpath}.kind", f"unknown kind {b.get('kind')!r}; one of {_names(BenefitKind)}") \
+                    from None
+            quantity = b.get("quantity", 1)
+            if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= 100_000:
+                raise InventoryError(f"{bpath}.quantity", "must be a whole number from 1 to 100000")
+            status_raw = b.get("status", Status.NOT_ACTIVATED.value)
+            try:
+                status = Status(status_raw)
+            except ValueError:
+                raise InventoryError(f"{bpath}.status", f"unknown status {status_raw!r}") from None
+            keys = tuple(
+                ProductKey(id=_str(k, "id", f"{bpath}.keys[{n}]"), language=_str(k, "language", f"{bpath}.keys[{n}]"),
+                           os=_str(k, "os", f"{bpath}.keys[{n}]"), key=_str(k, "key", f"{bpath}.keys[{n}]"))
+                for n, k in enumerate(_objs(b.get("keys", []), f"{bpath}.keys"))
+            )
+            downloads = tuple(
+                DownloadLink(language=_str(d, "language", f"{bpath}.downloads[{n}]"),
+                             os=_str(d, "os", f"{bpath}.downloads[{n}]"),
+                             url=_url(d, "url", f"{bpath}.downloads[{n}]"),
+                             label=_str(d, "label", f"{bpath}.downloads[{n}]", required=False))
+                for n, d in enumerate(_objs(b.get("downloads", []), f"{bpath}.downloads"))
+            )
+            benefit = Benefit(
+                id=_str(b, "id", bpath), package_id=package.id, kind=kind, name=_str(b, "name", bpath),
+                quantity=quantity, status=status, expires_on=_date(b, "expires_on", bpath, required=False),
+                activated_on=_date(b, "activated_on", bpath, required=False),
+                activate_by=_date(b, "activate_by", bpath, required=False),
+                description=_str(b, "description", bpath, required=False),
+                special_instructions=_str(b, "special_instructions", bpath, required=False),
+                portal_url=_url(b, "portal_url", bpath, required=False), keys=keys, downloads=downloads,
+                offer_type=_str(b, "offer_type", bpath, required=False),
+            )
+            if benefit.id in seen:
+                raise InventoryError(f"{bpath}.id", f"duplicate benefit id {benefit.id!r}")
+            seen.add(benefit.id)
+            benefits.append(benefit)
+    return Inventory(organization, people, packages, benefits)
+
+
+def inventory_ops(store: DocumentStore, inventory: Inventory) -> list[Op]:
+    """Upsert everything in the inventory; keep assignments, reveals and state already recorded."""
+    repo = Repository(store)
+    ops: list[Op] = [repo.put_organization(inventory.organization)]
+    for person in inventory.people:
+        existing = repo.person(person.id) or repo.person_by_email(person.email)
+        if existing is not None:
+            person = Person(id=existing.id, name=person.name, email=person.email,
+                            roles=person.roles | existing.roles, aad_object_id=person.aad_object_id or
+                            existing.aad_object_id, teams_id=person.teams_id or existing.teams_id,
+                            locale=person.locale or existing.locale)
+        ops.append(repo.put_person(person))
+    for package in inventory.packages:
+        existing_pkg = repo.package(package.id)
+        if existing_pkg is not None and existing_pkg.status is Status.CANCELLED:
+            package = BenefitPackage(**{**package.__dict__, "status": Status.CANCELLED})
+        ops.append(repo.put_package(package))
+    for benefit in inventory.benefits:
+        existing_b = repo.benefit(benefit.id)
+        if existing_b is not None:  # activation state lives here, not in the export
+            benefit = Benefit(**{**benefit.__dict__, "status": existing_b.status,
+                                 "activated_on": existing_b.activated_on or benefit.activated_on,
+                                 "expires_on": existing_b.expires_on or benefit.expires_on,
+                                 "fully_assigned_on": existing_b.fully_assigned_on})
+        ops.append(repo.put_benefit(benefit))
+    return ops
+
+
+async def import_inventory(store: DocumentStore, inventory: Inventory) -> int:
+    ops = inventory_ops(store, inventory)
+    await store.apply(ops)
+    return len(ops)
+
+
+def demo_inventory(today: date) -> dict[str, Any]:
+    """Contoso: one package of every category; people match ``.m365agentsplayground.yml``.
+
+    Dates are relative to ``today`` so the demo always shows a package inside the 30-day refund
+    window and one outside it.
+    """
+    def d(days: int) -> str:
+        return (today + timedelta(days=days)).isoformat()
+
+    def person(n: int, name: str, email: str, roles: list[str]) -> dict[str, Any]:
+        aad = f"00000000-0000-0000-0000-0000000000a{n}"
+        slug = name.lower().replace(" ", "-")
+        return {"id": aad, "name": name, "email": email, "roles": roles, "aad_object_id": aad,
+                "teams_id": f"29:1-{slug}"}
+
+    langs = ["English", "Chinese (Simplified)", "Chinese (Traditional)"]
+    oses = ["64-bit", "32-bit"]
+
+    def keys(prefix: str) -> list[dict[str, str]]:
+        out = []
+        for li, lang in enumerate(langs):
+            for oi, os_ in enumerate(oses):
+                n = li * 2 + oi
+                out.append({"id": f"{prefix}-k{n}", "language": lang, "os": os_,
+                            "key": f"{prefix[:5].upper():X<5}-{n:05d}-DEMO0-KEY00-{li}{oi}XYZ"})
+        return out
+
+    def downloads(slug: str) -> list[dict[str, str]]:
+        return [{"language": lang, "os": os_, "url": f"https://my.visualstudio.com/Downloads?q={slug}",
+                 "label": f"{slug} ({lang}, {os_})"} for lang in langs for os_ in oses]
+
+    return {
+        "organization": {"name": "Contoso", "account_email": "partnercenter@contoso.com", "mpn_id": "4412345",
+                         "partner_level": "Gold"},
+        "people": [
+            person(1, "Alex Wilber", "alexw@contoso.com", ["global_admin"]),
+            person(2, "Megan Bowen", "meganb@contoso.com", ["mpn_partner_admin"]),
+            person(3, "Lee Gu", "leeg@contoso.com", []),
+            person(4, "Nestor Wilke", "nestorw@contoso.com", []),
+            person(5, "Isaiah Langer", "isaiahl@contoso.com", ["user_admin"]),
+            person(6, "Diego Siciliani", "diegos@contoso.com", []),
+        ],
+        "packages": [
+            {"id": "pkg-action-pack", "name": "Microsoft Action Pack", "purchased_on": d(-12),
+             "source_program": "Action Pack", "expires_on": d(353), "benefits": [
+                 {"id": "sw-office", "kind": "software", "name": "Microsoft 365 Apps for enterprise", "quantity": 10,
+                  "special_instructions": "Install with the Office Deployment Tool; activate with the key below.",
+                  "keys": keys("office"), "downloads": downloads("office")},
+                 {"id": "sw-windows-server", "kind": "software", "name": "Windows Server 2025 Standard",
+                  "quantity": 4, "keys": keys("winsrv"), "downloads": downloads("windows-server")},
+                 {"id": "cloud-azure-credit", "kind": "cloud_usage_based", "name": "Azure monthly credit",
+                  "quantity": 1, "activate_by": d(60), "portal_url": "https://portal.azure.com/#home",
+                  "description": "USD 100 of Azure services every month."},
+                 {"id": "vs-enterprise", "kind": "visual_studio", "name": "Visual Studio Enterprise subscription",
+                  "quantity": 3, "portal_url": "https://my.visualstudio.com"},
+             ]},
+            {"id": "pkg-gold-cloud", "name": "Gold Cloud Platform competency", "purchased_on": d(-200),
+             "source_program": "Gold competency", "expires_on": d(165), "benefits": [
+                 {"id": "cloud-dynamics", "kind": "cloud_license_based", "name": "Dynamics 365 Sales Enterprise",
+                  "quantity": 5, "keys": keys("dyn365"),
+                  "special_instructions": "Redeem the key in the Microsoft 365 admin center under Billing."},
+                 {"id": "vs-professional", "kind": "visual_studio", "name": "Visual Studio Professional subscription",
+                  "quantity": 5, "portal_url": "https://my.visualstudio.com"},
+                 {"id": "tech-support", "kind": "support_incidents", "name": "Product support incidents",
+                  "quantity": 20},
+                 {"id": "tech-advisory", "kind": "advisory_hours", "name": "Partner advisory hours", "quantity": 50},
+                 {"id": "tech-presales", "kind": "presales", "name": "Technical presales and deployment services",
+                  "quantity": 1},
+                 {"id": "gtm-gold-core", "kind": "go_to_market_offer", "name": "Go-to-market benefits",
+                  "offer_type": "Gold Core"},
+                 {"id": "gtm-isv-cosell", "kind": "go_to_market_offer", "name": "Go-to-market benefits",
+                  "offer_type": "ISV Co-sell ready"},
+             ]},
+        ],
+    }
+
+
+def _names(enum: Any) -> str:
+    return ", ".join(e.value for e in enum)
+
+
+def _obj(value: Any, path: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InventoryError(path, "must be an object")
+    return value
+
+
+def _list(value: Any, path: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise InventoryError(path, "must be a list")
+    return value
+
+
+def _objs(value: Any, path: str) -> list[dict[str, Any]]:
+    return [_obj(v, f"{path}[{i}]") for i, v in enumerate(_list(value, path))]
+
+
+def _str(obj: dict[str, Any], name: str, path: str, required: bool = True) -> str:
+    value = obj.get(name)
+    if value is None or value == "":
+        if required:
+            raise InventoryError(f"{path}.{name}", "is required")
+        return ""
+    if not isinstance(value, str):
+        raise InventoryError(f"{path}.{name}", "must be a string")
+    if len(value) > 2000:
+        raise InventoryError(f"{path}.{name}", "is longer than 2000 characters")
+    return value.strip()
+
+
+def _email(obj: dict[str, Any], name: str, path: str) -> str:
+    value = _str(obj, name, path)
+    try:
+        return validate_email(value, name)
+    except Exception:
+        raise InventoryError(f"{path}.{name}", f"not an email address: {value!r}") from None
+
+
+def _url(obj: dict[str, Any], name: str, path: str, required: bool = True) -> str:
+    value = _str(obj, name, path, required)
+    if value and not value.startswith("https://"):
+        raise InventoryError(f"{path}.{name}", "must be an https:// link")
+    return value
+
+
+def _date(obj: dict[str, Any], name: str, path: str, required: bool = True) -> date | None:
+    value = _str(obj, name, path, required)
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InventoryError(f"{path}.{name}", f"not a date (YYYY-MM-DD): {value!r}") from None

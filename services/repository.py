@@ -1,0 +1,210 @@
+"""Typed access to the domain objects kept in a :class:`~services.storage.base.DocumentStore`.
+
+The repository turns documents into domain dataclasses and back; it owns the table names and the
+indexes the bot looks things up by. It decides nothing: rules live in ``domain.rules`` and the
+order of reads and writes in ``services.benefits``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from domain.models import (
+    Assignment,
+    AuditEntry,
+    Benefit,
+    BenefitPackage,
+    Category,
+    KeyReveal,
+    MarketingContact,
+    Organization,
+    Person,
+    ServiceRequest,
+)
+from services.storage.base import Delete, Document, DocumentStore, Op, Put
+
+ORG = "organization"
+PEOPLE = "people"
+PACKAGES = "packages"
+BENEFITS = "benefits"
+ASSIGNMENTS = "assignments"
+KEY_REVEALS = "key_reveals"
+MARKETING = "marketing_contact"
+REQUESTS = "requests"
+AUDIT = "audit"
+CONVERSATIONS = "conversations"
+PREFERENCES = "preferences"
+PROCESSED = "processed"
+OUTBOX = "outbox"
+META = "meta"
+
+#: Fields looked up often enough to be indexed by the storage engine.
+INDEXES: dict[str, tuple[str, ...]] = {
+    PEOPLE: ("email", "aad_object_id", "teams_id"),
+    BENEFITS: ("package_id", "category"),
+    ASSIGNMENTS: ("person_id", "benefit_id"),
+    KEY_REVEALS: ("benefit_id",),
+    REQUESTS: ("requested_by", "kind", "reference"),
+    AUDIT: ("subject_id",),
+    OUTBOX: ("state", "event_id"),
+}
+
+SINGLETON = "default"
+
+
+class Repository:
+    """Reads domain objects; builds the write operations that the service applies in one batch."""
+
+    def __init__(self, store: DocumentStore) -> None:
+        self.store = store
+
+    # --- organization and people -------------------------------------------------------------
+    def organization(self) -> Organization | None:
+        doc = self.store.get(ORG, SINGLETON)
+        return Organization.from_doc(doc) if doc else None
+
+    def person(self, person_id: str) -> Person | None:
+        doc = self.store.get(PEOPLE, person_id)
+        return Person.from_doc(doc) if doc else None
+
+    def people(self) -> list[Person]:
+        return sorted((Person.from_doc(d) for d in self.store.all(PEOPLE)), key=lambda p: p.name.lower())
+
+    def person_by(self, field: str, value: str) -> Person | None:
+        if not value:
+            return None
+        found = self.store.find(PEOPLE, field, value)
+        return Person.from_doc(found[0]) if found else None
+
+    def person_by_email(self, email: str) -> Person | None:
+        return self.person_by("email", email.strip().lower())
+
+    # --- packages and benefits ----------------------------------------------------------------
+    def packages(self) -> list[BenefitPackage]:
+        return sorted((BenefitPackage.from_doc(d) for d in self.store.all(PACKAGES)), key=lambda p: p.purchased_on)
+
+    def package(self, package_id: str) -> BenefitPackage | None:
+        doc = self.store.get(PACKAGES, package_id)
+        return BenefitPackage.from_doc(doc) if doc else None
+
+    def benefit(self, benefit_id: str) -> Benefit | None:
+        doc = self.store.get(BENEFITS, benefit_id)
+        return Benefit.from_doc(doc) if doc else None
+
+    def benefits(self, category: Category | None = None) -> list[Benefit]:
+        docs = self.store.find(BENEFITS, "category", category.value) if category else self.store.all(BENEFITS)
+        return sorted((Benefit.from_doc(_strip(d, "category")) for d in docs), key=lambda b: (b.kind, b.name))
+
+    def benefits_of_package(self, package_id: str) -> list[Benefit]:
+        return [Benefit.from_doc(_strip(d, "category")) for d in self.store.find(BENEFITS, "package_id", package_id)]
+
+    # --- assignments, keys, contact, requests -------------------------------------------------
+    def assignment(self, assignment_id: str) -> Assignment | None:
+        doc = self.store.get(ASSIGNMENTS, assignment_id)
+        return Assignment.from_doc(doc) if doc else None
+
+    def assignments_of_benefit(self, benefit_id: str) -> list[Assignment]:
+        return _sorted_assignments(self.store.find(ASSIGNMENTS, "benefit_id", benefit_id))
+
+    def assignments_of_person(self, person_id: str) -> list[Assignment]:
+        return _sorted_assignments(self.store.find(ASSIGNMENTS, "person_id", person_id))
+
+    def all_assignments(self) -> list[Assignment]:
+        return _sorted_assignments(self.store.all(ASSIGNMENTS))
+
+    def key_reveals(self, benefit_ids: Iterable[str]) -> list[KeyReveal]:
+        out: list[KeyReveal] = []
+        for benefit_id in benefit_ids:
+            out.extend(KeyReveal.from_doc(d) for d in self.store.find(KEY_REVEALS, "benefit_id", benefit_id))
+        return out
+
+    def marketing_contact(self) -> MarketingContact | None:
+        doc = self.store.get(MARKETING, SINGLETON)
+        return MarketingContact.from_doc(doc) if doc else None
+
+    def request(self, request_id: str) -> ServiceRequest | None:
+        doc = self.store.get(REQUESTS, request_id)
+        return ServiceRequest.from_doc(doc) if doc else None
+
+    def requests(self) -> list[ServiceRequest]:
+        return sorted((ServiceRequest.from_doc(d) for d in self.store.all(REQUESTS)),
+                      key=lambda r: r.created_at, reverse=True)
+
+    def audit_of(self, subject_id: str, limit: int = 10) -> list[AuditEntry]:
+        entries = [AuditEntry.from_doc(d) for d in self.store.find(AUDIT, "subject_id", subject_id)]
+        return sorted(entries, key=lambda e: e.at, reverse=True)[:limit]
+
+    # --- bot bookkeeping ------------------------------------------------------------------------
+    def preference(self, person_key: str) -> dict[str, Any]:
+        return self.store.get(PREFERENCES, person_key) or {}
+
+    def conversation_reference(self, user_key: str) -> dict[str, Any] | None:
+        return self.store.get(CONVERSATIONS, user_key)
+
+    def was_processed(self, key: str) -> bool:
+        return self.store.get(PROCESSED, key) is not None
+
+    def meta(self, name: str) -> dict[str, Any] | None:
+        return self.store.get(META, name)
+
+    # --- write operations (applied by the caller, atomically, with the rest of its batch) -------
+    @staticmethod
+    def put(table: str, doc_id: str, doc: dict[str, Any]) -> Op:
+        return Put(table, doc_id, doc)
+
+    @staticmethod
+    def delete(table: str, doc_id: str) -> Op:
+        return Delete(table, doc_id)
+
+    @staticmethod
+    def put_person(person: Person) -> Op:
+        doc = person.to_doc()
+        doc["email"] = person.email.strip().lower()
+        return Put(PEOPLE, person.id, doc)
+
+    @staticmethod
+    def put_benefit(benefit: Benefit) -> Op:
+        return Put(BENEFITS, benefit.id, {**benefit.to_doc(), "category": benefit.category.value})
+
+    @staticmethod
+    def put_package(package: BenefitPackage) -> Op:
+        return Put(PACKAGES, package.id, package.to_doc())
+
+    @staticmethod
+    def put_assignment(assignment: Assignment) -> Op:
+        return Put(ASSIGNMENTS, assignment.id, assignment.to_doc())
+
+    @staticmethod
+    def put_reveal(reveal: KeyReveal) -> Op:
+        return Put(KEY_REVEALS, reveal.id, reveal.to_doc())
+
+    @staticmethod
+    def put_marketing_contact(contact: MarketingContact) -> Op:
+        return Put(MARKETING, SINGLETON, contact.to_doc())
+
+    @staticmethod
+    def put_request(request: ServiceRequest) -> Op:
+        return Put(REQUESTS, request.id, request.to_doc())
+
+    @staticmethod
+    def put_audit(entry: AuditEntry) -> Op:
+        return Put(AUDIT, entry.id, entry.to_doc())
+
+    @staticmethod
+    def put_organization(org: Organization) -> Op:
+        return Put(ORG, SINGLETON, org.to_doc())
+
+    @staticmethod
+    def mark_processed(key: str, result: dict[str, Any] | None = None) -> Op:
+        return Put(PROCESSED, key, {"result": result or {}})
+
+
+def _strip(doc: Document, *names: str) -> Document:
+    for name in names:
+        doc.pop(name, None)
+    return doc
+
+
+def _sorted_assignments(docs: list[Document]) -> list[Assignment]:
+    return sorted((Assignment.from_doc(d) for d in docs), key=lambda a: a.assigned_at)

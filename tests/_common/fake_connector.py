@@ -1,0 +1,108 @@
+"""A Bot Connector service on loopback, in its own thread: records what the bot sends.
+
+It answers the calls the SDK makes while replying (send, reply, update activities), the Teams
+member lookup (``GET /v3/conversations/{id}/members/{member}``) and conversation creation. Tests
+read ``sent`` to see the bot's replies. Served from its own thread and event loop because parts of
+the SDK block (see shared/notes/offline-auth.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class FakeConnector:
+    members: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    updated: list[dict[str, Any]] = field(default_factory=list)
+    #: status to answer for sends to a conversation id (e.g. 403 for a blocked user)
+    fail: dict[str, int] = field(default_factory=dict)
+    port: int = 0
+    _cond: threading.Condition = field(default_factory=threading.Condition)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def start(self) -> FakeConnector:
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        if self._loop.is_running():
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+    def _run(self, ready: threading.Event) -> None:
+        self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._loop)
+        app = web.Application()
+        app.router.add_post("/v3/conversations/{conv}/activities", self._send)
+        app.router.add_post("/v3/conversations/{conv}/activities/{reply_to}", self._send)
+        app.router.add_put("/v3/conversations/{conv}/activities/{activity}", self._update)
+        app.router.add_get("/v3/conversations/{conv}/members/{member}", self._member)
+        app.router.add_post("/v3/conversations", self._create)
+        self._runner = web.AppRunner(app, access_log=None)
+        self._loop.run_until_complete(self._runner.setup())
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        self._loop.run_until_complete(site.start())
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        ready.set()
+        self._loop.run_forever()
+
+    async def _send(self, request: web.Request) -> web.Response:
+        conv = request.match_info["conv"]
+        if conv in self.fail:
+            return web.json_response({"error": {"code": "ConversationBlockedByUser"}}, status=self.fail[conv])
+        body = await request.json()
+        body["_conversation"] = conv
+        body["_auth"] = request.headers.get("Authorization", "")
+        with self._cond:
+            self.sent.append(body)
+            self._cond.notify_all()
+        return web.json_response({"id": uuid.uuid4().hex})
+
+    async def _update(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        with self._cond:
+            self.updated.append(body)
+            self._cond.notify_all()
+        return web.json_response({"id": request.match_info["activity"]})
+
+    async def _member(self, request: web.Request) -> web.Response:
+        member = self.members.get(request.match_info["member"])
+        if member is None:
+            return web.json_response({"error": {"code": "MemberNotFoundInConversation"}}, status=404)
+        return web.json_response(member)
+
+    async def _create(self, request: web.Request) -> web.Response:
+        return web.json_response({"id": f"a:{uuid.uuid4().hex}"})
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Block until at least ``count`` activities were sent; return them all."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self.sent) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"expected {count} activities, got {len(self.sent)}: {self.sent}")
+                self._cond.wait(left)
+            return list(self.sent)
+
+    def clear(self) -> None:
+        with self._cond:
+            self.sent.clear()
+            self.updated.clear()
