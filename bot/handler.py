@@ -16,7 +16,7 @@ from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 from botbuilder.schema.teams import TeamsChannelAccount
 
-import dialogs.basic  # noqa: F401  (registers the basic actions)
+from dialogs import load_actions
 from cards.help import welcome_card
 from dialogs.actions import ACTIONS, ActionResult
 from dialogs.commands import parse_command, suggest
@@ -28,6 +28,7 @@ from services.conversations import ConversationBook
 from services.i18n import Translator, resolve_locale
 
 log = logging.getLogger(__name__)
+load_actions()
 
 LOCALE_KEY = "pbb.locale"
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
