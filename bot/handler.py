@@ -16,8 +16,8 @@ from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 from botbuilder.schema.teams import TeamsChannelAccount
 
-from dialogs import load_actions
 from cards.help import welcome_card
+from dialogs import load_actions
 from dialogs.actions import ACTIONS, ActionResult
 from dialogs.commands import parse_command, suggest
 from dialogs.turn import Turn
