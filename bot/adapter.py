@@ -17,7 +17,7 @@ import logging
 from typing import Any
 
 from aiohttp import web
-from botbuilder.core import Bot, TurnContext
+from botbuilder.core import Bot, InvokeResponse, TurnContext
 from botbuilder.core.serializer_helper import serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ActivityTypes
@@ -27,6 +27,8 @@ from msrest.serialization import Model
 from services.i18n import Translator, resolve_locale
 
 log = logging.getLogger(__name__)
+#: where the handler leaves the turn's resolved locale (the user's preference wins over the client's)
+LOCALE_TURN_KEY = "pbb.locale"
 
 
 def serialize_invoke_body(body: Any) -> Any:
@@ -77,10 +79,15 @@ class BenefitsAdapter(CloudAdapter):
             extra={"activity_id": activity.id, "activity_type": activity.type,
                    "conversation_id": activity.conversation.id if activity.conversation else None},
         )
-        if activity.type == ActivityTypes.invoke:
-            return  # the invoke response (500) tells the client; a message would duplicate it
         try:
-            translate = Translator(resolve_locale(None, activity.locale))
-            await context.send_activity(translate("bot.error_apology"))
+            locale = context.turn_state.get(LOCALE_TURN_KEY) or resolve_locale(None, activity.locale)
+            apology = Translator(locale)("bot.error_apology")
+            if activity.type == ActivityTypes.invoke:
+                # Teams shows an invoke's message response in place of the card action's spinner.
+                body = {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": apology}
+                await context.send_activity(
+                    Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body=body)))
+            else:
+                await context.send_activity(apology)
         except Exception:  # the connector may be what failed; never raise from the error handler
             log.warning("could not send the apology", extra={"activity_id": activity.id})

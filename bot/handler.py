@@ -16,6 +16,7 @@ from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 from botbuilder.schema.teams import TeamsChannelAccount
 
+from bot.adapter import LOCALE_TURN_KEY
 from cards.help import welcome_card
 from dialogs import load_actions
 from dialogs.actions import ACTIONS, ActionResult
@@ -30,7 +31,6 @@ from services.i18n import Translator, resolve_locale
 log = logging.getLogger(__name__)
 load_actions()
 
-LOCALE_KEY = "pbb.locale"
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 
 
@@ -57,7 +57,7 @@ class BenefitsBot(TeamsActivityHandler):
         person = await self._person(context)
         prefs = self.conversations.preferences(person.id)
         locale = resolve_locale(prefs.get("language"), context.activity.locale)
-        context.turn_state[LOCALE_KEY] = locale
+        context.turn_state[LOCALE_TURN_KEY] = locale
         await self._remember(context, person)
         return Turn(context, person, locale, Translator(locale), self.service, op_key=_op_key(context),
                     extras={"conversations": self.conversations, **self.extras})
