@@ -87,3 +87,26 @@ async def test_data_survives_a_restart(connector, data_dir) -> None:  # type: ig
         client = BotClient(base, connector, session)
         assert "我能為您做什麼" in all_text(cards_in(await client.say(LEE, "help"))[0])
     await runner.cleanup()
+
+
+async def test_conversation_references_are_recorded_on_install_and_message(connector, data_dir) -> None:  # type: ignore[no-untyped-def]
+    from services.conversations import ConversationBook
+    from services.storage import open_store
+
+    runner, base = await start_bot(bot_settings(data_dir))
+    async with ClientSession() as session:
+        client = BotClient(base, connector, session)
+        await client.post(client.activity(ALEX, type="installationUpdate", action="add"))
+        await client.say(LEE, "help")
+    await runner.cleanup()
+    book = ConversationBook(open_store(data_dir / "benefits.json", {}))
+    refs = book.all_references()
+    alex, lee = refs["00000000-0000-0000-0000-0000000000a1"], refs["00000000-0000-0000-0000-0000000000a3"]
+    assert alex["conversation"]["id"] == "a:personal-29:1-alex-wilber"
+    assert lee["serviceUrl"] == connector.url and lee["user"]["id"] == "29:1-lee-gu"
+    assert lee["conversation"]["id"] == "a:personal-29:1-lee-gu"
+
+
+async def test_mentions_are_ignored_in_commands(bot: BotClient) -> None:
+    card = cards_in(await bot.say(LEE, "<at>Partner Benefits</at> help"))[0]
+    assert "What I can do for you" in all_text(card)
