@@ -13,6 +13,7 @@ click idempotent is chosen by the caller.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -28,6 +29,14 @@ from services.i18n import Translator
 PAGE_SIZE = 8
 #: The Visual Studio subscribers' portal (seed: "Users can manage their subscriptions in the Visual Studio portal").
 VISUAL_STUDIO_PORTAL = "https://my.visualstudio.com"
+#: Static picker choices and assignee lines per benefit: a big directory must not break 80 KB. The
+#: Graph people search of Teams finds everyone else; the full assignee list is the admin portal's job.
+MAX_CHOICES = 40
+MAX_ASSIGNEE_LINES = 15
+#: If a page is still too big, it is rebuilt with these smaller limits (lines, choices), in order.
+_SMALLER = ((5, 15), (2, 5), (0, 0))
+#: Bytes of JSON a list card may take (Teams refuses a message over about 100 KB; we stay under 80).
+CARD_BUDGET = 70_000
 #: Teams people picker dataset (works in Teams; the Playground has no Graph, so static choices come too).
 PEOPLE_DATASET = "graph.microsoft.com/users"
 
@@ -60,6 +69,8 @@ class ListView:
     account_email: str = ""
     page: int = 0
     nonce: str = ""
+    max_lines: int = MAX_ASSIGNEE_LINES
+    max_choices: int = MAX_CHOICES
 
 
 def status_of(benefit: Benefit, today: date) -> Status:
@@ -96,7 +107,19 @@ def _mutating(title: str, verb: str, view: ListView, data: dict[str, Any], *part
 
 
 def list_card(view: ListView, t: Translator, notice: dict[str, Any] | None = None) -> Card:
-    """One category's benefits, a page at a time, with an outcome notice on top after a change."""
+    """One category's benefits, a page at a time, with an outcome notice on top after a change.
+
+    A page with many assignees or a big directory is rebuilt with fewer lines until it fits.
+    """
+    result = _list_card(view, t, notice)
+    for lines, choices in _SMALLER:
+        if len(json.dumps(result, ensure_ascii=False).encode()) <= CARD_BUDGET:
+            break
+        result = _list_card(replace(view, max_lines=lines, max_choices=choices), t, notice)
+    return result
+
+
+def _list_card(view: ListView, t: Translator, notice: dict[str, Any] | None) -> Card:
     body: list[dict[str, Any]] = []
     if notice is not None:
         body.append(notice)
@@ -255,7 +278,7 @@ def _assignee_lines(view: ListView, benefit: Benefit, assignments: list[Assignme
     items: list[dict[str, Any]] = [text(t("benefits.assigned_users"), weight="Bolder")]
     if not assignments:
         items.append(text(t("benefits.no_assignees"), isSubtle=True))
-    for a in assignments:
+    for a in assignments[:view.max_lines]:
         person = view.people.get(a.person_id)
         name = person.name if person else a.person_id
         line = t("benefits.assignee_line", person=name, email=person.email if person else "",
@@ -273,21 +296,24 @@ def _assignee_lines(view: ListView, benefit: Benefit, assignments: list[Assignme
                 _mutating(t("benefits.remove", person=name), "remove_assignment", view,
                           {"benefit_id": benefit.id, "assignment_id": a.id}, a.id)]}]})
         items.append({"type": "ColumnSet", "columns": columns})
+    if len(assignments) > view.max_lines:
+        items.append(text(t("benefits.more", count=len(assignments) - view.max_lines), isSubtle=True))
     return items
 
 
-def person_choices(directory: Iterable[Person], exclude: Iterable[str] = ()) -> list[dict[str, str]]:
+def person_choices(directory: Iterable[Person], exclude: Iterable[str] = (),
+                   limit: int = MAX_CHOICES) -> list[dict[str, str]]:
     skip = set(exclude)
     return [{"title": f"{p.name} ({p.email})" if p.email else p.name, "value": p.id}
-            for p in directory if p.id not in skip]
+            for p in directory if p.id not in skip][:limit]
 
 
 def people_picker(input_id: str, t: Translator, directory: Iterable[Person],
-                  exclude: Iterable[str] = ()) -> dict[str, Any]:
+                  exclude: Iterable[str] = (), limit: int = MAX_CHOICES) -> dict[str, Any]:
     """Static choices from our directory (they work offline) plus Teams' Graph people search."""
     return {"type": "Input.ChoiceSet", "id": input_id, "label": t("benefits.user"), "isRequired": True,
             "errorMessage": t("benefits.user_required"), "style": "filtered", "placeholder": t("benefits.picker_hint"),
-            "choices": person_choices(directory, exclude),
+            "choices": person_choices(directory, exclude, limit),
             "choices.data": {"type": "Data.Query", "dataset": PEOPLE_DATASET}}
 
 
@@ -306,7 +332,8 @@ def _assignments_section(view: ListView, benefit: Benefit, assignments: list[Ass
     if len(assignments) < benefit.quantity:
         form_body: list[dict[str, Any]] = [
             text(t("benefits.select_user")),
-            people_picker(f"person-{benefit.id}", t, view.people.values(), (a.person_id for a in assignments)),
+            people_picker(f"person-{benefit.id}", t, view.people.values(), (a.person_id for a in assignments),
+                          view.max_choices),
             text(t("benefits.not_in_list"), isSubtle=True, size="Small"),
         ]
         if rules.needs_alternate_email(benefit):
