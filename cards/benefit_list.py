@@ -179,7 +179,6 @@ def _row(view: ListView, benefit: Benefit, assignments: list[Assignment], t: Tra
         name_items.append(text(t(key), isSubtle=True, size="Small", spacing="None"))
     row = {
         "type": "ColumnSet", "id": f"row-{benefit.id}", "separator": True,
-        "selectAction": toggle(t("benefits.details"), details_id),
         "columns": [
             {"type": "Column", "width": "stretch", "items": name_items},
             {"type": "Column", "width": "auto", "items": [text(status_text(t, status_of(benefit, view.today)))]},
@@ -312,7 +311,7 @@ def people_picker(input_id: str, t: Translator, directory: Iterable[Person],
                   exclude: Iterable[str] = (), limit: int = MAX_CHOICES) -> dict[str, Any]:
     """Static choices from our directory (they work offline) plus Teams' Graph people search."""
     return {"type": "Input.ChoiceSet", "id": input_id, "label": t("benefits.user"), "isRequired": True,
-            "errorMessage": t("benefits.user_required"), "style": "filtered", "placeholder": t("benefits.picker_hint"),
+            "errorMessage": t("benefits.user_required"), "style": "compact", "placeholder": t("benefits.picker_hint"),
             "choices": person_choices(directory, exclude, limit),
             "choices.data": {"type": "Data.Query", "dataset": PEOPLE_DATASET}}
 

@@ -234,6 +234,16 @@ async def test_reassign_removes_then_assigns(app: App) -> None:
     assert [a.person_id for a in current(app.service, "vs-professional")] == [NESTOR_ID]
 
 
+async def test_stale_card_answers_with_the_current_state(app: App) -> None:
+    await app.client.execute(ALEX, "assign_user", {"benefit_id": "vs-professional", "person_id": LEE_ID})
+    _, body, _ = await app.client.execute(ALEX, "assign_user", {"benefit_id": "vs-professional",
+                                                               "person_id": LEE_ID, "nonce": "other-card"})
+    card = card_of(body)
+    assert "Lee Gu already has Visual Studio Professional subscription" in all_text(card["body"][0])
+    assert card["body"][0]["style"] == "attention" and "1 of 5 assigned" in all_text(card)
+    assert len(current(app.service, "vs-professional")) == 1
+
+
 async def test_assign_needs_global_admin(app: App) -> None:
     status, body, sent = await app.client.execute(MEGAN, "assign_user", {"benefit_id": "vs-professional",
                                                                         "person_id": LEE_ID})

