@@ -344,3 +344,16 @@ async def test_assistance_request_gets_a_reference(app: App) -> None:
     [request] = app.service.repo.requests()
     assert request.reference == reference.group(1) and request.phase is not None
     assert request.phase.value == "design" and request.requested_by == ALEX_ID
+
+
+async def test_text_commands_and_submit_fallback(app: App) -> None:
+    app.client.locale = "zh-CN"
+    card = cards_in(await app.client.say(ALEX, "获取密钥"))[0]
+    assert "获取密钥" in all_text(card) and "软件" in all_text(card)
+    app.client.locale = "en-US"
+    replies = await app.client.submit(ALEX, {"action": "assign_user", "benefit_id": "vs-professional",
+                                             "person-vs-professional": DIEGO_ID, "nonce": "fallback-1"})
+    assert "is assigned to Diego Siciliani" in all_text(cards_in(replies)[0])
+    assert [a.person_id for a in current(app.service, "vs-professional")] == [DIEGO_ID]
+    for verb in ("visual studio", "cloud", "technical"):
+        assert cards_in(await app.client.say(ALEX, verb))
