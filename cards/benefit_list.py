@@ -1,0 +1,374 @@
+"""The admin's category lists (Software, Cloud, Visual Studio, Technical): one row per benefit.
+
+The seeds say "select the down arrow at the far right of the row to expand the details"; here each
+row ends with a ⌄ column whose ``Action.ToggleVisibility`` shows a hidden details container. What
+the details offer depends on the benefit's kind: *Get keys* (software and license-based cloud),
+*Assign myself* (Azure usage-based), *Assign user* / *Remove* (Visual Studio, technical benefits)
+and *Request assistance* (advisory hours, presales). Forms live in ``Action.ShowCard`` sub-cards so
+that each form validates only its own required inputs.
+
+Pure functions: everything they show comes in through :class:`ListView`; the nonce that makes a
+click idempotent is chosen by the caller.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any
+
+from cards.base import Card, card, execute, facts, heading, open_url, text, toggle
+from domain import rules
+from domain.models import Assignment, Benefit, BenefitKind, BenefitPackage, Category, Person, Status
+from services.i18n import Translator
+
+#: Rows per page: keeps the card far below Teams' 80 KB with the largest details we render.
+PAGE_SIZE = 8
+#: The Visual Studio subscribers' portal (seed: "Users can manage their subscriptions in the Visual Studio portal").
+VISUAL_STUDIO_PORTAL = "https://my.visualstudio.com"
+#: Static picker choices and assignee lines per benefit: a big directory must not break 80 KB. The
+#: Graph people search of Teams finds everyone else; the full assignee list is the admin portal's job.
+MAX_CHOICES = 40
+MAX_ASSIGNEE_LINES = 15
+#: If a page is still too big, it is rebuilt with these smaller limits (lines, choices), in order.
+_SMALLER = ((5, 15), (2, 5), (0, 0))
+#: Bytes of JSON a list card may take (Teams refuses a message over about 100 KB; we stay under 80).
+CARD_BUDGET = 70_000
+#: Teams people picker dataset (works in Teams; the Playground has no Graph, so static choices come too).
+PEOPLE_DATASET = "graph.microsoft.com/users"
+
+LIST_VERBS: dict[Category, str] = {
+    Category.SOFTWARE: "list_software",
+    Category.CLOUD: "list_cloud",
+    Category.VISUAL_STUDIO: "list_visual_studio",
+    Category.TECHNICAL: "list_technical",
+    Category.GO_TO_MARKET: "list_go_to_market",
+}
+
+_INTRO: dict[Category, tuple[str, ...]] = {
+    Category.SOFTWARE: ("software.intro",),
+    Category.CLOUD: ("cloud.intro",),
+    Category.VISUAL_STUDIO: ("vs.intro", "vs.reassign_hint"),
+    Category.TECHNICAL: ("technical.intro",),
+}
+
+
+@dataclass(frozen=True)
+class ListView:
+    """Everything a category list shows, read by the caller from the service."""
+
+    category: Category
+    rows: list[tuple[Benefit, list[Assignment]]]
+    actor: Person
+    today: date
+    people: dict[str, Person] = field(default_factory=dict)
+    packages: dict[str, BenefitPackage] = field(default_factory=dict)
+    account_email: str = ""
+    page: int = 0
+    nonce: str = ""
+    max_lines: int = MAX_ASSIGNEE_LINES
+    max_choices: int = MAX_CHOICES
+
+
+def status_of(benefit: Benefit, today: date) -> Status:
+    return rules.effective_status(benefit.status, benefit.expires_on, today)
+
+
+def status_text(t: Translator, status: Status) -> str:
+    return t(f"status.{status.value}")
+
+
+def pages(count: int) -> int:
+    return max(1, math.ceil(count / PAGE_SIZE))
+
+
+def clamp_page(page: Any, count: int) -> int:
+    try:
+        value = int(page)
+    except (TypeError, ValueError):
+        value = 0
+    return min(max(0, value), pages(count) - 1)
+
+
+def _nonce(view: ListView, *parts: str) -> str:
+    """One nonce per button: a double click repeats it, a different button or a new card does not."""
+    return ":".join((view.nonce, *parts)) if view.nonce else ""
+
+
+def _mutating(title: str, verb: str, view: ListView, data: dict[str, Any], *parts: str) -> dict[str, Any]:
+    payload = {**data, "page": view.page}
+    nonce = _nonce(view, verb, *parts)
+    if nonce:
+        payload["nonce"] = nonce
+    return execute(title, verb, payload)
+
+
+def list_card(view: ListView, t: Translator, notice: dict[str, Any] | None = None) -> Card:
+    """One category's benefits, a page at a time, with an outcome notice on top after a change.
+
+    A page with many assignees or a big directory is rebuilt with fewer lines until it fits.
+    """
+    result = _list_card(view, t, notice)
+    for lines, choices in _SMALLER:
+        if len(json.dumps(result, ensure_ascii=False).encode()) <= CARD_BUDGET:
+            break
+        result = _list_card(replace(view, max_lines=lines, max_choices=choices), t, notice)
+    return result
+
+
+def _list_card(view: ListView, t: Translator, notice: dict[str, Any] | None) -> Card:
+    body: list[dict[str, Any]] = []
+    if notice is not None:
+        body.append(notice)
+    body.append(heading(t(f"categories.{view.category.value}")))
+    for key in _INTRO.get(view.category, ()):
+        body.append(text(t(key), isSubtle=True, spacing="Small"))
+    count = len(view.rows)
+    page = clamp_page(view.page, count)
+    view = replace(view, page=page)
+    shown = view.rows[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
+    if not shown:
+        body.append(text(t("benefits.none")))
+    else:
+        body.append(_header(t))
+        for benefit, assignments in shown:
+            body.extend(_row(view, benefit, assignments, t))
+        body.append(text(t("benefits.expand_hint"), isSubtle=True, size="Small"))
+    actions: list[dict[str, Any]] = []
+    verb = LIST_VERBS[view.category]
+    if pages(count) > 1:
+        body.append(text(t("benefits.page", page=page + 1, pages=pages(count)), isSubtle=True, size="Small"))
+        if page > 0:
+            actions.append(execute(t("benefits.previous"), verb, {"page": page - 1}))
+        if page + 1 < pages(count):
+            actions.append(execute(t("benefits.next"), verb, {"page": page + 1}))
+    if view.category is Category.VISUAL_STUDIO or view.category is Category.TECHNICAL:
+        actions.append(_add_person_action(view, t))
+    actions.append(execute(t("benefits.overview"), "overview"))
+    return card(body, actions)
+
+
+def _header(t: Translator) -> dict[str, Any]:
+    def col(key: str, width: str) -> dict[str, Any]:
+        return {"type": "Column", "width": width, "items": [text(t(key), weight="Bolder", size="Small")]}
+
+    return {"type": "ColumnSet", "columns": [
+        col("benefits.name", "stretch"), col("benefits.status", "auto"), col("benefits.quantity", "auto"),
+        col("benefits.expires", "auto"), {"type": "Column", "width": "24px", "items": []}]}
+
+
+def _when(benefit: Benefit, t: Translator) -> str:
+    if benefit.expires_on is not None:
+        return t("benefits.expires_value", date=benefit.expires_on)
+    if benefit.activate_by is not None:
+        return t("benefits.activate_by_value", date=benefit.activate_by)
+    return "—"
+
+
+def _row(view: ListView, benefit: Benefit, assignments: list[Assignment], t: Translator) -> list[dict[str, Any]]:
+    details_id = f"details-{benefit.id}"
+    assigned = len(assignments)
+    seats = t("benefits.seats", assigned=assigned, quantity=benefit.quantity,
+              available=max(0, benefit.quantity - assigned))
+    name_items = [text(benefit.name, weight="Bolder")]
+    if benefit.kind in (BenefitKind.CLOUD_USAGE_BASED, BenefitKind.CLOUD_LICENSE_BASED):
+        key = "cloud.usage_based" if benefit.kind is BenefitKind.CLOUD_USAGE_BASED else "cloud.license_based"
+        name_items.append(text(t(key), isSubtle=True, size="Small", spacing="None"))
+    row = {
+        "type": "ColumnSet", "id": f"row-{benefit.id}", "separator": True,
+        "columns": [
+            {"type": "Column", "width": "stretch", "items": name_items},
+            {"type": "Column", "width": "auto", "items": [text(status_text(t, status_of(benefit, view.today)))]},
+            {"type": "Column", "width": "auto", "items": [text(seats, size="Small")]},
+            {"type": "Column", "width": "auto", "items": [text(_when(benefit, t), size="Small")]},
+            {"type": "Column", "width": "24px", "verticalContentAlignment": "Center", "items": [
+                {"type": "ActionSet", "actions": [toggle("⌄", details_id)]}]},
+        ],
+    }
+    details = {"type": "Container", "id": details_id, "isVisible": False, "style": "emphasis",
+               "items": _details(view, benefit, assignments, t)}
+    return [row, details]
+
+
+def _details(view: ListView, benefit: Benefit, assignments: list[Assignment], t: Translator) -> list[dict[str, Any]]:
+    package = view.packages.get(benefit.package_id)
+    items: list[dict[str, Any]] = []
+    if benefit.description:
+        items.append(text(benefit.description))
+    items.append(facts([
+        (t("benefits.package"), package.name if package else ""),
+        (t("benefits.source_program"), package.source_program if package else ""),
+        (t("benefits.quantity"), str(benefit.quantity)),
+        (t("benefits.assigned"), str(len(assignments)) if rules.is_assignable(benefit) else ""),
+        (t("benefits.available"), str(max(0, benefit.quantity - len(assignments)))
+         if rules.is_assignable(benefit) else ""),
+        (t("benefits.status"), status_text(t, status_of(benefit, view.today))),
+        (t("benefits.activated_on"), t.date(benefit.activated_on)),
+        (t("benefits.activate_by"), t.date(benefit.activate_by)),
+        (t("benefits.expires"), t.date(benefit.expires_on)),
+    ]))
+    if benefit.special_instructions:
+        items.append(text(f"**{t('benefits.special_instructions')}:** {benefit.special_instructions}"))
+    if benefit.status is Status.CANCELLED:
+        return items
+    if rules.has_keys(benefit):
+        items.extend(_keys_section(view, benefit, t))
+    if benefit.kind is BenefitKind.CLOUD_USAGE_BASED:
+        items.extend(_usage_based_section(view, benefit, assignments, t))
+    elif rules.is_assignable(benefit):
+        items.extend(_assignments_section(view, benefit, assignments, t))
+    if rules.accepts_assistance_requests(benefit):
+        items.append(text(t("technical.assistance_hint"), isSubtle=True))
+        items.append({"type": "ActionSet", "actions": [
+            execute(t("technical.request_assistance"), "request_assistance",
+                    {"benefit_id": benefit.id, "page": view.page})]})
+    return items
+
+
+# --- keys (software, license-based cloud) -----------------------------------------------------------
+def _choices(values: Iterable[str]) -> list[dict[str, str]]:
+    return [{"title": v, "value": v} for v in dict.fromkeys(values)]
+
+
+def _keys_section(view: ListView, benefit: Benefit, t: Translator) -> list[dict[str, Any]]:
+    hint = "cloud.license_hint" if benefit.kind is BenefitKind.CLOUD_LICENSE_BASED else "software.get_keys_hint"
+    languages = _choices([k.language for k in benefit.keys] + [d.language for d in benefit.downloads])
+    oses = _choices([k.os for k in benefit.keys] + [d.os for d in benefit.downloads])
+    form = card([
+        text(t("software.reveal_warning"), isSubtle=True, size="Small"),
+        {"type": "Input.ChoiceSet", "id": f"language-{benefit.id}", "label": t("software.language"),
+         "isRequired": True, "errorMessage": t("software.language_required"), "style": "compact",
+         "choices": languages, **({"value": languages[0]["value"]} if len(languages) == 1 else {})},
+        {"type": "Input.ChoiceSet", "id": f"os-{benefit.id}", "label": t("software.os"), "isRequired": True,
+         "errorMessage": t("software.os_required"), "style": "compact", "choices": oses,
+         **({"value": oses[0]["value"]} if len(oses) == 1 else {})},
+    ], [_mutating(t("software.get_keys"), "reveal_keys", view, {"benefit_id": benefit.id}, benefit.id)])
+    form.pop("msteams", None)
+    form.pop("$schema", None)
+    return [text(t(hint), isSubtle=True),
+            {"type": "ActionSet", "actions": [{"type": "Action.ShowCard", "title": t("software.get_keys"),
+                                                "card": form}]}]
+
+
+# --- Azure usage-based ---------------------------------------------------------------------------
+def _usage_based_section(view: ListView, benefit: Benefit, assignments: list[Assignment],
+                         t: Translator) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = [text(t("cloud.usage_hint"), isSubtle=True)]
+    items.extend(_assignee_lines(view, benefit, assignments, t, removable=False))
+    actions: list[dict[str, Any]] = []
+    mine = any(a.person_id == view.actor.id for a in assignments)
+    if not mine and len(assignments) < benefit.quantity:
+        actions.append(_mutating(t("cloud.assign_myself"), "assign_user", view,
+                                 {"benefit_id": benefit.id, "person_id": view.actor.id}, benefit.id))
+    if benefit.portal_url:
+        items.append(text(t("cloud.portal_hint"), isSubtle=True))
+        actions.append(open_url(t("cloud.open_portal"), benefit.portal_url))
+    if actions:
+        items.append({"type": "ActionSet", "actions": actions})
+    return items
+
+
+# --- assignments (Visual Studio, technical) ------------------------------------------------------
+def _assignee_lines(view: ListView, benefit: Benefit, assignments: list[Assignment], t: Translator,
+                    removable: bool) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = [text(t("benefits.assigned_users"), weight="Bolder")]
+    if not assignments:
+        items.append(text(t("benefits.no_assignees"), isSubtle=True))
+    for a in assignments[:view.max_lines]:
+        person = view.people.get(a.person_id)
+        name = person.name if person else a.person_id
+        line = t("benefits.assignee_line", person=name, email=person.email if person else "",
+                 status=status_text(t, rules.effective_status(a.status, a.expires_on, view.today)),
+                 date=a.assigned_at)
+        column_items = [text(line, size="Small")]
+        if a.alternate_email:
+            column_items.append(text(t("benefits.alternate_line", email=a.alternate_email), isSubtle=True,
+                                     size="Small", spacing="None"))
+        if a.status is Status.PENDING_ACTIVATION:
+            column_items.append(text(t("technical.several_days"), isSubtle=True, size="Small", spacing="None"))
+        columns: list[dict[str, Any]] = [{"type": "Column", "width": "stretch", "items": column_items}]
+        if removable:
+            columns.append({"type": "Column", "width": "auto", "items": [{"type": "ActionSet", "actions": [
+                _mutating(t("benefits.remove", person=name), "remove_assignment", view,
+                          {"benefit_id": benefit.id, "assignment_id": a.id}, a.id)]}]})
+        items.append({"type": "ColumnSet", "columns": columns})
+    if len(assignments) > view.max_lines:
+        items.append(text(t("benefits.more", count=len(assignments) - view.max_lines), isSubtle=True))
+    return items
+
+
+def person_choices(directory: Iterable[Person], exclude: Iterable[str] = (),
+                   limit: int = MAX_CHOICES) -> list[dict[str, str]]:
+    skip = set(exclude)
+    return [{"title": f"{p.name} ({p.email})" if p.email else p.name, "value": p.id}
+            for p in directory if p.id not in skip][:limit]
+
+
+def people_picker(input_id: str, t: Translator, directory: Iterable[Person],
+                  exclude: Iterable[str] = (), limit: int = MAX_CHOICES) -> dict[str, Any]:
+    """Static choices from our directory (they work offline) plus Teams' Graph people search."""
+    return {"type": "Input.ChoiceSet", "id": input_id, "label": t("benefits.user"), "isRequired": True,
+            "errorMessage": t("benefits.user_required"), "style": "compact", "placeholder": t("benefits.picker_hint"),
+            "choices": person_choices(directory, exclude, limit),
+            "choices.data": {"type": "Data.Query", "dataset": PEOPLE_DATASET}}
+
+
+def _assignments_section(view: ListView, benefit: Benefit, assignments: list[Assignment],
+                         t: Translator) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    technical = benefit.category is Category.TECHNICAL
+    if technical:
+        items.append(text(t("technical.assign_hint"), isSubtle=True))
+    unlocked = rules.reassign_unlocked_on(benefit)
+    locked = unlocked is not None and view.today < unlocked
+    items.extend(_assignee_lines(view, benefit, assignments, t, removable=not locked))
+    if locked:
+        items.append(text(t("vs.locked", date=unlocked), weight="Bolder"))
+    actions: list[dict[str, Any]] = []
+    if len(assignments) < benefit.quantity:
+        form_body: list[dict[str, Any]] = [
+            text(t("benefits.select_user")),
+            people_picker(f"person-{benefit.id}", t, view.people.values(), (a.person_id for a in assignments),
+                          view.max_choices),
+            text(t("benefits.not_in_list"), isSubtle=True, size="Small"),
+        ]
+        if rules.needs_alternate_email(benefit):
+            form_body += [
+                text(t("technical.alternate_email")),
+                {"type": "Input.Text", "id": f"alternate-{benefit.id}", "style": "Email",
+                 "label": t("technical.alternate_email_label"), "isRequired": True, "regex": rules.EMAIL_PATTERN,
+                 "errorMessage": t("technical.alternate_email_error", account=view.account_email), "maxLength": 254},
+                text(t("technical.safeguard"), isSubtle=True, size="Small"),
+                text(t("technical.several_days"), isSubtle=True, size="Small"),
+            ]
+        form = card(form_body, [_mutating(t("benefits.assign_user"), "assign_user", view,
+                                          {"benefit_id": benefit.id}, benefit.id)])
+        form.pop("msteams", None)
+        form.pop("$schema", None)
+        actions.append({"type": "Action.ShowCard", "title": t("benefits.assign_user"), "card": form})
+    elif not technical:
+        items.append(text(t("benefits.all_assigned"), isSubtle=True))
+    if benefit.kind is BenefitKind.VISUAL_STUDIO:
+        items.append(text(t("vs.repeat"), isSubtle=True, size="Small"))
+        actions.append(open_url(t("vs.open_portal"), benefit.portal_url or VISUAL_STUDIO_PORTAL))
+    if actions:
+        items.append({"type": "ActionSet", "actions": actions})
+    return items
+
+
+def _add_person_action(view: ListView, t: Translator) -> dict[str, Any]:
+    """Seed: "If the user you want to assign is not in the list, you can add new users in Account settings"."""
+    form = card([
+        text(t("benefits.add_user_title"), weight="Bolder"),
+        {"type": "Input.Text", "id": "new_person_name", "label": t("benefits.person_name"), "isRequired": True,
+         "errorMessage": t("benefits.person_name_required"), "maxLength": 120},
+        {"type": "Input.Text", "id": "new_person_email", "label": t("benefits.person_email"), "style": "Email",
+         "isRequired": True, "regex": rules.EMAIL_PATTERN, "errorMessage": t("benefits.person_email_error"),
+         "maxLength": 254},
+    ], [_mutating(t("benefits.add_user"), "add_person", view, {"category": view.category.value}, "add")])
+    form.pop("msteams", None)
+    form.pop("$schema", None)
+    return {"type": "Action.ShowCard", "title": t("benefits.add_user"), "card": form}

@@ -1,0 +1,47 @@
+"""The keys a *Get keys* click revealed, with the matching downloads and special instructions.
+
+Seed (software step 3): reveal the product license keys, choose the display language and the OS
+type, follow the links to download the installation packages, and follow any special
+instructions. The card says that the reveal was recorded, because revealing counts as activating
+the benefit (and so bars a refund of its package).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from cards.base import Card, card, execute, heading, open_url, text
+from cards.benefit_list import LIST_VERBS
+from domain.models import Benefit, Person, ProductKey
+from services.i18n import Translator
+
+
+def keys_card(benefit: Benefit, keys: list[ProductKey], language: str, os_type: str, actor: Person,
+              at: datetime, t: Translator, page: int = 0) -> Card:
+    body: list[dict[str, Any]] = [
+        {"type": "Container", "style": "good", "items": [
+            text(t("software.recorded", person=actor.name, date=at), weight="Bolder")]},
+        heading(t("software.keys_title", benefit=benefit.name)),
+    ]
+    if benefit.special_instructions:
+        body.append(text(f"**{t('benefits.special_instructions')}:** {benefit.special_instructions}"))
+        body.append(text(t("benefits.special_instructions_hint"), isSubtle=True, size="Small"))
+    body.append(text(t("software.key_for", language=language, os=os_type), weight="Bolder"))
+    if keys:
+        for n, key in enumerate(keys):
+            body.append(text(key.key, id=f"key-{n}", fontType="Monospace", size="Medium"))
+    else:
+        body.append(text(t("software.no_keys"), isSubtle=True))
+    links = [d for d in benefit.downloads if d.language == language and d.os == os_type]
+    actions: list[dict[str, Any]] = []
+    if benefit.downloads:
+        body.append(text(t("software.downloads")))
+        if not links:
+            body.append(text(t("software.no_downloads"), isSubtle=True))
+        for d in links:
+            label = d.label or f"{d.language}, {d.os}"
+            body.append(text(f"[{t('software.download', label=label)}]({d.url})"))
+            actions.append(open_url(t("software.download", label=label), d.url))
+    actions.append(execute(t("benefits.back_to_list"), LIST_VERBS[benefit.category], {"page": page}))
+    return card(body, actions)

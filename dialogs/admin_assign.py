@@ -1,0 +1,99 @@
+"""Assign and remove seats: Visual Studio, technical benefits and Azure usage-based subscriptions.
+
+``assign_user`` is generic (``benefit_id``, ``person_id``, ``alternate_email``); the service checks
+the seeds' rules: Global admin only, never more assignments than seats, usage-based subscriptions
+to yourself only, technical benefits with an alternate email that differs from the company
+account email. ``remove_assignment`` frees a seat (reassign = remove, then assign), unless the
+90-day lock of a fully assigned Visual Studio benefit applies. ``add_person`` is the seeds' "add
+new users in Account settings" for someone who is not in the list (Global admin only).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cards.base import notice
+from dialogs.actions import ActionResult, action
+from dialogs.admin_view import change_then_show, page_of
+from dialogs.turn import Turn
+from domain import errors
+from domain.errors import RuleViolation
+from domain.models import BenefitKind, Category, Person, Status
+
+
+def _value(data: dict[str, Any], name: str, suffix: str) -> str:
+    return str(data.get(name) or data.get(suffix) or "").strip()
+
+
+def _resolve_person(turn: Turn, value: str) -> Person:
+    """Our directory id, or what the Teams people picker returns (an Entra object id), or an email."""
+    repo = turn.service.repo
+    person = (repo.person(value) or repo.person_by("aad_object_id", value) or repo.person_by("teams_id", value)
+              or (repo.person_by_email(value) if "@" in value else None))
+    if person is None:
+        raise RuleViolation(errors.UNKNOWN_PERSON, id=value)
+    return person
+
+
+def _category(turn: Turn, benefit_id: str, data: dict[str, Any]) -> Category | None:
+    benefit = turn.service.repo.benefit(benefit_id)
+    if benefit is not None:
+        return benefit.category
+    try:
+        return Category(str(data.get("category") or ""))
+    except ValueError:
+        return None
+
+
+@action("assign_user")
+async def assign_user(turn: Turn, data: dict[str, Any]) -> ActionResult:
+    benefit_id = str(data.get("benefit_id") or "")
+    category = _category(turn, benefit_id, data)
+
+    async def change() -> dict[str, Any]:
+        chosen = _value(data, "person_id", f"person-{benefit_id}")
+        if not chosen:
+            raise RuleViolation(errors.MISSING_FIELD, field=turn.t("benefits.user"))
+        person = _resolve_person(turn, chosen)
+        alternate = _value(data, "alternate_email", f"alternate-{benefit_id}")
+        assignment = await turn.service.assign(turn.person, benefit_id, person.id, alternate, op_key=turn.op_key)
+        benefit = turn.service.repo.benefit(benefit_id)
+        name = benefit.name if benefit else benefit_id
+        if benefit is not None and benefit.kind is BenefitKind.CLOUD_USAGE_BASED:
+            return notice(turn.t, "cloud.activated_notice", benefit=name)
+        if assignment.status is Status.PENDING_ACTIVATION:
+            return notice(turn.t, "technical.pending_notice", benefit=name, person=person.name)
+        return notice(turn.t, "benefits.assigned_notice", benefit=name, person=person.name)
+
+    return await change_then_show(turn, category, page_of(data), change)
+
+
+@action("remove_assignment")
+async def remove_assignment(turn: Turn, data: dict[str, Any]) -> ActionResult:
+    assignment_id = str(data.get("assignment_id") or "")
+    benefit_id = str(data.get("benefit_id") or "")
+    existing = turn.service.repo.assignment(assignment_id)
+    if existing is not None:
+        benefit_id = existing.benefit_id
+    category = _category(turn, benefit_id, data)
+
+    async def change() -> dict[str, Any]:
+        removed = await turn.service.remove_assignment(turn.person, assignment_id, op_key=turn.op_key)
+        person = turn.service.repo.person(removed.person_id)
+        benefit = turn.service.repo.benefit(removed.benefit_id)
+        return notice(turn.t, "benefits.removed_notice", person=person.name if person else removed.person_id,
+                      benefit=benefit.name if benefit else removed.benefit_id)
+
+    return await change_then_show(turn, category, page_of(data), change)
+
+
+@action("add_person")
+async def add_person(turn: Turn, data: dict[str, Any]) -> ActionResult:
+    category = _category(turn, "", data)
+
+    async def change() -> dict[str, Any]:
+        person = await turn.service.add_person(turn.person, str(data.get("new_person_name") or ""),
+                                               str(data.get("new_person_email") or ""))
+        return notice(turn.t, "benefits.person_added", person=person.name)
+
+    return await change_then_show(turn, category, page_of(data), change)

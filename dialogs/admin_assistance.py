@@ -1,0 +1,45 @@
+"""Request technical assistance with advisory hours or presales, and get a reference number back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cards.assistance import assistance_form
+from cards.base import notice
+from dialogs.actions import ActionResult, action
+from dialogs.admin_view import ROLE_CODES, new_nonce, page_of, refusal, render_list
+from dialogs.turn import Turn
+from domain import errors, rules
+from domain.errors import RuleViolation
+from domain.models import Category
+
+
+@action("request_assistance")
+async def request_assistance(turn: Turn, data: dict[str, Any]) -> ActionResult:
+    rules.require_admin(turn.person)
+    benefit_id = str(data.get("benefit_id") or "")
+    benefit = turn.service.repo.benefit(benefit_id)
+    if benefit is None or not rules.accepts_assistance_requests(benefit):
+        violation = RuleViolation(errors.UNKNOWN_BENEFIT, id=benefit_id) if benefit is None else RuleViolation(
+            errors.WRONG_KIND, benefit=benefit.name)
+        return ActionResult(render_list(turn, Category.TECHNICAL, page_of(data), refusal(turn, violation)))
+    return ActionResult(assistance_form(benefit, turn.t, new_nonce(), page_of(data)))
+
+
+@action("submit_assistance")
+async def submit_assistance(turn: Turn, data: dict[str, Any]) -> ActionResult:
+    benefit_id = str(data.get("benefit_id") or "")
+    page = page_of(data)
+    try:
+        request = await turn.service.submit_assistance_request(
+            turn.person, benefit_id, str(data.get("phase") or ""), str(data.get("topic") or ""),
+            str(data.get("description") or ""), op_key=turn.op_key)
+    except RuleViolation as violation:
+        if violation.code in ROLE_CODES:
+            raise
+        benefit = turn.service.repo.benefit(benefit_id)
+        if benefit is not None and rules.accepts_assistance_requests(benefit):
+            return ActionResult(assistance_form(benefit, turn.t, new_nonce(), page, refusal(turn, violation)))
+        return ActionResult(render_list(turn, Category.TECHNICAL, page, refusal(turn, violation)))
+    outcome = notice(turn.t, "technical.submitted_notice", reference=request.reference)
+    return ActionResult(render_list(turn, Category.TECHNICAL, page, outcome))

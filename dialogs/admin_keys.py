@@ -1,0 +1,49 @@
+"""*Get keys*: reveal a product's license keys for one language and OS type (admins only).
+
+The verb is ``reveal_keys`` because the SSO workflow asks for a fresh sign-in before it. The
+service records who revealed what and when, and a first reveal activates the benefit (which bars a
+refund of its package). Keys go only into the card returned to the admin, never into a log line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cards.keys import keys_card
+from dialogs.actions import ActionResult, action
+from dialogs.admin_view import page_of, refusal, render_list
+from dialogs.turn import Turn
+from domain import errors, rules
+from domain.errors import RuleViolation
+from domain.models import Category
+
+
+def _field(data: dict[str, Any], name: str, benefit_id: str) -> str:
+    return str(data.get(name) or data.get(f"{name}-{benefit_id}") or "").strip()
+
+
+@action("reveal_keys")
+async def reveal_keys(turn: Turn, data: dict[str, Any]) -> ActionResult:
+    rules.require_can_reveal_keys(turn.person)  # a forged invoke from an employee stops here
+    benefit_id = str(data.get("benefit_id") or "")
+    page = page_of(data)
+    benefit = turn.service.repo.benefit(benefit_id)
+    category = benefit.category if benefit else Category.SOFTWARE
+    try:
+        if benefit is None:
+            raise RuleViolation(errors.UNKNOWN_BENEFIT, id=benefit_id)
+        language, os_type = _field(data, "language", benefit_id), _field(data, "os", benefit_id)
+        languages = {k.language for k in benefit.keys} | {d.language for d in benefit.downloads}
+        oses = {k.os for k in benefit.keys} | {d.os for d in benefit.downloads}
+        if language not in languages:
+            raise RuleViolation(errors.MISSING_FIELD, field=turn.t("software.language"))
+        if os_type not in oses:
+            raise RuleViolation(errors.MISSING_FIELD, field=turn.t("software.os"))
+        # one click with one choice is one record; the same card used again for another language is another
+        op_key = f"{turn.op_key}:{language}:{os_type}" if turn.op_key else None
+        keys = await turn.service.reveal_keys(turn.person, benefit.id, language, os_type, op_key=op_key)
+    except RuleViolation as violation:
+        if category not in (Category.SOFTWARE, Category.CLOUD):
+            category = Category.SOFTWARE
+        return ActionResult(render_list(turn, category, page, refusal(turn, violation)))
+    return ActionResult(keys_card(benefit, keys, language, os_type, turn.person, turn.service.clock(), turn.t, page))

@@ -1,0 +1,83 @@
+"""Shared by the admin workflows: render a category list or the overview, and turn a refusal into
+"here is the current state, and why nothing changed".
+
+Seed rules about *who* may act (admin, Global admin) are not softened into a notice: they propagate
+to the bot's handler, which answers with the localized refusal naming the admins, and the clicked
+card stays as it was. Every other refusal (seat taken meanwhile, already assigned, 90-day lock,
+bad alternate email) answers with the refreshed list and the reason on top, because the card the
+admin clicked was stale or incomplete.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from cards.base import Card, notice
+from cards.benefit_list import ListView, list_card
+from cards.overview import overview_card
+from dialogs.actions import ACTIONS, ActionResult
+from dialogs.turn import Turn
+from domain import errors
+from domain.errors import RuleViolation, RuleViolations
+from domain.models import Category
+
+#: Refusals about the actor's role: answered by the handler with the names of the admins.
+ROLE_CODES = frozenset({errors.NOT_AN_ADMIN, errors.NEEDS_GLOBAL_ADMIN, errors.NEEDS_GTM_ROLE})
+
+
+def new_nonce() -> str:
+    """A fresh id per rendered card; a button's repeated click reuses it (see ``bot.handler._op_key``)."""
+    return uuid.uuid4().hex[:16]
+
+
+def page_of(data: dict[str, Any]) -> int:
+    try:
+        return max(0, int(data.get("page") or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def list_view(turn: Turn, category: Category, page: int = 0) -> ListView:
+    service = turn.service
+    rows = service.list_benefits(turn.person, category)  # admins only
+    org = service.repo.organization()
+    return ListView(
+        category=category, rows=rows, actor=turn.person, today=service.today(),
+        people={p.id: p for p in service.repo.people()},
+        packages={p.id: p for p in service.repo.packages()},
+        account_email=org.account_email if org else "", page=page, nonce=new_nonce(),
+    )
+
+
+def render_list(turn: Turn, category: Category, page: int = 0, outcome: dict[str, Any] | None = None) -> Card:
+    return list_card(list_view(turn, category, page), turn.t, outcome)
+
+
+def render_overview(turn: Turn, outcome: dict[str, Any] | None = None) -> Card:
+    summaries = turn.service.overview(turn.person)
+    return overview_card(summaries, turn.service.repo.packages(), turn.t, set(ACTIONS), outcome)
+
+
+def reason(turn: Turn, violation: RuleViolation) -> str:
+    parts = violation.violations if isinstance(violation, RuleViolations) else [violation]
+    return " ".join(turn.t(v.code, **v.params) for v in parts)
+
+
+def refusal(turn: Turn, violation: RuleViolation) -> dict[str, Any]:
+    return notice(turn.t, "benefits.refused", "attention", reason=reason(turn, violation))
+
+
+async def change_then_show(turn: Turn, category: Category | None, page: int,
+                           change: Callable[[], Awaitable[dict[str, Any]]]) -> ActionResult:
+    """Run ``change`` (it returns the success notice); show the refreshed list either way."""
+    try:
+        outcome = await change()
+    except RuleViolation as violation:
+        if violation.code in ROLE_CODES:
+            raise
+        outcome = refusal(turn, violation)
+    if category is None:
+        return ActionResult(render_overview(turn, outcome))
+    return ActionResult(render_list(turn, category, page, outcome))
