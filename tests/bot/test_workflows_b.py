@@ -194,8 +194,8 @@ async def test_global_admin_sets_roles_and_adds_people(env: Env) -> None:
                                                              "roles_x": "user_admin,admin_agent"}))
     assert "Roles of Lee Gu: Admin agent, User admin" in text or "Roles of Lee Gu: User admin, Admin agent" in text
     assert env.person(LEE).roles == {Role.USER_ADMIN, Role.ADMIN_AGENT}
-    text = seen(await env.client.execute(ALEX, "add_user", {"new_name": "Adele Vance", "new_email": "adelev@contoso.com",
-                                                            "new_roles": "mpn_partner_admin"}))
+    adele_form = {"new_name": "Adele Vance", "new_email": "adelev@contoso.com", "new_roles": "mpn_partner_admin"}
+    text = seen(await env.client.execute(ALEX, "add_user", adele_form))
     assert "Adele Vance" in text
     adele = env.service.repo.person_by_email("adelev@contoso.com")
     assert adele is not None and adele.roles == {Role.MPN_PARTNER_ADMIN}
