@@ -82,7 +82,7 @@ def choose_subject_card(t: Translator, subjects: list[tuple[str, str]]) -> Card:
     body = [
         heading(t("audit.choose_title")),
         {"type": "Input.ChoiceSet", "id": "subject_id", "label": t("audit.subject"), "isRequired": True,
-         "errorMessage": t("audit.subject_error"), "style": "filtered",
+         "errorMessage": t("audit.subject_error"), "style": "compact",
          "choices": [{"title": title, "value": value} for value, title in subjects]},
     ]
     return card(body, [execute(t("audit.show"), "recent_changes")])

@@ -86,7 +86,7 @@ def _offer_row(t: Translator, offer: Benefit, index: int, has_contact: bool, tod
         {"type": "Column", "width": 3, "items": [text(status_text(t, status))]},
         {"type": "Column", "width": 3, "items": [text(t.date(offer.expires_on) or "—")]},
         {"type": "Column", "width": 1, "verticalContentAlignment": "Center", "items": [
-            {"type": "ActionSet", "actions": [toggle("⌄", details_id)]},
+            {"type": "ActionSet", "actions": [toggle(t("gtm.details"), details_id)]},
         ]},
     ]}
     details: list[dict[str, Any]] = []
@@ -125,18 +125,18 @@ def contact_form(t: Translator, people: list[Person], contact: MarketingContact 
     body.append(text(t("gtm.contact.form_intro")))
     body.append({
         "type": "Input.ChoiceSet", "id": "person_id", "label": t("gtm.contact.user"), "isRequired": True,
-        "errorMessage": t("gtm.contact.user_error"), "style": "filtered",
+        "errorMessage": t("gtm.contact.user_error"), "style": "compact",
         "choices": [{"title": f"{p.name} ({p.email})" if p.email else p.name, "value": p.id} for p in people],
         "choices.data": PEOPLE_PICKER, "value": current_person,
     })
     body.append(text(t("gtm.contact.alternate_hint", account=account_email), isSubtle=True, size="Small"))
     body.append({
-        "type": "Input.Text", "id": "alternate_email", "label": t("gtm.contact.alternate_email"), "style": "Email",
+        "type": "Input.Text", "id": "alternate_email", "label": t("gtm.contact.alternate_email"), "style": "email",
         "isRequired": True, "regex": rules.EMAIL_PATTERN, "errorMessage": t("gtm.contact.alternate_error"),
         "maxLength": 254, "value": values.get("alternate_email") or (contact.alternate_email if contact else ""),
     })
     body.append({
-        "type": "Input.Text", "id": "phone", "label": t("gtm.contact.phone"), "style": "Tel", "isRequired": True,
+        "type": "Input.Text", "id": "phone", "label": t("gtm.contact.phone"), "style": "tel", "isRequired": True,
         "regex": rules.PHONE_PATTERN, "errorMessage": t("gtm.contact.phone_error"), "maxLength": 25,
         "value": values.get("phone") or (contact.phone if contact else ""),
     })

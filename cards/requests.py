@@ -80,7 +80,7 @@ def request_card(t: Translator, request: ServiceRequest, benefit: Benefit | None
         if benefit is not None and rules.needs_alternate_email(benefit):
             body.append(text(t("requests.alternate_hint"), isSubtle=True, size="Small"))
             body.append({"type": "Input.Text", "id": "alternate_email", "label": t("requests.alternate_email"),
-                         "style": "Email", "isRequired": True, "regex": rules.EMAIL_PATTERN,
+                         "style": "email", "isRequired": True, "regex": rules.EMAIL_PATTERN,
                          "errorMessage": t("requests.alternate_error"), "maxLength": 254})
         actions = [
             execute(t("requests.approve"), "decide_request", {"request_id": request.id, "decision": "approve"}),

@@ -62,7 +62,7 @@ def users_card(t: Translator, people: list[Person], outcome: dict[str, Any] | No
     body.append(text(t("users.add_intro"), isSubtle=True))
     body.append({"type": "Input.Text", "id": "new_name", "label": t("users.name"), "isRequired": True,
                  "errorMessage": t("users.name_error"), "maxLength": 120})
-    body.append({"type": "Input.Text", "id": "new_email", "label": t("users.email"), "style": "Email",
+    body.append({"type": "Input.Text", "id": "new_email", "label": t("users.email"), "style": "email",
                  "isRequired": True, "regex": rules.EMAIL_PATTERN, "errorMessage": t("users.email_error"),
                  "maxLength": 254})
     body.append({"type": "Input.ChoiceSet", "id": "new_roles", "isMultiSelect": True, "label": t("users.roles"),
