@@ -328,3 +328,13 @@ async def test_recent_changes_of_an_offer_by_name(env: Env) -> None:
     assert "Megan Bowen" in text and "requested activation" in text
     assert "Not activated → Pending activation" in text
     assert "Only admins" in said(await env.client.say(LEE, "changes gtm-isv-cosell"))
+
+
+async def test_action_submit_fallback_runs_the_same_checks(env: Env) -> None:
+    """Older clients send the Action.Submit fallback: same verbs, same server-side role checks."""
+    forged = await env.client.submit(LEE, {"action": "set_roles", "person_id": LEE["aadObjectId"],
+                                           "roles": "global_admin"})
+    assert "Alex Wilber" in said(forged) and not env.person(LEE).roles
+    replies = await env.client.submit(MEGAN, {"action": "set_marketing_contact", **CONTACT})
+    assert "Megan Bowen is now the company marketing contact" in said(replies)
+    assert env.service.repo.marketing_contact().phone == CONTACT["phone"]
