@@ -118,6 +118,8 @@ def contact_form(t: Translator, people: list[Person], contact: MarketingContact 
     picker dataset (Teams merges Graph results in when it can).
     """
     values = values or {}
+    if mode == "change":  # *Change* = another person: start from an empty form
+        contact = None
     current_person = values.get("person_id") or (contact.person_id if contact else "")
     body: list[dict[str, Any]] = [heading(t("gtm.contact.form_title"))]
     if error:
