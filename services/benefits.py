@@ -10,6 +10,8 @@ or a card's nonce) makes a redelivered activity or a double click have one effec
 from __future__ import annotations
 
 import asyncio
+import inspect
+import logging
 import secrets
 import uuid
 from collections.abc import Callable
@@ -41,6 +43,7 @@ from services.repository import PROCESSED, Repository
 from services.storage.base import DocumentStore, Op
 
 Clock = Callable[[], datetime]
+log = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
@@ -115,6 +118,25 @@ class BenefitsService:
             return None
         doc = self.store.get(PROCESSED, op_key)
         return doc.get("result", {}) if doc else None
+
+    async def _emit(self, event: str, payload: dict[str, Any]) -> None:
+        """Tell every listener (e.g. the notifications outbox) what happened; a failing listener
+        is logged and never undoes a committed change."""
+        for listener in list(self.listeners):
+            try:
+                result = listener(event, payload)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                log.exception("listener failed", extra={"event": event})
+
+    def _request_payload(self, request: ServiceRequest) -> dict[str, Any]:
+        benefit = self.repo.benefit(request.benefit_id)
+        return {
+            "request_id": request.id, "reference": request.reference, "benefit_id": request.benefit_id,
+            "benefit": benefit.name if benefit else "", "requester_id": request.requested_by,
+            "admin_ids": [p.id for p in self.admins()], "status": request.status.value,
+        }
 
     def _benefit(self, benefit_id: str) -> Benefit:
         benefit = self.repo.benefit(benefit_id)
@@ -445,7 +467,8 @@ class BenefitsService:
             await self._commit([self.repo.put_request(request),
                                 self._audit(actor, "request.submitted", benefit.id, None, request)],
                                op_key, {"request_id": request.id})
-            return request
+        await self._emit("request.submitted", self._request_payload(request))
+        return request
 
     async def decide_request(self, actor: Person, request_id: str, approve: bool,
                              alternate_email: str = "") -> tuple[ServiceRequest, Assignment | None]:
@@ -471,7 +494,10 @@ class BenefitsService:
                               decided_by=actor.id, decided_at=self.clock())
             await self._commit([self.repo.put_request(decided),
                                 self._audit(actor, "request.decided", current.benefit_id, current, decided)])
-            return decided, assignment
+        await self._emit("request.decided", {**self._request_payload(decided), "decider_id": actor.id,
+                                             "outcome": decided.status.value,
+                                             "assignment_id": assignment.id if assignment else ""})
+        return decided, assignment
 
     # --- people and roles -------------------------------------------------------------------------
     async def set_roles(self, actor: Person, person_id: str, roles_: frozenset[Role]) -> Person:

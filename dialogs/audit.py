@@ -1,0 +1,53 @@
+"""Recent changes (admins): the audit trail of a benefit, package or person, by id or by name.
+
+Reached from the *Recent changes* buttons in the list rows and from the text command ``changes``
+(``changes Gold Core``, ``changes pkg-action-pack``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cards.audit import changes_card, choose_subject_card
+from dialogs.actions import ActionResult, action
+from dialogs.turn import Turn
+from domain import errors, rules
+from domain.errors import RuleViolation
+
+MARKETING_CONTACT = "marketing_contact"
+
+
+def _subjects(turn: Turn) -> list[tuple[str, str]]:
+    repo = turn.service.repo
+    out = [(p.id, p.name) for p in repo.packages()]
+    for b in repo.benefits():
+        out.append((b.id, f"{b.name} · {b.offer_type}" if b.offer_type else b.name))
+    out.append((MARKETING_CONTACT, turn.t("audit.marketing_contact")))
+    return out
+
+
+def resolve_subject(turn: Turn, wanted: str) -> tuple[str, str] | None:
+    """An id, or a name (exact first, then the only partial match), to (subject id, display name)."""
+    subjects = _subjects(turn)
+    people = [(p.id, p.name) for p in turn.service.repo.people()]
+    lowered = wanted.strip().lower()
+    for sid, title in subjects + people:
+        if sid.lower() == lowered or title.lower() == lowered:
+            return sid, title
+    partial = [(sid, title) for sid, title in subjects if lowered in title.lower()]
+    return partial[0] if len(partial) == 1 else None
+
+
+@action("recent_changes")
+async def recent_changes(turn: Turn, data: dict[str, Any]) -> ActionResult:
+    rules.require_admin(turn.person)
+    wanted = str(data.get("subject_id") or data.get("argument") or "").strip()
+    if not wanted:
+        return ActionResult(choose_subject_card(turn.t, _subjects(turn)))
+    found = resolve_subject(turn, wanted)
+    if found is None:
+        raise RuleViolation(errors.UNKNOWN_BENEFIT, id=wanted)
+    subject_id, title = found
+    entries = turn.service.recent_changes(turn.person, subject_id)
+    names = {p.id: p.name for p in turn.service.repo.people()}
+    return ActionResult(changes_card(turn.t, title, entries, names))

@@ -1,0 +1,48 @@
+"""Cancel a benefit package for a refund, through a service request, after a confirmation step.
+
+The list is for admins (it shows purchases); cancelling needs the Global admin, checked by the
+service. A refused cancellation names every failing condition (``RuleViolations``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cards.cancel import cancel_list_card, cancelled_card, confirm_card
+from dialogs.actions import ActionResult, action
+from dialogs.turn import Turn
+from domain import errors, rules
+from domain.errors import RuleViolation, RuleViolations
+
+
+def _checks(turn: Turn) -> list[Any]:
+    return [turn.service.refund_check(turn.person, p.id) for p in turn.service.repo.packages()]
+
+
+@action("cancel_start")
+async def cancel_start(turn: Turn, data: dict[str, Any]) -> ActionResult:
+    rules.require_admin(turn.person)
+    return ActionResult(cancel_list_card(turn.t, _checks(turn)))
+
+
+@action("cancel_package")
+async def cancel_package(turn: Turn, data: dict[str, Any]) -> ActionResult:
+    rules.require_can_assign_benefits(turn.person)
+    package_id = str(data.get("package_id") or "")
+    package, failures = turn.service.refund_check(turn.person, package_id)
+    if failures:  # stale card or forged click: the reasons, and the list as it is now
+        if len(failures) == 1:
+            raise failures[0]
+        raise RuleViolations(failures)
+    if str(data.get("confirm") or "") != "yes":
+        names = [b.name for b in turn.service.repo.benefits_of_package(package.id)]
+        return ActionResult(confirm_card(turn.t, package, sorted(names)))
+    try:
+        request = await turn.service.cancel_for_refund(turn.person, package.id, op_key=turn.op_key)
+    except RuleViolation as violation:
+        if violation.code in (errors.NEEDS_GLOBAL_ADMIN, errors.NOT_AN_ADMIN):
+            raise
+        messages = [turn.t(v.code, **v.params) for v in getattr(violation, "violations", [violation])]
+        return ActionResult(cancel_list_card(turn.t, _checks(turn)), tuple(messages))
+    cancelled = turn.service.repo.package(package.id) or package
+    return ActionResult(cancelled_card(turn.t, cancelled, request))

@@ -1,0 +1,100 @@
+"""Go-to-market offers: the marketing contact and offer activation (Global admin or MPN partner admin).
+
+Every verb checks the role on the server first, so a forged card payload from anyone else changes
+nothing and is answered with the localized refusal (naming the admins). Validation problems keep
+the person on the form with what they typed; a stale click answers with the current state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cards.gtm import CONTACT_LANGUAGES, contact_form, gtm_card
+from dialogs.actions import ActionResult, action
+from dialogs.turn import Turn
+from domain import errors, rules
+from domain.errors import RuleViolation
+from domain.models import Category, Person
+
+#: Refusals about *who* acts: the handler answers them (and names the admins); never swallowed here.
+PERMISSION_CODES = (errors.NOT_AN_ADMIN, errors.NEEDS_GLOBAL_ADMIN, errors.NEEDS_GTM_ROLE)
+
+
+def page(turn: Turn, outcome: dict[str, Any] | None = None) -> dict[str, Any]:
+    repo = turn.service.repo
+    offers = repo.benefits(Category.GO_TO_MARKET)
+    contact = repo.marketing_contact()
+    person = repo.person(contact.person_id) if contact else None
+    return gtm_card(turn.t, offers, contact, person, turn.service.today(), outcome)
+
+
+def resolve_person(turn: Turn, value: str) -> Person | None:
+    """A directory id from the static choices, or a Graph user id / email from the people picker."""
+    repo = turn.service.repo
+    value = value.strip()
+    if not value:
+        return None
+    return (repo.person(value) or repo.person_by("aad_object_id", value) or repo.person_by("teams_id", value)
+            or (repo.person_by_email(value) if "@" in value else None))
+
+
+@action("list_go_to_market")
+async def list_go_to_market(turn: Turn, data: dict[str, Any]) -> ActionResult:
+    rules.require_can_manage_go_to_market(turn.person)
+    return ActionResult(page(turn))
+
+
+@action("marketing_contact")
+async def marketing_contact(turn: Turn, data: dict[str, Any]) -> ActionResult:
+    rules.require_can_manage_go_to_market(turn.person)
+    repo = turn.service.repo
+    mode = str(data.get("mode") or ("update" if repo.marketing_contact() else "add"))
+    return ActionResult(contact_form(turn.t, repo.people(), repo.marketing_contact(),
+                                     account_email(turn), mode))
+
+
+@action("set_marketing_contact")
+async def set_marketing_contact(turn: Turn, data: dict[str, Any]) -> ActionResult:
+    rules.require_can_manage_go_to_market(turn.person)
+    repo = turn.service.repo
+    values = {k: str(data.get(k) or "") for k in ("person_id", "alternate_email", "phone", "preferred_language")}
+    mode = str(data.get("mode") or "add")
+    try:
+        person = resolve_person(turn, values["person_id"])
+        if person is None:
+            raise RuleViolation(errors.UNKNOWN_PERSON, id=values["person_id"])
+        if values["preferred_language"] and values["preferred_language"] not in CONTACT_LANGUAGES:
+            raise RuleViolation(errors.INVALID_LANGUAGE)
+        contact = await turn.service.set_marketing_contact(
+            turn.person, person.id, values["alternate_email"], values["phone"], values["preferred_language"],
+            op_key=turn.op_key)
+    except RuleViolation as violation:
+        if violation.code in PERMISSION_CODES:
+            raise
+        form = contact_form(turn.t, repo.people(), repo.marketing_contact(), account_email(turn), mode,
+                            values, error=turn.t(violation.code, **violation.params))
+        return ActionResult(form)
+    name = (repo.person(contact.person_id) or person).name
+    return ActionResult(page(turn, {"key": "gtm.contact.saved", "params": {"name": name}}))
+
+
+def account_email(turn: Turn) -> str:
+    org = turn.service.repo.organization()
+    return org.account_email if org else ""
+
+
+@action("activate_offer")
+async def activate_offer(turn: Turn, data: dict[str, Any]) -> ActionResult:
+    """Seed: *Activate* an offer; it goes to pending (it can take several days)."""
+    rules.require_can_manage_go_to_market(turn.person)
+    benefit_id = str(data.get("benefit_id") or "")
+    try:
+        offer = await turn.service.request_offer_activation(turn.person, benefit_id, op_key=turn.op_key)
+    except RuleViolation as violation:
+        if violation.code in PERMISSION_CODES:
+            raise
+        message = turn.t(violation.code, **violation.params)
+        return ActionResult(page(turn, {"key": "gtm.refused", "style": "attention", "params": {"reason": message}}),
+                            (message,))
+    label = f"{offer.name} ({offer.offer_type})" if offer.offer_type else offer.name
+    return ActionResult(page(turn, {"key": "gtm.activation_requested", "params": {"offer": label}}))

@@ -1,0 +1,123 @@
+"""Request a benefit: an employee asks, a Global admin approves (which assigns it) or declines.
+
+Today the workflow completes in the chats where it happens: the employee sees the reference, and
+the admins open pending requests with ``requests`` and decide on a card that refreshes for every
+admin who sees it. Proactive delivery (to the admins on submit, to the employee on decision) is
+the notifications outbox's job: the service calls its listeners with ``request.submitted`` and
+``request.decided``, and :func:`card_for` builds the card any recipient should see.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cards.requests import pending_list_card, request_card, request_form_card, submitted_card
+from dialogs.actions import ActionResult, action
+from dialogs.turn import Turn
+from domain import errors, rules
+from domain.errors import RuleViolation
+from domain.models import Benefit, BenefitKind, Person, RequestKind, RequestStatus, ServiceRequest, Status
+from services.benefits import BenefitsService
+from services.i18n import Translator
+
+PERMISSION_CODES = (errors.NOT_AN_ADMIN, errors.NEEDS_GLOBAL_ADMIN, errors.NEEDS_GTM_ROLE)
+#: How many pending request cards ``requests`` sends at once.
+MAX_PENDING_CARDS = 10
+
+
+def requestable(service: BenefitsService, person: Person) -> list[tuple[Benefit, int]]:
+    """Benefits an admin can assign to this person that still have a seat (and they don't hold)."""
+    repo = service.repo
+    out: list[tuple[Benefit, int]] = []
+    for benefit in repo.benefits():
+        if not rules.is_assignable(benefit) or benefit.kind is BenefitKind.CLOUD_USAGE_BASED:
+            continue  # usage-based subscriptions can only be assigned by an admin to themselves
+        package = repo.package(benefit.package_id)
+        if benefit.status is Status.CANCELLED or (package is not None and package.status is Status.CANCELLED):
+            continue
+        assignments = repo.assignments_of_benefit(benefit.id)
+        if any(a.person_id == person.id for a in rules.current_assignments(benefit, assignments)):
+            continue
+        seats = rules.seats_available(benefit, assignments)
+        if seats > 0:
+            out.append((benefit, seats))
+    return out
+
+
+def card_for(service: BenefitsService, request: ServiceRequest, viewer: Person, t: Translator,
+             outcome: dict[str, Any] | None = None, error: str | None = None) -> dict[str, Any]:
+    """The request card as ``viewer`` may see it (decision buttons only for a Global admin)."""
+    repo = service.repo
+    decider = repo.person(request.decided_by) if request.decided_by else None
+    return request_card(t, request, repo.benefit(request.benefit_id), repo.person(request.requested_by), decider,
+                        service.admins(), rules.can_assign_benefits(viewer), outcome, error)
+
+
+def _request(turn: Turn, data: dict[str, Any]) -> ServiceRequest:
+    request = turn.service.repo.request(str(data.get("request_id") or ""))
+    if request is None or request.kind is not RequestKind.BENEFIT:
+        raise RuleViolation(errors.UNKNOWN_REQUEST, id=str(data.get("request_id") or ""))
+    return request
+
+
+@action("request_benefit")
+async def request_benefit(turn: Turn, data: dict[str, Any]) -> ActionResult:
+    return ActionResult(request_form_card(turn.t, requestable(turn.service, turn.person)))
+
+
+@action("submit_benefit_request")
+async def submit_benefit_request(turn: Turn, data: dict[str, Any]) -> ActionResult:
+    options = requestable(turn.service, turn.person)
+    benefit_id = str(data.get("benefit_id") or "")
+    if benefit_id not in {b.id for b, _ in options}:
+        error = turn.t("requests.not_requestable") if benefit_id else turn.t("requests.benefit_error")
+        return ActionResult(request_form_card(turn.t, options, error))
+    request = await turn.service.request_benefit(turn.person, benefit_id, str(data.get("note") or ""),
+                                                 op_key=turn.op_key)
+    benefit = turn.service.repo.benefit(request.benefit_id)
+    assert benefit is not None
+    return ActionResult(submitted_card(turn.t, request, benefit, turn.service.admins()))
+
+
+@action("request_card")
+async def show_request_card(turn: Turn, data: dict[str, Any]) -> ActionResult:
+    """The refresh verb: the current state of a request, for an admin or the requester."""
+    request = _request(turn, data)
+    if request.requested_by != turn.person.id:
+        rules.require_admin(turn.person)
+    return ActionResult(card_for(turn.service, request, turn.person, turn.t))
+
+
+@action("decide_request")
+async def decide_request(turn: Turn, data: dict[str, Any]) -> ActionResult:
+    rules.require_can_assign_benefits(turn.person)
+    request = _request(turn, data)
+    approve = str(data.get("decision") or "") == "approve"
+    try:
+        decided, _ = await turn.service.decide_request(turn.person, request.id, approve,
+                                                       str(data.get("alternate_email") or ""))
+    except RuleViolation as violation:
+        if violation.code in PERMISSION_CODES:
+            raise
+        current = turn.service.repo.request(request.id) or request
+        message = turn.t(violation.code, **violation.params)
+        if violation.code == errors.REQUEST_ALREADY_DECIDED:
+            return ActionResult(card_for(turn.service, current, turn.person, turn.t), (message,))
+        return ActionResult(card_for(turn.service, current, turn.person, turn.t, error=message))
+    requester = turn.service.repo.person(decided.requested_by)
+    key = "requests.approved" if decided.status is RequestStatus.APPROVED else "requests.declined"
+    outcome = {"key": key, "params": {"name": requester.name if requester else decided.requested_by}}
+    return ActionResult(card_for(turn.service, decided, turn.person, turn.t, outcome))
+
+
+@action("requests")
+async def pending_requests(turn: Turn, data: dict[str, Any]) -> ActionResult:
+    rules.require_admin(turn.person)
+    repo = turn.service.repo
+    pending = [r for r in repo.requests() if r.kind is RequestKind.BENEFIT and r.status is RequestStatus.SUBMITTED]
+    names: dict[str, str] = {}
+    for r in pending:
+        who, what = repo.person(r.requested_by), repo.benefit(r.benefit_id)
+        names[r.id] = f"{who.name if who else r.requested_by} · {what.name if what else r.benefit_id}"
+    cards = tuple(card_for(turn.service, r, turn.person, turn.t) for r in pending[:MAX_PENDING_CARDS])
+    return ActionResult(pending_list_card(turn.t, pending, names), cards)
