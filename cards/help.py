@@ -35,9 +35,11 @@ MENU: tuple[MenuEntry, ...] = (
     MenuEntry("list_cloud", "cloud", rules.is_admin),
     MenuEntry("list_visual_studio", "visual_studio", rules.is_admin),
     MenuEntry("list_technical", "technical", rules.is_admin),
-    MenuEntry("list_go_to_market", "go_to_market", rules.is_admin),
-    MenuEntry("cancel_start", "cancel", rules.is_admin),
+    MenuEntry("list_go_to_market", "go_to_market", rules.can_manage_go_to_market),
+    MenuEntry("requests", "requests", rules.can_assign_benefits),
+    MenuEntry("cancel_start", "cancel", rules.can_assign_benefits),
     MenuEntry("users", "users", rules.can_manage_roles),
+    MenuEntry("notifications", "notifications", rules.is_admin),
     MenuEntry("language", "language", _anyone),
 )
 
