@@ -78,6 +78,16 @@ async def test_every_invalid_credential_is_401_and_runs_no_bot_code(secured: Bot
     assert repo.conversation_reference(MALLORY["aadObjectId"]) is None
 
 
+async def test_refusals_are_logged_without_the_token(secured: BotClient, identity: FakeIdentity,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    token = identity.mint(secured.connector.url, key=new_key())
+    with caplog.at_level("WARNING", logger="bot.auth"):
+        assert await _post(secured, secured.activity(MALLORY, text="help"), f"Bearer {token}") == 401
+    records = [r for r in caplog.records if r.name == "bot.auth"]
+    assert records and "Signature" in records[0].reason  # type: ignore[attr-defined]
+    assert all(token not in (r.getMessage() + str(r.__dict__)) for r in caplog.records)
+
+
 async def test_a_channel_the_key_does_not_endorse_is_401(secured: BotClient, identity: FakeIdentity) -> None:
     token = identity.mint(secured.connector.url)
     activity = secured.activity(MALLORY, text="help", channelId="slack")

@@ -17,7 +17,6 @@ from aiohttp import ClientSession
 from bot import keys
 from dialogs.actions import ACTIONS, ActionResult
 from dialogs.turn import Turn
-from domain.models import Role
 from tests._common.fake_connector import FakeConnector
 from tests._common.fake_identity import GLOBAL_ADMIN_TEMPLATE, FakeIdentity
 from tests._common.harness import ALEX, LEE, MEGAN, BotClient, all_text, bot_settings, cards_in, start_bot, texts_in
@@ -151,15 +150,21 @@ async def test_verify_state_completes_a_sign_in(sso_bot: BotClient, identity: Fa
     assert status == 200 and revealed == [ALEX["aadObjectId"]]
 
 
-async def test_text_command_and_set_roles_are_gated_too(sso_bot: BotClient, revealed: list[str]) -> None:
+async def test_submits_and_set_roles_are_gated_too(sso_bot: BotClient, revealed: list[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     sent = await sso_bot.submit(ALEX, {"action": "reveal_keys", "benefit_id": "b5"})
     assert _oauth_cards(sent) and revealed == []
-    if "set_roles" in ACTIONS:
-        sent = await sso_bot.submit(ALEX, {"action": "set_roles", "person_id": LEE["aadObjectId"],
-                                           "roles": "global_admin"})
-        assert _oauth_cards(sent)
-        repo = sso_bot.app[keys.SERVICE].repo  # type: ignore[attr-defined]
-        assert not any(p.has(Role.GLOBAL_ADMIN) for p in repo.people() if p.aad_object_id == LEE["aadObjectId"])
+    changed: list[str] = []
+
+    async def set_roles_stand_in(turn: Turn, data: dict[str, Any]) -> ActionResult:
+        changed.append(str(data.get("person_id")))
+        return ActionResult(None, ("ROLES-CHANGED",))
+
+    monkeypatch.setitem(ACTIONS, "set_roles", set_roles_stand_in)
+    sent = await sso_bot.submit(ALEX, {"action": "set_roles", "person_id": LEE["aadObjectId"]})
+    assert _oauth_cards(sent) and changed == []
+    assert (await _exchange(sso_bot, ALEX, "sso-alex", ident="x9"))[0] == 200
+    assert changed == [LEE["aadObjectId"]] and revealed == []  # the last action asked for is the one resumed
 
 
 async def test_without_sso_there_is_no_gate(bot: BotClient, revealed: list[str]) -> None:
