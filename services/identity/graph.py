@@ -54,7 +54,7 @@ class GraphDirectory:
         self.clock = clock
         self.max_retries = max_retries
         self.max_wait = max_wait
-        self._roles: dict[str, tuple[bool, datetime]] = {}
+        self._roles: dict[str, tuple[bool | DirectoryError, datetime]] = {}
         self._session: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
@@ -92,10 +92,16 @@ class GraphDirectory:
         now = self.clock()
         cached = self._roles.get(person_id)
         if cached is not None and cached[1] > now:
+            if isinstance(cached[0], DirectoryError):
+                raise cached[0]  # a refusal is remembered too: no Graph call per turn while it lasts
             return cached[0]
-        roles = await self._collect(
-            f"/users/{quote(person_id, safe='')}/transitiveMemberOf/microsoft.graph.directoryRole",
-            {"$select": "id,displayName,roleTemplateId"}, ROLES_PERMISSION, 500, missing_ok=True)
+        try:
+            roles = await self._collect(
+                f"/users/{quote(person_id, safe='')}/transitiveMemberOf/microsoft.graph.directoryRole",
+                {"$select": "id,displayName,roleTemplateId"}, ROLES_PERMISSION, 500, missing_ok=True)
+        except DirectoryError as error:
+            self._roles[person_id] = (error, now + min(self.role_cache, timedelta(minutes=5)))
+            raise
         answer = any(r.get("roleTemplateId") == GLOBAL_ADMIN_TEMPLATE_ID for r in roles)
         self._roles[person_id] = (answer, now + self.role_cache)
         return answer

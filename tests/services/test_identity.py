@@ -108,6 +108,12 @@ async def test_403_names_the_permission_to_grant(graph: GraphDirectory, identity
     with pytest.raises(DirectoryPermissionError) as roles_error:
         await graph.is_global_admin("aad-1")
     assert "RoleManagement.Read.Directory" in str(roles_error.value)
+    calls = len(identity.graph_requests)
+    with pytest.raises(DirectoryPermissionError):  # remembered for a while: no Graph call per turn
+        await graph.is_global_admin("aad-1")
+    assert len(identity.graph_requests) == calls
+    graph.clock.now += timedelta(minutes=6)  # type: ignore[attr-defined]
+    assert await graph.is_global_admin("aad-1") is True
 
 
 def test_graph_is_chosen_by_configuration() -> None:
