@@ -58,7 +58,9 @@ class BenefitsBot(TeamsActivityHandler):
         """Resolve the acting person (from the activity) and their language."""
         person = await self._person(context)
         if self.extras.get("directory") is not None:  # Entra Global Administrators (cached, not per turn)
-            person = await apply_directory_roles(self.service, self.extras["directory"], person)
+            settings = self.extras.get("settings")
+            admins = tuple(getattr(settings, "global_admins", ()) or ())
+            person = await apply_directory_roles(self.service, self.extras["directory"], person, admins)
         prefs = self.conversations.preferences(person.id)
         locale = resolve_locale(prefs.get("language"), context.activity.locale)
         context.turn_state[LOCALE_KEY] = locale

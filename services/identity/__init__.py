@@ -77,9 +77,25 @@ def build_sso_verifier(config: Mapping[str, str], clients: MsalClients) -> SsoVe
     return SsoVerifier(clients.get(client_id, secret, authority), _get(config, "GRAPH_URL") or GRAPH_URL)
 
 
-async def apply_directory_roles(service: BenefitsService, directory: Directory, person: Person) -> Person:
-    """An Entra Global Administrator becomes a Global admin here (roles granted here are kept)."""
-    if not directory.authoritative_roles or person.has(Role.GLOBAL_ADMIN) or not person.aad_object_id:
+def is_configured_admin(person: Person, configured: tuple[str, ...]) -> bool:
+    """``GLOBAL_ADMINS`` names the person by email, Entra object id or bot id."""
+    names = {n.strip().lower() for n in configured if n.strip()}
+    return bool(names & {v.lower() for v in (person.email, person.aad_object_id, person.id) if v})
+
+
+async def apply_directory_roles(service: BenefitsService, directory: Directory, person: Person,
+                                configured_admins: tuple[str, ...] = ()) -> Person:
+    """The first Global admins: Entra Global Administrators and the people ``GLOBAL_ADMINS`` names.
+
+    Roles granted inside the bot are kept (roles are only added here). ``GLOBAL_ADMINS`` is also
+    applied at start-up, but only to people already known then; this covers people met later.
+    """
+    if person.has(Role.GLOBAL_ADMIN):
+        return person
+    if is_configured_admin(person, configured_admins):
+        log.info("configured Global admin", extra={"person_id": person.id})
+        return await service.upsert_person(replace(person, roles=person.roles | {Role.GLOBAL_ADMIN}))
+    if not directory.authoritative_roles or not person.aad_object_id:
         return person
     try:
         is_admin = await directory.is_global_admin(person.aad_object_id)

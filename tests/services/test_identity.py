@@ -160,3 +160,12 @@ async def test_entra_roles_make_a_global_admin_once(service: BenefitsService, gr
     identity.graph_failures = [403]
     graph.clock.now += timedelta(hours=1)  # type: ignore[attr-defined]
     assert await apply_directory_roles(service, graph, lee) == lee  # Graph refused: unchanged, no crash
+
+
+async def test_configured_global_admin_met_later_is_promoted(service: BenefitsService) -> None:
+    local = LocalDirectory(service.repo)
+    newcomer = await service.upsert_person(Person(id="p9", name="Nestor", email="nestor@contoso.com"))
+    other = await service.upsert_person(Person(id="p8", name="Lee", email="lee@contoso.com"))
+    promoted = await apply_directory_roles(service, local, newcomer, ("NESTOR@contoso.com",))
+    assert promoted.has(Role.GLOBAL_ADMIN) and service.repo.person("p9").has(Role.GLOBAL_ADMIN)  # type: ignore[union-attr]
+    assert not (await apply_directory_roles(service, local, other, ("nestor@contoso.com",))).roles
