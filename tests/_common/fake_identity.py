@@ -14,7 +14,6 @@ The SDK and msal block on ``requests``, so a fake served on the bot's own loop w
 from __future__ import annotations
 
 import asyncio
-import base64
 import datetime as dt
 import json
 import ssl
@@ -59,10 +58,6 @@ def _self_signed(key: rsa.RSAPrivateKey) -> bytes:
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(key, hashes.SHA256()))
     return cert.public_bytes(serialization.Encoding.PEM)
-
-
-def _b64(data: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
 
 @dataclass
@@ -292,7 +287,3 @@ class FakeIdentity:
                                      status=400)
         return web.json_response({"channelId": "msteams", "connectionName": request.query.get("connectionName"),
                                   "token": token, "expiration": "2099-01-01T00:00:00Z"})
-
-
-def client_info(uid: str) -> str:
-    return _b64({"uid": uid, "utid": TENANT})
