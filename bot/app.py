@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 from botbuilder.core import ConversationState, UserState
@@ -20,9 +20,11 @@ from bot.auth import build_authentication
 from bot.handler import BenefitsBot
 from bot.settings import Settings
 from bot.state_storage import TinyDBStateStorage
+from dialogs.sso import SsoGate
 from domain.models import Role
 from services.benefits import BenefitsService
 from services.conversations import ConversationBook
+from services.identity import MsalClients, build_directory, build_sso_verifier
 from services.inventory import demo_inventory, import_inventory, parse_inventory
 from services.repository import INDEXES, Repository
 from services.storage import open_store
@@ -61,16 +63,24 @@ async def _open(app: web.Application, settings: Settings) -> AsyncIterator[None]
     await bootstrap(settings, service)
     state = TinyDBStateStorage(state_store)
     conversations = ConversationBook(domain_store)
-    app[keys.ADAPTER] = BenefitsAdapter(build_authentication(settings))
-    app[keys.BOT] = BenefitsBot(
-        service, conversations, sso_configured=bool(settings.sso_connection_name),
-        extras={"conversation_state": ConversationState(state), "user_state": UserState(state),
-                "settings": settings},
-    )
+    clients = MsalClients(settings.extra.get("MSAL_CA_BUNDLE", "").strip())  # one msal app per credential
+    directory = build_directory(settings.extra, service.repo, clients)
+    app[keys.DIRECTORY] = directory
+    app[keys.ADAPTER] = BenefitsAdapter(build_authentication(settings, clients))
+    user_state = UserState(state)
+    extras = {"conversation_state": ConversationState(state), "user_state": user_state, "settings": settings,
+              "directory": directory}
+    if settings.sso_connection_name:
+        minutes = float(settings.extra.get("SSO_FRESH_MINUTES", "").strip() or 10)
+        extras["sso_gate"] = SsoGate(settings.sso_connection_name, build_sso_verifier(settings.extra, clients),
+                                     user_state, fresh_for=timedelta(minutes=minutes))
+    app[keys.BOT] = BenefitsBot(service, conversations, sso_configured=bool(settings.sso_connection_name),
+                                extras=extras)
     log.info("bot ready", extra={"settings": settings.safe_summary()})
     try:
         yield
     finally:
+        await directory.close()
         await domain_store.close()
         await state_store.close()
 

@@ -21,12 +21,14 @@ from cards.help import welcome_card
 from dialogs import load_actions
 from dialogs.actions import ACTIONS, ActionResult
 from dialogs.commands import parse_command, suggest
+from dialogs.sso import SIGNIN_INVOKES, SSO_REQUIRED
 from dialogs.turn import Turn
 from domain.errors import RuleViolation, RuleViolations
 from domain.models import Person
 from services.benefits import BenefitsService
 from services.conversations import ConversationBook
 from services.i18n import Translator, resolve_locale
+from services.identity import apply_directory_roles
 
 log = logging.getLogger(__name__)
 load_actions()
@@ -55,6 +57,10 @@ class BenefitsBot(TeamsActivityHandler):
     async def _turn(self, context: TurnContext) -> Turn:
         """Resolve the acting person (from the activity) and their language."""
         person = await self._person(context)
+        if self.extras.get("directory") is not None:  # Entra Global Administrators (cached, not per turn)
+            settings = self.extras.get("settings")
+            admins = tuple(getattr(settings, "global_admins", ()) or ())
+            person = await apply_directory_roles(self.service, self.extras["directory"], person, admins)
         prefs = self.conversations.preferences(person.id)
         locale = resolve_locale(prefs.get("language"), context.activity.locale)
         context.turn_state[LOCALE_TURN_KEY] = locale
@@ -135,12 +141,23 @@ class BenefitsBot(TeamsActivityHandler):
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse | None:
         if turn_context.activity.name == "adaptiveCard/action":
             return InvokeResponse(status=HTTPStatus.OK, body=await self.on_adaptive_card_invoke(turn_context))
+        if turn_context.activity.name in SIGNIN_INVOKES and self.extras.get("sso_gate") is not None:
+            return await self.extras["sso_gate"].on_signin_invoke(await self._turn(turn_context), self._resume)
         return await super().on_invoke_activity(turn_context)
+
+    async def _resume(self, turn: Turn, name: str, data: dict[str, Any]) -> None:
+        """Run an action that waited for a sign-in; its card goes out as a new message."""
+        await self._deliver(turn, await self._run(turn, name, data))
 
     async def _run(self, turn: Turn, name: str, data: dict[str, Any]) -> ActionResult:
         handler = ACTIONS.get(name)
         if handler is None:
             return ActionResult(None, (turn.t("bot.unknown_action"),))
+        gate = self.extras.get("sso_gate")
+        if name in SSO_REQUIRED and gate is not None:  # secrets need a fresh SSO sign-in
+            blocked = await gate.check(turn, name, data)
+            if blocked is not None:
+                return blocked
         try:
             return await handler(turn, data)
         except RuleViolations as many:
