@@ -154,11 +154,11 @@ class BenefitsBot(TeamsActivityHandler):
         if handler is None:
             return ActionResult(None, (turn.t("bot.unknown_action"),))
         gate = self.extras.get("sso_gate")
-        if name in SSO_REQUIRED and gate is not None:  # secrets need a fresh SSO sign-in
-            blocked = await gate.check(turn, name, data)
-            if blocked is not None:
-                return blocked
         try:
+            if name in SSO_REQUIRED and gate is not None:  # secrets need a fresh SSO sign-in
+                blocked = await gate.check(turn, name, data)
+                if blocked is not None:
+                    return blocked
             return await handler(turn, data)
         except RuleViolations as many:
             return ActionResult(None, tuple(describe_violation(turn, v) for v in many.violations))

@@ -34,12 +34,19 @@ from botframework.connector.token_api.models import TokenExchangeRequest
 
 from dialogs.actions import ActionResult
 from dialogs.turn import Turn
+from domain import rules
+from domain.models import Person
 from services.identity import SsoError, SsoVerifier
 
 log = logging.getLogger(__name__)
 
-#: Verbs that need a fresh SSO sign-in (reserved names, see ARCHITECTURE.md).
-SSO_REQUIRED = frozenset({"reveal_keys", "set_roles"})
+#: Verbs that need a fresh SSO sign-in (reserved names, see ARCHITECTURE.md), with the role each
+#: needs: someone without the role is refused before being asked to sign in for nothing.
+SSO_ROLE_CHECKS: dict[str, Callable[[Person], None]] = {
+    "reveal_keys": rules.require_can_reveal_keys,
+    "set_roles": rules.require_can_manage_roles,
+}
+SSO_REQUIRED = frozenset(SSO_ROLE_CHECKS)
 SIGNIN_INVOKES = frozenset({"signin/tokenExchange", "signin/verifyState"})
 FAILURE_DETAIL = "The bot could not exchange the token or confirm who signed in. Proceed with regular sign-in."
 STATE_PROPERTY = "pbb.sso"
@@ -69,6 +76,7 @@ class SsoGate:
         """``None`` when ``verb`` may run; otherwise what to answer (a sign-in was asked for)."""
         if verb not in SSO_REQUIRED:
             return None
+        SSO_ROLE_CHECKS[verb](turn.person)  # raises RuleViolation: refused before any sign-in
         state = await self._state(turn)
         if self._is_fresh(state, turn):
             return None

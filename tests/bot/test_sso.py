@@ -184,3 +184,9 @@ async def test_an_entra_global_administrator_is_global_admin(connector: FakeConn
         role_calls = [r for r in identity.graph_requests if "transitiveMemberOf" in r]
         assert len(role_calls) == 2  # Lee once, Megan once: cached, not per turn
     await started[0].cleanup()
+
+
+async def test_someone_without_the_role_is_refused_before_any_sign_in(sso_bot: BotClient, revealed: list[str]) -> None:
+    replies = await sso_bot.say(LEE, "reveal", value={"action": "reveal_keys", "benefit_id": "sw-office"})
+    assert not _oauth_cards(replies) and not revealed
+    assert "Only admins can do this" in " ".join(texts_in(replies))
