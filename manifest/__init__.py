@@ -6,6 +6,11 @@ on the public host of the bot, so nothing here is edited by hand: ``manifest.tem
 structure with ``${{SETTING}}`` placeholders, ``locales/`` the zh-CN / zh-TW wording, and
 ``python -m manifest.package`` fills them from the environment (or ``.env``) into
 ``build/appPackage.zip``.
+
+Deliberately absent: an ``authorization`` block of resource-specific consent (RSC) permissions. The
+bot reads people and directory roles through tenant-wide Graph application permissions granted once
+by an admin (docs/deployment.md), and it answers only when addressed, so per-team RSC such as
+``ChannelMessage.Read.Group`` would add a consent prompt to every installation for no feature.
 """
 
 from manifest.build import (

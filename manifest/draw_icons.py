@@ -20,12 +20,18 @@ SUPERSAMPLE = 8
 BRAND_BLUE = (15, 108, 189, 255)  # also the manifest's accentColor, #0F6CBD
 GOLD = (242, 193, 78, 255)
 DARK_GOLD = (201, 140, 32, 255)
+BOW_GOLD = (230, 166, 50, 255)
 WHITE = (255, 255, 255, 255)
 
 Point = tuple[float, float]
 
 # The motif on a 32 x 32 grid.
-BOW_LOOPS = ((8.6, 4.6, 15.6, 10.6), (16.4, 4.6, 23.4, 10.6))
+# Bow: two wings that meet at a knot on the lid.
+BOW_WINGS = (
+    ((16.0, 9.2), (10.2, 4.4), (8.8, 6.2), (10.6, 10.0)),
+    ((16.0, 9.2), (21.8, 4.4), (23.2, 6.2), (21.4, 10.0)),
+)
+BOW_KNOT = (14.3, 7.6, 17.7, 10.6)
 LID = (5.0, 10.0, 27.0, 15.5)
 BODY = (7.0, 15.5, 25.0, 28.0)
 RIBBON = (14.5, 10.0, 17.5, 15.5)
@@ -54,8 +60,9 @@ def draw_outline(size: int = 32) -> Image.Image:
             (x0, y0, x1, y1), radius=stroke * 0.6, outline=255, width=stroke, fill=255 if fill else None
         )
 
-    for loop in BOW_LOOPS:
-        draw.ellipse(tuple(s(v) for v in loop), outline=255, width=stroke)
+    for wing in BOW_WINGS:
+        draw.line([(s(x), s(y)) for x, y in (*wing, wing[0])], fill=255, width=stroke, joint="curve")
+    draw.ellipse(tuple(s(v) for v in BOW_KNOT), fill=255)
     rect(LID)
     rect(BODY)
     draw.rectangle(tuple(s(v) for v in RIBBON), fill=255)
@@ -81,8 +88,11 @@ def draw_color(size: int = 192) -> Image.Image:
     stroke = round(2.2 * unit * SUPERSAMPLE)
     radius = unit * SUPERSAMPLE
 
-    for loop in BOW_LOOPS:
-        draw.ellipse(tuple(s(v) for v in loop), outline=GOLD, width=stroke)
+    for wing in BOW_WINGS:
+        points = [(s(x), s(y)) for x, y in wing]
+        draw.polygon(points, fill=BOW_GOLD)
+        draw.line([*points, points[0]], fill=BOW_GOLD, width=stroke // 2, joint="curve")
+    draw.ellipse(tuple(s(v) for v in BOW_KNOT), fill=DARK_GOLD)
     draw.rounded_rectangle(tuple(s(v) for v in BODY), radius=radius, fill=WHITE)
     draw.rounded_rectangle(tuple(s(v) for v in LID), radius=radius, fill=GOLD)
     draw.rectangle(tuple(s(v) for v in RIBBON), fill=DARK_GOLD)

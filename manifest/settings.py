@@ -88,7 +88,7 @@ class ManifestSettings:
         environ: Mapping[str, str] | None = None,
         dotenv_path: Path | None = None,
     ) -> ManifestSettings:
-        """Read the settings from ``.env`` overlaid by the environment (the environment wins).
+        """Read the settings from ``.env`` overlaid by the environment (non-empty variables win).
 
         Args:
             environ: the process environment (``os.environ`` when ``None``).
@@ -102,7 +102,8 @@ class ManifestSettings:
         values: dict[str, str] = {}
         if path.is_file():
             values.update({k: v for k, v in dotenv_values(path).items() if v is not None})
-        values.update(os.environ if environ is None else environ)
+        # The environment wins, but an empty variable does not blank out a value from .env.
+        values.update({k: v for k, v in (os.environ if environ is None else environ).items() if v.strip()})
         return cls.from_mapping(values)
 
     @classmethod

@@ -282,3 +282,11 @@ def test_a_manifest_that_breaks_the_schema_is_not_written(
         write_package(ManifestSettings.from_mapping(TEST_ENV), out)
     assert "accentColor" in str(raised.value) and "botz" in str(raised.value)
     assert not out.exists()
+
+
+def test_an_empty_environment_variable_does_not_blank_the_env_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env_file = _write_env(tmp_path / ".env", TEST_ENV)
+    monkeypatch.setenv("BOT_DOMAIN", "")
+    assert ManifestSettings.from_env(dotenv_path=env_file).bot_domain == "pbb-3978.euw.devtunnels.ms"
