@@ -290,3 +290,13 @@ def test_an_empty_environment_variable_does_not_blank_the_env_file(
     env_file = _write_env(tmp_path / ".env", TEST_ENV)
     monkeypatch.setenv("BOT_DOMAIN", "")
     assert ManifestSettings.from_env(dotenv_path=env_file).bot_domain == "pbb-3978.euw.devtunnels.ms"
+
+
+def test_checked_in_icons_are_what_draw_icons_draws() -> None:
+    from manifest import draw_icons
+
+    for name, image in (("color.png", draw_icons.draw_color()), ("outline.png", draw_icons.draw_outline())):
+        with Image.open(REPO / "manifest" / name) as stored:
+            assert stored.convert("RGBA").tobytes() == image.convert("RGBA").tobytes(), (
+                f"manifest/{name} is stale: run `python -m manifest.draw_icons`"
+            )
