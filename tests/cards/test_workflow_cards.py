@@ -33,6 +33,7 @@ from domain.models import (
 from services.benefits import Holding
 from services.i18n import LOCALES, Translator
 from services.inventory import demo_inventory, parse_inventory
+from tests._common.card_validation import assert_valid_cards
 
 TODAY = date(2026, 11, 22)
 NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
@@ -163,3 +164,8 @@ def test_gtm_rows_show_offer_type_status_and_expires_in_each_locale() -> None:
         text = json.dumps(all_cards(Translator(locale))["gtm_contact"], ensure_ascii=False)
         for word in words:
             assert word in text, (locale, word)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_cards_pass_the_official_1_5_schema_and_parser(locale: str) -> None:
+    assert_valid_cards(list(all_cards(Translator(locale)).values()))
