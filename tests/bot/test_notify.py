@@ -71,8 +71,8 @@ async def running(connector: FakeConnector, data_dir: Path, session: ClientSessi
     await bot.runner.cleanup()
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    for _ in range(int(timeout / 0.02)):
+async def until(predicate: Callable[[], bool], seconds: float = 10.0) -> None:
+    for _ in range(int(seconds / 0.02)):
         if predicate():
             return
         await asyncio.sleep(0.02)
