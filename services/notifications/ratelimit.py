@@ -79,10 +79,17 @@ class RateLimiter:
 
     def record(self, conversation: str, now: float | None = None) -> None:
         now = self.clock() if now is None else now
-        self.app.record(now)
+        self.record_app(now)
+        self.record_conversation(conversation, now)
+
+    def record_conversation(self, conversation: str, now: float | None = None) -> None:
+        now = self.clock() if now is None else now
         for window in self._windows(conversation):
             window.record(now)
         self._sweep(now)
+
+    def record_app(self, now: float | None = None) -> None:
+        self.app.record(self.clock() if now is None else now)
 
     def hold(self, conversation: str, seconds: float, now: float | None = None) -> None:
         """Send nothing more to ``conversation`` for ``seconds`` (a 429's Retry-After)."""

@@ -6,7 +6,8 @@ write for many sends, so a fan-out of thousands does not cost thousands of disk 
 notification leaves ``pending`` only once its outcome is durable; a restart therefore resumes with
 whatever was not recorded. The one unavoidable window: a send the channel accepted whose outcome was
 not yet on disk when the process died is sent again after the restart (at-least-once: an
-activation notice is never lost; the batch size bounds how many can repeat).
+activation notice is never lost). ``max_unrecorded`` bounds how many sends may be ahead of the disk,
+hence how many people a crash can make hear something twice.
 
 Failures (Microsoft Learn, "Rate limiting" and the proactive-messaging errors):
 * 403/404 (blocked by the user, app not installed, conversation gone) and no stored conversation:
@@ -76,6 +77,7 @@ class Worker:
         rng: Callable[[], float] = random.random,
         concurrency: int = 16,
         idle_interval: float = 60.0,
+        max_unrecorded: int = 256,
     ) -> None:
         self.outbox = outbox
         self.sender = sender
@@ -88,6 +90,10 @@ class Worker:
         self.sleep = sleep
         self.rng = rng
         self.idle_interval = idle_interval
+        #: sends allowed between durable outcome writes: the most a crash can make repeat
+        self.max_unrecorded = max(concurrency, max_unrecorded)
+        self._recorded = asyncio.Event()
+        self._gate = asyncio.Lock()
         self.stats: Counter[str] = Counter()
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
@@ -148,13 +154,11 @@ class Worker:
             if wait > 0:  # this person's chat is at its limit: others go first
                 deferred.append((mono + wait, doc, reference))
                 continue
-            wait = self.limiter.app_wait(mono)
-            if wait > 0:
-                await self.sleep(wait)
-                queue.appendleft(doc)
-                continue
+            while len(self._inflight) >= self.max_unrecorded:  # let the outcomes reach the disk first
+                self._recorded.clear()
+                await self._recorded.wait()
             await self._slots.acquire()
-            self.limiter.record(conversation, self.monotonic())
+            self.limiter.record_conversation(conversation, self.monotonic())
             self._inflight.add(doc["id"])
             task = asyncio.create_task(self._send(doc, reference, conversation))
             tasks.add(task)
@@ -182,6 +186,10 @@ class Worker:
                 self._record(doc["id"], {"state": GIVEN_UP, "attempts": attempts, "status": 0,
                                          "reason": f"render_failed:{type(exc).__name__}"})
                 return
+            async with self._gate:  # the app-wide slot is taken right before the request leaves
+                while (wait := self.limiter.app_wait(self.monotonic())) > 0:
+                    await self.sleep(wait)
+                self.limiter.record_app(self.monotonic())
             try:
                 await self.sender.send(reference, card)
             except DeliveryError as exc:
@@ -233,6 +241,7 @@ class Worker:
                 log.exception("could not record notification outcomes; they will be sent again")
             finally:
                 self._inflight.difference_update(batch)
+                self._recorded.set()
 
     async def flush(self) -> None:
         """Wait until every outcome so far is on disk."""
