@@ -27,6 +27,8 @@ class SlidingWindow:
         self.limit = limit
         self.period = period
         self._events: deque[float] = deque()
+        #: requests on the way: they hold a slot until their answer comes back
+        self.reserved = 0
 
     def _prune(self, now: float) -> None:
         while self._events and self._events[0] <= now - self.period:
@@ -35,11 +37,23 @@ class SlidingWindow:
     def wait_time(self, now: float) -> float:
         """Seconds until one more event fits (0 when it fits now)."""
         self._prune(now)
-        if len(self._events) < self.limit:
+        used = len(self._events) + self.reserved
+        if used < self.limit:
             return 0.0
-        return self._events[len(self._events) - self.limit] + self.period - now
+        index = used - self.limit
+        if index >= len(self._events):  # every slot is a request still on the way
+            return 0.001
+        return max(0.0, self._events[index] + self.period - now)
 
     def record(self, now: float) -> None:
+        self._events.append(now)
+
+    def reserve(self) -> None:
+        self.reserved += 1
+
+    def complete(self, now: float) -> None:
+        """A reserved request got its answer: it counts from now, when the server surely had it."""
+        self.reserved = max(0, self.reserved - 1)
         self._events.append(now)
 
     @property
@@ -90,6 +104,18 @@ class RateLimiter:
 
     def record_app(self, now: float | None = None) -> None:
         self.app.record(self.clock() if now is None else now)
+
+    def reserve_app(self) -> None:
+        """Take an app-wide slot for a request about to leave; ``complete_app`` when it is answered.
+
+        Counting a request from its answer rather than its departure is conservative by one round
+        trip, and immune to the delays between departure and arrival that make a client at the
+        limit see 429s.
+        """
+        self.app.reserve()
+
+    def complete_app(self, now: float | None = None) -> None:
+        self.app.complete(self.clock() if now is None else now)
 
     def hold(self, conversation: str, seconds: float, now: float | None = None) -> None:
         """Send nothing more to ``conversation`` for ``seconds`` (a 429's Retry-After)."""

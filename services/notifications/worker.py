@@ -127,12 +127,12 @@ class Worker:
 
     async def drain(self) -> float | None:
         """Send every due notification; return seconds until the next retry is due (None: nothing left)."""
-        now = self.clock()
-        docs = [d for d in self.outbox.pending() if d["id"] not in self._inflight]
-        queue = deque(d for d in docs if _not_before(d) <= now)
+        queue = deque(self._due())
         deferred: list[tuple[float, Document, dict[str, Any]]] = []
         tasks: set[asyncio.Task[None]] = set()
         while queue or deferred:
+            if not queue and not deferred:
+                break
             if not queue:
                 wake_at = min(t for t, _, _ in deferred)
                 delay = wake_at - self.monotonic()
@@ -163,10 +163,17 @@ class Worker:
             task = asyncio.create_task(self._send(doc, reference, conversation))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
+            if not queue and not deferred:  # retries that fell due meanwhile join this round
+                queued = {d["id"] for _, d, _ in deferred}
+                queue.extend(d for d in self._due() if d["id"] not in queued)
         if tasks:
             await asyncio.gather(*tasks)
         await self.flush()
         return self._next_due()
+
+    def _due(self) -> list[Document]:
+        now = self.clock()
+        return [d for d in self.outbox.pending() if d["id"] not in self._inflight and _not_before(d) <= now]
 
     def _next_due(self) -> float | None:
         pending = [d for d in self.outbox.pending() if d["id"] not in self._inflight]
@@ -178,6 +185,7 @@ class Worker:
     # --- one send ---------------------------------------------------------------------------------
     async def _send(self, doc: Document, reference: dict[str, Any], conversation: str) -> None:
         attempts = int(doc.get("attempts", 0)) + 1
+        reserved = False
         try:
             try:
                 card = self.render(doc)
@@ -189,7 +197,8 @@ class Worker:
             async with self._gate:  # the app-wide slot is taken right before the request leaves
                 while (wait := self.limiter.app_wait(self.monotonic())) > 0:
                     await self.sleep(wait)
-                self.limiter.record_app(self.monotonic())
+                self.limiter.reserve_app()
+                reserved = True
             try:
                 await self.sender.send(reference, card)
             except DeliveryError as exc:
@@ -202,6 +211,8 @@ class Worker:
                 self._record(doc["id"], {"state": DELIVERED, "attempts": attempts, "status": 200, "reason": "",
                                          "delivered_at": self.clock().isoformat()})
         finally:
+            if reserved:
+                self.limiter.complete_app(self.monotonic())
             self._slots.release()
 
     def _after_failure(self, exc: DeliveryError, attempts: int, conversation: str) -> dict[str, Any]:
