@@ -66,8 +66,9 @@ class RateLimiter:
 
     def __init__(self, per_app_rps: float = PER_APP_RPS,
                  per_conversation: Sequence[tuple[int, float]] = PER_CONVERSATION,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, answer_slack: float = 0.05) -> None:
         self.clock = clock
+        self.answer_slack = answer_slack
         self.per_conversation = tuple(per_conversation)
         # "N per second" as a window of N in 1 s; fractional rates widen the window instead.
         limit = max(1, int(per_app_rps)) if per_app_rps >= 1 else 1
@@ -114,8 +115,16 @@ class RateLimiter:
         """
         self.app.reserve()
 
-    def complete_app(self, now: float | None = None) -> None:
-        self.app.complete(self.clock() if now is None else now)
+    def complete_app(self, now: float | None = None, sent_at: float | None = None) -> None:
+        """Count an answered request from its answer, or at most ``answer_slack`` after it left.
+
+        A pause of this process (garbage collection, a disk write holding the interpreter) delays
+        reading answers, not the server's clock: without the cap each pause would waste capacity.
+        """
+        now = self.clock() if now is None else now
+        if sent_at is not None:
+            now = min(now, sent_at + self.answer_slack)
+        self.app.complete(now)
 
     def hold(self, conversation: str, seconds: float, now: float | None = None) -> None:
         """Send nothing more to ``conversation`` for ``seconds`` (a 429's Retry-After)."""

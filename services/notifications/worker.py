@@ -185,7 +185,7 @@ class Worker:
     # --- one send ---------------------------------------------------------------------------------
     async def _send(self, doc: Document, reference: dict[str, Any], conversation: str) -> None:
         attempts = int(doc.get("attempts", 0)) + 1
-        reserved = False
+        reserved: float | None = None
         try:
             try:
                 card = self.render(doc)
@@ -198,7 +198,7 @@ class Worker:
                 while (wait := self.limiter.app_wait(self.monotonic())) > 0:
                     await self.sleep(wait)
                 self.limiter.reserve_app()
-                reserved = True
+                reserved = self.monotonic()
             try:
                 await self.sender.send(reference, card)
             except DeliveryError as exc:
@@ -211,8 +211,8 @@ class Worker:
                 self._record(doc["id"], {"state": DELIVERED, "attempts": attempts, "status": 200, "reason": "",
                                          "delivered_at": self.clock().isoformat()})
         finally:
-            if reserved:
-                self.limiter.complete_app(self.monotonic())
+            if reserved is not None:
+                self.limiter.complete_app(self.monotonic(), sent_at=reserved)
             self._slots.release()
 
     def _after_failure(self, exc: DeliveryError, attempts: int, conversation: str) -> dict[str, Any]:
