@@ -119,7 +119,7 @@ class HttpSender:
             raise DeliveryError(resp.status, code, float(retry) if retry else None)
 
 
-def run_worker(data_dir: Path, rps: float, concurrency: int) -> None:
+def run_worker(data_dir: Path, rps: float, concurrency: int, flush_interval: float) -> None:
     from services.conversations import ConversationBook
     from services.notifications import Outbox, RateLimiter, RetryPolicy, Worker
     from services.repository import INDEXES
@@ -135,7 +135,7 @@ def run_worker(data_dir: Path, rps: float, concurrency: int) -> None:
                             lambda doc: {"type": "AdaptiveCard", "version": "1.5",
                                          "body": [{"type": "TextBlock", "text": doc["id"]}]},
                             RateLimiter(per_app_rps=rps), RetryPolicy(max_attempts=10, base_delay=0.05),
-                            concurrency=concurrency)
+                            concurrency=concurrency, flush_interval=flush_interval)
             while True:
                 wait = await worker.drain()
                 if wait is None:
@@ -217,6 +217,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--headroom", type=float, default=0.99, help="worker rate as a share of the limit")
     parser.add_argument("--fail-rate", type=float, default=0.003, help="share of sends answered 503")
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--flush-interval", type=float, default=0.25,
+                        help="least seconds between outcome writes (each rewrites the whole store file)")
     parser.add_argument("--kill-at", type=float, default=0.4, help="share delivered when the worker is killed")
     parser.add_argument("--port-file", type=Path)
     parser.add_argument("--data", type=Path)
@@ -225,7 +227,7 @@ def main(argv: list[str]) -> int:
         run_connector(args.limit, args.fail_rate, args.port_file, seed=7)
         return 0
     if args.role == "worker":
-        run_worker(args.data, args.limit * args.headroom, args.concurrency)
+        run_worker(args.data, args.limit * args.headroom, args.concurrency, args.flush_interval)
         return 0
 
     ok = True
@@ -240,7 +242,7 @@ def main(argv: list[str]) -> int:
                 time.sleep(0.05)
             base = f"http://127.0.0.1:{port_file.read_text()}"
             worker_args = ["--limit", str(args.limit), "--headroom", str(args.headroom),
-                           "--concurrency", str(args.concurrency)]
+                           "--concurrency", str(args.concurrency), "--flush-interval", str(args.flush_interval)]
             ceiling = _ceiling(base, Path(tmp), args)
             print(f"unthrottled ceiling of this machine (fake connector without a limit): {ceiling:.0f}/s; "
                   f"configured limit {args.limit}/s", flush=True)

@@ -78,6 +78,7 @@ class Worker:
         concurrency: int = 16,
         idle_interval: float = 60.0,
         max_unrecorded: int = 256,
+        flush_interval: float = 0.0,
     ) -> None:
         self.outbox = outbox
         self.sender = sender
@@ -93,6 +94,8 @@ class Worker:
         #: sends allowed between durable outcome writes: the most a crash can make repeat
         self.max_unrecorded = max(concurrency, max_unrecorded)
         self._recorded = asyncio.Event()
+        #: least time between two outcome writes (a whole-file store pays per write, not per outcome)
+        self.flush_interval = flush_interval
         self._gate = asyncio.Lock()
         self.stats: Counter[str] = Counter()
         self._slots = asyncio.Semaphore(concurrency)
@@ -245,6 +248,8 @@ class Worker:
 
     async def _flush_loop(self) -> None:
         while self._results:
+            if self.flush_interval > 0 and len(self._inflight) < self.max_unrecorded:
+                await asyncio.sleep(self.flush_interval)
             batch, self._results = self._results, {}
             try:
                 await self.outbox.record(batch)
