@@ -261,3 +261,13 @@ async def test_restart_mid_fan_out_tells_each_person_exactly_once(
         assert connector.attempts[LEE_CONV] - before == 2  # the 429, then the delivery after Retry-After
     finally:
         await bot.runner.cleanup()
+
+
+async def test_cli_refuses_bad_dates_and_a_locked_folder_without_secret(
+        running: Running, data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    _cli_env(monkeypatch, data_dir, running.port)
+    assert await asyncio.to_thread(cli_main, ["activate", "--benefit", "x", "--on", "tomorrow"]) == 2
+    assert "activated_on" in capsys.readouterr().err
+    monkeypatch.setenv("ACTIVATIONS_SECRET", "")
+    code = await asyncio.to_thread(cli_main, ["activate", "--benefit", "gtm-gold-core", "--on", TODAY.isoformat()])
+    assert code == 3 and "ACTIVATIONS_SECRET" in capsys.readouterr().err
