@@ -20,6 +20,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from bot.activations import add_cli as add_activate_cli
+from bot.activations import cmd_activate
 from bot.app import DOMAIN_FILE, create_app
 from bot.logs import configure_logging
 from bot.settings import Settings
@@ -191,6 +193,8 @@ def _wait_for(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) ->
 _HANDLERS = {"seed": cmd_seed, "import": cmd_import, "export": cmd_export}
 #: Further subcommands (e.g. ``activate``) register here: a function adding a parser to ``sub``.
 _EXTENSIONS: list = []
+_EXTENSIONS.append(add_activate_cli)
+_HANDLERS["activate"] = cmd_activate
 
 if __name__ == "__main__":
     logging.captureWarnings(True)

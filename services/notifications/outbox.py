@@ -1,0 +1,122 @@
+"""The durable outbox: every notification is a document before it is sent.
+
+The document id is the dedupe key ``<event id>|<recipient>``. Enqueueing never overwrites an
+existing document, so whatever produces notifications may run again (after a crash, a redelivered
+request, a second scheduler tick) and re-create the same ids without resending anything. A
+document moves from ``pending`` to ``delivered`` (the channel accepted it), ``undeliverable``
+(the person cannot be reached: no conversation, blocked, not installed) or ``given_up`` (still
+failing after the retry budget); the last two are what admins see in the bot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from services.repository import OUTBOX
+from services.storage.base import Document, DocumentStore, Op, Put
+
+PENDING = "pending"
+DELIVERED = "delivered"
+UNDELIVERABLE = "undeliverable"
+GIVEN_UP = "given_up"
+STATES = (PENDING, DELIVERED, UNDELIVERABLE, GIVEN_UP)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def dedupe_key(event_id: str, recipient: str) -> str:
+    """The outbox id of one notification: the same event never reaches the same person twice."""
+    return f"{event_id}|{recipient}"
+
+
+@dataclass(frozen=True)
+class Notification:
+    """What to tell whom: ``kind`` picks the card, ``params`` (JSON) fill it in."""
+
+    event_id: str
+    recipient: str
+    kind: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return dedupe_key(self.event_id, self.recipient)
+
+
+class Outbox:
+    """The ``outbox`` table of the domain store, through the document-store contract."""
+
+    def __init__(self, store: DocumentStore, clock: Callable[[], datetime] = utc_now) -> None:
+        self.store = store
+        self.clock = clock
+        #: called after new notifications are durable (the worker's wake-up)
+        self.on_enqueue: list[Callable[[], None]] = []
+
+    # --- writing --------------------------------------------------------------------------------
+    def enqueue_ops(self, notes: Iterable[Notification]) -> list[Op]:
+        """Put operations for the notifications not already in the outbox (to batch with other writes)."""
+        now = self.clock().isoformat()
+        ops: list[Op] = []
+        seen: set[str] = set()
+        for note in notes:
+            if not note.recipient or note.id in seen or self.store.get(OUTBOX, note.id) is not None:
+                continue
+            seen.add(note.id)
+            ops.append(Put(OUTBOX, note.id, {
+                "event_id": note.event_id, "recipient": note.recipient, "kind": note.kind,
+                "params": dict(note.params), "state": PENDING, "attempts": 0, "not_before": "",
+                "created_at": now, "updated_at": now, "reason": "", "status": 0,
+            }))
+        return ops
+
+    async def enqueue(self, notes: Iterable[Notification]) -> int:
+        """Write the new notifications durably, then wake the worker; returns how many were new."""
+        ops = self.enqueue_ops(notes)
+        if ops:
+            await self.store.apply(ops)
+            self.wake()
+        return len(ops)
+
+    def wake(self) -> None:
+        for callback in list(self.on_enqueue):
+            callback()
+
+    async def record(self, changes: Mapping[str, Mapping[str, Any]]) -> None:
+        """Apply the outcome of several sends in one batch (``{id: {field: value}}``)."""
+        if not changes:
+            return
+        now = self.clock().isoformat()
+        ops: list[Op] = []
+        for doc_id, change in changes.items():
+            doc = self.store.get(OUTBOX, doc_id)
+            if doc is None:
+                continue
+            doc.pop("id", None)
+            doc.update(change)
+            doc["updated_at"] = now
+            ops.append(Put(OUTBOX, doc_id, doc))
+        await self.store.apply(ops)
+
+    # --- reading --------------------------------------------------------------------------------
+    def get(self, doc_id: str) -> Document | None:
+        return self.store.get(OUTBOX, doc_id)
+
+    def pending(self) -> list[Document]:
+        """Pending notifications, oldest first (indexed lookup on ``state``)."""
+        return sorted(self.store.find(OUTBOX, "state", PENDING), key=lambda d: (d["created_at"], d["id"]))
+
+    def of_event(self, event_id: str) -> list[Document]:
+        return self.store.find(OUTBOX, "event_id", event_id)
+
+    def counts(self) -> dict[str, int]:
+        return {state: len(self.store.find(OUTBOX, "state", state)) for state in STATES}
+
+    def problems(self, limit: int = 30) -> list[Document]:
+        """Undeliverable and given-up notifications, newest first (what admins are shown)."""
+        docs = self.store.find(OUTBOX, "state", UNDELIVERABLE) + self.store.find(OUTBOX, "state", GIVEN_UP)
+        return sorted(docs, key=lambda d: d["updated_at"], reverse=True)[:limit]

@@ -1,0 +1,70 @@
+"""Expiry reminders, 30 and 7 days before a benefit's or a seat's Expires date.
+
+A tick looks at everything active with an Expires date and enqueues the nearest reminder that is
+due (``domain.rules.reminders_due``). The reminder's event id names the target, the expiry and the
+day count, and the outbox never writes an id twice: ticks may repeat, overlap a restart or run late,
+and each reminder still reaches each person once. The clock is injected; ``run`` ticks every
+``interval`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Any
+
+from domain import rules
+from domain.models import Status
+from services.benefits import BenefitsService
+from services.notifications.events import EXPIRY_REMINDER, benefit_params
+from services.notifications.outbox import Notification, Outbox
+
+log = logging.getLogger(__name__)
+
+
+class ReminderScheduler:
+    def __init__(self, service: BenefitsService, outbox: Outbox, interval: float = 900.0,
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
+        self.service = service
+        self.outbox = outbox
+        self.interval = interval
+        self.sleep = sleep
+
+    def due(self, today: date) -> list[Notification]:
+        repo = self.service.repo
+        admins = [p.id for p in self.service.admins()]
+        notes: list[Notification] = []
+        for benefit in repo.benefits():
+            if benefit.status is Status.CANCELLED:
+                continue
+            seats = [a for a in repo.assignments_of_benefit(benefit.id)
+                     if a.is_current and a.status is Status.ACTIVE and a.expires_on is not None]
+            for a in seats:
+                for days in rules.reminders_due(a.expires_on, today):
+                    event = f"reminder:{a.id}:{a.expires_on}:{days}"
+                    params = {**benefit_params(benefit, a, repo.person(a.person_id)), "days": days}
+                    for person_id in dict.fromkeys([a.person_id, *admins]):
+                        role = "assignee" if person_id == a.person_id else "admin"
+                        notes.append(Notification(event, person_id, EXPIRY_REMINDER, {**params, "role": role}))
+            if benefit.status is Status.ACTIVE and benefit.expires_on is not None and not seats:
+                for days in rules.reminders_due(benefit.expires_on, today):
+                    event = f"reminder:{benefit.id}:{benefit.expires_on}:{days}"
+                    params = {**benefit_params(benefit, None, None), "days": days, "role": "admin"}
+                    notes.extend(Notification(event, admin, EXPIRY_REMINDER, params) for admin in admins)
+        return notes
+
+    async def tick(self, today: date | None = None) -> int:
+        """Enqueue the reminders due ``today``; returns how many were new."""
+        return await self.outbox.enqueue(self.due(today or self.service.today()))
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("expiry reminder tick failed")
+            await self.sleep(self.interval)
