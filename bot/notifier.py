@@ -25,11 +25,12 @@ from msrest.exceptions import HttpOperationError
 
 from bot import keys
 from cards.notifications import notification_card
+from dialogs.requests import card_for as request_card_for
 from services.benefits import BenefitsService
 from services.conversations import ConversationBook
 from services.i18n import DEFAULT_LOCALE, Translator, normalize_locale
 from services.notifications import DeliveryError, Outbox, RateLimiter, RetryPolicy, Worker
-from services.notifications.events import NotificationListener
+from services.notifications.events import REQUEST_SUBMITTED, NotificationListener
 from services.notifications.scheduler import ReminderScheduler
 from services.storage.base import Document
 
@@ -99,7 +100,14 @@ class CardRenderer:
 
     def __call__(self, doc: Document) -> dict[str, Any]:
         translate = Translator(self.locale_of(doc["recipient"]))
-        return notification_card(doc["kind"], dict(doc.get("params") or {}), translate)
+        params = dict(doc.get("params") or {})
+        if doc["kind"] == REQUEST_SUBMITTED:
+            # Admins get the request card itself: approve or decline in place, refreshed for all.
+            request = self.service.repo.request(str(params.get("request_id") or ""))
+            admin = self.service.repo.person(doc["recipient"])
+            if request is not None and admin is not None:
+                return request_card_for(self.service, request, admin, translate)
+        return notification_card(doc["kind"], params, translate)
 
 
 class Notifications:

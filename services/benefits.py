@@ -320,15 +320,6 @@ class BenefitsService:
             return after
 
     # --- activation (from chat, the HTTP endpoint or the CLI) -----------------------------------
-    async def _emit(self, event: str, payload: dict[str, Any]) -> None:
-        """Tell the listeners (notifications...) what was committed; a failing listener is only logged."""
-        for listener in list(self.listeners):
-            try:
-                result = listener(event, payload)
-                if inspect.isawaitable(result):
-                    await result
-            except Exception:
-                log.exception("listener failed", extra={"event": event})
 
     async def mark_activated(self, actor: Person | None, target_id: str, activated_on: date,
                              expires_on: date | None, event_key: str | None = None) -> Activation:

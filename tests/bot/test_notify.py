@@ -271,3 +271,21 @@ async def test_cli_refuses_bad_dates_and_a_locked_folder_without_secret(
     monkeypatch.setenv("ACTIVATIONS_SECRET", "")
     code = await asyncio.to_thread(cli_main, ["activate", "--benefit", "gtm-gold-core", "--on", TODAY.isoformat()])
     assert code == 3 and "ACTIVATIONS_SECRET" in capsys.readouterr().err
+
+
+# --- employee requests: the admins are asked, the employee hears the outcome -------------------------
+async def test_a_benefit_request_reaches_the_admins_and_the_outcome_reaches_the_employee(running: Running) -> None:
+    await running.client.say(ALEX, "help")
+    await running.client.say(LEE, "language zh-TW")
+    running.client.connector.clear()
+    status, _, _ = await running.client.execute(LEE, "submit_benefit_request",
+                                                {"benefit_id": "vs-professional", "note": "for the app"})
+    assert status == 200
+    request = next(r for r in running.service.repo.requests() if r.requested_by == LEE_ID)
+    await until(lambda: bool(received(running.client.connector, ALEX_CONV)))
+    asked = received(running.client.connector, ALEX_CONV)[0]
+    assert request.reference in all_text(asked) and "decide_request" in json.dumps(asked)
+    await running.client.execute(ALEX, "decide_request", {"request_id": request.id, "decision": "approve"})
+    await until(lambda: bool(received(running.client.connector, LEE_CONV)))
+    told = all_text(received(running.client.connector, LEE_CONV)[-1])
+    assert request.reference in told and "核准" in told  # in Lee's language (zh-TW)
