@@ -6,6 +6,9 @@
 * Authentication: any failure to authenticate a request is a 401, never a 500, and no bot code
   runs (the strict authentication object turns every validation error into ``PermissionError``).
 * Bad requests: a body that is not JSON or not an activity is a 400 with a short reason.
+* Turn speed: the connector client of a turn comes from a :class:`bot.connector.ConnectorPool` (one
+  keep-alive session, clients and credentials cached) instead of a new msrest client per turn, and the
+  user-token client is built only if the turn uses it (:mod:`bot.user_tokens`).
 * Turn errors: logged with the activity id (never the text of the message), answered with a
   short localized apology; no stack trace reaches the user.
 """
@@ -14,6 +17,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
+from copy import Error
 from typing import Any
 
 from aiohttp import web
@@ -21,9 +26,12 @@ from botbuilder.core import Bot, TurnContext
 from botbuilder.core.serializer_helper import serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ActivityTypes
-from botframework.connector.auth import BotFrameworkAuthentication
+from botframework.connector.auth import BotFrameworkAuthentication, ClaimsIdentity
+from botframework.connector.auth.authenticate_request_result import AuthenticateRequestResult
 from msrest.serialization import Model
 
+from bot.connector import ConnectorPool
+from bot.user_tokens import LazyUserTokenClient
 from services.i18n import Translator, resolve_locale
 
 log = logging.getLogger(__name__)
@@ -41,9 +49,47 @@ def serialize_invoke_body(body: Any) -> Any:
 class BenefitsAdapter(CloudAdapter):
     """``CloudAdapter`` answering invokes correctly, 401 on bad credentials, 400 on bad bodies."""
 
-    def __init__(self, auth: BotFrameworkAuthentication) -> None:
+    def __init__(self, auth: BotFrameworkAuthentication, connectors: ConnectorPool | None = None) -> None:
         super().__init__(auth)
+        self.connectors = connectors or ConnectorPool()
         self.on_turn_error = self._on_turn_error
+
+    async def process_activity(self, auth_header_or_authenticate_request_result: str | AuthenticateRequestResult,
+                               activity: Activity, logic: Callable[[TurnContext], Awaitable]) -> Any:
+        """``CloudAdapterBase.process_activity`` with pooled connector clients and a lazy user-token client."""
+        auth = self.bot_framework_authentication
+        result = (
+            await auth.authenticate_request(activity, auth_header_or_authenticate_request_result)
+            if isinstance(auth_header_or_authenticate_request_result, str)
+            else auth_header_or_authenticate_request_result
+        )
+        activity.caller_id = result.caller_id
+        if not result.connector_factory:
+            raise Error("Unable to extract ConnectorClient from turn context.")
+        connector_client = await self.connectors.client(result.connector_factory, activity.service_url,
+                                                        result.audience)
+        context = self._create_turn_context(
+            activity, result.claims_identity, result.audience, connector_client,
+            self._lazy_user_tokens(result.claims_identity), logic, result.connector_factory,
+        )
+        await self.run_pipeline(context, logic)
+        return self._process_turn_results(context)
+
+    async def process_proactive(self, claims_identity: ClaimsIdentity, continuation_activity: Activity,
+                                audience: str, logic: Callable[[TurnContext], Awaitable]) -> None:
+        """Proactive turns (``continue_conversation``) share the pool too."""
+        connector_factory = self.bot_framework_authentication.create_connector_factory(claims_identity)
+        connector_client = await self.connectors.client(connector_factory, continuation_activity.service_url,
+                                                        audience)
+        context = self._create_turn_context(
+            continuation_activity, claims_identity, audience, connector_client,
+            self._lazy_user_tokens(claims_identity), logic, connector_factory,
+        )
+        await self.run_pipeline(context, logic)
+
+    def _lazy_user_tokens(self, claims_identity: ClaimsIdentity) -> LazyUserTokenClient:
+        auth = self.bot_framework_authentication
+        return LazyUserTokenClient(lambda: auth.create_user_token_client(claims_identity))
 
     async def process(self, request: web.Request, bot: Bot, ws_response: Any = None) -> web.StreamResponse:
         if request.method != "POST":

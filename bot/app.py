@@ -17,6 +17,7 @@ from botbuilder.core import ConversationState, UserState
 from bot import keys
 from bot.adapter import BenefitsAdapter
 from bot.auth import build_authentication
+from bot.connector import ConnectorPool
 from bot.handler import BenefitsBot
 from bot.settings import Settings
 from bot.state_storage import TinyDBStateStorage
@@ -61,7 +62,9 @@ async def _open(app: web.Application, settings: Settings) -> AsyncIterator[None]
     await bootstrap(settings, service)
     state = TinyDBStateStorage(state_store)
     conversations = ConversationBook(domain_store)
-    app[keys.ADAPTER] = BenefitsAdapter(build_authentication(settings))
+    connectors = ConnectorPool()
+    await connectors.open()  # one keep-alive session for every outbound Bot Connector call
+    app[keys.ADAPTER] = BenefitsAdapter(build_authentication(settings), connectors)
     app[keys.BOT] = BenefitsBot(
         service, conversations, sso_configured=bool(settings.sso_connection_name),
         extras={"conversation_state": ConversationState(state), "user_state": UserState(state),
@@ -71,6 +74,7 @@ async def _open(app: web.Application, settings: Settings) -> AsyncIterator[None]
     try:
         yield
     finally:
+        await connectors.close()
         await domain_store.close()
         await state_store.close()
 
