@@ -27,6 +27,7 @@ import base64
 import json
 import logging
 import time
+from enum import Enum
 from typing import Any
 from urllib.parse import quote, urljoin
 
@@ -36,7 +37,7 @@ from botframework.connector.aio import ConnectorClient
 from botframework.connector.auth import AppCredentials, AuthenticationConstants
 from botframework.connector.auth.connector_factory import ConnectorFactory
 from botframework.connector.auth.service_client_credentials_factory import ServiceClientCredentialsFactory
-from msrest.serialization import Deserializer, Serializer
+from msrest.serialization import Deserializer, Model, Serializer
 from msrest.universal_http import HTTPClientResponse
 from yarl import URL
 
@@ -52,6 +53,83 @@ USER_AGENT = "Microsoft-BotFramework/3.1 (BotBuilder Python; PartnerBenefitsBot 
 TOKEN_MARGIN_S = 300.0
 #: reuse of a token whose expiry cannot be read (not a JWT)
 OPAQUE_TOKEN_TTL_S = 300.0
+
+
+_PLAIN = (str, int, float, bool)
+
+
+class _Fallback(Exception):
+    """The fast serializer met something only msrest knows how to handle."""
+
+
+def serialize_model(model: Any, type_name: str) -> Any:
+    """``Serializer.body(model, type_name)`` for the plain models a bot sends, ~10x faster.
+
+    msrest walks every value of a card through its generic type machinery (and first round-trips the
+    model through its deserializer). For models holding plain JSON values the result is the same
+    dict; anything else (values of unexpected types, dicts where models are expected, flattened keys,
+    validation rules) goes through msrest itself, so the output never differs.
+    """
+    try:
+        return _fast(model, type_name)
+    except _Fallback:
+        return _SERIALIZE.body(model, type_name)
+
+
+def _fast(value: Any, type_name: str) -> Any:
+    kind = type(value)
+    if type_name == "str":
+        if kind is str:
+            return value
+        if isinstance(value, Enum) and type(value.value) is str:  # msrest sends an enum's value
+            return value.value
+        raise _Fallback
+    if type_name == "object":
+        return _plain(value)
+    if type_name in ("bool", "int", "float"):
+        if kind.__name__ == type_name:
+            return value
+        raise _Fallback
+    if type_name[0] == "[" and type_name[-1] == "]":
+        if kind is not list:
+            raise _Fallback
+        inner = type_name[1:-1]
+        return [_fast(v, inner) if v is not None else _fallback() for v in value]
+    if type_name in _SERIALIZE.serialize_type:  # dates, durations, decimals...: msrest's own converter
+        return _SERIALIZE.serialize_data(value, type_name)
+    if type_name not in _CLIENT_MODELS or not isinstance(value, Model) or kind._validation:
+        raise _Fallback  # e.g. a dict where msrest would build the model first
+    out: dict[str, Any] = {}
+    for attr, desc in kind._attribute_map.items():
+        item = getattr(value, attr, None)
+        if item is None:
+            continue
+        key = desc["key"]
+        if "." in key or not key:
+            raise _Fallback
+        out[key] = _fast(item, desc["type"])
+    return out
+
+
+def _plain(value: Any) -> Any:
+    kind = type(value)
+    if value is None or kind in _PLAIN:
+        return value
+    if kind is dict:
+        return {_str_key(k): _plain(v) for k, v in value.items()}
+    if kind is list:
+        return [_plain(v) for v in value]
+    raise _Fallback
+
+
+def _str_key(key: Any) -> str:
+    if type(key) is not str:
+        raise _Fallback
+    return key
+
+
+def _fallback() -> Any:
+    raise _Fallback
 
 
 class BufferedResponse(HTTPClientResponse):
@@ -135,21 +213,21 @@ class ConversationsOperations:
     async def send_to_conversation(self, conversation_id: str, activity: models.Activity, **_: Any
                                    ) -> models.ResourceResponse | None:
         url = self._client.url("/v3/conversations/{conversationId}/activities", conversationId=conversation_id)
-        body = _SERIALIZE.body(activity, "Activity")
+        body = serialize_model(activity, "Activity")
         return await self._client.call("POST", url, body, (200, 201, 202), "ResourceResponse")
 
     async def reply_to_activity(self, conversation_id: str, activity_id: str, activity: models.Activity, **_: Any
                                 ) -> models.ResourceResponse | None:
         url = self._client.url("/v3/conversations/{conversationId}/activities/{activityId}",
                                conversationId=conversation_id, activityId=activity_id)
-        body = _SERIALIZE.body(activity, "Activity")
+        body = serialize_model(activity, "Activity")
         return await self._client.call("POST", url, body, (200, 201, 202), "ResourceResponse")
 
     async def update_activity(self, conversation_id: str, activity_id: str, activity: models.Activity, **_: Any
                               ) -> models.ResourceResponse | None:
         url = self._client.url("/v3/conversations/{conversationId}/activities/{activityId}",
                                conversationId=conversation_id, activityId=activity_id)
-        body = _SERIALIZE.body(activity, "Activity")
+        body = serialize_model(activity, "Activity")
         return await self._client.call("PUT", url, body, (200, 201, 202), "ResourceResponse")
 
     async def delete_activity(self, conversation_id: str, activity_id: str, **_: Any) -> None:

@@ -86,8 +86,11 @@ class BenefitsBot(TeamsActivityHandler):
             None, "personal"
         ):
             return  # proactive messages go to the person's 1:1 chat
-        reference = TurnContext.get_conversation_reference(context.activity)
-        await self.conversations.remember(person.id, reference.serialize())
+        reference = TurnContext.get_conversation_reference(context.activity).serialize()
+        # The id of the activity being answered changes every turn and a proactive message needs none:
+        # without it the reference changes only when the chat does, so a turn costs no disk write.
+        reference.pop("activityId", None)
+        await self.conversations.remember(person.id, reference)
 
     # --- installs and welcomes -----------------------------------------------------------------
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
