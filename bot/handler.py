@@ -16,6 +16,7 @@ from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 from botbuilder.schema.teams import TeamsChannelAccount
 
+from bot.connector import serialize_model
 from cards.help import welcome_card
 from dialogs import load_actions
 from dialogs.actions import ACTIONS, ActionResult
@@ -86,7 +87,8 @@ class BenefitsBot(TeamsActivityHandler):
             None, "personal"
         ):
             return  # proactive messages go to the person's 1:1 chat
-        reference = TurnContext.get_conversation_reference(context.activity).serialize()
+        reference = serialize_model(TurnContext.get_conversation_reference(context.activity),
+                                    "ConversationReference")
         # The id of the activity being answered changes every turn and a proactive message needs none:
         # without it the reference changes only when the chat does, so a turn costs no disk write.
         reference.pop("activityId", None)
