@@ -137,6 +137,7 @@ class BufferedResponse(HTTPClientResponse):
 
     def __init__(self, status: int, reason: str | None, headers: dict[str, str], body: bytes) -> None:
         super().__init__(None, None)
+        self.internal_response = self  # what HttpOperationError exposes as ``.response``
         self.status_code = status
         self.reason = reason
         self.headers = headers
