@@ -30,7 +30,7 @@ from botframework.connector.auth import BotFrameworkAuthentication, ClaimsIdenti
 from botframework.connector.auth.authenticate_request_result import AuthenticateRequestResult
 from msrest.serialization import Model
 
-from bot.connector import ConnectorPool
+from bot.connector import ConnectorPool, deserialize_model
 from bot.user_tokens import LazyUserTokenClient
 from services.i18n import Translator, resolve_locale
 
@@ -102,7 +102,7 @@ class BenefitsAdapter(CloudAdapter):
             raise web.HTTPBadRequest(text="body is not JSON") from None
         if not isinstance(body, dict):
             raise web.HTTPBadRequest(text="body is not an activity")
-        activity = Activity().deserialize(body)
+        activity = deserialize_model("Activity", body)
         if not activity.type:
             raise web.HTTPBadRequest(text="activity has no type")
         auth_header = request.headers.get("Authorization", "")

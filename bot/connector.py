@@ -132,6 +132,77 @@ def _fallback() -> Any:
     raise _Fallback
 
 
+def deserialize_model(type_name: str, data: Any) -> Any:
+    """``Deserializer(type_name, data)`` for JSON the channel sends, without msrest's generic machinery.
+
+    Keys are matched exactly, as ``Model.deserialize`` does; values of unexpected types, polymorphic or
+    validated models and flattened keys go through msrest itself.
+    Unknown keys land in ``additional_properties`` as msrest puts them.
+    """
+    try:
+        return _fast_model(type_name, data)
+    except _Fallback:
+        return _DESERIALIZE(type_name, data)
+
+
+_KEYS: dict[type, tuple[dict[str, tuple[str, str]], tuple[str, ...]]] = {}
+
+
+def _model_keys(cls: type) -> tuple[dict[str, tuple[str, str]], tuple[str, ...]]:
+    found = _KEYS.get(cls)
+    if found is None:
+        attrs = {a: d for a, d in cls._attribute_map.items()  # type: ignore[attr-defined]
+                 if not (a == "additional_properties" and d["key"] == "")}
+        if any("." in d["key"] or "\\" in d["key"] or not d["key"] for d in attrs.values()):
+            raise _Fallback
+        by_key = {d["key"]: (a, d["type"]) for a, d in attrs.items()}
+        found = _KEYS[cls] = (by_key, tuple(attrs))
+    return found
+
+
+def _fast_model(type_name: str, data: Any) -> Any:
+    cls = _CLIENT_MODELS.get(type_name)
+    if cls is None or type(data) is not dict or getattr(cls, "_subtype_map", None) or cls._validation:
+        raise _Fallback
+    by_key, names = _model_keys(cls)
+    kwargs: dict[str, Any] = dict.fromkeys(names)
+    extra: dict[str, Any] = {}
+    for key, value in data.items():
+        entry = by_key.get(key)
+        if entry is None:
+            extra[key] = value  # msrest's model deserializer matches keys exactly too
+        elif value is not None:
+            kwargs[entry[0]] = _fast_value(entry[1], value)
+    model = cls(**kwargs)
+    if extra:
+        model.additional_properties = extra
+    return model
+
+
+def _fast_value(type_name: str, value: Any) -> Any:
+    kind = type(value)
+    if type_name == "str":
+        if kind is str:
+            return value
+        raise _Fallback
+    if type_name == "object":
+        return _plain(value)
+    if type_name in ("bool", "int", "float"):
+        if kind.__name__ == type_name:
+            return value
+        raise _Fallback
+    if type_name[0] == "[" and type_name[-1] == "]":
+        if kind is not list:
+            raise _Fallback
+        inner = type_name[1:-1]
+        return [_fast_value(inner, v) if v is not None else _fallback() for v in value]
+    if type_name in _CLIENT_MODELS:
+        return _fast_model(type_name, value)
+    if type_name in _DESERIALIZE.deserialize_type:  # dates, durations...: msrest's own converter
+        return _DESERIALIZE.deserialize_data(value, type_name)
+    raise _Fallback
+
+
 class BufferedResponse(HTTPClientResponse):
     """An HTTP response already read, in the shape msrest's deserializer and exceptions expect."""
 

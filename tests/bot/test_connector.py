@@ -310,3 +310,27 @@ async def test_turns_through_the_app_reuse_one_connection(fake: RecordingConnect
     sends = [r for r in fake.requests if r["method"] == "POST"]
     assert len(sends) == 10 and all(cards_in([r["body"]]) for r in sends)
     assert len(fake.ports) == 1
+
+
+INBOUND = {
+    "type": "message", "id": "1", "channelId": "msteams", "serviceUrl": "http://x/", "text": "help",
+    "from": {"id": "29:1", "name": "A", "aadObjectId": "a1"}, "recipient": {"id": "28:b", "name": "B"},
+    "conversation": {"id": "a:1", "conversationType": "personal", "tenantId": "t1"}, "locale": "en-US",
+    "channelData": {"tenant": {"id": "t1"}}, "timestamp": "2026-11-22T00:49:00.123Z",
+    "localTimestamp": "2026-11-22T08:49:00.123+08:00", "textFormat": "plain", "attachments": [],
+    "entities": [{"type": "clientInfo", "locale": "en-US", "country": "US"}], "unknownThing": {"a": 1},
+}
+
+
+@pytest.mark.parametrize("body", [
+    INBOUND,
+    {"type": "invoke", "name": "adaptiveCard/action",
+     "value": {"action": {"type": "Action.Execute", "verb": "x", "data": {"a": [1, None, True]}}}},
+    {"type": "message", "ChannelId": "msteams", "replyToId": None},  # keys match exactly, as in msrest
+    {"type": "conversationUpdate", "membersAdded": [{"id": "1"}], "isGroup": "yes"},
+    {"type": 5, "text": ["not", "a", "string"]},  # odd types: msrest decides
+])
+def test_fast_deserialization_is_msrest_deserialization(body: dict[str, Any]) -> None:
+    from bot.connector import deserialize_model
+
+    assert deserialize_model("Activity", body) == Activity().deserialize(body)
