@@ -8,7 +8,8 @@
 * Bad requests: a body that is not JSON or not an activity is a 400 with a short reason.
 * Turn speed: the connector client of a turn comes from a :class:`bot.connector.ConnectorPool` (one
   keep-alive session, clients and credentials cached) instead of a new msrest client per turn, and the
-  user-token client is built only if the turn uses it (:mod:`bot.user_tokens`).
+  user-token client is built only if the turn uses it (:mod:`bot.user_tokens`); a token that passed
+  validation is not validated again for a few minutes (:mod:`bot.auth_cache`, successes only).
 * Turn errors: logged with the activity id (never the text of the message), answered with a
   short localized apology; no stack trace reaches the user.
 """
@@ -30,6 +31,7 @@ from botframework.connector.auth import BotFrameworkAuthentication, ClaimsIdenti
 from botframework.connector.auth.authenticate_request_result import AuthenticateRequestResult
 from msrest.serialization import Model
 
+from bot.auth_cache import ValidatedTokens
 from bot.connector import ConnectorPool, deserialize_model
 from bot.user_tokens import LazyUserTokenClient
 from services.i18n import Translator, resolve_locale
@@ -52,17 +54,21 @@ class BenefitsAdapter(CloudAdapter):
     def __init__(self, auth: BotFrameworkAuthentication, connectors: ConnectorPool | None = None) -> None:
         super().__init__(auth)
         self.connectors = connectors or ConnectorPool()
+        self.validated_tokens = ValidatedTokens()
         self.on_turn_error = self._on_turn_error
 
     async def process_activity(self, auth_header_or_authenticate_request_result: str | AuthenticateRequestResult,
                                activity: Activity, logic: Callable[[TurnContext], Awaitable]) -> Any:
         """``CloudAdapterBase.process_activity`` with pooled connector clients and a lazy user-token client."""
         auth = self.bot_framework_authentication
-        result = (
-            await auth.authenticate_request(activity, auth_header_or_authenticate_request_result)
-            if isinstance(auth_header_or_authenticate_request_result, str)
-            else auth_header_or_authenticate_request_result
-        )
+        if isinstance(auth_header_or_authenticate_request_result, str):
+            key = self.validated_tokens.key(auth_header_or_authenticate_request_result, activity)
+            result = self.validated_tokens.get(key)
+            if result is None:
+                result = await auth.authenticate_request(activity, auth_header_or_authenticate_request_result)
+                self.validated_tokens.put(key, result)
+        else:
+            result = auth_header_or_authenticate_request_result
         activity.caller_id = result.caller_id
         if not result.connector_factory:
             raise Error("Unable to extract ConnectorClient from turn context.")
