@@ -374,23 +374,36 @@ def resolve_command(command: str) -> tuple[str, str]:
     return "help", f"command: 'help' ({command!r} is not a registered action in this branch yet)"
 
 
-def run_variant(ctx: Any, variant: str, config: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
+def start_bot(ctx: Any, variant: str, config: dict[str, Any]) -> tuple[Any, int]:
     ports = ctx.Queue()
     proc = ctx.Process(target=bot_main, args=(variant, config, ports), daemon=True)
     proc.start()
-    try:
-        bot_port = ports.get(timeout=60)
-        results = ctx.Queue()
-        load = ctx.Process(target=load_main, args=({**job, "bot_port": bot_port}, results), daemon=True)
-        load.start()
-        outcome = results.get(timeout=300)
-        load.join(10)
-        return outcome
-    finally:
-        proc.terminate()
-        proc.join(15)
-        if proc.is_alive():
-            proc.kill()
+    return proc, ports.get(timeout=60)
+
+
+def run_load(ctx: Any, job: dict[str, Any]) -> dict[str, Any]:
+    results = ctx.Queue()
+    load = ctx.Process(target=load_main, args=(job, results), daemon=True)
+    load.start()
+    outcome = results.get(timeout=300)
+    load.join(10)
+    return outcome
+
+
+def stop(proc: Any) -> None:
+    proc.terminate()
+    proc.join(15)
+    if proc.is_alive():
+        proc.kill()
+
+
+def merge(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+    errors: dict[str, int] = {}
+    for o in outcomes:
+        for k, v in o["errors"].items():
+            errors[k] = errors.get(k, 0) + v
+    return {"latencies": [x for o in outcomes for x in o["latencies"]], "elapsed": sum(o["elapsed"] for o in outcomes),
+            "replies": sum(o["replies"] for o in outcomes), "errors": errors}
 
 
 def summarize(name: str, outcome: dict[str, Any]) -> dict[str, float]:
@@ -419,6 +432,8 @@ def main(argv: list[str]) -> int:
                         help="comma-separated: floor, stock, ours (50 chats, all Alex's), ours1 (Alex's one 1:1 chat)")
     parser.add_argument("--stock-turns", type=int, default=0,
                         help="measured turns of the stock echo (default: --turns)")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="alternating rounds the turns of floor and our bot are split into (default 4)")
     parser.add_argument("--log-level", default="INFO", help="LOG_LEVEL of our bot (default INFO, as deployed)")
     parser.add_argument("--profile", help="write a cProfile of our bot process to this file")
     args = parser.parse_args(argv)
@@ -436,25 +451,42 @@ def main(argv: list[str]) -> int:
         fake.start()
         http_port, https_port = port_queue.get(timeout=60)
         print(f"{os.cpu_count()} cores, loopback; {args.concurrency} concurrent conversations, "
-              f"{args.turns} turns after {args.warmup} warm-up turns per variant", flush=True)
+              f"{args.turns} turns after {args.warmup} warm-up turns per variant, in {args.rounds} alternating "
+              f"rounds (the stock echo: one round)", flush=True)
         print(f"our bot: auth ON (RS256 tokens, JWKS at the fake, msal token from https://127.0.0.1:{https_port}), "
               f"TinyDB state in a temp DATA_DIR, {note}", flush=True)
         figures: dict[str, dict[str, float]] = {}
+        variants = args.variants.split(",")
+        bots: dict[str, tuple[Any, int]] = {}
+        outcomes: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
         try:
-            for variant in args.variants.split(","):
+            for variant in variants:  # every bot starts now, so the rounds below can alternate between them
                 config = {"http_port": http_port, "https_port": https_port, "tls_cert": keys["tls_cert"],
                           "data_dir": str(Path(tmp) / f"data-{variant}"), "log_level": args.log_level,
                           "profile": args.profile}
-                turns = args.stock_turns or args.turns if variant == "stock" else args.turns
-                job = {"http_port": http_port, "concurrency": args.concurrency, "turns": turns,
-                       "warmup": min(args.warmup, turns), "auth": variant.startswith("ours"),
-                       "one_chat": variant == "ours1", "signing": keys["signing"],
-                       "text": text if variant.startswith("ours") else "hello"}
+                bots[variant] = start_bot(ctx, variant, config)
+            # The machine may be shared: alternating rounds expose every variant to the same load drift.
+            for round_no in range(args.rounds):
+                for variant in variants:
+                    rounds = 1 if variant == "stock" else args.rounds  # the slow anchor runs once
+                    if round_no >= rounds:
+                        continue
+                    total = (args.stock_turns or args.turns) if variant == "stock" else args.turns
+                    turns = -(-total // rounds)
+                    job = {"http_port": http_port, "concurrency": args.concurrency, "turns": turns,
+                           "warmup": min(args.warmup, turns) if round_no == 0 else args.concurrency * 2,
+                           "auth": variant.startswith("ours"), "one_chat": variant == "ours1",
+                           "signing": keys["signing"], "text": text if variant.startswith("ours") else "hello",
+                           "bot_port": bots[variant][1]}
+                    outcomes[variant].append(run_load(ctx, job))
+            for variant in variants:
                 label = {"floor": "floor: bare aiohttp echo", "stock": "stock botbuilder echo (auth off)",
                          "ours": f"our bot ({text}, auth on, TinyDB)",
                          "ours1": "our bot, Alex's one 1:1 chat"}[variant]
-                figures[variant] = summarize(label, run_variant(ctx, variant, config, job))
+                figures[variant] = summarize(label, merge(outcomes[variant]))
         finally:
+            for proc, _ in bots.values():
+                stop(proc)
             fake.terminate()
             fake.join(10)
     ours, floor, stock = figures.get("ours"), figures.get("floor"), figures.get("stock")
