@@ -334,3 +334,21 @@ def test_fast_deserialization_is_msrest_deserialization(body: dict[str, Any]) ->
     from bot.connector import deserialize_model
 
     assert deserialize_model("Activity", body) == Activity().deserialize(body)
+
+
+async def test_proactive_messages_use_the_pool(fake: RecordingConnector, tmp_path: Any) -> None:
+    from bot.adapter import BenefitsAdapter
+    from bot.auth import build_authentication
+
+    adapter = BenefitsAdapter(build_authentication(bot_settings(tmp_path)))
+    reference = ConversationReference(channel_id="msteams", service_url=fake.url, bot=ChannelAccount(id="28:bot"),
+                                      user=ChannelAccount(id="29:1"), conversation=ConversationAccount(id="a:1"))
+
+    async def say(context: Any) -> None:
+        await context.send_activity("reminder")
+
+    for _ in range(3):
+        await adapter.continue_conversation(reference, say, None)
+    await adapter.connectors.close()
+    assert [r["body"]["text"] for r in fake.requests] == ["reminder"] * 3
+    assert len(fake.ports) == 1
