@@ -6,6 +6,10 @@
 * Authentication: any failure to authenticate a request is a 401, never a 500, and no bot code
   runs (the strict authentication object turns every validation error into ``PermissionError``).
 * Bad requests: a body that is not JSON or not an activity is a 400 with a short reason.
+* Turn speed: the connector client of a turn comes from a :class:`bot.connector.ConnectorPool` (one
+  keep-alive session, clients and credentials cached) instead of a new msrest client per turn, and the
+  user-token client is built only if the turn uses it (:mod:`bot.user_tokens`); a token that passed
+  validation is not validated again for a few minutes (:mod:`bot.auth_cache`, successes only).
 * Turn errors: logged with the activity id (never the text of the message), answered with a
   short localized apology; no stack trace reaches the user.
 """
@@ -14,6 +18,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
+from copy import Error
 from typing import Any
 
 from aiohttp import web
@@ -21,9 +27,13 @@ from botbuilder.core import Bot, InvokeResponse, TurnContext
 from botbuilder.core.serializer_helper import serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ActivityTypes
-from botframework.connector.auth import BotFrameworkAuthentication
+from botframework.connector.auth import BotFrameworkAuthentication, ClaimsIdentity
+from botframework.connector.auth.authenticate_request_result import AuthenticateRequestResult
 from msrest.serialization import Model
 
+from bot.auth_cache import ValidatedTokens
+from bot.connector import ConnectorPool, deserialize_model
+from bot.user_tokens import LazyUserTokenClient
 from services.i18n import Translator, resolve_locale
 
 log = logging.getLogger(__name__)
@@ -43,9 +53,51 @@ def serialize_invoke_body(body: Any) -> Any:
 class BenefitsAdapter(CloudAdapter):
     """``CloudAdapter`` answering invokes correctly, 401 on bad credentials, 400 on bad bodies."""
 
-    def __init__(self, auth: BotFrameworkAuthentication) -> None:
+    def __init__(self, auth: BotFrameworkAuthentication, connectors: ConnectorPool | None = None) -> None:
         super().__init__(auth)
+        self.connectors = connectors or ConnectorPool()
+        self.validated_tokens = ValidatedTokens()
         self.on_turn_error = self._on_turn_error
+
+    async def process_activity(self, auth_header_or_authenticate_request_result: str | AuthenticateRequestResult,
+                               activity: Activity, logic: Callable[[TurnContext], Awaitable]) -> Any:
+        """``CloudAdapterBase.process_activity`` with pooled connector clients and a lazy user-token client."""
+        auth = self.bot_framework_authentication
+        if isinstance(auth_header_or_authenticate_request_result, str):
+            key = self.validated_tokens.key(auth_header_or_authenticate_request_result, activity)
+            result = self.validated_tokens.get(key)
+            if result is None:
+                result = await auth.authenticate_request(activity, auth_header_or_authenticate_request_result)
+                self.validated_tokens.put(key, result)
+        else:
+            result = auth_header_or_authenticate_request_result
+        activity.caller_id = result.caller_id
+        if not result.connector_factory:
+            raise Error("Unable to extract ConnectorClient from turn context.")
+        connector_client = await self.connectors.client(result.connector_factory, activity.service_url,
+                                                        result.audience)
+        context = self._create_turn_context(
+            activity, result.claims_identity, result.audience, connector_client,
+            self._lazy_user_tokens(result.claims_identity), logic, result.connector_factory,
+        )
+        await self.run_pipeline(context, logic)
+        return self._process_turn_results(context)
+
+    async def process_proactive(self, claims_identity: ClaimsIdentity, continuation_activity: Activity,
+                                audience: str, logic: Callable[[TurnContext], Awaitable]) -> None:
+        """Proactive turns (``continue_conversation``) share the pool too."""
+        connector_factory = self.bot_framework_authentication.create_connector_factory(claims_identity)
+        connector_client = await self.connectors.client(connector_factory, continuation_activity.service_url,
+                                                        audience)
+        context = self._create_turn_context(
+            continuation_activity, claims_identity, audience, connector_client,
+            self._lazy_user_tokens(claims_identity), logic, connector_factory,
+        )
+        await self.run_pipeline(context, logic)
+
+    def _lazy_user_tokens(self, claims_identity: ClaimsIdentity) -> LazyUserTokenClient:
+        auth = self.bot_framework_authentication
+        return LazyUserTokenClient(lambda: auth.create_user_token_client(claims_identity))
 
     async def process(self, request: web.Request, bot: Bot, ws_response: Any = None) -> web.StreamResponse:
         if request.method != "POST":
@@ -58,7 +110,7 @@ class BenefitsAdapter(CloudAdapter):
             raise web.HTTPBadRequest(text="body is not JSON") from None
         if not isinstance(body, dict):
             raise web.HTTPBadRequest(text="body is not an activity")
-        activity = Activity().deserialize(body)
+        activity = deserialize_model("Activity", body)
         if not activity.type:
             raise web.HTTPBadRequest(text="activity has no type")
         auth_header = request.headers.get("Authorization", "")

@@ -18,6 +18,7 @@ from bot import keys
 from bot.activations import post_activations
 from bot.adapter import BenefitsAdapter
 from bot.auth import build_authentication
+from bot.connector import ConnectorPool
 from bot.handler import BenefitsBot
 from bot.notifier import notifications_ctx
 from bot.settings import Settings
@@ -70,7 +71,9 @@ async def _open(app: web.Application, settings: Settings) -> AsyncIterator[None]
     clients = MsalClients(settings.extra.get("MSAL_CA_BUNDLE", "").strip())  # one msal app per credential
     directory = build_directory(settings.extra, service.repo, clients)
     app[keys.DIRECTORY] = directory
-    app[keys.ADAPTER] = BenefitsAdapter(build_authentication(settings, clients))
+    connectors = ConnectorPool()
+    await connectors.open()  # one keep-alive session for every outbound Bot Connector call
+    app[keys.ADAPTER] = BenefitsAdapter(build_authentication(settings, clients), connectors)
     user_state = UserState(state)
     extras = {"conversation_state": ConversationState(state), "user_state": user_state, "settings": settings,
               "directory": directory}
@@ -85,6 +88,7 @@ async def _open(app: web.Application, settings: Settings) -> AsyncIterator[None]
         yield
     finally:
         await directory.close()
+        await connectors.close()
         await domain_store.close()
         await state_store.close()
 

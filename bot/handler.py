@@ -17,6 +17,7 @@ from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 from botbuilder.schema.teams import TeamsChannelAccount
 
 from bot.adapter import LOCALE_TURN_KEY
+from bot.connector import serialize_model
 from cards.help import welcome_card
 from dialogs import load_actions
 from dialogs.actions import ACTIONS, ActionResult
@@ -92,8 +93,12 @@ class BenefitsBot(TeamsActivityHandler):
             None, "personal"
         ):
             return  # proactive messages go to the person's 1:1 chat
-        reference = TurnContext.get_conversation_reference(context.activity)
-        await self.conversations.remember(person.id, reference.serialize())
+        reference = serialize_model(TurnContext.get_conversation_reference(context.activity),
+                                    "ConversationReference")
+        # The id of the activity being answered changes every turn and a proactive message needs none:
+        # without it the reference changes only when the chat does, so a turn costs no disk write.
+        reference.pop("activityId", None)
+        await self.conversations.remember(person.id, reference)
 
     # --- installs and welcomes -----------------------------------------------------------------
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:

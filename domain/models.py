@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime
 from enum import StrEnum
+from functools import cache
 from types import UnionType
 from typing import Any, Self, Union, get_args, get_origin, get_type_hints
 
@@ -101,12 +102,18 @@ class _Doc:
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Self:
-        hints = get_type_hints(cls)
+        hints = _hints(cls)
         kwargs = {}
         for f in fields(cls):  # type: ignore[arg-type]
             if f.name in doc:
                 kwargs[f.name] = _decode(hints[f.name], doc[f.name])
         return cls(**kwargs)
+
+
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    """Type hints of a model class, resolved once (``get_type_hints`` compiles annotations each call)."""
+    return get_type_hints(cls)
 
 
 def _encode(value: Any) -> Any:

@@ -1,0 +1,506 @@
+"""Turn speed: our bot against a bare aiohttp echo (the floor) and a stock botbuilder echo (the anchor).
+
+Three processes on loopback, so that no part measures itself: a fake Bot Connector (HTTP: activity
+posts, member lookups, OpenID metadata and JWKS; HTTPS with a self-signed certificate: the login
+endpoint msal needs), the bot under test, and a load generator (aiohttp, N concurrent conversations).
+Latency is from the start of ``POST /api/messages`` to its HTTP response; every variant sends its
+reply to the fake connector within the turn, so the reply has reached the fake by then (the fake's
+count is checked against the turns).
+
+Our bot runs a real turn: authentication ON with RS256 tokens signed by the fake's key and checked
+against its JWKS, the outbound token from msal against the local HTTPS login endpoint, dialog and
+conversation state in TinyDB in a temporary DATA_DIR, and the card of ``--command`` (``overview`` by
+default; ``help`` when that verb is not registered, and the output says so).
+
+The brief's traffic (Alex, in 50 personal chats at once) cannot happen in Teams, where a person has one
+1:1 chat with a bot: the bot records the chat where it can reach each person, so alternating chats
+cost a store write per turn. ``ours1`` runs the same turns in Alex's one 1:1 chat (50 in flight).
+
+``python -m bench turns_bench`` or ``make bench``; ``--profile FILE`` writes a cProfile of our bot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+APP_ID = "00000000-0000-0000-0000-00000000b07a"
+APP_SECRET = "bench-only-not-a-secret"  # a throwaway value for a local fake login endpoint
+TENANT = "bench-tenant"
+ISSUER = "https://api.botframework.com"
+KID = "bench-key"
+ALEX = {"id": "29:1-alex-wilber", "name": "Alex Wilber", "aadObjectId": "00000000-0000-0000-0000-0000000000a1"}
+BOT = {"id": "28:bot", "name": "Partner Benefits"}
+
+
+# --- keys and certificates -----------------------------------------------------------------------
+def make_keys(folder: Path) -> dict[str, str]:
+    """An RSA signing key (tokens) and a self-signed TLS certificate for 127.0.0.1 (the login endpoint)."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    def pem_key(key: rsa.RSAPrivateKey) -> bytes:
+        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption())
+
+    signing = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    tls = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(tls.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=2))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(tls, hashes.SHA256()))
+    paths = {"signing": folder / "signing.pem", "tls_key": folder / "tls.key", "tls_cert": folder / "tls.pem"}
+    paths["signing"].write_bytes(pem_key(signing))
+    paths["tls_key"].write_bytes(pem_key(tls))
+    paths["tls_cert"].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return {k: str(v) for k, v in paths.items()}
+
+
+# --- the fake Bot Connector (its own process) ------------------------------------------------------
+def fake_connector_main(keys: dict[str, str], ports: Any) -> None:
+    import base64
+    import ssl
+
+    from aiohttp import web
+    from cryptography.hazmat.primitives import serialization
+
+    signing = serialization.load_pem_private_key(Path(keys["signing"]).read_bytes(), None)
+    numbers = signing.public_key().public_numbers()  # type: ignore[union-attr]
+
+    def b64(n: int) -> str:
+        return base64.urlsafe_b64encode(n.to_bytes((n.bit_length() + 7) // 8, "big")).rstrip(b"=").decode()
+
+    jwks = {"keys": [{"kty": "RSA", "use": "sig", "kid": KID, "n": b64(numbers.n), "e": b64(numbers.e),
+                      "endorsements": ["msteams", "emulator", "webchat"]}]}
+    counts = {"activities": 0, "tokens": 0, "members": 0}
+    state: dict[str, int] = {}
+
+    async def activity(request: web.Request) -> web.Response:
+        await request.read()
+        counts["activities"] += 1
+        return web.json_response({"id": uuid.uuid4().hex})
+
+    async def member(request: web.Request) -> web.Response:
+        counts["members"] += 1
+        return web.json_response({"id": request.match_info["member"], "name": "Member", "aadObjectId": ALEX[
+            "aadObjectId"], "email": "alexw@contoso.com", "userPrincipalName": "alexw@contoso.com"})
+
+    async def stats(request: web.Request) -> web.Response:
+        return web.json_response(counts)
+
+    async def openid(request: web.Request) -> web.Response:
+        return web.json_response({"issuer": ISSUER, "jwks_uri": f"http://127.0.0.1:{state['http']}/keys",
+                                  "id_token_signing_alg_values_supported": ["RS256"]})
+
+    async def jwks_keys(request: web.Request) -> web.Response:
+        return web.json_response(jwks)
+
+    async def authority(request: web.Request) -> web.Response:
+        base = f"https://127.0.0.1:{state['https']}/{request.match_info['tenant']}"
+        return web.json_response({"issuer": f"{base}/v2.0", "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                                  "token_endpoint": f"{base}/oauth2/v2.0/token", "jwks_uri": f"{base}/keys"})
+
+    async def token(request: web.Request) -> web.Response:
+        await request.post()
+        counts["tokens"] += 1
+        return web.json_response({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
+                                  "access_token": f"bench-outbound-token-{uuid.uuid4().hex}"})
+
+    async def serve() -> None:
+        app = web.Application()
+        app.router.add_post("/v3/conversations/{conv}/activities", activity)
+        app.router.add_post("/v3/conversations/{conv}/activities/{reply_to}", activity)
+        app.router.add_put("/v3/conversations/{conv}/activities/{reply_to}", activity)
+        app.router.add_get("/v3/conversations/{conv}/members/{member}", member)
+        app.router.add_get("/_stats", stats)
+        app.router.add_get("/openid", openid)
+        app.router.add_get("/keys", jwks_keys)
+        app.router.add_get("/{tenant}/v2.0/.well-known/openid-configuration", authority)
+        app.router.add_post("/{tenant}/oauth2/v2.0/token", token)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
+        await site.start()
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(keys["tls_cert"], keys["tls_key"])
+        secure = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
+        await secure.start()
+        state["http"] = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        state["https"] = secure._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        ports.put((state["http"], state["https"]))
+        await asyncio.Event().wait()
+
+    asyncio.run(serve())
+
+
+# --- the bots under test (each in its own process) ------------------------------------------------
+def bot_main(variant: str, config: dict[str, Any], ports: Any) -> None:
+    from aiohttp import web
+
+    if variant == "ours" and config.get("profile"):
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        import atexit
+        import signal
+
+        def dump(*_: Any) -> None:
+            profiler.disable()
+            profiler.dump_stats(config["profile"])
+            os._exit(0)
+
+        signal.signal(signal.SIGTERM, dump)
+        atexit.register(dump)
+
+    app = {"floor": floor_app, "stock": stock_app, "ours": ours_app, "ours1": ours_app}[variant](config)
+
+    async def serve() -> None:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
+        await site.start()
+        ports.put(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        await asyncio.Event().wait()
+
+    asyncio.run(serve())
+
+
+def floor_app(config: dict[str, Any]) -> Any:
+    """A bare aiohttp echo answering through one shared ClientSession: what aiohttp itself can do."""
+    from aiohttp import ClientSession, web
+
+    async def session_ctx(app: web.Application) -> Any:
+        app["session"] = ClientSession()
+        yield
+        await app["session"].close()
+
+    async def messages(request: web.Request) -> web.Response:
+        activity = await request.json()
+        reply = {"type": "message", "text": f"echo: {activity.get('text')}", "from": activity["recipient"],
+                 "recipient": activity["from"], "conversation": activity["conversation"],
+                 "replyToId": activity["id"]}
+        url = f"{activity['serviceUrl'].rstrip('/')}/v3/conversations/{activity['conversation']['id']}/activities"
+        async with request.app["session"].post(url, json=reply) as resp:
+            await resp.read()
+        return web.Response(status=201)
+
+    app = web.Application()
+    app.cleanup_ctx.append(session_ctx)
+    app.router.add_post("/api/messages", messages)
+    return app
+
+
+def stock_app(config: dict[str, Any]) -> Any:
+    """botbuilder 4.17.1 out of the box: CloudAdapter + an ActivityHandler echo, authentication off."""
+    from aiohttp import web
+    from botbuilder.core import ActivityHandler, TurnContext
+    from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+
+    class Config:
+        APP_ID = ""
+        APP_PASSWORD = ""
+        APP_TYPE = "MultiTenant"
+        APP_TENANTID = ""
+
+    class Echo(ActivityHandler):
+        async def on_message_activity(self, turn_context: TurnContext) -> None:
+            await turn_context.send_activity(f"echo: {turn_context.activity.text}")
+
+    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(Config()))
+    bot = Echo()
+
+    async def messages(request: web.Request) -> web.Response:
+        return await adapter.process(request, bot)
+
+    app = web.Application()
+    app.router.add_post("/api/messages", messages)
+    return app
+
+
+def bench_authentication(config: dict[str, Any]) -> Any:
+    """Authentication ON against the fake: parameterized endpoints, one shared msal app (token cache)."""
+    import msal
+    import requests
+    from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
+    from botframework.connector.auth import AppCredentials, PasswordServiceClientCredentialFactory
+
+    http, https = config["http_port"], config["https_port"]
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = config["tls_cert"]
+    apps: dict[str, msal.ConfidentialClientApplication] = {}
+
+    class SharedMsalCredentials(AppCredentials):
+        def __init__(self, app_id: str, oauth_scope: str, authority: str) -> None:
+            super().__init__(app_id=app_id, oauth_scope=oauth_scope)
+            self.authority = authority
+
+        def get_access_token(self, force_refresh: bool = False) -> str:
+            app = apps.get(self.authority)
+            if app is None:
+                app = apps[self.authority] = msal.ConfidentialClientApplication(
+                    self.microsoft_app_id, client_credential=APP_SECRET, authority=self.authority,
+                    instance_discovery=False, http_client=session)
+            scope = self.oauth_scope if self.oauth_scope.endswith("/.default") else f"{self.oauth_scope}/.default"
+            result = app.acquire_token_for_client(scopes=[scope])
+            if "access_token" not in result:
+                raise PermissionError(f"token request failed: {result.get('error')}")
+            return result["access_token"]
+
+    class Factory(PasswordServiceClientCredentialFactory):
+        async def create_credentials(self, app_id: str, oauth_scope: str, login_endpoint: str,
+                                     validate_authority: bool) -> AppCredentials:
+            return SharedMsalCredentials(app_id, oauth_scope, login_endpoint)
+
+    class Config:
+        APP_ID = APP_ID
+        APP_PASSWORD = APP_SECRET
+        APP_TYPE = "SingleTenant"
+        APP_TENANTID = TENANT
+        TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL = f"http://127.0.0.1:{http}/openid"
+        TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL = f"http://127.0.0.1:{http}/openid"
+        TO_BOT_FROM_CHANNEL_TOKEN_ISSUER = ISSUER
+        TO_CHANNEL_FROM_BOT_OAUTH_SCOPE = "https://api.botframework.com"
+        TO_CHANNEL_FROM_BOT_LOGIN_URL = f"https://127.0.0.1:{https}/{TENANT}"
+        OAUTH_URL = f"http://127.0.0.1:{http}/"
+
+    return ConfigurationBotFrameworkAuthentication(Config(), credentials_factory=Factory(APP_ID, APP_SECRET, TENANT))
+
+
+def ours_app(config: dict[str, Any]) -> Any:
+    import bot.app
+    from bot.logs import configure_logging
+    from bot.settings import Settings
+
+    settings = Settings.from_mapping({"DATA_DIR": config["data_dir"], "MicrosoftAppId": APP_ID,
+                                      "MicrosoftAppPassword": APP_SECRET, "MicrosoftAppTenantId": TENANT,
+                                      "MicrosoftAppType": "SingleTenant", "LOG_LEVEL": config["log_level"]})
+    configure_logging(settings.log_level)
+    # The bot's own settings know the public cloud only; the bench points authentication at the fake.
+    bot.app.build_authentication = lambda _settings, **_: bench_authentication(config)  # type: ignore[assignment]
+    return bot.app.create_app(settings)
+
+
+# --- the load generator (its own process) ---------------------------------------------------------
+def load_main(job: dict[str, Any], results: Any) -> None:
+    results.put(asyncio.run(_load(job)))
+
+
+async def _load(job: dict[str, Any]) -> dict[str, Any]:
+    from aiohttp import ClientSession, TCPConnector
+
+    service_url = f"http://127.0.0.1:{job['http_port']}/"
+    tokens: dict[int, str] = {}
+    if job["auth"]:
+        import jwt
+
+        key = Path(job["signing"]).read_bytes()
+        now = int(time.time())
+        claims = {"iss": ISSUER, "aud": APP_ID, "serviceurl": service_url, "nbf": now - 10, "iat": now - 10,
+                  "exp": now + 3600}
+        token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": KID})
+        tokens = {i: token for i in range(job["concurrency"])}  # the channel reuses its token too
+    url = f"http://127.0.0.1:{job['bot_port']}/api/messages"
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    remaining = {"warmup": job["warmup"], "turns": job["turns"]}
+
+    async def worker(i: int, session: ClientSession, phase: str) -> None:
+        conv_id = "a:personal-alex" if job["one_chat"] else f"a:bench-{i}-{uuid.uuid4().hex[:8]}"
+        conv = {"id": conv_id, "conversationType": "personal", "tenantId": TENANT}
+        headers = {"Authorization": f"Bearer {tokens[i]}"} if tokens else {}
+        while remaining[phase] > 0:
+            remaining[phase] -= 1
+            activity = {"type": "message", "id": uuid.uuid4().hex, "channelId": "msteams",
+                        "serviceUrl": service_url, "from": ALEX, "recipient": BOT, "locale": "en-US",
+                        "conversation": conv, "channelData": {"tenant": {"id": TENANT}}, "text": job["text"]}
+            start = time.perf_counter()
+            try:
+                async with session.post(url, json=activity, headers=headers) as resp:
+                    await resp.read()
+                    status = resp.status
+            except Exception as exc:  # counted, not fatal: the figures say how many failed
+                status = type(exc).__name__
+            took = time.perf_counter() - start
+            if status in (200, 201):
+                if phase == "turns":
+                    latencies.append(took)
+            else:
+                errors[str(status)] = errors.get(str(status), 0) + 1
+
+    async with ClientSession(connector=TCPConnector(limit=0)) as session:
+        await asyncio.gather(*(worker(i, session, "warmup") for i in range(job["concurrency"])))
+        async with session.get(f"{service_url}_stats") as resp:
+            before = (await resp.json())["activities"]
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(i, session, "turns") for i in range(job["concurrency"])))
+        elapsed = time.perf_counter() - start
+        async with session.get(f"{service_url}_stats") as resp:
+            stats = await resp.json()
+    return {"latencies": latencies, "elapsed": elapsed, "errors": errors,
+            "replies": stats["activities"] - before, "stats": stats}
+
+
+# --- orchestration --------------------------------------------------------------------------------
+def resolve_command(command: str) -> tuple[str, str]:
+    """The text to send and a note: ``help`` when ``command`` is not a registered verb in this branch."""
+    from dialogs import load_actions
+    from dialogs.actions import ACTIONS
+    from dialogs.commands import parse_command
+
+    load_actions()
+    parsed = parse_command(command)
+    if parsed is not None and parsed.action in ACTIONS:
+        return command, f"command: {command!r} (action {parsed.action!r})"
+    return "help", f"command: 'help' ({command!r} is not a registered action in this branch yet)"
+
+
+def start_bot(ctx: Any, variant: str, config: dict[str, Any]) -> tuple[Any, int]:
+    ports = ctx.Queue()
+    proc = ctx.Process(target=bot_main, args=(variant, config, ports), daemon=True)
+    proc.start()
+    return proc, ports.get(timeout=60)
+
+
+def run_load(ctx: Any, job: dict[str, Any]) -> dict[str, Any]:
+    results = ctx.Queue()
+    load = ctx.Process(target=load_main, args=(job, results), daemon=True)
+    load.start()
+    outcome = results.get(timeout=300)
+    load.join(10)
+    return outcome
+
+
+def stop(proc: Any) -> None:
+    proc.terminate()
+    proc.join(15)
+    if proc.is_alive():
+        proc.kill()
+
+
+def merge(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+    errors: dict[str, int] = {}
+    for o in outcomes:
+        for k, v in o["errors"].items():
+            errors[k] = errors.get(k, 0) + v
+    return {"latencies": [x for o in outcomes for x in o["latencies"]], "elapsed": sum(o["elapsed"] for o in outcomes),
+            "replies": sum(o["replies"] for o in outcomes), "errors": errors}
+
+
+def summarize(name: str, outcome: dict[str, Any]) -> dict[str, float]:
+    lat = sorted(outcome["latencies"])
+    n = len(lat)
+    figures = {
+        "turns_s": n / outcome["elapsed"] if outcome["elapsed"] else 0.0,
+        "p50_ms": statistics.median(lat) * 1000 if lat else float("nan"),
+        "p99_ms": lat[min(n - 1, int(n * 0.99))] * 1000 if lat else float("nan"),
+        "n": n,
+    }
+    errors = f" errors={outcome['errors']}" if outcome["errors"] else ""
+    print(f"{name:<34} {figures['turns_s']:9.0f} turns/s   p50 {figures['p50_ms']:7.1f} ms   "
+          f"p99 {figures['p99_ms']:7.1f} ms   ({n} turns, {outcome['replies']} replies at the connector){errors}",
+          flush=True)
+    return figures
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="bench.turns_bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--turns", type=int, default=2000, help="measured turns per variant (default 2000)")
+    parser.add_argument("--warmup", type=int, default=300, help="warm-up turns per variant (default 300)")
+    parser.add_argument("--concurrency", type=int, default=50, help="concurrent conversations (default 50)")
+    parser.add_argument("--command", default="overview", help="what Alex types to our bot (default overview)")
+    parser.add_argument("--variants", default="floor,stock,ours,ours1",
+                        help="comma-separated: floor, stock, ours (50 chats, all Alex's), ours1 (Alex's one 1:1 chat)")
+    parser.add_argument("--stock-turns", type=int, default=0,
+                        help="measured turns of the stock echo (default: --turns)")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="alternating rounds the turns of floor and our bot are split into (default 4)")
+    parser.add_argument("--log-level", default="INFO", help="LOG_LEVEL of our bot (default INFO, as deployed)")
+    parser.add_argument("--profile", help="write a cProfile of our bot process to this file")
+    args = parser.parse_args(argv)
+
+    root = Path(__file__).resolve().parent.parent
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    text, note = resolve_command(args.command)
+    ctx = mp.get_context("spawn")
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="turns-bench-") as tmp:
+        keys = make_keys(Path(tmp))
+        port_queue = ctx.Queue()
+        fake = ctx.Process(target=fake_connector_main, args=(keys, port_queue), daemon=True)
+        fake.start()
+        http_port, https_port = port_queue.get(timeout=60)
+        print(f"{os.cpu_count()} cores, loopback; {args.concurrency} concurrent conversations, "
+              f"{args.turns} turns after {args.warmup} warm-up turns per variant, in {args.rounds} alternating "
+              f"rounds (the stock echo: one round)", flush=True)
+        print(f"our bot: auth ON (RS256 tokens, JWKS at the fake, msal token from https://127.0.0.1:{https_port}), "
+              f"TinyDB state in a temp DATA_DIR, {note}", flush=True)
+        figures: dict[str, dict[str, float]] = {}
+        variants = args.variants.split(",")
+        bots: dict[str, tuple[Any, int]] = {}
+        outcomes: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
+        try:
+            for variant in variants:  # every bot starts now, so the rounds below can alternate between them
+                config = {"http_port": http_port, "https_port": https_port, "tls_cert": keys["tls_cert"],
+                          "data_dir": str(Path(tmp) / f"data-{variant}"), "log_level": args.log_level,
+                          "profile": args.profile}
+                bots[variant] = start_bot(ctx, variant, config)
+            # The machine may be shared: alternating rounds expose every variant to the same load drift.
+            for round_no in range(args.rounds):
+                for variant in variants:
+                    rounds = 1 if variant == "stock" else args.rounds  # the slow anchor runs once
+                    if round_no >= rounds:
+                        continue
+                    total = (args.stock_turns or args.turns) if variant == "stock" else args.turns
+                    turns = -(-total // rounds)
+                    job = {"http_port": http_port, "concurrency": args.concurrency, "turns": turns,
+                           "warmup": min(args.warmup, turns) if round_no == 0 else args.concurrency * 2,
+                           "auth": variant.startswith("ours"), "one_chat": variant == "ours1",
+                           "signing": keys["signing"], "text": text if variant.startswith("ours") else "hello",
+                           "bot_port": bots[variant][1]}
+                    outcomes[variant].append(run_load(ctx, job))
+            for variant in variants:
+                label = {"floor": "floor: bare aiohttp echo", "stock": "stock botbuilder echo (auth off)",
+                         "ours": f"our bot ({text}, auth on, TinyDB)",
+                         "ours1": "our bot, Alex's one 1:1 chat"}[variant]
+                figures[variant] = summarize(label, merge(outcomes[variant]))
+        finally:
+            for proc, _ in bots.values():
+                stop(proc)
+            fake.terminate()
+            fake.join(10)
+    ours, floor, stock = figures.get("ours"), figures.get("floor"), figures.get("stock")
+    if ours and floor:
+        print(f"our bot: {100 * ours['turns_s'] / floor['turns_s']:.0f} % of the floor's throughput (goal >= 40 %), "
+              f"p99 {ours['p99_ms'] / floor['p99_ms']:.2f}x the floor's (goal <= 2x)")
+    if ours and stock:
+        print(f"our bot: {ours['turns_s'] / stock['turns_s']:.1f}x the stock echo's throughput (goal ~15x)")
+    if figures.get("ours1") and floor:
+        print(f"our bot in Alex's one 1:1 chat (50 turns in flight): "
+              f"{100 * figures['ours1']['turns_s'] / floor['turns_s']:.0f} % of the floor")
+    print(f"bench took {time.perf_counter() - started:.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,354 @@
+"""The pooled Bot Connector client: same requests, results and errors as the SDK's, on few connections."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import threading
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from aiohttp import ClientSession, web
+from botbuilder.core import CardFactory, MessageFactory
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    CardAction,
+    ChannelAccount,
+    ConversationAccount,
+    ConversationReference,
+    Mention,
+    SuggestedActions,
+)
+from botframework.connector.aio import ConnectorClient
+from botframework.connector.auth import AppCredentials, MicrosoftAppCredentials
+from botframework.connector.auth._connector_factory_impl import _ConnectorFactoryImpl
+from botframework.connector.auth.service_client_credentials_factory import ServiceClientCredentialsFactory
+from botframework.connector.models import ErrorResponseException
+
+from bot.connector import _SERIALIZE, BotConnectorClient, ConnectorPool, serialize_model
+from bot.user_tokens import LazyUserTokenClient
+from tests._common.harness import ALEX, LEE, BotClient, bot_settings, cards_in, start_bot
+
+
+class RecordingConnector:
+    """A Bot Connector on loopback (own thread) recording each request's path, headers and client port."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.fail: dict[str, int] = {}
+        self.members = {"29:1-alex-wilber": {"id": "29:1-alex-wilber", "name": "Alex Wilber",
+                                             "aadObjectId": ALEX["aadObjectId"], "email": "alexw@contoso.com"}}
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def ports(self) -> set[int]:
+        return {r["port"] for r in self.requests}
+
+    def start(self) -> RecordingConnector:
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    def _run(self, ready: threading.Event) -> None:
+        self._loop = asyncio.new_event_loop()
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        self._loop.run_until_complete(self._runner.setup())
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        self._loop.run_until_complete(site.start())
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        ready.set()
+        self._loop.run_forever()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        body = await request.json() if request.can_read_body else None
+        peer = request.transport.get_extra_info("peername") if request.transport else ("", 0)
+        self.requests.append({"method": request.method, "path": request.raw_path, "body": body,
+                              "auth": request.headers.get("Authorization"), "port": peer[1]})
+        parts = request.path.strip("/").split("/")
+        conv = parts[2] if len(parts) > 2 else ""
+        if conv in self.fail:
+            return web.json_response({"error": {"code": "ConversationBlockedByUser", "message": "blocked"}},
+                                     status=self.fail[conv])
+        if parts[-2:-1] == ["members"]:
+            member = self.members.get(parts[-1])
+            if member is None:
+                return web.json_response({"error": {"code": "MemberNotFoundInConversation", "message": "no"}},
+                                         status=404)
+            return web.json_response(member)
+        if parts[-1] == "members":
+            return web.json_response(list(self.members.values()))
+        if request.method == "DELETE":
+            return web.Response(status=200)
+        return web.json_response({"id": f"reply-{uuid.uuid4().hex[:6]}"})
+
+
+class TokenCredentials(AppCredentials):
+    def __init__(self, app_id: str = "app-1") -> None:
+        super().__init__(app_id=app_id)
+        self.calls = 0
+
+    def get_access_token(self, force_refresh: bool = False) -> str:
+        self.calls += 1
+        return f"token-{self.calls}"
+
+
+@pytest.fixture
+def fake() -> Iterator[RecordingConnector]:
+    server = RecordingConnector().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def pool() -> AsyncIterator[ConnectorPool]:
+    connectors = ConnectorPool()
+    await connectors.open()
+    yield connectors
+    await connectors.close()
+
+
+def client_for(pool: ConnectorPool, fake: RecordingConnector, credentials: AppCredentials | None = None
+               ) -> BotConnectorClient:
+    from bot.connector import TokenSource
+
+    credentials = credentials or MicrosoftAppCredentials("", "")
+    return BotConnectorClient(pool, fake.url, credentials, TokenSource(credentials))
+
+
+def reply(text: str = "hi", conv: str = "a:1") -> Activity:
+    activity = MessageFactory.text(text)
+    activity.conversation = ConversationAccount(id=conv)
+    return activity
+
+
+async def test_send_reply_update_delete_reach_the_connector(pool: ConnectorPool, fake: RecordingConnector) -> None:
+    client = client_for(pool, fake)
+    sent = await client.conversations.send_to_conversation("a:1", reply("one"))
+    replied = await client.conversations.reply_to_activity("a:1", "act-9", reply("two"))
+    updated = await client.conversations.update_activity("a:1", "act-9", reply("three"))
+    await client.conversations.delete_activity("a:1", "act-9")
+    assert sent.id.startswith("reply-") and replied.id.startswith("reply-") and updated.id
+    calls = [(r["method"], r["path"]) for r in fake.requests]
+    assert calls == [
+        ("POST", "/v3/conversations/a%3A1/activities"),
+        ("POST", "/v3/conversations/a%3A1/activities/act-9"),
+        ("PUT", "/v3/conversations/a%3A1/activities/act-9"),
+        ("DELETE", "/v3/conversations/a%3A1/activities/act-9"),
+    ]
+    assert [r["body"]["text"] for r in fake.requests[:3]] == ["one", "two", "three"]
+    assert fake.requests[0]["body"]["type"] == "message"
+
+
+async def test_requests_match_the_stock_client(pool: ConnectorPool, fake: RecordingConnector) -> None:
+    card = MessageFactory.attachment(CardFactory.adaptive_card({"type": "AdaptiveCard", "version": "1.5",
+                                                                "body": [{"type": "TextBlock", "text": "x"}]}))
+    card.conversation = ConversationAccount(id="a:1")
+    await client_for(pool, fake).conversations.send_to_conversation("a:1", card)
+    stock = ConnectorClient(MicrosoftAppCredentials("", ""), base_url=fake.url)
+    await stock.conversations.send_to_conversation("a:1", card)
+    ours, theirs = fake.requests
+    assert ours["path"] == theirs["path"] and ours["body"] == theirs["body"]
+
+
+async def test_member_lookups(pool: ConnectorPool, fake: RecordingConnector) -> None:
+    client = client_for(pool, fake)
+    member = await client.conversations.get_conversation_member("a:1", "29:1-alex-wilber")
+    assert isinstance(member, ChannelAccount)
+    assert member.name == "Alex Wilber" and member.aad_object_id == ALEX["aadObjectId"]
+    members = await client.conversations.get_conversation_members("a:1")
+    assert [m.id for m in members] == ["29:1-alex-wilber"]
+
+
+async def test_error_statuses_raise_what_the_sdk_raises(pool: ConnectorPool, fake: RecordingConnector) -> None:
+    fake.fail["a:blocked"] = 403
+    stock = ConnectorClient(MicrosoftAppCredentials("", ""), base_url=fake.url)
+    client = client_for(pool, fake)
+    for call in (lambda c: c.conversations.send_to_conversation("a:blocked", reply()),
+                 lambda c: c.conversations.get_conversation_member("a:1", "29:nobody")):
+        with pytest.raises(ErrorResponseException) as ours:
+            await call(client)
+        with pytest.raises(ErrorResponseException) as theirs:
+            await call(stock)
+        assert ours.value.response.status_code == theirs.value.response.status_code
+        assert str(ours.value) == str(theirs.value)
+        assert ours.value.error.error.code == theirs.value.error.error.code
+
+
+async def test_authorization_header_when_auth_is_on(pool: ConnectorPool, fake: RecordingConnector) -> None:
+    credentials = TokenCredentials()
+    client = client_for(pool, fake, credentials)
+    for _ in range(5):
+        await client.conversations.send_to_conversation("a:1", reply())
+    assert [r["auth"] for r in fake.requests] == ["Bearer token-1"] * 5
+    assert credentials.calls == 1  # the token is reused, not asked for on every call
+
+    fake.requests.clear()
+    await client_for(pool, fake).conversations.send_to_conversation("a:1", reply())
+    assert fake.requests[0]["auth"] is None  # no app id (auth off): no header, like the SDK
+
+
+async def test_a_401_makes_the_next_call_ask_for_a_new_token(pool: ConnectorPool, fake: RecordingConnector) -> None:
+    credentials = TokenCredentials()
+    client = client_for(pool, fake, credentials)
+    fake.fail["a:1"] = 401
+    with pytest.raises(ErrorResponseException):
+        await client.conversations.send_to_conversation("a:1", reply())
+    del fake.fail["a:1"]
+    await client.conversations.send_to_conversation("a:1", reply())
+    assert [r["auth"] for r in fake.requests] == ["Bearer token-1", "Bearer token-2"]
+
+
+async def test_many_calls_share_few_connections(pool: ConnectorPool, fake: RecordingConnector) -> None:
+    client = client_for(pool, fake)
+    for _ in range(20):
+        await client.conversations.send_to_conversation("a:1", reply())
+    assert len(fake.ports) == 1
+    await asyncio.gather(*(client.conversations.send_to_conversation("a:1", reply()) for _ in range(10)))
+    await asyncio.gather(*(client.conversations.send_to_conversation("a:1", reply()) for _ in range(10)))
+    assert len(fake.requests) == 40 and len(fake.ports) <= 10
+
+
+class CountingFactory(ServiceClientCredentialsFactory):
+    def __init__(self) -> None:
+        self.created = 0
+
+    async def is_valid_app_id(self, app_id: str) -> bool:
+        return True
+
+    async def is_authentication_disabled(self) -> bool:
+        return False
+
+    async def create_credentials(self, app_id: str, oauth_scope: str, login_endpoint: str,
+                                 validate_authority: bool) -> AppCredentials:
+        self.created += 1
+        return TokenCredentials(app_id)
+
+
+async def test_clients_and_credentials_are_built_once(pool: ConnectorPool, fake: RecordingConnector) -> None:
+    factory = CountingFactory()
+    connector_factory = _ConnectorFactoryImpl("app-1", "https://api.botframework.com", "https://login/x", True,
+                                              factory)
+    clients = [await pool.client(connector_factory, fake.url) for _ in range(5)]
+    assert all(c is clients[0] for c in clients)
+    other_scope = await pool.client(connector_factory, fake.url, "https://other.example")
+    assert other_scope is not clients[0]
+    assert factory.created == 2  # one per (app id, scope), not one per turn
+
+
+async def test_unimplemented_operations_fall_through_to_the_stock_client(pool: ConnectorPool,
+                                                                         fake: RecordingConnector) -> None:
+    client = client_for(pool, fake)
+    assert client.config.base_url.rstrip("/") == fake.url.rstrip("/")  # TeamsInfo builds its client from this
+    assert hasattr(client.conversations, "create_conversation") and hasattr(client, "attachments")
+
+
+async def test_user_token_client_is_built_on_first_use_only() -> None:
+    built: list[int] = []
+
+    class Stub:
+        async def get_user_token(self, *args: Any) -> str:
+            return "user-token"
+
+    async def create() -> Any:
+        built.append(1)
+        return Stub()
+
+    lazy = LazyUserTokenClient(create)
+    assert not lazy.created and built == []
+    assert await lazy.get_user_token("u", "conn", "msteams", None) == "user-token"
+    assert await lazy.get_user_token("u", "conn", "msteams", None) == "user-token"
+    assert built == [1]
+
+
+@pytest.mark.parametrize("activity", [
+    MessageFactory.text("hi"),
+    MessageFactory.attachment(CardFactory.adaptive_card({"type": "AdaptiveCard", "version": "1.5", "body": [
+        {"type": "TextBlock", "text": "x", "wrap": True, "size": 1.5, "none": None}]})),
+    Activity(type=ActivityTypes.message, text="x", timestamp=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+             entities=[Mention(mentioned=ChannelAccount(id="1"), text="<at>a</at>", type="mention")],
+             suggested_actions=SuggestedActions(actions=[CardAction(type="imBack", title="a", value="a")]),
+             channel_data={"notification": {"alert": True}}, conversation=ConversationAccount(id="c")),
+    Activity(type="message", attachments=[{"contentType": "x", "content": {}}]),  # a dict: msrest's own path
+    Activity(type="message", value={1: "non-string key"}),
+])
+def test_fast_serialization_is_msrest_serialization(activity: Activity) -> None:
+    assert serialize_model(activity, "Activity") == _SERIALIZE.body(activity, "Activity")
+
+
+def test_reference_serialization_is_msrest_serialization() -> None:
+    reference = ConversationReference(activity_id="1", user=ChannelAccount(id="u", aad_object_id="a"),
+                                      bot=ChannelAccount(id="b"), conversation=ConversationAccount(id="c"),
+                                      channel_id="msteams", locale="en-US", service_url="http://x/")
+    assert serialize_model(reference, "ConversationReference") == reference.serialize()
+
+
+async def test_turns_through_the_app_reuse_one_connection(fake: RecordingConnector, data_dir: Any) -> None:
+    runner, base = await start_bot(bot_settings(data_dir))
+    try:
+        async with ClientSession() as session:
+            client = BotClient(base, fake, session)  # type: ignore[arg-type]
+            for who in (ALEX, LEE) * 5:
+                status, _ = await client.post(client.activity(who, text="help"))
+                assert status in (200, 201)
+    finally:
+        await runner.cleanup()
+    sends = [r for r in fake.requests if r["method"] == "POST"]
+    assert len(sends) == 10 and all(cards_in([r["body"]]) for r in sends)
+    assert len(fake.ports) == 1
+
+
+INBOUND = {
+    "type": "message", "id": "1", "channelId": "msteams", "serviceUrl": "http://x/", "text": "help",
+    "from": {"id": "29:1", "name": "A", "aadObjectId": "a1"}, "recipient": {"id": "28:b", "name": "B"},
+    "conversation": {"id": "a:1", "conversationType": "personal", "tenantId": "t1"}, "locale": "en-US",
+    "channelData": {"tenant": {"id": "t1"}}, "timestamp": "2026-11-22T00:49:00.123Z",
+    "localTimestamp": "2026-11-22T08:49:00.123+08:00", "textFormat": "plain", "attachments": [],
+    "entities": [{"type": "clientInfo", "locale": "en-US", "country": "US"}], "unknownThing": {"a": 1},
+}
+
+
+@pytest.mark.parametrize("body", [
+    INBOUND,
+    {"type": "invoke", "name": "adaptiveCard/action",
+     "value": {"action": {"type": "Action.Execute", "verb": "x", "data": {"a": [1, None, True]}}}},
+    {"type": "message", "ChannelId": "msteams", "replyToId": None},  # keys match exactly, as in msrest
+    {"type": "conversationUpdate", "membersAdded": [{"id": "1"}], "isGroup": "yes"},
+    {"type": 5, "text": ["not", "a", "string"]},  # odd types: msrest decides
+])
+def test_fast_deserialization_is_msrest_deserialization(body: dict[str, Any]) -> None:
+    from bot.connector import deserialize_model
+
+    assert deserialize_model("Activity", body) == Activity().deserialize(body)
+
+
+async def test_proactive_messages_use_the_pool(fake: RecordingConnector, tmp_path: Any) -> None:
+    from bot.adapter import BenefitsAdapter
+    from bot.auth import build_authentication
+
+    adapter = BenefitsAdapter(build_authentication(bot_settings(tmp_path)))
+    reference = ConversationReference(channel_id="msteams", service_url=fake.url, bot=ChannelAccount(id="28:bot"),
+                                      user=ChannelAccount(id="29:1"), conversation=ConversationAccount(id="a:1"))
+
+    async def say(context: Any) -> None:
+        await context.send_activity("reminder")
+
+    for _ in range(3):
+        await adapter.continue_conversation(reference, say, None)
+    await adapter.connectors.close()
+    assert [r["body"]["text"] for r in fake.requests] == ["reminder"] * 3
+    assert len(fake.ports) == 1
