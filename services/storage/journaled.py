@@ -485,8 +485,11 @@ class JournaledTinyStore(DocumentStore):
                     self._failure = f"{type(exc).__name__}: {exc}"
                     logger.error(
                         "journal write failed; the store refuses writes until restarted",
-                        extra={"event": "storage.write_failed", "file": str(self._writer.path),
-                               "reason": self._failure},
+                        extra={
+                            "event": "storage.write_failed",
+                            "file": str(self._writer.path),
+                            "reason": self._failure,
+                        },
                     )
                     error = StoreUnavailableError(ERR_WRITE_FAILED)
                     error.__cause__ = exc
@@ -539,8 +542,11 @@ class JournaledTinyStore(DocumentStore):
         except OSError as exc:
             logger.error(
                 "compaction could not write its snapshot; the journals still hold every write",
-                extra={"event": "storage.compaction_failed", "file": str(self._snapshot_path(gen)),
-                       "reason": f"{type(exc).__name__}: {exc}"},
+                extra={
+                    "event": "storage.compaction_failed",
+                    "file": str(self._snapshot_path(gen)),
+                    "reason": f"{type(exc).__name__}: {exc}",
+                },
             )
             self._snapshot_bytes = max(self._snapshot_bytes, 2 * (self._writer.end - HEADER_SIZE))
             return
