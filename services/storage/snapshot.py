@@ -23,6 +23,7 @@ ERR_BAD_TABLE = "snapshot table is not an object of documents"
 ERR_BAD_DOC = "snapshot document is not a JSON object"
 
 Tables = dict[str, dict[str, dict[str, Any]]]
+SNAPSHOT_CHUNK = 500
 
 
 class SnapshotCorruptError(ValueError):
@@ -66,10 +67,23 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 
 def encode_snapshot(tables: Tables) -> bytes:
-    """Serialize tables as TinyDB JSON (empty tables are left out)."""
-    return json.dumps(
-        {name: docs for name, docs in tables.items() if docs}, ensure_ascii=False, separators=(",", ":")
-    ).encode()
+    """Serialize tables as TinyDB JSON (empty tables are left out).
+
+    Documents are encoded a few hundred at a time: ``json.dumps`` holds the GIL for the whole of one
+    call, so one call over 50k documents would stall the event loop for the length of a compaction
+    running in a worker thread; between chunks the loop gets the GIL back.
+    """
+    parts: list[str] = []
+    for name, docs in tables.items():
+        if not docs:
+            continue
+        items = list(docs.items())
+        chunks = [
+            json.dumps(dict(items[at : at + SNAPSHOT_CHUNK]), ensure_ascii=False, separators=(",", ":"))[1:-1]
+            for at in range(0, len(items), SNAPSHOT_CHUNK)
+        ]
+        parts.append(f"{json.dumps(name, ensure_ascii=False)}:{{{','.join(chunks)}}}")
+    return ("{" + ",".join(parts) + "}").encode()
 
 
 class SnapshotStorage(Storage):
