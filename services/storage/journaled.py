@@ -183,6 +183,7 @@ class JournaledTinyStore(DocumentStore):
         self._flusher: asyncio.Task[None] | None = None
         self._compaction: asyncio.Task[None] | None = None
         self._write_lock = asyncio.Lock()
+        self._compact_lock = asyncio.Lock()
         self._snapshot_bytes = 0
         self._gen = 0
         self._base_gen = 0
@@ -467,7 +468,12 @@ class JournaledTinyStore(DocumentStore):
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
         # Shielded: a caller that gives up does not undo a write the flusher already started.
-        await asyncio.shield(done)
+        try:
+            await asyncio.shield(done)
+        except asyncio.CancelledError:
+            # The commit goes on without this caller; retrieve its outcome so none is left unread.
+            done.add_done_callback(lambda f: f.cancelled() or f.exception())
+            raise
 
     async def _flush(self) -> None:
         """Commit queued batches in groups: one write and one fsync (in a thread) per group."""
@@ -518,7 +524,17 @@ class JournaledTinyStore(DocumentStore):
         if size > max(self.compact_bytes, self._snapshot_bytes) and (
             self._compaction is None or self._compaction.done()
         ):
-            self._compaction = asyncio.create_task(self.compact())
+            self._compaction = asyncio.create_task(self._compact_in_background())
+
+    async def _compact_in_background(self) -> None:
+        """Compaction started by a write: its failure is logged, never raised into nobody's hands."""
+        try:
+            await self.compact()
+        except Exception as exc:  # the store stays correct: say why it did not compact
+            logger.error(
+                "compaction failed; the journals still hold every write",
+                extra={"event": "storage.compaction_failed", "reason": f"{type(exc).__name__}: {exc}"},
+            )
 
     async def compact(self) -> None:
         """Fold the journal into a new snapshot generation without stopping writers for long.
@@ -526,8 +542,16 @@ class JournaledTinyStore(DocumentStore):
         Under the writer lock: create journal ``g + 1``, switch appends to it and freeze a shallow
         copy of the tables (documents are replaced, never mutated, so the copy is consistent).
         Then, with writers going on: write snapshot ``g + 1`` atomically, and delete the generations
-        older than the previous snapshot (which stays as the fallback).
+        older than the previous snapshot (which stays as the fallback). One compaction at a time.
+
+        Raises:
+            StoreUnavailableError: the store is closed or failed.
+            OSError: the next journal could not be created (nothing changed then).
         """
+        async with self._compact_lock:
+            await self._compact()
+
+    async def _compact(self) -> None:
         async with self._write_lock:
             self._check_writable()
             gen = self._gen + 1

@@ -8,6 +8,7 @@ writing durably afterwards.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from pathlib import Path
@@ -234,6 +235,35 @@ class TestCompactionCrash:
         monkeypatch.undo()
         await store.apply(BATCH_B)
         assert store.health().ready
+        await store.close()
+        await assert_recovers(path, model_of(BATCH_A, BATCH_B))
+
+    async def test_background_compaction_failure_is_logged_and_writes_go_on(
+        self, path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        def no_space(target: Path, gen: int) -> None:
+            raise OSError(28, "No space left on device")
+
+        store = JournaledTinyStore(path, INDEXES, compact_bytes=100)
+        monkeypatch.setattr("services.storage.journaled.create_journal", no_space)
+        expected: Model = {}
+        with caplog.at_level(logging.ERROR):
+            for i in range(5):
+                batch = [Put("people", f"p{i}", {"pad": "x" * 200})]
+                await store.apply(batch)
+                replay(expected, batch)
+                await asyncio.sleep(0)
+            await store.close()
+        assert any(getattr(r, "event", "") == "storage.compaction_failed" for r in caplog.records)
+        assert store.stats.compactions == 0
+        monkeypatch.undo()
+        await assert_recovers(path, expected)
+
+    async def test_concurrent_compactions_take_turns(self, path: Path) -> None:
+        store = open_store(path)
+        await store.apply(BATCH_A)
+        await asyncio.gather(store.compact(), store.compact(), store.apply(BATCH_B), store.compact())
+        assert store.stats.compactions == 3
         await store.close()
         await assert_recovers(path, model_of(BATCH_A, BATCH_B))
 
