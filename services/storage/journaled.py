@@ -455,9 +455,14 @@ class JournaledTinyStore(DocumentStore):
     async def apply(self, ops: Sequence[Op]) -> None:
         """Apply a batch atomically; it is fsynced before this returns.
 
+        A caller cancelled while waiting does not cancel the commit: the batch may still land.
+
         Raises:
             ValueError: the batch is malformed (nothing is written).
             StoreUnavailableError: the store is closed or failed; or the disk refused this batch.
+                In that last case the journal is cut back to its previous end, so the batch is
+                normally absent after a restart; if even that failed, its outcome is unknown, as
+                with any write whose fsync failed.
         """
         normalized = normalize_ops(ops)
         self._check_writable()
