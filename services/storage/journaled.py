@@ -354,12 +354,26 @@ class JournaledTinyStore(DocumentStore):
     # --------------------------------------------------------------------------------- memory
 
     def _load_tables(self, tables: Tables) -> None:
+        """Adopt the tables of a snapshot into the empty store and build their indexes in bulk."""
         for name, docs in tables.items():
             if not docs:
                 continue
             for doc_id, doc in docs.items():
                 doc[ID_FIELD] = doc_id
-                self._put(name, doc_id, doc)
+            self._tables[name] = docs
+            for field_name, entries in self._index.get(name, {}).items():
+                for doc_id, doc in docs.items():
+                    value = doc.get(field_name, _MISSING)
+                    if value is _MISSING:
+                        continue
+                    try:
+                        ids = entries.get(value)
+                    except TypeError:  # a list or an object: keyed by its JSON
+                        value = _index_key(value)
+                        ids = entries.get(value)
+                    if ids is None:
+                        ids = entries[value] = {}
+                    ids[doc_id] = None
 
     def _apply_in_memory(self, ops: list[list[Any]]) -> None:
         for op in ops:

@@ -43,11 +43,10 @@ def parse_snapshot(data: bytes) -> Tables:
     if not isinstance(tables, dict):
         raise SnapshotCorruptError(ERR_NOT_OBJECT)
     for docs in tables.values():
-        if not isinstance(docs, dict):
+        if type(docs) is not dict:
             raise SnapshotCorruptError(ERR_BAD_TABLE)
-        for doc in docs.values():
-            if not isinstance(doc, dict):
-                raise SnapshotCorruptError(ERR_BAD_DOC)
+        if not all(type(doc) is dict for doc in docs.values()):
+            raise SnapshotCorruptError(ERR_BAD_DOC)
     return tables
 
 

@@ -341,6 +341,20 @@ class TestFilesAndFailures:
         finally:
             db.close()
 
+    async def test_indexes_rebuilt_from_a_snapshot(self, path: Path) -> None:
+        values: list[Any] = [0, 1.5, True, None, "", "s", [1, "x"], {"k": [1]}]
+        store = open_store(path)
+        await store.apply([Put("assignments", f"a{i}", {"person_id": v}) for i, v in enumerate(values)])
+        await store.apply([Put("assignments", "none", {"other": 1})])
+        await store.compact()
+        await store.close()
+        store = open_store(path)
+        for value in values:
+            found = {d["id"] for d in store.find("assignments", "person_id", value)}
+            assert found == {f"a{j}" for j, v in enumerate(values) if v == value}, value
+        assert store.stats.scans == 0
+        await store.close()
+
     async def test_plain_tinydb_file_is_imported_once(self, path: Path) -> None:
         path.parent.mkdir(parents=True)
         path.write_text(json.dumps({"_default": {}, "people": {"p1": {"name": "Ada"}}}))
