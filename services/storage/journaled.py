@@ -74,6 +74,7 @@ from services.storage.journal import (
 )
 from services.storage.snapshot import (
     SnapshotCorruptError,
+    SnapshotStorage,
     Tables,
     encode_snapshot,
     parse_snapshot,
@@ -85,6 +86,7 @@ logger = logging.getLogger(__name__)
 ERR_CLOSED = "the store is closed"
 ERR_FAILED = "the store stopped accepting writes after a disk error; restart the bot to recover"
 ERR_WRITE_FAILED = "the batch could not be written to the journal"
+ERR_READ_ONLY_VIEW = "the TinyDB view of the journaled store is read-only: write with apply()"
 DETAIL_OK = "loaded cleanly"
 DETAIL_QUARANTINED = "files that failed to load were moved aside; started from the last good state"
 DETAIL_LOST = "no readable snapshot: started empty; the unreadable files were moved aside"
@@ -122,7 +124,7 @@ class _LiveStorage(Storage):
         return self._tables
 
     def write(self, data: Tables) -> None:  # pragma: no cover - the view is never written to
-        raise StoreUnavailableError("the TinyDB view of the journaled store is read-only")
+        raise StoreUnavailableError(ERR_READ_ONLY_VIEW)
 
 
 @dataclass
@@ -258,7 +260,7 @@ class JournaledTinyStore(DocumentStore):
         base: int | None = None
         for gen in sorted(snaps, reverse=True):
             try:
-                tables = parse_snapshot(snaps[gen].read_bytes())
+                tables = SnapshotStorage(snaps[gen]).read() or {}
             except SnapshotCorruptError as exc:
                 self._quarantine(snaps[gen], str(exc))
                 continue
@@ -598,9 +600,9 @@ class JournaledTinyStore(DocumentStore):
         await asyncio.to_thread(self._remove_generations_below, previous)
 
     def _write_snapshot(self, gen: int, frozen: Tables) -> int:
-        data = encode_snapshot(frozen)
-        write_atomically(self._snapshot_path(gen), data)
-        return len(data)
+        path = self._snapshot_path(gen)
+        SnapshotStorage(path).write(frozen)
+        return path.stat().st_size
 
     def _remove_generations_below(self, gen: int) -> None:
         """Delete snapshots first, then journals, of generations below ``gen`` (any order is safe)."""

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tinydb import where
 
 from services.storage import Delete, JournaledTinyStore, Put, StoreUnavailableError
 from services.storage._common import StrIdTinyDB, normalize_ops
@@ -25,7 +26,7 @@ from services.storage.journal import (
     encode_header,
     encode_record,
 )
-from services.storage.snapshot import encode_snapshot
+from services.storage.snapshot import SnapshotStorage, encode_snapshot
 from tests._common.storage import Model, contents, engine_files, replay
 
 INDEXES = {"assignments": ["person_id"]}
@@ -230,7 +231,7 @@ class TestCompactionCrash:
         def disk_full(target: Path, data: bytes) -> None:
             raise OSError(28, "No space left on device")
 
-        monkeypatch.setattr("services.storage.journaled.write_atomically", disk_full)
+        monkeypatch.setattr("services.storage.snapshot.write_atomically", disk_full)
         await store.compact()
         monkeypatch.undo()
         await store.apply(BATCH_B)
@@ -333,13 +334,14 @@ class TestQuarantine:
 class TestFilesAndFailures:
     async def test_snapshot_is_a_tinydb_file(self, path: Path) -> None:
         await write_batches(path, BATCH_A, BATCH_B, compact_after=1)
-        db = StrIdTinyDB(str(snapshot_file(path, 2)), access_mode="r")
+        expected = model_of(BATCH_A, BATCH_B)
+        db = StrIdTinyDB(str(snapshot_file(path, 2)), access_mode="r")  # stock JSONStorage
         try:
-            assert {d.doc_id: dict(d) for d in db.table("people").all()} == model_of(BATCH_A, BATCH_B)[
-                "people"
-            ]
+            assert {d.doc_id: dict(d) for d in db.table("people").all()} == expected["people"]
         finally:
             db.close()
+        ours = StrIdTinyDB(snapshot_file(path, 2), storage=SnapshotStorage)
+        assert [d.doc_id for d in ours.table("assignments").search(where("person_id") == "p2")] == ["a2"]
 
     async def test_indexes_rebuilt_from_a_snapshot(self, path: Path) -> None:
         values: list[Any] = [0, 1.5, True, None, "", "s", [1, "x"], {"k": [1]}]
