@@ -10,7 +10,12 @@ from pathlib import Path
 
 from services.storage.backup import export_data, import_data
 from services.storage.base import Delete, Document, DocumentStore, Op, Put, StoreHealth
-from services.storage.journaled import JournaledTinyStore, StoreStats, StoreUnavailableError
+from services.storage.journaled import (
+    JournaledTinyStore,
+    StoreLockedError,
+    StoreStats,
+    StoreUnavailableError,
+)
 from services.storage.stock import StockTinyStore
 
 __all__ = [
@@ -22,6 +27,7 @@ __all__ = [
     "Put",
     "StockTinyStore",
     "StoreHealth",
+    "StoreLockedError",
     "StoreStats",
     "StoreUnavailableError",
     "export_data",

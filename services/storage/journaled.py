@@ -17,6 +17,7 @@ Files, for ``path = data/benefits.json``::
 
     data/benefits.g00000007.json      snapshot of generation 7: the state when journal 7 began
     data/benefits.g00000007.journal   batches applied after that snapshot
+    data/benefits.lock                flock held by the one store object that has the files open
 
 Invariant: snapshot ``g + 1`` equals snapshot ``g`` plus journal ``g``. Compaction therefore first
 starts journal ``g + 1`` (writers go on at once), then writes snapshot ``g + 1`` in the background
@@ -38,6 +39,7 @@ used by one event loop of one process.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import logging
 import os
@@ -84,6 +86,7 @@ from services.storage.snapshot import (
 logger = logging.getLogger(__name__)
 
 ERR_CLOSED = "the store is closed"
+ERR_LOCKED = "another process (or store object) has this store open; one writer at a time"
 ERR_FAILED = "the store stopped accepting writes after a disk error; restart the bot to recover"
 ERR_WRITE_FAILED = "the batch could not be written to the journal"
 ERR_READ_ONLY_VIEW = "the TinyDB view of the journaled store is read-only: write with apply()"
@@ -97,6 +100,10 @@ _MISSING = object()
 
 class StoreUnavailableError(RuntimeError):
     """The store refuses writes: it is closed, or a disk error left the journal in doubt."""
+
+
+class StoreLockedError(StoreUnavailableError):
+    """Another store object (in this or another process) has the files open."""
 
 
 @dataclass
@@ -190,7 +197,13 @@ class JournaledTinyStore(DocumentStore):
         self._gen = 0
         self._base_gen = 0
         self._writer: JournalWriter
-        self._open()
+        self._lock_fd = -1
+        self._lock()
+        try:
+            self._open()
+        except BaseException:
+            self._unlock()
+            raise
 
     # ----------------------------------------------------------------------------------- files
 
@@ -244,9 +257,31 @@ class JournaledTinyStore(DocumentStore):
 
     # -------------------------------------------------------------------------------- recovery
 
+    def _lock(self) -> None:
+        """Take the single-writer lock (``<stem>.lock``, ``flock``; the kernel drops it if we die).
+
+        Two writers would corrupt the journal, and recovery (cutting a torn tail, removing temp files)
+        is only safe when nobody else is writing: e.g. ``python -m bot export`` while the bot runs.
+
+        Raises:
+            StoreLockedError: the lock is held.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path.with_name(f"{self.path.stem}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise StoreLockedError(ERR_LOCKED) from None
+        self._lock_fd = fd
+
+    def _unlock(self) -> None:
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)  # closing the descriptor releases the flock
+            self._lock_fd = -1
+
     def _open(self) -> None:
         """Load the newest good state, repairing what a crash left behind (see module docstring)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         snaps, journals = self._scan_files()
         if not snaps and not journals:
             self._start_fresh()
@@ -640,6 +675,7 @@ class JournaledTinyStore(DocumentStore):
         async with self._write_lock:
             self._closed = True
             await asyncio.to_thread(self._writer.close)
+            self._unlock()
 
     @property
     def generation(self) -> int:

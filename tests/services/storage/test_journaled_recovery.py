@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from tinydb import where
 
-from services.storage import Delete, JournaledTinyStore, Put, StoreUnavailableError
+from services.storage import Delete, JournaledTinyStore, Put, StoreLockedError, StoreUnavailableError
 from services.storage._common import StrIdTinyDB, normalize_ops
 from services.storage.journal import (
     HEADER_SIZE,
@@ -219,6 +219,7 @@ class TestCompactionCrash:
             journal_file(path, gen - 1).name,
             snapshot_file(path, gen).name,
             journal_file(path, gen).name,
+            "benefits.lock",
         }
         await assert_recovers(path, model_of(BATCH_A, BATCH_B, BATCH_C))
 
@@ -391,6 +392,14 @@ class TestFilesAndFailures:
             await store.apply(BATCH_C)
         await store.close()
         await assert_recovers(path, model_of(BATCH_A))
+
+    async def test_one_writer_at_a_time(self, path: Path) -> None:
+        store = open_store(path)
+        with pytest.raises(StoreLockedError):
+            open_store(path)
+        await store.close()
+        store = open_store(path)  # the lock goes with the store that held it
+        await store.close()
 
     async def test_closed_store_refuses_writes(self, path: Path) -> None:
         store = open_store(path)
