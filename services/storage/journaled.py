@@ -95,6 +95,8 @@ DETAIL_QUARANTINED = "files that failed to load were moved aside; started from t
 DETAIL_LOST = "no readable snapshot: started empty; the unreadable files were moved aside"
 
 DEFAULT_COMPACT_BYTES = 4 << 20
+COMPACT_RATIO = 0.5
+"""Compact once the journal is half the snapshot's size: a start then replays at most that much."""
 _MISSING = object()
 
 
@@ -143,8 +145,13 @@ class _Pending:
     done: asyncio.Future[None]
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _index_key(value: Any) -> Any:
     """A dict key with Python ``==`` semantics for JSON values (lists and objects by their JSON)."""
+    if type(value) in _SCALARS:
+        return value
     try:
         hash(value)
     except TypeError:
@@ -162,7 +169,8 @@ class JournaledTinyStore(DocumentStore):
         path: the database, e.g. ``data/benefits.json``; the engine's files sit beside it (a plain
             TinyDB file at ``path`` itself is imported once and renamed ``*.imported-<time>``).
         indexes: ``{table: [field, ...]}`` looked up with :meth:`find` without scanning.
-        compact_bytes: compact once the current journal is larger than this and than the snapshot.
+        compact_bytes: compact once the current journal is larger than this and than
+            ``COMPACT_RATIO`` times the snapshot (see :attr:`compact_threshold`).
         before_fsync: called in the writer thread before each journal fsync (tests count with it).
     """
 
@@ -194,6 +202,7 @@ class JournaledTinyStore(DocumentStore):
         self._write_lock = asyncio.Lock()
         self._compact_lock = asyncio.Lock()
         self._snapshot_bytes = 0
+        self._retry_at = 0
         self._gen = 0
         self._base_gen = 0
         self._writer: JournalWriter
@@ -426,16 +435,23 @@ class JournaledTinyStore(DocumentStore):
         old = docs.get(doc_id)
         docs[doc_id] = doc
         index = self._index.get(table)
-        if index:
-            for field_name, entries in index.items():
-                old_value = _MISSING if old is None else old.get(field_name, _MISSING)
-                new_value = doc.get(field_name, _MISSING)
+        if not index:
+            return
+        for field_name, entries in index.items():
+            new_value = doc.get(field_name, _MISSING)
+            new_key = _MISSING if new_value is _MISSING else _index_key(new_value)
+            if old is not None:
+                old_value = old.get(field_name, _MISSING)
                 if old_value is not _MISSING:
-                    if new_value is not _MISSING and _index_key(old_value) == _index_key(new_value):
+                    old_key = _index_key(old_value)
+                    if new_key is not _MISSING and old_key == new_key:
                         continue
-                    self._unindex(entries, old_value, doc_id)
-                if new_value is not _MISSING:
-                    entries.setdefault(_index_key(new_value), {})[doc_id] = None
+                    self._unindex(entries, old_key, doc_id)
+            if new_key is not _MISSING:
+                ids = entries.get(new_key)
+                if ids is None:
+                    ids = entries[new_key] = {}
+                ids[doc_id] = None
 
     def _delete(self, table: str, doc_id: str) -> None:
         docs = self._tables.get(table)
@@ -444,11 +460,10 @@ class JournaledTinyStore(DocumentStore):
             return
         for field_name, entries in self._index.get(table, {}).items():
             if field_name in old:
-                self._unindex(entries, old[field_name], doc_id)
+                self._unindex(entries, _index_key(old[field_name]), doc_id)
 
     @staticmethod
-    def _unindex(entries: dict[Any, dict[str, None]], value: Any, doc_id: str) -> None:
-        key = _index_key(value)
+    def _unindex(entries: dict[Any, dict[str, None]], key: Any, doc_id: str) -> None:
         ids = entries.get(key)
         if ids is not None:
             ids.pop(doc_id, None)
@@ -576,8 +591,7 @@ class JournaledTinyStore(DocumentStore):
                 pending.done.set_exception(error)
 
     def _maybe_compact(self) -> None:
-        size = self._writer.end - HEADER_SIZE
-        if size > max(self.compact_bytes, self._snapshot_bytes) and (
+        if self.journal_bytes > self.compact_threshold and (
             self._compaction is None or self._compaction.done()
         ):
             self._compaction = asyncio.create_task(self._compact_in_background())
@@ -628,9 +642,9 @@ class JournaledTinyStore(DocumentStore):
                     "reason": f"{type(exc).__name__}: {exc}",
                 },
             )
-            self._snapshot_bytes = max(self._snapshot_bytes, 2 * (self._writer.end - HEADER_SIZE))
+            self._retry_at = 2 * self.journal_bytes  # retry once the journal has doubled
             return
-        previous, self._base_gen, self._snapshot_bytes = self._base_gen, gen, size
+        previous, self._base_gen, self._snapshot_bytes, self._retry_at = self._base_gen, gen, size, 0
         self.stats.compactions += 1
         await asyncio.to_thread(self._remove_generations_below, previous)
 
@@ -676,6 +690,16 @@ class JournaledTinyStore(DocumentStore):
             self._closed = True
             await asyncio.to_thread(self._writer.close)
             self._unlock()
+
+    @property
+    def journal_bytes(self) -> int:
+        """Bytes of records in the journal being appended to."""
+        return self._writer.end - HEADER_SIZE
+
+    @property
+    def compact_threshold(self) -> int:
+        """Journal size past which a write starts a background compaction."""
+        return max(self.compact_bytes, int(self._snapshot_bytes * COMPACT_RATIO), self._retry_at)
 
     @property
     def generation(self) -> int:
