@@ -34,10 +34,9 @@ from services.inventory import (
 )
 from services.repository import INDEXES
 from services.storage import open_store
-from services.storage.base import Delete, Put
+from services.storage.backup import DUMP_FORMAT, export_data, import_data
 from services.storage.lock import DataFolderBusy, data_folder_lock
 
-BACKUP_FORMAT = "partner-benefits-bot/backup@1"
 PLAYGROUND = Path("node_modules/.bin/agentsplayground")
 #: loopback requests must not go through a proxy from the environment
 _LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -104,15 +103,13 @@ async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     with data_folder_lock(settings.data_dir):
         store = open_store(settings.data_dir / DOMAIN_FILE, INDEXES)
         try:
-            if isinstance(raw, dict) and raw.get("format") == BACKUP_FORMAT:
-                tables = raw.get("tables")
-                if not isinstance(tables, dict):
-                    print(f"error: {path}: tables: must be an object; nothing changed", file=sys.stderr)
+            if isinstance(raw, dict) and raw.get("format") == DUMP_FORMAT:
+                try:
+                    count = await import_data(store, raw)
+                except ValueError as exc:
+                    print(f"error: {path}: {exc}; nothing changed", file=sys.stderr)
                     return 2
-                ops = [Delete(t, d["id"]) for t in store.table_names() for d in store.all(t)]
-                ops += [Put(t, doc_id, doc) for t, docs in tables.items() for doc_id, doc in docs.items()]
-                await store.apply(ops)
-                print(f"restored {sum(len(d) for d in tables.values())} records from {path}")
+                print(f"restored {count} records from {path}")
                 return 0
             try:
                 inventory = parse_inventory_text(text)
@@ -131,7 +128,7 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     with data_folder_lock(settings.data_dir):
         store = open_store(settings.data_dir / DOMAIN_FILE, INDEXES)
         try:
-            data = {"format": BACKUP_FORMAT, "exported_at": datetime.now(UTC).isoformat(), "tables": store.dump()}
+            data = export_data(store)
         finally:
             await store.close()
     tmp = args.file.with_name(args.file.name + ".tmp")

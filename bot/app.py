@@ -6,6 +6,7 @@ so that a failed start-up cleans up only what it opened. No module-level singlet
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -59,8 +60,8 @@ async def _stores(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _open(app: web.Application, settings: Settings) -> AsyncIterator[None]:
-    domain_store = open_store(settings.data_dir / DOMAIN_FILE, INDEXES)
-    state_store = open_store(settings.data_dir / STATE_FILE, {})
+    domain_store = await asyncio.to_thread(open_store, settings.data_dir / DOMAIN_FILE, INDEXES)
+    state_store = await asyncio.to_thread(open_store, settings.data_dir / STATE_FILE, {})
     app[keys.DOMAIN_STORE] = domain_store
     app[keys.STATE_STORE] = state_store
     service = BenefitsService(domain_store)

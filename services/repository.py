@@ -59,13 +59,17 @@ class Repository:
     def __init__(self, store: DocumentStore) -> None:
         self.store = store
 
+    def _get(self, table: str, doc_id: str) -> dict[str, Any] | None:
+        """A document by an id that may come from card data: an empty id finds nothing."""
+        return self.store.get(table, doc_id) if doc_id else None
+
     # --- organization and people -------------------------------------------------------------
     def organization(self) -> Organization | None:
         doc = self.store.get(ORG, SINGLETON)
         return Organization.from_doc(doc) if doc else None
 
     def person(self, person_id: str) -> Person | None:
-        doc = self.store.get(PEOPLE, person_id)
+        doc = self._get(PEOPLE, person_id)
         return Person.from_doc(doc) if doc else None
 
     def people(self) -> list[Person]:
@@ -85,11 +89,11 @@ class Repository:
         return sorted((BenefitPackage.from_doc(d) for d in self.store.all(PACKAGES)), key=lambda p: p.purchased_on)
 
     def package(self, package_id: str) -> BenefitPackage | None:
-        doc = self.store.get(PACKAGES, package_id)
+        doc = self._get(PACKAGES, package_id)
         return BenefitPackage.from_doc(doc) if doc else None
 
     def benefit(self, benefit_id: str) -> Benefit | None:
-        doc = self.store.get(BENEFITS, benefit_id)
+        doc = self._get(BENEFITS, benefit_id)
         return Benefit.from_doc(doc) if doc else None
 
     def benefits(self, category: Category | None = None) -> list[Benefit]:
@@ -101,7 +105,7 @@ class Repository:
 
     # --- assignments, keys, contact, requests -------------------------------------------------
     def assignment(self, assignment_id: str) -> Assignment | None:
-        doc = self.store.get(ASSIGNMENTS, assignment_id)
+        doc = self._get(ASSIGNMENTS, assignment_id)
         return Assignment.from_doc(doc) if doc else None
 
     def assignments_of_benefit(self, benefit_id: str) -> list[Assignment]:
@@ -124,7 +128,7 @@ class Repository:
         return MarketingContact.from_doc(doc) if doc else None
 
     def request(self, request_id: str) -> ServiceRequest | None:
-        doc = self.store.get(REQUESTS, request_id)
+        doc = self._get(REQUESTS, request_id)
         return ServiceRequest.from_doc(doc) if doc else None
 
     def requests(self) -> list[ServiceRequest]:

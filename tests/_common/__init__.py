@@ -1,0 +1,1 @@
+"""Shared test helpers (fakes, storage helpers, the crash-test writer)."""

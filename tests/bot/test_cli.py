@@ -34,7 +34,7 @@ def test_seed_import_export_restore(tmp_path: Path) -> None:
     result = run(data, "export", str(backup))
     assert result.returncode == 0, result.stderr
     dump = json.loads(backup.read_text())
-    assert dump["format"].startswith("partner-benefits-bot/backup") and "benefits" in dump["tables"]
+    assert dump["format"] == "partner-benefits-bot/storage" and "benefits" in dump["tables"]
     restored = tmp_path / "restored"
     assert run(restored, "import", str(backup)).returncode == 0
     again = tmp_path / "again.json"
@@ -45,7 +45,7 @@ def test_seed_import_export_restore(tmp_path: Path) -> None:
 def test_a_malformed_inventory_names_the_field_and_changes_nothing(tmp_path: Path) -> None:
     data = tmp_path / "data"
     run(data, "seed", "--demo")
-    before = (data / "benefits.json").read_bytes()
+    before = {p.name: p.read_bytes() for p in data.iterdir()}
     inventory = demo_inventory(__import__("datetime").date(2026, 11, 22))
     inventory["packages"][0]["benefits"][1]["kind"] = "firmware"
     bad = tmp_path / "bad.json"
@@ -53,7 +53,7 @@ def test_a_malformed_inventory_names_the_field_and_changes_nothing(tmp_path: Pat
     result = run(data, "import", str(bad))
     assert result.returncode == 2
     assert "packages[0].benefits[1].kind" in result.stderr and "nothing changed" in result.stderr
-    assert (data / "benefits.json").read_bytes() == before
+    assert {p.name: p.read_bytes() for p in data.iterdir()} == before
 
 
 def test_invalid_json_names_the_line(tmp_path: Path) -> None:

@@ -38,6 +38,11 @@ async def test_write_read_delete_round_trip(storage) -> None:  # type: ignore[no
 
 async def test_stale_etag_is_refused(tmp_path: Path) -> None:
     store = open_store(tmp_path / "state.json", {})
+    await _stale_etag_is_refused(store)
+    await store.close()
+
+
+async def _stale_etag_is_refused(store) -> None:  # type: ignore[no-untyped-def]
     storage = TinyDBStateStorage(store)
     await storage.write({"k": {"n": 1}})
     first = (await storage.read(["k"]))["k"]
@@ -54,24 +59,30 @@ async def test_stale_etag_is_refused(tmp_path: Path) -> None:
 
 
 async def test_empty_keys_are_rejected(tmp_path: Path) -> None:
-    storage = TinyDBStateStorage(open_store(tmp_path / "s.json", {}))
+    store = open_store(tmp_path / "s.json", {})
+    storage = TinyDBStateStorage(store)
     with pytest.raises(ValueError):
         await storage.read([])
     with pytest.raises(ValueError):
         await storage.write({"": {"x": 1}})
+    await store.close()
 
 
 async def test_conversation_state_survives_reopen(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     raw = {"type": "message", "channelId": "test", "conversation": {"id": "c1"}, "from": {"id": "u1"},
            "recipient": {"id": "bot"}, "serviceUrl": "http://127.0.0.1"}
-    state = ConversationState(TinyDBStateStorage(open_store(path, {})))
+    first = open_store(path, {})
+    state = ConversationState(TinyDBStateStorage(first))
     accessor = state.create_property("progress")
     context = TurnContext(TestAdapter(), Activity().deserialize(raw))
     await state.load(context)
     await accessor.set(context, {"step": 2})
     await state.save_changes(context)
-    reopened = ConversationState(TinyDBStateStorage(open_store(path, {})))
+    await first.close()
+    second = open_store(path, {})
+    reopened = ConversationState(TinyDBStateStorage(second))
     context2 = TurnContext(TestAdapter(), Activity().deserialize(raw))
     await reopened.load(context2)
     assert await reopened.create_property("progress").get(context2) == {"step": 2}
+    await second.close()

@@ -13,7 +13,7 @@ from services.benefits import BenefitsService
 from services.inventory import demo_inventory, import_inventory, parse_inventory
 from services.notifications import DeliveryError, Outbox, RateLimiter, RetryPolicy, Worker
 from services.repository import INDEXES
-from services.storage.simple import SimpleStore
+from tests._common.memory_store import SimpleStore
 
 TODAY = date(2026, 11, 22)
 

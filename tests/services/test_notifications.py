@@ -23,7 +23,7 @@ from services.notifications import (
 from services.notifications.events import NotificationListener
 from services.notifications.scheduler import ReminderScheduler
 from services.repository import INDEXES
-from services.storage.simple import SimpleStore
+from tests._common.memory_store import SimpleStore
 from tests.services._notify_fakes import ManualClock, RecordingSender, make_worker, seeded_service
 
 ALEX = "00000000-0000-0000-0000-0000000000a1"

@@ -1,7 +1,7 @@
-"""A small in-memory store persisted by atomic whole-file replace (temporary engine).
+"""A small in-memory document store for unit tests (optionally persisted by whole-file replace).
 
-Correct (a crash leaves the old or the new file) but rewrites the whole file per batch; the
-journaled engine replaces it for real data sizes.
+Not for the bot's data: the journaled engine (services/storage/journaled.py) is. Tests of services
+that only need the DocumentStore contract use this one to stay fast and independent of the engine.
 """
 
 from __future__ import annotations

@@ -1,0 +1,80 @@
+"""Backup and restore of a whole store (``python -m bot export FILE`` / ``import FILE``).
+
+The dump is a JSON object with a format marker and a version, so that a file of something else is
+refused instead of wiping the data. Import replaces the whole content in ONE batch: the journaled
+engine makes it atomic and durable, so a crash during a restore leaves the old data or the new data,
+never a mix.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from services.storage.base import Delete, DocumentStore, Op, Put
+
+DUMP_FORMAT = "partner-benefits-bot/storage"
+DUMP_VERSION = 1
+
+ERR_NOT_DUMP = "not a storage dump: expected an object with format, version and tables"
+ERR_VERSION = "unsupported storage dump version"
+ERR_TABLES = "the dump's tables must be an object of {doc_id: document} objects"
+
+
+def export_data(store: DocumentStore) -> dict[str, Any]:
+    """Every document of ``store`` as a JSON-ready dump.
+
+    Returns:
+        ``{"format": ..., "version": 1, "exported_at": <UTC ISO time>, "tables": {table: {id: doc}}}``.
+    """
+    return {
+        "format": DUMP_FORMAT,
+        "version": DUMP_VERSION,
+        "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "tables": store.dump(),
+    }
+
+
+def _tables_of(data: Mapping[str, Any]) -> Mapping[str, Mapping[str, Mapping[str, Any]]]:
+    if not isinstance(data, Mapping) or data.get("format") != DUMP_FORMAT or "tables" not in data:
+        raise ValueError(ERR_NOT_DUMP)
+    if data.get("version") != DUMP_VERSION:
+        raise ValueError(ERR_VERSION)
+    tables = data["tables"]
+    if not isinstance(tables, Mapping) or not all(
+        isinstance(docs, Mapping) and all(isinstance(doc, Mapping) for doc in docs.values())
+        for docs in tables.values()
+    ):
+        raise ValueError(ERR_TABLES)
+    return tables
+
+
+async def import_data(store: DocumentStore, data: Mapping[str, Any]) -> int:
+    """Replace the whole content of ``store`` with a dump, atomically (one batch).
+
+    Documents absent from the dump are deleted; the others are written as they are in the dump.
+
+    Args:
+        store: the store to restore into.
+        data: a dump made by :func:`export_data`.
+
+    Returns:
+        The number of documents imported.
+
+    Raises:
+        ValueError: ``data`` is not a dump of a supported version, or holds an invalid document
+            (then nothing is changed).
+    """
+    tables = _tables_of(data)
+    ops: list[Op] = []
+    for name in store.table_names():
+        keep = tables.get(name, {})
+        ops.extend(Delete(name, doc["id"]) for doc in store.all(name) if doc["id"] not in keep)
+    count = 0
+    for name, docs in tables.items():
+        for doc_id, doc in docs.items():
+            ops.append(Put(name, doc_id, {**doc, "id": doc_id}))
+            count += 1
+    await store.apply(ops)
+    return count

@@ -1,0 +1,245 @@
+"""The append-only journal of the journaled engine: its on-disk format, its reader and its writer.
+
+Why a journal: a durable write then costs one small append and one ``fsync`` instead of rewriting the
+whole database, and an append can only ever damage its own tail. Every record is framed so that a
+reader can tell a complete record from a torn one without trusting anything else in the file::
+
+    file    = header record*
+    header  = b"PBBJRNL1" | generation (u64 BE) | crc32(previous 16 bytes) (u32 BE)     20 bytes
+    record  = b"\\xa5\\x5a" | length (u32 BE) | crc32(length bytes + payload) (u32 BE) | payload
+    payload = UTF-8 JSON list of ops: ["put", table, id, doc] | ["del", table, id]
+
+One record is one batch: either its checksum holds and the whole batch is replayed, or the record is
+ignored. A record is acknowledged only after the ``fsync`` that follows it, so a torn record at the
+tail (a crash during the append) was never acknowledged and is dropped. A bad record followed by good
+ones is different: acknowledged data was damaged, which the reader reports as ``corrupt`` so the
+engine can quarantine a copy and say so.
+
+The functions here block; the engine runs them in a worker thread.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+HEADER_MAGIC = b"PBBJRNL1"
+HEADER = struct.Struct(">8sQ")
+HEADER_SIZE = HEADER.size + 4
+RECORD_MAGIC = b"\xa5\x5a"
+RECORD_HEAD = struct.Struct(">2sII")
+MAX_RECORD = 1 << 31
+
+ERR_BAD_HEADER = "journal header is missing or damaged"
+ERR_BAD_GENERATION = "journal header names another generation than its file name"
+ERR_SHORT_WRITE = "the disk accepted no bytes of a journal write"
+
+TailState = Literal["clean", "torn", "corrupt"]
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename or a new file in ``directory`` durable (POSIX needs the directory fsynced)."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def encode_header(generation: int) -> bytes:
+    """The 20-byte header of the journal of ``generation``."""
+    head = HEADER.pack(HEADER_MAGIC, generation)
+    return head + struct.pack(">I", zlib.crc32(head))
+
+
+def encode_record(ops: Sequence[Sequence[Any]]) -> bytes:
+    """Frame one batch (JSON-ready ops, see :func:`services.storage._common.normalize_ops`)."""
+    payload = json.dumps(ops, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    length = struct.pack(">I", len(payload))
+    return RECORD_MAGIC + length + struct.pack(">I", zlib.crc32(payload, zlib.crc32(length))) + payload
+
+
+def _valid_ops(ops: Any) -> bool:
+    """Whether a decoded payload has the shape the writer produces."""
+    if not isinstance(ops, list):
+        return False
+    for op in ops:
+        if not isinstance(op, list) or len(op) < 3 or not isinstance(op[1], str):
+            return False
+        is_put = op[0] == "put" and len(op) == 4 and isinstance(op[3], dict)
+        if not isinstance(op[2], str) or not (is_put or (op[0] == "del" and len(op) == 3)):
+            return False
+    return True
+
+
+def _record_at(data: bytes, offset: int) -> tuple[list[list[Any]], int] | None:
+    """Decode the record starting at ``offset``; return (ops, end offset) or None if it is not whole."""
+    if offset + RECORD_HEAD.size > len(data):
+        return None
+    magic, length, crc = RECORD_HEAD.unpack_from(data, offset)
+    start = offset + RECORD_HEAD.size
+    end = start + length
+    if magic != RECORD_MAGIC or length == 0 or end > len(data):
+        return None
+    payload = data[start:end]
+    if zlib.crc32(payload, zlib.crc32(struct.pack(">I", length))) != crc:
+        return None
+    try:
+        ops = json.loads(payload)
+    except ValueError:
+        return None
+    return (ops, end) if _valid_ops(ops) else None
+
+
+@dataclass
+class JournalScan:
+    """What reading one journal file found."""
+
+    generation: int
+    """The generation named in the header."""
+    batches: list[list[list[Any]]] = field(default_factory=list)
+    """The complete batches, in order."""
+    good_end: int = HEADER_SIZE
+    """Offset just after the last complete record: where the next append goes."""
+    size: int = HEADER_SIZE
+    """Size of the file when it was read."""
+    tail: TailState = "clean"
+    """``clean``: nothing after ``good_end``; ``torn``: an incomplete last record (never
+    acknowledged); ``corrupt``: damaged bytes followed by complete records (acknowledged data lost)."""
+
+
+class JournalCorruptError(Exception):
+    """The journal's header cannot be trusted, so none of the file can."""
+
+
+def read_journal(path: Path, generation: int) -> JournalScan:
+    """Read every complete batch of a journal file.
+
+    Args:
+        path: the journal file.
+        generation: the generation its file name says it holds.
+
+    Returns:
+        The batches and where the valid part ends.
+
+    Raises:
+        JournalCorruptError: the header is damaged or names another generation.
+        OSError: the file cannot be read.
+    """
+    data = path.read_bytes()
+    if len(data) < HEADER_SIZE:
+        raise JournalCorruptError(ERR_BAD_HEADER)
+    magic, gen = HEADER.unpack_from(data, 0)
+    (crc,) = struct.unpack_from(">I", data, HEADER.size)
+    if magic != HEADER_MAGIC or crc != zlib.crc32(data[: HEADER.size]):
+        raise JournalCorruptError(ERR_BAD_HEADER)
+    if gen != generation:
+        raise JournalCorruptError(ERR_BAD_GENERATION)
+    scan = JournalScan(generation=gen, size=len(data))
+    offset = HEADER_SIZE
+    while offset < len(data):
+        found = _record_at(data, offset)
+        if found is None:
+            break
+        ops, offset = found
+        scan.batches.append(ops)
+    scan.good_end = offset
+    if offset < len(data):
+        scan.tail = "corrupt" if _any_record_after(data, offset + 1) else "torn"
+    return scan
+
+
+def _any_record_after(data: bytes, start: int) -> bool:
+    """Whether a complete record starts anywhere at or after ``start`` (damage, not a torn tail)."""
+    at = data.find(RECORD_MAGIC, start)
+    while at != -1:
+        if _record_at(data, at) is not None:
+            return True
+        at = data.find(RECORD_MAGIC, at + 1)
+    return False
+
+
+def create_journal(path: Path, generation: int) -> None:
+    """Create an empty journal atomically: temp file, fsync, rename, fsync of the directory.
+
+    A crash leaves either no journal or a whole header, never a half-written one.
+    """
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        _write_all(fd, encode_header(generation))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """``os.write`` until every byte is written."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(ERR_SHORT_WRITE)
+        view = view[written:]
+
+
+class JournalWriter:
+    """Appends framed records to one journal file, one ``fsync`` per call of :meth:`append`.
+
+    Args:
+        path: an existing journal (see :func:`create_journal`).
+        end: where the valid part ends; anything after it (a torn tail) is cut off first, so that new
+            records never follow garbage a reader would stop at.
+        before_fsync: called in the writing thread just before each ``fsync`` (tests use it to count
+            fsyncs, to see which thread runs them and to hold a commit in flight).
+    """
+
+    def __init__(self, path: Path, end: int, before_fsync: Callable[[], None] | None = None) -> None:
+        self.path = path
+        self.end = end
+        self.fsyncs = 0
+        self._before_fsync = before_fsync
+        self._fd = os.open(path, os.O_RDWR)
+        try:
+            if os.fstat(self._fd).st_size != end:
+                os.ftruncate(self._fd, end)
+                os.fsync(self._fd)
+        except BaseException:
+            os.close(self._fd)
+            raise
+
+    def append(self, records: Sequence[bytes]) -> None:
+        """Write ``records`` at the end and fsync once (group commit).
+
+        On failure the file is cut back to its previous end so that no partial record stays in front
+        of later ones, and the error is raised: the records were not written.
+        """
+        data = b"".join(records)
+        try:
+            os.lseek(self._fd, self.end, os.SEEK_SET)
+            _write_all(self._fd, data)
+            if self._before_fsync is not None:
+                self._before_fsync()
+            os.fsync(self._fd)
+        except BaseException:
+            try:
+                os.ftruncate(self._fd, self.end)
+            except OSError:
+                pass
+            raise
+        self.fsyncs += 1
+        self.end += len(data)
+
+    def close(self) -> None:
+        """Close the file (every append was already fsynced)."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1

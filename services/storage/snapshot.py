@@ -1,0 +1,114 @@
+"""Snapshot files of the journaled engine: plain TinyDB JSON, written so that a crash cannot tear them.
+
+A snapshot is the whole database as ``{table: {doc_id: doc}}``, exactly what TinyDB's ``JSONStorage``
+reads (open one with ``StrIdTinyDB(path)`` to inspect it). :class:`SnapshotStorage` is a TinyDB
+``Storage`` that reads and validates such a file and writes it the safe way: temp file, ``fsync``,
+``os.replace``, ``fsync`` of the directory. So a snapshot on disk is always whole: an old one or a new
+one, never a mix, unlike stock ``JSONStorage`` which rewrites the file in place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from tinydb.storages import Storage
+
+from services.storage.journal import fsync_dir
+
+ERR_NOT_OBJECT = "snapshot is not a JSON object of tables"
+ERR_BAD_TABLE = "snapshot table is not an object of documents"
+ERR_BAD_DOC = "snapshot document is not a JSON object"
+
+Tables = dict[str, dict[str, dict[str, Any]]]
+SNAPSHOT_CHUNK = 500
+
+
+class SnapshotCorruptError(ValueError):
+    """The snapshot file is not a valid TinyDB JSON document."""
+
+
+def parse_snapshot(data: bytes) -> Tables:
+    """Decode and validate the bytes of a snapshot.
+
+    Raises:
+        SnapshotCorruptError: not JSON, or not shaped ``{table: {doc_id: {...}}}``.
+    """
+    try:
+        tables = json.loads(data) if data.strip() else {}
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise SnapshotCorruptError(f"{type(exc).__name__}: {exc}") from exc
+    if not isinstance(tables, dict):
+        raise SnapshotCorruptError(ERR_NOT_OBJECT)
+    for docs in tables.values():
+        if type(docs) is not dict:
+            raise SnapshotCorruptError(ERR_BAD_TABLE)
+        if not all(type(doc) is dict for doc in docs.values()):
+            raise SnapshotCorruptError(ERR_BAD_DOC)
+    return tables
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that a crash leaves the old or the new file, whole."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def encode_snapshot(tables: Tables) -> bytes:
+    """Serialize tables as TinyDB JSON (empty tables are left out).
+
+    Documents are encoded a few hundred at a time: ``json.dumps`` holds the GIL for the whole of one
+    call, so one call over 50k documents would stall the event loop for the length of a compaction
+    running in a worker thread; between chunks the loop gets the GIL back.
+    """
+    parts: list[str] = []
+    for name, docs in tables.items():
+        if not docs:
+            continue
+        items = list(docs.items())
+        chunks = [
+            json.dumps(dict(items[at : at + SNAPSHOT_CHUNK]), ensure_ascii=False, separators=(",", ":"))[1:-1]
+            for at in range(0, len(items), SNAPSHOT_CHUNK)
+        ]
+        parts.append(f"{json.dumps(name, ensure_ascii=False)}:{{{','.join(chunks)}}}")
+    return ("{" + ",".join(parts) + "}").encode()
+
+
+class SnapshotStorage(Storage):
+    """A TinyDB ``Storage`` over one snapshot file: validated reads, atomic fsynced writes.
+
+    Args:
+        path: the snapshot file; it need not exist yet (``read`` then returns None, as TinyDB expects
+            of an empty storage).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        super().__init__()
+        self.path = Path(path)
+
+    def read(self) -> Tables | None:
+        """The whole snapshot, or None when there is no file.
+
+        Raises:
+            SnapshotCorruptError: the file is not a valid TinyDB JSON document.
+        """
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        return parse_snapshot(data)
+
+    def write(self, data: Tables) -> None:
+        """Replace the snapshot atomically and durably."""
+        write_atomically(self.path, encode_snapshot(data))
