@@ -236,67 +236,24 @@ def stock_app(config: dict[str, Any]) -> Any:
     return app
 
 
-def bench_authentication(config: dict[str, Any]) -> Any:
-    """Authentication ON against the fake: parameterized endpoints, one shared msal app (token cache)."""
-    import msal
-    import requests
-    from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
-    from botframework.connector.auth import AppCredentials, PasswordServiceClientCredentialFactory
-
-    http, https = config["http_port"], config["https_port"]
-    session = requests.Session()
-    session.trust_env = False
-    session.verify = config["tls_cert"]
-    apps: dict[str, msal.ConfidentialClientApplication] = {}
-
-    class SharedMsalCredentials(AppCredentials):
-        def __init__(self, app_id: str, oauth_scope: str, authority: str) -> None:
-            super().__init__(app_id=app_id, oauth_scope=oauth_scope)
-            self.authority = authority
-
-        def get_access_token(self, force_refresh: bool = False) -> str:
-            app = apps.get(self.authority)
-            if app is None:
-                app = apps[self.authority] = msal.ConfidentialClientApplication(
-                    self.microsoft_app_id, client_credential=APP_SECRET, authority=self.authority,
-                    instance_discovery=False, http_client=session)
-            scope = self.oauth_scope if self.oauth_scope.endswith("/.default") else f"{self.oauth_scope}/.default"
-            result = app.acquire_token_for_client(scopes=[scope])
-            if "access_token" not in result:
-                raise PermissionError(f"token request failed: {result.get('error')}")
-            return result["access_token"]
-
-    class Factory(PasswordServiceClientCredentialFactory):
-        async def create_credentials(self, app_id: str, oauth_scope: str, login_endpoint: str,
-                                     validate_authority: bool) -> AppCredentials:
-            return SharedMsalCredentials(app_id, oauth_scope, login_endpoint)
-
-    class Config:
-        APP_ID = APP_ID
-        APP_PASSWORD = APP_SECRET
-        APP_TYPE = "SingleTenant"
-        APP_TENANTID = TENANT
-        TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL = f"http://127.0.0.1:{http}/openid"
-        TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL = f"http://127.0.0.1:{http}/openid"
-        TO_BOT_FROM_CHANNEL_TOKEN_ISSUER = ISSUER
-        TO_CHANNEL_FROM_BOT_OAUTH_SCOPE = "https://api.botframework.com"
-        TO_CHANNEL_FROM_BOT_LOGIN_URL = f"https://127.0.0.1:{https}/{TENANT}"
-        OAUTH_URL = f"http://127.0.0.1:{http}/"
-
-    return ConfigurationBotFrameworkAuthentication(Config(), credentials_factory=Factory(APP_ID, APP_SECRET, TENANT))
-
-
 def ours_app(config: dict[str, Any]) -> Any:
+    """The real app, built exactly as in production, its Bot Framework and Entra endpoints pointed at
+    the fakes through the documented override settings (``BOT_*``, ``MSAL_CA_BUNDLE``)."""
     import bot.app
     from bot.logs import configure_logging
     from bot.settings import Settings
 
-    settings = Settings.from_mapping({"DATA_DIR": config["data_dir"], "MicrosoftAppId": APP_ID,
-                                      "MicrosoftAppPassword": APP_SECRET, "MicrosoftAppTenantId": TENANT,
-                                      "MicrosoftAppType": "SingleTenant", "LOG_LEVEL": config["log_level"]})
+    http, https = config["http_port"], config["https_port"]
+    settings = Settings.from_mapping({
+        "DATA_DIR": config["data_dir"], "LOG_LEVEL": config["log_level"],
+        "MicrosoftAppId": APP_ID, "MicrosoftAppPassword": APP_SECRET, "MicrosoftAppTenantId": TENANT,
+        "MicrosoftAppType": "SingleTenant",
+        "BOT_OPENID_METADATA_URL": f"http://127.0.0.1:{http}/openid", "BOT_TOKEN_ISSUER": ISSUER,
+        "BOT_LOGIN_URL": f"https://127.0.0.1:{https}/{TENANT}", "BOT_OAUTH_SCOPE": "https://api.botframework.com",
+        "BOT_OAUTH_URL": f"http://127.0.0.1:{http}/", "MSAL_CA_BUNDLE": config["tls_cert"],
+        "GRAPH_ENABLED": "false",
+    })
     configure_logging(settings.log_level)
-    # The bot's own settings know the public cloud only; the bench points authentication at the fake.
-    bot.app.build_authentication = lambda _settings, **_: bench_authentication(config)  # type: ignore[assignment]
     return bot.app.create_app(settings)
 
 

@@ -110,3 +110,23 @@ async def test_conversation_references_are_recorded_on_install_and_message(conne
 async def test_mentions_are_ignored_in_commands(bot: BotClient) -> None:
     card = cards_in(await bot.say(LEE, "<at>Partner Benefits</at> help"))[0]
     assert "What I can do for you" in all_text(card)
+
+
+async def test_a_corrupt_file_is_kept_aside_and_reported_in_readyz(connector, data_dir) -> None:  # type: ignore[no-untyped-def]
+    runner, base = await start_bot(bot_settings(data_dir))
+    async with ClientSession() as session:
+        await BotClient(base, connector, session).say(LEE, "language zh-TW")
+    await runner.cleanup()
+    snapshots = sorted(data_dir.glob("benefits.g*.json"))
+    assert snapshots
+    snapshots[-1].write_text('{"people": {"x": ')  # a torn, unreadable snapshot
+    runner, base = await start_bot(bot_settings(data_dir))
+    async with ClientSession() as session:
+        async with session.get(f"{base}/readyz") as resp:
+            body = await resp.json()
+        assert resp.status == 200 and body["status"] == "degraded"
+        assert any(s["quarantined"] for s in body["stores"])
+        client = BotClient(base, connector, session)
+        assert cards_in(await client.say(LEE, "help"))  # still serving
+    await runner.cleanup()
+    assert list(data_dir.glob("*.corrupt-*"))
