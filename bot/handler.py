@@ -18,6 +18,7 @@ from botbuilder.schema.teams import TeamsChannelAccount
 
 from bot.adapter import LOCALE_TURN_KEY
 from bot.connector import serialize_model
+from bot.roster import remember_members, sync_roster
 from cards.help import welcome_card
 from dialogs import load_actions
 from dialogs.actions import ACTIONS, ActionResult
@@ -108,11 +109,15 @@ class BenefitsBot(TeamsActivityHandler):
     async def on_teams_members_added(self, teams_members_added: list[TeamsChannelAccount], team_info: Any,
                                      turn_context: TurnContext) -> None:
         bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else None
+        personal = turn_context.activity.conversation.conversation_type in (None, "personal")
         if any(m.id == bot_id for m in teams_members_added):
-            if turn_context.activity.conversation.conversation_type in (None, "personal"):
+            if personal:
                 return  # installationUpdate already greeted this person in their 1:1 chat
+            await sync_roster(turn_context, self.service)  # the team's people become choosable
             turn = await self._turn(turn_context)
             await self._send_card(turn_context, welcome_card(turn.person, turn.t, self.sso_configured))
+        elif not personal:
+            await remember_members(self.service, teams_members_added)
 
     # --- messages, submits and invokes -----------------------------------------------------------
     async def on_message_activity(self, turn_context: TurnContext) -> None:

@@ -28,5 +28,5 @@ def data_dir(tmp_path: Path) -> Path:
 async def bot(connector: FakeConnector, data_dir: Path) -> AsyncIterator[BotClient]:
     runner, base = await start_bot(bot_settings(data_dir))
     async with ClientSession() as session:
-        yield BotClient(base, connector, session)
+        yield BotClient(base, connector, session, app=runner.app)
     await runner.cleanup()

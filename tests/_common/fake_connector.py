@@ -35,6 +35,8 @@ class FakeConnector:
     #: every send attempt per conversation, including refused ones
     attempts: dict[str, int] = field(default_factory=dict)
     port: int = 0
+    #: largest roster page the fake answers with
+    page_size: int = 2
     _cond: threading.Condition = field(default_factory=threading.Condition)
 
     @property
@@ -63,6 +65,7 @@ class FakeConnector:
         app.router.add_post("/v3/conversations/{conv}/activities/{reply_to}", self._send)
         app.router.add_put("/v3/conversations/{conv}/activities/{activity}", self._update)
         app.router.add_get("/v3/conversations/{conv}/members/{member}", self._member)
+        app.router.add_get("/v3/conversations/{conv}/pagedmembers", self._paged_members)
         app.router.add_post("/v3/conversations", self._create)
         self._runner = web.AppRunner(app, access_log=None)
         self._loop.run_until_complete(self._runner.setup())
@@ -97,6 +100,14 @@ class FakeConnector:
             self.updated.append(body)
             self._cond.notify_all()
         return web.json_response({"id": request.match_info["activity"]})
+
+    async def _paged_members(self, request: web.Request) -> web.Response:
+        """The roster in pages of at most ``page_size`` (small, so tests cross page boundaries)."""
+        start = int(request.query.get("continuationToken") or 0)
+        size = min(int(request.query.get("pageSize") or 200), self.page_size)
+        members = list(self.members.values())[start:start + size]
+        more = start + size < len(self.members)
+        return web.json_response({"members": members, "continuationToken": str(start + size) if more else None})
 
     async def _member(self, request: web.Request) -> web.Response:
         member = self.members.get(request.match_info["member"])

@@ -36,6 +36,14 @@ class BotClient:
     session: ClientSession
     locale: str = "en-US"
     headers: dict[str, str] = field(default_factory=dict)
+    #: the running aiohttp application (its collaborators are under ``bot.keys``)
+    app: Any = None
+
+    @property
+    def service(self) -> Any:
+        from bot import keys
+
+        return self.app[keys.SERVICE]
 
     def activity(self, user: dict[str, Any], **fields: Any) -> dict[str, Any]:
         conv = fields.pop("conversation_id", f"a:personal-{user['id']}")

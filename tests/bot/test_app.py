@@ -130,3 +130,19 @@ async def test_a_corrupt_file_is_kept_aside_and_reported_in_readyz(connector, da
         assert cards_in(await client.say(LEE, "help"))  # still serving
     await runner.cleanup()
     assert list(data_dir.glob("*.corrupt-*"))
+
+
+async def test_joining_a_team_reads_its_whole_roster_into_the_directory(bot: BotClient) -> None:
+    newcomers = {f"29:new-{n}": {"id": f"29:new-{n}", "name": f"New Person {n}", "aadObjectId": f"aad-new-{n}",
+                                 "email": f"new{n}@contoso.com", "userPrincipalName": f"new{n}@contoso.com"}
+                 for n in range(5)}
+    bot.connector.members.update(newcomers)
+    activity = bot.activity(ALEX, type="conversationUpdate", membersAdded=[{"id": "28:bot"}],
+                            conversation_id="19:team-general")
+    activity["conversation"]["conversationType"] = "channel"
+    activity["channelData"]["team"] = {"id": "19:team-general"}
+    status, _ = await bot.post(activity)
+    assert status in (200, 201)
+    people = {p.id: p for p in bot.service.repo.people()}
+    assert {f"aad-new-{n}" for n in range(5)} <= set(people)  # five people over three pages
+    assert people["aad-new-3"].email == "new3@contoso.com"
