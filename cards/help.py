@@ -39,6 +39,7 @@ MENU: tuple[MenuEntry, ...] = (
     MenuEntry("requests", "requests", rules.can_assign_benefits),
     MenuEntry("cancel_start", "cancel", rules.can_assign_benefits),
     MenuEntry("users", "users", rules.can_manage_roles),
+    MenuEntry("activate", "activate", rules.is_admin),
     MenuEntry("notifications", "notifications", rules.is_admin),
     MenuEntry("language", "language", _anyone),
 )
