@@ -173,8 +173,9 @@ class Playground:
             "value": {"action": {"type": "Action.Execute", "verb": verb, "data": {"action": verb, **(data or {})}},
                       "trigger": "manual"}})
         response = body.get("body", body) if isinstance(body, dict) else {}
-        assert response.get("statusCode") == 200, f"invoke {verb}: {body}"
-        return response.get("value") or {}
+        # the Playground answers the invoke response's body without its statusCode (502 when the bot failed)
+        assert response.get("statusCode", 200) == 200, f"invoke {verb}: {body}"
+        return response.get("value") or {} if response.get("type") == ADAPTIVE_CARD else {}
 
     async def click(self, card: Message, title: str, user: str | None = None) -> dict[str, Any]:
         """Click the button titled ``title`` on a card, as its JSON says (Execute or Submit)."""
@@ -195,10 +196,15 @@ class Playground:
         template.update({"id": str(uuid.uuid4()), **activity})
         await self._post("/_internal/v1/customActivities", template)
 
-    async def say_in(self, locale: str, text: str, conversation: str | None = None) -> None:
-        """A message from a Teams client running in ``locale`` (zh-CN, zh-TW, ...)."""
-        await self.custom({"type": "message", "text": text, "textFormat": "plain", "locale": locale,
-                           "entities": [{"type": "clientInfo", "locale": locale}]}, conversation)
+    async def say_in(self, locale: str, text: str, conversation: str | None = None,
+                     sender: dict[str, str] | None = None) -> None:
+        """A message from a Teams client running in ``locale`` (zh-CN, zh-TW, ...), optionally from
+        another member (``{"id", "name"}``): the Playground's own routes always speak as its current user."""
+        activity = {"type": "message", "text": text, "textFormat": "plain", "locale": locale,
+                    "entities": [{"type": "clientInfo", "locale": locale}]}
+        if sender:
+            activity["from"] = sender
+        await self.custom(activity, conversation)
 
     # --- what the bot says ---------------------------------------------------------------------------
     async def expect(self, text: str | None = None, *, card: str | None = None, timeout: float = 10.0,
