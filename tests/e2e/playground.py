@@ -95,7 +95,8 @@ class Playground:
             if event.get("action") not in ("createMessage", "updateMessage"):
                 continue
             raw = event.get("message") or {}
-            cards = [a.get("content") or {} for a in raw.get("attachments") or [] if a.get("contentType") == ADAPTIVE_CARD]
+            cards = [a.get("content") or {} for a in raw.get("attachments") or []
+                     if a.get("contentType") == ADAPTIVE_CARD]
             message = Message(event["action"], event.get("actionConversationId", ""), str(raw.get("messageId", "")),
                               raw.get("text") or "", cards)
             async with self._changed:
@@ -207,7 +208,7 @@ class Playground:
         await self.custom(activity, conversation)
 
     # --- what the bot says ---------------------------------------------------------------------------
-    async def expect(self, text: str | None = None, *, card: str | None = None, timeout: float = 10.0,
+    async def expect(self, text: str | None = None, *, card: str | None = None, timeout: float = 10.0,  # noqa: ASYNC109
                      conversation: str | None = None) -> Message:
         """The first bot message after the latest action (in its conversation) that contains ``text``
         (anywhere) or a card containing ``card``; fails with what the bot did say."""
