@@ -39,7 +39,7 @@ async def playground(stack: Stack) -> AsyncIterator[Playground]:
 async def pg(playground: Playground) -> AsyncIterator[Playground]:
     """The driver, with Alex speaking English again (language is a per-person preference)."""
     await playground.say("language en-US")
-    await playground.expect("English")
+    await playground.expect("speak English")  # the confirmation comes after the card
     yield playground
 
 
