@@ -33,7 +33,7 @@ class Journey:
     def __init__(self, browser: Browser, url: str, name: str, timeout: float = 15.0) -> None:
         self.browser = browser
         self.url = url
-        self.name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+        self.name = re.sub(r"[^\w.-]+", "_", name)
         self.timeout_ms = timeout * 1000
         self.page: Page | None = None
         self.step = 0
@@ -105,7 +105,8 @@ class Journey:
 
     async def screenshot(self, step: str) -> Path:
         self.step += 1
-        path = self.folder / f"{self.step:02d}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', step)[:40]}.png"
+        safe = re.sub(r"[^\w.-]+", "_", step)[:40]
+        path = self.folder / f"{self.step:02d}-{safe}.png"
         await self.p.screenshot(path=str(path))
         return path
 
