@@ -162,6 +162,13 @@ def run_dev(settings: Settings) -> int:
             print("the Playground stopped; see devTools/m365agentsplayground.log", file=sys.stderr)
         return bot.returncode or 0
     except KeyboardInterrupt:
+        # Ctrl-C reached the whole process group: let the children stop on their own first (a second
+        # SIGINT would interrupt the bot's clean shutdown with a KeyboardInterrupt traceback)
+        for proc in (playground, bot):
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
         return 0
     finally:
         for proc in (playground, bot):

@@ -1,0 +1,144 @@
+"""Start the real bot and the real Agents Playground as processes, the way a developer runs them.
+
+Each e2e session gets a fresh data folder (the demo data is seeded on first start), free ports on
+127.0.0.1 and the checked-in ``.m365agentsplayground.yml``. A process that cannot start fails the
+session loudly with its log: the e2e suite never skips.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAYGROUND_BIN = ROOT / "node_modules" / ".bin" / "agentsplayground"
+PLAYGROUND_CONFIG = ROOT / ".m365agentsplayground.yml"
+_LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class StackError(RuntimeError):
+    """The bot or the Playground did not start; the message carries the reason and the log."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str) -> str | None:
+    try:
+        with _LOCAL.open(url, timeout=1) as resp:
+            return resp.read().decode()
+    except OSError:
+        return None
+
+
+@dataclass
+class Stack:
+    """The bot (``python -m bot serve``) and the Playground pointing at it."""
+
+    workdir: Path
+    bot_port: int = 0
+    playground_port: int = 0
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.workdir / "data"
+
+    @property
+    def playground_url(self) -> str:
+        return f"http://127.0.0.1:{self.playground_port}"
+
+    @property
+    def browser_url(self) -> str:
+        return f"http://localhost:{self.playground_port}"
+
+    def start(self) -> Stack:
+        if not PLAYGROUND_BIN.exists():
+            raise StackError(f"{PLAYGROUND_BIN} is missing: run `make node-deps` (make test does it)")
+        try:
+            self._start_bot()
+            self._start_playground()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start_bot(self) -> None:
+        self.bot_port = free_port()
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "DATA_DIR": str(self.data_dir), "PORT": str(self.bot_port),
+               "HOST": "127.0.0.1", "SEED_DEMO": "true", "LOG_LEVEL": "INFO",
+               "MicrosoftAppId": "", "MicrosoftAppPassword": "", "SSO_CONNECTION_NAME": ""}
+        log = open(self.workdir / "bot.log", "wb")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=self.workdir, env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
+        self.procs.append(proc)
+        self._wait(f"http://127.0.0.1:{self.bot_port}/readyz", proc, self.workdir / "bot.log")
+
+    def _start_playground(self) -> None:
+        wanted = free_port()
+        env = {**os.environ, "TEAMSAPPTESTER_BROWSER": "none",
+               "M365_AGENTS_PLAYGROUND_CONFIG_PATH": str(PLAYGROUND_CONFIG)}
+        log_path = self.workdir / "playground.out"
+        log = open(log_path, "wb")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(
+            [str(PLAYGROUND_BIN), "-e", f"http://127.0.0.1:{self.bot_port}/api/messages", "-c", "msteams",
+             "--disable-telemetry", "-p", str(wanted)],
+            cwd=self.workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.procs.append(proc)
+        # it silently takes another port when ours was taken meanwhile: read the one it announces
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not self.playground_port:
+            found = re.search(r"Listening on (\d+)", log_path.read_text(errors="replace"))
+            if found:
+                self.playground_port = int(found.group(1))
+            elif proc.poll() is not None:
+                break
+            else:
+                time.sleep(0.1)
+        if not self.playground_port:
+            raise StackError("the Agents Playground did not start:\n" + self._logs(log_path))
+        self._wait(f"{self.playground_url}/_debug/ping", proc, log_path)
+        config = _get(f"{self.playground_url}/_internal/v1/testConfig") or ""
+        if "Partner Benefits" not in config:
+            raise StackError("the Playground did not load .m365agentsplayground.yml:\n" + self._logs(log_path))
+
+    def _wait(self, url: str, proc: subprocess.Popen[bytes], log_path: Path, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise StackError(f"{proc.args} exited with {proc.returncode}:\n" + self._logs(log_path))
+            if _get(url) is not None:
+                # the Playground exits just after "Listening" when its config is invalid
+                if proc.poll() is None:
+                    return
+            time.sleep(0.1)
+        raise StackError(f"{url} did not answer within {timeout:.0f} s:\n" + self._logs(log_path))
+
+    def _logs(self, path: Path) -> str:
+        texts = [path.read_text(errors="replace")[-4000:] if path.exists() else ""]
+        devtools = self.workdir / "devTools" / "m365agentsplayground.log"
+        if devtools.exists():
+            texts.append(devtools.read_text(errors="replace")[-4000:])
+        return "\n".join(texts)
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.procs.clear()
