@@ -158,6 +158,7 @@ def run_dev(settings: Settings) -> int:
               f"  Open http://localhost:{settings.playground_port} to chat with it (Ctrl-C stops both)\n", flush=True)
         while bot.poll() is None and playground.poll() is None:
             time.sleep(0.5)
+        time.sleep(1.0)  # a Ctrl-C that stopped a child first arrives here as KeyboardInterrupt
         if playground.poll() is not None:
             print("the Playground stopped; see devTools/m365agentsplayground.log", file=sys.stderr)
         return bot.returncode or 0
