@@ -2,7 +2,11 @@
 
 A sliding window admits a send when fewer than ``limit`` sends happened in the last ``period``
 seconds: exactly the shape of Teams' published limits ("7 per 1 s"), so the limiter never sends a
-burst Teams would refuse, and after a pause it may catch up to the limit at once. Time is injected
+burst Teams would refuse, and after a pause it may catch up to the limit at once. The app-wide window
+counts a request from the moment it leaves plus a small one-way delay bound (``send_slack``), which
+is when the channel counts it, so the limiter can run at 100 % of the limit without 429s; a 429
+nevertheless widens that bound. After a restart the worker seeds the window with the requests the
+previous process sent in the last period (their departure times are in the outbox). Time is injected
 (``clock``, monotonic seconds) so tests never sleep.
 """
 
@@ -66,9 +70,11 @@ class RateLimiter:
 
     def __init__(self, per_app_rps: float = PER_APP_RPS,
                  per_conversation: Sequence[tuple[int, float]] = PER_CONVERSATION,
-                 clock: Callable[[], float] = time.monotonic, answer_slack: float = 0.05) -> None:
+                 clock: Callable[[], float] = time.monotonic, send_slack: float = 0.002,
+                 max_slack: float = 0.05) -> None:
         self.clock = clock
-        self.answer_slack = answer_slack
+        self.send_slack = send_slack
+        self.max_slack = max_slack
         self.per_conversation = tuple(per_conversation)
         # "N per second" as a window of N in 1 s; fractional rates widen the window instead.
         limit = max(1, int(per_app_rps)) if per_app_rps >= 1 else 1
@@ -107,24 +113,49 @@ class RateLimiter:
         self.app.record(self.clock() if now is None else now)
 
     def reserve_app(self) -> None:
-        """Take an app-wide slot for a request about to leave; ``complete_app`` when it is answered.
+        """Take an app-wide slot for a request about to leave; ``depart`` when it leaves.
 
-        Counting a request from its answer rather than its departure is conservative by one round
-        trip, and immune to the delays between departure and arrival that make a client at the
-        limit see 429s.
+        The slot is held (counted as used) between the two, so the requests waiting to leave never
+        add up to more than the window allows.
         """
         self.app.reserve()
 
-    def complete_app(self, now: float | None = None, sent_at: float | None = None) -> None:
-        """Count an answered request from its answer, or at most ``answer_slack`` after it left.
+    def release_app(self) -> None:
+        """Give back a reserved slot whose request never left."""
+        self.app.reserved = max(0, self.app.reserved - 1)
 
-        A pause of this process (garbage collection, a disk write holding the interpreter) delays
-        reading answers, not the server's clock: without the cap each pause would waste capacity.
+    def depart(self, now: float | None = None, *, reserved: bool = False) -> float:
+        """A request leaves now (``reserved``: on a slot taken with ``reserve_app``): count it from
+        ``now + send_slack``; returns that instant.
+
+        The channel counts a request when it ARRIVES (the fake connector: ``window[0] <= now - 1``
+        drops it, exactly as :class:`SlidingWindow` does), a little after it left. Counting it from
+        its departure plus the one-way delay bound ``send_slack`` makes our window expire each
+        request no earlier than the channel's does, and not a round trip later (waiting for the
+        answer would cost the round trip on every slot: about 1.5 % of the limit on loopback).
         """
         now = self.clock() if now is None else now
-        if sent_at is not None:
-            now = min(now, sent_at + self.answer_slack)
-        self.app.complete(now)
+        if reserved:
+            self.app.reserved = max(0, self.app.reserved - 1)
+        at = now + self.send_slack
+        self.app.record(at)
+        return at
+
+    def app_rejected(self) -> None:
+        """The channel answered an app-wide 429: its window is fuller than ours thinks.
+
+        The only way that happens with the same window definition is a request that arrived later
+        than ``send_slack`` after it left: widen the slack (up to ``max_slack``). The refused
+        request stays counted in our window although the channel did not count it: one slot lost,
+        never a burst of retries.
+        """
+        self.send_slack = min(self.max_slack, self.send_slack * 2 or 0.001)
+
+    def seed_app(self, instants: Sequence[float]) -> None:
+        """Requests of an earlier process still counting in the channel's window (after a restart)."""
+        merged = sorted([*self.app._events, *instants])
+        self.app._events.clear()
+        self.app._events.extend(merged)
 
     def hold(self, conversation: str, seconds: float, now: float | None = None) -> None:
         """Send nothing more to ``conversation`` for ``seconds`` (a 429's Retry-After)."""
