@@ -130,12 +130,12 @@ class Outbox:
         return self.store.find(OUTBOX, "state", SENDING)
 
     def recent_sends(self, since: datetime) -> list[Document]:
-        """Notifications whose last request left at or after ``since`` (to rebuild the rate windows).
+        """Notifications whose last request counted at or after ``since`` (to rebuild the rate windows).
 
         Reads the whole table once; called once per worker start.
         """
         cutoff = since.isoformat()
-        return [d for d in self.store.all(OUTBOX) if (d.get("departed_at") or "") >= cutoff]
+        return [d for d in self.store.all(OUTBOX) if (d.get("counted_at") or "") >= cutoff]
 
     def of_event(self, event_id: str) -> list[Document]:
         return self.store.find(OUTBOX, "event_id", event_id)

@@ -3,10 +3,9 @@
 A sliding window admits a send when fewer than ``limit`` sends happened in the last ``period``
 seconds: exactly the shape of Teams' published limits ("7 per 1 s"), so the limiter never sends a
 burst Teams would refuse, and after a pause it may catch up to the limit at once. The app-wide window
-counts a request from the moment it leaves plus a small one-way delay bound (``send_slack``), which
-is when the channel counts it, so the limiter can run at 100 % of the limit without 429s; a 429
-nevertheless widens that bound. After a restart the worker seeds the window with the requests the
-previous process sent in the last period (their departure times are in the outbox). Time is injected
+counts a request from its answer (the channel counted it at its arrival, before), so the limiter can
+run at 100 % of the limit without 429s. After a restart the worker seeds the window with the requests the
+previous process had answered in the last period (the outbox keeps those instants). Time is injected
 (``clock``, monotonic seconds) so tests never sleep.
 """
 
@@ -70,11 +69,9 @@ class RateLimiter:
 
     def __init__(self, per_app_rps: float = PER_APP_RPS,
                  per_conversation: Sequence[tuple[int, float]] = PER_CONVERSATION,
-                 clock: Callable[[], float] = time.monotonic, send_slack: float = 0.002,
-                 max_slack: float = 0.05) -> None:
+                 clock: Callable[[], float] = time.monotonic, answer_slack: float = 0.1) -> None:
         self.clock = clock
-        self.send_slack = send_slack
-        self.max_slack = max_slack
+        self.answer_slack = answer_slack
         self.per_conversation = tuple(per_conversation)
         # "N per second" as a window of N in 1 s; fractional rates widen the window instead.
         limit = max(1, int(per_app_rps)) if per_app_rps >= 1 else 1
@@ -113,10 +110,9 @@ class RateLimiter:
         self.app.record(self.clock() if now is None else now)
 
     def reserve_app(self) -> None:
-        """Take an app-wide slot for a request about to leave; ``depart`` when it leaves.
+        """Take an app-wide slot for a request about to leave; ``complete_app`` when it is answered.
 
-        The slot is held (counted as used) between the two, so the requests waiting to leave never
-        add up to more than the window allows.
+        The slot is held (counted as used) until then: the request may arrive at any moment.
         """
         self.app.reserve()
 
@@ -124,32 +120,24 @@ class RateLimiter:
         """Give back a reserved slot whose request never left."""
         self.app.reserved = max(0, self.app.reserved - 1)
 
-    def depart(self, now: float | None = None, *, reserved: bool = False) -> float:
-        """A request leaves now (``reserved``: on a slot taken with ``reserve_app``): count it from
-        ``now + send_slack``; returns that instant.
+    def complete_app(self, now: float | None = None, sent_at: float | None = None) -> float:
+        """Count an answered request from its answer, or at most ``answer_slack`` after it left.
 
-        The channel counts a request when it ARRIVES (the fake connector: ``window[0] <= now - 1``
-        drops it, exactly as :class:`SlidingWindow` does), a little after it left. Counting it from
-        its departure plus the one-way delay bound ``send_slack`` makes our window expire each
-        request no earlier than the channel's does, and not a round trip later (waiting for the
-        answer would cost the round trip on every slot: about 1.5 % of the limit on loopback).
+        The channel counts a request when it ARRIVES, somewhere between its departure and its
+        answer: counting it from the answer makes our window expire it no earlier than the channel's
+        does (the fake connector: ``window[0] <= now - 1`` drops it, exactly as
+        :class:`SlidingWindow` does), so running at 100 % of the limit draws no 429. A pause of this
+        process (garbage collection, a busy CPU) delays reading answers, not the server's clock: the
+        cap keeps each pause from wasting capacity. Returns the instant counted.
         """
         now = self.clock() if now is None else now
-        if reserved:
-            self.app.reserved = max(0, self.app.reserved - 1)
-        at = now + self.send_slack
+        if sent_at is not None:
+            now = min(now, sent_at + self.answer_slack)
+        self.app.reserved = max(0, self.app.reserved - 1)
+        events = self.app._events
+        at = max(now, events[-1]) if events else now  # never out of order
         self.app.record(at)
         return at
-
-    def app_rejected(self) -> None:
-        """The channel answered an app-wide 429: its window is fuller than ours thinks.
-
-        The only way that happens with the same window definition is a request that arrived later
-        than ``send_slack`` after it left: widen the slack (up to ``max_slack``). The refused
-        request stays counted in our window although the channel did not count it: one slot lost,
-        never a burst of retries.
-        """
-        self.send_slack = min(self.max_slack, self.send_slack * 2 or 0.001)
 
     def seed_app(self, instants: Sequence[float]) -> None:
         """Requests of an earlier process still counting in the channel's window (after a restart)."""

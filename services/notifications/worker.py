@@ -146,13 +146,13 @@ class Worker:
         for doc in self.outbox.recent_sends(now - timedelta(seconds=horizon)):
             if doc["state"] == SENDING:
                 continue
-            at = mono - (now - datetime.fromisoformat(doc["departed_at"])).total_seconds() + self.limiter.send_slack
+            at = mono - (now - datetime.fromisoformat(doc["counted_at"])).total_seconds()
             if at > mono - self.limiter.app.period:
                 instants.append(at)
             reference = self.reference_of(doc["recipient"])
             if reference is not None:
                 self.limiter.record_conversation(_conversation_of(reference, doc["recipient"]), at)
-        instants.extend(mono + self.limiter.send_slack for _ in in_doubt)
+        instants.extend(mono for _ in in_doubt)
         self.limiter.seed_app(instants)
         if in_doubt:
             await self.outbox.record({d["id"]: {"state": PENDING, "ambiguous": True, "reason": "in_doubt_after_restart"}
@@ -241,8 +241,8 @@ class Worker:
             async with self._gate:  # the app-wide slot is taken right before the request leaves
                 while (wait := self.limiter.app_wait(self.monotonic())) > 0:
                     await self.sleep(wait)
-                self.limiter.depart(self.monotonic())
-            departed_at = self.clock().isoformat()
+                self.limiter.reserve_app()
+                sent_at = self.monotonic()
             try:
                 await self.sender.send(reference, card)
             except DeliveryError as exc:
@@ -253,7 +253,11 @@ class Worker:
                 self.stats["delivered"] += 1
                 change = {"state": DELIVERED, "attempts": attempts, "status": 200, "reason": "",
                           "delivered_at": self.clock().isoformat()}
-            change["departed_at"] = departed_at
+            # A 429 too: the channel did not count it, but un-counting it would let the next request
+            # straight into the same full window (a storm of 429s); one slot for one period is cheaper.
+            at = self.limiter.complete_app(self.monotonic(), sent_at=sent_at)
+            # until when the channel's window may count this request (for a restarted limiter)
+            change["counted_at"] = (self.clock() - timedelta(seconds=self.monotonic() - at)).isoformat()
             # Durable as soon as the answer is read: the in-doubt window is one group commit wide.
             await self.outbox.record({doc_id: change})
         except asyncio.CancelledError:
@@ -280,7 +284,6 @@ class Worker:
             delay = policy.backoff(attempts, self.rng)
         if exc.status == 429:
             self.limiter.hold(conversation, delay, self.monotonic())
-            self.limiter.app_rejected()
         self.stats[f"retry_{exc.status}"] += 1
         not_before = self.clock() + timedelta(seconds=delay)
         return {"state": PENDING, "attempts": attempts, "status": exc.status, "reason": reason,
