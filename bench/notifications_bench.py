@@ -80,8 +80,9 @@ def run_connector(limit: int, fail_rate: float, port_file: Path, seed: int) -> N
             per_second[int(t - start)] = per_second.get(int(t - start), 0) + 1
         ordered = sorted(delays) or [0.0]
         delay = {"p50": ordered[len(ordered) // 2], "p99": ordered[int(len(ordered) * 0.99)], "max": ordered[-1]}
+        gap = max((b - a for a, b in zip(times, times[1:], strict=False)), default=0.0)
         return web.json_response({**stats, "keys": received, "per_second": list(per_second.values()),
-                                  "delay": delay})
+                                  "delay": delay, "gap": gap})
 
     async def reset(request: web.Request) -> web.Response:
         nonlocal limit
@@ -227,6 +228,11 @@ def _report(label: str, count: int, stats: dict[str, Any], started: float, ended
           f"throughput={sent_rate:.0f}/s = {100 * sent_rate / limit:.1f}% of the {limit}/s limit "
           f"(end to end incl. process start {100 * delivered / elapsed / limit:.1f}%) "
           f"429s={stats['r429']} 503s={stats['r503']}", flush=True)
+    if stats["gap"] > 0.2:  # the kill runs: no worker alive between the kill and the restart's first send
+        running = max(1e-9, window - stats["gap"])
+        print(f"  longest pause between two deliveries {stats['gap']:.2f}s (the restart); throughput while a "
+              f"worker ran {(stats['accepted'] - 2) / running:.0f}/s = "
+              f"{100 * (stats['accepted'] - 2) / running / limit:.1f}% of the limit", flush=True)
     delay = stats["delay"]
     # CLOCK_MONOTONIC is one clock for every process of this machine: the connector's instants compare
     print(f"  outside the delivery period: worker process start (imports, store open, recovery) to first "
