@@ -138,27 +138,27 @@ class Worker:
         """
         if self._recovered:
             return 0
-        self._recovered = True
         now, mono = self.clock(), self.monotonic()
         in_doubt = self.outbox.in_doubt()
         horizon = max([self.limiter.app.period, *(p for _, p in self.limiter.per_conversation if p <= 60)])
+        since = now - timedelta(seconds=horizon)
+        recent = sorted((d for d in self.outbox.recent_sends(since) if d["state"] != SENDING),
+                        key=lambda d: d["counted_at"])
         instants: list[float] = []
-        for doc in self.outbox.recent_sends(now - timedelta(seconds=horizon)):
-            if doc["state"] == SENDING:
-                continue
-            at = mono - (now - datetime.fromisoformat(doc["counted_at"])).total_seconds()
+        for doc, at in [*((d, mono - (now - datetime.fromisoformat(d["counted_at"])).total_seconds()) for d in recent),
+                        *((d, mono) for d in in_doubt)]:
             if at > mono - self.limiter.app.period:
                 instants.append(at)
             reference = self.reference_of(doc["recipient"])
             if reference is not None:
                 self.limiter.record_conversation(_conversation_of(reference, doc["recipient"]), at)
-        instants.extend(mono for _ in in_doubt)
-        self.limiter.seed_app(instants)
         if in_doubt:
             await self.outbox.record({d["id"]: {"state": PENDING, "ambiguous": True, "reason": "in_doubt_after_restart"}
                                       for d in in_doubt})
             self.stats["ambiguous"] += len(in_doubt)
             log.warning("notifications in doubt after a restart are sent again", extra={"count": len(in_doubt)})
+        self.limiter.seed_app(instants)
+        self._recovered = True
         return len(in_doubt)
 
     async def drain(self) -> float | None:

@@ -181,3 +181,16 @@ async def test_a_429_does_not_lose_the_notification_and_keeps_its_slot_counted()
     clock.advance(1)
     await worker.drain()
     assert outbox.get("act|p0")["state"] == DELIVERED
+
+
+async def test_a_restarted_worker_rebuilds_each_chats_window_too() -> None:
+    clock = ManualClock()
+    outbox = Outbox(SimpleStore(None, INDEXES), clock)
+    await outbox.enqueue([Notification(f"old{i}", "p0", "activated", {}) for i in range(7)])
+    counted = (clock() - timedelta(seconds=0.5)).isoformat()
+    await outbox.record({f"old{i}|p0": {"state": DELIVERED, "counted_at": counted} for i in range(7)})
+    await outbox.enqueue([Notification("new", "p0", "activated", {})])
+    sender = RecordingSender()
+    await make_worker(outbox, sender, clock, rps=1000).drain()
+    assert len(sender.sent) == 1
+    assert sum(clock.slept) == pytest.approx(0.5)  # Teams' 7 per second per chat still counted the old ones
