@@ -12,7 +12,8 @@ What a crash (SIGKILL, power loss) can do, exactly:
   Teams has no idempotency key for new messages nor (in the Bot Connector API) a way to list what a
   conversation received. On start the worker sends these again and marks them ``ambiguous``
   (at-least-once). Only they can reach someone twice, and only those the channel had accepted in the
-  instants between its answer and our write: at most ``concurrency``, in practice one or two.
+  instants between its answer and our write: at most ``max_in_flight`` (requests that left and whose
+  outcome is not durable yet; a stalling disk therefore pauses sending instead of piling up doubt).
 
 Failures (Microsoft Learn, "Rate limiting" and the proactive-messaging errors):
 * 403/404 (blocked by the user, app not installed, conversation gone) and no stored conversation:
@@ -82,6 +83,7 @@ class Worker:
         rng: Callable[[], float] = random.random,
         concurrency: int = 16,
         idle_interval: float = 60.0,
+        max_in_flight: int = 8,
     ) -> None:
         self.outbox = outbox
         self.sender = sender
@@ -94,8 +96,12 @@ class Worker:
         self.sleep = sleep
         self.rng = rng
         self.idle_interval = idle_interval
-        #: the most sends in flight at once, hence the most a crash can leave in doubt
+        #: notifications being worked on at once (marked ``sending``): the most a crash leaves in doubt
         self.concurrency = concurrency
+        #: requests that left and whose outcome is not durable yet: the most a crash can make repeat.
+        #: At the limit it must cover the rate times (round trip + one group commit): 8 is 32 ms at 250/s.
+        self.max_in_flight = min(max_in_flight, concurrency)
+        self._on_wire = asyncio.Semaphore(self.max_in_flight)
         self._gate = asyncio.Lock()
         self.stats: Counter[str] = Counter()
         self._slots = asyncio.Semaphore(concurrency)
@@ -228,6 +234,7 @@ class Worker:
     async def _send(self, doc: Document, reference: dict[str, Any], conversation: str) -> None:
         attempts = int(doc.get("attempts", 0)) + 1
         doc_id = doc["id"]
+        on_wire = False
         try:
             try:
                 card = self.render(doc)
@@ -239,6 +246,8 @@ class Worker:
             # Durable BEFORE the request leaves: a crash from here on leaves it visibly in doubt.
             await self.outbox.record({doc_id: {"state": SENDING, "attempts": attempts}})
             async with self._gate:  # the app-wide slot is taken right before the request leaves
+                await self._on_wire.acquire()  # a disk that stalls stops new requests, not just their records
+                on_wire = True
                 while (wait := self.limiter.app_wait(self.monotonic())) > 0:
                     await self.sleep(wait)
                 self.limiter.reserve_app()
@@ -260,11 +269,11 @@ class Worker:
             change["counted_at"] = (self.clock() - timedelta(seconds=self.monotonic() - at)).isoformat()
             # Durable as soon as the answer is read: the in-doubt window is one group commit wide.
             await self.outbox.record({doc_id: change})
-        except asyncio.CancelledError:
-            raise
         except Exception:
             log.exception("could not record a notification's state; a restart settles it")
         finally:
+            if on_wire:
+                self._on_wire.release()
             self._inflight.discard(doc_id)
             self._slots.release()
 

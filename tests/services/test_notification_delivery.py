@@ -194,3 +194,32 @@ async def test_a_restarted_worker_rebuilds_each_chats_window_too() -> None:
     await make_worker(outbox, sender, clock, rps=1000).drain()
     assert len(sender.sent) == 1
     assert sum(clock.slept) == pytest.approx(0.5)  # Teams' 7 per second per chat still counted the old ones
+
+
+class StallingStore(SimpleStore):
+    """A store whose outcome writes hang until released (a disk that stalls)."""
+
+    def __init__(self) -> None:
+        super().__init__(None, INDEXES)
+        self.disk_back = asyncio.Event()
+
+    async def apply(self, ops: Any) -> None:
+        if any(getattr(op, "doc", {}).get("state") == DELIVERED for op in ops):
+            await self.disk_back.wait()
+        await super().apply(ops)
+
+
+async def test_requests_sent_but_not_yet_recorded_are_bounded() -> None:
+    clock = ManualClock()
+    store = StallingStore()
+    outbox = Outbox(store, clock)
+    await fan_out(outbox, 10)
+    sender = RecordingSender()
+    worker = make_worker(outbox, sender, clock, rps=1000, concurrency=10, max_in_flight=2)
+    task = asyncio.create_task(worker.drain())
+    for _ in range(200):
+        await asyncio.sleep(0)
+    assert len(sender.sent) == 2  # the disk stalls: no third request leaves, so a crash repeats at most 2
+    store.disk_back.set()
+    await task
+    assert len(sender.sent) == 10 and outbox.counts()[DELIVERED] == 10
