@@ -11,6 +11,7 @@ from services.notifications.outbox import (
     DELIVERED,
     GIVEN_UP,
     PENDING,
+    SENDING,
     UNDELIVERABLE,
     Notification,
     Outbox,
@@ -22,5 +23,5 @@ from services.notifications.worker import RetryPolicy, Worker
 
 __all__ = [
     "DELIVERED", "GIVEN_UP", "PENDING", "UNDELIVERABLE", "DeliveryError", "Notification", "Outbox", "RateLimiter",
-    "RetryPolicy", "Sender", "SlidingWindow", "Worker", "dedupe_key",
+    "RetryPolicy", "SENDING", "Sender", "SlidingWindow", "Worker", "dedupe_key",
 ]

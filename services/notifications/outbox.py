@@ -3,9 +3,15 @@
 The document id is the dedupe key ``<event id>|<recipient>``. Enqueueing never overwrites an
 existing document, so whatever produces notifications may run again (after a crash, a redelivered
 request, a second scheduler tick) and re-create the same ids without resending anything. A
-document moves from ``pending`` to ``delivered`` (the channel accepted it), ``undeliverable``
+document moves from ``pending`` to ``sending`` (written durably BEFORE the request leaves), then to
+``delivered`` (the channel accepted it; durable as soon as the answer is read), ``undeliverable``
 (the person cannot be reached: no conversation, blocked, not installed) or ``given_up`` (still
 failing after the retry budget); the last two are what admins see in the bot.
+
+``sending`` is what makes a crash honest: after a restart, the documents still in ``sending`` are
+exactly the sends whose fate is unknown (the channel may have accepted them, the answer never reached
+our disk). Teams has no idempotency key for new messages, so they are sent again (nobody loses a
+notice) and flagged ``ambiguous``: these, and only these, may reach someone twice.
 """
 
 from __future__ import annotations
@@ -19,10 +25,11 @@ from services.repository import OUTBOX
 from services.storage.base import Document, DocumentStore, Op, Put
 
 PENDING = "pending"
+SENDING = "sending"
 DELIVERED = "delivered"
 UNDELIVERABLE = "undeliverable"
 GIVEN_UP = "given_up"
-STATES = (PENDING, DELIVERED, UNDELIVERABLE, GIVEN_UP)
+STATES = (PENDING, SENDING, DELIVERED, UNDELIVERABLE, GIVEN_UP)
 
 
 def utc_now() -> datetime:
@@ -87,7 +94,11 @@ class Outbox:
             callback()
 
     async def record(self, changes: Mapping[str, Mapping[str, Any]]) -> None:
-        """Apply the outcome of several sends in one batch (``{id: {field: value}}``)."""
+        """Apply changes to several notifications in one durable batch (``{id: {field: value}}``).
+
+        Concurrent calls share the store's group commit (one fsync for all of them), so the worker
+        records every outcome as soon as it is known instead of batching on a timer.
+        """
         if not changes:
             return
         now = self.clock().isoformat()
@@ -109,6 +120,22 @@ class Outbox:
     def pending(self) -> list[Document]:
         """Pending notifications, oldest first (indexed lookup on ``state``)."""
         return sorted(self.store.find(OUTBOX, "state", PENDING), key=lambda d: (d["created_at"], d["id"]))
+
+    def pending_ids(self) -> list[str]:
+        """Ids of the pending notifications in the order they became pending, from the index (no copies)."""
+        return self.store.find_ids(OUTBOX, "state", PENDING)
+
+    def in_doubt(self) -> list[Document]:
+        """Notifications left in ``sending`` (only meaningful before a worker starts: a crash left them)."""
+        return self.store.find(OUTBOX, "state", SENDING)
+
+    def recent_sends(self, since: datetime) -> list[Document]:
+        """Notifications whose last request counted at or after ``since`` (to rebuild the rate windows).
+
+        Reads the whole table once; called once per worker start.
+        """
+        cutoff = since.isoformat()
+        return [d for d in self.store.all(OUTBOX) if (d.get("counted_at") or "") >= cutoff]
 
     def of_event(self, event_id: str) -> list[Document]:
         return self.store.find(OUTBOX, "event_id", event_id)

@@ -1,13 +1,19 @@
 """The worker that drains the outbox: rate-limited, retried, recorded, never on a user's turn.
 
 It runs as an asyncio task beside the web server, woken when notifications are enqueued. Sends run
-concurrently (bounded) within the rate limiter; outcomes are written back in batches (one store
-write for many sends, so a fan-out of thousands does not cost thousands of disk writes). A
-notification leaves ``pending`` only once its outcome is durable; a restart therefore resumes with
-whatever was not recorded. The one unavoidable window: a send the channel accepted whose outcome was
-not yet on disk when the process died is sent again after the restart (at-least-once: an
-activation notice is never lost). ``max_unrecorded`` bounds how many sends may be ahead of the disk,
-hence how many people a crash can make hear something twice.
+concurrently (at most ``concurrency`` at a time) within the rate limiter. Each send is bracketed by
+two durable writes: ``sending`` before the request leaves, its outcome (``delivered``...) as soon as
+the answer is read. Both go through the store's group commit, so the writes of concurrent sends
+share one fsync and per-send durability costs about a millisecond of latency, no throughput.
+
+What a crash (SIGKILL, power loss) can do, exactly:
+* nothing is lost: a notification leaves ``pending``/``sending`` only once its outcome is durable;
+* a notification in ``sending`` at the crash is *in doubt*: the request may have reached Teams, and
+  Teams has no idempotency key for new messages nor (in the Bot Connector API) a way to list what a
+  conversation received. On start the worker sends these again and marks them ``ambiguous``
+  (at-least-once). Only they can reach someone twice, and only those the channel had accepted in the
+  instants between its answer and our write: at most ``max_in_flight`` (requests that left and whose
+  outcome is not durable yet; a stalling disk therefore pauses sending instead of piling up doubt).
 
 Failures (Microsoft Learn, "Rate limiting" and the proactive-messaging errors):
 * 403/404 (blocked by the user, app not installed, conversation gone) and no stored conversation:
@@ -30,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.notifications.outbox import DELIVERED, GIVEN_UP, PENDING, UNDELIVERABLE, Outbox
+from services.notifications.outbox import DELIVERED, GIVEN_UP, PENDING, SENDING, UNDELIVERABLE, Outbox
 from services.notifications.ratelimit import RateLimiter
 from services.notifications.sender import DeliveryError, Sender
 from services.storage.base import Document
@@ -77,8 +83,7 @@ class Worker:
         rng: Callable[[], float] = random.random,
         concurrency: int = 16,
         idle_interval: float = 60.0,
-        max_unrecorded: int = 256,
-        flush_interval: float = 0.0,
+        max_in_flight: int = 8,
     ) -> None:
         self.outbox = outbox
         self.sender = sender
@@ -91,18 +96,18 @@ class Worker:
         self.sleep = sleep
         self.rng = rng
         self.idle_interval = idle_interval
-        #: sends allowed between durable outcome writes: the most a crash can make repeat
-        self.max_unrecorded = max(concurrency, max_unrecorded)
-        self._recorded = asyncio.Event()
-        #: least time between two outcome writes (a whole-file store pays per write, not per outcome)
-        self.flush_interval = flush_interval
+        #: notifications being worked on at once (marked ``sending``): the most a crash leaves in doubt
+        self.concurrency = concurrency
+        #: requests that left and whose outcome is not durable yet: the most a crash can make repeat.
+        #: At the limit it must cover the rate times (round trip + one group commit): 8 is 32 ms at 250/s.
+        self.max_in_flight = min(max_in_flight, concurrency)
+        self._on_wire = asyncio.Semaphore(self.max_in_flight)
         self._gate = asyncio.Lock()
         self.stats: Counter[str] = Counter()
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._inflight: set[str] = set()
-        self._results: dict[str, dict[str, Any]] = {}
-        self._flushing: asyncio.Task[None] | None = None
+        self._recovered = False
         outbox.on_enqueue.append(self.wake)
 
     def wake(self) -> None:
@@ -128,14 +133,47 @@ class Worker:
             except TimeoutError:
                 pass
 
+    async def recover(self) -> int:
+        """Once per process, before the first send: settle what an earlier process left behind.
+
+        * Notifications still ``sending`` are in doubt (see the module docstring): back to
+          ``pending``, flagged ``ambiguous``, so they are sent again. Returns how many.
+        * The app-wide and per-chat windows are rebuilt from the requests sent in the last period, so
+          a restart does not burst into limits the channel still counts. A request in doubt counts
+          from now (it arrived, if at all, before now).
+        """
+        if self._recovered:
+            return 0
+        now, mono = self.clock(), self.monotonic()
+        in_doubt = self.outbox.in_doubt()
+        horizon = max([self.limiter.app.period, *(p for _, p in self.limiter.per_conversation if p <= 60)])
+        since = now - timedelta(seconds=horizon)
+        recent = sorted((d for d in self.outbox.recent_sends(since) if d["state"] != SENDING),
+                        key=lambda d: d["counted_at"])
+        instants: list[float] = []
+        for doc, at in [*((d, mono - (now - datetime.fromisoformat(d["counted_at"])).total_seconds()) for d in recent),
+                        *((d, mono) for d in in_doubt)]:
+            if at > mono - self.limiter.app.period:
+                instants.append(at)
+            reference = self.reference_of(doc["recipient"])
+            if reference is not None:
+                self.limiter.record_conversation(_conversation_of(reference, doc["recipient"]), at)
+        if in_doubt:
+            await self.outbox.record({d["id"]: {"state": PENDING, "ambiguous": True, "reason": "in_doubt_after_restart"}
+                                      for d in in_doubt})
+            self.stats["ambiguous"] += len(in_doubt)
+            log.warning("notifications in doubt after a restart are sent again", extra={"count": len(in_doubt)})
+        self.limiter.seed_app(instants)
+        self._recovered = True
+        return len(in_doubt)
+
     async def drain(self) -> float | None:
         """Send every due notification; return seconds until the next retry is due (None: nothing left)."""
+        await self.recover()
         queue = deque(self._due())
         deferred: list[tuple[float, Document, dict[str, Any]]] = []
         tasks: set[asyncio.Task[None]] = set()
         while queue or deferred:
-            if not queue and not deferred:
-                break
             if not queue:
                 wake_at = min(t for t, _, _ in deferred)
                 delay = wake_at - self.monotonic()
@@ -146,9 +184,12 @@ class Worker:
                 deferred = [x for x in deferred if x[0] > mono]
                 continue
             doc = queue.popleft()
+            if doc["id"] in self._inflight:
+                continue
             reference = self.reference_of(doc["recipient"])
             if reference is None:
-                self._record(doc["id"], {"state": UNDELIVERABLE, "reason": "no_conversation", "status": 0})
+                await self.outbox.record({doc["id"]: {"state": UNDELIVERABLE, "reason": "no_conversation",
+                                                      "status": 0}})
                 self.stats["undeliverable"] += 1
                 continue
             conversation = _conversation_of(reference, doc["recipient"])
@@ -157,9 +198,6 @@ class Worker:
             if wait > 0:  # this person's chat is at its limit: others go first
                 deferred.append((mono + wait, doc, reference))
                 continue
-            while len(self._inflight) >= self.max_unrecorded:  # let the outcomes reach the disk first
-                self._recorded.clear()
-                await self._recorded.wait()
             await self._slots.acquire()
             self.limiter.record_conversation(conversation, self.monotonic())
             self._inflight.add(doc["id"])
@@ -167,19 +205,26 @@ class Worker:
             tasks.add(task)
             task.add_done_callback(tasks.discard)
             if not queue and not deferred:  # retries that fell due meanwhile join this round
-                queued = {d["id"] for _, d, _ in deferred}
-                queue.extend(d for d in self._due() if d["id"] not in queued)
+                queue.extend(self._due())
         if tasks:
             await asyncio.gather(*tasks)
-        await self.flush()
         return self._next_due()
 
     def _due(self) -> list[Document]:
+        """Pending notifications due now, read through the ``state`` index (one copy per due one)."""
         now = self.clock()
-        return [d for d in self.outbox.pending() if d["id"] not in self._inflight and _not_before(d) <= now]
+        due = []
+        for doc_id in self.outbox.pending_ids():
+            if doc_id in self._inflight:
+                continue
+            doc = self.outbox.get(doc_id)
+            if doc is not None and doc["state"] == PENDING and _not_before(doc) <= now:
+                due.append(doc)
+        return due
 
     def _next_due(self) -> float | None:
-        pending = [d for d in self.outbox.pending() if d["id"] not in self._inflight]
+        pending = [d for d in (self.outbox.get(i) for i in self.outbox.pending_ids() if i not in self._inflight)
+                   if d is not None]
         if not pending:
             return None
         now = self.clock()
@@ -188,34 +233,48 @@ class Worker:
     # --- one send ---------------------------------------------------------------------------------
     async def _send(self, doc: Document, reference: dict[str, Any], conversation: str) -> None:
         attempts = int(doc.get("attempts", 0)) + 1
-        reserved: float | None = None
+        doc_id = doc["id"]
+        on_wire = False
         try:
             try:
                 card = self.render(doc)
             except Exception as exc:  # a notification we cannot render will never render: say so
                 log.exception("cannot render notification", extra={"kind": doc.get("kind")})
-                self._record(doc["id"], {"state": GIVEN_UP, "attempts": attempts, "status": 0,
-                                         "reason": f"render_failed:{type(exc).__name__}"})
+                await self.outbox.record({doc_id: {"state": GIVEN_UP, "attempts": attempts, "status": 0,
+                                                   "reason": f"render_failed:{type(exc).__name__}"}})
                 return
+            # Durable BEFORE the request leaves: a crash from here on leaves it visibly in doubt.
+            await self.outbox.record({doc_id: {"state": SENDING, "attempts": attempts}})
             async with self._gate:  # the app-wide slot is taken right before the request leaves
+                await self._on_wire.acquire()  # a disk that stalls stops new requests, not just their records
+                on_wire = True
                 while (wait := self.limiter.app_wait(self.monotonic())) > 0:
                     await self.sleep(wait)
                 self.limiter.reserve_app()
-                reserved = self.monotonic()
+                sent_at = self.monotonic()
             try:
                 await self.sender.send(reference, card)
             except DeliveryError as exc:
-                self._record(doc["id"], self._after_failure(exc, attempts, conversation))
+                change = self._after_failure(exc, attempts, conversation)
             except Exception as exc:  # a network error on the way: retry like a 503
-                self._record(doc["id"], self._after_failure(DeliveryError(0, type(exc).__name__), attempts,
-                                                            conversation))
+                change = self._after_failure(DeliveryError(0, type(exc).__name__), attempts, conversation)
             else:
                 self.stats["delivered"] += 1
-                self._record(doc["id"], {"state": DELIVERED, "attempts": attempts, "status": 200, "reason": "",
-                                         "delivered_at": self.clock().isoformat()})
+                change = {"state": DELIVERED, "attempts": attempts, "status": 200, "reason": "",
+                          "delivered_at": self.clock().isoformat()}
+            # A 429 too: the channel did not count it, but un-counting it would let the next request
+            # straight into the same full window (a storm of 429s); one slot for one period is cheaper.
+            at = self.limiter.complete_app(self.monotonic(), sent_at=sent_at)
+            # until when the channel's window may count this request (for a restarted limiter)
+            change["counted_at"] = (self.clock() - timedelta(seconds=self.monotonic() - at)).isoformat()
+            # Durable as soon as the answer is read: the in-doubt window is one group commit wide.
+            await self.outbox.record({doc_id: change})
+        except Exception:
+            log.exception("could not record a notification's state; a restart settles it")
         finally:
-            if reserved is not None:
-                self.limiter.complete_app(self.monotonic(), sent_at=reserved)
+            if on_wire:
+                self._on_wire.release()
+            self._inflight.discard(doc_id)
             self._slots.release()
 
     def _after_failure(self, exc: DeliveryError, attempts: int, conversation: str) -> dict[str, Any]:
@@ -239,33 +298,9 @@ class Worker:
         return {"state": PENDING, "attempts": attempts, "status": exc.status, "reason": reason,
                 "not_before": not_before.isoformat()}
 
-    # --- recording outcomes in batches ------------------------------------------------------------
-    def _record(self, doc_id: str, change: dict[str, Any]) -> None:
-        self._inflight.add(doc_id)
-        self._results[doc_id] = change
-        if self._flushing is None or self._flushing.done():
-            self._flushing = asyncio.create_task(self._flush_loop())
-
-    async def _flush_loop(self) -> None:
-        while self._results:
-            if self.flush_interval > 0 and len(self._inflight) < self.max_unrecorded:
-                await asyncio.sleep(self.flush_interval)
-            batch, self._results = self._results, {}
-            try:
-                await self.outbox.record(batch)
-            except Exception:
-                log.exception("could not record notification outcomes; they will be sent again")
-            finally:
-                self._inflight.difference_update(batch)
-                self._recorded.set()
-
     async def flush(self) -> None:
-        """Wait until every outcome so far is on disk."""
-        while self._flushing is not None and not self._flushing.done():
-            await asyncio.shield(self._flushing)
-        if self._results:
-            self._flushing = asyncio.create_task(self._flush_loop())
-            await self._flushing
+        """Kept for callers that stop the worker: every outcome is already durable when its send ends."""
+        return None
 
 
 def _not_before(doc: Document) -> datetime:

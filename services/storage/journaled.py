@@ -502,6 +502,13 @@ class JournaledTinyStore(DocumentStore):
         view = self._view.table(table, cache_size=0)
         return [clone(dict(doc)) for doc in view.search(where(field_name) == value)]
 
+    def find_ids(self, table: str, field_name: str, value: Any) -> list[str]:
+        """Ids matching ``field_name == value``: straight from the index (in indexing order), no copies."""
+        entries = self._index.get(check_table(table), {}).get(check_name(field_name, ERR_FIELD_NAME))
+        if entries is None:
+            return super().find_ids(table, field_name, value)
+        return list(entries.get(_index_key(value), ()))
+
     def table_names(self) -> list[str]:
         """Names of the tables that hold at least one document."""
         return sorted(name for name, docs in self._tables.items() if docs)

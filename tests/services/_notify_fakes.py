@@ -66,13 +66,15 @@ def reference(person_id: str) -> dict[str, Any]:
 
 
 def make_worker(outbox: Outbox, sender: RecordingSender, clock: ManualClock, known: set[str] | None = None,
-                policy: RetryPolicy | None = None, rps: float = 50.0) -> Worker:
+                policy: RetryPolicy | None = None, rps: float = 50.0, concurrency: int = 16,
+                max_in_flight: int = 8) -> Worker:
     def reference_of(person_id: str) -> dict[str, Any] | None:
         return reference(person_id) if known is None or person_id in known else None
 
     return Worker(outbox, sender, reference_of, lambda doc: {"kind": doc["kind"], "to": doc["recipient"]},
                   RateLimiter(per_app_rps=rps, clock=clock.monotonic), policy or RetryPolicy(),
-                  clock=clock, monotonic=clock.monotonic, sleep=clock.sleep, rng=lambda: 0.5)
+                  clock=clock, monotonic=clock.monotonic, sleep=clock.sleep, rng=lambda: 0.5,
+                  concurrency=concurrency, max_in_flight=max_in_flight)
 
 
 async def seeded_service(path: Path | None = None, clock: ManualClock | None = None) -> BenefitsService:
