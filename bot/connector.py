@@ -111,21 +111,24 @@ def _fast(value: Any, type_name: str) -> Any:
     return out
 
 
+_SCALARS = frozenset({*_PLAIN, type(None)})
+
+
 def _plain(value: Any) -> Any:
     kind = type(value)
-    if value is None or kind in _PLAIN:
+    scalars = _SCALARS
+    if kind in scalars:
         return value
-    if kind is dict:
-        return {_str_key(k): _plain(v) for k, v in value.items()}
+    if kind is dict:  # scalars inline (no call per string): a card is mostly strings
+        out = {}
+        for k, v in value.items():
+            if type(k) is not str:
+                raise _Fallback
+            out[k] = v if type(v) in scalars else _plain(v)
+        return out
     if kind is list:
-        return [_plain(v) for v in value]
+        return [v if type(v) in scalars else _plain(v) for v in value]
     raise _Fallback
-
-
-def _str_key(key: Any) -> str:
-    if type(key) is not str:
-        raise _Fallback
-    return key
 
 
 def _fallback() -> Any:
