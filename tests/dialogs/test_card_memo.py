@@ -14,7 +14,7 @@ from aiohttp import ClientSession
 from bot import keys
 from cards.overview import overview_card
 from dialogs.actions import ACTIONS
-from dialogs.card_memo import OVERVIEW, CardMemo, copy_json
+from dialogs.card_memo import OVERVIEW, CardMemo
 from services.benefits import BenefitsService
 from services.i18n import Translator, load_catalogs
 from tests._common.fake_connector import FakeConnector
@@ -85,7 +85,10 @@ def test_callers_get_copies() -> None:
     first["actions"][0]["data"]["action"] = "changed"
     second = memo.get(t, ("k",), lambda: pytest.fail("built twice"))
     assert second["body"][0]["text"] == "a" and second["actions"][0]["data"] == {"action": "x"}
-    assert second["actions"][0]["data"] is second["actions"][0]["fallback"]["data"]  # shared, as deepcopy keeps it
+    second["body"].append("more")
+    assert memo.get(t, ("k",), lambda: pytest.fail("built twice")) == {
+        "body": [{"type": "TextBlock", "text": "a"}], "actions": [{"data": {"action": "x"},
+                                                                   "fallback": {"data": {"action": "x"}}}]}
 
 
 def test_own_catalogs_and_unhashable_keys_bypass_the_memo() -> None:
@@ -112,7 +115,21 @@ def test_memo_is_bounded() -> None:
     assert OVERVIEW.size >= 2
 
 
-def test_copy_json_keeps_values() -> None:
-    value = {"a": [1, "x", None, 1.5, True, {"b": []}], "c": {}}
-    copied = copy_json(value)
-    assert copied == value and copied is not value and copied["a"] is not value["a"]
+def test_memo_gives_back_the_same_values_and_types() -> None:
+    memo = CardMemo()
+    t = Translator("zh-TW")
+    value = {"a": [1, "權益 \u2028 x", None, 1.5, True, 10**20, {"b": []}], "c": {}}
+    assert memo.get(t, ("v",), lambda: value) is value  # the first caller gets the card it built
+    again = memo.get(t, ("v",), lambda: pytest.fail("built twice"))
+    assert again == value and again is not value and again["a"] is not value["a"]
+    assert [type(x) for x in again["a"]] == [type(x) for x in value["a"]]
+
+
+def test_cards_that_json_would_change_are_not_memoized() -> None:
+    memo = CardMemo()
+    t = Translator("en-US")
+    for odd in ({"t": (1, 2)}, {1: "x"}, {"n": float("nan")}):
+        builds: list[int] = []
+        for _ in range(2):
+            memo.get(t, (repr(odd),), lambda odd=odd, builds=builds: builds.append(1) or odd)
+        assert len(builds) == 2
