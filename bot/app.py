@@ -22,6 +22,7 @@ from bot.auth import build_authentication
 from bot.connector import ConnectorPool
 from bot.handler import BenefitsBot
 from bot.notifier import notifications_ctx
+from bot.runtime import tune_gc_on_startup
 from bot.settings import Settings
 from bot.state_storage import TinyDBStateStorage
 from dialogs.sso import SsoGate
@@ -45,6 +46,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.SETTINGS] = settings
     app.cleanup_ctx.append(_stores)
     app.cleanup_ctx.append(notifications_ctx)
+    app.on_startup.append(tune_gc_on_startup)  # after the stores are open (cleanup_ctx runs first)
     app.router.add_post("/api/messages", messages)
     app.router.add_post("/api/activations", post_activations)
     app.router.add_get("/healthz", healthz)

@@ -27,6 +27,7 @@ import base64
 import json
 import logging
 import time
+from collections.abc import Callable
 from enum import Enum
 from typing import Any
 from urllib.parse import quote, urljoin
@@ -62,21 +63,25 @@ class _Fallback(Exception):
     """The fast serializer met something only msrest knows how to handle."""
 
 
-def serialize_model(model: Any, type_name: str) -> Any:
+def serialize_model(model: Any, type_name: str, *, share: bool = False) -> Any:
     """``Serializer.body(model, type_name)`` for the plain models a bot sends, ~10x faster.
 
     msrest walks every value of a card through its generic type machinery (and first round-trips the
     model through its deserializer). For models holding plain JSON values the result is the same
     dict; anything else (values of unexpected types, dicts where models are expected, flattened keys,
     validation rules) goes through msrest itself, so the output never differs.
+
+    ``share=True``: values of type ``object`` (a card's JSON) are checked, not copied, so the result
+    holds the model's own dicts and lists: for a body encoded at once and dropped (the send paths).
     """
     try:
-        return _fast(model, type_name)
+        return _fast(model, type_name, _checked if share else _plain)
     except _Fallback:
         return _SERIALIZE.body(model, type_name)
 
 
-def _fast(value: Any, type_name: str) -> Any:
+def _fast(value: Any, type_name: str, plain: Callable[[Any], Any] | None = None) -> Any:
+    plain = plain or _plain
     kind = type(value)
     if type_name == "str":
         if kind is str:
@@ -85,7 +90,7 @@ def _fast(value: Any, type_name: str) -> Any:
             return value.value
         raise _Fallback
     if type_name == "object":
-        return _plain(value)
+        return plain(value)
     if type_name in ("bool", "int", "float"):
         if kind.__name__ == type_name:
             return value
@@ -94,7 +99,7 @@ def _fast(value: Any, type_name: str) -> Any:
         if kind is not list:
             raise _Fallback
         inner = type_name[1:-1]
-        return [_fast(v, inner) if v is not None else _fallback() for v in value]
+        return [_fast(v, inner, plain) if v is not None else _fallback() for v in value]
     if type_name in _SERIALIZE.serialize_type:  # dates, durations, decimals...: msrest's own converter
         return _SERIALIZE.serialize_data(value, type_name)
     if type_name not in _CLIENT_MODELS or not isinstance(value, Model) or kind._validation:
@@ -107,25 +112,49 @@ def _fast(value: Any, type_name: str) -> Any:
         key = desc["key"]
         if "." in key or not key:
             raise _Fallback
-        out[key] = _fast(item, desc["type"])
+        out[key] = _fast(item, desc["type"], plain)
     return out
+
+
+_SCALARS = frozenset({*_PLAIN, type(None)})
 
 
 def _plain(value: Any) -> Any:
     kind = type(value)
-    if value is None or kind in _PLAIN:
+    scalars = _SCALARS
+    if kind in scalars:
         return value
-    if kind is dict:
-        return {_str_key(k): _plain(v) for k, v in value.items()}
+    if kind is dict:  # scalars inline (no call per string): a card is mostly strings
+        out = {}
+        for k, v in value.items():
+            if type(k) is not str:
+                raise _Fallback
+            out[k] = v if type(v) in scalars else _plain(v)
+        return out
     if kind is list:
-        return [_plain(v) for v in value]
+        return [v if type(v) in scalars else _plain(v) for v in value]
     raise _Fallback
 
 
-def _str_key(key: Any) -> str:
-    if type(key) is not str:
-        raise _Fallback
-    return key
+def _checked(value: Any) -> Any:
+    """``value`` itself if :func:`_plain` would accept it (the same checks, no copy)."""
+    kind = type(value)
+    scalars = _SCALARS
+    if kind in scalars:
+        return value
+    if kind is dict:
+        for k, v in value.items():
+            if type(k) is not str:
+                raise _Fallback
+            if type(v) not in scalars:
+                _checked(v)
+        return value
+    if kind is list:
+        for v in value:
+            if type(v) not in scalars:
+                _checked(v)
+        return value
+    raise _Fallback
 
 
 def _fallback() -> Any:
@@ -285,21 +314,21 @@ class ConversationsOperations:
     async def send_to_conversation(self, conversation_id: str, activity: models.Activity, **_: Any
                                    ) -> models.ResourceResponse | None:
         url = self._client.url("/v3/conversations/{conversationId}/activities", conversationId=conversation_id)
-        body = serialize_model(activity, "Activity")
+        body = serialize_model(activity, "Activity", share=True)
         return await self._client.call("POST", url, body, (200, 201, 202), "ResourceResponse")
 
     async def reply_to_activity(self, conversation_id: str, activity_id: str, activity: models.Activity, **_: Any
                                 ) -> models.ResourceResponse | None:
         url = self._client.url("/v3/conversations/{conversationId}/activities/{activityId}",
                                conversationId=conversation_id, activityId=activity_id)
-        body = serialize_model(activity, "Activity")
+        body = serialize_model(activity, "Activity", share=True)
         return await self._client.call("POST", url, body, (200, 201, 202), "ResourceResponse")
 
     async def update_activity(self, conversation_id: str, activity_id: str, activity: models.Activity, **_: Any
                               ) -> models.ResourceResponse | None:
         url = self._client.url("/v3/conversations/{conversationId}/activities/{activityId}",
                                conversationId=conversation_id, activityId=activity_id)
-        body = serialize_model(activity, "Activity")
+        body = serialize_model(activity, "Activity", share=True)
         return await self._client.call("PUT", url, body, (200, 201, 202), "ResourceResponse")
 
     async def delete_activity(self, conversation_id: str, activity_id: str, **_: Any) -> None:
@@ -366,7 +395,20 @@ class BotConnectorClient:
             raise models.ErrorResponseException(_DESERIALIZE, response)
         if result_type is None or not content:
             return None
-        return _DESERIALIZE(result_type, response)
+        return _result(result_type, response)
+
+
+def _result(result_type: str, response: BufferedResponse) -> Any:
+    """The result model of a JSON response, as msrest reads it (msrest itself for anything else)."""
+    content_type = response.headers.get("Content-Type") or response.headers.get("content-type") or ""
+    if content_type.split(";")[0].strip().lower() == "application/json":
+        try:
+            data = json.loads(response.body())
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            return deserialize_model(result_type, data)
+    return _DESERIALIZE(result_type, response)
 
 
 class ConnectorPool:

@@ -18,6 +18,7 @@ from cards.base import Card, notice
 from cards.benefit_list import ListView, list_card
 from cards.overview import overview_card
 from dialogs.actions import ACTIONS, ActionResult
+from dialogs.card_memo import OVERVIEW
 from dialogs.turn import Turn
 from domain import errors
 from domain.errors import RuleViolation, RuleViolations
@@ -57,7 +58,12 @@ def render_list(turn: Turn, category: Category, page: int = 0, outcome: dict[str
 
 def render_overview(turn: Turn, outcome: dict[str, Any] | None = None) -> Card:
     summaries = turn.service.overview(turn.person)
-    return overview_card(summaries, turn.service.repo.packages(), turn.t, set(ACTIONS), outcome)
+    packages = turn.service.repo.packages()
+    if outcome is None:  # the same data in the same language gives the same card (see dialogs.card_memo)
+        verbs = frozenset(ACTIONS)
+        return OVERVIEW.get(turn.t, (tuple(summaries), tuple(packages), verbs),
+                            lambda: overview_card(summaries, packages, turn.t, set(verbs)))
+    return overview_card(summaries, packages, turn.t, set(ACTIONS), outcome)
 
 
 def reason(turn: Turn, violation: RuleViolation) -> str:

@@ -161,12 +161,11 @@ class BenefitsService:
         rows = []
         for category in Category:
             benefits = [b for b in self.repo.benefits(category) if b.status is not Status.CANCELLED]
+            seats = [self.repo.assignments_of_benefit(b.id) for b in benefits]  # one lookup per benefit
             allocated = sum(b.quantity for b in benefits)
-            assigned = sum(len(rules.current_assignments(b, self.repo.assignments_of_benefit(b.id)))
-                           for b in benefits)
+            assigned = sum(len(rules.current_assignments(b, held)) for b, held in zip(benefits, seats, strict=True))
             pending = sum(1 for b in benefits if b.status is Status.PENDING_ACTIVATION) + sum(
-                1 for b in benefits for a in self.repo.assignments_of_benefit(b.id)
-                if a.is_current and a.status is Status.PENDING_ACTIVATION)
+                1 for held in seats for a in held if a.is_current and a.status is Status.PENDING_ACTIVATION)
             rows.append(CategorySummary(category, len(benefits), allocated, assigned,
                                         max(0, allocated - assigned), pending))
         return rows

@@ -3,6 +3,12 @@
 The repository turns documents into domain dataclasses and back; it owns the table names and the
 indexes the bot looks things up by. It decides nothing: rules live in ``domain.rules`` and the
 order of reads and writes in ``services.benefits``.
+
+Reads go through the store's ``*_decoded`` methods: the journaled engine decodes a document once per
+version and hands every reader the same object until the document is written again. That is safe
+only because these models are immutable all the way down (frozen dataclasses of scalars, dates,
+enums, tuples and frozensets; ``tests/services/test_decoded_cache.py`` checks it). ``AuditEntry``
+holds dicts, so it is decoded per read from a fresh copy, as before.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from domain.models import (
     Person,
     ServiceRequest,
 )
-from services.storage.base import Delete, Document, DocumentStore, Op, Put
+from services.storage.base import Delete, DocumentStore, Op, Put
 
 ORG = "organization"
 PEOPLE = "people"
@@ -59,80 +65,70 @@ class Repository:
     def __init__(self, store: DocumentStore) -> None:
         self.store = store
 
-    def _get(self, table: str, doc_id: str) -> dict[str, Any] | None:
-        """A document by an id that may come from card data: an empty id finds nothing."""
-        return self.store.get(table, doc_id) if doc_id else None
-
     # --- organization and people -------------------------------------------------------------
     def organization(self) -> Organization | None:
-        doc = self.store.get(ORG, SINGLETON)
-        return Organization.from_doc(doc) if doc else None
+        return self.store.get_decoded(ORG, SINGLETON, Organization.from_doc)
 
     def person(self, person_id: str) -> Person | None:
-        doc = self._get(PEOPLE, person_id)
-        return Person.from_doc(doc) if doc else None
+        return self.store.get_decoded(PEOPLE, person_id, Person.from_doc) if person_id else None
 
     def people(self) -> list[Person]:
-        return sorted((Person.from_doc(d) for d in self.store.all(PEOPLE)), key=lambda p: p.name.lower())
+        return sorted(self.store.all_decoded(PEOPLE, Person.from_doc), key=lambda p: p.name.lower())
 
     def person_by(self, field: str, value: str) -> Person | None:
         if not value:
             return None
-        found = self.store.find(PEOPLE, field, value)
-        return Person.from_doc(found[0]) if found else None
+        found = self.store.find_decoded(PEOPLE, field, value, Person.from_doc)
+        return found[0] if found else None
 
     def person_by_email(self, email: str) -> Person | None:
         return self.person_by("email", email.strip().lower())
 
     # --- packages and benefits ----------------------------------------------------------------
     def packages(self) -> list[BenefitPackage]:
-        return sorted((BenefitPackage.from_doc(d) for d in self.store.all(PACKAGES)), key=lambda p: p.purchased_on)
+        return sorted(self.store.all_decoded(PACKAGES, BenefitPackage.from_doc), key=lambda p: p.purchased_on)
 
     def package(self, package_id: str) -> BenefitPackage | None:
-        doc = self._get(PACKAGES, package_id)
-        return BenefitPackage.from_doc(doc) if doc else None
+        return self.store.get_decoded(PACKAGES, package_id, BenefitPackage.from_doc) if package_id else None
 
     def benefit(self, benefit_id: str) -> Benefit | None:
-        doc = self._get(BENEFITS, benefit_id)
-        return Benefit.from_doc(doc) if doc else None
+        return self.store.get_decoded(BENEFITS, benefit_id, Benefit.from_doc) if benefit_id else None
 
     def benefits(self, category: Category | None = None) -> list[Benefit]:
-        docs = self.store.find(BENEFITS, "category", category.value) if category else self.store.all(BENEFITS)
-        return sorted((Benefit.from_doc(_strip(d, "category")) for d in docs), key=lambda b: (b.kind, b.name))
+        found = (self.store.find_decoded(BENEFITS, "category", category.value, Benefit.from_doc) if category
+                 else self.store.all_decoded(BENEFITS, Benefit.from_doc))
+        return sorted(found, key=lambda b: (b.kind, b.name))
 
     def benefits_of_package(self, package_id: str) -> list[Benefit]:
-        return [Benefit.from_doc(_strip(d, "category")) for d in self.store.find(BENEFITS, "package_id", package_id)]
+        return self.store.find_decoded(BENEFITS, "package_id", package_id, Benefit.from_doc)
 
     # --- assignments, keys, contact, requests -------------------------------------------------
     def assignment(self, assignment_id: str) -> Assignment | None:
-        doc = self._get(ASSIGNMENTS, assignment_id)
-        return Assignment.from_doc(doc) if doc else None
+        return self.store.get_decoded(ASSIGNMENTS, assignment_id, Assignment.from_doc) if assignment_id else None
 
     def assignments_of_benefit(self, benefit_id: str) -> list[Assignment]:
-        return _sorted_assignments(self.store.find(ASSIGNMENTS, "benefit_id", benefit_id))
+        return _sorted_assignments(self.store.find_decoded(ASSIGNMENTS, "benefit_id", benefit_id, Assignment.from_doc))
 
     def assignments_of_person(self, person_id: str) -> list[Assignment]:
-        return _sorted_assignments(self.store.find(ASSIGNMENTS, "person_id", person_id))
+        return _sorted_assignments(self.store.find_decoded(ASSIGNMENTS, "person_id", person_id, Assignment.from_doc))
 
     def all_assignments(self) -> list[Assignment]:
-        return _sorted_assignments(self.store.all(ASSIGNMENTS))
+        return _sorted_assignments(self.store.all_decoded(ASSIGNMENTS, Assignment.from_doc))
 
     def key_reveals(self, benefit_ids: Iterable[str]) -> list[KeyReveal]:
         out: list[KeyReveal] = []
         for benefit_id in benefit_ids:
-            out.extend(KeyReveal.from_doc(d) for d in self.store.find(KEY_REVEALS, "benefit_id", benefit_id))
+            out.extend(self.store.find_decoded(KEY_REVEALS, "benefit_id", benefit_id, KeyReveal.from_doc))
         return out
 
     def marketing_contact(self) -> MarketingContact | None:
-        doc = self.store.get(MARKETING, SINGLETON)
-        return MarketingContact.from_doc(doc) if doc else None
+        return self.store.get_decoded(MARKETING, SINGLETON, MarketingContact.from_doc)
 
     def request(self, request_id: str) -> ServiceRequest | None:
-        doc = self._get(REQUESTS, request_id)
-        return ServiceRequest.from_doc(doc) if doc else None
+        return self.store.get_decoded(REQUESTS, request_id, ServiceRequest.from_doc) if request_id else None
 
     def requests(self) -> list[ServiceRequest]:
-        return sorted((ServiceRequest.from_doc(d) for d in self.store.all(REQUESTS)),
+        return sorted(self.store.all_decoded(REQUESTS, ServiceRequest.from_doc),
                       key=lambda r: r.created_at, reverse=True)
 
     def audit_of(self, subject_id: str, limit: int = 10) -> list[AuditEntry]:
@@ -204,11 +200,5 @@ class Repository:
         return Put(PROCESSED, key, {"result": result or {}})
 
 
-def _strip(doc: Document, *names: str) -> Document:
-    for name in names:
-        doc.pop(name, None)
-    return doc
-
-
-def _sorted_assignments(docs: list[Document]) -> list[Assignment]:
-    return sorted((Assignment.from_doc(d) for d in docs), key=lambda a: a.assigned_at)
+def _sorted_assignments(assignments: list[Assignment]) -> list[Assignment]:
+    return sorted(assignments, key=lambda a: a.assigned_at)

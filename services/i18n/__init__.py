@@ -88,6 +88,11 @@ class Translator:
     def has(self, key: str) -> bool:
         return key in self._catalogs[DEFAULT_LOCALE]
 
+    @property
+    def catalogs(self) -> Mapping[str, Mapping[str, str]]:
+        """The catalogs this translator reads (``load_catalogs()`` unless given others)."""
+        return self._catalogs
+
     def date(self, value: date | datetime | None) -> str:
         return format_date(value, self.locale)
 

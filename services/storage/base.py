@@ -10,11 +10,13 @@ database for a scale-out) without touching the services above it.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 Document = dict[str, Any]
+T = TypeVar("T")
+Decoder = Callable[[Document], T]
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,26 @@ class DocumentStore(ABC):
     @abstractmethod
     async def close(self) -> None:
         """Flush and release the files."""
+
+    # --- decoded reads -----------------------------------------------------------------------------
+    # ``decode`` turns a document (a caller's copy) into an object. It must be a stable callable (a
+    # module-level function or a classmethod, not a lambda made per call) returning an IMMUTABLE value
+    # (a frozen dataclass of scalars, tuples, frozensets...): an engine may hand the same object to
+    # every caller until the document changes. These defaults decode a fresh copy on every read; the
+    # journaled engine keeps one decoded object per stored document version.
+
+    def get_decoded(self, table: str, doc_id: str, decode: Decoder[T]) -> T | None:
+        """``decode(get(table, doc_id))``, or None when there is no such document."""
+        doc = self.get(table, doc_id)
+        return None if doc is None else decode(doc)
+
+    def all_decoded(self, table: str, decode: Decoder[T]) -> list[T]:
+        """``decode`` of every document of ``table``, in the order of :meth:`all`."""
+        return [decode(d) for d in self.all(table)]
+
+    def find_decoded(self, table: str, field_name: str, value: Any, decode: Decoder[T]) -> list[T]:
+        """``decode`` of every document :meth:`find` returns, in its order."""
+        return [decode(d) for d in self.find(table, field_name, value)]
 
     def dump(self) -> dict[str, dict[str, Document]]:
         """Every table as ``{table: {doc_id: doc}}``, for export and backup."""

@@ -64,7 +64,7 @@ from services.storage._common import (
     clone,
     normalize_ops,
 )
-from services.storage.base import Document, DocumentStore, Op, StoreHealth
+from services.storage.base import Decoder, Document, DocumentStore, Op, StoreHealth, T
 from services.storage.journal import (
     HEADER_SIZE,
     JournalCorruptError,
@@ -192,6 +192,8 @@ class JournaledTinyStore(DocumentStore):
             t: {f: {} for f in fields} for t, fields in self.indexes.items()
         }
         self._view = StrIdTinyDB(self._tables, storage=_LiveStorage)
+        #: ``{table: {decode: {doc_id: (stored doc, decoded object)}}}``: see :meth:`get_decoded`
+        self._decoded: dict[str, dict[Decoder[Any], dict[str, tuple[Document, Any]]]] = {}
         self._quarantined: list[str] = []
         self._detail = DETAIL_OK
         self._failure = ""
@@ -434,6 +436,7 @@ class JournaledTinyStore(DocumentStore):
             docs = self._tables[table] = {}
         old = docs.get(doc_id)
         docs[doc_id] = doc
+        self._forget_decoded(table, doc_id)
         index = self._index.get(table)
         if not index:
             return
@@ -458,6 +461,7 @@ class JournaledTinyStore(DocumentStore):
         old = docs.pop(doc_id, None) if docs is not None else None
         if old is None:
             return
+        self._forget_decoded(table, doc_id)
         for field_name, entries in self._index.get(table, {}).items():
             if field_name in old:
                 self._unindex(entries, _index_key(old[field_name]), doc_id)
@@ -508,6 +512,58 @@ class JournaledTinyStore(DocumentStore):
         if entries is None:
             return super().find_ids(table, field_name, value)
         return list(entries.get(_index_key(value), ()))
+
+    # ------------------------------------------------------------------------- decoded reads
+
+    def _forget_decoded(self, table: str, doc_id: str) -> None:
+        cached = self._decoded.get(table)
+        if cached:
+            for entries in cached.values():
+                entries.pop(doc_id, None)
+
+    def _decoded_of(self, table: str, decode: Decoder[T], doc_id: str, raw: Document) -> T:
+        """The decoded object of stored document ``raw``, decoded once per version of the document.
+
+        Stored documents are replaced on every write, never changed in place, so the cache entry is
+        valid exactly while it was made from the very object now stored (``is``); writes also drop it.
+        """
+        by_decoder = self._decoded.get(table)
+        if by_decoder is None:
+            by_decoder = self._decoded[table] = {}
+        entries = by_decoder.get(decode)
+        if entries is None:
+            entries = by_decoder[decode] = {}
+        entry = entries.get(doc_id)
+        if entry is not None and entry[0] is raw:
+            return entry[1]  # type: ignore[no-any-return]
+        value = decode(clone(raw))
+        entries[doc_id] = (raw, value)
+        return value
+
+    def get_decoded(self, table: str, doc_id: str, decode: Decoder[T]) -> T | None:
+        """``decode`` of one document, decoded once per version of it (``decode`` must return an
+        immutable value: every reader gets the same object until the document changes)."""
+        raw = self._tables.get(check_table(table), {}).get(check_doc_id(doc_id))
+        return None if raw is None else self._decoded_of(table, decode, doc_id, raw)
+
+    def all_decoded(self, table: str, decode: Decoder[T]) -> list[T]:
+        """``decode`` of every document of ``table`` (cached per document version)."""
+        docs = self._tables.get(check_table(table), {})
+        return [self._decoded_of(table, decode, i, raw) for i, raw in docs.items()]
+
+    def find_decoded(self, table: str, field_name: str, value: Any, decode: Decoder[T]) -> list[T]:
+        """``decode`` of the documents :meth:`find` returns, in its order (cached per document version
+        when the field is indexed; a scan decodes what it finds)."""
+        check_table(table)
+        check_name(field_name, ERR_FIELD_NAME)
+        docs = self._tables.get(table, {})
+        if field_name == ID_FIELD:
+            found = docs.get(value) if isinstance(value, str) else None
+            return [] if found is None else [self._decoded_of(table, decode, value, found)]
+        entries = self._index.get(table, {}).get(field_name)
+        if entries is None:
+            return super().find_decoded(table, field_name, value, decode)
+        return [self._decoded_of(table, decode, i, docs[i]) for i in entries.get(_index_key(value), ())]
 
     def table_names(self) -> list[str]:
         """Names of the tables that hold at least one document."""

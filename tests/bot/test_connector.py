@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -352,3 +353,50 @@ async def test_proactive_messages_use_the_pool(fake: RecordingConnector, tmp_pat
     await adapter.connectors.close()
     assert [r["body"]["text"] for r in fake.requests] == ["reminder"] * 3
     assert len(fake.ports) == 1
+
+
+@pytest.mark.parametrize(("result_type", "body", "content_type"), [
+    ("ResourceResponse", b'{"id": "abc"}', "application/json; charset=utf-8"),
+    ("ResourceResponse", b'{"id": "abc", "extra": [1, 2]}', "application/json"),
+    ("ChannelAccount", '{"id": "29:1", "name": "Alex", "aadObjectId": "a1", "email": "a@c.com", "role": "user"}'
+     .encode(), "application/json"),
+    ("TeamsChannelAccount", b'{"id": "29:1", "userPrincipalName": "a@c.com", "givenName": "A"}', "application/json"),
+    ("[ChannelAccount]", b'[{"id": "29:1"}, {"id": "29:2", "name": "B"}]', "application/json"),
+    ("ResourceResponse", b'{"id": "abc"}', "text/plain"),
+    ("ResourceResponse", b'\xef\xbb\xbf{"id": "bom"}', "application/json"),
+])
+def test_results_are_what_msrest_reads(result_type: str, body: bytes, content_type: str) -> None:
+    from bot.connector import _DESERIALIZE, BufferedResponse, _result
+
+    def response() -> BufferedResponse:
+        return BufferedResponse(200, "OK", {"Content-Type": content_type}, body)
+
+    try:
+        expected = _DESERIALIZE(result_type, response())
+    except Exception as error:  # then ours must fail alike
+        with pytest.raises(type(error)):
+            _result(result_type, response())
+        return
+    got = _result(result_type, response())
+    assert type(got) is type(expected)
+    as_list = got if isinstance(got, list) else [got]
+    for mine, theirs in zip(as_list, expected if isinstance(expected, list) else [expected], strict=True):
+        assert type(mine) is type(theirs) and vars(mine) == vars(theirs)
+
+
+@pytest.mark.parametrize("activity", [
+    MessageFactory.text("hi"),
+    MessageFactory.attachment(CardFactory.adaptive_card({"type": "AdaptiveCard", "version": "1.5", "body": [
+        {"type": "TextBlock", "text": "x", "wrap": True, "size": 1.5, "none": None, "items": [[1, {"a": []}]]}]})),
+    Activity(type=ActivityTypes.message, text="x", channel_data={"notification": {"alert": True}},
+             conversation=ConversationAccount(id="c")),
+    Activity(type="message", attachments=[{"contentType": "x", "content": {}}]),  # a dict: msrest's own path
+    Activity(type="message", value={1: "non-string key"}),
+    Activity(type="message", value={"nested": [{"deep": {2: "non-string key"}}]}),
+    Activity(type="message", value={"tuple": (1, 2)}),
+])
+def test_shared_serialization_encodes_as_msrest_serialization(activity: Activity) -> None:
+    """``share=True`` (the send paths) gives the same JSON; only copying is skipped."""
+    expected = _SERIALIZE.body(activity, "Activity")
+    assert serialize_model(activity, "Activity", share=True) == expected
+    assert json.dumps(serialize_model(activity, "Activity", share=True)) == json.dumps(expected)

@@ -1,0 +1,98 @@
+"""The outgoing-activity copy of :mod:`bot.turn_context` equals ``copy.deepcopy``, and sending never
+changes the caller's activity (what the SDK's copy protects)."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Any
+
+from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount
+from msrest.serialization import Model
+
+from bot.adapter import BenefitsAdapter
+from bot.connector import serialize_model
+from bot.turn_context import FastCopyTurnContext, copy_activity
+
+
+def _card() -> dict[str, Any]:
+    return {"type": "AdaptiveCard", "version": "1.5", "body": [
+        {"type": "TextBlock", "text": "你好", "wrap": True, "size": None, "n": 1.5, "ok": True},
+        {"type": "ColumnSet", "columns": [{"type": "Column", "items": [{"type": "TextBlock", "text": "x"}]}]},
+    ], "actions": [{"type": "Action.Execute", "verb": "overview", "data": {"action": "overview", "page": 0}}]}
+
+
+def _same_structure(a: Any, b: Any) -> None:
+    """Equal values, and no dict, list or model of the copy is an object of the original."""
+    assert type(a) is type(b)
+    if isinstance(a, (dict, list, Model)):
+        assert a is not b
+    if isinstance(a, dict):
+        assert list(a) == list(b)
+        for k in a:
+            _same_structure(a[k], b[k])
+    elif isinstance(a, list):
+        assert len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            _same_structure(x, y)
+    elif isinstance(a, Model):
+        assert vars(a).keys() == vars(b).keys()
+        for k in vars(a):
+            _same_structure(vars(a)[k], vars(b)[k])
+    else:
+        assert a == b
+
+
+def test_copy_of_a_card_activity_equals_deepcopy() -> None:
+    activity = MessageFactory.attachment(CardFactory.adaptive_card(_card()))
+    activity.timestamp = datetime(2026, 11, 22, tzinfo=UTC)
+    activity.from_property = ChannelAccount(id="28:bot", name="Bot")
+    activity.additional_properties = {"x": [1, {"y": 2}]}
+    fast, slow = copy_activity(activity), copy.deepcopy(activity)
+    _same_structure(fast, slow)
+    _same_structure(activity, fast)
+    assert serialize_model(fast, "Activity") == serialize_model(slow, "Activity") == serialize_model(activity,
+                                                                                                     "Activity")
+
+
+def test_copy_keeps_shared_and_cyclic_references_as_deepcopy_does() -> None:
+    shared: dict[str, Any] = {"a": 1}
+    loop: list[Any] = []
+    loop.append(loop)
+    value = {"one": shared, "two": shared, "loop": loop}
+    copied = copy_activity(value)
+    assert copied["one"] is copied["two"] and copied["one"] is not shared
+    assert copied["loop"][0] is copied["loop"]
+
+
+def test_objects_with_their_own_copy_hooks_go_through_deepcopy() -> None:
+    class Hooked(Model):
+        def __deepcopy__(self, memo: dict[int, Any]) -> str:
+            return "hooked"
+
+    assert copy_activity({"v": Hooked()}) == {"v": "hooked"}
+
+
+async def test_sending_does_not_change_the_callers_activity() -> None:
+    sent: list[Activity] = []
+
+    class Adapter(BenefitsAdapter):
+        async def send_activities(self, context: TurnContext, activities: list[Activity]) -> list[Any]:
+            sent.extend(activities)
+            return [None for _ in activities]
+
+    adapter = Adapter.__new__(Adapter)  # no authentication needed to send within a test turn
+    incoming = Activity(type=ActivityTypes.message, id="in-1", channel_id="msteams", service_url="http://127.0.0.1/",
+                        from_property=ChannelAccount(id="29:alex"), recipient=ChannelAccount(id="28:bot"),
+                        conversation=ConversationAccount(id="a:1"))
+    context = adapter._create_turn_context(incoming, None, "scope", None, None, None, None)  # type: ignore[arg-type]
+    assert isinstance(context, FastCopyTurnContext)
+    card = _card()
+    outgoing = MessageFactory.attachment(CardFactory.adaptive_card(card))
+    outgoing.id = "mine"
+    await context.send_activity(outgoing)
+    assert outgoing.id == "mine" and outgoing.conversation is None and outgoing.reply_to_id is None
+    assert sent[0].conversation.id == "a:1" and sent[0].reply_to_id == "in-1" and sent[0].id is None
+    assert sent[0].attachments[0].content == card and sent[0].attachments[0].content is not card
+    assert context.responded

@@ -1,0 +1,135 @@
+"""The overview card memo (``dialogs.card_memo``): the same card as a fresh build, a new card as soon as
+the data changes, and copies that no caller can use to change what others get."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aiohttp import ClientSession
+
+from bot import keys
+from cards.overview import overview_card
+from dialogs.actions import ACTIONS
+from dialogs.card_memo import OVERVIEW, CardMemo
+from services.benefits import BenefitsService
+from services.i18n import Translator, load_catalogs
+from tests._common.fake_connector import FakeConnector
+from tests._common.harness import ALEX, LEE, BotClient, all_text, bot_settings, cards_in, start_bot
+
+ALEX_ID = ALEX["aadObjectId"]
+LEE_ID = LEE["aadObjectId"]
+
+
+@dataclass
+class App:
+    client: BotClient
+    service: BenefitsService
+
+
+@pytest.fixture
+async def app(connector: FakeConnector, data_dir: Any) -> AsyncIterator[App]:
+    runner, base = await start_bot(bot_settings(data_dir))
+    async with ClientSession() as session:
+        yield App(BotClient(base, connector, session), runner.app[keys.SERVICE])
+    await runner.cleanup()
+
+
+def _row(card: dict[str, Any], category: str) -> str:
+    return next(all_text(c) for c in card["body"] if c.get("id") == f"category-{category}")
+
+
+async def test_overview_card_follows_every_change(app: App) -> None:
+    first = cards_in(await app.client.say(ALEX, "overview"))[0]
+    again = cards_in(await app.client.say(ALEX, "overview"))[0]
+    assert again == first
+    assert "0 assigned" in _row(first, "visual_studio")
+    await app.service.assign(app.service.repo.person(ALEX_ID), "vs-enterprise", LEE_ID)  # type: ignore[arg-type]
+    after = cards_in(await app.client.say(ALEX, "overview"))[0]
+    assert "1 assigned" in _row(after, "visual_studio")
+    chinese = cards_in(await app.client.say(ALEX, "overview", locale="zh-CN"))[0]
+    traditional = cards_in(await app.client.say(ALEX, "overview", locale="zh-TW"))[0]
+    assert "权益概览" in all_text(chinese) and "權益概覽" in all_text(traditional)
+    assert "Benefits overview" in all_text(after) and "Benefits overview" not in all_text(chinese)
+
+
+async def test_memoized_card_is_the_fresh_card(app: App) -> None:
+    service = app.service
+    admin = service.repo.person(ALEX_ID)
+    assert admin is not None
+    for locale in ("en-US", "zh-CN", "zh-TW"):
+        t = Translator(locale)
+        fresh = overview_card(service.overview(admin), service.repo.packages(), t, set(ACTIONS))
+        memo = CardMemo()
+        key = (tuple(service.overview(admin)), tuple(service.repo.packages()), frozenset(ACTIONS))
+
+        def build(t: Translator = t) -> dict[str, Any]:
+            return overview_card(service.overview(admin), service.repo.packages(), t, set(ACTIONS))
+
+        assert memo.get(t, key, build) == fresh
+        assert json.dumps(memo.get(t, key, build)) == json.dumps(fresh)
+        assert (memo.hits, memo.misses) == (1, 1)
+
+
+def test_callers_get_copies() -> None:
+    memo = CardMemo()
+    t = Translator("en-US")
+    payload = {"action": "x"}
+    built = {"body": [{"type": "TextBlock", "text": "a"}],
+             "actions": [{"data": payload, "fallback": {"data": payload}}]}
+    first = memo.get(t, ("k",), lambda: built)
+    first["body"][0]["text"] = "changed"
+    first["actions"][0]["data"]["action"] = "changed"
+    second = memo.get(t, ("k",), lambda: pytest.fail("built twice"))
+    assert second["body"][0]["text"] == "a" and second["actions"][0]["data"] == {"action": "x"}
+    second["body"].append("more")
+    assert memo.get(t, ("k",), lambda: pytest.fail("built twice")) == {
+        "body": [{"type": "TextBlock", "text": "a"}], "actions": [{"data": {"action": "x"},
+                                                                   "fallback": {"data": {"action": "x"}}}]}
+
+
+def test_own_catalogs_and_unhashable_keys_bypass_the_memo() -> None:
+    memo = CardMemo()
+    builds: list[int] = []
+
+    def build() -> dict[str, Any]:
+        builds.append(1)
+        return {"n": len(builds)}
+
+    custom = Translator("en-US", {k: dict(v) for k, v in load_catalogs().items()})
+    assert memo.get(custom, ("k",), build) == {"n": 1}
+    assert memo.get(custom, ("k",), build) == {"n": 2}
+    assert memo.get(Translator("en-US"), ([1],), build) == {"n": 3}
+    assert memo.get(Translator("en-US"), ([1],), build) == {"n": 4}
+
+
+def test_memo_is_bounded() -> None:
+    memo = CardMemo(size=2)
+    t = Translator("en-US")
+    for i in range(5):
+        memo.get(t, (i,), lambda i=i: {"i": i})
+    assert len(memo._cards) == 2
+    assert OVERVIEW.size >= 2
+
+
+def test_memo_gives_back_the_same_values_and_types() -> None:
+    memo = CardMemo()
+    t = Translator("zh-TW")
+    value = {"a": [1, "權益 \u2028 x", None, 1.5, True, 10**20, {"b": []}], "c": {}}
+    assert memo.get(t, ("v",), lambda: value) is value  # the first caller gets the card it built
+    again = memo.get(t, ("v",), lambda: pytest.fail("built twice"))
+    assert again == value and again is not value and again["a"] is not value["a"]
+    assert [type(x) for x in again["a"]] == [type(x) for x in value["a"]]
+
+
+def test_cards_that_json_would_change_are_not_memoized() -> None:
+    memo = CardMemo()
+    t = Translator("en-US")
+    for odd in ({"t": (1, 2)}, {1: "x"}, {"n": float("nan")}):
+        builds: list[int] = []
+        for _ in range(2):
+            memo.get(t, (repr(odd),), lambda odd=odd, builds=builds: builds.append(1) or odd)
+        assert len(builds) == 2
