@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from domain import errors, rules
 from domain.errors import RuleViolation
@@ -42,6 +42,7 @@ from domain.models import (
 from services.repository import PROCESSED, Repository
 from services.storage.base import DocumentStore, Op
 
+T = TypeVar("T")
 Clock = Callable[[], datetime]
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,11 @@ class BenefitsService:
         if op_key:
             ops = [*ops, self.repo.mark_processed(op_key, result)]
         await self.store.apply(ops)
+
+    def _replayed(self, op_key: str | None, field: str, load: Callable[[str], T | None]) -> T | None:
+        """What an operation already done under ``op_key`` created (a double click or a redelivery)."""
+        done = self._processed(op_key)
+        return load(done[field]) if done and done.get(field) else None
 
     def _processed(self, op_key: str | None) -> dict[str, Any] | None:
         if not op_key:
@@ -226,11 +232,9 @@ class BenefitsService:
         """Assign a seat (Visual Studio, Azure usage-based, technical benefits)."""
         rules.require_can_assign_benefits(actor)
         async with self._lock:
-            done = self._processed(op_key)
-            if done is not None and done.get("assignment_id"):
-                existing = self.repo.assignment(done["assignment_id"])
-                if existing:
-                    return existing
+            replayed = self._replayed(op_key, "assignment_id", self.repo.assignment)
+            if replayed is not None:
+                return replayed
             benefit = self._benefit(benefit_id)
             assignee = self._person(person_id)
             rules.require_not_cancelled(benefit)
@@ -395,11 +399,9 @@ class BenefitsService:
         """Seed: request technical assistance (presales, design, deployment, app development)."""
         rules.require_admin(actor)
         async with self._lock:
-            done = self._processed(op_key)
-            if done is not None and done.get("request_id"):
-                existing = self.repo.request(done["request_id"])
-                if existing:
-                    return existing
+            replayed = self._replayed(op_key, "request_id", self.repo.request)
+            if replayed is not None:
+                return replayed
             benefit = self._benefit(benefit_id)
             if not rules.accepts_assistance_requests(benefit):
                 raise RuleViolation(errors.WRONG_KIND, benefit=benefit.name)
@@ -422,11 +424,9 @@ class BenefitsService:
         """Seed: cancel within 30 days of purchase, no software activated; through a service request."""
         rules.require_can_assign_benefits(actor)
         async with self._lock:
-            done = self._processed(op_key)
-            if done is not None and done.get("request_id"):
-                existing = self.repo.request(done["request_id"])
-                if existing:
-                    return existing
+            replayed = self._replayed(op_key, "request_id", self.repo.request)
+            if replayed is not None:
+                return replayed
             package = self.repo.package(package_id)
             if package is None:
                 raise RuleViolation(errors.UNKNOWN_PACKAGE, id=package_id)
@@ -460,11 +460,9 @@ class BenefitsService:
                               op_key: str | None = None) -> ServiceRequest:
         """An employee asks the admins for a benefit (any user may)."""
         async with self._lock:
-            done = self._processed(op_key)
-            if done is not None and done.get("request_id"):
-                existing = self.repo.request(done["request_id"])
-                if existing:
-                    return existing
+            replayed = self._replayed(op_key, "request_id", self.repo.request)
+            if replayed is not None:
+                return replayed
             benefit = self._benefit(benefit_id)
             rules.require_not_cancelled(benefit)
             request = ServiceRequest(
