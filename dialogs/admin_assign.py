@@ -15,6 +15,7 @@ from typing import Any
 from cards.base import notice
 from dialogs.actions import ActionResult, action
 from dialogs.admin_view import change_then_show, page_of
+from dialogs.people import resolve_person
 from dialogs.turn import Turn
 from domain import errors
 from domain.errors import RuleViolation
@@ -25,11 +26,9 @@ def _value(data: dict[str, Any], name: str, suffix: str) -> str:
     return str(data.get(name) or data.get(suffix) or "").strip()
 
 
-def _resolve_person(turn: Turn, value: str) -> Person:
+async def _resolve_person(turn: Turn, value: str) -> Person:
     """Our directory id, or what the Teams people picker returns (an Entra object id), or an email."""
-    repo = turn.service.repo
-    person = (repo.person(value) or repo.person_by("aad_object_id", value) or repo.person_by("teams_id", value)
-              or (repo.person_by_email(value) if "@" in value else None))
+    person = await resolve_person(turn, value)
     if person is None:
         raise RuleViolation(errors.UNKNOWN_PERSON, id=value)
     return person
@@ -54,7 +53,7 @@ async def assign_user(turn: Turn, data: dict[str, Any]) -> ActionResult:
         chosen = _value(data, "person_id", f"person-{benefit_id}")
         if not chosen:
             raise RuleViolation(errors.MISSING_FIELD, field=turn.t("benefits.user"))
-        person = _resolve_person(turn, chosen)
+        person = await _resolve_person(turn, chosen)
         alternate = _value(data, "alternate_email", f"alternate-{benefit_id}")
         assignment = await turn.service.assign(turn.person, benefit_id, person.id, alternate, op_key=turn.op_key)
         benefit = turn.service.repo.benefit(benefit_id)

@@ -11,10 +11,11 @@ from typing import Any
 
 from cards.gtm import CONTACT_LANGUAGES, contact_form, gtm_card
 from dialogs.actions import ActionResult, action
+from dialogs.people import resolve_person
 from dialogs.turn import Turn
 from domain import errors, rules
 from domain.errors import RuleViolation
-from domain.models import Category, Person
+from domain.models import Category
 
 #: Refusals about *who* acts: the handler answers them (and names the admins); never swallowed here.
 PERMISSION_CODES = (errors.NOT_AN_ADMIN, errors.NEEDS_GLOBAL_ADMIN, errors.NEEDS_GTM_ROLE)
@@ -26,16 +27,6 @@ def page(turn: Turn, outcome: dict[str, Any] | None = None) -> dict[str, Any]:
     contact = repo.marketing_contact()
     person = repo.person(contact.person_id) if contact else None
     return gtm_card(turn.t, offers, contact, person, turn.service.today(), outcome)
-
-
-def resolve_person(turn: Turn, value: str) -> Person | None:
-    """A directory id from the static choices, or a Graph user id / email from the people picker."""
-    repo = turn.service.repo
-    value = value.strip()
-    if not value:
-        return None
-    return (repo.person(value) or repo.person_by("aad_object_id", value) or repo.person_by("teams_id", value)
-            or (repo.person_by_email(value) if "@" in value else None))
 
 
 @action("list_go_to_market")
@@ -60,7 +51,7 @@ async def set_marketing_contact(turn: Turn, data: dict[str, Any]) -> ActionResul
     values = {k: str(data.get(k) or "") for k in ("person_id", "alternate_email", "phone", "preferred_language")}
     mode = str(data.get("mode") or "add")
     try:
-        person = resolve_person(turn, values["person_id"])
+        person = await resolve_person(turn, values["person_id"])
         if person is None:
             raise RuleViolation(errors.UNKNOWN_PERSON, id=values["person_id"])
         if values["preferred_language"] and values["preferred_language"] not in CONTACT_LANGUAGES:
