@@ -58,7 +58,7 @@ async def test_marketing_contact_and_offer_activation_in_simplified_chinese(jour
     await journey.screenshot("contact form filled")
     await journey.click("分配用户")
     await journey.expect_card("Megan Bowen 现在是公司营销联系人")
-    await journey.click("详细信息", row="Gold Core")
+    await journey.click("⌄", row="Gold Core")
     await journey.screenshot("offer expanded")
     await journey.click("激活")
     await journey.expect_card("等待激活")
