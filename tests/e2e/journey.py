@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from playwright.async_api import Browser, Page, WebSocket
+from playwright.async_api import Browser, Page
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 CHROMIUM = "/usr/bin/chromium"
@@ -25,6 +25,22 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 CARDS = ".ac-adaptiveCard"
+#: Runs before the Playground's scripts: remember every WebSocket the page opens.
+_TRACK_SOCKETS = """(() => {
+    const Native = window.WebSocket;
+    window.__sockets = [];
+    window.WebSocket = class extends Native {
+        constructor(...args) { super(...args); window.__sockets.push(this); }
+    };
+})()"""
+#: Close them all and resolve once each has closed (the server answered the close), at most 3 s.
+_CLOSE_SOCKETS = """() => Promise.race([
+    Promise.all((window.__sockets || []).filter(s => s.readyState !== 3).map(s => new Promise(done => {
+        s.addEventListener("close", done);
+        s.close();
+    }))),
+    new Promise(done => setTimeout(done, 3000)),
+])"""
 
 
 class Journey:
@@ -36,7 +52,6 @@ class Journey:
         self.name = re.sub(r"[^\w.-]+", "_", name)
         self.timeout_ms = timeout * 1000
         self.page: Page | None = None
-        self._sockets: list[WebSocket] = []
         self.step = 0
         self._cards_before: list[str] = []
         self._paragraphs_before: list[str] = []
@@ -51,7 +66,7 @@ class Journey:
         """Open the Playground: it installs the app in the personal chat and the bot greets."""
         context = await self.browser.new_context(viewport={"width": 1280, "height": 1000}, locale="en-US")
         self.page = await context.new_page()
-        self.page.on("websocket", lambda socket: self._sockets.append(socket))
+        await self.page.add_init_script(_TRACK_SOCKETS)
         self.page.set_default_timeout(self.timeout_ms)
         await self._mark()
         await self.page.goto(self.url)
@@ -64,16 +79,11 @@ class Journey:
     async def close(self) -> None:
         """Leave the page cleanly: the Playground pushes every bot message to each open UI socket, and a
         socket still closing when the context is torn down makes its connector fail the bot's next send
-        (``WebSocket is not open: readyState 2``). So the page leaves first and its sockets finish closing."""
+        (``WebSocket is not open: readyState 2``). So the page closes its sockets and waits for the
+        server's side of the close handshake before the context goes."""
         if self.page is None:
             return
-        await self.page.goto("about:blank")
-        for socket in self._sockets:
-            if not socket.is_closed():
-                try:
-                    await socket.wait_for_event("close", timeout=5000)
-                except PlaywrightTimeout:
-                    pass
+        await self.page.evaluate(_CLOSE_SOCKETS)
         await self.page.context.close()
 
     @property
