@@ -39,6 +39,10 @@ _SMALLER = ((5, 15), (2, 5), (0, 0))
 CARD_BUDGET = 70_000
 #: Teams people picker dataset (works in Teams; the Playground has no Graph, so static choices come too).
 PEOPLE_DATASET = "graph.microsoft.com/users"
+#: Column widths shared by the header and every row, so each label sits above its values (``auto``
+#: columns size to their own content and drift apart between rows); the toggle column fits its button.
+COLUMN_WIDTHS = {"name": 4, "status": 2, "quantity": 3, "expires": 2}
+TOGGLE_WIDTH = "48px"
 
 LIST_VERBS: dict[Category, str] = {
     Category.SOFTWARE: "list_software",
@@ -152,12 +156,13 @@ def _list_card(view: ListView, t: Translator, notice: dict[str, Any] | None) -> 
 
 
 def _header(t: Translator) -> dict[str, Any]:
-    def col(key: str, width: str) -> dict[str, Any]:
+    def col(key: str, width: int) -> dict[str, Any]:
         return {"type": "Column", "width": width, "items": [text(t(key), weight="Bolder", size="Small")]}
 
     return {"type": "ColumnSet", "columns": [
-        col("benefits.name", "stretch"), col("benefits.status", "auto"), col("benefits.quantity", "auto"),
-        col("benefits.expires", "auto"), {"type": "Column", "width": "24px", "items": []}]}
+        col("benefits.name", COLUMN_WIDTHS["name"]), col("benefits.status", COLUMN_WIDTHS["status"]),
+        col("benefits.quantity", COLUMN_WIDTHS["quantity"]), col("benefits.expires", COLUMN_WIDTHS["expires"]),
+        {"type": "Column", "width": TOGGLE_WIDTH, "items": []}]}
 
 
 def _when(benefit: Benefit, t: Translator) -> str:
@@ -180,12 +185,13 @@ def _row(view: ListView, benefit: Benefit, assignments: list[Assignment], t: Tra
     row = {
         "type": "ColumnSet", "id": f"row-{benefit.id}", "separator": True,
         "columns": [
-            {"type": "Column", "width": "stretch", "items": name_items},
-            {"type": "Column", "width": "auto", "items": [text(status_text(t, status_of(benefit, view.today)))]},
-            {"type": "Column", "width": "auto", "items": [text(seats, size="Small")]},
-            {"type": "Column", "width": "auto", "items": [text(_when(benefit, t), size="Small")]},
-            {"type": "Column", "width": "24px", "verticalContentAlignment": "Center", "items": [
-                {"type": "ActionSet", "actions": [toggle("⌄", details_id)]}]},
+            {"type": "Column", "width": COLUMN_WIDTHS["name"], "items": name_items},
+            {"type": "Column", "width": COLUMN_WIDTHS["status"],
+             "items": [text(status_text(t, status_of(benefit, view.today)), size="Small")]},
+            {"type": "Column", "width": COLUMN_WIDTHS["quantity"], "items": [text(seats, size="Small")]},
+            {"type": "Column", "width": COLUMN_WIDTHS["expires"], "items": [text(_when(benefit, t), size="Small")]},
+            {"type": "Column", "width": TOGGLE_WIDTH, "verticalContentAlignment": "Center", "items": [
+                {"type": "ActionSet", "actions": [{**toggle("⌄", details_id), "tooltip": t("benefits.details")}]}]},
         ],
     }
     details = {"type": "Container", "id": details_id, "isVisible": False, "style": "emphasis",

@@ -66,12 +66,17 @@ def gtm_card(t: Translator, offers: list[Benefit], contact: MarketingContact | N
     return card(body, [execute(t("gtm.refresh"), "list_go_to_market")])
 
 
+#: The toggle column fits the ⌄ button; a weighted column there squeezed a worded button until it
+#: was cut off ("细信息") in a chat-width card.
+TOGGLE_WIDTH = "48px"
+
+
 def _header_row(t: Translator) -> dict[str, Any]:
     return {"type": "ColumnSet", "columns": [
         {"type": "Column", "width": 4, "items": [text(t("gtm.col.benefit"), weight="Bolder")]},
         {"type": "Column", "width": 3, "items": [text(t("gtm.col.status"), weight="Bolder")]},
         {"type": "Column", "width": 3, "items": [text(t("gtm.col.expires"), weight="Bolder")]},
-        {"type": "Column", "width": 1, "items": []},
+        {"type": "Column", "width": TOGGLE_WIDTH, "items": []},
     ]}
 
 
@@ -85,8 +90,9 @@ def _offer_row(t: Translator, offer: Benefit, index: int, has_contact: bool, tod
         ]},
         {"type": "Column", "width": 3, "items": [text(status_text(t, status))]},
         {"type": "Column", "width": 3, "items": [text(t.date(offer.expires_on) or "—")]},
-        {"type": "Column", "width": 1, "verticalContentAlignment": "Center", "items": [
-            {"type": "ActionSet", "actions": [toggle(t("gtm.details"), details_id)]},
+        {"type": "Column", "width": TOGGLE_WIDTH, "verticalContentAlignment": "Center", "items": [
+            # seeds: "select the down arrow at the far right of the row"; the tooltip names it
+            {"type": "ActionSet", "actions": [{**toggle("⌄", details_id), "tooltip": t("gtm.details")}]},
         ]},
     ]}
     details: list[dict[str, Any]] = []

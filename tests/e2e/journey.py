@@ -25,6 +25,22 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 CARDS = ".ac-adaptiveCard"
+#: Runs before the Playground's scripts: remember every WebSocket the page opens.
+_TRACK_SOCKETS = """(() => {
+    const Native = window.WebSocket;
+    window.__sockets = [];
+    window.WebSocket = class extends Native {
+        constructor(...args) { super(...args); window.__sockets.push(this); }
+    };
+})()"""
+#: Close them all and resolve once each has closed (the server answered the close), at most 3 s.
+_CLOSE_SOCKETS = """() => Promise.race([
+    Promise.all((window.__sockets || []).filter(s => s.readyState !== 3).map(s => new Promise(done => {
+        s.addEventListener("close", done);
+        s.close();
+    }))),
+    new Promise(done => setTimeout(done, 3000)),
+])"""
 
 
 class Journey:
@@ -50,6 +66,7 @@ class Journey:
         """Open the Playground: it installs the app in the personal chat and the bot greets."""
         context = await self.browser.new_context(viewport={"width": 1280, "height": 1000}, locale="en-US")
         self.page = await context.new_page()
+        await self.page.add_init_script(_TRACK_SOCKETS)
         self.page.set_default_timeout(self.timeout_ms)
         await self._mark()
         await self.page.goto(self.url)
@@ -60,8 +77,14 @@ class Journey:
         await self.expect_card(welcome, step="open")
 
     async def close(self) -> None:
-        if self.page is not None:
-            await self.page.context.close()
+        """Leave the page cleanly: the Playground pushes every bot message to each open UI socket, and a
+        socket still closing when the context is torn down makes its connector fail the bot's next send
+        (``WebSocket is not open: readyState 2``). So the page closes its sockets and waits for the
+        server's side of the close handshake before the context goes."""
+        if self.page is None:
+            return
+        await self.page.evaluate(_CLOSE_SOCKETS)
+        await self.page.context.close()
 
     @property
     def p(self) -> Page:
@@ -78,19 +101,36 @@ class Journey:
         await self.composer.fill(text)
         await self.composer.press("Enter")
 
-    async def click(self, name: str) -> None:
-        """Click the card button named ``name`` (the latest card that has one)."""
-        await self._mark()
-        button = self.p.locator(CARDS).get_by_role("button", name=name, exact=True).last
-        await button.click()
+    def _scope(self, row: str | None):  # noqa: ANN202 - a playwright Locator
+        """The latest card, or within it the smallest block that shows ``row`` (a list row, a form)."""
+        if row is None:
+            return self.p.locator(CARDS)
+        return self.p.locator(CARDS).last.locator("div").filter(has_text=row)
 
-    async def fill(self, label: str, value: str) -> None:
+    async def click(self, name: str, row: str | None = None) -> None:
+        """Click the card button named ``name`` (the latest card that has one), or the one in the row
+        of the latest card that shows ``row`` (e.g. a row's ⌄ toggle)."""
+        await self._mark()
+        buttons = self._scope(row).get_by_role("button", name=name, exact=True)
+        if row is not None:  # the innermost block showing the row text that has this button
+            buttons = self._scope(row).filter(has=self.p.get_by_role("button", name=name, exact=True)).last \
+                .get_by_role("button", name=name, exact=True)
+        await buttons.last.click()
+
+    async def fill(self, label: str, value: str, row: str | None = None) -> None:
         """Fill the card input labelled ``label`` (the latest one)."""
-        await self.p.locator(CARDS).get_by_label(label).last.fill(value)
+        await self._scope(row).get_by_label(_label(label)).last.fill(value)
 
     async def choose(self, label: str, option: str) -> None:
         """Pick ``option`` in the card choice set labelled ``label``."""
-        await self.p.locator(CARDS).get_by_label(label).last.select_option(label=option)
+        await self.p.locator(CARDS).get_by_label(_label(label)).last.select_option(label=option)
+
+    async def pick(self, person: str, typed: str | None = None) -> None:
+        """Choose a person in the Teams people picker of the latest form: type, then click the suggestion."""
+        box = self.p.locator(CARDS).get_by_role("combobox", name="People Picker").last
+        await box.click()
+        await box.press_sequentially(typed or person.split()[0])
+        await self.p.get_by_role("option").filter(has_text=person).first.click()
 
     # --- checks ----------------------------------------------------------------------------------
     async def expect_card(self, text: str, step: str | None = None) -> None:
@@ -129,3 +169,8 @@ class Journey:
             await self.screenshot(f"FAILED {what} {text}")
             shown = await self.p.locator(selector).all_inner_texts()
             raise AssertionError(f"no {what} with {text!r} appeared; the page shows: {shown[-5:]}") from None
+
+
+def _label(text: str) -> re.Pattern[str]:
+    """An input's label exactly, with or without the " *" a required input shows after it."""
+    return re.compile(rf"^\s*{re.escape(text)}\s*\*?\s*$")

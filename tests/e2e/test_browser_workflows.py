@@ -1,0 +1,87 @@
+"""The main workflows in headless Chromium, as a person clicks them, a screenshot per step.
+
+The browser is Alex Wilber (Global admin), the Playground's user. These journeys share the session
+stack with the foundation journeys (which change no benefit); each sets up what it needs itself
+(over the Playground's HTTP routes when it is not the point of the journey), so they hold in any order.
+An employee's own view (Lee Gu) is covered over HTTP in ``test_http_workflows``: the Playground's
+browser UI speaks only as its current user.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from tests.e2e.journey import Journey
+from tests.e2e.playground import Playground
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
+
+LEE_ID = "00000000-0000-0000-0000-0000000000a3"
+
+
+async def test_overview_then_a_category(journey: Journey) -> None:
+    await journey.open()
+    await journey.say("overview")
+    await journey.expect_card("Benefits overview")
+    await journey.click("Open", row="Visual Studio subscriptions")
+    await journey.expect_card("Visual Studio Enterprise subscription", step="Visual Studio list")
+
+
+async def test_assign_a_visual_studio_subscription_then_my_benefits(journey: Journey) -> None:
+    await journey.open()
+    await journey.say("visual studio")
+    await journey.expect_card("Visual Studio Professional subscription")
+    await journey.click("⌄", row="Visual Studio Professional subscription")
+    await journey.screenshot("row expanded")
+    await journey.click("Assign user")
+    await journey.pick("Alex Wilber")
+    await journey.screenshot("person chosen")
+    await journey.click("Assign user")
+    await journey.expect_card("Visual Studio Professional subscription is assigned to Alex Wilber")
+    await journey.say("my benefits")
+    await journey.expect_card("Visual Studio Professional subscription", step="my benefits")
+
+
+async def test_marketing_contact_and_offer_activation_in_simplified_chinese(journey: Journey) -> None:
+    await journey.open()
+    await journey.say("language zh-CN")
+    await journey.expect_text("简体中文")
+    await journey.say("市场投放")
+    await journey.expect_card("市场投放权益")
+    await journey.click("添加")
+    await journey.expect_card("营销联系人", step="contact form")
+    await journey.pick("Megan Bowen", typed="Megan")
+    await journey.fill("备用电子邮件", "megan.marketing@outlook.com")
+    await journey.fill("联系电话", "+86 21 5555 0100")
+    await journey.screenshot("contact form filled")
+    await journey.click("分配用户")
+    await journey.expect_card("Megan Bowen 现在是公司营销联系人")
+    await journey.click("⌄", row="Gold Core")
+    await journey.screenshot("offer expanded")
+    await journey.click("激活")
+    await journey.expect_card("等待激活")
+
+
+async def test_mark_activated_and_the_notification_arrives_in_traditional_chinese(
+        journey: Journey, pg: Playground) -> None:
+    # arranged over HTTP: a support seat for Lee waits for Microsoft's activation
+    await pg.say("technical")
+    page = await pg.expect(card="Product support incidents")
+    await pg.execute(page, "assign_user", {"benefit_id": "tech-support", "person_id": LEE_ID,
+                                           "alternate_email": "lee.gu@outlook.com"})
+    expires = date.today() + timedelta(days=365)
+
+    await journey.open()
+    await journey.say("language zh-TW")
+    await journey.expect_text("繁體中文")
+    await journey.say("啟用")
+    await journey.expect_card("Product support incidents")
+    await journey.fill("到期日（不會到期則留空）", expires.isoformat(), row="Product support incidents")
+    await journey.screenshot("expiry date entered")
+    await journey.click("標記為已啟用", row="Product support incidents")
+    await journey.expect_card("已啟用。將通知")
+    await journey.expect_card("您指派給 Lee Gu 的 Product support incidents 現已啟用", step="notification arrived")
+    await journey.expect_card("作用中", step="notification says active")
+
