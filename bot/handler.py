@@ -29,7 +29,7 @@ from domain.errors import RuleViolation, RuleViolations
 from domain.models import Person
 from services.benefits import BenefitsService
 from services.conversations import ConversationBook
-from services.i18n import Translator, resolve_locale
+from services.i18n import Translator, normalize_locale, resolve_locale
 from services.identity import apply_directory_roles
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,10 @@ class BenefitsBot(TeamsActivityHandler):
         prefs = self.conversations.preferences(person.id)
         locale = resolve_locale(prefs.get("language"), context.activity.locale)
         context.turn_state[LOCALE_TURN_KEY] = locale
+        client_locale = normalize_locale(context.activity.locale)
+        if client_locale and client_locale != person.locale:
+            # Proactive messages have no incoming activity: they use the language last seen here.
+            person = await self.service.remember_locale(person, client_locale)
         await self._remember(context, person)
         return Turn(context, person, locale, Translator(locale), self.service, op_key=_op_key(context),
                     extras={"conversations": self.conversations, **self.extras})

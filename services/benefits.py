@@ -531,6 +531,16 @@ class BenefitsService:
                                 self._audit(actor, "person.added", person.id, None, person)])
             return person
 
+    async def remember_locale(self, person: Person, locale: str) -> Person:
+        """The language of the person's Teams client, for messages sent without an incoming activity."""
+        async with self._lock:
+            current = self.repo.person(person.id) or person
+            if current.locale == locale:
+                return current
+            updated = replace(current, locale=locale)
+            await self._commit([self.repo.put_person(updated)])
+            return updated
+
     async def upsert_person(self, person: Person) -> Person:
         """Directory sync (Teams roster, Graph): keep what we know, fill in ids and names."""
         async with self._lock:

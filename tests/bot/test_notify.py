@@ -289,3 +289,16 @@ async def test_a_benefit_request_reaches_the_admins_and_the_outcome_reaches_the_
     await until(lambda: bool(received(running.client.connector, LEE_CONV)))
     told = all_text(received(running.client.connector, LEE_CONV)[-1])
     assert request.reference in told and "核准" in told  # in Lee's language (zh-TW)
+
+
+async def test_notices_use_the_language_of_the_persons_teams_client(running: Running) -> None:
+    await running.client.say(ALEX, "help")
+    running.client.locale = "zh-TW"
+    await running.client.say(LEE, "help")  # no language preference: the client speaks zh-TW
+    running.client.locale = "en-US"
+    alex = running.service.repo.person(ALEX_ID)
+    assignment = await running.service.assign(alex, "tech-support", LEE_ID, "lee.alt@example.com")
+    running.client.connector.clear()
+    await running.service.mark_activated(alex, assignment.id, TODAY, None)
+    await until(lambda: bool(received(running.client.connector, LEE_CONV)))
+    assert "已啟用" in all_text(received(running.client.connector, LEE_CONV)[0])
