@@ -145,6 +145,9 @@ def run_dev(settings: Settings) -> int:
         print("error: the Agents Playground is not installed; run `make run` (it runs npm ci)", file=sys.stderr)
         return 2
     env = {**os.environ, "TEAMSAPPTESTER_BROWSER": "none"}
+    # Ctrl-C, and a plain `kill` too, stop both (a shell may have started us with SIGINT ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     bot = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=os.environ.copy())
     endpoint = f"http://127.0.0.1:{settings.port}/api/messages"
     _wait_for(f"http://127.0.0.1:{settings.port}/healthz", bot)
@@ -165,11 +168,12 @@ def run_dev(settings: Settings) -> int:
     except KeyboardInterrupt:
         # Ctrl-C reached the whole process group: let the children stop on their own first (a second
         # SIGINT would interrupt the bot's clean shutdown with a KeyboardInterrupt traceback)
+        deadline = time.monotonic() + 3
         for proc in (playground, bot):
             try:
-                proc.wait(timeout=5)
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                pass
+                pass  # only we were signalled (e.g. `kill`): the finally block stops them
         return 0
     finally:
         for proc in (playground, bot):
@@ -180,6 +184,10 @@ def run_dev(settings: Settings) -> int:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _wait_for(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
