@@ -1,0 +1,52 @@
+"""``make run`` (``python -m bot dev``): the bot and the Playground come up together and stop together."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.stack import ROOT, _get, free_port
+
+pytestmark = pytest.mark.e2e
+
+
+def _until(predicate, seconds: float) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_dev_starts_both_and_one_signal_stops_both(tmp_path: Path, stop: signal.Signals) -> None:
+    bot_port, playground_port = free_port(), free_port()
+    env = {**os.environ, "PORT": str(bot_port), "PLAYGROUND_PORT": str(playground_port),
+           "DATA_DIR": str(tmp_path / "data"), "LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "dev"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout or []), daemon=True)
+    reader.start()
+    try:
+        banner = f"Open http://localhost:{playground_port}"
+        assert _until(lambda: any(banner in line for line in lines), 60), f"no banner: {lines}"
+        assert _get(f"http://127.0.0.1:{playground_port}/_debug/ping") == "pong"
+        assert "up" in (_get(f"http://127.0.0.1:{bot_port}/healthz") or "")
+        proc.send_signal(stop)  # only the dev process: it must stop its children itself
+        proc.wait(timeout=30)
+        assert _until(lambda: _get(f"http://127.0.0.1:{bot_port}/healthz") is None
+                      and _get(f"http://127.0.0.1:{playground_port}/_debug/ping") is None, 15), "a child survived"
+        reader.join(10)
+        assert "Traceback" not in "".join(lines)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
