@@ -19,6 +19,7 @@ from botbuilder.schema.teams import TeamsChannelAccount
 from bot.adapter import LOCALE_TURN_KEY
 from bot.connector import serialize_model
 from bot.roster import remember_members, sync_roster
+from bot.turn_context import send_fresh
 from cards.help import welcome_card
 from dialogs import load_actions
 from dialogs.actions import ACTIONS, ActionResult
@@ -189,20 +190,20 @@ class BenefitsBot(TeamsActivityHandler):
                 except Exception:
                     await turn.context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(result.card)))
             else:
-                await turn.context.send_activity(activity)
+                await send_fresh(turn.context, activity)
         for message in result.messages:
             await self._send(turn.context, message)
 
     @staticmethod
     async def _send(context: TurnContext, message: str | dict[str, Any]) -> None:
         if isinstance(message, dict):
-            await context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(message)))
+            await send_fresh(context, MessageFactory.attachment(CardFactory.adaptive_card(message)))
         else:
             await context.send_activity(message)
 
     @staticmethod
     async def _send_card(context: TurnContext, card: dict[str, Any]) -> None:
-        await context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
+        await send_fresh(context, MessageFactory.attachment(CardFactory.adaptive_card(card)))
 
 
 def describe_violation(turn: Turn, violation: RuleViolation) -> str:
