@@ -13,7 +13,7 @@ from typing import Any
 
 from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
-from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationReference
 from botbuilder.schema.teams import TeamsChannelAccount
 
 from bot.adapter import LOCALE_TURN_KEY
@@ -99,12 +99,7 @@ class BenefitsBot(TeamsActivityHandler):
             None, "personal"
         ):
             return  # proactive messages go to the person's 1:1 chat
-        reference = serialize_model(TurnContext.get_conversation_reference(context.activity),
-                                    "ConversationReference")
-        # The id of the activity being answered changes every turn and a proactive message needs none:
-        # without it the reference changes only when the chat does, so a turn costs no disk write.
-        reference.pop("activityId", None)
-        await self.conversations.remember(person.id, reference)
+        await self.conversations.remember(person.id, reference_json(context.activity))
 
     # --- installs and welcomes -----------------------------------------------------------------
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
@@ -212,6 +207,22 @@ def describe_violation(turn: Turn, violation: RuleViolation) -> str:
     if violation.code in ("errors.not_an_admin", "errors.needs_global_admin", "errors.needs_gtm_role"):
         params["admins"] = ", ".join(p.name for p in turn.service.admins()) or turn.t("errors.no_admins_known")
     return turn.t(violation.code, **params)
+
+
+def reference_json(activity: Activity) -> dict[str, Any]:
+    """The serialized conversation reference of ``activity`` without ``activityId``.
+
+    ``TurnContext.get_conversation_reference`` without its copies of the accounts and the conversation
+    (serializing only reads them). The id of the activity being answered changes every turn and a
+    proactive message needs none: without it the reference changes only when the chat does, so a turn
+    costs no disk write.
+    """
+    reference: dict[str, Any] = serialize_model(ConversationReference(
+        user=activity.from_property, bot=activity.recipient, conversation=activity.conversation,
+        channel_id=activity.channel_id, locale=activity.locale, service_url=activity.service_url,
+    ), "ConversationReference")
+    reference.pop("activityId", None)
+    return reference
 
 
 def _op_key(context: TurnContext) -> str | None:
