@@ -232,6 +232,29 @@ def _fast_value(type_name: str, value: Any) -> Any:
     raise _Fallback
 
 
+_JOIN_PREFIX: dict[str, str] = {}
+
+
+def join_url(base_url: str, path: str) -> str:
+    """``urljoin(base_url.rstrip("/") + "/", path.lstrip("/"))``, without re-parsing the base every call.
+
+    A path of plain segments (what quoted parameters make: no empty, ``.`` or ``..`` segment, no
+    ``?``, ``#`` or ``;``) is appended to what the base resolves to; anything else goes to urljoin.
+    """
+    base = base_url.rstrip("/") + "/"
+    relative = path.lstrip("/")
+    segments = relative.split("/")
+    if not relative or any(c in relative for c in "?#;") or any(s in ("", ".", "..") for s in segments):
+        return urljoin(base, relative)
+    prefix = _JOIN_PREFIX.get(base)
+    if prefix is None:
+        probe = urljoin(base, "x")
+        if not probe.endswith("/x") or len(_JOIN_PREFIX) > 256:
+            return urljoin(base, relative)
+        prefix = _JOIN_PREFIX[base] = probe[:-1]
+    return prefix + relative
+
+
 class BufferedResponse(HTTPClientResponse):
     """An HTTP response already read, in the shape msrest's deserializer and exceptions expect."""
 
@@ -377,7 +400,8 @@ class BotConnectorClient:
     def url(self, template: str, **params: str) -> str:
         """msrest's URL building: each parameter quoted whole, joined to the service URL."""
         path = template.format(**{k: quote(str(v), safe="") for k, v in params.items()})
-        return urljoin(self.base_url.rstrip("/") + "/", path.lstrip("/"))
+        return join_url(self.base_url, path)
+
 
     async def call(self, method: str, url: str, body: Any, ok: tuple[int, ...], result_type: str | None) -> Any:
         headers = dict(_JSON_HEADERS if body is not None else _ACCEPT)

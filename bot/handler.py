@@ -13,12 +13,13 @@ from typing import Any
 
 from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
-from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationReference
 from botbuilder.schema.teams import TeamsChannelAccount
 
 from bot.adapter import LOCALE_TURN_KEY
 from bot.connector import serialize_model
 from bot.roster import remember_members, sync_roster
+from bot.turn_context import send_fresh
 from cards.help import welcome_card
 from dialogs import load_actions
 from dialogs.actions import ACTIONS, ActionResult
@@ -98,12 +99,7 @@ class BenefitsBot(TeamsActivityHandler):
             None, "personal"
         ):
             return  # proactive messages go to the person's 1:1 chat
-        reference = serialize_model(TurnContext.get_conversation_reference(context.activity),
-                                    "ConversationReference")
-        # The id of the activity being answered changes every turn and a proactive message needs none:
-        # without it the reference changes only when the chat does, so a turn costs no disk write.
-        reference.pop("activityId", None)
-        await self.conversations.remember(person.id, reference)
+        await self.conversations.remember(person.id, reference_json(context.activity))
 
     # --- installs and welcomes -----------------------------------------------------------------
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
@@ -189,20 +185,20 @@ class BenefitsBot(TeamsActivityHandler):
                 except Exception:
                     await turn.context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(result.card)))
             else:
-                await turn.context.send_activity(activity)
+                await send_fresh(turn.context, activity)
         for message in result.messages:
             await self._send(turn.context, message)
 
     @staticmethod
     async def _send(context: TurnContext, message: str | dict[str, Any]) -> None:
         if isinstance(message, dict):
-            await context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(message)))
+            await send_fresh(context, MessageFactory.attachment(CardFactory.adaptive_card(message)))
         else:
             await context.send_activity(message)
 
     @staticmethod
     async def _send_card(context: TurnContext, card: dict[str, Any]) -> None:
-        await context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
+        await send_fresh(context, MessageFactory.attachment(CardFactory.adaptive_card(card)))
 
 
 def describe_violation(turn: Turn, violation: RuleViolation) -> str:
@@ -211,6 +207,22 @@ def describe_violation(turn: Turn, violation: RuleViolation) -> str:
     if violation.code in ("errors.not_an_admin", "errors.needs_global_admin", "errors.needs_gtm_role"):
         params["admins"] = ", ".join(p.name for p in turn.service.admins()) or turn.t("errors.no_admins_known")
     return turn.t(violation.code, **params)
+
+
+def reference_json(activity: Activity) -> dict[str, Any]:
+    """The serialized conversation reference of ``activity`` without ``activityId``.
+
+    ``TurnContext.get_conversation_reference`` without its copies of the accounts and the conversation
+    (serializing only reads them). The id of the activity being answered changes every turn and a
+    proactive message needs none: without it the reference changes only when the chat does, so a turn
+    costs no disk write.
+    """
+    reference: dict[str, Any] = serialize_model(ConversationReference(
+        user=activity.from_property, bot=activity.recipient, conversation=activity.conversation,
+        channel_id=activity.channel_id, locale=activity.locale, service_url=activity.service_url,
+    ), "ConversationReference")
+    reference.pop("activityId", None)
+    return reference
 
 
 def _op_key(context: TurnContext) -> str | None:

@@ -72,11 +72,34 @@ def _plain_model(kind: type) -> bool:
     return plain
 
 
+def _shallow(activity: Activity) -> Activity:
+    """A new activity object holding the same values (what sending changes is top-level attributes)."""
+    kind = type(activity)
+    if not _plain_model(kind):
+        return copy_activity(activity)
+    out = kind.__new__(kind)
+    out.__dict__.update(activity.__dict__)
+    return out
+
+
+async def send_fresh(context: TurnContext, activity: Activity) -> ResourceResponse | None:
+    """``context.send_activity(activity)`` for an activity built for this one send and dropped after it.
+
+    Sending only sets top-level attributes of its copy (the conversation reference, type, input hint,
+    id), so the caller's object is left as it was; the deep copy of its card is skipped.
+    """
+    if isinstance(context, FastCopyTurnContext):
+        result = await context.send_activities([activity], fresh=True)
+        return result[0] if result else None
+    return await context.send_activity(activity)
+
+
 class FastCopyTurnContext(TurnContext):
     """``TurnContext`` with :func:`copy_activity` in place of ``deepcopy`` when sending."""
 
-    async def send_activities(self, activities: list[Activity]) -> list[ResourceResponse]:
-        # botbuilder 4.17.1 TurnContext.send_activities, with copy_activity for deepcopy.
+    async def send_activities(self, activities: list[Activity], *, fresh: bool = False) -> list[ResourceResponse]:
+        # botbuilder 4.17.1 TurnContext.send_activities, with copy_activity for deepcopy; ``fresh``
+        # (see send_fresh): the activities' own values are not referenced by the caller afterwards.
         sent_non_trace_activity = False
         ref = TurnContext.get_conversation_reference(self.activity)
 
@@ -91,7 +114,8 @@ class FastCopyTurnContext(TurnContext):
             activity.id = None
             return activity
 
-        output = [activity_validator(TurnContext.apply_conversation_reference(copy_activity(act), ref))
+        copier = _shallow if fresh else copy_activity
+        output = [activity_validator(TurnContext.apply_conversation_reference(copier(act), ref))
                   for act in activities]
 
         async def logic() -> list[ResourceResponse]:

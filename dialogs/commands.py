@@ -49,21 +49,49 @@ def normalize(text: str) -> str:
     return re.sub(r"\s+", " ", text).lower()
 
 
+def _phrase_table() -> dict[str, str]:
+    """Each phrase and its action; on a phrase listed twice the first action wins, as the scan did."""
+    table: dict[str, str] = {}
+    for action, phrases in COMMANDS.items():
+        for phrase in phrases:
+            table.setdefault(phrase, action)
+    return table
+
+
+_PHRASES: dict[str, str] = _phrase_table()
+_COMMANDS_SEEN: dict[str, tuple[str, ...]] = dict(COMMANDS)
+
+
+def _phrases() -> dict[str, str]:
+    global _PHRASES, _COMMANDS_SEEN
+    if COMMANDS != _COMMANDS_SEEN:  # the table is data: an added phrase is picked up
+        _PHRASES, _COMMANDS_SEEN = _phrase_table(), dict(COMMANDS)
+    return _PHRASES
+
+
 def parse_command(text: str) -> Command | None:
-    """The action a message asks for, with any argument after the phrase; None if unknown."""
+    """The action a message asks for, with any argument after the phrase; None if unknown.
+
+    The longest phrase that is the whole message or its first words wins (lookups in a table of
+    phrases, one per word boundary, instead of a scan of every phrase).
+    """
     said = normalize(text)
     if not said:
         return None
-    best: Command | None = None
-    best_len = -1
-    for action, phrases in COMMANDS.items():
-        for phrase in phrases:
-            if said == phrase or said.startswith(phrase + " "):
-                if len(phrase) > best_len:
-                    best, best_len = Command(action, said[len(phrase):].strip()), len(phrase)
-    if best is None and said == "?":
+    phrases = _phrases()
+    action = phrases.get(said)
+    if action is not None:
+        return Command(action, "")
+    # A phrase followed by " " and an argument: try every prefix ending before a space, longest first.
+    end = said.rfind(" ")
+    while end > 0:
+        action = phrases.get(said[:end])
+        if action is not None:
+            return Command(action, said[end:].strip())
+        end = said.rfind(" ", 0, end)
+    if said == "?":
         return Command("help", "")
-    return best
+    return None
 
 
 def suggest(text: str) -> str | None:

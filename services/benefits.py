@@ -39,7 +39,7 @@ from domain.models import (
     ServiceRequest,
     Status,
 )
-from services.repository import PROCESSED, Repository
+from services.repository import ASSIGNMENTS, BENEFITS, PROCESSED, Repository
 from services.storage.base import DocumentStore, Op
 
 T = TypeVar("T")
@@ -96,6 +96,8 @@ class BenefitsService:
         self.clock = clock
         self._lock = asyncio.Lock()
         self.listeners: list[Callable[[str, dict[str, Any]], Any]] = []
+        #: the overview's rows and the versions of the tables they were computed from (see overview)
+        self._overview_memo: tuple[tuple[int, int], list[CategorySummary]] | None = None
 
     # --- helpers ---------------------------------------------------------------------------------
     def today(self) -> date:
@@ -164,6 +166,11 @@ class BenefitsService:
     def overview(self, actor: Person) -> list[CategorySummary]:
         """Seed: benefits by category with allocations; admins only (it shows everyone's seats)."""
         rules.require_admin(actor)
+        # The rows derive from the benefits and assignments tables only: reused until either changes.
+        versions = (self.store.table_version(BENEFITS), self.store.table_version(ASSIGNMENTS))
+        memo = self._overview_memo
+        if memo is not None and memo[0] == versions:
+            return list(memo[1])
         rows = []
         for category in Category:
             benefits = [b for b in self.repo.benefits(category) if b.status is not Status.CANCELLED]
@@ -174,6 +181,8 @@ class BenefitsService:
                 1 for held in seats for a in held if a.is_current and a.status is Status.PENDING_ACTIVATION)
             rows.append(CategorySummary(category, len(benefits), allocated, assigned,
                                         max(0, allocated - assigned), pending))
+        if None not in versions:
+            self._overview_memo = (versions, list(rows))  # type: ignore[assignment]
         return rows
 
     def list_benefits(self, actor: Person, category: Category) -> list[tuple[Benefit, list[Assignment]]]:

@@ -116,6 +116,12 @@ class DocumentStore(ABC):
         """``decode`` of every document :meth:`find` returns, in its order."""
         return [decode(d) for d in self.find(table, field_name, value)]
 
+    def table_version(self, table: str) -> int | None:
+        """A number that changes on every write to ``table`` (never back to an earlier value), so a cache
+        of something derived from the table can tell it is stale; None: this engine does not count
+        (callers then recompute every time)."""
+        return None
+
     def dump(self) -> dict[str, dict[str, Document]]:
         """Every table as ``{table: {doc_id: doc}}``, for export and backup."""
         return {t: {d["id"]: d for d in self.all(t)} for t in self.table_names()}

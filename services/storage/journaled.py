@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import itertools
 import json
 import logging
 import os
@@ -194,6 +195,9 @@ class JournaledTinyStore(DocumentStore):
         self._view = StrIdTinyDB(self._tables, storage=_LiveStorage)
         #: ``{table: {decode: {doc_id: (stored doc, decoded object)}}}``: see :meth:`get_decoded`
         self._decoded: dict[str, dict[Decoder[Any], dict[str, tuple[Document, Any]]]] = {}
+        #: ``{table: version}``, bumped from one store-wide counter on every change (see table_version)
+        self._versions: dict[str, int] = {}
+        self._version_counter = itertools.count(1)
         self._quarantined: list[str] = []
         self._detail = DETAIL_OK
         self._failure = ""
@@ -409,6 +413,7 @@ class JournaledTinyStore(DocumentStore):
             for doc_id, doc in docs.items():
                 doc[ID_FIELD] = doc_id
             self._tables[name] = docs
+            self._versions[name] = next(self._version_counter)
             for field_name, entries in self._index.get(name, {}).items():
                 for doc_id, doc in docs.items():
                     value = doc.get(field_name, _MISSING)
@@ -436,6 +441,7 @@ class JournaledTinyStore(DocumentStore):
             docs = self._tables[table] = {}
         old = docs.get(doc_id)
         docs[doc_id] = doc
+        self._versions[table] = next(self._version_counter)
         self._forget_decoded(table, doc_id)
         index = self._index.get(table)
         if not index:
@@ -461,6 +467,7 @@ class JournaledTinyStore(DocumentStore):
         old = docs.pop(doc_id, None) if docs is not None else None
         if old is None:
             return
+        self._versions[table] = next(self._version_counter)
         self._forget_decoded(table, doc_id)
         for field_name, entries in self._index.get(table, {}).items():
             if field_name in old:
@@ -568,6 +575,10 @@ class JournaledTinyStore(DocumentStore):
     def table_names(self) -> list[str]:
         """Names of the tables that hold at least one document."""
         return sorted(name for name, docs in self._tables.items() if docs)
+
+    def table_version(self, table: str) -> int:
+        """Changes on every put or delete in ``table`` (a store-wide counter: never repeats)."""
+        return self._versions.get(table, 0)
 
     def dump(self) -> dict[str, dict[str, Document]]:
         """Every table as ``{table: {doc_id: doc}}`` (copies)."""

@@ -400,3 +400,18 @@ def test_shared_serialization_encodes_as_msrest_serialization(activity: Activity
     expected = _SERIALIZE.body(activity, "Activity")
     assert serialize_model(activity, "Activity", share=True) == expected
     assert json.dumps(serialize_model(activity, "Activity", share=True)) == json.dumps(expected)
+
+
+@pytest.mark.parametrize("base", ["https://smba.trafficmanager.net/amer/", "https://smba.trafficmanager.net/amer",
+                                  "http://127.0.0.1:1234", "http://127.0.0.1:1234/a//b/", "http://h/p?q=1",
+                                  "http://h/p/x#frag", "http://h/p;params/"])
+@pytest.mark.parametrize("path", ["/v3/conversations/a%3Apersonal-1/activities", "v3/conversations/x/activities/1",
+                                  "/v3/conversations/../activities", "/v3/conversations//activities",
+                                  "/v3/conversations/./activities/.", "/v3/a?b", "/v3/a#b", "/v3/a;b", "", "/"])
+def test_join_url_is_urljoin(base: str, path: str) -> None:
+    from urllib.parse import urljoin
+
+    from bot.connector import join_url
+
+    assert join_url(base, path) == urljoin(base.rstrip("/") + "/", path.lstrip("/"))
+    assert join_url(base, path) == urljoin(base.rstrip("/") + "/", path.lstrip("/"))  # from the cached prefix

@@ -96,3 +96,33 @@ async def test_sending_does_not_change_the_callers_activity() -> None:
     assert sent[0].conversation.id == "a:1" and sent[0].reply_to_id == "in-1" and sent[0].id is None
     assert sent[0].attachments[0].content == card and sent[0].attachments[0].content is not card
     assert context.responded
+
+
+async def test_send_fresh_sends_what_send_activity_sends_and_leaves_the_activity_as_it_was() -> None:
+    from bot.turn_context import send_fresh
+
+    sent: list[Activity] = []
+
+    class Adapter(BenefitsAdapter):
+        async def send_activities(self, context: TurnContext, activities: list[Activity]) -> list[Any]:
+            sent.extend(activities)
+            return [None for _ in activities]
+
+    adapter = Adapter.__new__(Adapter)
+    incoming = Activity(type=ActivityTypes.message, id="in-1", channel_id="msteams", service_url="http://127.0.0.1/",
+                        from_property=ChannelAccount(id="29:alex"), recipient=ChannelAccount(id="28:bot"),
+                        conversation=ConversationAccount(id="a:1"))
+    context = adapter._create_turn_context(incoming, None, "scope", None, None, None, None)  # type: ignore[arg-type]
+    copied = MessageFactory.attachment(CardFactory.adaptive_card(_card()))
+    fresh = MessageFactory.attachment(CardFactory.adaptive_card(_card()))
+    fresh.id = "mine"
+    before = serialize_model(fresh, "Activity")
+    await context.send_activity(copied)
+    await send_fresh(context, fresh)
+    assert serialize_model(fresh, "Activity") == before  # the caller's object is unchanged
+    assert serialize_model(sent[1], "Activity") == serialize_model(sent[0], "Activity")
+    assert sent[1] is not fresh and sent[1].attachments[0].content is fresh.attachments[0].content  # no deep copy
+    assert context.responded
+    plain = TurnContext(adapter, incoming)  # any other context: an ordinary send_activity
+    await send_fresh(plain, MessageFactory.text("hello"))
+    assert sent[2].text == "hello" and sent[2].conversation.id == "a:1"
