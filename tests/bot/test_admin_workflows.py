@@ -10,17 +10,13 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from aiohttp import ClientSession
 
-from bot import keys
 from services.benefits import BenefitsService
-from tests._common.fake_connector import FakeConnector
 from tests._common.harness import (
     ALEX,
     DIEGO,
@@ -30,9 +26,7 @@ from tests._common.harness import (
     NESTOR,
     BotClient,
     all_text,
-    bot_settings,
     cards_in,
-    start_bot,
     texts_in,
 )
 
@@ -50,11 +44,9 @@ class App:
 
 
 @pytest.fixture
-async def app(connector: FakeConnector, data_dir: Any) -> AsyncIterator[App]:
-    runner, base = await start_bot(bot_settings(data_dir))
-    async with ClientSession() as session:
-        yield App(BotClient(base, connector, session), runner.app[keys.SERVICE])
-    await runner.cleanup()
+def app(bot: BotClient) -> App:
+    """The shared ``bot`` fixture (real app over HTTP), with its service at hand."""
+    return App(bot, bot.service)
 
 
 def card_of(body: Any) -> dict[str, Any]:

@@ -7,18 +7,13 @@ state (a key reveal, an activation by Microsoft) or to check what changed.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import ClientSession
 
-from bot import keys
 from domain.models import Role, Status
 from services.benefits import BenefitsService
-from tests._common.fake_connector import FakeConnector
 from tests._common.harness import (
     ALEX,
     DIEGO,
@@ -28,9 +23,7 @@ from tests._common.harness import (
     NESTOR,
     BotClient,
     all_text,
-    bot_settings,
     cards_in,
-    start_bot,
     texts_in,
 )
 
@@ -49,11 +42,9 @@ class Env:
 
 
 @pytest.fixture
-async def env(connector: FakeConnector, data_dir: Path) -> AsyncIterator[Env]:
-    runner, base = await start_bot(bot_settings(data_dir))
-    async with ClientSession() as session:
-        yield Env(BotClient(base, connector, session), runner.app[keys.SERVICE])
-    await runner.cleanup()
+def env(bot: BotClient) -> Env:
+    """The shared ``bot`` fixture (real app over HTTP), recording the service's events."""
+    return Env(bot, bot.service)
 
 
 def seen(result: tuple[int, Any, list[dict[str, Any]]]) -> str:

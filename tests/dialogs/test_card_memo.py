@@ -4,21 +4,17 @@ the data changes, and copies that no caller can use to change what others get.""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from aiohttp import ClientSession
 
-from bot import keys
 from cards.overview import overview_card
 from dialogs.actions import ACTIONS
 from dialogs.card_memo import OVERVIEW, CardMemo
 from services.benefits import BenefitsService
 from services.i18n import Translator, load_catalogs
-from tests._common.fake_connector import FakeConnector
-from tests._common.harness import ALEX, LEE, BotClient, all_text, bot_settings, cards_in, start_bot
+from tests._common.harness import ALEX, LEE, BotClient, all_text, cards_in
 
 ALEX_ID = ALEX["aadObjectId"]
 LEE_ID = LEE["aadObjectId"]
@@ -31,11 +27,9 @@ class App:
 
 
 @pytest.fixture
-async def app(connector: FakeConnector, data_dir: Any) -> AsyncIterator[App]:
-    runner, base = await start_bot(bot_settings(data_dir))
-    async with ClientSession() as session:
-        yield App(BotClient(base, connector, session), runner.app[keys.SERVICE])
-    await runner.cleanup()
+def app(bot: BotClient) -> App:
+    """The shared ``bot`` fixture (real app over HTTP), with its service at hand."""
+    return App(bot, bot.service)
 
 
 def _row(card: dict[str, Any], category: str) -> str:
