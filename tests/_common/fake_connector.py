@@ -8,7 +8,6 @@ the SDK block (see shared/notes/offline-auth.md).
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 import uuid
@@ -16,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from tests._common.loopback import LoopbackServer
 
 _CODES = {403: "ConversationBlockedByUser", 404: "ConversationNotFound", 412: "PreconditionFailed",
           429: "TooManyRequests", 503: "ServiceUnavailable"}
@@ -44,22 +45,6 @@ class FakeConnector:
         return f"http://127.0.0.1:{self.port}/"
 
     def start(self) -> FakeConnector:
-        ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
-        self._thread.start()
-        ready.wait(10)
-        return self
-
-    def stop(self) -> None:
-        if self._loop.is_running():
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
-
-    def _run(self, ready: threading.Event) -> None:
-        self._loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(self._loop)
         app = web.Application()
         app.router.add_post("/v3/conversations/{conv}/activities", self._send)
         app.router.add_post("/v3/conversations/{conv}/activities/{reply_to}", self._send)
@@ -67,13 +52,12 @@ class FakeConnector:
         app.router.add_get("/v3/conversations/{conv}/members/{member}", self._member)
         app.router.add_get("/v3/conversations/{conv}/pagedmembers", self._paged_members)
         app.router.add_post("/v3/conversations", self._create)
-        self._runner = web.AppRunner(app, access_log=None)
-        self._loop.run_until_complete(self._runner.setup())
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        self._loop.run_until_complete(site.start())
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        ready.set()
-        self._loop.run_forever()
+        self._server = LoopbackServer(app).start()
+        self.port = self._server.ports[0]
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
 
     async def _send(self, request: web.Request) -> web.Response:
         conv = request.match_info["conv"]

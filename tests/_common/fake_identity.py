@@ -13,12 +13,10 @@ The SDK and msal block on ``requests``, so a fake served on the bot's own loop w
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import ssl
 import tempfile
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -32,6 +30,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+
+from tests._common.loopback import LoopbackServer
 
 ISSUER = "https://api.botframework.com"
 APP_ID = "11111111-2222-3333-4444-555555555555"
@@ -91,18 +91,12 @@ class FakeIdentity:
                                                    serialization.NoEncryption()))
         self._ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self._ssl.load_cert_chain(self.ca_file, str(key_file))
-        ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
-        self._thread.start()
-        ready.wait(10)
+        self._server = LoopbackServer(self._app(), (None, self._ssl)).start()
+        self.http_port, self.https_port = self._server.ports
         return self
 
     def stop(self) -> None:
-        if self._loop.is_running():
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
+        self._server.stop()
         self._dir.cleanup()
 
     # --- addresses -------------------------------------------------------------------------------
@@ -141,9 +135,7 @@ class FakeIdentity:
         return jwt.encode(body, key or self.signing_key, algorithm=alg, headers={"kid": kid})
 
     # --- server ----------------------------------------------------------------------------------
-    def _run(self, ready: threading.Event) -> None:
-        self._loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(self._loop)
+    def _app(self) -> web.Application:
         app = web.Application()
         r = app.router
         r.add_get("/botframework/.well-known/openidconfiguration", self._bf_metadata)
@@ -157,16 +149,7 @@ class FakeIdentity:
         r.add_get("/tokensvc/api/usertoken/GetToken", self._get_token)
         r.add_get("/tokensvc/api/botsignin/GetSignInResource", self._sign_in_resource)
         r.add_post("/tokensvc/api/usertoken/exchange", self._exchange)
-        self._runner = web.AppRunner(app, access_log=None)
-        self._loop.run_until_complete(self._runner.setup())
-        plain = web.TCPSite(self._runner, "127.0.0.1", 0)
-        tls = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self._ssl)
-        self._loop.run_until_complete(plain.start())
-        self._loop.run_until_complete(tls.start())
-        self.http_port = plain._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.https_port = tls._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        ready.set()
-        self._loop.run_forever()
+        return app
 
     async def _bf_metadata(self, request: web.Request) -> web.Response:
         return web.json_response({"issuer": ISSUER, "jwks_uri": f"{self.http}/keys"})
