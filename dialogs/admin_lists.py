@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dialogs.actions import ActionResult, action
+from dialogs.actions import ActionHandler, ActionResult, action
 from dialogs.admin_view import page_of, render_list, render_overview
 from dialogs.turn import Turn
 from domain.models import Category
@@ -19,21 +19,21 @@ async def overview(turn: Turn, data: dict[str, Any]) -> ActionResult:
     return ActionResult(render_overview(turn))
 
 
-@action("list_software")
-async def list_software(turn: Turn, data: dict[str, Any]) -> ActionResult:
-    return ActionResult(render_list(turn, Category.SOFTWARE, page_of(data)))
+#: The lists of the Benefits page this module serves, by verb.
+LIST_VERBS: dict[str, Category] = {
+    "list_software": Category.SOFTWARE,
+    "list_cloud": Category.CLOUD,
+    "list_visual_studio": Category.VISUAL_STUDIO,
+    "list_technical": Category.TECHNICAL,
+}
 
 
-@action("list_cloud")
-async def list_cloud(turn: Turn, data: dict[str, Any]) -> ActionResult:
-    return ActionResult(render_list(turn, Category.CLOUD, page_of(data)))
+def _list_action(category: Category) -> ActionHandler:
+    async def show_list(turn: Turn, data: dict[str, Any]) -> ActionResult:
+        return ActionResult(render_list(turn, category, page_of(data)))
+
+    return show_list
 
 
-@action("list_visual_studio")
-async def list_visual_studio(turn: Turn, data: dict[str, Any]) -> ActionResult:
-    return ActionResult(render_list(turn, Category.VISUAL_STUDIO, page_of(data)))
-
-
-@action("list_technical")
-async def list_technical(turn: Turn, data: dict[str, Any]) -> ActionResult:
-    return ActionResult(render_list(turn, Category.TECHNICAL, page_of(data)))
+for _verb, _category in LIST_VERBS.items():
+    action(_verb)(_list_action(_category))
