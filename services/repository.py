@@ -28,7 +28,7 @@ from domain.models import (
     Person,
     ServiceRequest,
 )
-from services.storage.base import Delete, DocumentStore, Op, Put
+from services.storage.base import DocumentStore, Op, Put
 
 ORG = "organization"
 PEOPLE = "people"
@@ -43,7 +43,6 @@ CONVERSATIONS = "conversations"
 PREFERENCES = "preferences"
 PROCESSED = "processed"
 OUTBOX = "outbox"
-META = "meta"
 
 #: Fields looked up often enough to be indexed by the storage engine.
 INDEXES: dict[str, tuple[str, ...]] = {
@@ -136,27 +135,7 @@ class Repository:
         return sorted(entries, key=lambda e: e.at, reverse=True)[:limit]
 
     # --- bot bookkeeping ------------------------------------------------------------------------
-    def preference(self, person_key: str) -> dict[str, Any]:
-        return self.store.get(PREFERENCES, person_key) or {}
-
-    def conversation_reference(self, user_key: str) -> dict[str, Any] | None:
-        return self.store.get(CONVERSATIONS, user_key)
-
-    def was_processed(self, key: str) -> bool:
-        return self.store.get(PROCESSED, key) is not None
-
-    def meta(self, name: str) -> dict[str, Any] | None:
-        return self.store.get(META, name)
-
     # --- write operations (applied by the caller, atomically, with the rest of its batch) -------
-    @staticmethod
-    def put(table: str, doc_id: str, doc: dict[str, Any]) -> Op:
-        return Put(table, doc_id, doc)
-
-    @staticmethod
-    def delete(table: str, doc_id: str) -> Op:
-        return Delete(table, doc_id)
-
     @staticmethod
     def put_person(person: Person) -> Op:
         doc = person.to_doc()

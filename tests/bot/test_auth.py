@@ -18,6 +18,7 @@ from aiohttp import ClientSession
 from bot import keys
 from bot.auth import BotConfiguration, StrictAuthentication, build_authentication
 from bot.settings import Settings
+from services.conversations import ConversationBook
 from tests._common.fake_connector import FakeConnector
 from tests._common.fake_identity import APP_ID, FakeIdentity, new_key
 from tests._common.harness import LEE, BotClient, bot_settings, start_bot, texts_in
@@ -75,7 +76,7 @@ async def test_every_invalid_credential_is_401_and_runs_no_bot_code(secured: Bot
     assert secured.connector.sent == []
     repo = secured.app[keys.SERVICE].repo  # type: ignore[attr-defined]
     assert repo.person_by("teams_id", MALLORY["id"]) is None
-    assert repo.conversation_reference(MALLORY["aadObjectId"]) is None
+    assert ConversationBook(repo.store).reference(MALLORY["aadObjectId"]) is None
 
 
 async def test_refusals_are_logged_without_the_token(secured: BotClient, identity: FakeIdentity,
