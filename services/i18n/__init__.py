@@ -106,7 +106,3 @@ class Translator:
                     return self(key)
             return value.value
         return value
-
-
-def translator(locale: str) -> Translator:
-    return Translator(locale)
