@@ -26,8 +26,10 @@ import asyncio
 import base64
 import json
 import logging
+import secrets
 import time
 from collections.abc import Callable
+from copy import deepcopy
 from enum import Enum
 from typing import Any
 from urllib.parse import quote, urljoin
@@ -41,6 +43,8 @@ from botframework.connector.auth.service_client_credentials_factory import Servi
 from msrest.serialization import Deserializer, Model, Serializer
 from msrest.universal_http import HTTPClientResponse
 from yarl import URL
+
+from cards.frozen import FrozenCard, FrozenDict, FrozenList
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +81,9 @@ def serialize_model(model: Any, type_name: str, *, share: bool = False) -> Any:
     try:
         return _fast(model, type_name, _checked if share else _plain)
     except _Fallback:
-        return _SERIALIZE.body(model, type_name)
+        # msrest writes any dict or list that is not exactly one as its str(): frozen cards are thawed
+        # (deepcopy gives plain copies) before it sees them.
+        return _SERIALIZE.body(deepcopy(model), type_name)
 
 
 def _fast(value: Any, type_name: str, plain: Callable[[Any], Any] | None = None) -> Any:
@@ -117,6 +123,8 @@ def _fast(value: Any, type_name: str, plain: Callable[[Any], Any] | None = None)
 
 
 _SCALARS = frozenset({*_PLAIN, type(None)})
+_DICTS = frozenset({dict, FrozenDict, FrozenCard})
+_LISTS = frozenset({list, FrozenList})
 
 
 def _plain(value: Any) -> Any:
@@ -124,23 +132,27 @@ def _plain(value: Any) -> Any:
     scalars = _SCALARS
     if kind in scalars:
         return value
-    if kind is dict:  # scalars inline (no call per string): a card is mostly strings
+    if kind in _DICTS:  # scalars inline (no call per string): a card is mostly strings
         out = {}
         for k, v in value.items():
             if type(k) is not str:
                 raise _Fallback
             out[k] = v if type(v) in scalars else _plain(v)
         return out
-    if kind is list:
+    if kind in _LISTS:
         return [v if type(v) in scalars else _plain(v) for v in value]
     raise _Fallback
 
 
 def _checked(value: Any) -> Any:
-    """``value`` itself if :func:`_plain` would accept it (the same checks, no copy)."""
+    """``value`` itself if :func:`_plain` would accept it (the same checks, no copy).
+
+    A :class:`FrozenCard` is plain JSON by construction (parsed from its text) and cannot change:
+    it is taken as it is, and :func:`encode_json` sends its text.
+    """
     kind = type(value)
     scalars = _SCALARS
-    if kind in scalars:
+    if kind in scalars or kind is FrozenCard:
         return value
     if kind is dict:
         for k, v in value.items():
@@ -159,6 +171,37 @@ def _checked(value: Any) -> Any:
 
 def _fallback() -> Any:
     raise _Fallback
+
+
+#: stands for a frozen card's text while the rest of a body is encoded (random: no sender can forge it)
+_CARD_TOKEN = "\ue000pbb-card-" + secrets.token_hex(8) + "-{}"
+
+
+def encode_json(body: Any) -> bytes:
+    """``json.dumps(body).encode()``, with each :class:`FrozenCard` attachment's own text spliced in.
+
+    Why: a memoized card (the overview) is several kilobytes of JSON; encoding it again on every turn
+    was the largest single cost of a turn. The card's text is the JSON of the card itself, so the
+    bytes decode to exactly what ``json.dumps`` would have produced.
+    """
+    attachments = body.get("attachments") if type(body) is dict else None
+    if type(attachments) is not list:
+        return json.dumps(body).encode()
+    texts: list[str] = []
+    swapped: list[Any] = []
+    for attachment in attachments:
+        content = attachment.get("content") if type(attachment) is dict else None
+        if type(content) is FrozenCard:
+            swapped.append({**attachment, "content": _CARD_TOKEN.format(len(texts))})
+            texts.append(content.text)
+        else:
+            swapped.append(attachment)
+    if not texts:
+        return json.dumps(body).encode()
+    encoded = json.dumps({**body, "attachments": swapped})
+    for i, text in enumerate(texts):
+        encoded = encoded.replace(json.dumps(_CARD_TOKEN.format(i)), text, 1)
+    return encoded.encode()
 
 
 def deserialize_model(type_name: str, data: Any) -> Any:
@@ -408,7 +451,7 @@ class BotConnectorClient:
         auth = await self._tokens.header()
         if auth:
             headers["Authorization"] = auth
-        data = json.dumps(body).encode() if body is not None else None
+        data = encode_json(body) if body is not None else None
         session = await self._pool.session()
         async with session.request(method, URL(url, encoded=True), data=data, headers=headers) as resp:
             content = await resp.read()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import datetime as dt
 import json
 import uuid
@@ -401,3 +402,54 @@ def test_join_url_is_urljoin(base: str, path: str) -> None:
 
     assert join_url(base, path) == urljoin(base.rstrip("/") + "/", path.lstrip("/"))
     assert join_url(base, path) == urljoin(base.rstrip("/") + "/", path.lstrip("/"))  # from the cached prefix
+
+
+def _frozen_card_activity(text: str = "before", conv: str = "a:1") -> tuple[Activity, dict[str, Any]]:
+    from cards.frozen import freeze_json
+
+    plain = {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlock", "text": "權益 \"x\" \u2028"}]}
+    activity = MessageFactory.attachment(CardFactory.adaptive_card(freeze_json(json.dumps(plain, ensure_ascii=False))))
+    activity.attachments.append(CardFactory.adaptive_card({"type": "AdaptiveCard", "body": []}))  # a plain one too
+    activity.attachments.append(CardFactory.adaptive_card(freeze_json('{"second": [1, 2.5, null]}')))
+    activity.text = text
+    activity.conversation = ConversationAccount(id=conv)
+    return activity, plain
+
+
+@pytest.mark.parametrize("text", ["before", '"\\ue000pbb-card-0000000000000000-0"', "\ue000pbb-card-"])
+def test_frozen_cards_are_sent_as_their_text(text: str) -> None:
+    """The spliced bytes are the JSON msrest would send for the same activity, whatever the text says."""
+    from bot.connector import encode_json
+
+    activity, plain = _frozen_card_activity(text)
+    body = serialize_model(activity, "Activity", share=True)
+    sent = encode_json(body)
+    expected = _SERIALIZE.body(copy.deepcopy(activity), "Activity")  # msrest needs plain dicts (see below)
+    assert json.loads(sent) == expected == json.loads(json.dumps(body))
+    assert json.loads(sent)["attachments"][0]["content"] == plain and json.loads(sent)["text"] == text
+    assert b"pbb-card-" not in sent.replace(json.dumps(text).encode(), b"")
+
+
+def test_bodies_without_frozen_cards_are_plain_json_dumps() -> None:
+    from bot.connector import encode_json
+
+    for body in ({"text": "x", "attachments": [{"content": {"a": 1}}]}, {"attachments": None}, [1, 2], "x"):
+        assert encode_json(body) == json.dumps(body).encode()
+
+
+async def test_frozen_cards_reach_the_connector_whole(pool: ConnectorPool, fake: RecordingConnector) -> None:
+    activity, plain = _frozen_card_activity()
+    await client_for(pool, fake).conversations.send_to_conversation("a:1", activity)
+    stock = ConnectorClient(MicrosoftAppCredentials("", ""), base_url=fake.url)
+    await stock.conversations.send_to_conversation("a:1", copy.deepcopy(activity))
+    ours, theirs = fake.requests
+    assert ours["body"] == theirs["body"] and ours["body"]["attachments"][0]["content"] == plain
+
+
+def test_frozen_cards_reach_msrest_thawed_when_the_fast_path_falls_back() -> None:
+    """msrest writes a dict subclass as its ``str()``; the fallback hands it plain copies instead."""
+    activity, plain = _frozen_card_activity()
+    activity.value = {1: "a key msrest must handle"}  # only msrest knows what to do with it
+    for share in (True, False):
+        body = serialize_model(activity, "Activity", share=share)
+        assert body["attachments"][0]["content"] == plain and type(body["attachments"][0]["content"]) is dict

@@ -3,6 +3,7 @@ the data changes, and copies that no caller can use to change what others get.""
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -68,21 +69,31 @@ async def test_memoized_card_is_the_fresh_card(app: App) -> None:
         assert (memo.hits, memo.misses) == (1, 1)
 
 
-def test_callers_get_copies() -> None:
+def test_no_caller_can_change_the_card_others_get() -> None:
     memo = CardMemo()
     t = Translator("en-US")
     payload = {"action": "x"}
     built = {"body": [{"type": "TextBlock", "text": "a"}],
              "actions": [{"data": payload, "fallback": {"data": payload}}]}
     first = memo.get(t, ("k",), lambda: built)
-    first["body"][0]["text"] = "changed"
+    first["body"][0]["text"] = "changed"  # the first caller's card is its own: the memo kept a frozen twin
     first["actions"][0]["data"]["action"] = "changed"
     second = memo.get(t, ("k",), lambda: pytest.fail("built twice"))
     assert second["body"][0]["text"] == "a" and second["actions"][0]["data"] == {"action": "x"}
-    second["body"].append("more")
+    changes = [lambda: second["body"].append("more"), lambda: second.update(x=1),
+               lambda: second["actions"][0]["data"].__setitem__("action", "y"),
+               lambda: second["body"][0].pop("text"), lambda: second["body"].sort(), lambda: second.clear()]
+    for change in changes:
+        with pytest.raises(TypeError, match="shared"):
+            change()
+    mine = copy.deepcopy(second)
+    mine["body"].append("more")
+    mine["actions"][0]["data"]["action"] = "y"
+    assert type(mine) is dict and type(mine["body"]) is list and type(mine["body"][0]) is dict
     assert memo.get(t, ("k",), lambda: pytest.fail("built twice")) == {
         "body": [{"type": "TextBlock", "text": "a"}], "actions": [{"data": {"action": "x"},
                                                                    "fallback": {"data": {"action": "x"}}}]}
+    assert memo.get(t, ("k",), lambda: pytest.fail("built twice")) is second
 
 
 def test_own_catalogs_and_unhashable_keys_bypass_the_memo() -> None:
@@ -116,7 +127,9 @@ def test_memo_gives_back_the_same_values_and_types() -> None:
     assert memo.get(t, ("v",), lambda: value) is value  # the first caller gets the card it built
     again = memo.get(t, ("v",), lambda: pytest.fail("built twice"))
     assert again == value and again is not value and again["a"] is not value["a"]
-    assert [type(x) for x in again["a"]] == [type(x) for x in value["a"]]
+    assert json.loads(again.text) == value and json.dumps(again) == json.dumps(value)
+    assert [type(x) for x in again["a"][:-1]] == [type(x) for x in value["a"][:-1]]
+    assert isinstance(again["a"][-1], dict) and isinstance(again["a"], list)
 
 
 def test_cards_that_json_would_change_are_not_memoized() -> None:
@@ -127,3 +140,22 @@ def test_cards_that_json_would_change_are_not_memoized() -> None:
         for _ in range(2):
             memo.get(t, (repr(odd),), lambda odd=odd, builds=builds: builds.append(1) or odd)
         assert len(builds) == 2
+
+
+async def test_memoized_cards_leave_the_bot_as_json_on_every_path(app: App) -> None:
+    """Sent to the connector, answered to a click and buffered for ``expectReplies``: the shared card is
+    the same JSON object each time (msrest, which the SDK uses for buffered replies, would write a
+    dict subclass as its ``str()``)."""
+    sent = [cards_in(await app.client.say(ALEX, "overview"))[0] for _ in range(2)]
+    status, body, _ = await app.client.execute(ALEX, "overview")
+    clicked = [body["value"]]
+    status2, body2, _ = await app.client.execute(ALEX, "overview")
+    clicked.append(body2["value"])
+    buffered = []
+    for _ in range(2):
+        code, replies = await app.client.post(app.client.activity(ALEX, text="overview", deliveryMode="expectReplies"))
+        assert code == 200
+        buffered.append(cards_in(replies["activities"])[0])
+    assert status == status2 == 200
+    assert all(card == sent[0] and isinstance(card, dict) for card in sent + clicked + buffered)
+    assert "Benefits overview" in all_text(buffered[1])
