@@ -7,6 +7,7 @@ action registry in ``dialogs``. Everything it answers is localized.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from http import HTTPStatus
 from typing import Any
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 load_actions()
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
+#: turn_state key: writes the turn started and must see durable before it is answered
+PENDING_WRITES = "partner_benefits.pending_writes"
 
 
 class BenefitsBot(TeamsActivityHandler):
@@ -51,11 +54,16 @@ class BenefitsBot(TeamsActivityHandler):
 
     # --- the turn -----------------------------------------------------------------------------
     async def on_turn(self, turn_context: TurnContext) -> None:
-        await super().on_turn(turn_context)
-        for name in ("conversation_state", "user_state"):
-            state = self.extras.get(name)
-            if state is not None:
-                await state.save_changes(turn_context)
+        try:
+            await super().on_turn(turn_context)
+            for name in ("conversation_state", "user_state"):
+                state = self.extras.get(name)
+                if state is not None:
+                    await state.save_changes(turn_context)
+        except BaseException:
+            await _settle(turn_context, quiet=True)
+            raise
+        await _settle(turn_context)
 
     async def _turn(self, context: TurnContext) -> Turn:
         """Resolve the acting person (from the activity) and their language."""
@@ -99,7 +107,11 @@ class BenefitsBot(TeamsActivityHandler):
             None, "personal"
         ):
             return  # proactive messages go to the person's 1:1 chat
-        await self.conversations.remember(person.id, reference_json(context.activity))
+        # Written while the turn goes on (readers see it at once); the turn is answered only after
+        # the write is durable (see _settle), so its fsync overlaps the reply instead of preceding it.
+        write = self.conversations.remember(person.id, reference_json(context.activity))
+        if write is not None:
+            context.turn_state.setdefault(PENDING_WRITES, []).append(write)
 
     # --- installs and welcomes -----------------------------------------------------------------
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
@@ -199,6 +211,18 @@ class BenefitsBot(TeamsActivityHandler):
     @staticmethod
     async def _send_card(context: TurnContext, card: dict[str, Any]) -> None:
         await send_fresh(context, MessageFactory.attachment(CardFactory.adaptive_card(card)))
+
+
+async def _settle(context: TurnContext, quiet: bool = False) -> None:
+    """Wait for the writes a turn started in the background; their failure fails the turn (unless
+    ``quiet``: the turn already failed, and the write's failure is logged instead)."""
+    writes: list[asyncio.Future[Any]] = context.turn_state.pop(PENDING_WRITES, [])
+    for outcome in await asyncio.gather(*writes, return_exceptions=True):
+        if isinstance(outcome, BaseException):
+            if not quiet:
+                raise outcome
+            log.error("a write of a failed turn failed too", extra={"activity_id": context.activity.id,
+                                                                    "reason": type(outcome).__name__})
 
 
 def describe_violation(turn: Turn, violation: RuleViolation) -> str:

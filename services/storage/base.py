@@ -9,6 +9,7 @@ database for a scale-out) without touching the services above it.
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -87,6 +88,14 @@ class DocumentStore(ABC):
     @abstractmethod
     async def apply(self, ops: Sequence[Op]) -> None:
         """Apply a batch atomically; durable (fsynced) before returning."""
+
+    def submit(self, ops: Sequence[Op]) -> asyncio.Future[None]:
+        """Start :meth:`apply` now; the future resolves once the batch is durable.
+
+        For callers with other work to do while the disk is busy. Engines that can queue the batch
+        before returning override this (the default starts ``apply`` as a task).
+        """
+        return asyncio.ensure_future(self.apply(ops))
 
     @abstractmethod
     def health(self) -> StoreHealth:

@@ -151,3 +151,58 @@ async def test_indexed_find_does_not_scan(store: JournaledTinyStore) -> None:
     assert store.stats.scans == 0
     assert len(store.find("assignments", "seats", 3)) == 1
     assert store.stats.scans == 1
+
+
+async def test_submit_queues_the_batch_before_returning(store: JournaledTinyStore, probe: FsyncProbe) -> None:
+    """``submit`` hands the batch to the writer thread at once: no task has to start first."""
+    probe.release.clear()
+    written = store.submit([Put("people", "p1", {"n": 1})])
+    assert isinstance(written, asyncio.Future) and not written.done()
+    await probe.wait_entered()  # the thread is already in the fsync of that very batch
+    assert store.get("people", "p1") is None
+    probe.release.set()
+    await written
+    assert store.get("people", "p1") == {"id": "p1", "n": 1}
+
+
+async def test_a_cancelled_submit_still_lands(tmp_path: Path, store: JournaledTinyStore, probe: FsyncProbe) -> None:
+    probe.release.clear()
+    written = store.submit([Put("people", "p1", {})])
+    await probe.wait_entered()
+    written.cancel()
+    probe.release.set()
+    await store.apply([Put("people", "p2", {})])
+    await store.close()
+    reopened = JournaledTinyStore(tmp_path / "benefits.json", INDEXES)
+    assert set(contents(reopened)["people"]) == {"p1", "p2"}
+    await reopened.close()
+
+
+async def test_close_lands_writes_queued_behind_a_compaction(
+    tmp_path: Path, store: JournaledTinyStore, probe: FsyncProbe
+) -> None:
+    """Batches queued while compaction pauses commits are written, in order, before close returns."""
+    for i in range(20):
+        await store.apply([Put("people", f"p{i}", {"pad": "x" * 100})])
+    probe.release.clear()
+    probe.entered.clear()
+    busy = store.submit([Put("people", "busy", {})])
+    await probe.wait_entered()  # a commit is in flight: the compaction below must wait for it
+    compaction = asyncio.create_task(store.compact())
+    await asyncio.sleep(0)
+    queued = [store.submit([Put("people", "last", {"n": n})]) for n in range(5)]
+    closing = asyncio.create_task(store.close())
+    probe.release.set()
+    await asyncio.gather(busy, compaction, closing, *queued)
+    reopened = JournaledTinyStore(tmp_path / "benefits.json", INDEXES)
+    assert contents(reopened)["people"]["last"] == {"id": "last", "n": 4}
+    assert "busy" in contents(reopened)["people"] and len(contents(reopened)["people"]) == 22
+    await reopened.close()
+
+
+async def test_submitting_to_a_closed_store_fails_at_once(store: JournaledTinyStore) -> None:
+    from services.storage.journaled import StoreUnavailableError
+
+    await store.close()
+    with pytest.raises(StoreUnavailableError):
+        store.submit([Put("people", "p1", {})])
