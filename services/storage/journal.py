@@ -43,6 +43,17 @@ ERR_SHORT_WRITE = "the disk accepted no bytes of a journal write"
 TailState = Literal["clean", "torn", "corrupt"]
 
 
+def sync_data(fd: int) -> None:
+    """Make an append durable: ``fdatasync`` where there is one (Linux), else ``fsync``.
+
+    An append changes the file's size, which ``fdatasync`` flushes with the data (the size is needed
+    to read the data back); it skips only the timestamps, one metadata write fewer per commit (what
+    PostgreSQL's WAL and SQLite do too). New files and renames still get ``fsync`` and
+    :func:`fsync_dir`.
+    """
+    getattr(os, "fdatasync", os.fsync)(fd)
+
+
 def fsync_dir(directory: Path) -> None:
     """Make a rename or a new file in ``directory`` durable (POSIX needs the directory fsynced)."""
     fd = os.open(directory, os.O_RDONLY)
@@ -228,7 +239,7 @@ class JournalWriter:
             _write_all(self._fd, data)
             if self._before_fsync is not None:
                 self._before_fsync()
-            os.fsync(self._fd)
+            sync_data(self._fd)
         except BaseException:
             try:
                 os.ftruncate(self._fd, self.end)
