@@ -108,18 +108,34 @@ def _fast(value: Any, type_name: str, plain: Callable[[Any], Any] | None = None)
         return [_fast(v, inner, plain) if v is not None else _fallback() for v in value]
     if type_name in _SERIALIZE.serialize_type:  # dates, durations, decimals...: msrest's own converter
         return _SERIALIZE.serialize_data(value, type_name)
-    if type_name not in _CLIENT_MODELS or not isinstance(value, Model) or kind._validation:
+    if type_name not in _CLIENT_MODELS or not isinstance(value, Model):
         raise _Fallback  # e.g. a dict where msrest would build the model first
     out: dict[str, Any] = {}
-    for attr, desc in kind._attribute_map.items():
+    for attr, key, item_type in _PLANS.get(kind) or _plan(kind):
         item = getattr(value, attr, None)
         if item is None:
             continue
-        key = desc["key"]
-        if "." in key or not key:
-            raise _Fallback
-        out[key] = _fast(item, desc["type"], plain)
+        if not key:
+            raise _Fallback  # a flattened or unnamed key holds a value: msrest's own job
+        # plain strings (most of an activity) inline, without a call
+        out[key] = item if item_type == "str" and type(item) is str else _fast(item, item_type, plain)
     return out
+
+
+#: per model class: (attribute, JSON key or "" if flattened/unnamed, msrest type) for ``_fast``
+_PLANS: dict[type, tuple[tuple[str, str, str], ...]] = {}
+
+
+def _plan(kind: type) -> tuple[tuple[str, str, str], ...]:
+    """What ``_fast`` walks for ``kind``; models with validation rules go to msrest."""
+    if kind._validation:  # type: ignore[attr-defined]
+        raise _Fallback
+    plan = []
+    for attr, desc in kind._attribute_map.items():  # type: ignore[attr-defined]
+        key = desc["key"]
+        plan.append((attr, "" if "." in key else key, desc["type"]))
+    _PLANS[kind] = found = tuple(plan)
+    return found
 
 
 _SCALARS = frozenset({*_PLAIN, type(None)})
@@ -243,8 +259,8 @@ def _fast_model(type_name: str, data: Any) -> Any:
         entry = by_key.get(key)
         if entry is None:
             extra[key] = value  # msrest's model deserializer matches keys exactly too
-        elif value is not None:
-            kwargs[entry[0]] = _fast_value(entry[1], value)
+        elif value is not None:  # plain strings (most of an activity) inline, without a call
+            kwargs[entry[0]] = value if entry[1] == "str" and type(value) is str else _fast_value(entry[1], value)
     model = cls(**kwargs)
     if extra:
         model.additional_properties = extra
