@@ -13,12 +13,13 @@ everything else is inherited (``tests/bot/test_turn_context.py`` pins the copy's
 
 from __future__ import annotations
 
-from copy import deepcopy
+from copy import copy, deepcopy
 from enum import Enum
 from typing import Any
 
 from botbuilder.core import TurnContext
-from botbuilder.schema import Activity, ActivityTypes, DeliveryModes, ResourceResponse
+from botbuilder.schema import Activity, ActivityTypes, ConversationReference, DeliveryModes, ResourceResponse
+from botframework.connector import Channels
 from msrest.serialization import Model
 
 _ATOMIC = frozenset({str, int, float, bool, type(None), bytes})
@@ -72,6 +73,39 @@ def _plain_model(kind: type) -> bool:
     return plain
 
 
+def _shallow_copy(value: Any) -> Any:
+    """``copy.copy(value)`` for a plain model (a new object with the same ``__dict__``), without
+    copyreg's generic reduce/reconstruct path; anything else goes to ``copy.copy``."""
+    if value is None:
+        return None
+    kind = type(value)
+    if isinstance(value, Model) and _plain_model(kind):
+        out = kind.__new__(kind)
+        out.__dict__.update(value.__dict__)
+        return out
+    return copy(value)
+
+
+def conversation_reference(activity: Activity) -> ConversationReference:
+    """``TurnContext.get_conversation_reference(activity)`` (botbuilder 4.17.1) with the accounts
+    copied by :func:`_shallow_copy`: the same reference, computed on every send."""
+    return ConversationReference(
+        activity_id=(
+            activity.id
+            if activity.type != ActivityTypes.conversation_update
+            and activity.channel_id != Channels.direct_line
+            and activity.channel_id != Channels.webchat
+            else None
+        ),
+        user=_shallow_copy(activity.from_property),
+        bot=_shallow_copy(activity.recipient),
+        conversation=_shallow_copy(activity.conversation),
+        channel_id=activity.channel_id,
+        locale=activity.locale,
+        service_url=activity.service_url,
+    )
+
+
 def _shallow(activity: Activity) -> Activity:
     """A new activity object holding the same values (what sending changes is top-level attributes)."""
     kind = type(activity)
@@ -101,7 +135,7 @@ class FastCopyTurnContext(TurnContext):
         # botbuilder 4.17.1 TurnContext.send_activities, with copy_activity for deepcopy; ``fresh``
         # (see send_fresh): the activities' own values are not referenced by the caller afterwards.
         sent_non_trace_activity = False
-        ref = TurnContext.get_conversation_reference(self.activity)
+        ref = conversation_reference(self.activity)
 
         def activity_validator(activity: Activity) -> Activity:
             nonlocal sent_non_trace_activity

@@ -7,6 +7,7 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount
 from msrest.serialization import Model
@@ -126,3 +127,25 @@ async def test_send_fresh_sends_what_send_activity_sends_and_leaves_the_activity
     plain = TurnContext(adapter, incoming)  # any other context: an ordinary send_activity
     await send_fresh(plain, MessageFactory.text("hello"))
     assert sent[2].text == "hello" and sent[2].conversation.id == "a:1"
+
+
+@pytest.mark.parametrize("activity", [
+    Activity(type="message", id="a1", channel_id="msteams", locale="zh-TW", service_url="http://127.0.0.1:9/",
+             from_property=ChannelAccount(id="29:1", name="Alex", aad_object_id="aad", role="user",
+                                          properties={"x": 1}),
+             recipient=ChannelAccount(id="28:bot", name="Bot"),
+             conversation=ConversationAccount(id="a:1", conversation_type="personal", tenant_id="t1")),
+    Activity(type="conversationUpdate", id="a2", channel_id="webchat"),
+    Activity(type="message", id="a3", channel_id="directline", from_property=ChannelAccount(id="u")),
+])
+def test_conversation_reference_is_the_sdks(activity: Activity) -> None:
+    from bot.turn_context import conversation_reference
+
+    ours, theirs = conversation_reference(activity), TurnContext.get_conversation_reference(activity)
+    assert ours.serialize() == theirs.serialize()
+    for name in ("user", "bot", "conversation"):
+        mine, sdk = getattr(ours, name), getattr(theirs, name)
+        assert (mine is None) == (sdk is None)
+        if mine is not None:  # copies, as the SDK makes them: changing one leaves the activity alone
+            assert type(mine) is type(sdk) and vars(mine) == vars(sdk)
+            assert mine is not getattr(activity, {"user": "from_property", "bot": "recipient"}.get(name, name))
