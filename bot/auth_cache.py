@@ -14,7 +14,6 @@ built with (the strict wrapper of ``bot/auth.py``) and changes nothing about wha
 
 from __future__ import annotations
 
-import copy
 import time
 from collections import OrderedDict
 from typing import Any
@@ -71,7 +70,10 @@ class ValidatedTokens:
 
 
 def _copy(result: AuthenticateRequestResult) -> AuthenticateRequestResult:
-    fresh = copy.copy(result)
+    # copy.copy's result for this plain class (a new object with the same attributes), without the
+    # generic reduce/reconstruct path: it runs on every turn
+    fresh = object.__new__(type(result))
+    fresh.__dict__.update(result.__dict__)
     identity = result.claims_identity
     fresh.claims_identity = ClaimsIdentity(dict(identity.claims), identity.is_authenticated,
                                            identity.authentication_type)
