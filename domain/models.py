@@ -178,6 +178,9 @@ class Person(_Doc):
     aad_object_id: str = ""
     teams_id: str = ""
     locale: str = ""
+    #: Global admin only because Entra lists them as a Global Administrator (Partner Center's rule):
+    #: taken back when Entra no longer does. Roles granted in the bot are never taken back by Entra.
+    admin_from_directory: bool = False
 
     def has(self, role: Role) -> bool:
         return role in self.roles

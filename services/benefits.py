@@ -516,12 +516,17 @@ class BenefitsService:
 
     # --- people and roles -------------------------------------------------------------------------
     async def set_roles(self, actor: Person, person_id: str, roles_: frozenset[Role]) -> Person:
-        """Global admins grant and remove roles; the last Global admin cannot be removed."""
+        """Global admins grant and remove roles; the last Global admin cannot be removed.
+
+        Global admin granted here is the bot's own grant (Entra will not take it back); one that came
+        from Entra and is kept stays Entra's.
+        """
         rules.require_can_manage_roles(actor)
         async with self._lock:
             person = self._person(person_id)
             rules.require_keeps_a_global_admin(self.repo.people(), person.id, roles_)
-            after = replace(person, roles=roles_)
+            from_directory = person.admin_from_directory and Role.GLOBAL_ADMIN in roles_
+            after = replace(person, roles=roles_, admin_from_directory=from_directory)
             await self._commit([self.repo.put_person(after),
                                 self._audit(actor, "person.roles", person.id, person, after)])
             return after
@@ -549,6 +554,34 @@ class BenefitsService:
             updated = replace(current, locale=locale)
             await self._commit([self.repo.put_person(updated)])
             return updated
+
+    async def sync_directory_admin(self, person: Person, entra_global_admin: bool) -> Person:
+        """Mirror Entra's Global Administrator role, as Partner Center does.
+
+        Listed by Entra: Global admin (marked as coming from Entra). No longer listed: the role is
+        taken back if it came from Entra, unless that would leave nobody Global admin
+        (``rules.require_keeps_a_global_admin``; logged so that someone grants another one).
+        """
+        async with self._lock:
+            current = self.repo.person(person.id) or person
+            if entra_global_admin:
+                if current.has(Role.GLOBAL_ADMIN):
+                    return current
+                after = replace(current, roles=current.roles | {Role.GLOBAL_ADMIN}, admin_from_directory=True)
+            else:
+                if not (current.has(Role.GLOBAL_ADMIN) and current.admin_from_directory):
+                    return current
+                roles_ = current.roles - {Role.GLOBAL_ADMIN}
+                try:
+                    rules.require_keeps_a_global_admin(self.repo.people(), current.id, roles_)
+                except RuleViolation:
+                    log.warning("Entra no longer lists the last Global admin as Global Administrator; "
+                                "kept until another Global admin is granted", extra={"person_id": current.id})
+                    return current
+                after = replace(current, roles=roles_, admin_from_directory=False)
+            await self._commit([self.repo.put_person(after),
+                                self._audit(None, "person.roles", current.id, current, after, source="entra")])
+            return after
 
     async def upsert_person(self, person: Person) -> Person:
         """Directory sync (Teams roster, Graph): keep what we know, fill in ids and names."""

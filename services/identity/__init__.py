@@ -85,13 +85,16 @@ def is_configured_admin(person: Person, configured: tuple[str, ...]) -> bool:
 
 async def apply_directory_roles(service: BenefitsService, directory: Directory, person: Person,
                                 configured_admins: tuple[str, ...] = ()) -> Person:
-    """The first Global admins: Entra Global Administrators and the people ``GLOBAL_ADMINS`` names.
+    """The Global admins that do not come from the bot: Entra Global Administrators and the people
+    ``GLOBAL_ADMINS`` names.
 
-    Roles granted inside the bot are kept (roles are only added here). ``GLOBAL_ADMINS`` is also
+    Roles granted inside the bot and by ``GLOBAL_ADMINS`` are kept. Global admin that came from Entra
+    follows Entra (checked at most once per ``role_cache`` of the directory): taken back when Entra no
+    longer lists the person (see ``BenefitsService.sync_directory_admin``). ``GLOBAL_ADMINS`` is also
     applied at start-up, but only to people already known then; this covers people met later.
     """
-    if person.has(Role.GLOBAL_ADMIN):
-        return person
+    if person.has(Role.GLOBAL_ADMIN) and not person.admin_from_directory:
+        return person  # the bot's own grant (or GLOBAL_ADMINS): not Entra's to take back
     if is_configured_admin(person, configured_admins):
         log.info("configured Global admin", extra={"person_id": person.id})
         return await service.upsert_person(replace(person, roles=person.roles | {Role.GLOBAL_ADMIN}))
@@ -102,7 +105,7 @@ async def apply_directory_roles(service: BenefitsService, directory: Directory, 
     except DirectoryError as error:
         log.warning("directory roles unavailable", extra={"reason": str(error)[:300]})
         return person
-    if not is_admin:
+    if is_admin == person.has(Role.GLOBAL_ADMIN):
         return person
-    log.info("Entra Global Administrator made Global admin", extra={"person_id": person.id})
-    return await service.upsert_person(replace(person, roles=person.roles | {Role.GLOBAL_ADMIN}))
+    log.info("Global admin follows Entra", extra={"person_id": person.id, "entra_global_admin": is_admin})
+    return await service.sync_directory_admin(person, is_admin)

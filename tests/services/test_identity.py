@@ -169,3 +169,51 @@ async def test_configured_global_admin_met_later_is_promoted(service: BenefitsSe
     promoted = await apply_directory_roles(service, local, newcomer, ("NESTOR@contoso.com",))
     assert promoted.has(Role.GLOBAL_ADMIN) and service.repo.person("p9").has(Role.GLOBAL_ADMIN)  # type: ignore[union-attr]
     assert not (await apply_directory_roles(service, local, other, ("nestor@contoso.com",))).roles
+
+
+async def test_global_admin_from_entra_follows_entra(service: BenefitsService, graph: GraphDirectory,
+                                                     identity: FakeIdentity) -> None:
+    """Partner Center's rule: Entra Global Administrators are Global admins; when Entra drops someone,
+    the role they had from Entra goes too. Roles granted in the bot stay, and so does the last Global
+    admin (logged, so that someone grants another)."""
+    alex = await service.upsert_person(Person(id="aad-1", name="Alex", email="alex@contoso.com",
+                                              aad_object_id="aad-1", roles=frozenset({Role.USER_ADMIN})))
+    megan = await service.upsert_person(Person(id="aad-2", name="Megan", email="megan@contoso.com",
+                                               aad_object_id="aad-2"))
+    alex = await apply_directory_roles(service, graph, alex)
+    assert alex.has(Role.GLOBAL_ADMIN) and alex.admin_from_directory
+
+    identity.roles["aad-1"] = []  # Entra drops Alex while he is the only Global admin: kept
+    graph.clock.now += timedelta(hours=1)  # type: ignore[attr-defined]
+    alex = await apply_directory_roles(service, graph, alex)
+    assert alex.has(Role.GLOBAL_ADMIN) and service.repo.person("aad-1").has(Role.GLOBAL_ADMIN)  # type: ignore[union-attr]
+
+    megan = await service.set_roles(alex, megan.id, frozenset({Role.GLOBAL_ADMIN}))  # the bot's own grant
+    assert not megan.admin_from_directory
+    alex = await apply_directory_roles(service, graph, alex)  # within the role cache: the same answer
+    assert alex.roles == {Role.USER_ADMIN} and not alex.admin_from_directory
+    assert service.repo.person("aad-1").roles == {Role.USER_ADMIN}  # type: ignore[union-attr]
+    entry = service.repo.audit_of("aad-1", 1)[0]
+    assert entry.actor_id == "system" and entry.extra == {"source": "entra"}
+
+    graph.clock.now += timedelta(hours=1)  # type: ignore[attr-defined]
+    assert (await apply_directory_roles(service, graph, megan)).has(Role.GLOBAL_ADMIN)  # not Entra's to take
+
+    identity.roles["aad-1"] = [GLOBAL_ADMIN_TEMPLATE]  # Entra lists Alex again
+    graph.clock.now += timedelta(hours=1)  # type: ignore[attr-defined]
+    alex = await apply_directory_roles(service, graph, alex)
+    assert alex.has(Role.GLOBAL_ADMIN) and alex.admin_from_directory
+    kept = await service.set_roles(megan, alex.id, frozenset({Role.GLOBAL_ADMIN, Role.ADMIN_AGENT}))
+    assert kept.admin_from_directory  # still Entra's: editing his other roles does not make it the bot's
+
+
+async def test_global_admin_granted_in_the_bot_is_not_entras_to_take(service: BenefitsService,
+                                                                    graph: GraphDirectory) -> None:
+    lee = await service.upsert_person(Person(id="aad-5", name="Lee", email="lee@contoso.com", aad_object_id="aad-5",
+                                             roles=frozenset({Role.GLOBAL_ADMIN})))
+    nestor = await service.upsert_person(Person(id="aad-9", name="Nestor", email="nestor@contoso.com",
+                                                aad_object_id="aad-9"))
+    nestor = await service.set_roles(lee, nestor.id, frozenset({Role.GLOBAL_ADMIN}))
+    graph.clock.now += timedelta(hours=1)  # type: ignore[attr-defined]
+    assert (await apply_directory_roles(service, graph, lee)).has(Role.GLOBAL_ADMIN)  # Entra: "other" role only
+    assert (await apply_directory_roles(service, graph, nestor)).has(Role.GLOBAL_ADMIN)  # not in Entra at all
