@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -50,14 +52,16 @@ def parse_snapshot(data: bytes) -> Tables:
     return tables
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that a crash leaves the old or the new file, whole."""
+def write_atomically(path: Path, data: bytes | Iterable[bytes]) -> None:
+    """Replace ``path`` with ``data`` (bytes, or chunks of them) so that a crash leaves the old or the
+    new file, whole."""
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        for chunk in [data] if isinstance(data, bytes) else data:
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view) :]
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -65,24 +69,36 @@ def write_atomically(path: Path, data: bytes) -> None:
     fsync_dir(path.parent)
 
 
-def encode_snapshot(tables: Tables) -> bytes:
-    """Serialize tables as TinyDB JSON (empty tables are left out).
+def snapshot_chunks(tables: Tables) -> Iterator[bytes]:
+    """Tables as TinyDB JSON (empty tables are left out), a few hundred documents per chunk.
 
-    Documents are encoded a few hundred at a time: ``json.dumps`` holds the GIL for the whole of one
-    call, so one call over 50k documents would stall the event loop for the length of a compaction
-    running in a worker thread; between chunks the loop gets the GIL back.
+    Why chunks: a compaction runs this in a worker thread, and a C call (``json.dumps`` of a whole
+    table, joining or encoding megabytes) keeps the GIL for its whole length, stalling the event
+    loop. Chunks keep each call short, and writing each one to the file (a system call) hands the
+    GIL back to the loop between them.
     """
-    parts: list[str] = []
+    yield b"{"
+    first = True
     for name, docs in tables.items():
         if not docs:
             continue
-        items = list(docs.items())
-        chunks = [
-            json.dumps(dict(items[at : at + SNAPSHOT_CHUNK]), ensure_ascii=False, separators=(",", ":"))[1:-1]
-            for at in range(0, len(items), SNAPSHOT_CHUNK)
-        ]
-        parts.append(f"{json.dumps(name, ensure_ascii=False)}:{{{','.join(chunks)}}}")
-    return ("{" + ",".join(parts) + "}").encode()
+        yield f"{'' if first else ','}{json.dumps(name, ensure_ascii=False)}:{{".encode()
+        first = False
+        # islice, not a list of every (id, doc) pair: tens of thousands of live tuples would set off
+        # the garbage collector's full passes, which stall the loop far longer than the encoding
+        pairs = iter(docs.items())
+        sep = ""
+        while chunk := dict(islice(pairs, SNAPSHOT_CHUNK)):
+            text = json.dumps(chunk, ensure_ascii=False, separators=(",", ":"))
+            yield (sep + text[1:-1]).encode()
+            sep = ","
+        yield b"}"
+    yield b"}"
+
+
+def encode_snapshot(tables: Tables) -> bytes:
+    """The whole snapshot of ``tables`` at once (see :func:`snapshot_chunks`)."""
+    return b"".join(snapshot_chunks(tables))
 
 
 class SnapshotStorage(Storage):
@@ -111,4 +127,4 @@ class SnapshotStorage(Storage):
 
     def write(self, data: Tables) -> None:
         """Replace the snapshot atomically and durably."""
-        write_atomically(self.path, encode_snapshot(data))
+        write_atomically(self.path, snapshot_chunks(data))
