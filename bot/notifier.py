@@ -136,7 +136,8 @@ def build_notifications(service: BenefitsService, conversations: ConversationBoo
     policy = RetryPolicy(max_attempts=int(_float(settings, "NOTIFY_MAX_ATTEMPTS", 6)),
                          base_delay=_float(settings, "NOTIFY_BACKOFF_SECONDS", 1.0))
     worker = Worker(outbox, sender, conversations.reference, CardRenderer(service, conversations), limiter, policy)
-    scheduler = ReminderScheduler(service, outbox, interval=_float(settings, "NOTIFY_REMINDER_MINUTES", 15.0) * 60)
+    scheduler = ReminderScheduler(service, outbox, interval=_float(settings, "NOTIFY_REMINDER_MINUTES", 15.0) * 60,
+                                  reachable=lambda person_id: conversations.reference(person_id) is not None)
     listener = NotificationListener(service, outbox).subscribe()
     return Notifications(outbox, worker, scheduler, listener)
 

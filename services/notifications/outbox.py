@@ -30,6 +30,8 @@ DELIVERED = "delivered"
 UNDELIVERABLE = "undeliverable"
 GIVEN_UP = "given_up"
 STATES = (PENDING, SENDING, DELIVERED, UNDELIVERABLE, GIVEN_UP)
+#: undeliverable because the bot had no conversation with the person (they had not installed it)
+NO_CONVERSATION = "no_conversation"
 
 
 def utc_now() -> datetime:
@@ -112,6 +114,24 @@ class Outbox:
             doc["updated_at"] = now
             ops.append(Put(OUTBOX, doc_id, doc))
         await self.store.apply(ops)
+
+    async def reopen_reached(self, reachable: Callable[[str], bool], still_relevant: Callable[[Document], bool]
+                             ) -> int:
+        """Send again what could not reach someone who had not installed the bot, once they have.
+
+        Only ``no_conversation`` is reopened: a person who blocked the bot (403) or left (404) is
+        not asked again. ``still_relevant`` drops what would now be wrong (a reminder whose moment
+        passed). Returns how many went back to ``pending``; the worker is woken for them.
+        """
+        changes = {
+            doc["id"]: {"state": PENDING, "attempts": 0, "not_before": "", "reason": "reached_later", "status": 0}
+            for doc in self.store.find(OUTBOX, "state", UNDELIVERABLE)
+            if doc.get("reason") == NO_CONVERSATION and reachable(doc["recipient"]) and still_relevant(doc)
+        }
+        await self.record(changes)
+        if changes:
+            self.wake()
+        return len(changes)
 
     # --- reading --------------------------------------------------------------------------------
     def get(self, doc_id: str) -> Document | None:

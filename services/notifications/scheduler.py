@@ -5,6 +5,9 @@ due (``domain.rules.reminders_due``). The reminder's event id names the target, 
 day count, and the outbox never writes an id twice: ticks may repeat, overlap a restart or run late,
 and each reminder still reaches each person once. The clock is injected; ``run`` ticks every
 ``interval`` seconds.
+
+Each tick also sends again what could not reach someone because they had not installed the bot yet,
+once they have (``Outbox.reopen_reached``), unless it is a reminder whose moment has passed.
 """
 
 from __future__ import annotations
@@ -20,17 +23,21 @@ from domain.models import Status
 from services.benefits import BenefitsService
 from services.notifications.events import EXPIRY_REMINDER, benefit_params
 from services.notifications.outbox import Notification, Outbox
+from services.storage.base import Document
 
 log = logging.getLogger(__name__)
 
 
 class ReminderScheduler:
     def __init__(self, service: BenefitsService, outbox: Outbox, interval: float = 900.0,
-                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+                 reachable: Callable[[str], bool] | None = None) -> None:
         self.service = service
         self.outbox = outbox
         self.interval = interval
         self.sleep = sleep
+        #: whether the bot can now reach a person (has their conversation): see ``tick``
+        self.reachable = reachable
 
     def due(self, today: date) -> list[Notification]:
         repo = self.service.repo
@@ -56,8 +63,13 @@ class ReminderScheduler:
         return notes
 
     async def tick(self, today: date | None = None) -> int:
-        """Enqueue the reminders due ``today``; returns how many were new."""
-        return await self.outbox.enqueue(self.due(today or self.service.today()))
+        """Enqueue the reminders due ``today`` (returns how many were new) and reopen what can now
+        reach people who had not installed the bot."""
+        today = today or self.service.today()
+        new = await self.outbox.enqueue(self.due(today))
+        if self.reachable is not None:
+            await self.outbox.reopen_reached(self.reachable, lambda doc: still_relevant(doc, today))
+        return new
 
     async def run(self) -> None:
         while True:
@@ -68,3 +80,16 @@ class ReminderScheduler:
             except Exception:
                 log.exception("expiry reminder tick failed")
             await self.sleep(self.interval)
+
+
+def still_relevant(doc: Document, today: date) -> bool:
+    """Whether a notification that could not be delivered is still worth sending ``today``: a
+    reminder only while it is still the one due (``rules.reminders_due``), anything else always."""
+    if doc.get("kind") != EXPIRY_REMINDER:
+        return True
+    params = doc.get("params") or {}
+    try:
+        expires_on = date.fromisoformat(str(params.get("expires_on")))
+    except ValueError:
+        return False
+    return params.get("days") in rules.reminders_due(expires_on, today)

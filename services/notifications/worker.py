@@ -36,7 +36,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.notifications.outbox import DELIVERED, GIVEN_UP, PENDING, SENDING, UNDELIVERABLE, Outbox
+from services.notifications.outbox import (
+    DELIVERED,
+    GIVEN_UP,
+    NO_CONVERSATION,
+    PENDING,
+    SENDING,
+    UNDELIVERABLE,
+    Outbox,
+)
 from services.notifications.ratelimit import RateLimiter
 from services.notifications.sender import DeliveryError, Sender
 from services.storage.base import Document
@@ -188,7 +196,7 @@ class Worker:
                 continue
             reference = self.reference_of(doc["recipient"])
             if reference is None:
-                await self.outbox.record({doc["id"]: {"state": UNDELIVERABLE, "reason": "no_conversation",
+                await self.outbox.record({doc["id"]: {"state": UNDELIVERABLE, "reason": NO_CONVERSATION,
                                                       "status": 0}})
                 self.stats["undeliverable"] += 1
                 continue

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from domain.models import Status
+from services.benefits import BenefitsService
 from services.notifications import (
     DELIVERED,
     GIVEN_UP,
@@ -224,14 +225,21 @@ async def test_request_events_reach_admins_then_the_employee() -> None:
     assert [(d["recipient"], d["params"]["status"]) for d in told] == [(LEE, "declined")]
 
 
-async def test_expiry_reminders_30_and_7_days_once_each() -> None:
+async def activated_seat(assignee: str, alternate: str) -> tuple[ManualClock, BenefitsService, Outbox, str, date]:
+    """The demo organization with a technical benefit seat of ``assignee`` (its id is returned),
+    activated today and expiring in 60 days (the date returned)."""
     clock = ManualClock()
     service = await seeded_service(clock=clock)
     outbox = Outbox(service.store, clock)
     alex = service.repo.person(ALEX)
     expires = clock().date() + timedelta(days=60)
-    assignment = await service.assign(alex, "tech-support", LEE, "lee.alt@example.com")
+    assignment = await service.assign(alex, "tech-support", assignee, alternate)
     await service.mark_activated(alex, assignment.id, clock().date(), expires)
+    return clock, service, outbox, assignment.id, expires
+
+
+async def test_expiry_reminders_30_and_7_days_once_each() -> None:
+    _, service, outbox, _, expires = await activated_seat(LEE, "lee.alt@example.com")
     scheduler = ReminderScheduler(service, outbox)
 
     def reminders() -> list[tuple[str, int]]:
@@ -249,13 +257,7 @@ async def test_expiry_reminders_30_and_7_days_once_each() -> None:
 
 
 async def test_a_late_first_check_sends_only_the_nearest_reminder() -> None:
-    clock = ManualClock()
-    service = await seeded_service(clock=clock)
-    outbox = Outbox(service.store, clock)
-    alex = service.repo.person(ALEX)
-    expires = clock().date() + timedelta(days=60)
-    assignment = await service.assign(alex, "tech-support", NESTOR, "nestor.alt@example.com")
-    await service.mark_activated(alex, assignment.id, clock().date(), expires)
+    _, service, outbox, _, expires = await activated_seat(NESTOR, "nestor.alt@example.com")
     await ReminderScheduler(service, outbox).tick(expires - timedelta(days=5))
     days = {d["params"]["days"] for d in service.store.all("outbox") if d["kind"] == "expiry_reminder"}
     assert days == {7}
@@ -271,3 +273,35 @@ async def test_benefit_level_expiry_reminds_the_global_admins() -> None:
                                                                  expires_on=clock().date() + timedelta(days=7)))])
     await ReminderScheduler(service, outbox).tick(clock().date())
     assert [d["recipient"] for d in service.store.all("outbox")] == [ALEX]
+
+
+async def test_people_who_install_later_get_what_could_not_reach_them() -> None:
+    """Lee had not installed the bot when his benefit was activated and its 30-day reminder came; a
+    tick after he installs sends the activation (still true) and not the 30-day reminder (the 7-day
+    one is due by then). Someone who blocked the bot is not asked again."""
+    clock, service, outbox, seat, expires = await activated_seat(LEE, "lee.alt@example.com")
+    await outbox.enqueue([Notification(f"activated:{seat}", LEE, "activated", {}),
+                          Notification("blocked-event", NESTOR, "activated", {})])
+    reachable = {ALEX}
+    scheduler = ReminderScheduler(service, outbox, reachable=lambda person_id: person_id in reachable)
+    await scheduler.tick(expires - timedelta(days=30))
+    sender = RecordingSender(fail={f"a:{NESTOR}": [DeliveryError(403, "ConversationBlockedByUser")]})
+    worker = make_worker(outbox, sender, clock, known={ALEX, NESTOR})
+    await worker.drain()
+    states = {d["id"]: (d["state"], d["reason"]) for d in service.store.all("outbox")}
+    lee_docs = [i for i in states if i.endswith(f"|{LEE}")]
+    assert len(lee_docs) == 2 and all(states[i] == (UNDELIVERABLE, "no_conversation") for i in lee_docs)
+    assert states[f"blocked-event|{NESTOR}"][0] == UNDELIVERABLE
+
+    reachable.update({LEE, NESTOR})  # Lee installs the app (and Nestor is reachable again, but blocked us)
+    await scheduler.tick(expires - timedelta(days=6))  # by now the 7-day reminder is the one due
+    worker = make_worker(outbox, sender, clock, known={ALEX, LEE, NESTOR})
+    await worker.drain()
+    after = {d["id"]: d for d in service.store.all("outbox")}
+    assert after[f"activated:{seat}|{LEE}"]["state"] == DELIVERED
+    stale = next(d for d in after.values() if d["recipient"] == LEE and d["params"].get("days") == 30)
+    assert (stale["state"], stale["reason"]) == (UNDELIVERABLE, "no_conversation")
+    fresh = next(d for d in after.values() if d["recipient"] == LEE and d["params"].get("days") == 7)
+    assert fresh["state"] == DELIVERED
+    assert after[f"blocked-event|{NESTOR}"]["state"] == UNDELIVERABLE
+    assert [k for k, _ in sender.sent].count(f"a:{LEE}") == 2  # the activation and the 7-day reminder, once each
