@@ -146,7 +146,7 @@ async def notifications_ctx(app: web.Application) -> AsyncIterator[None]:
     """Start the worker and the scheduler beside the web server; stop them before the stores close."""
     settings = app[keys.SETTINGS]
     service = app[keys.SERVICE]
-    conversations = ConversationBook(service.store)
+    conversations = app[keys.BOT].conversations  # the handler's book: it sees references being written
     sender = BotSender(app[keys.ADAPTER], settings.app_id)
     notifications = build_notifications(service, conversations, sender, settings)
     app[NOTIFICATIONS] = notifications
