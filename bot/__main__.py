@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,7 +22,9 @@ from aiohttp import web
 from bot.activations import add_cli as add_activate_cli
 from bot.activations import cmd_activate
 from bot.app import DOMAIN_FILE, create_app
+from bot.backup import fetch_from_running_bot, write_backup
 from bot.logs import configure_logging
+from bot.loopback import LOCAL
 from bot.settings import Settings
 from services.inventory import (
     InventoryError,
@@ -34,12 +35,10 @@ from services.inventory import (
 )
 from services.repository import INDEXES
 from services.storage import open_store
-from services.storage.backup import DUMP_FORMAT, export_data, import_data
+from services.storage.backup import DUMP_FORMAT, encode_export, import_data
 from services.storage.lock import DataFolderBusy, data_folder_lock
 
 PLAYGROUND = Path("node_modules/.bin/agentsplayground")
-#: loopback requests must not go through a proxy from the environment
-_LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,17 +124,22 @@ async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
-    with data_folder_lock(settings.data_dir):
-        store = open_store(settings.data_dir / DOMAIN_FILE, INDEXES)
-        try:
-            data = export_data(store)
-        finally:
-            await store.close()
-    tmp = args.file.with_name(args.file.name + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, args.file)
-    print(f"exported {sum(len(t) for t in data['tables'].values())} records to {args.file} "
-          "(it contains product keys: keep it safe)")
+    try:
+        with data_folder_lock(settings.data_dir):
+            store = open_store(settings.data_dir / DOMAIN_FILE, INDEXES)
+            try:
+                body = await encode_export(store)
+            finally:
+                await store.close()
+    except DataFolderBusy:  # the bot is running: it writes the dump from its own tables
+        status = fetch_from_running_bot(settings, args.file)
+        if status:
+            return status
+        body = args.file.read_bytes()
+    else:
+        write_backup(args.file, body)
+    records = sum(len(t) for t in json.loads(body)["tables"].values())
+    print(f"exported {records} records to {args.file} (it contains product keys: keep it safe)")
     return 0
 
 
@@ -196,7 +200,7 @@ def _wait_for(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) ->
         if proc.poll() is not None:
             raise SystemExit(f"error: {proc.args[0]} exited with {proc.returncode} before it was ready")
         try:
-            with _LOCAL.open(url, timeout=1):
+            with LOCAL.open(url, timeout=1):
                 return
         except OSError:
             time.sleep(0.2)

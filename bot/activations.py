@@ -28,6 +28,7 @@ from typing import Any
 from aiohttp import web
 
 from bot import keys
+from bot.loopback import call_running_bot
 from bot.settings import Settings
 from domain import errors
 from domain.errors import RuleViolation
@@ -36,7 +37,6 @@ from services.benefits import Activation, BenefitsService
 log = logging.getLogger(__name__)
 
 MAX_BODY = 16 * 1024
-_LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 class BadRequest(ValueError):
@@ -235,17 +235,10 @@ def post_to_running_bot(settings: Settings, body: dict[str, Any]) -> int:
         f"http://127.0.0.1:{settings.port}/api/activations", data=raw, method="POST",
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {settings.activations_secret}",
                  "X-Signature": sign(settings.activations_secret, raw)})
-    try:
-        with _LOCAL.open(request, timeout=30) as resp:
-            result = json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        detail = exc.read().decode("utf-8", "replace")
-        print(f"error: the bot answered {exc.code}: {detail}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"error: the data folder is locked but the bot does not answer on 127.0.0.1:{settings.port}: {exc}",
-              file=sys.stderr)
-        return 3
+    answer = call_running_bot(request, settings.port, timeout=30)
+    if isinstance(answer, int):
+        return answer
+    result = json.loads(answer)
     _print_result(result)
     print("sent to the running bot: it is notifying people now")
     return 0

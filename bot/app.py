@@ -19,6 +19,7 @@ from bot import keys
 from bot.activations import post_activations
 from bot.adapter import BenefitsAdapter
 from bot.auth import build_authentication
+from bot.backup import get_backup
 from bot.connector import ConnectorPool
 from bot.handler import BenefitsBot
 from bot.notifier import notifications_ctx
@@ -49,6 +50,7 @@ def create_app(settings: Settings) -> web.Application:
     app.on_startup.append(tune_gc_on_startup)  # after the stores are open (cleanup_ctx runs first)
     app.router.add_post("/api/messages", messages)
     app.router.add_post("/api/activations", post_activations)
+    app.router.add_get("/api/backup", get_backup)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app

@@ -14,7 +14,7 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 #: Settings whose values are secrets: never logged, masked in ``repr``.
-SECRET_NAMES = frozenset({"MicrosoftAppPassword", "ACTIVATIONS_SECRET", "GRAPH_CLIENT_SECRET"})
+SECRET_NAMES = frozenset({"MicrosoftAppPassword", "ACTIVATIONS_SECRET", "BACKUP_SECRET", "GRAPH_CLIENT_SECRET"})
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,9 @@ class Settings:
     """``GLOBAL_ADMINS``: comma-separated emails or ids made Global admin at start (the first admin)."""
     activations_secret: str = field(default="", repr=False)
     """``ACTIVATIONS_SECRET``: bearer secret of ``POST /api/activations``; empty disables the endpoint."""
+    backup_secret: str = field(default="", repr=False)
+    """``BACKUP_SECRET``: bearer secret of ``GET /api/backup`` (loopback only), what ``export`` uses
+    while the bot runs; empty disables the endpoint."""
     sso_connection_name: str = ""
     """``SSO_CONNECTION_NAME``: OAuth connection of the Azure Bot resource for Teams SSO."""
     playground_port: int = 56150
@@ -81,6 +84,7 @@ class Settings:
             seed_demo=get("SEED_DEMO", "true").lower() not in ("0", "false", "no", "off"),
             global_admins=admins,
             activations_secret=get("ACTIVATIONS_SECRET"),
+            backup_secret=get("BACKUP_SECRET"),
             sso_connection_name=get("SSO_CONNECTION_NAME"),
             playground_port=int(get("PLAYGROUND_PORT", "56150") or 56150),
             extra=dict(values),
@@ -95,6 +99,7 @@ class Settings:
             "auth": "on" if self.auth_enabled else "off",
             "app_password_set": bool(self.app_password),
             "activations_secret_set": bool(self.activations_secret),
+            "backup_secret_set": bool(self.backup_secret),
             "sso": self.sso_connection_name or None,
             "port": self.port,
             "data_dir": str(self.data_dir),

@@ -8,11 +8,14 @@ never a mix.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from services.storage.base import Delete, DocumentStore, Op, Put
+from services.storage.snapshot import snapshot_chunks
 
 DUMP_FORMAT = "partner-benefits-bot/storage"
 DUMP_VERSION = 1
@@ -22,18 +25,22 @@ ERR_VERSION = "unsupported storage dump version"
 ERR_TABLES = "the dump's tables must be an object of {doc_id: document} objects"
 
 
+def dump_header() -> dict[str, Any]:
+    """What a dump says about itself: its format, version and when it was made."""
+    return {
+        "format": DUMP_FORMAT,
+        "version": DUMP_VERSION,
+        "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
 def export_data(store: DocumentStore) -> dict[str, Any]:
     """Every document of ``store`` as a JSON-ready dump.
 
     Returns:
         ``{"format": ..., "version": 1, "exported_at": <UTC ISO time>, "tables": {table: {id: doc}}}``.
     """
-    return {
-        "format": DUMP_FORMAT,
-        "version": DUMP_VERSION,
-        "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "tables": store.dump(),
-    }
+    return {**dump_header(), "tables": store.dump()}
 
 
 def _tables_of(data: Mapping[str, Any]) -> Mapping[str, Mapping[str, Mapping[str, Any]]]:
@@ -48,6 +55,24 @@ def _tables_of(data: Mapping[str, Any]) -> Mapping[str, Mapping[str, Mapping[str
     ):
         raise ValueError(ERR_TABLES)
     return tables
+
+
+async def encode_export(store: DocumentStore) -> bytes:
+    """``export_data(store)`` as UTF-8 JSON, for a store that keeps serving meanwhile.
+
+    The journaled engine hands out a consistent view of its tables at once and the JSON is encoded
+    in a worker thread, a few hundred documents at a time (``snapshot_chunks``), so a backup of a
+    large store does not stall the event loop; other engines are dumped directly.
+    """
+    head = dump_header()
+    frozen = getattr(store, "frozen_tables", None)
+    tables = frozen() if frozen is not None else store.dump()
+
+    def encode() -> bytes:
+        return b"".join([json.dumps(head, ensure_ascii=False)[:-1].encode(), b', "tables": ',
+                         *snapshot_chunks(tables), b"}"])
+
+    return await asyncio.to_thread(encode)
 
 
 async def import_data(store: DocumentStore, data: Mapping[str, Any]) -> int:

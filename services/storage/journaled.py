@@ -590,6 +590,14 @@ class JournaledTinyStore(DocumentStore):
         """Changes on every put or delete in ``table`` (a store-wide counter: never repeats)."""
         return self._versions.get(table, 0)
 
+    def frozen_tables(self) -> Tables:
+        """A consistent view of every table, for encoding in another thread (backup, compaction).
+
+        Shallow: the documents are the stored ones, which are replaced on write, never changed in
+        place, so the view stays as it was while writers go on. Read-only by contract.
+        """
+        return {name: dict(docs) for name, docs in self._tables.items() if docs}
+
     def dump(self) -> dict[str, dict[str, Document]]:
         """Every table as ``{table: {doc_id: doc}}`` (copies)."""
         return {name: {i: clone(d) for i, d in docs.items()} for name, docs in self._tables.items() if docs}
@@ -747,7 +755,7 @@ class JournaledTinyStore(DocumentStore):
             await asyncio.to_thread(create_journal, journal, gen)
             writer = await asyncio.to_thread(JournalWriter, journal, HEADER_SIZE, self._before_fsync)
             old, self._writer, self._gen = self._writer, writer, gen
-            frozen: Tables = {name: dict(docs) for name, docs in self._tables.items() if docs}
+            frozen = self.frozen_tables()
         await asyncio.to_thread(old.close)
         try:
             size = await asyncio.to_thread(self._write_snapshot, gen, frozen)
