@@ -24,7 +24,7 @@ import json
 import os
 import struct
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -178,14 +178,22 @@ def _any_record_after(data: bytes, start: int) -> bool:
 
 
 def create_journal(path: Path, generation: int) -> None:
-    """Create an empty journal atomically: temp file, fsync, rename, fsync of the directory.
+    """Create an empty journal atomically (see :func:`write_atomically`).
 
     A crash leaves either no journal or a whole header, never a half-written one.
     """
+    write_atomically(path, encode_header(generation))
+
+
+def write_atomically(path: Path, data: bytes | Iterable[bytes]) -> None:
+    """Replace ``path`` with ``data`` (bytes, or chunks of them) so that a crash leaves the old or the
+    new file, whole: temp file, fsync, rename, fsync of the directory."""
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        _write_all(fd, encode_header(generation))
+        offset = 0
+        for chunk in [data] if isinstance(data, bytes) else data:
+            offset = write_all(fd, chunk, offset)
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -193,25 +201,8 @@ def create_journal(path: Path, generation: int) -> None:
     fsync_dir(path.parent)
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    """``os.write`` until every byte is written."""
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        if written <= 0:
-            raise OSError(ERR_SHORT_WRITE)
-        view = view[written:]
-
-
-#: journals are opened with ``O_DSYNC`` where the platform has it: an append is durable when its
-#: ``pwrite`` returns (``fdatasync``'s guarantee, in the same system call). One call per commit
-#: instead of three (seek, write, sync), so the writer thread takes the GIL back once, not three
-#: times: under load each hand-off cost the event loop a thread switch (about 4 % of a turn's CPU).
-_DSYNC = getattr(os, "O_DSYNC", 0)
-
-
-def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
-    """``os.pwrite`` at ``offset`` until every byte is written."""
+def write_all(fd: int, data: bytes, offset: int) -> int:
+    """``os.pwrite`` at ``offset`` until every byte is written; returns the offset after them."""
     view = memoryview(data)
     while view:
         written = os.pwrite(fd, view, offset)
@@ -219,6 +210,14 @@ def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
             raise OSError(ERR_SHORT_WRITE)
         view = view[written:]
         offset += written
+    return offset
+
+
+#: journals are opened with ``O_DSYNC`` where the platform has it: an append is durable when its
+#: ``pwrite`` returns (``fdatasync``'s guarantee, in the same system call). One call per commit
+#: instead of three (seek, write, sync), so the writer thread takes the GIL back once, not three
+#: times: under load each hand-off cost the event loop a thread switch (about 4 % of a turn's CPU).
+_DSYNC = getattr(os, "O_DSYNC", 0)
 
 
 class JournalWriter:
@@ -256,7 +255,7 @@ class JournalWriter:
         try:
             if self._before_fsync is not None:
                 self._before_fsync()
-            _pwrite_all(self._fd, data, self.end)
+            write_all(self._fd, data, self.end)
             if not _DSYNC:
                 sync_data(self._fd)
         except BaseException:

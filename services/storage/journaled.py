@@ -80,6 +80,7 @@ from services.storage.journal import (
     encode_record,
     fsync_dir,
     read_journal,
+    write_atomically,
 )
 from services.storage.snapshot import (
     SnapshotCorruptError,
@@ -87,7 +88,6 @@ from services.storage.snapshot import (
     Tables,
     encode_snapshot,
     parse_snapshot,
-    write_atomically,
 )
 
 logger = logging.getLogger(__name__)

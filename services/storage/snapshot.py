@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from tinydb.storages import Storage
 
-from services.storage.journal import fsync_dir
+from services.storage.journal import write_atomically
 
 ERR_NOT_OBJECT = "snapshot is not a JSON object of tables"
 ERR_BAD_TABLE = "snapshot table is not an object of documents"
@@ -50,23 +50,6 @@ def parse_snapshot(data: bytes) -> Tables:
         if not all(type(doc) is dict for doc in docs.values()):
             raise SnapshotCorruptError(ERR_BAD_DOC)
     return tables
-
-
-def write_atomically(path: Path, data: bytes | Iterable[bytes]) -> None:
-    """Replace ``path`` with ``data`` (bytes, or chunks of them) so that a crash leaves the old or the
-    new file, whole."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        for chunk in [data] if isinstance(data, bytes) else data:
-            view = memoryview(chunk)
-            while view:
-                view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
 
 
 def snapshot_chunks(tables: Tables) -> Iterator[bytes]:
