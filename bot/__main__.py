@@ -22,7 +22,7 @@ from aiohttp import web
 from bot.activations import add_cli as add_activate_cli
 from bot.activations import cmd_activate
 from bot.app import DOMAIN_FILE, create_app
-from bot.backup import fetch_from_running_bot, write_backup
+from bot.backup import fetch_from_running_bot
 from bot.logs import configure_logging
 from bot.loopback import LOCAL
 from bot.settings import Settings
@@ -36,6 +36,7 @@ from services.inventory import (
 from services.repository import INDEXES
 from services.storage import open_store
 from services.storage.backup import DUMP_FORMAT, encode_export, import_data
+from services.storage.journal import write_atomically
 from services.storage.lock import DataFolderBusy, data_folder_lock
 
 PLAYGROUND = Path("node_modules/.bin/agentsplayground")
@@ -131,13 +132,11 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
                 body = await encode_export(store)
             finally:
                 await store.close()
-    except DataFolderBusy:  # the bot is running: it writes the dump from its own tables
-        status = fetch_from_running_bot(settings, args.file)
-        if status:
-            return status
-        body = args.file.read_bytes()
-    else:
-        write_backup(args.file, body)
+    except DataFolderBusy:  # the bot is running: it encodes the dump from its own tables
+        body = fetch_from_running_bot(settings)
+        if isinstance(body, int):
+            return body
+    write_atomically(args.file, body)
     records = sum(len(t) for t in json.loads(body)["tables"].values())
     print(f"exported {records} records to {args.file} (it contains product keys: keep it safe)")
     return 0

@@ -19,7 +19,6 @@ import hmac
 import json
 import logging
 import sys
-import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from datetime import date

@@ -9,16 +9,14 @@ off when that is not set, and never logs the body.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import sys
-import urllib.error
 import urllib.request
-from pathlib import Path
 
 from aiohttp import web
 
 from bot import keys
+from bot.activations import authenticated
 from bot.loopback import call_running_bot
 from bot.settings import Settings
 from services.storage.backup import encode_export
@@ -38,18 +36,18 @@ async def get_backup(request: web.Request) -> web.Response:
         return _refusal(503, "backups over HTTP are disabled: set BACKUP_SECRET to enable them")
     if request.remote not in LOOPBACK:
         return _refusal(403, "backups are served to this machine only")
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), secret.encode()):
+    if not authenticated(secret, request.headers.get("Authorization", ""), None, b""):
         return _refusal(401, "missing or wrong bearer secret")
     body = await encode_export(request.app[keys.DOMAIN_STORE])
     log.info("backup served", extra={"bytes": len(body)})
     return web.Response(body=body, content_type="application/json", headers={"Cache-Control": "no-store"})
 
 
-def fetch_from_running_bot(settings: Settings, target: Path) -> int:
-    """The bot holds the data folder: ask it for the dump over loopback and write it to ``target``.
+def fetch_from_running_bot(settings: Settings) -> bytes | int:
+    """The bot holds the data folder: ask it for the dump over loopback.
 
-    Returns the exit status: 0 written, 1 refused by the bot, 3 the bot cannot be asked.
+    Returns the dump, or the exit status after saying why there is none: 1 refused by the bot,
+    3 the bot cannot be asked.
     """
     if not settings.backup_secret:
         print("error: the bot is running and BACKUP_SECRET is not set, so it cannot hand out a backup; "
@@ -57,15 +55,4 @@ def fetch_from_running_bot(settings: Settings, target: Path) -> int:
         return 3
     request = urllib.request.Request(f"http://127.0.0.1:{settings.port}/api/backup",
                                      headers={"Authorization": f"Bearer {settings.backup_secret}"})
-    body = call_running_bot(request, settings.port, timeout=300)
-    if isinstance(body, int):
-        return body
-    write_backup(target, body)
-    return 0
-
-
-def write_backup(target: Path, body: bytes) -> None:
-    """Write a dump so that ``target`` is either the old file or the whole new one."""
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_bytes(body)
-    tmp.replace(target)
+    return call_running_bot(request, settings.port, timeout=300)

@@ -60,13 +60,12 @@ def _tables_of(data: Mapping[str, Any]) -> Mapping[str, Mapping[str, Mapping[str
 async def encode_export(store: DocumentStore) -> bytes:
     """``export_data(store)`` as UTF-8 JSON, for a store that keeps serving meanwhile.
 
-    The journaled engine hands out a consistent view of its tables at once and the JSON is encoded
-    in a worker thread, a few hundred documents at a time (``snapshot_chunks``), so a backup of a
-    large store does not stall the event loop; other engines are dumped directly.
+    The store hands out a consistent view of its tables at once (``frozen_tables``) and the JSON is
+    encoded in a worker thread, a few hundred documents at a time (``snapshot_chunks``), so a backup
+    of a large store does not stall the event loop.
     """
     head = dump_header()
-    frozen = getattr(store, "frozen_tables", None)
-    tables = frozen() if frozen is not None else store.dump()
+    tables = store.frozen_tables()
 
     def encode() -> bytes:
         return b"".join([json.dumps(head, ensure_ascii=False)[:-1].encode(), b', "tables": ',

@@ -131,6 +131,12 @@ class DocumentStore(ABC):
         (callers then recompute every time)."""
         return None
 
+    def frozen_tables(self) -> dict[str, dict[str, Document]]:
+        """A consistent, read-only view of every table that another thread may encode while the
+        store goes on serving (backups). The default is :meth:`dump`'s copies; engines whose
+        documents are never changed in place hand out a shallow view instead."""
+        return self.dump()
+
     def dump(self) -> dict[str, dict[str, Document]]:
         """Every table as ``{table: {doc_id: doc}}``, for export and backup."""
         return {t: {d["id"]: d for d in self.all(t)} for t in self.table_names()}
