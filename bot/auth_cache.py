@@ -22,6 +22,8 @@ from botbuilder.schema import Activity
 from botframework.connector.auth import ClaimsIdentity
 from botframework.connector.auth.authenticate_request_result import AuthenticateRequestResult
 
+from bot.turn_context import same_attributes
+
 MAX_AGE_S = 300.0
 MAX_ENTRIES = 2048
 
@@ -70,10 +72,7 @@ class ValidatedTokens:
 
 
 def _copy(result: AuthenticateRequestResult) -> AuthenticateRequestResult:
-    # copy.copy's result for this plain class (a new object with the same attributes), without the
-    # generic reduce/reconstruct path: it runs on every turn
-    fresh = object.__new__(type(result))
-    fresh.__dict__.update(result.__dict__)
+    fresh = same_attributes(result)  # copy.copy's result without copyreg: this runs on every turn
     identity = result.claims_identity
     fresh.claims_identity = ClaimsIdentity(dict(identity.claims), identity.is_authenticated,
                                            identity.authentication_type)

@@ -73,17 +73,20 @@ def _plain_model(kind: type) -> bool:
     return plain
 
 
+def same_attributes(value: Any) -> Any:
+    """A new object of ``value``'s class holding the same attribute values: what ``copy.copy`` makes
+    of a plain model (see :func:`_plain_model`), without copyreg's generic reduce/reconstruct path."""
+    kind = type(value)
+    out = kind.__new__(kind)
+    out.__dict__.update(value.__dict__)
+    return out
+
+
 def _shallow_copy(value: Any) -> Any:
-    """``copy.copy(value)`` for a plain model (a new object with the same ``__dict__``), without
-    copyreg's generic reduce/reconstruct path; anything else goes to ``copy.copy``."""
+    """``copy.copy(value)``, by :func:`same_attributes` for a plain model."""
     if value is None:
         return None
-    kind = type(value)
-    if isinstance(value, Model) and _plain_model(kind):
-        out = kind.__new__(kind)
-        out.__dict__.update(value.__dict__)
-        return out
-    return copy(value)
+    return same_attributes(value) if isinstance(value, Model) and _plain_model(type(value)) else copy(value)
 
 
 def conversation_reference(activity: Activity) -> ConversationReference:
@@ -108,12 +111,7 @@ def conversation_reference(activity: Activity) -> ConversationReference:
 
 def _shallow(activity: Activity) -> Activity:
     """A new activity object holding the same values (what sending changes is top-level attributes)."""
-    kind = type(activity)
-    if not _plain_model(kind):
-        return copy_activity(activity)
-    out = kind.__new__(kind)
-    out.__dict__.update(activity.__dict__)
-    return out
+    return same_attributes(activity) if _plain_model(type(activity)) else copy_activity(activity)
 
 
 async def send_fresh(context: TurnContext, activity: Activity) -> ResourceResponse | None:
