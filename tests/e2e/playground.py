@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import ClientSession, ClientWebSocketResponse, WSMsgType
+from aiohttp import ClientSession, ClientWebSocketResponse, TCPConnector, WSMsgType
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 
@@ -68,7 +68,10 @@ class Playground:
     # --- set-up --------------------------------------------------------------------------------
     @classmethod
     async def connect(cls, base: str) -> Playground:
-        session = ClientSession()
+        # A new connection per request: Node closes idle keep-alive connections after 5 s, and a
+        # request sent on one just as it closes fails with "Server disconnected" (seen in CI after
+        # a module spent longer than that launching Chromium).
+        session = ClientSession(connector=TCPConnector(force_close=True))
         async with session.get(f"{base}/_internal/v1/testConfig") as resp:
             resp.raise_for_status()
             config = (await resp.json())["config"]
