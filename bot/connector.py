@@ -319,11 +319,20 @@ class BufferedResponse(HTTPClientResponse):
 
     def __init__(self, status: int, reason: str | None, headers: dict[str, str], body: bytes) -> None:
         super().__init__(None, None)
-        self.internal_response = self  # what HttpOperationError exposes as ``.response``
         self.status_code = status
         self.reason = reason
         self.headers = headers
         self._body = body
+
+    @property
+    def internal_response(self) -> BufferedResponse:
+        """Itself: what ``HttpOperationError`` exposes as ``.response`` (a property, not an attribute
+        holding ``self``, so that a response is freed when dropped instead of by the cycle collector)."""
+        return self
+
+    @internal_response.setter
+    def internal_response(self, _value: Any) -> None:
+        """msrest's ``__init__`` assigns it; the response is always its own."""
 
     def body(self) -> bytes:
         return self._body

@@ -13,8 +13,10 @@ everything else is inherited (``tests/bot/test_turn_context.py`` pins the copy's
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from copy import copy, deepcopy
 from enum import Enum
+from functools import partial
 from typing import Any
 
 from botbuilder.core import TurnContext
@@ -126,8 +128,27 @@ async def send_fresh(context: TurnContext, activity: Activity) -> ResourceRespon
     return await context.send_activity(activity)
 
 
+async def _run_handlers(context: TurnContext, handlers: Sequence[Callable[..., Awaitable[Any]]], index: int,
+                        arg: Any) -> None:
+    """Call ``handlers[index]`` with a ``next`` that runs the rest of the chain (botbuilder's middleware
+    shape for send/update/delete handlers)."""
+    if index < len(handlers):
+        await handlers[index](context, arg, partial(_run_handlers, context, handlers, index + 1, arg))
+
+
 class FastCopyTurnContext(TurnContext):
-    """``TurnContext`` with :func:`copy_activity` in place of ``deepcopy`` when sending."""
+    """``TurnContext`` with :func:`copy_activity` in place of ``deepcopy`` when sending, and a handler
+    chain that leaves no reference cycle behind.
+
+    botbuilder 4.17.1's ``_emit`` builds the chain from a closure that refers to itself, so every turn's
+    context (its activity, claims, replies and card) stayed alive until the cyclic garbage collector
+    ran: a collection every few hundred milliseconds under load, each a 15 ms stop of the event loop.
+    """
+
+    async def _emit(self, plugins: list[Any], arg: Any, logic: Awaitable[Any]) -> Any:
+        # same order and arguments as TurnContext._emit; a partial chain instead of a recursive closure
+        await _run_handlers(self, tuple(plugins), 0, arg)
+        return await logic
 
     async def send_activities(self, activities: list[Activity], *, fresh: bool = False) -> list[ResourceResponse]:
         # botbuilder 4.17.1 TurnContext.send_activities, with copy_activity for deepcopy; ``fresh``
