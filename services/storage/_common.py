@@ -63,6 +63,16 @@ def check_doc_id(doc_id: object) -> str:
     return check_name(doc_id, ERR_DOC_ID)
 
 
+#: the JSON form of a batch in the journal: compact UTF-8, and no NaN or Infinity (not JSON). One
+#: encoder object for every write (``json.dumps`` with options builds a new one per call).
+_BATCH_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def encode_ops(ops: Sequence[Sequence[Any]]) -> str:
+    """The JSON text of normalized ops (see :func:`normalize_batch`)."""
+    return _BATCH_JSON.encode(ops)
+
+
 def normalize_ops(ops: Sequence[Op]) -> list[list[Any]]:
     """Validate a batch and turn it into plain JSON values (the journal's wire form).
 
@@ -71,19 +81,21 @@ def normalize_ops(ops: Sequence[Op]) -> list[list[Any]]:
     JSON here means the store keeps exactly what a reload would read back (tuples become lists,
     keys become strings) and never aliases an object of the caller.
 
-    Args:
-        ops: the batch.
-
-    Returns:
-        The batch as JSON-ready lists.
-
     Raises:
         ValueError: an empty table name or id, a document that is not a JSON object, an ``"id"``
             that contradicts ``doc_id``, or something else than ``Put``/``Delete`` in the batch.
     """
+    return normalize_batch(ops)[0]
+
+
+def normalize_batch(ops: Sequence[Op]) -> tuple[list[list[Any]], str]:
+    """:func:`normalize_ops` and the JSON text of its result (``encode_ops`` of it), for a writer
+    that journals the batch: each document is encoded once, for its copy and the journal alike."""
     if isinstance(ops, (str, bytes, Mapping)) or not isinstance(ops, Sequence):
         raise ValueError(ERR_NOT_SEQUENCE)
     out: list[list[Any]] = []
+    texts: list[str] = []
+    encode = _BATCH_JSON.encode
     for op in ops:
         if isinstance(op, Put):
             table, doc_id = check_table(op.table), check_doc_id(op.doc_id)
@@ -91,17 +103,21 @@ def normalize_ops(ops: Sequence[Op]) -> list[list[Any]]:
                 raise ValueError(ERR_NOT_MAPPING)
             if ID_FIELD in op.doc and op.doc[ID_FIELD] != doc_id:
                 raise ValueError(ERR_ID_MISMATCH)
+            doc = dict(op.doc)
+            doc[ID_FIELD] = doc_id  # where a copy made first and given its id would hold it
             try:
-                doc = json.loads(json.dumps(dict(op.doc), allow_nan=False))
+                text = encode(doc)
             except (TypeError, ValueError) as exc:
                 raise ValueError(ERR_NOT_JSON) from exc
-            doc[ID_FIELD] = doc_id
-            out.append(["put", table, doc_id, doc])
+            out.append(["put", table, doc_id, json.loads(text)])
+            texts.append(f'["put",{encode(table)},{encode(doc_id)},{text}]')
         elif isinstance(op, Delete):
-            out.append(["del", check_table(op.table), check_doc_id(op.doc_id)])
+            table, doc_id = check_table(op.table), check_doc_id(op.doc_id)
+            out.append(["del", table, doc_id])
+            texts.append(f'["del",{encode(table)},{encode(doc_id)}]')
         else:
             raise ValueError(ERR_NOT_OP)
-    return out
+    return out, "[" + ",".join(texts) + "]"
 
 
 def clone(value: Any) -> Any:

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from services.storage._common import encode_ops
+
 HEADER_MAGIC = b"PBBJRNL1"
 HEADER = struct.Struct(">8sQ")
 HEADER_SIZE = HEADER.size + 4
@@ -72,7 +74,12 @@ def encode_header(generation: int) -> bytes:
 
 def encode_record(ops: Sequence[Sequence[Any]]) -> bytes:
     """Frame one batch (JSON-ready ops, see :func:`services.storage._common.normalize_ops`)."""
-    payload = json.dumps(ops, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    return frame_record(encode_ops(ops))
+
+
+def frame_record(text: str) -> bytes:
+    """Frame the JSON text of one batch (see :func:`services.storage._common.normalize_batch`)."""
+    payload = text.encode()
     length = struct.pack(">I", len(payload))
     return RECORD_MAGIC + length + struct.pack(">I", zlib.crc32(payload, zlib.crc32(length))) + payload
 

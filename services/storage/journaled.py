@@ -69,7 +69,7 @@ from services.storage._common import (
     check_name,
     check_table,
     clone,
-    normalize_ops,
+    normalize_batch,
 )
 from services.storage.base import Decoder, Document, DocumentStore, Op, StoreHealth, T
 from services.storage.journal import (
@@ -77,7 +77,7 @@ from services.storage.journal import (
     JournalCorruptError,
     JournalWriter,
     create_journal,
-    encode_record,
+    frame_record,
     fsync_dir,
     read_journal,
     write_atomically,
@@ -631,13 +631,13 @@ class JournaledTinyStore(DocumentStore):
                 batch is normally absent after a restart; if even that failed, its outcome is
                 unknown, as with any write whose fsync failed.
         """
-        normalized = normalize_ops(ops)
+        normalized, text = normalize_batch(ops)
         self._check_writable()
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if not normalized:
             done.set_result(None)
             return done
-        self._queue.append(_Pending(encode_record(normalized), normalized, done))
+        self._queue.append(_Pending(frame_record(text), normalized, done))
         self._commit_next()
         return done
 
