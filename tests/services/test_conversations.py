@@ -1,0 +1,122 @@
+"""The conversation book: the newest reference of a person wins, and writes of it are coalesced.
+
+Held with the journal's ``before_fsync`` hook (it runs in the writer thread before each durable
+append), so the tests decide when a write reaches the disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.conversations import ConversationBook
+from services.repository import CONVERSATIONS, INDEXES
+from services.storage import StoreUnavailableError, open_store
+
+
+def ref(chat: str) -> dict[str, Any]:
+    return {"conversation": {"id": chat, "conversationType": "personal"}, "serviceUrl": "http://127.0.0.1:1/",
+            "user": {"id": "29:alex"}, "bot": {"id": "28:bot"}, "channelId": "msteams"}
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Any]:
+    opened = open_store(tmp_path / "benefits.json", INDEXES)
+    yield opened
+    await opened.close()
+
+
+@contextmanager
+def held(store: Any) -> Iterator[tuple[threading.Event, threading.Event]]:
+    """Every durable append waits for ``release``; ``entered`` is set when one is waiting."""
+    entered, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        entered.set()
+        assert release.wait(10), "the test never released the write"
+
+    store._writer._before_fsync = hold
+    try:
+        yield entered, release
+    finally:
+        store._writer._before_fsync = None
+        release.set()
+
+
+async def test_references_that_come_while_one_is_written_share_one_write_of_the_newest(store: Any) -> None:
+    book = ConversationBook(store)
+    with held(store) as (entered, release):
+        first = book.remember("alex", ref("a:1"))
+        assert first is not None and await asyncio.to_thread(entered.wait, 10)
+        later = [book.remember("alex", ref(f"a:{i}")) for i in (2, 3, 4)]
+        assert book.reference("alex") == ref("a:4")  # readers get the newest at once
+        assert all(f is not None and not f.done() for f in later)
+        release.set()
+        await first
+        await asyncio.gather(*later)  # resolved once the newest (a:4) is durable
+    assert store.stats.batches == 2  # a:1, then only a:4
+    assert store.get(CONVERSATIONS, "alex")["reference"] == ref("a:4")
+    assert book.reference("alex") == ref("a:4") and not book._writing
+
+
+async def test_nothing_follows_when_the_chats_went_back_to_the_one_being_written(store: Any) -> None:
+    book = ConversationBook(store)
+    with held(store) as (entered, release):
+        first = book.remember("alex", ref("a:1"))
+        assert first is not None and await asyncio.to_thread(entered.wait, 10)
+        back = [book.remember("alex", ref("a:2")), book.remember("alex", ref("a:1"))]
+        release.set()
+        await asyncio.gather(first, *back)  # type: ignore[arg-type]
+    assert store.stats.batches == 1
+    assert book.remember("alex", ref("a:1")) is None  # known: no write at all
+
+
+async def test_a_cancelled_waiter_cancels_neither_the_write_nor_the_others(store: Any) -> None:
+    book = ConversationBook(store)
+    with held(store) as (entered, release):
+        first = book.remember("alex", ref("a:1"))
+        assert first is not None and await asyncio.to_thread(entered.wait, 10)
+        second, third = book.remember("alex", ref("a:2")), book.remember("alex", ref("a:3"))
+        assert first is not None and second is not None and third is not None
+        first.cancel()
+        second.cancel()
+        release.set()
+        await third
+    assert store.stats.batches == 2
+    assert store.get(CONVERSATIONS, "alex")["reference"] == ref("a:3")
+
+
+async def test_people_are_written_independently(store: Any) -> None:
+    book = ConversationBook(store)
+    writes = [book.remember(p, ref(f"a:{p}")) for p in ("alex", "megan", "lee")]
+    await asyncio.gather(*writes)  # type: ignore[arg-type]
+    assert {p: book.reference(p)["conversation"]["id"] for p in ("alex", "megan", "lee")} == {  # type: ignore[index]
+        "alex": "a:alex", "megan": "a:megan", "lee": "a:lee"}
+
+
+async def test_a_store_that_refuses_writes_fails_the_waiters_and_leaves_the_stored_reference(
+        store: Any) -> None:
+    book = ConversationBook(store)
+    await book.remember("alex", ref("a:1"))  # type: ignore[misc]
+
+    def broken() -> None:
+        raise OSError(5, "Input/output error")
+
+    store._writer._before_fsync = broken
+    failing = book.remember("alex", ref("a:2"))
+    waiting = book.remember("alex", ref("a:3"))
+    assert failing is not None and waiting is not None
+    with pytest.raises(StoreUnavailableError):
+        await failing
+    with pytest.raises(StoreUnavailableError):
+        await waiting  # its write could not even start: the store refuses writes now
+    assert book.reference("alex") == ref("a:1")  # what is on disk, not what failed
+    with pytest.raises(StoreUnavailableError):
+        book.remember("alex", ref("a:4"))
+    assert book.reference("alex") == ref("a:1")
