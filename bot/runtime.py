@@ -1,12 +1,15 @@
 """Garbage-collector settings for a long-running bot process.
 
-Why: a turn allocates thousands of short-lived dicts (activities, cards, JSON), so CPython's cyclic
-collector runs generation-0 passes every few hundred allocations and, now and then, a full pass over
-every object the process holds (botbuilder, msrest, aiohttp and the in-memory tables are hundreds of
-thousands of objects). Those full passes stall the event loop and show up as tail latency. After
-start-up, :func:`tune_gc` moves everything alive into the permanent generation (``gc.freeze``: the
-collector no longer scans it) and raises the generation-0 threshold. Nothing is leaked: objects
-created later are collected as before, and reference counting frees almost everything anyway.
+Why: CPython's cyclic collector counts container objects allocated since its last pass, less those
+freed meanwhile; past 700 it runs a generation-0 pass, and every so often a full pass over every
+object the process holds (botbuilder, msrest, aiohttp and the in-memory tables are hundreds of
+thousands of objects). Under load, 50 turns in flight keep thousands of objects alive at any moment,
+so passes kept coming, and the full ones stalled the event loop. After start-up, :func:`tune_gc`
+moves everything alive into the permanent generation (``gc.freeze``: the collector no longer scans
+it) and raises the generation-0 threshold. Nothing is leaked: objects created later are collected as
+before. A turn must also leave no reference cycle behind (see
+``bot.turn_context.FastCopyTurnContext``): cyclic garbage survives until a pass finds it, and keeps
+the count, and the passes, growing.
 """
 
 from __future__ import annotations
