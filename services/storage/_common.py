@@ -68,11 +68,6 @@ def check_doc_id(doc_id: object) -> str:
 _BATCH_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
-def encode_ops(ops: Sequence[Sequence[Any]]) -> str:
-    """The JSON text of normalized ops (see :func:`normalize_batch`)."""
-    return _BATCH_JSON.encode(ops)
-
-
 def normalize_ops(ops: Sequence[Op]) -> list[list[Any]]:
     """Validate a batch and turn it into plain JSON values (the journal's wire form).
 
@@ -89,8 +84,9 @@ def normalize_ops(ops: Sequence[Op]) -> list[list[Any]]:
 
 
 def normalize_batch(ops: Sequence[Op]) -> tuple[list[list[Any]], str]:
-    """:func:`normalize_ops` and the JSON text of its result (``encode_ops`` of it), for a writer
-    that journals the batch: each document is encoded once, for its copy and the journal alike."""
+    """:func:`normalize_ops` and the JSON text of its result (compact UTF-8, what the journal holds),
+    for a writer that journals the batch: each document is encoded once, for its copy and the journal
+    alike."""
     if isinstance(ops, (str, bytes, Mapping)) or not isinstance(ops, Sequence):
         raise ValueError(ERR_NOT_SEQUENCE)
     out: list[list[Any]] = []

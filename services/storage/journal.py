@@ -29,8 +29,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from services.storage._common import encode_ops
-
 HEADER_MAGIC = b"PBBJRNL1"
 HEADER = struct.Struct(">8sQ")
 HEADER_SIZE = HEADER.size + 4
@@ -70,11 +68,6 @@ def encode_header(generation: int) -> bytes:
     """The 20-byte header of the journal of ``generation``."""
     head = HEADER.pack(HEADER_MAGIC, generation)
     return head + struct.pack(">I", zlib.crc32(head))
-
-
-def encode_record(ops: Sequence[Sequence[Any]]) -> bytes:
-    """Frame one batch (JSON-ready ops, see :func:`services.storage._common.normalize_ops`)."""
-    return frame_record(encode_ops(ops))
 
 
 def frame_record(text: str) -> bytes:

@@ -4,6 +4,7 @@ changes the caller's activity (what the SDK's copy protects)."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,19 +76,29 @@ def test_objects_with_their_own_copy_hooks_go_through_deepcopy() -> None:
     assert copy_activity({"v": Hooked()}) == {"v": "hooked"}
 
 
-async def test_sending_does_not_change_the_callers_activity() -> None:
-    sent: list[Activity] = []
+def _recording_adapter(record: Callable[[list[Activity]], None]) -> BenefitsAdapter:
+    """Our adapter, handing what a turn sends to ``record`` instead of a connector (no authentication
+    is needed to send within a test turn)."""
 
     class Adapter(BenefitsAdapter):
         async def send_activities(self, context: TurnContext, activities: list[Activity]) -> list[Any]:
-            sent.extend(activities)
+            record(activities)
             return [None for _ in activities]
 
-    adapter = Adapter.__new__(Adapter)  # no authentication needed to send within a test turn
-    incoming = Activity(type=ActivityTypes.message, id="in-1", channel_id="msteams", service_url="http://127.0.0.1/",
-                        from_property=ChannelAccount(id="29:alex"), recipient=ChannelAccount(id="28:bot"),
-                        conversation=ConversationAccount(id="a:1"))
-    context = adapter._create_turn_context(incoming, None, "scope", None, None, None, None)  # type: ignore[arg-type]
+    return Adapter.__new__(Adapter)
+
+
+def _incoming() -> Activity:
+    """A message from Alex in chat ``a:1``."""
+    return Activity(type=ActivityTypes.message, id="in-1", channel_id="msteams", service_url="http://127.0.0.1/",
+                    from_property=ChannelAccount(id="29:alex"), recipient=ChannelAccount(id="28:bot"),
+                    conversation=ConversationAccount(id="a:1"))
+
+
+async def test_sending_does_not_change_the_callers_activity() -> None:
+    sent: list[Activity] = []
+    adapter = _recording_adapter(sent.extend)
+    context = adapter._create_turn_context(_incoming(), None, "scope", None, None, None, None)  # type: ignore[arg-type]
     assert isinstance(context, FastCopyTurnContext)
     card = _card()
     outgoing = MessageFactory.attachment(CardFactory.adaptive_card(card))
@@ -103,16 +114,8 @@ async def test_send_fresh_sends_what_send_activity_sends_and_leaves_the_activity
     from bot.turn_context import send_fresh
 
     sent: list[Activity] = []
-
-    class Adapter(BenefitsAdapter):
-        async def send_activities(self, context: TurnContext, activities: list[Activity]) -> list[Any]:
-            sent.extend(activities)
-            return [None for _ in activities]
-
-    adapter = Adapter.__new__(Adapter)
-    incoming = Activity(type=ActivityTypes.message, id="in-1", channel_id="msteams", service_url="http://127.0.0.1/",
-                        from_property=ChannelAccount(id="29:alex"), recipient=ChannelAccount(id="28:bot"),
-                        conversation=ConversationAccount(id="a:1"))
+    adapter = _recording_adapter(sent.extend)
+    incoming = _incoming()
     context = adapter._create_turn_context(incoming, None, "scope", None, None, None, None)  # type: ignore[arg-type]
     copied = MessageFactory.attachment(CardFactory.adaptive_card(_card()))
     fresh = MessageFactory.attachment(CardFactory.adaptive_card(_card()))
@@ -152,16 +155,8 @@ def test_conversation_reference_is_the_sdks(activity: Activity) -> None:
 
 
 def _recording_context(kind: type[TurnContext], log: list[str]) -> TurnContext:
-    class Adapter(BenefitsAdapter):
-        async def send_activities(self, context: TurnContext, activities: list[Activity]) -> list[Any]:
-            log.append("sent " + ",".join(a.text for a in activities))
-            return [None for _ in activities]
-
-    adapter = Adapter.__new__(Adapter)
-    incoming = Activity(type=ActivityTypes.message, id="in-1", channel_id="msteams", service_url="http://127.0.0.1/",
-                        from_property=ChannelAccount(id="29:alex"), recipient=ChannelAccount(id="28:bot"),
-                        conversation=ConversationAccount(id="a:1"))
-    context = kind(adapter, incoming)
+    adapter = _recording_adapter(lambda activities: log.append("sent " + ",".join(a.text for a in activities)))
+    context = kind(adapter, _incoming())
 
     def handler(name: str, *, call_next: bool = True) -> Any:
         async def on_send(ctx: TurnContext, activities: list[Activity], next_handler: Any) -> None:

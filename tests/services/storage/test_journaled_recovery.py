@@ -18,19 +18,24 @@ import pytest
 from tinydb import where
 
 from services.storage import Delete, JournaledTinyStore, Put, StoreLockedError, StoreUnavailableError
-from services.storage._common import StrIdTinyDB, normalize_ops
+from services.storage._common import StrIdTinyDB, normalize_batch
 from services.storage.journal import (
     HEADER_SIZE,
     JournalWriter,
     create_journal,
     encode_header,
-    encode_record,
+    frame_record,
 )
 from services.storage.snapshot import SnapshotStorage, encode_snapshot
 from tests._common.storage import Model, contents, engine_files, replay
 
 INDEXES = {"assignments": ["person_id"]}
 SECRET = "PRODUCT-KEY-12345-SECRET"
+
+def record_of(batch: list[Any]) -> bytes:
+    """The journal record of ``batch``, framed as the store frames it."""
+    return frame_record(normalize_batch(batch)[1])
+
 
 BATCH_A = [Put("people", "p1", {"name": "Ada", "key": SECRET}), Put("assignments", "a1", {"person_id": "p1"})]
 BATCH_B = [
@@ -99,7 +104,7 @@ async def write_batches(path: Path, *batches: list[Any], compact_after: int | No
 class TestJournalTail:
     async def test_torn_tail_record_ignored(self, path: Path) -> None:
         await write_batches(path, BATCH_A, BATCH_B)
-        record = encode_record(normalize_ops(BATCH_C))
+        record = record_of(BATCH_C)
         for cut in (1, 5, 10, len(record) - 1):
             with journal_file(path, 1).open("ab") as f:
                 f.write(record[:cut])
@@ -126,7 +131,7 @@ class TestJournalTail:
         await write_batches(path, BATCH_A, BATCH_B, BATCH_C)
         journal = journal_file(path, 1)
         data = bytearray(journal.read_bytes())
-        first = len(encode_record(normalize_ops(BATCH_A)))
+        first = len(record_of(BATCH_A))
         data[HEADER_SIZE + first + 20] ^= 0xFF  # inside B, with C complete after it
         journal.write_bytes(bytes(data))
         with caplog.at_level(logging.ERROR):
@@ -174,7 +179,7 @@ class TestCompactionCrash:
         await self.base(path)
         create_journal(journal_file(path, 3), 3)
         writer = JournalWriter(journal_file(path, 3), HEADER_SIZE)
-        writer.append([encode_record(normalize_ops(BATCH_C))])
+        writer.append([record_of(BATCH_C)])
         writer.close()
         await assert_recovers(path, model_of(BATCH_A, BATCH_B, BATCH_C))
 
@@ -182,7 +187,7 @@ class TestCompactionCrash:
         await self.base(path)
         create_journal(journal_file(path, 3), 3)
         writer = JournalWriter(journal_file(path, 3), HEADER_SIZE)
-        writer.append([encode_record(normalize_ops(BATCH_C))])
+        writer.append([record_of(BATCH_C)])
         writer.close()
         snap = encode_snapshot(model_of(BATCH_A, BATCH_B))
         tmp = snapshot_file(path, 3).with_name(snapshot_file(path, 3).name + ".tmp")
@@ -194,7 +199,7 @@ class TestCompactionCrash:
         await self.base(path)
         create_journal(journal_file(path, 3), 3)
         writer = JournalWriter(journal_file(path, 3), HEADER_SIZE)
-        writer.append([encode_record(normalize_ops(BATCH_C))])
+        writer.append([record_of(BATCH_C)])
         writer.close()
         snapshot_file(path, 3).write_bytes(encode_snapshot(model_of(BATCH_A, BATCH_B)))
         await assert_recovers(path, model_of(BATCH_A, BATCH_B, BATCH_C))
