@@ -8,16 +8,13 @@ replaced by a short localized note and logged instead.
 
 from __future__ import annotations
 
-import json
 import logging
 from copy import copy
-from typing import Any
 
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.schema import Activity, ActivityTypes
 
-from cards.frozen import FrozenCard
-from cards.text import markdown
+from cards.text import json_size, markdown, utf16_size
 from services.i18n import Translator, resolve_locale
 
 log = logging.getLogger(__name__)
@@ -29,27 +26,6 @@ ENVELOPE_BYTES = 4_000
 MESSAGE_RESPONSE = "application/vnd.microsoft.activity.message"
 #: Where the handler leaves the turn's resolved locale (the user's preference wins over the client's).
 LOCALE_TURN_KEY = "pbb.locale"
-
-_frozen_sizes: dict[int, tuple[FrozenCard, int]] = {}
-
-
-def utf16_size(text: str) -> int:
-    return len(text.encode("utf-16-le", "surrogatepass"))
-
-
-def json_size(value: Any) -> int:
-    """UTF-16 bytes of ``value``'s JSON text; a shared frozen card is measured once."""
-    if type(value) is FrozenCard:
-        known = _frozen_sizes.get(id(value))
-        if known is not None and known[0] is value:
-            return known[1]
-        size = utf16_size(json.dumps(value, ensure_ascii=False))
-        if len(_frozen_sizes) > 64:
-            _frozen_sizes.clear()
-        _frozen_sizes[id(value)] = (value, size)
-        return size
-    return utf16_size(json.dumps(value, ensure_ascii=False, default=str))
-
 
 def payload_size(activity: Activity) -> int:
     """The UTF-16 size of what an activity carries: text, attachments, an invoke response's body."""

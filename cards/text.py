@@ -10,6 +10,7 @@ Input values, choice titles, labels and button titles are plain text and are not
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -78,3 +79,16 @@ def plain(value: Any) -> Any:
                 value[index] = plain(item)
         return value
     return value
+
+
+def utf16_size(text: str) -> int:
+    """Bytes of ``text`` in UTF-16, the measure of Teams' message size limit."""
+    return len(text.encode("utf-16-le", "surrogatepass"))
+
+
+def json_size(value: Any) -> int:
+    """UTF-16 bytes of ``value``'s JSON text (a shared frozen card carries its text already)."""
+    text = getattr(value, "text", None) if isinstance(value, dict) else None
+    if not isinstance(text, str):
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    return utf16_size(text)
