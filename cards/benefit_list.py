@@ -20,7 +20,7 @@ from datetime import date
 from typing import Any
 
 from cards.base import Card, card, execute, facts, heading, open_url, text, toggle
-from cards.text import json_size
+from cards.text import compose, json_size
 from domain import rules
 from domain.models import Assignment, Benefit, BenefitKind, BenefitPackage, Category, Person, Status
 from services.i18n import Translator
@@ -217,7 +217,8 @@ def _details(view: ListView, benefit: Benefit, assignments: list[Assignment], t:
         (t("benefits.expires"), t.date(benefit.expires_on)),
     ]))
     if benefit.special_instructions:
-        items.append(text(f"**{t('benefits.special_instructions')}:** {benefit.special_instructions}"))
+        items.append(text(compose("**{label}:** {value}", label=t("benefits.special_instructions"),
+                                  value=benefit.special_instructions)))
     if benefit.status is Status.CANCELLED:
         return items
     if rules.has_keys(benefit):

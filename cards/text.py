@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from services.i18n import Message
 
@@ -54,6 +55,21 @@ def markdown(value: Any) -> str:
             return str.__str__(value.template)
         return value.template.format(**{name: _parameter(item) for name, item in value.params.items()})
     return escape(value if isinstance(value, str) else str(value))
+
+
+def compose(template: str, **params: Any) -> Message:
+    """Markup written in code (``"**{label}:** {value}"``) with parameters that are escaped like a
+    catalog message's: for lines that combine catalog text, markup and data."""
+    return Message(template.format(**params), template, params)
+
+
+def link(title: Any, url: str) -> Message:
+    """A markdown link to an ``http(s)`` address with an escaped title; any other address is no link."""
+    parts = urlsplit(url.strip()) if isinstance(url, str) else None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return Message(markdown(title))
+    safe = quote(url.strip(), safe="/:?#&=+%@!$*,;~.-_[]")
+    return Message(f"[{markdown(title)}]({safe})")
 
 
 def _parameter(value: Any) -> Any:
