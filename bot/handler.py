@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from http import HTTPStatus
 from typing import Any
 
@@ -29,15 +30,18 @@ from dialogs.sso import SIGNIN_INVOKES, SSO_REQUIRED
 from dialogs.turn import Turn
 from domain.errors import RuleViolation, RuleViolations
 from domain.models import Person
+from domain.names import display_name
 from services.benefits import BenefitsService
 from services.conversations import ConversationBook
 from services.i18n import Translator, normalize_locale, resolve_locale
-from services.identity import apply_directory_roles
+from services.identity import DirectoryError, apply_directory_roles
 
 log = logging.getLogger(__name__)
 load_actions()
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
+#: ids of people the directory does not know start with this
+GUEST_PREFIX = "guest:"
 #: turn_state key: writes the turn started and must see durable before it is answered
 PENDING_WRITES = "partner_benefits.pending_writes"
 
@@ -76,7 +80,7 @@ class BenefitsBot(TeamsActivityHandler):
         locale = resolve_locale(prefs.get("language"), context.activity.locale)
         context.turn_state[LOCALE_TURN_KEY] = locale
         client_locale = normalize_locale(context.activity.locale)
-        if client_locale and client_locale != person.locale:
+        if client_locale and client_locale != person.locale and self.service.repo.person(person.id) is not None:
             # Proactive messages have no incoming activity: they use the language last seen here.
             person = await self.service.remember_locale(person, client_locale)
         await self._remember(context, person)
@@ -98,9 +102,30 @@ class BenefitsBot(TeamsActivityHandler):
             aad = aad or (member.aad_object_id or "")
         except Exception:
             log.info("member lookup failed", extra={"activity_id": context.activity.id})
-        person = Person(id=aad or sender.id, name=sender.name or "", email=email, aad_object_id=aad,
+        person = Person(id=aad or sender.id, name=display_name(sender.name or ""), email=email, aad_object_id=aad,
                         teams_id=sender.id)
-        return await self.service.upsert_person(person)
+        listed = await self._in_directory(context, person)
+        if listed is not None:
+            return await self.service.upsert_person(listed)
+        # A stranger (whatever name they give) is served as an employee with no holdings and never
+        # joins the people table: only the directory, an import or an admin puts people there. Their
+        # id is their own, so it can never be taken for a listed person's (holdings, chats, roles).
+        return replace(person, id=f"{GUEST_PREFIX}{person.id}")
+
+    async def _in_directory(self, context: TurnContext, person: Person) -> Person | None:
+        """``person`` as the directory knows them: an entry with their company email (added by an
+        admin, imported, or read from a team's roster), or Microsoft Graph's entry; None if unknown."""
+        if person.email and self.service.repo.person_by_email(person.email) is not None:
+            return person  # merged into that entry: its ids are filled in
+        directory = self.extras.get("directory")
+        if not person.aad_object_id or not getattr(directory, "authoritative_roles", False):
+            return None
+        try:
+            found = await directory.get(person.aad_object_id)
+        except DirectoryError:
+            log.warning("directory lookup failed", extra={"activity_id": context.activity.id})
+            return None
+        return replace(found, teams_id=found.teams_id or person.teams_id) if found is not None else None
 
     async def _remember(self, context: TurnContext, person: Person) -> None:
         if context.activity.conversation is None or context.activity.conversation.conversation_type not in (
