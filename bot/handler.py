@@ -26,6 +26,7 @@ from cards.help import welcome_card
 from dialogs import load_actions
 from dialogs.actions import ACTIONS, ActionResult
 from dialogs.commands import parse_command, suggest
+from dialogs.privacy import answers_privately
 from dialogs.sso import SIGNIN_INVOKES, SSO_REQUIRED
 from dialogs.turn import Turn
 from domain.errors import RuleViolation, RuleViolations
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 load_actions()
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
+MESSAGE_RESPONSE = "application/vnd.microsoft.activity.message"
 #: ids of people the directory does not know start with this
 GUEST_PREFIX = "guest:"
 #: turn_state key: writes the turn started and must see durable before it is answered
@@ -161,6 +163,9 @@ class BenefitsBot(TeamsActivityHandler):
         turn = await self._turn(turn_context)
         value = turn_context.activity.value
         if isinstance(value, dict) and value.get("action"):  # Action.Submit (or a fallback of Execute)
+            if self._private(turn, str(value["action"])):
+                await turn_context.send_activity(await self._run_privately(turn, str(value["action"]), value))
+                return
             result = await self._run(turn, str(value["action"]), value)
             await self._deliver(turn, result, replace=turn_context.activity.reply_to_id)
             return
@@ -169,6 +174,10 @@ class BenefitsBot(TeamsActivityHandler):
             hint = suggest(turn_context.activity.text or "")
             key = "bot.unknown_with_hint" if hint else "bot.unknown"
             await turn_context.send_activity(turn.t(key, hint=hint or ""))
+            return
+        if self._private(turn, command.action):
+            await turn_context.send_activity(
+                await self._run_privately(turn, command.action, {"argument": command.argument}))
             return
         result = await self._run(turn, command.action, {"argument": command.argument})
         await self._deliver(turn, result)
@@ -180,6 +189,11 @@ class BenefitsBot(TeamsActivityHandler):
         action = value.get("action") if isinstance(value.get("action"), dict) else {}
         data = dict(action.get("data") or {}) if isinstance(action.get("data"), dict) else {}
         verb = str(action.get("verb") or data.get("action") or "")
+        if self._private(turn, verb):
+            # The clicked card stays as it was; the clicker alone sees where the answer went.
+            automatic = value.get("trigger") == "automatic"  # a refresh of a card shown in a shared chat
+            note = "" if automatic else await self._run_privately(turn, verb, data)
+            return {"statusCode": 200, "type": MESSAGE_RESPONSE, "value": str(note)}
         result = await self._run(turn, verb, data)
         for message in result.messages:
             await self._send(turn_context, message)
@@ -194,7 +208,44 @@ class BenefitsBot(TeamsActivityHandler):
 
     async def _resume(self, turn: Turn, name: str, data: dict[str, Any]) -> None:
         """Run an action that waited for a sign-in; its card goes out as a new message."""
+        if self._private(turn, name):
+            await turn.context.send_activity(await self._run_privately(turn, name, data))
+            return
         await self._deliver(turn, await self._run(turn, name, data))
+
+    @staticmethod
+    def _private(turn: Turn, verb: str) -> bool:
+        conversation = turn.context.activity.conversation
+        return verb in ACTIONS and answers_privately(verb, conversation.conversation_type if conversation else None)
+
+    async def _run_privately(self, turn: Turn, name: str, data: dict[str, Any]) -> str:
+        """Run ``name`` and send its answer to the person's 1:1 chat; what to say in the shared chat."""
+        reference = self.conversations.reference(turn.person.id)
+        if reference is None:
+            return turn.t("bot.open_private_chat")  # nothing ran: the answer would have nowhere to go
+        result = await self._run(turn, name, data)
+        failure: list[BaseException] = []
+
+        async def send(context: TurnContext) -> None:
+            try:
+                if result.card is not None:
+                    await self._send_card(context, result.card)
+                for message in result.messages:
+                    await self._send(context, message)
+            except Exception as exc:  # kept from on_turn_error, which would answer in the 1:1 chat
+                failure.append(exc)
+
+        settings = self.extras.get("settings")
+        try:
+            await turn.context.adapter.continue_conversation(
+                ConversationReference().deserialize(reference), send, getattr(settings, "app_id", None) or None)
+        except Exception as exc:
+            failure.append(exc)
+        if failure:
+            log.warning("private answer not delivered", extra={"activity_id": turn.context.activity.id,
+                                                               "reason": type(failure[0]).__name__})
+            return turn.t("bot.open_private_chat")
+        return turn.t("bot.sent_privately")
 
     async def _run(self, turn: Turn, name: str, data: dict[str, Any]) -> ActionResult:
         handler = ACTIONS.get(name)
@@ -297,5 +348,5 @@ def _op_key(context: TurnContext) -> str | None:
 def _card_response(card: dict[str, Any] | None) -> dict[str, Any]:
     """The ``adaptiveCard/action`` response body: the card to show, or a 200 with no change."""
     if card is None:
-        return {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": ""}
+        return {"statusCode": 200, "type": MESSAGE_RESPONSE, "value": ""}
     return {"statusCode": 200, "type": ADAPTIVE_CARD, "value": card}
