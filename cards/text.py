@@ -82,19 +82,20 @@ def plain(value: Any) -> Any:
     """``value`` with every :class:`Message` inside turned into a plain ``str`` (cards leave the
     presentation layer as plain JSON: the connector's fast serializer and copies expect exact types)."""
     kind = type(value)
-    if kind is Message:
-        return str.__str__(value)
     if kind is dict:
         for key, item in value.items():
-            if type(item) is not str and type(item) is not int and type(item) is not bool:
+            if type(item) in _CONTAINERS:
                 value[key] = plain(item)
         return value
     if kind is list:
         for index, item in enumerate(value):
-            if type(item) is not str:
+            if type(item) in _CONTAINERS:
                 value[index] = plain(item)
         return value
-    return value
+    return str.__str__(value) if kind is Message else value
+
+
+_CONTAINERS = frozenset({dict, list, Message})
 
 
 def utf16_size(text: str) -> int:
