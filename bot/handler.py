@@ -35,7 +35,7 @@ from domain.names import display_name
 from services.benefits import BenefitsService
 from services.conversations import ConversationBook
 from services.i18n import Translator, normalize_locale, resolve_locale
-from services.identity import DirectoryError, apply_directory_roles
+from services.identity import DirectoryError, apply_directory_roles, is_configured_admin
 
 log = logging.getLogger(__name__)
 load_actions()
@@ -74,10 +74,10 @@ class BenefitsBot(TeamsActivityHandler):
     async def _turn(self, context: TurnContext) -> Turn:
         """Resolve the acting person (from the activity) and their language."""
         person = await self._person(context)
-        if self.extras.get("directory") is not None:  # Entra Global Administrators (cached, not per turn)
-            settings = self.extras.get("settings")
-            admins = tuple(getattr(settings, "global_admins", ()) or ())
-            person = await apply_directory_roles(self.service, self.extras["directory"], person, admins)
+        if self.extras.get("directory") is not None and not person.id.startswith(GUEST_PREFIX):
+            # Entra Global Administrators (cached, not per turn)
+            person = await apply_directory_roles(self.service, self.extras["directory"], person,
+                                                 self._configured_admins())
         prefs = self.conversations.preferences(person.id)
         locale = resolve_locale(prefs.get("language"), context.activity.locale)
         context.turn_state[LOCALE_TURN_KEY] = locale
@@ -119,6 +119,8 @@ class BenefitsBot(TeamsActivityHandler):
         admin, imported, or read from a team's roster), or Microsoft Graph's entry; None if unknown."""
         if person.email and self.service.repo.person_by_email(person.email) is not None:
             return person  # merged into that entry: its ids are filled in
+        if is_configured_admin(person, self._configured_admins()):
+            return person  # GLOBAL_ADMINS names them: the configuration vouches for them
         directory = self.extras.get("directory")
         if not person.aad_object_id or not getattr(directory, "authoritative_roles", False):
             return None
@@ -212,6 +214,9 @@ class BenefitsBot(TeamsActivityHandler):
             await turn.context.send_activity(await self._run_privately(turn, name, data))
             return
         await self._deliver(turn, await self._run(turn, name, data))
+
+    def _configured_admins(self) -> tuple[str, ...]:
+        return tuple(getattr(self.extras.get("settings"), "global_admins", ()) or ())
 
     @staticmethod
     def _private(turn: Turn, verb: str) -> bool:

@@ -7,10 +7,15 @@ by email is recognized by the email Teams reports and keeps one entry.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from aiohttp import ClientSession
+
 from bot import keys
-from tests._common.harness import ALEX, LEE, BotClient, all_text, cards_in
+from domain.models import Role
+from tests._common.fake_connector import FakeConnector
+from tests._common.harness import ALEX, LEE, BotClient, all_text, bot_settings, cards_in, start_bot
 
 STRANGER = {"id": "29:1-stranger", "name": "Alex Wilber", "aadObjectId": "aad-stranger"}
 
@@ -70,3 +75,16 @@ async def test_someone_added_by_an_admin_is_recognized_by_email(bot: BotClient) 
     entry = bot.service.repo.person_by_email("pat@contoso.com")
     assert entry is not None and entry.name == "Pat Lee"
     assert entry.aad_object_id == "aad-pat" and entry.teams_id == "29:1-pat"
+
+
+async def test_someone_named_by_global_admins_is_listed_as_global_admin(connector: FakeConnector,
+                                                                       data_dir: Path) -> None:
+    runner, base = await start_bot(bot_settings(data_dir, GLOBAL_ADMINS="kim@contoso.com"))
+    kim = {"id": "29:1-kim", "name": "Kim Akers", "aadObjectId": "aad-kim"}
+    connector.members[kim["id"]] = {**kim, "email": "kim@contoso.com", "userPrincipalName": "kim@contoso.com"}
+    async with ClientSession() as session:
+        client = BotClient(base, connector, session, app=runner.app)
+        assert cards_in(await client.say(kim, "users"))  # a Global admin's card, not a refusal
+        person = client.service.repo.person_by_email("kim@contoso.com")
+        assert person is not None and person.id == "aad-kim" and person.has(Role.GLOBAL_ADMIN)
+    await runner.cleanup()
