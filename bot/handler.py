@@ -20,6 +20,7 @@ from botbuilder.schema.teams import TeamsChannelAccount
 
 from bot.adapter import LOCALE_TURN_KEY
 from bot.connector import serialize_model
+from bot.outgoing import MESSAGE_RESPONSE
 from bot.roster import remember_members, sync_roster
 from bot.turn_context import send_fresh
 from cards.help import welcome_card
@@ -41,7 +42,6 @@ log = logging.getLogger(__name__)
 load_actions()
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
-MESSAGE_RESPONSE = "application/vnd.microsoft.activity.message"
 #: ids of people the directory does not know start with this
 GUEST_PREFIX = "guest:"
 #: turn_state key: writes the turn started and must see durable before it is answered
