@@ -130,6 +130,7 @@ async def session(bot: BotClient) -> tuple[list[dict[str, Any]], list[str]]:
     key = office.keys[0]
     await click(ALEX, "reveal_keys", {"benefit_id": office.id, "language": key.language, "os": key.os})
     await click(ALEX, "assign_user", {"benefit_id": "vs-enterprise", "person_id": LEE["aadObjectId"]})
+    await click(ALEX, "assign_user", {"benefit_id": "vs-enterprise", "person_id": "nobody"})  # **users** hint
     await click(ALEX, "request_assistance", {"benefit_id": "tech-advisory"})
     await click(ALEX, "submit_assistance", {"benefit_id": "tech-advisory", "phase": "design",
                                             "topic": hostile("Topic"), "description": hostile("Help")})
