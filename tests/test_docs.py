@@ -33,9 +33,22 @@ def test_every_setting_the_code_reads_is_in_env_example() -> None:
     assert not missing, missing
 
 
-def test_every_graph_permission_the_code_names_is_in_the_readme() -> None:
-    pattern = re.compile(r"\b(User\.Read(?:\.All)?|RoleManagement\.Read\.Directory|Directory\.Read\.All|"
-                         r"TeamsAppInstallation\.[A-Za-z.]+)\b")
-    used = {m for path in (ROOT / "services" / "identity").rglob("*.py")
-            for m in pattern.findall(path.read_text(encoding="utf-8"))}
-    assert used and not [p for p in used if f"`{p}`" not in README]
+def _graph_paths_called() -> set[str]:
+    """Every Graph path the identity services call, with each interpolated segment as ``{id}``."""
+    calls = set()
+    for path in (ROOT / "services" / "identity").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        calls |= set(re.findall(r'(?:_collect|_get|_post|_request)\(\s*f?"(/[^"]*)"', text))
+        calls |= set(re.findall(r'f"\{self\.base\}(/[^"?]*)"', text))
+    return {re.sub(r"\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}", "{id}", c) for c in calls}
+
+
+def test_every_graph_call_has_its_permission_and_the_readme_lists_exactly_those() -> None:
+    from services.identity.permissions import GRAPH_CALLS
+
+    called = _graph_paths_called()
+    assert {"/users", "/users/{id}", "/me"} <= called
+    declared = {path for _, path in GRAPH_CALLS}
+    assert called <= declared, sorted(called - declared)
+    rows = re.findall(r"^\s*\| `([A-Za-z.]+)` \| (Application|Delegated)\b", README, re.M)
+    assert set(rows) == set(GRAPH_CALLS.values())

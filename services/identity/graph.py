@@ -23,6 +23,7 @@ import aiohttp
 from domain.models import Person
 from services.identity.directory import DirectoryError, DirectoryPermissionError
 from services.identity.msal_app import token_error
+from services.identity.permissions import ROLES_PERMISSION, USERS_PERMISSION
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,6 @@ GRAPH_URL = "https://graph.microsoft.com"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 #: Entra's "Global Administrator" directory role template id (the same in every tenant)
 GLOBAL_ADMIN_TEMPLATE_ID = "62e90394-69f5-4237-9190-012177145e10"
-USERS_PERMISSION = "User.Read.All"
-ROLES_PERMISSION = "RoleManagement.Read.Directory"
 _SELECT = "id,displayName,mail,userPrincipalName"
 
 

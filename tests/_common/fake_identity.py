@@ -78,6 +78,10 @@ class FakeIdentity:
     graph_requests: list[str] = field(default_factory=list)
     exchange_requests: list[dict[str, Any]] = field(default_factory=list)
     endorsements: list[str] = field(default_factory=lambda: ["msteams", "webchat"])
+    #: the client secret has expired (Entra answers AADSTS7000222)
+    secret_expired: bool = False
+    #: application permissions granted to the app: the ``roles`` of its Graph tokens
+    granted: list[str] = field(default_factory=lambda: ["User.Read.All", "RoleManagement.Read.Directory"])
 
     def start(self) -> FakeIdentity:
         self.signing_key = new_key()
@@ -169,9 +173,22 @@ class FakeIdentity:
     async def _token(self, request: web.Request) -> web.Response:
         form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
         self.token_requests.append(form)
-        if form.get("client_id") != APP_ID or form.get("client_secret") != APP_SECRET:
-            return web.json_response({"error": "invalid_client", "error_description": "bad secret"}, status=401)
+        if form.get("client_id") != APP_ID:
+            return web.json_response({"error": "unauthorized_client", "error_description":
+                                      f"AADSTS700016: Application with identifier '{form.get('client_id')}' was "
+                                      "not found in the directory"}, status=400)
+        if form.get("client_secret") != APP_SECRET:
+            return web.json_response({"error": "invalid_client", "error_description":
+                                      "AADSTS7000215: Invalid client secret provided."}, status=401)
+        if self.secret_expired:
+            return web.json_response({"error": "invalid_client", "error_description":
+                                      "AADSTS7000222: The provided client secret keys are expired."}, status=401)
         grant = form.get("grant_type")
+        if grant == "client_credentials" and "graph" in form.get("scope", ""):
+            claims = {"aud": "https://graph.microsoft.com", "appid": APP_ID, "roles": self.granted,
+                      "exp": int(time.time()) + 3600}
+            token = jwt.encode(claims, self.signing_key, algorithm="RS256", headers={"kid": KID})
+            return web.json_response({"token_type": "Bearer", "expires_in": 3599, "access_token": token})
         if grant == "client_credentials":
             token = f"app-token-{len(self.token_requests)}"
             return web.json_response({"token_type": "Bearer", "expires_in": 3599, "access_token": token})
