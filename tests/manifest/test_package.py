@@ -172,9 +172,10 @@ def test_every_menu_command_is_localized_in_partner_center_wording(
     for english, localized in expected.items():
         assert found[english] == localized
     member_benefits = "会员权益" if file_name == "zh-CN.json" else "會員資格權益"
-    partner_network = "合作伙伴网络" if file_name == "zh-CN.json" else "合作夥伴網路"
+    program = "Microsoft AI 云合作伙伴计划" if file_name == "zh-CN.json" else "Microsoft AI 雲端合作夥伴計劃"
+    former = "合作伙伴网络" if file_name == "zh-CN.json" else "合作夥伴網路"
     assert member_benefits in language_file["description.full"]
-    assert partner_network in language_file["description.short"]
+    assert program in language_file["description.short"] and former in language_file["description.full"]
 
 
 def test_localized_command_titles_map_back_to_commands() -> None:
