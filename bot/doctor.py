@@ -24,8 +24,9 @@ from urllib.parse import urlsplit
 from bot.auth import login_url
 from bot.settings import Settings
 from manifest.settings import ManifestSettings, SettingsError
+from services.identity import graph_enabled
 from services.identity.msal_app import MsalClients
-from services.identity.permissions import FEATURE_PERMISSIONS
+from services.identity.permissions import FEATURE_PERMISSIONS, OPTIONAL_FEATURES
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
@@ -182,13 +183,6 @@ def check_service(settings: Settings) -> list[Finding]:
     return found
 
 
-def graph_enabled(settings: Settings) -> bool:
-    flag = settings.extra.get("GRAPH_ENABLED", "").strip().lower()
-    if flag:
-        return flag not in ("0", "false", "no", "off")
-    return bool(settings.app_id and settings.app_password and settings.tenant_id)
-
-
 def token_roles(access_token: str) -> set[str]:
     """The application permissions (``roles`` claim) in an Entra access token, read without checking it:
     the doctor only reports what Entra granted, it trusts nothing it reads."""
@@ -220,7 +214,7 @@ def check_online(settings: Settings, acquire: Callable[[str], dict[str, object]]
     if "access_token" not in result:
         return [_entra_problem(result)]
     found = [Finding("ok", "Entra sign-in", "the bot got a Bot Connector token with its secret")]
-    if not graph_enabled(settings):
+    if not graph_enabled(settings.extra):
         return found + [Finding("warn", "Graph", "off: the directory is the bot's own people table, Entra Global "
                                 "Administrators are not recognized", "set GRAPH_ENABLED=true once permissions are "
                                 "granted")]
@@ -231,7 +225,7 @@ def check_online(settings: Settings, acquire: Callable[[str], dict[str, object]]
     for feature, permissions in FEATURE_PERMISSIONS.items():
         missing = [p for p in permissions if p not in granted]
         if missing:
-            found.append(Finding("fail" if feature != "proactive install" else "warn", f"Graph: {feature}",
+            found.append(Finding("warn" if feature in OPTIONAL_FEATURES else "fail", f"Graph: {feature}",
                                  f"missing application permission {', '.join(missing)}",
                                  f"{APP_REGISTRATION} > API permissions > Add a permission > Microsoft Graph > "
                                  f"Application permissions, then Grant admin consent"))

@@ -33,22 +33,23 @@ def test_every_setting_the_code_reads_is_in_env_example() -> None:
     assert not missing, missing
 
 
-def _graph_paths_called() -> set[str]:
-    """Every Graph path the identity services call, with each interpolated segment as ``{id}``."""
-    calls = set()
+def _graph_calls_made() -> set[tuple[str, str]]:
+    """Every (method, Graph path) the identity services call, each interpolated segment as ``{id}``."""
+    calls: set[tuple[str, str]] = set()
     for path in (ROOT / "services" / "identity").rglob("*.py"):
         text = path.read_text(encoding="utf-8")
-        calls |= set(re.findall(r'(?:_collect|_get|_post|_request)\(\s*f?"(/[^"]*)"', text))
-        calls |= set(re.findall(r'f"\{self\.base\}(/[^"?]*)"', text))
-    return {re.sub(r"\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}", "{id}", c) for c in calls}
+        calls |= {("GET", p) for p in re.findall(r'(?:_collect|_get)\(\s*f?"(/[^"]*)"', text)}
+        calls |= set(re.findall(r'_request\(\s*"([A-Z]+)",\s*f?"(/[^"]*)"', text))
+        calls |= {("GET", p) for p in re.findall(r'session\.get\(f"\{self\.base\}(/[^"?]*)"', text)}
+    return {(method, re.sub(r"\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}", "{id}", p)) for method, p in calls}
 
 
 def test_every_graph_call_has_its_permission_and_the_readme_lists_exactly_those() -> None:
     from services.identity.permissions import GRAPH_CALLS
 
-    called = _graph_paths_called()
-    assert {"/users", "/users/{id}", "/me"} <= called
-    declared = {path for _, path in GRAPH_CALLS}
-    assert called <= declared, sorted(called - declared)
+    called = _graph_calls_made()
+    assert {("GET", "/users"), ("GET", "/users/{id}"), ("GET", "/me"),
+            ("POST", "/users/{id}/teamwork/installedApps")} <= called
+    assert called == set(GRAPH_CALLS), (sorted(called - set(GRAPH_CALLS)), sorted(set(GRAPH_CALLS) - called))
     rows = re.findall(r"^\s*\| `([A-Za-z.]+)` \| (Application|Delegated)\b", README, re.M)
     assert set(rows) == set(GRAPH_CALLS.values())

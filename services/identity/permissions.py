@@ -17,6 +17,8 @@ GRAPH_CALLS: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/users"): (USERS_PERMISSION, "Application"),
     ("GET", "/users/{id}"): (USERS_PERMISSION, "Application"),
     ("GET", "/users/{id}/transitiveMemberOf/microsoft.graph.directoryRole"): (ROLES_PERMISSION, "Application"),
+    ("GET", "/users/{id}/teamwork/installedApps"): (INSTALL_PERMISSION, "Application"),
+    ("POST", "/users/{id}/teamwork/installedApps"): (INSTALL_PERMISSION, "Application"),
     ("GET", "/me"): (SSO_PERMISSION, "Delegated"),
 }
 
@@ -24,4 +26,7 @@ GRAPH_CALLS: dict[tuple[str, str], tuple[str, str]] = {
 FEATURE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "people and company emails": (USERS_PERMISSION,),
     "Entra Global Administrators": (ROLES_PERMISSION,),
+    "proactive install": (INSTALL_PERMISSION,),
 }
+#: Features that work without their permission, only less well (the doctor warns instead of failing).
+OPTIONAL_FEATURES = frozenset({"proactive install"})

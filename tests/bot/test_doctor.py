@@ -88,6 +88,8 @@ def test_a_missing_graph_permission_is_named(identity: FakeIdentity, tmp_path: P
     assert found["Graph: Entra Global Administrators"].startswith("fail: missing application permission "
                                                                   "RoleManagement.Read.Directory")
     assert "Grant admin consent" in found["Graph: Entra Global Administrators"]
+    assert found["Graph: proactive install"].startswith("warn: missing application permission "
+                                                        "TeamsAppInstallation.ReadWriteSelfForUser.All")
 
 
 @pytest.mark.parametrize(("endpoint", "words"), [
