@@ -116,8 +116,10 @@ class BenefitsService:
             ops = [*ops, self.repo.mark_processed(op_key, result)]
         await self.store.apply(ops)
 
-    def _replayed(self, op_key: str | None, field: str, load: Callable[[str], T | None]) -> T | None:
-        """What an operation already done under ``op_key`` created (a double click or a redelivery)."""
+    def _replayed(self, op_key: str | None, field: str, load: Callable[[Any], T | None]) -> T | None:
+        """The stored outcome of an operation already done under ``op_key`` (a double click or a
+        redelivery), whatever the replay carries: a second click that chose someone else is answered
+        with what the first click did, never with what the second one asked for."""
         done = self._processed(op_key)
         return load(done[field]) if done and done.get(field) else None
 
@@ -221,9 +223,11 @@ class BenefitsService:
             benefit = self._benefit(benefit_id)
             rules.require_keys_benefit(benefit)
             rules.require_not_cancelled(benefit)
+            replayed = self._replayed(op_key, "reveal", lambda done: [
+                k for k in benefit.keys if k.language == done.get("language") and k.os == done.get("os")])
+            if replayed is not None:
+                return replayed
             keys = [k for k in benefit.keys if k.language == language and k.os == os_type]
-            if self._processed(op_key) is not None:
-                return keys
             now = self.clock()
             reveal = KeyReveal(uuid.uuid4().hex, benefit.id, actor.id, now, language, os_type)
             ops = [self.repo.put_reveal(reveal)]
@@ -232,7 +236,7 @@ class BenefitsService:
                 ops += [self.repo.put_benefit(after), self._audit(actor, "benefit.activated_by_key", benefit.id,
                                                                   _public(benefit), _public(after))]
             ops.append(self._audit(actor, "keys.revealed", benefit.id, None, None, language=language, os=os_type))
-            await self._commit(ops, op_key)
+            await self._commit(ops, op_key, {"reveal": {"language": language, "os": os_type}})
             return keys
 
     # --- assignments ------------------------------------------------------------------------------
@@ -278,10 +282,11 @@ class BenefitsService:
         """Seed: reassign = remove the assigned user, then assign another (90-day lock permitting)."""
         rules.require_can_assign_benefits(actor)
         async with self._lock:
+            replayed = self._replayed(op_key, "assignment_id", self.repo.assignment)
+            if replayed is not None:
+                return replayed
             assignment = self.repo.assignment(assignment_id)
             if assignment is None or not assignment.is_current:
-                if self._processed(op_key) is not None and assignment is not None:
-                    return assignment
                 raise RuleViolation(errors.NOT_ASSIGNED, id=assignment_id)
             benefit = self._benefit(assignment.benefit_id)
             today = self.today()
@@ -293,7 +298,7 @@ class BenefitsService:
             if after != benefit:
                 ops.append(self.repo.put_benefit(after))
             ops.append(self._audit(actor, "assignment.removed", benefit.id, assignment, removed))
-            await self._commit(ops, op_key)
+            await self._commit(ops, op_key, {"assignment_id": removed.id})
             return removed
 
     # --- go-to-market ----------------------------------------------------------------------------
@@ -302,6 +307,9 @@ class BenefitsService:
         """Seed: user, alternate email (not the account email), contact phone, preferred language."""
         rules.require_can_manage_go_to_market(actor)
         async with self._lock:
+            replayed = self._replayed(op_key, "contact", MarketingContact.from_doc)
+            if replayed is not None:
+                return replayed
             person = self._person(person_id)
             contact = MarketingContact(
                 person_id=person.id,
@@ -313,22 +321,23 @@ class BenefitsService:
             before = self.repo.marketing_contact()
             await self._commit([self.repo.put_marketing_contact(contact),
                                 self._audit(actor, "marketing_contact.set", "marketing_contact", before, contact)],
-                               op_key)
+                               op_key, {"contact": contact.to_doc()})
             return contact
 
     async def request_offer_activation(self, actor: Person, benefit_id: str, op_key: str | None = None) -> Benefit:
         """Seed: *Activate* an offer once a marketing contact exists; it goes to pending."""
         rules.require_can_manage_go_to_market(actor)
         async with self._lock:
+            replayed = self._replayed(op_key, "benefit_id", self.repo.benefit)
+            if replayed is not None:
+                return replayed
             benefit = self._benefit(benefit_id)
-            if self._processed(op_key) is not None:
-                return benefit
             rules.require_marketing_contact(self.repo.marketing_contact())
             rules.require_can_request_offer_activation(benefit)
             after = replace(benefit, status=Status.PENDING_ACTIVATION)
             await self._commit([self.repo.put_benefit(after),
                                 self._audit(actor, "offer.activation_requested", benefit.id,
-                                            _public(benefit), _public(after))], op_key)
+                                            _public(benefit), _public(after))], op_key, {"benefit_id": after.id})
             return after
 
     # --- activation (from chat, the HTTP endpoint or the CLI) -----------------------------------
