@@ -242,7 +242,15 @@ class BenefitsService:
     # --- assignments ------------------------------------------------------------------------------
     async def assign(self, actor: Person, benefit_id: str, person_id: str, alternate_email: str = "",
                      op_key: str | None = None) -> Assignment:
-        """Assign a seat (Visual Studio, Azure usage-based, technical benefits)."""
+        """Assign a seat (Visual Studio, Azure usage-based, technical benefits), then emit
+        ``assignment.created`` (a replay emits it again: the outbox keeps one notice per assignment,
+        so a crash between the commit and the notice is healed by the redelivered click)."""
+        assignment = await self._assign(actor, benefit_id, person_id, alternate_email, op_key)
+        await self._emit("assignment.created", {"assignment": assignment})
+        return assignment
+
+    async def _assign(self, actor: Person, benefit_id: str, person_id: str, alternate_email: str,
+                      op_key: str | None) -> Assignment:
         rules.require_can_assign_benefits(actor)
         async with self._lock:
             replayed = self._replayed(op_key, "assignment_id", self.repo.assignment)
@@ -279,7 +287,13 @@ class BenefitsService:
             return assignment
 
     async def remove_assignment(self, actor: Person, assignment_id: str, op_key: str | None = None) -> Assignment:
-        """Seed: reassign = remove the assigned user, then assign another (90-day lock permitting)."""
+        """Seed: reassign = remove the assigned user, then assign another (90-day lock permitting).
+        Emits ``assignment.removed`` (again on a replay, like ``assign``)."""
+        removed = await self._remove_assignment(actor, assignment_id, op_key)
+        await self._emit("assignment.removed", {"assignment": removed})
+        return removed
+
+    async def _remove_assignment(self, actor: Person, assignment_id: str, op_key: str | None) -> Assignment:
         rules.require_can_assign_benefits(actor)
         async with self._lock:
             replayed = self._replayed(op_key, "assignment_id", self.repo.assignment)
@@ -304,12 +318,23 @@ class BenefitsService:
     # --- go-to-market ----------------------------------------------------------------------------
     async def set_marketing_contact(self, actor: Person, person_id: str, alternate_email: str, phone: str,
                                     preferred_language: str, op_key: str | None = None) -> MarketingContact:
-        """Seed: user, alternate email (not the account email), contact phone, preferred language."""
+        """Seed: user, alternate email (not the account email), contact phone, preferred language.
+        Emits ``marketing_contact.set`` with the contact it replaced (again on a replay)."""
+        contact, before = await self._set_marketing_contact(actor, person_id, alternate_email, phone,
+                                                            preferred_language, op_key)
+        await self._emit("marketing_contact.set", {"contact": contact, "before": before})
+        return contact
+
+    async def _set_marketing_contact(self, actor: Person, person_id: str, alternate_email: str, phone: str,
+                                     preferred_language: str, op_key: str | None
+                                     ) -> tuple[MarketingContact, MarketingContact | None]:
         rules.require_can_manage_go_to_market(actor)
         async with self._lock:
+            done = self._processed(op_key)
             replayed = self._replayed(op_key, "contact", MarketingContact.from_doc)
             if replayed is not None:
-                return replayed
+                previous = done.get("before") if done else None
+                return replayed, MarketingContact.from_doc(previous) if previous else None
             person = self._person(person_id)
             contact = MarketingContact(
                 person_id=person.id,
@@ -321,8 +346,8 @@ class BenefitsService:
             before = self.repo.marketing_contact()
             await self._commit([self.repo.put_marketing_contact(contact),
                                 self._audit(actor, "marketing_contact.set", "marketing_contact", before, contact)],
-                               op_key, {"contact": contact.to_doc()})
-            return contact
+                               op_key, {"contact": contact.to_doc(), "before": before.to_doc() if before else None})
+            return contact, before
 
     async def request_offer_activation(self, actor: Person, benefit_id: str, op_key: str | None = None) -> Benefit:
         """Seed: *Activate* an offer once a marketing contact exists; it goes to pending."""
