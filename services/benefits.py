@@ -34,6 +34,7 @@ from domain.models import (
     Phase,
     ProductKey,
     RequestKind,
+    RequestOutcome,
     RequestStatus,
     Role,
     ServiceRequest,
@@ -435,11 +436,15 @@ class BenefitsService:
 
     # --- requests ---------------------------------------------------------------------------------
     def _reference(self, prefix: str) -> str:
+        """The bot's own reference of an employee's request (never used for Partner Center's requests)."""
         return f"{prefix}-{self.clock():%Y%m%d}-{secrets.token_hex(3).upper()}"
 
-    async def submit_assistance_request(self, actor: Person, benefit_id: str, phase: str, topic: str,
-                                        description: str, op_key: str | None = None) -> ServiceRequest:
-        """Seed: request technical assistance (presales, design, deployment, app development)."""
+    async def prepare_assistance_request(self, actor: Person, benefit_id: str, phase: str, topic: str,
+                                         description: str, op_key: str | None = None) -> ServiceRequest:
+        """Seed: request technical assistance (presales, design, deployment, app development) in
+        Partner Center's request form. Partner Center offers apps no way to file it, so the bot
+        prepares what the form needs and the admin files it; no number exists until Partner Center
+        gives one."""
         rules.require_admin(actor)
         async with self._lock:
             replayed = self._replayed(op_key, "request_id", self.repo.request)
@@ -453,18 +458,22 @@ class BenefitsService:
             except ValueError:
                 raise RuleViolation(errors.MISSING_FIELD, field="phase") from None
             request = ServiceRequest(
-                id=uuid.uuid4().hex, reference=self._reference("SR"), kind=RequestKind.ASSISTANCE,
+                id=uuid.uuid4().hex, reference="", kind=RequestKind.ASSISTANCE, status=RequestStatus.PREPARED,
                 requested_by=actor.id, created_at=self.clock(), benefit_id=benefit.id, phase=chosen,
                 topic=rules.validate_text(topic, "topic", 200),
                 description=rules.validate_text(description, "description", 4000),
             )
             await self._commit([self.repo.put_request(request),
-                                self._audit(actor, "request.submitted", benefit.id, None, request)],
+                                self._audit(actor, "request.prepared", benefit.id, None, request)],
                                op_key, {"request_id": request.id})
             return request
 
-    async def cancel_for_refund(self, actor: Person, package_id: str, op_key: str | None = None) -> ServiceRequest:
-        """Seed: cancel within 30 days of purchase, no software activated; through a service request."""
+    async def prepare_cancellation(self, actor: Person, package_id: str, op_key: str | None = None) -> ServiceRequest:
+        """Seed: cancel within 30 days of purchase, no software activated, "through a service request".
+
+        The admin files the service request in Partner Center; until Microsoft cancels the package
+        it stays as it is. A package has at most one open cancellation request (asking again
+        returns it)."""
         rules.require_can_assign_benefits(actor)
         async with self._lock:
             replayed = self._replayed(op_key, "request_id", self.repo.request)
@@ -473,21 +482,97 @@ class BenefitsService:
             package = self.repo.package(package_id)
             if package is None:
                 raise RuleViolation(errors.UNKNOWN_PACKAGE, id=package_id)
+            open_request = self.open_cancellation(package.id)
+            if open_request is not None:
+                return open_request
             benefits = self.repo.benefits_of_package(package.id)
             reveals = self.repo.key_reveals(b.id for b in benefits)
             rules.require_can_cancel_for_refund(package, benefits, reveals, self.today())
             request = ServiceRequest(
-                id=uuid.uuid4().hex, reference=self._reference("CR"), kind=RequestKind.CANCELLATION,
+                id=uuid.uuid4().hex, reference="", kind=RequestKind.CANCELLATION, status=RequestStatus.PREPARED,
                 requested_by=actor.id, created_at=self.clock(), package_id=package.id,
             )
-            cancelled = replace(package, status=Status.CANCELLED)
-            ops: list[Op] = [self.repo.put_package(cancelled), self.repo.put_request(request),
-                             self._audit(actor, "package.cancelled", package.id, package, cancelled,
-                                         reference=request.reference)]
-            for b in benefits:
-                ops.append(self.repo.put_benefit(replace(b, status=Status.CANCELLED)))
-            await self._commit(ops, op_key, {"request_id": request.id})
+            await self._commit([self.repo.put_request(request),
+                                self._audit(actor, "request.prepared", package.id, None, request)],
+                               op_key, {"request_id": request.id})
             return request
+
+    def open_cancellation(self, package_id: str) -> ServiceRequest | None:
+        """The package's cancellation request that is not closed yet, if any."""
+        for request in self.repo.requests():
+            if (request.kind is RequestKind.CANCELLATION and request.package_id == package_id
+                    and rules.service_request_stage(request) is not RequestStatus.CLOSED):
+                return request
+        return None
+
+    def service_requests(self, actor: Person) -> list[ServiceRequest]:
+        """Partner Center service requests, newest first (admins only: they show what was asked)."""
+        rules.require_admin(actor)
+        return [r for r in self.repo.requests() if rules.is_partner_center_request(r)]
+
+    def service_request(self, actor: Person, request_id: str) -> ServiceRequest:
+        rules.require_admin(actor)
+        request = self.repo.request(request_id)
+        if request is None or not rules.is_partner_center_request(request):
+            raise RuleViolation(errors.UNKNOWN_REQUEST, id=request_id)
+        return request
+
+    def _handled_request(self, actor: Person, request_id: str) -> ServiceRequest:
+        """A request ``actor`` may record and close: cancelling is the Global admin's (as is
+        preparing it); assistance is any admin's."""
+        request = self.service_request(actor, request_id)
+        if request.kind is RequestKind.CANCELLATION:
+            rules.require_can_assign_benefits(actor)
+        return request
+
+    async def record_request_number(self, actor: Person, request_id: str, number: str,
+                                    op_key: str | None = None) -> ServiceRequest:
+        """The admin filed it in Partner Center and records the number Partner Center gave."""
+
+        def submit(request: ServiceRequest) -> tuple[ServiceRequest, list[Op]]:
+            rules.require_request_prepared(request)
+            return replace(request, status=RequestStatus.SUBMITTED,
+                           partner_center_number=rules.validate_request_number(number),
+                           submitted_by=actor.id, submitted_at=self.clock()), []
+
+        return await self._request_step(actor, request_id, "request.number_recorded", submit, op_key)
+
+    async def close_request(self, actor: Person, request_id: str, outcome: str,
+                            op_key: str | None = None) -> ServiceRequest:
+        """Close a service request with what happened; a cancellation Microsoft made cancels the
+        package and its benefits here too."""
+
+        def close(request: ServiceRequest) -> tuple[ServiceRequest, list[Op]]:
+            chosen = rules.require_outcome_allowed(request, outcome)
+            after = replace(request, status=RequestStatus.CLOSED, outcome=chosen, closed_by=actor.id,
+                            closed_at=self.clock())
+            package = self.repo.package(request.package_id)
+            if chosen is not RequestOutcome.CANCELLED or package is None or package.status is Status.CANCELLED:
+                return after, []
+            cancelled = replace(package, status=Status.CANCELLED)
+            return after, [self.repo.put_package(cancelled),
+                           self._audit(actor, "package.cancelled", package.id, package, cancelled),
+                           *(self.repo.put_benefit(replace(b, status=Status.CANCELLED))
+                             for b in self.repo.benefits_of_package(package.id))]
+
+        return await self._request_step(actor, request_id, "request.closed", close, op_key)
+
+    async def _request_step(self, actor: Person, request_id: str, action: str,
+                            step: Callable[[ServiceRequest], tuple[ServiceRequest, list[Op]]],
+                            op_key: str | None) -> ServiceRequest:
+        """One step of a service request, with its audit entry (under its package or benefit) and
+        whatever else the step changes, in one batch; a replay answers with the step's result."""
+        rules.require_admin(actor)
+        async with self._lock:
+            replayed = self._replayed(op_key, "request_id", self.repo.request)
+            if replayed is not None:
+                return replayed
+            request = self._handled_request(actor, request_id)
+            after, more = step(request)
+            await self._commit([self.repo.put_request(after),
+                                self._audit(actor, action, _subject(after), request, after), *more],
+                               op_key, {"request_id": after.id})
+            return after
 
     def refund_check(self, actor: Person, package_id: str) -> tuple[BenefitPackage, list[RuleViolation]]:
         """What stands between this package and a refund (for the cancel card)."""
@@ -658,3 +743,8 @@ def _public(value: Any) -> Any:
 
 def _doc(value: Any) -> dict[str, Any] | None:
     return _public(value)
+
+
+def _subject(request: ServiceRequest) -> str:
+    """Where a service request's changes show under "recent changes": its package or benefit."""
+    return request.package_id or request.benefit_id
