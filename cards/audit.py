@@ -53,6 +53,8 @@ def summary(t: Translator, entry: AuditEntry, names: dict[str, str]) -> list[str
         old, new = before.get(field), after.get(field)
         if old == new:
             continue
+        if entry.before is None and new in (None, "", []):
+            continue  # a new record: only what it was created with
         label = t(f"audit.field.{field}")
         if entry.before is None:
             lines.append(t("audit.set", field=label, new=_value(t, field, new, names)))

@@ -157,7 +157,7 @@ def form_details(t: Translator, view: ServiceRequestView) -> list[tuple[str, str
                   (t("technical.phase"), t(f"technical.phase.{request.phase.value}") if request.phase else ""),
                   (t("technical.topic"), request.topic),
                   (t("technical.description"), request.description)]
-    pairs.append((t("requests.sr_contact"), f"{who.name} <{who.email}>" if who else request.requested_by))
+    pairs.append((t("requests.sr_contact"), f"{who.name} ({who.email})" if who else request.requested_by))
     return [(label, value) for label, value in pairs if value]
 
 
@@ -232,14 +232,15 @@ def service_request_card(t: Translator, view: ServiceRequestView, outcome: dict[
         for choice in rules.allowed_outcomes(request):
             actions.append({**_mutating(t(f"requests.close.{choice.value}"), "close_request", view,
                                         outcome=choice.value), "associatedInputs": "none"})
+    if actions:  # right under what they act on; the way back comes last
+        body.append({"type": "ActionSet", "id": "sr-actions", "actions": actions})
     back = "cancel_start" if request.kind is RequestKind.CANCELLATION else "list_technical"
     subject_id = request.package_id or request.benefit_id
-    body.append({"type": "ActionSet", "id": "sr-navigation", "separator": True, "actions": [
+    return card(body, [
         {**execute(t(f"requests.sr_back_{request.kind.value}"), back), "associatedInputs": "none"},
         {**execute(t("requests.sr_all"), "requests"), "associatedInputs": "none"},
         {**execute(t("requests.sr_changes", subject=view.subject), "recent_changes", {"subject_id": subject_id}),
-         "associatedInputs": "none"}]})
-    return card(body, actions)
+         "associatedInputs": "none"}])
 
 
 def service_requests_section(t: Translator, rows: list[tuple[ServiceRequest, str]]) -> list[dict[str, Any]]:

@@ -551,7 +551,7 @@ class BenefitsService:
                 return after, []
             cancelled = replace(package, status=Status.CANCELLED)
             return after, [self.repo.put_package(cancelled),
-                           self._audit(actor, "package.cancelled", package.id, package, cancelled),
+                           self._audit(actor, "package.cancelled_by_microsoft", package.id, package, cancelled),
                            *(self.repo.put_benefit(replace(b, status=Status.CANCELLED))
                              for b in self.repo.benefits_of_package(package.id))]
 

@@ -68,7 +68,7 @@ async def test_assistance_is_prepared_honestly_with_the_seeds_form_and_details_t
     assert f"fill in the [request form]({FORM}) and then select **Submit request**" in text
     assert {"type": "Action.OpenUrl", "title": "Open Partner Center's request form", "url": FORM} in buttons(prepared)
     for detail in ("Contoso", "4412345", "Partner advisory hours", "Design", "Landing zone",
-                   "Hub and spoke for three regions", "Alex Wilber <alexw@contoso.com>"):
+                   "Hub and spoke for three regions", "Alex Wilber (alexw@contoso.com)"):
         assert detail in text, detail
     assert "Prepared" in text and "not recorded yet" in text
     assert MADE_UP.search(json.dumps(prepared)) is None and request.reference == ""
