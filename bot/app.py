@@ -25,6 +25,7 @@ from bot.handler import BenefitsBot
 from bot.notifier import notifications_ctx
 from bot.runtime import tune_gc_on_startup
 from bot.settings import Settings
+from bot.signing_keys import signing_keys_ctx
 from bot.state_storage import TinyDBStateStorage
 from dialogs.sso import SsoGate
 from domain.models import Role
@@ -45,6 +46,7 @@ STATE_FILE = "state.json"
 def create_app(settings: Settings) -> web.Application:
     app = web.Application()
     app[keys.SETTINGS] = settings
+    app.cleanup_ctx.append(signing_keys_ctx)
     app.cleanup_ctx.append(_stores)
     app.cleanup_ctx.append(notifications_ctx)
     app.on_startup.append(tune_gc_on_startup)  # after the stores are open (cleanup_ctx runs first)
