@@ -21,6 +21,7 @@ the unset ones with their public-cloud values.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -204,6 +205,17 @@ def _refused(error: Exception, auth_header: str, channel: str | None) -> Permiss
     log.warning("request not authenticated", extra={"reason": reason[:300], "scheme": scheme[:20],
                                                     "channel": channel})
     return PermissionError("Unauthorized")
+
+
+async def keep_identity_warm(clients: MsalClients, retry_s: float) -> None:
+    """Build the msal applications until Entra answers for each (``/readyz`` names the missing ones).
+
+    A login outage at start must not stop the bot: it starts, reports what is missing and retries.
+    """
+    while True:
+        if await asyncio.to_thread(clients.warm):
+            return
+        await asyncio.sleep(retry_s)
 
 
 def build_authentication(settings: Settings, clients: MsalClients | None = None,
