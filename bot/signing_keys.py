@@ -35,6 +35,8 @@ from botframework.connector.auth import AuthenticationConstants
 from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
 from jwt.algorithms import RSAAlgorithm
 
+from bot import keys as app_keys
+
 log = logging.getLogger(__name__)
 
 #: the largest metadata or key-set document read (the public key set is a few KB)
@@ -224,8 +226,6 @@ def channel_metadata_url(extra: Mapping[str, str]) -> str:
 
 async def signing_keys_ctx(app: web.Application) -> AsyncIterator[None]:
     """The app's key sets, installed where the SDK looks for them; with auth on, fetched at start."""
-    from bot import keys as app_keys
-
     settings = app[app_keys.SETTINGS]
     registry = SigningKeys(KeyPolicy.from_settings(settings.extra))
     app[app_keys.SIGNING_KEYS] = registry

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import resource
 import socket
@@ -24,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from bot.logs import RateLimitedLog
 from bot.loopback import LOCAL
 from bot.server import ServerLimits
 from tests._common.fake_connector import FakeConnector
@@ -184,3 +186,16 @@ def test_the_connection_cap_stays_below_the_open_file_limit() -> None:
     limits = ServerLimits.from_settings({"HTTP_IDLE_TIMEOUT_SECONDS": "5", "HTTP_MAX_CONNECTIONS": "50",
                                          "HTTP_HEADER_TIMEOUT_SECONDS": "junk"})
     assert (limits.idle_timeout_s, limits.max_connections, limits.header_timeout_s) == (5.0, 50, 10.0)
+
+
+def test_a_flood_of_events_is_one_line_per_interval(caplog: pytest.LogCaptureFixture) -> None:
+    now = [0.0]
+    events = RateLimitedLog(logging.getLogger("test.flood"), "closed", interval_s=10.0, clock=lambda: now[0])
+    with caplog.at_level("WARNING", logger="test.flood"):
+        for _ in range(1000):
+            events.count("header_timeout")  # the first is written at once, the rest wait for the interval
+        now[0] = 10.0
+        events.count("refused_all_busy")
+        events.flush()
+    assert [r.events for r in caplog.records] == [  # type: ignore[attr-defined]
+        {"header_timeout": 1}, {"header_timeout": 999, "refused_all_busy": 1}]
