@@ -109,12 +109,13 @@ class GuardedServer(web.Server):
     def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
         super().connection_made(handler, transport)
         if self.open_connections > self.cap:
+            # closed on the next loop pass: a connection's handler task must start before it is closed
             victim = next(iter(self._idle), None)
             if victim is None:
                 transport.write(REFUSAL)
-                self._close(handler, "refused_all_busy")
+                self._close(handler, "refused_all_busy", soon=True)
                 return
-            self._close(victim, "closed_idle_at_cap")
+            self._close(victim, "closed_idle_at_cap", soon=True)
         self._idle[handler] = None
         self._head_timers[handler] = self._loop.call_later(self.limits.header_timeout_s, self._head_overdue, handler)
 
@@ -129,10 +130,13 @@ class GuardedServer(web.Server):
         if timer is not None:
             timer.cancel()
 
-    def _close(self, handler: RequestHandler, event: str) -> None:
+    def _close(self, handler: RequestHandler, event: str, soon: bool = False) -> None:
         self._forget(handler)
         self._closing.add(handler)
-        handler.force_close()
+        if soon:
+            self._loop.call_soon(handler.force_close)
+        else:
+            handler.force_close()
         self.events.count(event)
 
     def _head_overdue(self, handler: RequestHandler) -> None:

@@ -7,6 +7,7 @@ and a turn still answer, that slow clients are closed, and that the log stays a 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -24,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from bot.logs import RateLimitedLog
 from bot.loopback import LOCAL
-from bot.server import ServerLimits
+from bot.server import GuardedRunner, ServerLimits
 from tests._common.fake_connector import FakeConnector
 from tests._common.harness import BOT, LEE
 
@@ -199,3 +201,61 @@ def test_a_flood_of_events_is_one_line_per_interval(caplog: pytest.LogCaptureFix
         events.flush()
     assert [r.events for r in caplog.records] == [  # type: ignore[attr-defined]
         {"header_timeout": 1}, {"header_timeout": 999, "refused_all_busy": 1}]
+
+
+async def test_at_the_cap_the_longest_idle_connection_goes_and_busy_ones_stay(
+        caplog: pytest.LogCaptureFixture) -> None:
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(request: web.Request) -> web.Response:
+        entered.set()
+        await release.wait()
+        return web.Response(text="done")
+
+    app = web.Application()
+    app.router.add_get("/slow", slow)
+    app.router.add_get("/fast", lambda request: _ok())
+    events = RateLimitedLog(logging.getLogger("test.cap"), "closed")
+    caplog.set_level("WARNING")
+    runner = GuardedRunner(app, ServerLimits(max_connections=2), events)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        busy_reader, busy = await asyncio.open_connection("127.0.0.1", port)
+        busy.write(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        await entered.wait()
+        idle_reader, idle = await asyncio.open_connection("127.0.0.1", port)
+        await asyncio.sleep(0.05)
+        third_reader, third = await asyncio.open_connection("127.0.0.1", port)  # past the cap: the idle one goes
+        assert await asyncio.wait_for(idle_reader.read(), 5) == b""
+        third.write(b"GET /fast HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert (await asyncio.wait_for(third_reader.read(), 5)).startswith(b"HTTP/1.1 200")
+        await asyncio.sleep(0.05)
+        extra_reader, extra = await asyncio.open_connection("127.0.0.1", port)
+        fourth_reader, fourth = await asyncio.open_connection("127.0.0.1", port)  # the idle `extra` goes
+        assert await asyncio.wait_for(extra_reader.read(), 5) == b""
+        fourth.write(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")  # now both connections are busy
+        await asyncio.sleep(0.05)
+        refused_reader, refused = await asyncio.open_connection("127.0.0.1", port)
+        assert (await asyncio.wait_for(refused_reader.read(), 5)).startswith(b"HTTP/1.1 503")
+        release.set()
+        assert (await asyncio.wait_for(busy_reader.readuntil(b"done"), 5)).startswith(b"HTTP/1.1 200")
+        for writer in (busy, idle, third, extra, fourth, refused):
+            writer.close()
+    finally:
+        await runner.cleanup()
+        events.flush()
+    counted: dict[str, int] = {}
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    for record in caplog.records:
+        if record.name != "test.cap":
+            continue
+        for name, count in record.events.items():  # type: ignore[attr-defined]
+            counted[name] = counted.get(name, 0) + count
+    assert counted == {"closed_idle_at_cap": 2, "refused_all_busy": 1}
+
+
+async def _ok() -> web.Response:
+    return web.Response(text="ok")
