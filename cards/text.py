@@ -65,11 +65,17 @@ def compose(template: str, **params: Any) -> Message:
 
 def link(title: Any, url: str) -> Message:
     """A markdown link to an ``http(s)`` address with an escaped title; any other address is no link."""
+    target = address(url)
+    return Message(f"[{markdown(title)}]({target})") if target else Message(markdown(title))
+
+
+def address(url: str) -> Message:
+    """``url`` for a catalog link's ``({url})``: an ``http(s)`` address percent-encoded so that it
+    cannot end the link early; anything else is empty."""
     parts = urlsplit(url.strip()) if isinstance(url, str) else None
     if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return Message(markdown(title))
-    safe = quote(url.strip(), safe="/:?#&=+%@!$*,;~.-_[]")
-    return Message(f"[{markdown(title)}]({safe})")
+        return Message("")
+    return Message(quote(url.strip(), safe="/:?#&=+%@!$*,;~.-_[]"))
 
 
 def _parameter(value: Any) -> Any:

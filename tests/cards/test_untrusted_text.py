@@ -23,9 +23,11 @@ from tests._common.harness import ALEX, LEE, BotClient
 LINK = "[Reset your password](https://evil.example/login)"
 PAYLOAD = (f"{LINK} <img src=x onerror=alert(1)> **bold** _it_ `code` <https://evil.example/a> ~~gone~~ "
            "&lt;b&gt; | a | b |")
-#: Catalogs use **bold** only; anything else in a rendered token stream came from data.
+#: Catalogs and code use bold, numbered steps and links to Partner Center and to inventory downloads
+#: only; anything else in a rendered token stream came from data.
 LIVE = {"link_open", "image", "html_inline", "html_block", "code_inline", "s_open", "em_open", "heading_open",
-        "blockquote_open", "bullet_list_open", "ordered_list_open", "table_open", "fence", "code_block"}
+        "blockquote_open", "bullet_list_open", "table_open", "fence", "code_block"}
+OWN_LINKS = ("https://download.", "https://partnercenter.microsoft.com/")
 RENDERER = MarkdownIt("commonmark", {"html": True}).enable(["strikethrough", "table"])
 ADMIN_SCRIPT = ["help", "overview", "software", "cloud", "visual studio", "technical", "go-to-market",
                 "marketing contact", "cancel", "users", "requests", "my benefits", "notifications", "activate",
@@ -37,11 +39,11 @@ def hostile(value: str) -> str:
 
 
 def live_markup(text: str) -> list[str]:
-    """Markup that did not come from the catalogs; a link is the bot's own only to an inventory download."""
+    """Markup that did not come from the catalogs or the code (see ``OWN_LINKS``)."""
     found = []
     for token in RENDERER.parse(text):
         for item in (token, *(token.children or ())):
-            own_link = item.type == "link_open" and str(item.attrGet("href")).startswith("https://download.")
+            own_link = item.type == "link_open" and str(item.attrGet("href")).startswith(OWN_LINKS)
             if item.type in LIVE and not own_link:
                 found.append(item.type)
     return found
