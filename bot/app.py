@@ -21,6 +21,7 @@ from bot.adapter import BenefitsAdapter
 from bot.auth import build_authentication
 from bot.backup import get_backup
 from bot.connector import ConnectorPool
+from bot.door import ServiceUrls
 from bot.handler import BenefitsBot
 from bot.notifier import notifications_ctx
 from bot.runtime import tune_gc_on_startup
@@ -78,7 +79,8 @@ async def _open(app: web.Application, settings: Settings) -> AsyncIterator[None]
     app[keys.DIRECTORY] = directory
     connectors = ConnectorPool()
     await connectors.open()  # one keep-alive session for every outbound Bot Connector call
-    app[keys.ADAPTER] = BenefitsAdapter(build_authentication(settings, clients), connectors)
+    app[keys.ADAPTER] = BenefitsAdapter(build_authentication(settings, clients), connectors,
+                                        ServiceUrls.from_setting(settings.extra.get("ALLOWED_SERVICE_URLS", "")))
     user_state = UserState(state)
     extras = {"conversation_state": ConversationState(state), "user_state": user_state, "settings": settings,
               "directory": directory}
