@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.door import MAX_BODY, ServiceUrls, parse_json, Refused
+from bot import keys
+from bot.door import MAX_BODY, Refused, ServiceUrls, parse_json
 from tests._common.harness import ALEX, LEE, BotClient, cards_in, texts_in
 
 
@@ -126,7 +127,7 @@ async def test_a_service_url_nobody_vouches_for_is_refused_with_auth_off(bot: Bo
     status, body = await post_raw(bot, json.dumps(activity))
     assert status == 403 and "ALLOWED_SERVICE_URLS" in body["error"]
     assert not bot.connector.sent
-    book = bot.app[__import__("bot.keys", fromlist=["BOT"]).BOT].conversations
+    book = bot.app[keys.BOT].conversations
     assert book.reference("00000000-0000-0000-0000-0000000000a3") is None  # nothing points elsewhere
 
 
