@@ -36,7 +36,7 @@ from msrest.serialization import Model
 
 from bot.auth_cache import ValidatedTokens
 from bot.connector import ConnectorPool, deserialize_model
-from bot.door import Refused, ServiceUrls, read_activity
+from bot.door import INVOKES, Refused, ServiceUrls, read_activity
 from bot.turn_context import FastCopyTurnContext
 from bot.user_tokens import LazyUserTokenClient
 from services.i18n import Translator, resolve_locale
@@ -59,10 +59,11 @@ class BenefitsAdapter(CloudAdapter):
     """``CloudAdapter`` answering invokes correctly, 401 on bad credentials, 400 on bad bodies."""
 
     def __init__(self, auth: BotFrameworkAuthentication, connectors: ConnectorPool | None = None,
-                 service_urls: ServiceUrls | None = None) -> None:
+                 service_urls: ServiceUrls | None = None, invokes: frozenset[str] = INVOKES) -> None:
         super().__init__(auth)
         self.connectors = connectors or ConnectorPool()
         self.service_urls = service_urls or ServiceUrls()
+        self.invokes = invokes
         self.validated_tokens = ValidatedTokens()
         self.on_turn_error = self._on_turn_error
 
@@ -125,7 +126,7 @@ class BenefitsAdapter(CloudAdapter):
         if request.method != "POST":
             raise web.HTTPMethodNotAllowed(request.method, ["POST"])
         try:
-            activity = deserialize_model("Activity", await read_activity(request))
+            activity = deserialize_model("Activity", await read_activity(request, self.invokes))
         except Refused as refused:
             return refused.response()
         auth_header = request.headers.get("Authorization", "")

@@ -21,7 +21,7 @@ from bot.adapter import BenefitsAdapter
 from bot.auth import build_authentication
 from bot.backup import get_backup
 from bot.connector import ConnectorPool
-from bot.door import ServiceUrls
+from bot.door import INVOKES, SSO_INVOKES, ServiceUrls
 from bot.handler import BenefitsBot
 from bot.notifier import notifications_ctx
 from bot.runtime import tune_gc_on_startup
@@ -44,7 +44,9 @@ STATE_FILE = "state.json"
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application()
+    # Teams sends plain JSON: a body claiming a Content-Encoding is read as it is (and refused), so a
+    # broken or enormous compressed body never reaches aiohttp's decompressor.
+    app = web.Application(handler_args={"auto_decompress": False})
     app[keys.SETTINGS] = settings
     app.cleanup_ctx.append(_stores)
     app.cleanup_ctx.append(notifications_ctx)
@@ -80,7 +82,8 @@ async def _open(app: web.Application, settings: Settings) -> AsyncIterator[None]
     connectors = ConnectorPool()
     await connectors.open()  # one keep-alive session for every outbound Bot Connector call
     app[keys.ADAPTER] = BenefitsAdapter(build_authentication(settings, clients), connectors,
-                                        ServiceUrls.from_setting(settings.extra.get("ALLOWED_SERVICE_URLS", "")))
+                                        ServiceUrls.from_setting(settings.extra.get("ALLOWED_SERVICE_URLS", "")),
+                                        SSO_INVOKES if settings.sso_connection_name else INVOKES)
     user_state = UserState(state)
     extras = {"conversation_state": ConversationState(state), "user_state": user_state, "settings": settings,
               "directory": directory}

@@ -29,9 +29,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 from botbuilder.schema import teams
 from botframework.connector import models
 from msrest.serialization import Deserializer
+
+from dialogs.sso import SIGNIN_INVOKES
 
 #: the largest activity body accepted (Teams sends messages of at most ~100 KB with their metadata)
 MAX_BODY = 256 * 1024
@@ -41,6 +44,10 @@ MAX_DEPTH = 32
 MAX_NUMBER = 40
 #: longest id, service URL, locale or other protocol string
 MAX_ID = 1024
+#: the invokes the bot answers (card actions; sign-in ones with SSO on): the SDK would read the value of
+#: any other into a model of its own and answer 501, so they are refused here
+INVOKES = frozenset({"adaptiveCard/action"})
+SSO_INVOKES = INVOKES | SIGNIN_INVOKES
 #: top-level fields holding what a person typed or a card sent: lone surrogates there are replaced
 _FREE_TEXT = frozenset({"text", "value", "summary", "speak", "label"})
 
@@ -75,7 +82,10 @@ async def read_body(request: web.Request, limit: int = MAX_BODY) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
-        chunk = await request.content.read(65536)
+        try:
+            chunk = await request.content.read(65536)
+        except RequestPayloadError:  # e.g. a Content-Encoding the body is not in, or a broken chunked body
+            raise Refused(400, "the body cannot be read") from None
         if not chunk:
             break
         size += len(chunk)
@@ -228,7 +238,7 @@ def _get(activity: dict[str, Any], path: tuple[str, ...]) -> Any:
     return value
 
 
-def check_activity(body: Any) -> dict[str, Any]:
+def check_activity(body: Any, invokes: frozenset[str] = INVOKES) -> dict[str, Any]:
     """The activity in ``body`` once it is safe for the SDK and the handler; lone surrogates in free
     text replaced.
 
@@ -255,6 +265,12 @@ def check_activity(body: Any) -> dict[str, Any]:
             raise Refused(400, f"'{'.'.join(path)}' is longer than {MAX_ID} characters")
     if not _http_url(body.get("serviceUrl")):
         raise Refused(400, "'serviceUrl' must be an absolute http(s) URL")
+    for field in ("membersAdded", "membersRemoved"):
+        for member in body.get(field) or ():
+            if not isinstance(member, dict) or not member.get("id"):
+                raise Refused(400, f"'{field}' holds a member without an id")
+    if body["type"] == "invoke" and body.get("name") not in invokes:
+        raise Refused(400, "the bot does not handle this invoke")
     return body
 
 
@@ -269,15 +285,15 @@ def _http_url(value: Any) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
-async def read_activity(request: web.Request) -> dict[str, Any]:
-    """The checked activity of an ``/api/messages`` request.
+async def read_activity(request: web.Request, invokes: frozenset[str] = INVOKES) -> dict[str, Any]:
+    """The checked activity of an ``/api/messages`` request; ``invokes``: the invoke names answered.
 
     Raises:
         Refused: 415, 413 or 400 with the reason.
     """
     if "application/json" not in request.headers.get("Content-Type", ""):
         raise Refused(415, "Content-Type must be application/json")
-    return check_activity(parse_json(await read_body(request)))
+    return check_activity(parse_json(await read_body(request)), invokes)
 
 
 class ServiceUrls:
