@@ -159,3 +159,41 @@ def test_the_parser_is_bounded_without_recursion() -> None:
 
 async def test_a_normal_turn_still_works(bot: BotClient) -> None:
     assert cards_in(await bot.say(ALEX, "help"))
+
+
+GARBAGE = ("x", [1], {"a": 1}, 1.5, -3, True, 10**18, "")
+DATA_KEYS = ("page", "benefit_id", "person_id", "roles", "new_roles", "locale", "argument", "request_id", "package_id",
+             "target", "field", "mode", "category", "subject_id", "input", "new_name", "new_email", "assignment_id",
+             "decision", "confirm", "note", "phase", "topic", "description", "alternate_email")
+
+
+async def test_real_verbs_with_garbage_data_never_get_the_apology(bot: BotClient,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """Every verb, clicked with every data field of a wrong type: a refusal or a card, never a failed turn."""
+    from dialogs.actions import ACTIONS
+
+    for verb in sorted(ACTIONS):
+        for value in GARBAGE:
+            status, body, sent = await bot.execute(ALEX, verb, dict.fromkeys(DATA_KEYS, value))
+            assert status == 200, (verb, value, body)
+            said = " ".join(texts_in(sent)) + json.dumps(body)
+            assert "went wrong" not in said, (verb, value)
+    assert "turn failed" not in caplog.text
+
+
+@pytest.mark.parametrize("body", [
+    '{"action": "users", "page": Infinity}', '{"action": "users", "page": NaN}',
+    '{"action": "overview", "page": 1e999}', '{"action": "users", "page": -Infinity}',
+])
+async def test_non_finite_numbers_in_card_data_are_a_400(bot: BotClient, body: str) -> None:
+    activity = json.dumps(bot.activity(ALEX, value={"x": 1})).replace('{"x": 1}', body)
+    status, answer = await post_raw(bot, activity)
+    assert status == 400 and "number" in answer["error"]
+    assert not bot.connector.sent
+
+
+@pytest.mark.parametrize("value", [{"action": []}, {"action": {}}, {"action": [1]}, {"action": "users", "page": "x"},
+                                   {"action": "users", "page": [2]}, {"action": 5}])
+async def test_submits_with_garbage_verbs_are_answered_without_the_apology(bot: BotClient, value: Any) -> None:
+    replies = await bot.submit(ALEX, value)
+    assert replies and "went wrong" not in " ".join(texts_in(replies))
