@@ -35,7 +35,7 @@ from botframework.connector.auth.authenticate_request_result import Authenticate
 from msrest.serialization import Model
 
 from bot.auth_cache import ValidatedTokens
-from bot.connector import ConnectorPool, deserialize_model
+from bot.connector import ConnectorPool
 from bot.door import INVOKES, Refused, ServiceUrls, read_activity
 from bot.turn_context import FastCopyTurnContext
 from bot.user_tokens import LazyUserTokenClient
@@ -126,7 +126,7 @@ class BenefitsAdapter(CloudAdapter):
         if request.method != "POST":
             raise web.HTTPMethodNotAllowed(request.method, ["POST"])
         try:
-            activity = deserialize_model("Activity", await read_activity(request, self.invokes))
+            activity = await read_activity(request, self.invokes)
         except Refused as refused:
             return refused.response()
         auth_header = request.headers.get("Authorization", "")

@@ -20,6 +20,7 @@ integer in ``int()``, a lone surrogate in the journal's UTF-8, NaN in a stored d
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import math
@@ -30,10 +31,11 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
-from botbuilder.schema import teams
+from botbuilder.schema import Activity, teams
 from botframework.connector import models
 from msrest.serialization import Deserializer
 
+from bot.connector import deserialize_model
 from dialogs.sso import SIGNIN_INVOKES
 
 #: the largest activity body accepted (Teams sends messages of at most ~100 KB with their metadata)
@@ -57,11 +59,6 @@ _DATES = Deserializer(_MODELS)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 #: fields of the activity checked against their own schema beyond the SDK's ``object``
 _TYPED_OBJECTS = {"channelData": "TeamsChannelData"}
-#: protocol strings whose length is bounded (the rest are bounded by the body)
-_IDS = (("id",), ("serviceUrl",), ("channelId",), ("locale",), ("replyToId",), ("name",), ("type",),
-        ("from", "id"), ("from", "aadObjectId"), ("recipient", "id"), ("conversation", "id"),
-        ("conversation", "tenantId"), ("conversation", "conversationType"))
-
 
 class Refused(Exception):
     """The request is answered ``status`` with ``reason`` and goes no further."""
@@ -114,6 +111,9 @@ def _float(text: str) -> float:
     return value
 
 
+_DECODER = json.JSONDecoder(parse_constant=_constant, parse_int=_int, parse_float=_float)
+
+
 def parse_json(raw: bytes) -> Any:
     """Bounded JSON: strict UTF-8, finite numbers of bounded length, nesting at most ``MAX_DEPTH``.
 
@@ -124,10 +124,10 @@ def parse_json(raw: bytes) -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise Refused(400, "the body is not UTF-8") from None
-    if _deeper_than(text, MAX_DEPTH):
+    if text.count("[") + text.count("{") > MAX_DEPTH and _deeper_than(text, MAX_DEPTH):
         raise Refused(400, f"the body nests deeper than {MAX_DEPTH} levels")
     try:
-        return json.loads(text, parse_constant=_constant, parse_int=_int, parse_float=_float)
+        return _DECODER.decode(text)
     except RecursionError:  # unreachable after the depth check; kept as the parser's own limit
         raise Refused(400, f"the body nests deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:  # JSONDecodeError is a ValueError, and so are the number checks
@@ -149,6 +149,9 @@ def _deeper_than(text: str, limit: int) -> bool:
         if depth > limit:
             return True
     return False
+
+
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def _clean_strings(value: Any, field: str) -> Any:
@@ -177,92 +180,117 @@ def _clean_strings(value: Any, field: str) -> Any:
     return root[0]
 
 
-def _check(value: Any, type_name: str, path: str) -> None:
-    """Refuse ``value`` unless it has the JSON type the SDK's schema gives ``type_name``."""
-    if value is None:
-        return
+_DATE_TYPES = frozenset({"iso-8601", "rfc-1123", "date", "duration"})
+_EXPECTED = {"str": "a string", "bool": "true or false", "int": "a number", "long": "a number", "float": "a number"}
+_PLANS: dict[str, dict[str, str]] = {}
+
+
+def _plan(type_name: str) -> dict[str, str]:
+    """JSON key -> msrest type of each attribute of a model."""
+    plan = _PLANS.get(type_name)
+    if plan is None:
+        attributes = _MODELS[type_name]._attribute_map.values()  # type: ignore[attr-defined]
+        plan = _PLANS[type_name] = {a["key"]: a["type"] for a in attributes if a["key"] and "." not in a["key"]}
+    return plan
+
+
+def _check_model(value: Any, type_name: str, path: str) -> None:
+    """Refuse ``value`` unless every field has the JSON type the SDK's schema gives it (dates: a short
+    string here; whether it parses is known when the SDK's deserializer reads it)."""
+    if type(value) is not dict:
+        raise Refused(400, f"'{path}' must be an object")
+    plan = _PLANS.get(type_name) or _plan(type_name)
+    for key, item in value.items():
+        wanted = plan.get(key)
+        if wanted is None or item is None or wanted == "object" or (wanted == "str" and type(item) is str):
+            continue
+        where = f"{path}.{key}" if path else key
+        if wanted == "str":
+            raise Refused(400, f"'{where}' must be a string")
+        if wanted in _MODELS:
+            _check_model(item, wanted, where)
+        else:
+            _check_value(item, wanted, where)
+
+
+def _check_value(value: Any, type_name: str, path: str) -> None:
     kind = type(value)
-    if type_name == "str":
-        ok = kind is str
-    elif type_name == "bool":
-        ok = kind is bool
-    elif type_name in ("int", "long"):
-        ok = kind is int
-    elif type_name == "float":
-        ok = kind in (int, float)
-    elif type_name in ("iso-8601", "rfc-1123", "date", "duration"):
-        ok = kind is str and len(value) <= 64 and _parses(value, type_name)
-    elif type_name == "object":
-        return
-    elif type_name.startswith("[") and type_name.endswith("]"):
+    if type_name[0] == "[" and type_name[-1] == "]":
         if kind is not list:
             raise Refused(400, f"'{path}' must be an array")
+        inner = type_name[1:-1]
         for i, item in enumerate(value):
-            _check(item, type_name[1:-1], f"{path}[{i}]")
+            if item is not None:
+                _check_model(item, inner, f"{path}[{i}]") if inner in _MODELS else _check_value(item, inner,
+                                                                                                f"{path}[{i}]")
         return
-    elif type_name.startswith("{") and type_name.endswith("}"):
+    if type_name[0] == "{" and type_name[-1] == "}":
         if kind is not dict:
             raise Refused(400, f"'{path}' must be an object")
+        inner = type_name[1:-1]
         for key, item in value.items():
-            _check(item, type_name[1:-1], f"{path}.{key}")
+            if item is not None:
+                _check_model(item, inner, f"{path}.{key}") if inner in _MODELS else _check_value(item, inner,
+                                                                                                f"{path}.{key}")
         return
-    elif type_name in _MODELS:
-        if kind is not dict:
-            raise Refused(400, f"'{path}' must be an object")
-        for attr in _MODELS[type_name]._attribute_map.values():  # type: ignore[attr-defined]
-            key = attr["key"]
-            if key and key in value:
-                _check(value[key], attr["type"], f"{path}.{key}" if path else key)
-        return
+    if type_name in _DATE_TYPES:
+        ok = kind is str and len(value) <= 64
+        expected = "a date"
+    elif type_name == "str":
+        ok, expected = kind is str, "a string"
+    elif type_name == "bool":
+        ok, expected = kind is bool, "true or false"
+    elif type_name in ("int", "long"):
+        ok, expected = kind is int, "a number"
+    elif type_name == "float":
+        ok, expected = kind is int or kind is float, "a number"
     else:
         return  # a type the SDK reads as it comes
     if not ok:
-        expected = {"str": "a string", "bool": "true or false"}.get(type_name, "a number")
-        if type_name in ("iso-8601", "rfc-1123", "date", "duration"):
-            expected = "a date"
         raise Refused(400, f"'{path}' must be {expected}")
 
 
-def _parses(value: str, type_name: str) -> bool:
-    try:
-        _DATES.deserialize_data(value, type_name)
-    except Exception:  # msrest raises DeserializationError, or ValueError/OverflowError from datetime
-        return False
-    return True
+def _bad_date(activity: dict[str, Any]) -> str:
+    """The first top-level date field of ``activity`` that msrest cannot read (for the reason of a 400)."""
+    for key, wanted in _plan("Activity").items():
+        if wanted in _DATE_TYPES and isinstance(activity.get(key), str):
+            try:
+                _DATES.deserialize_data(activity[key], wanted)
+            except Exception:  # DeserializationError, or ValueError/OverflowError from datetime
+                return key
+    return ""
 
 
-def _get(activity: dict[str, Any], path: tuple[str, ...]) -> Any:
-    value: Any = activity
-    for key in path:
-        value = value.get(key) if isinstance(value, dict) else None
-    return value
-
-
-def check_activity(body: Any, invokes: frozenset[str] = INVOKES) -> dict[str, Any]:
+def check_activity(body: Any, invokes: frozenset[str] = INVOKES, surrogates: bool = True) -> dict[str, Any]:
     """The activity in ``body`` once it is safe for the SDK and the handler; lone surrogates in free
-    text replaced.
+    text replaced (``surrogates=False``: the JSON text had no escaped surrogate, so none can be there).
 
     Raises:
         Refused: 400 with the first thing that is wrong.
     """
     if type(body) is not dict:
         raise Refused(400, "the body is not an activity")
-    for field in list(body):
-        body[field] = _clean_strings(body[field], field)
-        if _SURROGATE.search(field):
-            raise Refused(400, "a field name is not valid Unicode")
-    _check(body, "Activity", "")
+    if surrogates:
+        for field in list(body):
+            body[field] = _clean_strings(body[field], field)
+            if _SURROGATE.search(field):
+                raise Refused(400, "a field name is not valid Unicode")
+    _check_model(body, "Activity", "")
     for field, model in _TYPED_OBJECTS.items():
-        _check(body.get(field), model, field)
+        if body.get(field) is not None:
+            _check_model(body[field], model, field)
     if not isinstance(body.get("type"), str) or not body["type"]:
         raise Refused(400, "the activity has no type")
-    for path in (("from", "id"), ("conversation", "id")):
-        if not _get(body, path):
-            raise Refused(400, f"'{'.'.join(path)}' is missing")
-    for path in _IDS:
-        text = _get(body, path)
-        if isinstance(text, str) and len(text) > MAX_ID:
-            raise Refused(400, f"'{'.'.join(path)}' is longer than {MAX_ID} characters")
+    sender, chat, recipient = body.get("from") or {}, body.get("conversation") or {}, body.get("recipient") or {}
+    if not sender.get("id"):
+        raise Refused(400, "'from.id' is missing")
+    if not chat.get("id"):
+        raise Refused(400, "'conversation.id' is missing")
+    ids = (body.get("id"), body.get("serviceUrl"), body.get("channelId"), body.get("locale"), body.get("replyToId"),
+           body.get("name"), body["type"], sender["id"], sender.get("aadObjectId"), recipient.get("id"), chat["id"],
+           chat.get("tenantId"), chat.get("conversationType"))
+    if any(text is not None and len(text) > MAX_ID for text in ids):  # all strings (or None) by now
+        raise Refused(400, f"an id, locale or URL is longer than {MAX_ID} characters")
     if not _http_url(body.get("serviceUrl")):
         raise Refused(400, "'serviceUrl' must be an absolute http(s) URL")
     for field in ("membersAdded", "membersRemoved"):
@@ -277,6 +305,11 @@ def check_activity(body: Any, invokes: frozenset[str] = INVOKES) -> dict[str, An
 def _http_url(value: Any) -> bool:
     if not isinstance(value, str) or not value:
         return False
+    return _http_url_text(value)
+
+
+@functools.lru_cache(maxsize=256)  # a bot hears from a handful of service URLs
+def _http_url_text(value: str) -> bool:
     try:
         parts = urlsplit(value)
         _ = parts.port  # raises on a port that is not a number
@@ -285,7 +318,7 @@ def _http_url(value: Any) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
-async def read_activity(request: web.Request, invokes: frozenset[str] = INVOKES) -> dict[str, Any]:
+async def read_activity(request: web.Request, invokes: frozenset[str] = INVOKES) -> Activity:
     """The checked activity of an ``/api/messages`` request; ``invokes``: the invoke names answered.
 
     Raises:
@@ -293,7 +326,13 @@ async def read_activity(request: web.Request, invokes: frozenset[str] = INVOKES)
     """
     if "application/json" not in request.headers.get("Content-Type", ""):
         raise Refused(415, "Content-Type must be application/json")
-    return check_activity(parse_json(await read_body(request)), invokes)
+    raw = await read_body(request)
+    body = check_activity(parse_json(raw), invokes, surrogates=_ESCAPED_SURROGATE.search(raw) is not None)
+    try:
+        return deserialize_model("Activity", body)
+    except Exception:  # msrest's DeserializationError (a date it cannot read), or anything it trips on
+        bad = _bad_date(body)
+        raise Refused(400, f"'{bad}' must be a date" if bad else "the activity cannot be read") from None
 
 
 class ServiceUrls:
