@@ -47,7 +47,7 @@ from tests._common.fake_connector import FakeConnector
 from tests._common.harness import ALEX, BOT, DIEGO, ISAIAH, LEE, MEGAN, NESTOR
 
 ROOT = Path(__file__).resolve().parents[2]
-TOTAL = int(os.environ.get("HOSTILE_REQUESTS", "10500"))
+TOTAL = int(os.environ.get("HOSTILE_REQUESTS", "10200"))
 SEED = int(os.environ.get("HOSTILE_SEED", "15"))
 CONCURRENCY = 12
 PEOPLE_OF_DEMO = (ALEX, MEGAN, LEE, NESTOR, ISAIAH, DIEGO)
