@@ -183,6 +183,8 @@ def _clean_strings(value: Any, field: str) -> Any:
 _DATE_TYPES = frozenset({"iso-8601", "rfc-1123", "date", "duration"})
 _EXPECTED = {"str": "a string", "bool": "true or false", "int": "a number", "long": "a number", "float": "a number"}
 _PLANS: dict[str, dict[str, str]] = {}
+#: keys Teams sends that the SDK's schema spells otherwise (it reads ``tenantID``)
+_TEAMS_KEYS = {"ConversationAccount": {"tenantId": "str"}}
 
 
 def _plan(type_name: str) -> dict[str, str]:
@@ -191,6 +193,7 @@ def _plan(type_name: str) -> dict[str, str]:
     if plan is None:
         attributes = _MODELS[type_name]._attribute_map.values()  # type: ignore[attr-defined]
         plan = _PLANS[type_name] = {a["key"]: a["type"] for a in attributes if a["key"] and "." not in a["key"]}
+        plan.update(_TEAMS_KEYS.get(type_name, {}))
     return plan
 
 
@@ -289,7 +292,7 @@ def check_activity(body: Any, invokes: frozenset[str] = INVOKES, surrogates: boo
     ids = (body.get("id"), body.get("serviceUrl"), body.get("channelId"), body.get("locale"), body.get("replyToId"),
            body.get("name"), body["type"], sender["id"], sender.get("aadObjectId"), recipient.get("id"), chat["id"],
            chat.get("tenantId"), chat.get("conversationType"))
-    if any(text is not None and len(text) > MAX_ID for text in ids):  # all strings (or None) by now
+    if any(type(text) is str and len(text) > MAX_ID for text in ids):
         raise Refused(400, f"an id, locale or URL is longer than {MAX_ID} characters")
     if not _http_url(body.get("serviceUrl")):
         raise Refused(400, "'serviceUrl' must be an absolute http(s) URL")

@@ -48,6 +48,7 @@ MALFORMED = [
     ("serviceUrl", "http://[::1"), ("from.id", ""), ("from.properties", deep(600)), ("conversation.id", 5),
     ("entities", [1]), ("membersAdded", [{"id": 5}]), ("channelData", {"tenant": "x"}), ("type", ["message"]),
     ("localTimestamp", "2026-13-45T99:00:00Z"), ("recipient", []), ("conversation.isGroup", "yes"),
+    ("conversation.tenantId", True), ("membersAdded", [{"name": "no id"}]),
 ]
 
 
