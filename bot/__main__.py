@@ -17,8 +17,6 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from aiohttp import web
-
 from bot import doctor
 from bot.activations import add_cli as add_activate_cli
 from bot.activations import cmd_activate
@@ -26,6 +24,7 @@ from bot.app import DOMAIN_FILE, create_app
 from bot.backup import fetch_from_running_bot
 from bot.logs import configure_logging
 from bot.loopback import LOCAL
+from bot.server import ServerLimits, run
 from bot.settings import Settings
 from services.inventory import (
     InventoryError,
@@ -62,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command or "serve"
     try:
         if command == "serve":
-            web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+            run(create_app(settings), settings.host, settings.port, ServerLimits.from_settings(settings.extra))
             return 0
         if command == "dev":
             return run_dev(settings)
