@@ -46,8 +46,8 @@ STATE_FILE = "state.json"
 
 
 def create_app(settings: Settings) -> web.Application:
-    # Teams sends plain JSON: a body claiming a Content-Encoding is read as it is (and refused), so a
-    # broken or enormous compressed body never reaches aiohttp's decompressor.
+    # Teams sends plain JSON: a compressed body is refused (bot.door) without ever reaching aiohttp's
+    # decompressor, so a broken or enormous one costs nothing and leaves no traceback.
     app = web.Application(handler_args={"auto_decompress": False})
     app[keys.SETTINGS] = settings
     app.cleanup_ctx.append(signing_keys_ctx)

@@ -329,6 +329,8 @@ async def read_activity(request: web.Request, invokes: frozenset[str] = INVOKES)
     """
     if "application/json" not in request.headers.get("Content-Type", ""):
         raise Refused(415, "Content-Type must be application/json")
+    if request.headers.get("Content-Encoding", "identity").strip().lower() != "identity":
+        raise Refused(415, "the body must not be compressed")  # the channel never compresses it
     raw = await read_body(request)
     body = check_activity(parse_json(raw), invokes, surrogates=_ESCAPED_SURROGATE.search(raw) is not None)
     try:

@@ -198,3 +198,34 @@ async def test_non_finite_numbers_in_card_data_are_a_400(bot: BotClient, body: s
 async def test_submits_with_garbage_verbs_are_answered_without_the_apology(bot: BotClient, value: Any) -> None:
     replies = await bot.submit(ALEX, value)
     assert replies and "went wrong" not in " ".join(texts_in(replies))
+
+
+async def test_a_compressed_body_is_a_415_on_the_serving_runner(
+        connector: Any, data_dir: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """``python -m bot serve`` runs the app on ``GuardedRunner``: it too reads bodies as they come
+    (the app's ``auto_decompress=False``), so junk claiming gzip is a 415 and never a traceback."""
+    from aiohttp import ClientSession, web
+
+    from bot.app import create_app
+    from bot.logs import RateLimitedLog
+    from bot.server import GuardedRunner, ServerLimits
+    from tests._common.harness import bot_settings
+
+    runner = GuardedRunner(create_app(bot_settings(data_dir)), ServerLimits(),
+                           RateLimitedLog(logging.getLogger("test.door"), "closed"), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        activity = {"type": "message", "text": "help", "from": LEE, "conversation": {"id": "a:1"},
+                    "serviceUrl": connector.url}
+        async with ClientSession() as session:
+            for _ in range(3):  # the connection stays usable
+                async with session.post(f"http://127.0.0.1:{port}/api/messages", data=json.dumps(activity).encode(),
+                                        headers={"Content-Type": "application/json",
+                                                 "Content-Encoding": "gzip"}) as resp:
+                    assert resp.status == 415
+    finally:
+        await runner.cleanup()
+    assert "Traceback" not in caplog.text and "Unhandled exception" not in caplog.text
