@@ -97,6 +97,7 @@ ERR_LOCKED = "another process (or store object) has this store open; one writer 
 ERR_FAILED = ("the store refuses writes after a disk error; it retries by itself and accepts writes again "
               "once the disk does")
 ERR_WRITE_FAILED = "the batch could not be written to the journal"
+ERR_NOT_TEXT = "a document holds a lone surrogate (\\ud800-\\udfff), which cannot be stored as UTF-8"
 ERR_READ_ONLY_VIEW = "the TinyDB view of the journaled store is read-only: write with apply()"
 DETAIL_OK = "loaded cleanly"
 DETAIL_QUARANTINED = "files that failed to load were moved aside; started from the last good state"
@@ -783,12 +784,16 @@ class JournaledTinyStore(DocumentStore):
                 unknown, as with any write whose fsync failed.
         """
         normalized, text = normalize_batch(ops)
+        try:
+            record = frame_record(text)
+        except UnicodeEncodeError:  # a lone surrogate: no file can hold it
+            raise ValueError(ERR_NOT_TEXT) from None
         self._check_writable()
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if not normalized:
             done.set_result(None)
             return done
-        self._queue.append(_Pending(frame_record(text), normalized, done))
+        self._queue.append(_Pending(record, normalized, done))
         self._commit_next()
         return done
 

@@ -314,3 +314,11 @@ def test_a_full_disk_refuses_writes_and_recovers_by_itself_once_space_is_freed(p
     assert out["ready_after"] is True
     assert out["acked"] == [*range(1, 21), *range(23, 28)]
     assert out["reopened"] == out["acked"]  # every acknowledged write, nothing refused
+
+
+async def test_a_lone_surrogate_is_refused_as_a_malformed_batch(path: Path) -> None:
+    store = open_store(path)
+    with pytest.raises(ValueError, match="lone surrogate"):
+        await store.apply([Put("people", "p1", {"name": "\ud800"})])
+    await store.apply(BATCH_A)  # the store goes on
+    await store.close()
