@@ -44,6 +44,7 @@ RECORD_HEAD = struct.Struct(">2sII")
 MAX_RECORD = 1 << 31
 
 ERR_BAD_HEADER = "journal header is missing or damaged"
+ERR_EMPTY = "journal is empty (0 bytes): the engine never leaves one without its header"
 ERR_BAD_GENERATION = "journal header names another generation than its file name"
 ERR_SHORT_WRITE = "the disk accepted no bytes of a journal write"
 
@@ -171,6 +172,8 @@ def read_journal(path: Path, generation: int) -> JournalScan:
         OSError: the file cannot be read.
     """
     data = path.read_bytes()
+    if not data:
+        raise JournalCorruptError(ERR_EMPTY)
     if len(data) < HEADER_SIZE:
         raise JournalCorruptError(ERR_BAD_HEADER)
     magic, gen = HEADER.unpack_from(data, 0)

@@ -102,6 +102,8 @@ ERR_READ_ONLY_VIEW = "the TinyDB view of the journaled store is read-only: write
 DETAIL_OK = "loaded cleanly"
 DETAIL_QUARANTINED = "files that failed to load were moved aside; started from the last good state"
 DETAIL_LOST = "nothing readable was left: started empty (loss accepted); the unreadable files were moved aside"
+DETAIL_SKIPPED = ("journal records that failed their checksum were skipped and every later one recovered (the log "
+                  "names their bytes); the damaged journal was copied aside")
 DETAIL_ACCEPTED = "acknowledged writes were lost (accepted): started from what was readable"
 MARKER_FORMAT = "partner-benefits-bot/journaled-store"
 
@@ -406,6 +408,7 @@ class JournaledTinyStore(DocumentStore):
             self._start_fresh(import_legacy=False)
             return
         anomaly = bool(aside)
+        skipped_any = False
         end = HEADER_SIZE
         for gen in range(base, top + 1):
             journal = journals.get(gen)
@@ -425,7 +428,7 @@ class JournaledTinyStore(DocumentStore):
                 self._apply_in_memory(ops)
             end = scan.good_end
             if scan.skipped:
-                anomaly = True
+                anomaly = skipped_any = True
                 skipped = "; ".join(r.describe() for r in scan.skipped)
                 aside.append((journal, f"damaged records skipped: {skipped}", True))
                 logger.error(
@@ -448,7 +451,7 @@ class JournaledTinyStore(DocumentStore):
         self._base_gen = base
         self._gen = max(top, recorded or 0)
         if self._quarantined:
-            self._detail = DETAIL_QUARANTINED
+            self._detail = DETAIL_SKIPPED if skipped_any else DETAIL_QUARANTINED
         if losses:
             self._detail = DETAIL_ACCEPTED
         if anomaly:
