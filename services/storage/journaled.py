@@ -943,15 +943,20 @@ class JournaledTinyStore(DocumentStore):
         delay = self.retry_seconds
         while self._failure and not self._closed:
             await asyncio.sleep(delay)
-            try:
-                await self._recover()
-            except Exception as exc:  # the disk still refuses: say so, wait longer
-                delay = min(delay * 2, MAX_RETRY_SECONDS)
-                logger.warning(
-                    "the store still cannot write; it will try again",
-                    extra={"event": "storage.retry_failed", "reason": f"{type(exc).__name__}: {exc}",
-                           "retry_in_seconds": delay},
-                )
+            delay = min(delay * 2, MAX_RETRY_SECONDS)
+            # shielded: close() cancels this loop, but a generation half switched must finish first
+            # (close waits for it through the writer lock, then closes the journal it opened)
+            await asyncio.shield(self._try_recover(delay))
+
+    async def _try_recover(self, next_delay: float) -> None:
+        try:
+            await self._recover()
+        except Exception as exc:  # the disk still refuses: say so, wait longer
+            logger.warning(
+                "the store still cannot write; it will try again",
+                extra={"event": "storage.retry_failed", "reason": f"{type(exc).__name__}: {exc}",
+                       "retry_in_seconds": next_delay},
+            )
 
     async def _recover(self) -> None:
         """Write snapshot and journal ``g + 1`` from memory and append there from now on.

@@ -397,7 +397,7 @@ class TestFilesAndFailures:
             if fail:
                 raise OSError(5, "Input/output error")
 
-        store = JournaledTinyStore(path, INDEXES, before_fsync=before_fsync)
+        store = JournaledTinyStore(path, INDEXES, before_fsync=before_fsync, retry_seconds=0.3)
         await store.apply(BATCH_A)
         fail = True
         with pytest.raises(StoreUnavailableError):
@@ -405,10 +405,26 @@ class TestFilesAndFailures:
         assert contents(store) == model_of(BATCH_A)  # never visible
         assert not store.health().ready and "disk error" in store.health().detail
         fail = False
-        with pytest.raises(StoreUnavailableError):
+        with pytest.raises(StoreUnavailableError):  # refused until the store has tried again
             await store.apply(BATCH_C)
+        for _ in range(200):
+            if store.health().ready:
+                break
+            await asyncio.sleep(0.05)
+        assert store.health().ready
+        await store.apply(BATCH_C)
         await store.close()
-        await assert_recovers(path, model_of(BATCH_A))
+        await assert_recovers(path, model_of(BATCH_A, BATCH_C))
+
+    async def test_closing_while_the_store_waits_to_retry(self, path: Path) -> None:
+        def before_fsync() -> None:
+            raise OSError(28, "No space left on device")
+
+        store = JournaledTinyStore(path, INDEXES, before_fsync=before_fsync)
+        with pytest.raises(StoreUnavailableError):
+            await store.apply(BATCH_A)
+        await store.close()  # does not wait for the retry
+        await assert_recovers(path, {})
 
     async def test_one_writer_at_a_time(self, path: Path) -> None:
         store = open_store(path)
