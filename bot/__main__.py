@@ -20,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot import doctor
 from bot.activations import add_cli as add_activate_cli
 from bot.activations import cmd_activate
 from bot.app import DOMAIN_FILE, STATE_FILE, create_app
@@ -273,6 +274,14 @@ _HANDLERS = {"seed": cmd_seed, "import": cmd_import, "export": cmd_export, "repa
 _EXTENSIONS: list = []
 _EXTENSIONS.append(add_activate_cli)
 _HANDLERS["activate"] = cmd_activate
+_EXTENSIONS.append(doctor.add_cli)
+
+
+async def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
+    return await asyncio.to_thread(doctor.run, settings, args)  # msal blocks
+
+
+_HANDLERS["doctor"] = cmd_doctor
 
 if __name__ == "__main__":
     logging.captureWarnings(True)
