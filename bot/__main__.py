@@ -18,8 +18,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
 from bot import doctor
 from bot.activations import add_cli as add_activate_cli
 from bot.activations import cmd_activate
@@ -27,6 +25,7 @@ from bot.app import DOMAIN_FILE, STATE_FILE, create_app
 from bot.backup import fetch_from_running_bot
 from bot.logs import configure_logging
 from bot.loopback import LOCAL
+from bot.server import ServerLimits, run
 from bot.settings import Settings
 from services.inventory import InventoryError, demo_inventory, import_inventory, parse_inventory
 from services.json_input import JsonInputError, load_json
@@ -66,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command or "serve"
     try:
         if command == "serve":
-            web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+            run(create_app(settings), settings.host, settings.port, ServerLimits.from_settings(settings.extra))
             return 0
         if command == "dev":
             return run_dev(settings)
