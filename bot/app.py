@@ -77,7 +77,7 @@ async def _open(app: web.Application, settings: Settings) -> AsyncIterator[None]
     app[keys.STATE_STORE] = state_store
     service = BenefitsService(domain_store)
     app[keys.SERVICE] = service
-    await bootstrap(settings, service)
+    await bootstrap(settings, service, new_store=domain_store.created)
     state = TinyDBStateStorage(state_store)
     conversations = ConversationBook(domain_store)
     identity_retry_s = float(settings.extra.get("IDENTITY_RETRY_SECONDS", "").strip() or 30)
@@ -113,10 +113,14 @@ async def _open(app: web.Application, settings: Settings) -> AsyncIterator[None]
         await state_store.close()
 
 
-async def bootstrap(settings: Settings, service: BenefitsService) -> None:
-    """First start: demo data when the store is empty; make the configured people Global admins."""
+async def bootstrap(settings: Settings, service: BenefitsService, *, new_store: bool) -> None:
+    """First start: demo data into a store created just now; make the configured people Global admins.
+
+    Demo data goes only into a store this start created (``new_store``): a store that merely looks
+    empty may be a damaged one, and the Contoso people must never be seeded over an organization.
+    """
     repo: Repository = service.repo
-    if settings.seed_demo and repo.organization() is None:
+    if settings.seed_demo and new_store and repo.organization() is None:
         inventory = parse_inventory(demo_inventory(datetime.now(UTC).date()))
         await import_inventory(service.store, inventory)
         log.info("demo data loaded", extra={"benefits": len(inventory.benefits), "people": len(inventory.people)})
