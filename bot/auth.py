@@ -121,12 +121,20 @@ class MsalCredentialFactory(PasswordServiceClientCredentialFactory):
 
 
 class StrictAuthentication(BotFrameworkAuthentication):
-    """Delegates everything; any failure to authenticate a request becomes ``PermissionError``."""
+    """Delegates everything; any failure to authenticate a request becomes ``PermissionError``.
 
-    def __init__(self, inner: BotFrameworkAuthentication) -> None:
+    With authentication off (no app id: the local Playground) a request's ``Authorization`` header is
+    not looked at: the SDK would otherwise try to check it against the public Bot Framework keys,
+    which an offline bot cannot reach and which could not vouch for a bot without an id anyway.
+    """
+
+    def __init__(self, inner: BotFrameworkAuthentication, enabled: bool = True) -> None:
         self.inner = inner
+        self.enabled = enabled
 
     async def authenticate_request(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
+        if not self.enabled:
+            auth_header = ""
         try:
             _screen(auth_header)
             return await self.inner.authenticate_request(activity, auth_header)
@@ -230,4 +238,5 @@ def build_authentication(settings: Settings, clients: MsalClients | None = None,
     if settings.app_id and settings.app_password and "credentials_factory" not in overrides:
         overrides["credentials_factory"] = MsalCredentialFactory(
             settings.app_id, settings.app_password, settings.tenant_id, login_url(settings), clients)
-    return StrictAuthentication(ConfigurationBotFrameworkAuthentication(BotConfiguration(settings), **overrides))
+    return StrictAuthentication(ConfigurationBotFrameworkAuthentication(BotConfiguration(settings), **overrides),
+                                enabled=settings.auth_enabled)

@@ -131,3 +131,20 @@ def test_overrides_fill_in_every_parameterized_setting() -> None:
 async def test_authentication_off_without_an_app_id(bot: BotClient) -> None:
     assert isinstance(build_authentication(bot_settings("unused")), StrictAuthentication)
     assert texts_in(await bot.say(LEE, "language zh-CN"))
+
+
+async def test_with_authentication_off_a_stray_token_is_not_checked_anywhere(bot: BotClient, monkeypatch: Any) -> None:
+    """No app id: a junk ``Authorization`` header must not send the SDK to the public key endpoints
+    (unreachable offline, and unable to vouch for a bot without an id)."""
+    from botframework.connector.auth import JwtTokenValidation
+
+    checked: list[str] = []
+
+    async def spy(*args: Any, **kwargs: Any) -> Any:
+        checked.append("validated")
+        raise AssertionError("the header was validated")
+
+    monkeypatch.setattr(JwtTokenValidation, "validate_auth_header", spy)
+    bot.headers = {"Authorization": "Bearer " + ".".join(["eyJhbGciOiJSUzI1NiIsImtpZCI6ImsifQ", "e30", "x"])}
+    await bot.say(LEE, "help")  # answered (200), not refused
+    assert checked == []
