@@ -132,8 +132,7 @@ class BenefitsAdapter(CloudAdapter):
         auth_header = request.headers.get("Authorization", "")
         try:
             invoke_response = await self.process_activity(auth_header, activity, bot.on_turn)
-        except PermissionError:
-            log.warning("unauthorized request", extra={"activity_id": activity.id, "channel": activity.channel_id})
+        except PermissionError:  # bot.auth counted why (rate-limited)
             raise web.HTTPUnauthorized() from None
         except Refused as refused:
             log.warning("request refused", extra={"activity_id": activity.id, "reason": refused.reason})
