@@ -322,6 +322,8 @@ def shown_text(value: Any, key: str = "") -> list[str]:
             out += shown_text(v, k)
         return out
     if isinstance(value, list):
+        if key == "choices":  # a choice shows its title; its value is data
+            return [c["title"] for c in value if isinstance(c, dict) and isinstance(c.get("title"), str)]
         return [s for item in value for s in shown_text(item, key)]
     return [value] if isinstance(value, str) and key in _SHOWN else []
 
@@ -770,7 +772,10 @@ class Walk:
         if not verbs & MENU_VERBS:
             await self.fail(kind.label, "", f"no way back to the menu (no button with verb "
                             f"{'/'.join(sorted(MENU_VERBS))}); reached from {source} by {button!r}")
-        if came_from.via_verb not in MENU_VERBS and came_from.via_verb not in verbs:
+        # back to the card it came from, when that card is a place (not the answer to a form)
+        place = not (came_from.route and came_from.route[-1].filled) and \
+            "nonce" not in (came_from.request[1] if came_from.request else "")
+        if place and came_from.via_verb not in MENU_VERBS and came_from.via_verb not in verbs:
             await self.fail(kind.label, "", f"no way back to {source} (no button with its verb "
                             f"{came_from.via_verb!r}); reached by {button!r}")
 
@@ -805,6 +810,8 @@ class Walk:
         action_type = str(action.get("type", ""))
         if step.filled:
             await self.fill(button["own"], scan["inputs"])
+        elif current is not None and button["own"] and action_type in ("Action.Execute", "Action.Submit"):
+            self._queue(current.signature, Step(step.reveals, step.target, filled=True))
         messages_before = len(self.pg.messages)
         shown_before = self.latest_card()
         outcome = await self.click(button, action_type)
@@ -852,8 +859,6 @@ class Walk:
             if step.filled:
                 shown = "; ".join(f"{labels.get(i, '?')!r}: {e!r}" for i, e in outcome.new_errors.items())
                 await self.fail(kind.label, name, f"own inputs filled, still refused by the renderer ({shown})")
-            elif not step.filled:
-                self._queue(kind.signature, Step(step.reveals, step.target, filled=True))
             return
         if outcome.changed and not action_type:
             return
