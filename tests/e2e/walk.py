@@ -69,6 +69,7 @@ ALLOWED_WORDS = frozenset(w.lower() for w in """
 _URL = re.compile(r"https?://[^\s)\]>\"']+|www\.[^\s)\]>\"']+")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z_']*")
+_CHUNK = re.compile(r"[A-Za-z0-9_'-]+")
 #: Card properties a person reads (data payloads, ids and verbs are not shown).
 _SHOWN = frozenset({"text", "title", "label", "placeholder", "errorMessage", "tooltip", "altText", "value",
                     "fallbackText", "speak"})
@@ -316,8 +317,10 @@ def shown_text(value: Any, key: str = "") -> list[str]:
     """The strings of a card a person reads."""
     if isinstance(value, dict):
         out: list[str] = []
+        picked = value.get("type") in ("Input.ChoiceSet", "Input.Toggle")  # their value is a choice's data
         for k, v in value.items():
-            if k in ("data", "fallback", "verb", "id", "url", "iconUrl", "$schema", "type", "choices.data"):
+            if k in ("data", "fallback", "verb", "id", "url", "iconUrl", "$schema", "type", "choices.data") or \
+                    (picked and k == "value"):
                 continue
             out += shown_text(v, k)
         return out
@@ -334,9 +337,12 @@ def english_words(texts: list[str]) -> list[str]:
     for t in texts:
         t = _EMAIL.sub(" ", _URL.sub(" ", t))
         t = re.sub(r"\]\([^)]*\)", "]", t)  # markdown link targets
-        for w in _WORD.findall(t):
-            if len(w.strip("_'")) > 1 and w.lower().strip("'") not in ALLOWED_WORDS and w not in words:
-                words.append(w)
+        for chunk in _CHUNK.findall(t):
+            if any(c.isdigit() for c in chunk):
+                continue  # a reference, a version, a model number: BR-20261129-EEF3A1, E5, x64
+            for w in _WORD.findall(chunk):
+                if len(w.strip("_'")) > 1 and w.lower().strip("'") not in ALLOWED_WORDS and w not in words:
+                    words.append(w)
     return words
 
 
@@ -666,7 +672,7 @@ class Walk:
         self._updates[message_id] = card
         self._fresh = True
         with contextlib.suppress(Exception):
-            await self.page.wait_for_function(_CHANGED, arg=[TOP_CARD, before], timeout=3000)
+            await self.page.wait_for_function(_CHANGED, arg=[TOP_CARD, before], timeout=1500)
 
     async def replay(self, request: tuple[str, str]) -> None:
         """Send again what a click sent (same verb, data and inputs) and show the bot's fresh answer in
@@ -722,7 +728,9 @@ class Walk:
         for i, (sig, step) in enumerate(self.pending):
             if sig == here and not step.reveals:
                 return self.pending.pop(i)
+        # nearest first; at one depth, what a toggle or sub-card revealed (its forms) before the rest
         best = min(range(len(self.pending)), key=lambda i: (len(self.kinds[self.pending[i][0]].route),
+                                                            not self.pending[i][1].reveals,
                                                             self.pending[i][1].filled))
         return self.pending.pop(best)
 
