@@ -54,12 +54,12 @@ async def _only_loopback(route, request) -> None:  # noqa: ANN001 - playwright R
 async def test_every_button_of_every_card(role: str, email: str, seconds: float, browser,  # noqa: ANN001
                                           tmp_path: Path) -> None:
     stack = Stack(tmp_path, person=email).start()
-    pg = await Playground.connect(stack.playground_url)
-    context = await browser.new_context(viewport={"width": 1280, "height": 1000}, locale="en-US")
     findings: list[Finding] = []
     figures: dict[str, dict[str, object]] = {}
-    page = None
+    page = pg = context = None
     try:
+        pg = await Playground.connect(stack.playground_url)
+        context = await browser.new_context(viewport={"width": 1280, "height": 1000}, locale="en-US")
         await context.route("**/*", _only_loopback)
         page = await context.new_page()
         await page.add_init_script(_TRACK_SOCKETS)
@@ -91,11 +91,15 @@ async def test_every_button_of_every_card(role: str, email: str, seconds: float,
                                "left_out": stats.left_out}
         figures["total_seconds"] = {"seconds": round(time.monotonic() - started, 1)}
     finally:
-        if page is not None:
-            await page.evaluate(_CLOSE_SOCKETS)
-        await context.close()
-        await pg.close()
-        stack.stop()
+        try:
+            if page is not None:
+                await page.evaluate(_CLOSE_SOCKETS)
+            if context is not None:
+                await context.close()
+            if pg is not None:
+                await pg.close()
+        finally:
+            stack.stop()
         report = SCREENSHOTS / f"walk-{role}.json"
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(json.dumps({"role": role, "person": email, "figures": figures,

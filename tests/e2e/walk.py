@@ -115,7 +115,8 @@ _SCAN = r"""(top) => {
         let block = b.parentElement;
         while (block && block !== card && !inputs.some(x => block.contains(x))) block = block.parentElement;
         const own = inputs.filter(x => block && block.contains(x)).map(x => Number(x.getAttribute('data-walk-input')));
-        return {index: i, name: (b.getAttribute('aria-label') || b.innerText || b.title || '').trim(), own};
+        return {index: i, name: (b.getAttribute('aria-label') || b.innerText || b.title || '').trim(), own,
+                nested: b.closest('.ac-adaptiveCard') !== card};
     });
     return {
         buttons: scanned,
@@ -240,6 +241,15 @@ def actions_of(value: Any) -> list[dict[str, Any]]:
 
     visit(value)
     return found
+
+
+def subcard_actions(card: dict[str, Any]) -> list[dict[str, Any]]:
+    """The actions inside ``Action.ShowCard`` sub-cards (shown in their own nested card)."""
+    inner: list[dict[str, Any]] = []
+    for a in actions_of(card):
+        if a.get("type") == "Action.ShowCard":
+            inner += actions_of(a.get("card") or {})
+    return inner
 
 
 def _inputs_of(value: Any) -> list[dict[str, Any]]:
@@ -514,17 +524,19 @@ class Walk:
 
     def keyed(self, card: dict[str, Any], scan: dict[str, Any]) -> list[tuple[Target, dict[str, Any]]]:
         """The visible buttons with their key and rank among the visible buttons of that key."""
-        by_name: dict[str, list[dict[str, Any]]] = {}
+        inner = {id(a) for a in subcard_actions(card)}
+        by_name: dict[tuple[str, bool], list[dict[str, Any]]] = {}
         for a in actions_of(card):
             for name in {str(a.get("title", "")).strip(), str(a.get("tooltip", "")).strip()} - {""}:
-                by_name.setdefault(name, []).append(a)
-        seen_name: dict[str, int] = {}
+                by_name.setdefault((name, id(a) in inner), []).append(a)
+        seen_name: dict[tuple[str, bool], int] = {}
         seen_key: dict[str, int] = {}
         out = []
         for b in scan["buttons"]:
-            n = seen_name.get(b["name"], 0)
-            seen_name[b["name"]] = n + 1
-            candidates = by_name.get(b["name"], [])
+            where = (b["name"], bool(b.get("nested")))
+            n = seen_name.get(where, 0)
+            seen_name[where] = n + 1
+            candidates = by_name.get(where) or by_name.get((b["name"], not where[1]), [])
             keys = {action_key(a) for a in candidates}
             if not candidates:
                 key = f"?:{b['name']}"
@@ -880,17 +892,15 @@ class Walk:
             return
         scan = await self.scan()
         await self.check_card(latest[1], scan)
-        old = {(b["name"]) for b in before["buttons"]}
+        old = {t for t, _ in self.keyed(latest[1], before)}
         twin = (self.twins or {}).get(kind.signature)
         reveals = (*step.reveals, step.target)
         if len(reveals) > 2:
             return
-        for target, b in self.keyed(latest[1], scan):
-            if b["name"] in old and target.key not in {t.key for t in reveals}:
+        for target, _b in self.keyed(latest[1], scan):
+            if target in old or target in reveals or (twin is not None and target.key in twin.keys):
                 continue
-            if target.key in {t.key for t in reveals} or (twin is not None and target.key in twin.keys):
-                continue
-            if target.rank == 0:
+            if target.rank == 0 or target.key not in {t.key for t in old}:
                 self._queue(kind.signature, Step(reveals, target))
 
     async def try_step(self, sig: str, step: Step) -> None:
