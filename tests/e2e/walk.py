@@ -106,6 +106,11 @@ _SCAN = r"""(top) => {
             if (x && x !== e && x.tagName !== 'LABEL' && !x.contains(e) && x.classList.contains('ac-textBlock')
                 && x.innerText.trim()) return x.innerText.trim();
         }
+        // a people picker names no error: its message is the text block right after its input
+        const box = e.closest('.ac-input-container');
+        let next = box ? box.nextElementSibling : null;
+        while (next && !next.classList.contains('ac-textBlock')) next = next.nextElementSibling;
+        if (next && next.innerText.trim() && !next.querySelector(INPUTS)) return next.innerText.trim();
         return e.getAttribute('aria-invalid') === 'true' ? '(invalid)' : '';
     };
     const buttons = [...card.querySelectorAll('button, [role=button]')]
