@@ -464,7 +464,7 @@ class Walk:
         path = self.folder / f"{self._shot:03d}-{safe}.png"
         self.log(f"screenshot {path.name}")
         await self.page.screenshot(path=str(path))
-        self._last_shot = str(path.relative_to(self.folder.parents[2]))
+        self._last_shot = str(path.relative_to(self.folder.parents[3]))
         return self._last_shot
 
     async def fail(self, kind: str, button: str, problem: str, *, once_per_kind: bool = False) -> None:
