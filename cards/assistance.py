@@ -20,7 +20,7 @@ def assistance_form(benefit: Benefit, t: Translator, nonce: str = "", page: int 
         data["nonce"] = nonce
     body: list[dict[str, Any]] = [notice] if notice is not None else []
     body += [
-        heading(t("technical.form_title", benefit=benefit.name)),
+        heading(t("technical.form_title", benefit=t.label(benefit))),
         text(t("technical.assistance_hint"), isSubtle=True),
         text(t("technical.form_hint")),
         {"type": "Input.ChoiceSet", "id": "phase", "label": t("technical.phase"), "isRequired": True,

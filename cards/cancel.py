@@ -31,8 +31,8 @@ def cancel_list_card(t: Translator, checks: list[tuple[BenefitPackage, list[Rule
         body.append(text(t("cancel.no_packages")))
     for index, (package, failures) in enumerate(checks):
         items: list[dict[str, Any]] = [
-            subheading(package.name),
-            facts([(t("cancel.program"), package.source_program),
+            subheading(t.label(package)),
+            facts([(t("cancel.program"), t.pick(package, "source_program")),
                    (t("cancel.purchased"), t.date(package.purchased_on)),
                    (t("cancel.deadline"), t.date(rules.refund_deadline(package))),
                    (t("cancel.status"), t(f"status.{package.status.value}"))]),
@@ -55,8 +55,8 @@ def cancel_list_card(t: Translator, checks: list[tuple[BenefitPackage, list[Rule
 def confirm_card(t: Translator, package: BenefitPackage, benefit_names: list[str]) -> Card:
     """The confirmation step: what will be cancelled, and the way back."""
     body = [
-        heading(t("cancel.confirm_title", package=package.name)),
-        text(t("cancel.confirm_text", package=package.name)),
+        heading(t("cancel.confirm_title", package=t.label(package))),
+        text(t("cancel.confirm_text", package=t.label(package))),
         *(text(f"• {name}") for name in benefit_names),
         text(t("cancel.service_request"), isSubtle=True),
     ]
@@ -69,7 +69,7 @@ def confirm_card(t: Translator, package: BenefitPackage, benefit_names: list[str
 def cancelled_card(t: Translator, package: BenefitPackage, request: ServiceRequest) -> Card:
     body = [
         heading(t("cancel.done_title")),
-        notice(t, "cancel.done", package=package.name, reference=request.reference),
+        notice(t, "cancel.done", package=t.label(package), reference=request.reference),
         facts([(t("cancel.reference"), request.reference), (t("cancel.status"), t("status.cancelled"))]),
         text(t("cancel.done_next"), isSubtle=True),
     ]

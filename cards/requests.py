@@ -30,7 +30,8 @@ def request_form_card(t: Translator, options: list[tuple[Benefit, int]], error: 
     body.append({
         "type": "Input.ChoiceSet", "id": "benefit_id", "label": t("requests.benefit"), "isRequired": True,
         "errorMessage": t("requests.benefit_error"), "style": "compact",
-        "choices": [{"title": t("requests.option", name=b.name, seats=seats), "value": b.id} for b, seats in options],
+        "choices": [{"title": t("requests.option", name=t.label(b), seats=seats), "value": b.id}
+                    for b, seats in options],
     })
     body.append({"type": "Input.Text", "id": "note", "label": t("requests.note"), "isMultiline": True,
                  "maxLength": 1000, "placeholder": t("requests.note_placeholder")})
@@ -40,8 +41,8 @@ def request_form_card(t: Translator, options: list[tuple[Benefit, int]], error: 
 def submitted_card(t: Translator, request: ServiceRequest, benefit: Benefit, admins: list[Person]) -> Card:
     body = [
         heading(t("requests.submitted_title")),
-        notice(t, "requests.submitted", reference=request.reference, benefit=benefit.name),
-        facts([(t("requests.reference"), request.reference), (t("requests.benefit"), benefit.name),
+        notice(t, "requests.submitted", reference=request.reference, benefit=t.label(benefit)),
+        facts([(t("requests.reference"), request.reference), (t("requests.benefit"), t.label(benefit)),
                (t("requests.status"), t(f"status.{request.status.value}"))]),
         text(t("requests.submitted_next", admins=", ".join(a.name for a in admins) or t("errors.no_admins_known"))),
     ]
@@ -59,7 +60,7 @@ def request_card(t: Translator, request: ServiceRequest, benefit: Benefit | None
                  decider: Person | None, admins: list[Person], can_decide: bool,
                  outcome: dict[str, Any] | None = None, error: str | None = None) -> Card:
     """The request as the viewer may see it: buttons only while pending and only for a decider."""
-    name = benefit.name if benefit else request.benefit_id
+    name = t.label(benefit) if benefit else request.benefit_id
     body: list[dict[str, Any]] = [heading(t("requests.card_title", reference=request.reference))]
     if outcome:
         body.append(notice(t, outcome["key"], outcome.get("style", "good"), **outcome.get("params", {})))

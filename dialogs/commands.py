@@ -102,3 +102,10 @@ def suggest(text: str) -> str | None:
     phrases = [p for ps in COMMANDS.values() for p in ps if len(p) > 1]
     match = difflib.get_close_matches(said, phrases, n=1, cutoff=0.5)
     return match[0] if match else None
+
+
+def suggest_action(text: str) -> str | None:
+    """The action of the closest known phrase, whatever its language: the hint is then said in the
+    person's own language (catalog ``commands.<action>``), not in the language of the phrase matched."""
+    phrase = suggest(text)
+    return _phrases().get(phrase) if phrase else None

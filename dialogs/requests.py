@@ -118,6 +118,6 @@ async def pending_requests(turn: Turn, data: dict[str, Any]) -> ActionResult:
     names: dict[str, str] = {}
     for r in pending:
         who, what = repo.person(r.requested_by), repo.benefit(r.benefit_id)
-        names[r.id] = f"{who.name if who else r.requested_by} · {what.name if what else r.benefit_id}"
+        names[r.id] = f"{who.name if who else r.requested_by} · {turn.t.label(what) if what else r.benefit_id}"
     cards = tuple(card_for(turn.service, r, turn.person, turn.t) for r in pending[:MAX_PENDING_CARDS])
     return ActionResult(pending_list_card(turn.t, pending, names), cards)
