@@ -224,7 +224,7 @@ def demo_inventory(today: date) -> dict[str, Any]:
         """Partner Center's wording in each locale (the seeds' where they have it)."""
         return {"en-US": en, "zh-CN": zh_cn, "zh-TW": zh_tw}
 
-    go_to_market = names("Go-to-market benefits", "市场投放权益", "進入市場權益")
+    go_to_market = names("Go-to-market benefits", "市场投放权益", "進入市場供應項目")
     return {
         "organization": {"name": "Contoso", "account_email": "partnercenter@contoso.com", "mpn_id": "4412345",
                          "partner_level": "Gold"},
