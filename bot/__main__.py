@@ -19,6 +19,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from bot import doctor
 from bot import playground as playground_config
 from bot.activations import add_cli as add_activate_cli
 from bot.activations import cmd_activate
@@ -227,6 +228,14 @@ _HANDLERS = {"seed": cmd_seed, "import": cmd_import, "export": cmd_export}
 _EXTENSIONS: list = []
 _EXTENSIONS.append(add_activate_cli)
 _HANDLERS["activate"] = cmd_activate
+_EXTENSIONS.append(doctor.add_cli)
+
+
+async def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
+    return await asyncio.to_thread(doctor.run, settings, args)  # msal blocks
+
+
+_HANDLERS["doctor"] = cmd_doctor
 
 if __name__ == "__main__":
     logging.captureWarnings(True)

@@ -23,6 +23,7 @@ from bot.backup import get_backup
 from bot.connector import ConnectorPool
 from bot.handler import BenefitsBot
 from bot.notifier import notifications_ctx
+from bot.pages import add_routes as add_pages
 from bot.runtime import tune_gc_on_startup
 from bot.settings import Settings
 from bot.state_storage import TinyDBStateStorage
@@ -53,6 +54,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/api/backup", get_backup)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    add_pages(app)
     return app
 
 

@@ -39,6 +39,7 @@ from msrest.authentication import Authentication
 
 from bot.settings import Settings
 from services.identity.msal_app import PUBLIC_LOGIN, MsalClients
+from services.identity.regions import token_service_url
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,10 @@ class BotConfiguration:
             self.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE = (
                 extra["BOT_OAUTH_SCOPE"] or AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE)
             self.OAUTH_URL = extra["BOT_OAUTH_URL"] or AuthenticationConstants.OAUTH_URL
+        region = settings.extra.get("BOT_TOKEN_SERVICE_REGION", "").strip()
+        if region and not extra["BOT_OAUTH_URL"]:
+            # a regional bot's sign-ins must stay in its data residency
+            self.OAUTH_URL = token_service_url(region)
 
     def __repr__(self) -> str:  # never print the password
         return f"BotConfiguration(APP_ID={self.APP_ID!r}, APP_TYPE={self.APP_TYPE!r})"
