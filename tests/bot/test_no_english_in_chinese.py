@@ -137,3 +137,28 @@ def test_the_detector_finds_english_and_allows_brands() -> None:
     ]}
     found = english_in_card(card)
     assert found == {"Visual Studio 企业版订阅 · Gold Core": ["Gold", "Core"], "Not activated": ["Not", "activated"]}
+
+
+#: Catalog words that are not English prose: a date pattern, a CPU architecture, a program's brand,
+#: a Graph permission an admin must copy exactly.
+CATALOG_ALLOWED = ("YYYY-MM-DD", "Arm64", "Microsoft AI", "TeamsAppInstallation.ReadWriteSelfForUser.All",
+                   "Microsoft Entra ID", "Graph")
+#: Areas that are not the bot's chat (the /privacy and /terms web pages name the product and services).
+CATALOG_SKIPPED_AREAS = ("legal",)
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "zh-TW"])
+def test_no_catalog_sentence_has_english_words(locale: str) -> None:
+    """Also the sentences no crawl reaches (rare refusals, notifications): placeholders aside."""
+    import re
+
+    from services.i18n import load_catalogs
+
+    found = {}
+    for key, text in load_catalogs()[locale].items():
+        if key.split(".")[0] in CATALOG_SKIPPED_AREAS:
+            continue
+        words = english_words(re.sub(r"\{[^}]*\}", " ", text), CATALOG_ALLOWED)
+        if words:
+            found[key] = words
+    assert not found, found
