@@ -13,6 +13,7 @@ The SDK and msal block on ``requests``, so a fake served on the bot's own loop w
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import ssl
@@ -78,6 +79,15 @@ class FakeIdentity:
     graph_requests: list[str] = field(default_factory=list)
     exchange_requests: list[dict[str, Any]] = field(default_factory=list)
     endorsements: list[str] = field(default_factory=lambda: ["msteams", "webchat"])
+    #: Bot Connector signing keys: requests served, a delay and a status to answer with (outages)
+    metadata_fetches: int = 0
+    key_fetches: int = 0
+    keys_in_flight: int = 0
+    keys_delay_s: float = 0.0
+    keys_status: int = 200
+    kid: str = KID
+    #: Entra authority (discovery and token endpoint) answers 503 while False
+    entra_up: bool = True
     #: the client secret has expired (Entra answers AADSTS7000222)
     secret_expired: bool = False
     #: application permissions granted to the app: the ``roles`` of its Graph tokens
@@ -131,7 +141,13 @@ class FakeIdentity:
             "MSAL_CA_BUNDLE": self.ca_file, "GRAPH_URL": self.graph_url, **more,
         }
 
-    def mint(self, service_url: str, *, key: rsa.RSAPrivateKey | None = None, kid: str = KID,
+    def rotate_key(self) -> str:
+        """Publish a new signing key under a new key id (the old one is withdrawn); returns the id."""
+        self.signing_key = new_key()
+        self.kid = f"rotated-{uuid.uuid4().hex[:8]}"
+        return self.kid
+
+    def mint(self, service_url: str, *, key: rsa.RSAPrivateKey | None = None, kid: str | None = None,
              alg: str = "RS256", **claims: Any) -> str:
         """A Bot Connector token for ``service_url``; ``claims`` override (``None`` removes one)."""
         now = int(time.time())
@@ -139,6 +155,7 @@ class FakeIdentity:
                                 "iat": now - 60, "exp": now + 3600}
         body.update(claims)
         body = {k: v for k, v in body.items() if v is not None}
+        kid = self.kid if kid is None else kid
         if alg == "HS256":
             return jwt.encode(body, "shared-secret-0123456789abcdef0123", algorithm="HS256", headers={"kid": kid})
         return jwt.encode(body, key or self.signing_key, algorithm=alg, headers={"kid": kid})
@@ -163,14 +180,26 @@ class FakeIdentity:
         return app
 
     async def _bf_metadata(self, request: web.Request) -> web.Response:
+        self.metadata_fetches += 1
         return web.json_response({"issuer": ISSUER, "jwks_uri": f"{self.http}/keys"})
 
     async def _jwks(self, request: web.Request) -> web.Response:
+        self.key_fetches += 1
+        if self.keys_delay_s:
+            self.keys_in_flight += 1
+            try:
+                await asyncio.sleep(self.keys_delay_s)
+            finally:
+                self.keys_in_flight -= 1
+        if self.keys_status != 200:
+            return web.json_response({"error": "scripted"}, status=self.keys_status)
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.signing_key.public_key()))
-        jwk.update({"kid": KID, "use": "sig", "alg": "RS256", "endorsements": self.endorsements})
+        jwk.update({"kid": self.kid, "use": "sig", "alg": "RS256", "endorsements": self.endorsements})
         return web.json_response({"keys": [jwk]})
 
     async def _aad_metadata(self, request: web.Request) -> web.Response:
+        if not self.entra_up:
+            return web.json_response({"error": "temporarily_unavailable"}, status=503)
         base = f"https://127.0.0.1:{self.https_port}/{request.match_info['tenant']}"
         return web.json_response({
             "issuer": f"{base}/v2.0", "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
@@ -178,6 +207,8 @@ class FakeIdentity:
         })
 
     async def _token(self, request: web.Request) -> web.Response:
+        if not self.entra_up:
+            return web.json_response({"error": "temporarily_unavailable"}, status=503)
         form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
         self.token_requests.append(form)
         if form.get("client_id") != APP_ID:
