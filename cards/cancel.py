@@ -49,7 +49,7 @@ def cancel_list_card(t: Translator, checks: list[tuple[BenefitPackage, list[Rule
                                 number=request.partner_center_number or t("requests.sr_no_number")),
                               weight="Bolder"))
             items.append({"type": "ActionSet", "actions": [
-                execute(t("cancel.open_request", package=package.name), "service_request",
+                execute(t("cancel.open_request", package=t.label(package)), "service_request",
                         {"request_id": request.id})]})
         elif failures:
             items.append(text(t("cancel.not_refundable"), weight="Bolder", color="Attention"))
@@ -59,7 +59,7 @@ def cancel_list_card(t: Translator, checks: list[tuple[BenefitPackage, list[Rule
             items.append({"type": "ActionSet", "actions": [
                 execute(t("cancel.cancel_button"), "cancel_package", {"package_id": package.id})]})
         items.append({"type": "ActionSet", "actions": [
-            execute(t("cancel.changes_of", package=package.name), "recent_changes", {"subject_id": package.id})]})
+            execute(t("cancel.changes_of", package=t.label(package)), "recent_changes", {"subject_id": package.id})]})
         body.append({"type": "Container", "id": f"package-{index}", "separator": True, "items": items})
     return card(body)
 

@@ -109,8 +109,8 @@ def _how_to_start(params: dict[str, Any], t: Translator) -> list[str]:
 
 def assigned_card(params: dict[str, Any], t: Translator) -> Card:
     """Sent to the person who got a seat: what, from whom, and how to start."""
-    body = [heading(t("notify.assigned_title", benefit=_name(params))),
-            facts([(t("notify.fact_benefit"), _name(params)),
+    body = [heading(t("notify.assigned_title", benefit=_name(params, t))),
+            facts([(t("notify.fact_benefit"), _name(params, t)),
                    (t("notify.fact_status"), t(f"status.{params.get('status', 'active')}")),
                    (t("notify.fact_assigned_by"), params.get("by") or ""),
                    (t("notify.fact_alternate_email"), params.get("alternate_email") or ""),
@@ -121,13 +121,13 @@ def assigned_card(params: dict[str, Any], t: Translator) -> Card:
         body.append(text(t("notify.assigned_will_tell"), isSubtle=True))
     actions = [execute(t("notify.open_my_benefits"), "my_benefits")]
     if params.get("portal_url"):
-        actions.insert(0, open_url(t("notify.open_portal_of", benefit=_name(params)), params["portal_url"]))
+        actions.insert(0, open_url(t("notify.open_portal_of", benefit=_name(params, t)), params["portal_url"]))
     return card(body, actions)
 
 
 def unassigned_card(params: dict[str, Any], t: Translator) -> Card:
-    body = [heading(t("notify.unassigned_title", benefit=_name(params))),
-            text(t("notify.unassigned_text", benefit=_name(params), person=params.get("by") or "")),
+    body = [heading(t("notify.unassigned_title", benefit=_name(params, t))),
+            text(t("notify.unassigned_text", benefit=_name(params, t), person=params.get("by") or "")),
             text(t("notify.unassigned_next"), isSubtle=True)]
     return card(body, [execute(t("notify.open_my_benefits"), "my_benefits")])
 

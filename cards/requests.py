@@ -146,8 +146,8 @@ def form_details(t: Translator, view: ServiceRequestView) -> list[tuple[str, str
              (t("requests.sr_mpn_id"), org.mpn_id if org else "")]
     if request.kind is RequestKind.CANCELLATION and view.package is not None:
         package = view.package
-        pairs += [(t("requests.sr_request"), t("requests.sr_cancel_ask", package=package.name)),
-                  (t("requests.sr_package"), package.name),
+        pairs += [(t("requests.sr_request"), t("requests.sr_cancel_ask", package=t.label(package))),
+                  (t("requests.sr_package"), t.label(package)),
                   (t("cancel.program"), package.source_program),
                   (t("cancel.purchased"), t.date(package.purchased_on)),
                   (t("cancel.deadline"), t.date(rules.refund_deadline(package))),

@@ -16,7 +16,8 @@ from typing import Any
 #: Brand and product names Partner Center itself leaves in Latin script in its zh-CN / zh-TW pages.
 BRANDS = (
     "Microsoft 365 Apps", "Microsoft 365", "Microsoft Azure", "Microsoft", "Visual Studio", "Azure",
-    "Dynamics 365 Sales", "Dynamics 365", "Windows Server", "Office", "Action Pack", "Teams", "MPN", "ISV", "OS",
+    "Dynamics 365 Sales", "Dynamics 365", "Windows Server", "Office", "Action Pack", "Teams", "MPN ID", "MPN", "ISV",
+    "OS",
 )
 #: Keys of a card node whose string values a person reads.
 _SHOWN = ("text", "title", "label", "placeholder", "errorMessage", "tooltip", "altText")
