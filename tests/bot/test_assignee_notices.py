@@ -57,14 +57,14 @@ async def test_visual_studio_seat_and_its_removal_are_told_in_zh_cn(bot: BotClie
     await bot.execute(ALEX, "assign_user", data)
     await bot.execute(ALEX, "assign_user", data)  # a double click tells nobody twice
     [card] = await told(bot, LEE)
-    assert "已为你分配 Visual Studio Professional subscription" in card
+    assert "已为你分配 Visual Studio 专业版订阅" in card
     assert "用户可以在 Visual Studio 门户中管理其订阅。" in card and "Alex Wilber" in card
     assert "https://my.visualstudio.com" in json.dumps(received(bot, LEE)[0])
     assignment = next(a for a in bot.service.repo.assignments_of_benefit("vs-professional") if a.is_current)
     await bot.execute(ALEX, "remove_assignment", {"assignment_id": assignment.id})
     cards = await told(bot, LEE, 2)
-    assert "Visual Studio Professional subscription 已不再分配给你" in cards[1]
-    assert "Alex Wilber 移除了你的 Visual Studio Professional subscription 席位" in cards[1]
+    assert "Visual Studio 专业版订阅 已不再分配给你" in cards[1]
+    assert "Alex Wilber 移除了你的 Visual Studio 专业版订阅 席位" in cards[1]
     await asyncio.sleep(0.2)
     assert len(received(bot, LEE)) == 2 and not received(bot, ALEX)
     assert sorted(d["kind"] for d in outbox(bot)) == ["assigned", "unassigned"]
@@ -135,7 +135,7 @@ async def test_a_notice_owed_at_shutdown_is_sent_once_after_the_restart(
         await bot.app[NOTIFICATIONS].outbox.record({doc_id: {"not_before": ""}})
         bot.app[NOTIFICATIONS].outbox.wake()
         [card] = await told(bot, LEE)
-        assert "已为你分配 Visual Studio Enterprise subscription" in card
+        assert "已为你分配 Visual Studio 企业版订阅" in card
         await asyncio.sleep(0.2)
         assert len(received(bot, LEE)) == 1
     finally:
