@@ -21,9 +21,9 @@ from bot.adapter import LOCALE_TURN_KEY
 from bot.connector import serialize_model
 from bot.roster import remember_members, sync_roster
 from bot.turn_context import send_fresh
-from cards.help import welcome_card
+from cards.help import refusal_card, welcome_card
 from dialogs import load_actions
-from dialogs.actions import ACTIONS, ActionResult
+from dialogs.actions import ACTIONS, ROLE_REFUSALS, ActionResult, may, require
 from dialogs.commands import parse_command, suggest
 from dialogs.sso import SIGNIN_INVOKES, SSO_REQUIRED
 from dialogs.turn import Turn
@@ -136,8 +136,9 @@ class BenefitsBot(TeamsActivityHandler):
         turn = await self._turn(turn_context)
         value = turn_context.activity.value
         if isinstance(value, dict) and value.get("action"):  # Action.Submit (or a fallback of Execute)
-            result = await self._run(turn, str(value["action"]), value)
-            await self._deliver(turn, result, replace=turn_context.activity.reply_to_id)
+            replace = turn_context.activity.reply_to_id
+            result = await self._run(turn, str(value["action"]), value, in_card=bool(replace))
+            await self._deliver(turn, result, replace=replace)
             return
         command = parse_command(turn_context.activity.text or "")
         if command is None or command.action not in ACTIONS:
@@ -155,7 +156,7 @@ class BenefitsBot(TeamsActivityHandler):
         action = value.get("action") if isinstance(value.get("action"), dict) else {}
         data = dict(action.get("data") or {}) if isinstance(action.get("data"), dict) else {}
         verb = str(action.get("verb") or data.get("action") or "")
-        result = await self._run(turn, verb, data)
+        result = await self._run(turn, verb, data, in_card=True)
         for message in result.messages:
             await self._send(turn_context, message)
         return _card_response(result.card)
@@ -171,21 +172,27 @@ class BenefitsBot(TeamsActivityHandler):
         """Run an action that waited for a sign-in; its card goes out as a new message."""
         await self._deliver(turn, await self._run(turn, name, data))
 
-    async def _run(self, turn: Turn, name: str, data: dict[str, Any]) -> ActionResult:
+    async def _run(self, turn: Turn, name: str, data: dict[str, Any], in_card: bool = False) -> ActionResult:
+        """Run an action once its declared roles allow the person; a refusal replaces the clicked
+        card when there is one (so no stale message stays in the chat), else it is a message."""
         handler = ACTIONS.get(name)
         if handler is None:
             return ActionResult(None, (turn.t("bot.unknown_action"),))
         gate = self.extras.get("sso_gate")
         try:
+            require(turn.person, name)
             if name in SSO_REQUIRED and gate is not None:  # secrets need a fresh SSO sign-in
                 blocked = await gate.check(turn, name, data)
                 if blocked is not None:
                     return blocked
             return await handler(turn, data)
-        except RuleViolations as many:
-            return ActionResult(None, tuple(describe_violation(turn, v) for v in many.violations))
         except RuleViolation as violation:
-            return ActionResult(None, (describe_violation(turn, violation),))
+            parts = violation.violations if isinstance(violation, RuleViolations) else [violation]
+            reasons = [describe_violation(turn, v) for v in parts]
+            if in_card:
+                back = str(data.get("back") or "")
+                return ActionResult(refusal_card(turn.t, reasons, back if may(turn.person, back) else None))
+            return ActionResult(None, tuple(reasons))
 
     async def _deliver(self, turn: Turn, result: ActionResult, replace: str | None = None) -> None:
         if result.card is not None:
@@ -237,7 +244,7 @@ async def _settle(context: TurnContext, quiet: bool = False) -> None:
 def describe_violation(turn: Turn, violation: RuleViolation) -> str:
     """A refusal in the user's language; "not an admin" also names who the admins are."""
     params = dict(violation.params)
-    if violation.code in ("errors.not_an_admin", "errors.needs_global_admin", "errors.needs_gtm_role"):
+    if violation.code in ROLE_REFUSALS:
         params["admins"] = ", ".join(p.name for p in turn.service.admins()) or turn.t("errors.no_admins_known")
     return turn.t(violation.code, **params)
 

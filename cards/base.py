@@ -54,6 +54,21 @@ def toggle(title: str, target_id: str) -> dict[str, Any]:
     return {"type": "Action.ToggleVisibility", "title": title, "targetElements": [target_id]}
 
 
+def nav(t: Translator, back: str | None = None, back_data: dict[str, Any] | None = None,
+        back_title: str | None = None) -> list[dict[str, Any]]:
+    """The way out of every card: back to where the person came from (if not the menu), and the menu."""
+    actions: list[dict[str, Any]] = []
+    if back and back != "help":
+        actions.append(execute(back_title or t("nav.back"), back, back_data))
+    actions.append(execute(t("nav.menu"), "help"))
+    return actions
+
+
+def confirm(t: Translator, title: str, lines: list[str], yes: dict[str, Any], no: dict[str, Any]) -> Card:
+    """Ask before a destructive action: what will happen, the button that does it, and the way back."""
+    return card([heading(title), *(text(line) for line in lines)], [yes, no])
+
+
 def notice(t: Translator, key: str, style: str = "good", **params: Any) -> dict[str, Any]:
     """A coloured one-line outcome at the top of a card (e.g. "Assigned", or a refusal)."""
     return {"type": "Container", "style": style, "items": [text(t(key, **params), weight="Bolder")]}

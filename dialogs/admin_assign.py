@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from cards.base import notice
-from dialogs.actions import ActionResult, action
+from dialogs.actions import GLOBAL_ADMINS, ActionResult, action
 from dialogs.admin_view import change_then_show, page_of
 from dialogs.people import resolve_person
 from dialogs.turn import Turn
@@ -44,7 +44,8 @@ def _category(turn: Turn, benefit_id: str, data: dict[str, Any]) -> Category | N
         return None
 
 
-@action("assign_user")
+@action("assign_user", roles=GLOBAL_ADMINS,
+        inputs=("person-{benefit_id}", "alternate-{benefit_id}", "person_id", "alternate_email"))
 async def assign_user(turn: Turn, data: dict[str, Any]) -> ActionResult:
     benefit_id = str(data.get("benefit_id") or "")
     category = _category(turn, benefit_id, data)
@@ -67,7 +68,7 @@ async def assign_user(turn: Turn, data: dict[str, Any]) -> ActionResult:
     return await change_then_show(turn, category, page_of(data), change)
 
 
-@action("remove_assignment")
+@action("remove_assignment", roles=GLOBAL_ADMINS)
 async def remove_assignment(turn: Turn, data: dict[str, Any]) -> ActionResult:
     assignment_id = str(data.get("assignment_id") or "")
     benefit_id = str(data.get("benefit_id") or "")
@@ -86,7 +87,7 @@ async def remove_assignment(turn: Turn, data: dict[str, Any]) -> ActionResult:
     return await change_then_show(turn, category, page_of(data), change)
 
 
-@action("add_person")
+@action("add_person", roles=GLOBAL_ADMINS, inputs=("new_person_name", "new_person_email"))
 async def add_person(turn: Turn, data: dict[str, Any]) -> ActionResult:
     category = _category(turn, "", data)
 

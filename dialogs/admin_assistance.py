@@ -6,7 +6,7 @@ from typing import Any
 
 from cards.assistance import assistance_form
 from cards.base import notice
-from dialogs.actions import ActionResult, action
+from dialogs.actions import ADMINS, ActionResult, action
 from dialogs.admin_view import ROLE_CODES, new_nonce, page_of, refusal, render_list
 from dialogs.turn import Turn
 from domain import errors, rules
@@ -14,7 +14,7 @@ from domain.errors import RuleViolation
 from domain.models import Category
 
 
-@action("request_assistance")
+@action("request_assistance", roles=ADMINS)
 async def request_assistance(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_admin(turn.person)
     benefit_id = str(data.get("benefit_id") or "")
@@ -26,7 +26,7 @@ async def request_assistance(turn: Turn, data: dict[str, Any]) -> ActionResult:
     return ActionResult(assistance_form(benefit, turn.t, new_nonce(), page_of(data)))
 
 
-@action("submit_assistance")
+@action("submit_assistance", roles=ADMINS, inputs=("phase", "topic", "description"))
 async def submit_assistance(turn: Turn, data: dict[str, Any]) -> ActionResult:
     benefit_id = str(data.get("benefit_id") or "")
     page = page_of(data)

@@ -17,15 +17,14 @@ from typing import Any
 from cards.base import Card, notice
 from cards.benefit_list import ListView, list_card
 from cards.overview import overview_card
-from dialogs.actions import ACTIONS, ActionResult
+from dialogs.actions import ACTIONS, ROLE_REFUSALS, ActionResult
 from dialogs.card_memo import OVERVIEW
 from dialogs.turn import Turn
-from domain import errors
 from domain.errors import RuleViolation, RuleViolations
 from domain.models import Category
 
 #: Refusals about the actor's role: answered by the handler with the names of the admins.
-ROLE_CODES = frozenset({errors.NOT_AN_ADMIN, errors.NEEDS_GLOBAL_ADMIN, errors.NEEDS_GTM_ROLE})
+ROLE_CODES = ROLE_REFUSALS
 
 
 def new_nonce() -> str:

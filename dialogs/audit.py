@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from cards.audit import changes_card, choose_subject_card
-from dialogs.actions import ActionResult, action
+from dialogs.actions import ADMINS, ActionResult, action
 from dialogs.turn import Turn
 from domain import errors, rules
 from domain.errors import RuleViolation
@@ -38,7 +38,7 @@ def resolve_subject(turn: Turn, wanted: str) -> tuple[str, str] | None:
     return partial[0] if len(partial) == 1 else None
 
 
-@action("recent_changes")
+@action("recent_changes", roles=ADMINS, inputs=("subject_id",))
 async def recent_changes(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_admin(turn.person)
     wanted = str(data.get("subject_id") or data.get("argument") or "").strip()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from cards.cancel import cancel_list_card, cancelled_card, confirm_card
-from dialogs.actions import ActionResult, action
+from dialogs.actions import GLOBAL_ADMINS, ActionResult, action
 from dialogs.turn import Turn
 from domain import errors, rules
 from domain.errors import RuleViolation, RuleViolations
@@ -19,13 +19,13 @@ def _checks(turn: Turn) -> list[Any]:
     return [turn.service.refund_check(turn.person, p.id) for p in turn.service.repo.packages()]
 
 
-@action("cancel_start")
+@action("cancel_start", roles=GLOBAL_ADMINS)
 async def cancel_start(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_admin(turn.person)
     return ActionResult(cancel_list_card(turn.t, _checks(turn)))
 
 
-@action("cancel_package")
+@action("cancel_package", roles=GLOBAL_ADMINS)
 async def cancel_package(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_can_assign_benefits(turn.person)
     package_id = str(data.get("package_id") or "")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from cards.gtm import CONTACT_LANGUAGES, contact_form, gtm_card
-from dialogs.actions import ActionResult, action
+from dialogs.actions import GO_TO_MARKET_ADMINS, ROLE_REFUSALS, ActionResult, action
 from dialogs.people import resolve_person
 from dialogs.turn import Turn
 from domain import errors, rules
@@ -18,7 +18,7 @@ from domain.errors import RuleViolation
 from domain.models import Category
 
 #: Refusals about *who* acts: the handler answers them (and names the admins); never swallowed here.
-PERMISSION_CODES = (errors.NOT_AN_ADMIN, errors.NEEDS_GLOBAL_ADMIN, errors.NEEDS_GTM_ROLE)
+PERMISSION_CODES = ROLE_REFUSALS
 
 
 def page(turn: Turn, outcome: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -29,13 +29,13 @@ def page(turn: Turn, outcome: dict[str, Any] | None = None) -> dict[str, Any]:
     return gtm_card(turn.t, offers, contact, person, turn.service.today(), outcome)
 
 
-@action("list_go_to_market")
+@action("list_go_to_market", roles=GO_TO_MARKET_ADMINS)
 async def list_go_to_market(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_can_manage_go_to_market(turn.person)
     return ActionResult(page(turn))
 
 
-@action("marketing_contact")
+@action("marketing_contact", roles=GO_TO_MARKET_ADMINS)
 async def marketing_contact(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_can_manage_go_to_market(turn.person)
     repo = turn.service.repo
@@ -44,7 +44,8 @@ async def marketing_contact(turn: Turn, data: dict[str, Any]) -> ActionResult:
                                      account_email(turn), mode))
 
 
-@action("set_marketing_contact")
+@action("set_marketing_contact", roles=GO_TO_MARKET_ADMINS,
+        inputs=("person_id", "alternate_email", "phone", "preferred_language"))
 async def set_marketing_contact(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_can_manage_go_to_market(turn.person)
     repo = turn.service.repo
@@ -74,7 +75,7 @@ def account_email(turn: Turn) -> str:
     return org.account_email if org else ""
 
 
-@action("activate_offer")
+@action("activate_offer", roles=GO_TO_MARKET_ADMINS)
 async def activate_offer(turn: Turn, data: dict[str, Any]) -> ActionResult:
     """Seed: *Activate* an offer; it goes to pending (it can take several days)."""
     rules.require_can_manage_go_to_market(turn.person)

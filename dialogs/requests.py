@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from cards.requests import pending_list_card, request_card, request_form_card, submitted_card
-from dialogs.actions import ActionResult, action
+from dialogs.actions import ADMINS, GLOBAL_ADMINS, ROLE_REFUSALS, ActionResult, action
 from dialogs.turn import Turn
 from domain import errors, rules
 from domain.errors import RuleViolation
@@ -20,7 +20,7 @@ from domain.models import Benefit, BenefitKind, Person, RequestKind, RequestStat
 from services.benefits import BenefitsService
 from services.i18n import Translator
 
-PERMISSION_CODES = (errors.NOT_AN_ADMIN, errors.NEEDS_GLOBAL_ADMIN, errors.NEEDS_GTM_ROLE)
+PERMISSION_CODES = ROLE_REFUSALS
 #: How many pending request cards ``requests`` sends at once.
 MAX_PENDING_CARDS = 10
 
@@ -65,7 +65,7 @@ async def request_benefit(turn: Turn, data: dict[str, Any]) -> ActionResult:
     return ActionResult(request_form_card(turn.t, requestable(turn.service, turn.person)))
 
 
-@action("submit_benefit_request")
+@action("submit_benefit_request", inputs=("benefit_id", "note"))
 async def submit_benefit_request(turn: Turn, data: dict[str, Any]) -> ActionResult:
     options = requestable(turn.service, turn.person)
     benefit_id = str(data.get("benefit_id") or "")
@@ -88,7 +88,7 @@ async def show_request_card(turn: Turn, data: dict[str, Any]) -> ActionResult:
     return ActionResult(card_for(turn.service, request, turn.person, turn.t))
 
 
-@action("decide_request")
+@action("decide_request", roles=GLOBAL_ADMINS, inputs=("alternate_email",))
 async def decide_request(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_can_assign_benefits(turn.person)
     request = _request(turn, data)
@@ -110,7 +110,7 @@ async def decide_request(turn: Turn, data: dict[str, Any]) -> ActionResult:
     return ActionResult(card_for(turn.service, decided, turn.person, turn.t, outcome))
 
 
-@action("requests")
+@action("requests", roles=ADMINS)
 async def pending_requests(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_admin(turn.person)
     repo = turn.service.repo
