@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from http import HTTPStatus
 from typing import Any
 
@@ -21,6 +22,7 @@ from bot.adapter import LOCALE_TURN_KEY
 from bot.connector import serialize_model
 from bot.roster import remember_members, sync_roster
 from bot.turn_context import send_fresh
+from cards.base import with_menu
 from cards.help import refusal_card, welcome_card
 from dialogs import load_actions
 from dialogs.actions import ACTIONS, ROLE_REFUSALS, ActionResult, may, require
@@ -185,7 +187,10 @@ class BenefitsBot(TeamsActivityHandler):
                 blocked = await gate.check(turn, name, data)
                 if blocked is not None:
                     return blocked
-            return await handler(turn, data)
+            result = await handler(turn, data)
+            if result.card is not None and name != "help":  # every card leads back to the menu
+                result = replace(result, card=with_menu(turn.t, result.card))
+            return result
         except RuleViolation as violation:
             parts = violation.violations if isinstance(violation, RuleViolations) else [violation]
             reasons = [describe_violation(turn, v) for v in parts]

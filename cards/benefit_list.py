@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from cards.base import Card, card, execute, facts, heading, open_url, text, toggle
+from cards.base import Card, about, card, execute, facts, heading, open_url, text, toggle
 from domain import rules
 from domain.models import Assignment, Benefit, BenefitKind, BenefitPackage, Category, Person, Status
 from services.i18n import Translator
@@ -75,6 +75,11 @@ class ListView:
     nonce: str = ""
     max_lines: int = MAX_ASSIGNEE_LINES
     max_choices: int = MAX_CHOICES
+    #: the verbs the viewer may run (``dialogs.actions.allowed_verbs``); ``None``: every verb
+    allowed: frozenset[str] | None = None
+
+    def may(self, verb: str) -> bool:
+        return self.allowed is None or verb in self.allowed
 
 
 def status_of(benefit: Benefit, today: date) -> Status:
@@ -149,7 +154,7 @@ def _list_card(view: ListView, t: Translator, notice: dict[str, Any] | None) -> 
             actions.append(execute(t("benefits.previous"), verb, {"page": page - 1}))
         if page + 1 < pages(count):
             actions.append(execute(t("benefits.next"), verb, {"page": page + 1}))
-    if view.category is Category.VISUAL_STUDIO or view.category is Category.TECHNICAL:
+    if (view.category is Category.VISUAL_STUDIO or view.category is Category.TECHNICAL) and view.may("add_person"):
         actions.append(_add_person_action(view, t))
     actions.append(execute(t("benefits.overview"), "overview"))
     return card(body, actions)
@@ -191,7 +196,8 @@ def _row(view: ListView, benefit: Benefit, assignments: list[Assignment], t: Tra
             {"type": "Column", "width": COLUMN_WIDTHS["quantity"], "items": [text(seats, size="Small")]},
             {"type": "Column", "width": COLUMN_WIDTHS["expires"], "items": [text(_when(benefit, t), size="Small")]},
             {"type": "Column", "width": TOGGLE_WIDTH, "verticalContentAlignment": "Center", "items": [
-                {"type": "ActionSet", "actions": [{**toggle("⌄", details_id), "tooltip": t("benefits.details")}]}]},
+                {"type": "ActionSet", "actions": [
+                    about(t, toggle("⌄", details_id), benefit.name, t("benefits.details"))]}]},
         ],
     }
     details = {"type": "Container", "id": details_id, "isVisible": False, "style": "emphasis",
@@ -220,17 +226,17 @@ def _details(view: ListView, benefit: Benefit, assignments: list[Assignment], t:
         items.append(text(f"**{t('benefits.special_instructions')}:** {benefit.special_instructions}"))
     if benefit.status is Status.CANCELLED:
         return items
-    if rules.has_keys(benefit):
+    if rules.has_keys(benefit) and view.may("reveal_keys"):
         items.extend(_keys_section(view, benefit, t))
     if benefit.kind is BenefitKind.CLOUD_USAGE_BASED:
         items.extend(_usage_based_section(view, benefit, assignments, t))
     elif rules.is_assignable(benefit):
         items.extend(_assignments_section(view, benefit, assignments, t))
-    if rules.accepts_assistance_requests(benefit):
+    if rules.accepts_assistance_requests(benefit) and view.may("request_assistance"):
         items.append(text(t("technical.assistance_hint"), isSubtle=True))
         items.append({"type": "ActionSet", "actions": [
-            execute(t("technical.request_assistance"), "request_assistance",
-                    {"benefit_id": benefit.id, "page": view.page})]})
+            about(t, execute(t("technical.request_assistance"), "request_assistance",
+                             {"benefit_id": benefit.id, "page": view.page}), benefit.name)]})
     return items
 
 
@@ -255,8 +261,8 @@ def _keys_section(view: ListView, benefit: Benefit, t: Translator) -> list[dict[
     form.pop("msteams", None)
     form.pop("$schema", None)
     return [text(t(hint), isSubtle=True),
-            {"type": "ActionSet", "actions": [{"type": "Action.ShowCard", "title": t("software.get_keys"),
-                                                "card": form}]}]
+            {"type": "ActionSet", "actions": [about(t, {"type": "Action.ShowCard", "title": t("software.get_keys"),
+                                                          "card": form}, benefit.name)]}]
 
 
 # --- Azure usage-based ---------------------------------------------------------------------------
@@ -266,7 +272,7 @@ def _usage_based_section(view: ListView, benefit: Benefit, assignments: list[Ass
     items.extend(_assignee_lines(view, benefit, assignments, t, removable=False))
     actions: list[dict[str, Any]] = []
     mine = any(a.person_id == view.actor.id for a in assignments)
-    if not mine and len(assignments) < benefit.quantity:
+    if not mine and len(assignments) < benefit.quantity and view.may("assign_user"):
         actions.append(_mutating(t("cloud.assign_myself"), "assign_user", view,
                                  {"benefit_id": benefit.id, "person_id": view.actor.id}, benefit.id))
     if benefit.portal_url:
@@ -298,8 +304,8 @@ def _assignee_lines(view: ListView, benefit: Benefit, assignments: list[Assignme
         columns: list[dict[str, Any]] = [{"type": "Column", "width": "stretch", "items": column_items}]
         if removable:
             columns.append({"type": "Column", "width": "auto", "items": [{"type": "ActionSet", "actions": [
-                _mutating(t("benefits.remove", person=name), "remove_assignment", view,
-                          {"benefit_id": benefit.id, "assignment_id": a.id}, a.id)]}]})
+                about(t, _mutating(t("benefits.remove", person=name), "remove_assignment", view,
+                                   {"benefit_id": benefit.id, "assignment_id": a.id}, a.id), benefit.name)]}]})
         items.append({"type": "ColumnSet", "columns": columns})
     if len(assignments) > view.max_lines:
         items.append(text(t("benefits.more", count=len(assignments) - view.max_lines), isSubtle=True))
@@ -330,11 +336,12 @@ def _assignments_section(view: ListView, benefit: Benefit, assignments: list[Ass
         items.append(text(t("technical.assign_hint"), isSubtle=True))
     unlocked = rules.reassign_unlocked_on(benefit)
     locked = unlocked is not None and view.today < unlocked
-    items.extend(_assignee_lines(view, benefit, assignments, t, removable=not locked))
+    items.extend(_assignee_lines(view, benefit, assignments, t,
+                                 removable=not locked and view.may("remove_assignment")))
     if locked:
         items.append(text(t("vs.locked", date=unlocked), weight="Bolder"))
     actions: list[dict[str, Any]] = []
-    if len(assignments) < benefit.quantity:
+    if len(assignments) < benefit.quantity and view.may("assign_user"):
         form_body: list[dict[str, Any]] = [
             text(t("benefits.select_user")),
             people_picker(f"person-{benefit.id}", t, view.people.values(), (a.person_id for a in assignments),
@@ -354,12 +361,14 @@ def _assignments_section(view: ListView, benefit: Benefit, assignments: list[Ass
                                           {"benefit_id": benefit.id}, benefit.id)])
         form.pop("msteams", None)
         form.pop("$schema", None)
-        actions.append({"type": "Action.ShowCard", "title": t("benefits.assign_user"), "card": form})
+        actions.append(about(t, {"type": "Action.ShowCard", "title": t("benefits.assign_user"), "card": form},
+                             benefit.name))
     elif not technical:
         items.append(text(t("benefits.all_assigned"), isSubtle=True))
     if benefit.kind is BenefitKind.VISUAL_STUDIO:
         items.append(text(t("vs.repeat"), isSubtle=True, size="Small"))
-        actions.append(open_url(t("vs.open_portal"), benefit.portal_url or VISUAL_STUDIO_PORTAL))
+        actions.append(about(t, open_url(t("vs.open_portal"), benefit.portal_url or VISUAL_STUDIO_PORTAL),
+                             benefit.name))
     if actions:
         items.append({"type": "ActionSet", "actions": actions})
     return items

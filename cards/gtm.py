@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from cards.base import Card, card, execute, facts, heading, notice, subheading, text, toggle
+from cards.base import Card, about, card, execute, facts, heading, notice, subheading, text, toggle
 from domain import rules
 from domain.models import Benefit, MarketingContact, Person, Status
 from services.i18n import Translator
@@ -92,7 +92,8 @@ def _offer_row(t: Translator, offer: Benefit, index: int, has_contact: bool, tod
         {"type": "Column", "width": 3, "items": [text(t.date(offer.expires_on) or "—")]},
         {"type": "Column", "width": TOGGLE_WIDTH, "verticalContentAlignment": "Center", "items": [
             # seeds: "select the down arrow at the far right of the row"; the tooltip names it
-            {"type": "ActionSet", "actions": [{**toggle("⌄", details_id), "tooltip": t("gtm.details")}]},
+            {"type": "ActionSet", "actions": [
+                about(t, toggle("⌄", details_id), offer.offer_type or offer.name, t("gtm.details"))]},
         ]},
     ]}
     details: list[dict[str, Any]] = []
@@ -109,8 +110,10 @@ def _offer_row(t: Translator, offer: Benefit, index: int, has_contact: bool, tod
     elif status in (Status.NOT_ACTIVATED, Status.EXPIRED):
         if not has_contact:
             details.append(text(t("gtm.contact_first"), isSubtle=True))
-        actions.append(execute(t("gtm.activate"), "activate_offer", {"benefit_id": offer.id}))
-    actions.append(execute(t("gtm.changes"), "recent_changes", {"subject_id": offer.id}))
+        actions.append(about(t, execute(t("gtm.activate"), "activate_offer", {"benefit_id": offer.id}),
+                             offer.offer_type or offer.name))
+    actions.append(about(t, execute(t("gtm.changes"), "recent_changes", {"subject_id": offer.id}),
+                         offer.offer_type or offer.name))
     details.append({"type": "ActionSet", "actions": actions})
     return [row, {"type": "Container", "id": details_id, "isVisible": False, "items": details}]
 

@@ -13,7 +13,7 @@ hold and validate, and nothing else (``tests/cards/test_card_actions.py`` checks
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,11 +57,13 @@ ActionHandler = Callable[[Turn, dict[str, Any]], Awaitable[ActionResult]]
 ACTIONS: dict[str, ActionHandler] = {}
 #: Who may run each action (``ANYONE`` when not declared).
 PERMITS: dict[str, Who] = {}
-#: The card inputs each action reads; ``{name}`` is filled from the button's data (``person-{benefit_id}``).
-INPUTS: dict[str, tuple[str, ...]] = {}
+#: The card inputs an action reads: id patterns whose ``{name}`` is filled from the button's data
+#: (``person-{benefit_id}``), or a function of that data when it depends on which button was clicked.
+Inputs = tuple[str, ...] | Callable[[dict[str, Any]], Iterable[str]]
+INPUTS: dict[str, Inputs] = {}
 
 
-def action(name: str, roles: Who = ANYONE, inputs: tuple[str, ...] = ()) -> Callable[[ActionHandler], ActionHandler]:
+def action(name: str, roles: Who = ANYONE, inputs: Inputs = ()) -> Callable[[ActionHandler], ActionHandler]:
     """Register ``fn`` as the handler of the card action / command ``name``."""
 
     def register(fn: ActionHandler) -> ActionHandler:
@@ -94,8 +96,10 @@ def require(person: Person, verb: str) -> None:
 
 def inputs_read(verb: str, data: dict[str, Any]) -> frozenset[str]:
     """The input ids ``verb`` reads when its button carries ``data``."""
+    declared = INPUTS.get(verb, ())
+    patterns = declared if isinstance(declared, tuple) else tuple(declared(data))
     out = set()
-    for pattern in INPUTS.get(verb, ()):
+    for pattern in patterns:
         try:
             out.add(pattern.format(**{k: v for k, v in data.items() if isinstance(k, str)}))
         except (KeyError, IndexError, ValueError):

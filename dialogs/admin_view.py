@@ -17,7 +17,7 @@ from typing import Any
 from cards.base import Card, notice
 from cards.benefit_list import ListView, list_card
 from cards.overview import overview_card
-from dialogs.actions import ACTIONS, ROLE_REFUSALS, ActionResult
+from dialogs.actions import ROLE_REFUSALS, ActionResult, allowed_verbs
 from dialogs.card_memo import OVERVIEW
 from dialogs.turn import Turn
 from domain.errors import RuleViolation, RuleViolations
@@ -48,6 +48,7 @@ def list_view(turn: Turn, category: Category, page: int = 0) -> ListView:
         people={p.id: p for p in service.repo.people()},
         packages={p.id: p for p in service.repo.packages()},
         account_email=org.account_email if org else "", page=page, nonce=new_nonce(),
+        allowed=allowed_verbs(turn.person),
     )
 
 
@@ -58,11 +59,11 @@ def render_list(turn: Turn, category: Category, page: int = 0, outcome: dict[str
 def render_overview(turn: Turn, outcome: dict[str, Any] | None = None) -> Card:
     summaries = turn.service.overview(turn.person)
     packages = turn.service.repo.packages()
+    verbs = allowed_verbs(turn.person)
     if outcome is None:  # the same data in the same language gives the same card (see dialogs.card_memo)
-        verbs = frozenset(ACTIONS)
         return OVERVIEW.get(turn.t, (tuple(summaries), tuple(packages), verbs),
                             lambda: overview_card(summaries, packages, turn.t, set(verbs)))
-    return overview_card(summaries, packages, turn.t, set(ACTIONS), outcome)
+    return overview_card(summaries, packages, turn.t, set(verbs), outcome)
 
 
 def reason(turn: Turn, violation: RuleViolation) -> str:

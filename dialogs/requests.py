@@ -88,7 +88,12 @@ async def show_request_card(turn: Turn, data: dict[str, Any]) -> ActionResult:
     return ActionResult(card_for(turn.service, request, turn.person, turn.t))
 
 
-@action("decide_request", roles=GLOBAL_ADMINS, inputs=("alternate_email",))
+def _decision_inputs(data: dict[str, Any]) -> tuple[str, ...]:
+    """Only an approval reads the alternate email (declining needs nothing typed)."""
+    return ("alternate_email",) if data.get("decision") == "approve" else ()
+
+
+@action("decide_request", roles=GLOBAL_ADMINS, inputs=_decision_inputs)
 async def decide_request(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_can_assign_benefits(turn.person)
     request = _request(turn, data)

@@ -21,7 +21,7 @@ from bot.activations import sign
 from bot.notifier import NOTIFICATIONS
 from domain.models import Status
 from tests._common.fake_connector import FakeConnector
-from tests._common.harness import ALEX, LEE, BotClient, all_text, bot_settings, cards_in, start_bot, texts_in
+from tests._common.harness import ALEX, LEE, BotClient, all_text, bot_settings, cards_in, start_bot
 
 SECRET = "test-activations-secret"
 ALEX_ID = ALEX["aadObjectId"]
