@@ -48,7 +48,8 @@ def cancel_list_card(t: Translator, checks: list[tuple[BenefitPackage, list[Rule
                 about(t, execute(t("cancel.cancel_button"), "cancel_package", {"package_id": package.id}),
                       package.name)]})
         items.append({"type": "ActionSet", "actions": [
-            about(t, execute(t("cancel.changes"), "recent_changes", {"subject_id": package.id}), package.name)]})
+            about(t, execute(t("cancel.changes"), "recent_changes",
+                                       {"subject_id": package.id, "back": "cancel_start"}), package.name)]})
         body.append({"type": "Container", "id": f"package-{index}", "separator": True, "items": items})
     return card(body)
 

@@ -112,7 +112,8 @@ def _offer_row(t: Translator, offer: Benefit, index: int, has_contact: bool, tod
             details.append(text(t("gtm.contact_first"), isSubtle=True))
         actions.append(about(t, execute(t("gtm.activate"), "activate_offer", {"benefit_id": offer.id}),
                              offer.offer_type or offer.name))
-    actions.append(about(t, execute(t("gtm.changes"), "recent_changes", {"subject_id": offer.id}),
+    actions.append(about(t, execute(t("gtm.changes"), "recent_changes", {"subject_id": offer.id,
+                                                                                   "back": "list_go_to_market"}),
                          offer.offer_type or offer.name))
     details.append({"type": "ActionSet", "actions": actions})
     return [row, {"type": "Container", "id": details_id, "isVisible": False, "items": details}]

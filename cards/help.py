@@ -58,10 +58,10 @@ def help_card(person: Person, t: Translator, may: Callable[[str], bool]) -> Card
         body.append({
             "type": "ColumnSet",
             "columns": [
-                {"type": "Column", "width": 2, "verticalContentAlignment": "Center", "items": [
+                {"type": "Column", "width": "auto", "verticalContentAlignment": "Center", "items": [
                     {"type": "ActionSet", "actions": [execute(t(f"menu.{e.key}.title"), e.action)]},
                 ]},
-                {"type": "Column", "width": 3, "verticalContentAlignment": "Center", "items": [
+                {"type": "Column", "width": "stretch", "verticalContentAlignment": "Center", "items": [
                     text(t(f"menu.{e.key}.description"), isSubtle=True),
                 ]},
             ],

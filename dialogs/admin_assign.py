@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from cards.base import notice
+from cards.base import confirm, execute, notice
+from cards.benefit_list import LIST_VERBS
 from dialogs.actions import GLOBAL_ADMINS, ActionResult, action
 from dialogs.admin_view import change_then_show, page_of
 from dialogs.people import resolve_person
 from dialogs.turn import Turn
 from domain import errors
 from domain.errors import RuleViolation
-from domain.models import BenefitKind, Category, Person, Status
+from domain.models import Assignment, BenefitKind, Category, Person, Status
 
 
 def _value(data: dict[str, Any], name: str, suffix: str) -> str:
@@ -76,6 +77,8 @@ async def remove_assignment(turn: Turn, data: dict[str, Any]) -> ActionResult:
     if existing is not None:
         benefit_id = existing.benefit_id
     category = _category(turn, benefit_id, data)
+    if existing is not None and existing.is_current and str(data.get("confirm") or "") != "yes":
+        return ActionResult(_confirm_removal(turn, existing, category, data))
 
     async def change() -> dict[str, Any]:
         removed = await turn.service.remove_assignment(turn.person, assignment_id, op_key=turn.op_key)
@@ -85,6 +88,23 @@ async def remove_assignment(turn: Turn, data: dict[str, Any]) -> ActionResult:
                       benefit=benefit.name if benefit else removed.benefit_id)
 
     return await change_then_show(turn, category, page_of(data), change)
+
+
+def _confirm_removal(turn: Turn, assignment: Assignment, category: Category | None,
+                     data: dict[str, Any]) -> dict[str, Any]:
+    """Removing a seat asks first: who loses what, the button that removes, and the way back."""
+    t = turn.t
+    person = turn.service.repo.person(assignment.person_id)
+    benefit = turn.service.repo.benefit(assignment.benefit_id)
+    names = {"person": person.name if person else assignment.person_id,
+             "benefit": benefit.name if benefit else assignment.benefit_id}
+    nonce = str(data.get("nonce") or "")
+    yes = execute(t("benefits.confirm_remove_button", **names), "remove_assignment", {
+        "assignment_id": assignment.id, "benefit_id": assignment.benefit_id, "page": page_of(data), "confirm": "yes",
+        **({"nonce": f"{nonce}:confirm"} if nonce else {})})
+    back = LIST_VERBS.get(category, "overview") if category is not None else "overview"
+    return confirm(t, t("benefits.confirm_remove_title", **names), [t("benefits.confirm_remove_text", **names)],
+                   yes, execute(t("benefits.keep_button", **names), back, {"page": page_of(data)}))
 
 
 @action("add_person", roles=GLOBAL_ADMINS, inputs=("new_person_name", "new_person_email"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from cards.audit import changes_card, choose_subject_card
-from dialogs.actions import ADMINS, ActionResult, action
+from dialogs.actions import ADMINS, ActionResult, action, may
 from dialogs.turn import Turn
 from domain import errors, rules
 from domain.errors import RuleViolation
@@ -50,4 +50,5 @@ async def recent_changes(turn: Turn, data: dict[str, Any]) -> ActionResult:
     subject_id, title = found
     entries = turn.service.recent_changes(turn.person, subject_id)
     names = {p.id: p.name for p in turn.service.repo.people()}
-    return ActionResult(changes_card(turn.t, title, entries, names))
+    back = str(data.get("back") or "")
+    return ActionResult(changes_card(turn.t, title, entries, names, back if may(turn.person, back) else None))

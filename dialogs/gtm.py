@@ -86,7 +86,6 @@ async def activate_offer(turn: Turn, data: dict[str, Any]) -> ActionResult:
         if violation.code in PERMISSION_CODES:
             raise
         message = turn.t(violation.code, **violation.params)
-        return ActionResult(page(turn, {"key": "gtm.refused", "style": "attention", "params": {"reason": message}}),
-                            (message,))
+        return ActionResult(page(turn, {"key": "gtm.refused", "style": "attention", "params": {"reason": message}}))
     label = f"{offer.name} ({offer.offer_type})" if offer.offer_type else offer.name
     return ActionResult(page(turn, {"key": "gtm.activation_requested", "params": {"offer": label}}))

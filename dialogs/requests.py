@@ -106,8 +106,6 @@ async def decide_request(turn: Turn, data: dict[str, Any]) -> ActionResult:
             raise
         current = turn.service.repo.request(request.id) or request
         message = turn.t(violation.code, **violation.params)
-        if violation.code == errors.REQUEST_ALREADY_DECIDED:
-            return ActionResult(card_for(turn.service, current, turn.person, turn.t), (message,))
         return ActionResult(card_for(turn.service, current, turn.person, turn.t, error=message))
     requester = turn.service.repo.person(decided.requested_by)
     key = "requests.approved" if decided.status is RequestStatus.APPROVED else "requests.declined"

@@ -203,7 +203,8 @@ async def test_seat_limit_and_ninety_day_lock(app: App) -> None:
         card_of(body)["body"][0])
     assert len(current(app.service, "vs-enterprise")) == 3
     lee = [a for a in current(app.service, "vs-enterprise") if a.person_id == LEE_ID][0]
-    status, body, _ = await app.client.execute(ALEX, "remove_assignment", {"assignment_id": lee.id})
+    status, body, _ = await app.client.execute(ALEX, "remove_assignment", {"assignment_id": lee.id,
+                                                                          "confirm": "yes"})
     card = card_of(body)
     message = all_text(card["body"][0])
     until = re.search(r"cannot be reassigned until (\w{3} \d{1,2}, \d{4})", message)
@@ -218,9 +219,18 @@ async def test_reassign_removes_then_assigns(app: App) -> None:
     status, body, _ = await app.client.execute(ALEX, "assign_user", {"benefit_id": "vs-professional",
                                                                     "person_id": LEE_ID})
     lee = current(app.service, "vs-professional")[0]
-    status, body, _ = await app.client.execute(ALEX, "remove_assignment", {"assignment_id": lee.id})
+    status, body, _ = await app.client.execute(ALEX, "remove_assignment", {"assignment_id": lee.id, "nonce": "n1"})
+    asked = card_of(body)  # removing a seat asks first, and changes nothing yet
+    assert all_text(asked["body"][0]) == "Remove Lee Gu from Visual Studio Professional subscription?"
+    assert len(current(app.service, "vs-professional")) == 1
+    [yes] = [a for a in asked["actions"] if a["title"] == "Remove Lee Gu"]
+    assert yes["data"]["confirm"] == "yes" and yes["data"]["nonce"] == "n1:confirm"
+    [keep] = [a for a in asked["actions"] if a["title"] == "Keep Lee Gu"]
+    assert keep["verb"] == "list_visual_studio"
+    status, body, _ = await app.client.execute(ALEX, "remove_assignment", yes["data"])
     assert "Lee Gu no longer has" in all_text(card_of(body)["body"][0])
-    status, body, _ = await app.client.execute(ALEX, "remove_assignment", {"assignment_id": lee.id})
+    status, body, _ = await app.client.execute(ALEX, "remove_assignment", {"assignment_id": lee.id,
+                                                                          "confirm": "yes"})
     assert "That assignment no longer exists" in all_text(card_of(body)["body"][0])  # stale card
     await app.client.execute(ALEX, "assign_user", {"benefit_id": "vs-professional", "person_id": NESTOR_ID})
     assert [a.person_id for a in current(app.service, "vs-professional")] == [NESTOR_ID]

@@ -269,7 +269,10 @@ async def test_visual_studio_assign_remove_reassign_and_add_user(wf: Playground,
     [assignment] = disk.current_assignments(wf_stack.data_dir, "vs-professional")
     assignment_id = assignment["id"]
 
-    removed = await press(wf, assigned, "remove_assignment", assignment_id=assignment_id)
+    asked = await press(wf, assigned, "remove_assignment", assignment_id=assignment_id)
+    assert "Remove Lee Gu from Visual Studio Professional subscription?" in all_text(asked.card)
+    assert held(wf_stack, "vs-professional") == {LEE_ID}  # nothing removed before the confirmation
+    removed = await press(wf, asked, "remove_assignment", assignment_id=assignment_id, confirm="yes")
     assert "Lee Gu no longer has Visual Studio Professional subscription" in notice_of(removed)
     assert "Remove Lee Gu" not in titles(removed.card)
     reassigned = await press(wf, removed, "assign_user", {"person-vs-professional": NESTOR_ID},
