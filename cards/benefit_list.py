@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from cards.base import Card, about, card, execute, facts, heading, open_url, text, toggle
+from cards.base import Card, about, card, execute, facts, heading, leave, open_url, text, toggle
 from domain import rules
 from domain.models import Assignment, Benefit, BenefitKind, BenefitPackage, Category, Person, Status
 from services.i18n import Translator
@@ -342,23 +342,8 @@ def _assignments_section(view: ListView, benefit: Benefit, assignments: list[Ass
         items.append(text(t("vs.locked", date=unlocked), weight="Bolder"))
     actions: list[dict[str, Any]] = []
     if len(assignments) < benefit.quantity and view.may("assign_user"):
-        form_body: list[dict[str, Any]] = [
-            text(t("benefits.select_user")),
-            people_picker(f"person-{benefit.id}", t, view.people.values(), (a.person_id for a in assignments),
-                          view.max_choices),
-            text(t("benefits.not_in_list"), isSubtle=True, size="Small"),
-        ]
-        if rules.needs_alternate_email(benefit):
-            form_body += [
-                text(t("technical.alternate_email")),
-                {"type": "Input.Text", "id": f"alternate-{benefit.id}", "style": "Email",
-                 "label": t("technical.alternate_email_label"), "isRequired": True, "regex": rules.EMAIL_PATTERN,
-                 "errorMessage": t("technical.alternate_email_error", account=view.account_email), "maxLength": 254},
-                text(t("technical.safeguard"), isSubtle=True, size="Small"),
-                text(t("technical.several_days"), isSubtle=True, size="Small"),
-            ]
-        form = card(form_body, [_mutating(t("benefits.assign_user"), "assign_user", view,
-                                          {"benefit_id": benefit.id}, benefit.id)])
+        form = card(_assign_fields(view, benefit, assignments, t),
+                    [_mutating(t("benefits.assign_user"), "assign_user", view, {"benefit_id": benefit.id}, benefit.id)])
         form.pop("msteams", None)
         form.pop("$schema", None)
         actions.append(about(t, {"type": "Action.ShowCard", "title": t("benefits.assign_user"), "card": form},
@@ -372,6 +357,43 @@ def _assignments_section(view: ListView, benefit: Benefit, assignments: list[Ass
     if actions:
         items.append({"type": "ActionSet", "actions": actions})
     return items
+
+
+def _assign_fields(view: ListView, benefit: Benefit, assignments: list[Assignment], t: Translator,
+                   values: dict[str, str] | None = None, errors: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """The assign form's inputs, with what was typed and, under a refused field, why."""
+    values, errors = values or {}, errors or {}
+    person_id, alternate_id = f"person-{benefit.id}", f"alternate-{benefit.id}"
+    picker = people_picker(person_id, t, view.people.values(), (a.person_id for a in assignments), view.max_choices)
+    fields: list[dict[str, Any]] = [text(t("benefits.select_user")), picker]
+    if values.get(person_id):
+        picker["value"] = values[person_id]
+    if errors.get(person_id):
+        fields.append(text(errors[person_id], color="Attention", size="Small", spacing="None"))
+    fields.append(text(t("benefits.not_in_list"), isSubtle=True, size="Small"))
+    if rules.needs_alternate_email(benefit):
+        alternate = {"type": "Input.Text", "id": alternate_id, "style": "Email",
+                     "label": t("technical.alternate_email_label"), "isRequired": True, "regex": rules.EMAIL_PATTERN,
+                     "errorMessage": t("technical.alternate_email_error", account=view.account_email),
+                     "maxLength": 254}
+        if values.get(alternate_id):
+            alternate["value"] = values[alternate_id]
+        fields += [text(t("technical.alternate_email")), alternate]
+        if errors.get(alternate_id):
+            fields.append(text(errors[alternate_id], color="Attention", size="Small", spacing="None"))
+        fields += [text(t("technical.safeguard"), isSubtle=True, size="Small"),
+                   text(t("technical.several_days"), isSubtle=True, size="Small")]
+    return fields
+
+
+def assign_form_card(view: ListView, benefit: Benefit, assignments: list[Assignment], t: Translator,
+                     values: dict[str, str], errors: dict[str, str]) -> Card:
+    """A refused assignment: the form again with everything typed, the reason under its field, the way back."""
+    verb = LIST_VERBS[benefit.category]
+    return card([heading(t("benefits.assign_title", benefit=benefit.name)),
+                 *_assign_fields(view, benefit, assignments, t, values, errors)],
+                [_mutating(t("benefits.assign_user"), "assign_user", view, {"benefit_id": benefit.id}, benefit.id),
+                 leave(t("benefits.back_to_list"), verb, {"page": view.page})])
 
 
 def _add_person_action(view: ListView, t: Translator) -> dict[str, Any]:

@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from cards.base import confirm, execute, notice
-from cards.benefit_list import LIST_VERBS
+from cards.benefit_list import LIST_VERBS, assign_form_card
 from dialogs.actions import GLOBAL_ADMINS, ActionResult, action
-from dialogs.admin_view import change_then_show, page_of
+from dialogs.admin_view import change_then_show, list_view, page_of, reason
 from dialogs.people import resolve_person
 from dialogs.turn import Turn
 from domain import errors
@@ -66,7 +66,48 @@ async def assign_user(turn: Turn, data: dict[str, Any]) -> ActionResult:
             return notice(turn.t, "technical.pending_notice", benefit=name, person=person.name)
         return notice(turn.t, "benefits.assigned_notice", benefit=name, person=person.name)
 
-    return await change_then_show(turn, category, page_of(data), change)
+    try:
+        return await change_then_show(turn, category, page_of(data), change, reraise=_refused_input)
+    except RuleViolation as violation:
+        form = _form_again(turn, benefit_id, data, violation)
+        if form is None:
+            raise
+        return ActionResult(form)
+
+
+#: Refusals about what was typed in the assign form: the input each is about.
+_ALTERNATE_CODES = frozenset({errors.INVALID_EMAIL, errors.ALTERNATE_EMAIL_SAME_AS_ACCOUNT})
+_PERSON_CODES = frozenset({errors.UNKNOWN_PERSON})
+
+
+def _refused_field(violation: RuleViolation) -> str | None:
+    """``person`` or ``alternate`` when the refusal is about one field of the form; else None."""
+    if violation.code in _ALTERNATE_CODES or (violation.code == errors.MISSING_FIELD
+                                              and violation.params.get("field") == "alternate_email"):
+        return "alternate"
+    if violation.code in _PERSON_CODES or violation.code == errors.MISSING_FIELD:
+        return "person"
+    return None
+
+
+def _refused_input(violation: RuleViolation) -> bool:
+    return _refused_field(violation) is not None
+
+
+def _form_again(turn: Turn, benefit_id: str, data: dict[str, Any], violation: RuleViolation) -> dict[str, Any] | None:
+    """The assign form again with what was typed and the reason under its field (a free seat is left)."""
+    field = _refused_field(violation)
+    benefit = turn.service.repo.benefit(benefit_id)
+    if field is None or benefit is None:
+        return None
+    view = list_view(turn, benefit.category, page_of(data))
+    row = next((assignments for b, assignments in view.rows if b.id == benefit_id), None)
+    if row is None or len(row) >= benefit.quantity:
+        return None
+    values = {f"person-{benefit_id}": _value(data, "person_id", f"person-{benefit_id}"),
+              f"alternate-{benefit_id}": _value(data, "alternate_email", f"alternate-{benefit_id}")}
+    errors_ = {f"{field}-{benefit_id}": reason(turn, violation)}
+    return assign_form_card(view, benefit, row, turn.t, values, errors_)
 
 
 @action("remove_assignment", roles=GLOBAL_ADMINS)

@@ -76,12 +76,14 @@ def refusal(turn: Turn, violation: RuleViolation) -> dict[str, Any]:
 
 
 async def change_then_show(turn: Turn, category: Category | None, page: int,
-                           change: Callable[[], Awaitable[dict[str, Any]]]) -> ActionResult:
-    """Run ``change`` (it returns the success notice); show the refreshed list either way."""
+                           change: Callable[[], Awaitable[dict[str, Any]]],
+                           reraise: Callable[[RuleViolation], bool] = lambda _: False) -> ActionResult:
+    """Run ``change`` (it returns the success notice); show the refreshed list either way, unless
+    ``reraise`` wants the refusal back (to show the refused form again)."""
     try:
         outcome = await change()
     except RuleViolation as violation:
-        if violation.code in ROLE_CODES:
+        if violation.code in ROLE_CODES or reraise(violation):
             raise
         outcome = refusal(turn, violation)
     if category is None:
