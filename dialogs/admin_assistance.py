@@ -6,8 +6,8 @@ from typing import Any
 
 from cards.assistance import assistance_form
 from cards.base import notice
-from dialogs.actions import ADMINS, ActionResult, action
-from dialogs.admin_view import ROLE_CODES, new_nonce, page_of, refusal, render_list
+from dialogs.actions import ADMINS, ROLE_REFUSALS, ActionResult, action
+from dialogs.admin_view import new_nonce, page_of, refusal, render_list
 from dialogs.turn import Turn
 from domain import errors, rules
 from domain.errors import RuleViolation
@@ -35,7 +35,7 @@ async def submit_assistance(turn: Turn, data: dict[str, Any]) -> ActionResult:
             turn.person, benefit_id, str(data.get("phase") or ""), str(data.get("topic") or ""),
             str(data.get("description") or ""), op_key=turn.op_key)
     except RuleViolation as violation:
-        if violation.code in ROLE_CODES:
+        if violation.code in ROLE_REFUSALS:
             raise
         benefit = turn.service.repo.benefit(benefit_id)
         if benefit is not None and rules.accepts_assistance_requests(benefit):

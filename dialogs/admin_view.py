@@ -23,9 +23,6 @@ from dialogs.turn import Turn
 from domain.errors import RuleViolation, RuleViolations
 from domain.models import Category
 
-#: Refusals about the actor's role: answered by the handler with the names of the admins.
-ROLE_CODES = ROLE_REFUSALS
-
 
 def new_nonce() -> str:
     """A fresh id per rendered card; a button's repeated click reuses it (see ``bot.handler._op_key``)."""
@@ -83,7 +80,7 @@ async def change_then_show(turn: Turn, category: Category | None, page: int,
     try:
         outcome = await change()
     except RuleViolation as violation:
-        if violation.code in ROLE_CODES or reraise(violation):
+        if violation.code in ROLE_REFUSALS or reraise(violation):
             raise
         outcome = refusal(turn, violation)
     if category is None:

@@ -17,9 +17,6 @@ from domain import errors, rules
 from domain.errors import RuleViolation
 from domain.models import Category
 
-#: Refusals about *who* acts: the handler answers them (and names the admins); never swallowed here.
-PERMISSION_CODES = ROLE_REFUSALS
-
 
 def page(turn: Turn, outcome: dict[str, Any] | None = None) -> dict[str, Any]:
     repo = turn.service.repo
@@ -61,7 +58,7 @@ async def set_marketing_contact(turn: Turn, data: dict[str, Any]) -> ActionResul
             turn.person, person.id, values["alternate_email"], values["phone"], values["preferred_language"],
             op_key=turn.op_key)
     except RuleViolation as violation:
-        if violation.code in PERMISSION_CODES:
+        if violation.code in ROLE_REFUSALS:
             raise
         form = contact_form(turn.t, repo.people(), repo.marketing_contact(), account_email(turn), mode,
                             values, error=turn.t(violation.code, **violation.params))
@@ -83,7 +80,7 @@ async def activate_offer(turn: Turn, data: dict[str, Any]) -> ActionResult:
     try:
         offer = await turn.service.request_offer_activation(turn.person, benefit_id, op_key=turn.op_key)
     except RuleViolation as violation:
-        if violation.code in PERMISSION_CODES:
+        if violation.code in ROLE_REFUSALS:
             raise
         message = turn.t(violation.code, **violation.params)
         return ActionResult(page(turn, {"key": "gtm.refused", "style": "attention", "params": {"reason": message}}))

@@ -20,7 +20,6 @@ from domain.models import Benefit, BenefitKind, Person, RequestKind, RequestStat
 from services.benefits import BenefitsService
 from services.i18n import Translator
 
-PERMISSION_CODES = ROLE_REFUSALS
 #: How many pending request cards ``requests`` sends at once.
 MAX_PENDING_CARDS = 10
 
@@ -102,7 +101,7 @@ async def decide_request(turn: Turn, data: dict[str, Any]) -> ActionResult:
         decided, _ = await turn.service.decide_request(turn.person, request.id, approve,
                                                        str(data.get("alternate_email") or ""))
     except RuleViolation as violation:
-        if violation.code in PERMISSION_CODES:
+        if violation.code in ROLE_REFUSALS:
             raise
         current = turn.service.repo.request(request.id) or request
         message = turn.t(violation.code, **violation.params)
