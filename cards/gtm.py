@@ -121,7 +121,7 @@ def _offer_row(t: Translator, offer: Benefit, index: int, has_contact: bool, tod
 
 def contact_form(t: Translator, people: list[Person], contact: MarketingContact | None, account_email: str,
                  mode: str = "add", values: dict[str, Any] | None = None,
-                 error: str | None = None) -> Card:
+                 error: str | None = None, error_field: str = "") -> Card:
     """Seed: choose the user, an alternate email (not the company's), the phone and the language.
 
     The user list has static choices from our directory (they work offline) and the Teams people
@@ -132,7 +132,7 @@ def contact_form(t: Translator, people: list[Person], contact: MarketingContact 
         contact = None
     current_person = values.get("person_id") or (contact.person_id if contact else "")
     body: list[dict[str, Any]] = [heading(t("gtm.contact.form_title"))]
-    if error:
+    if error and not error_field:
         body.append({"type": "Container", "style": "attention", "items": [text(error, weight="Bolder")]})
     body.append(text(t("gtm.contact.form_intro")))
     body.append({
@@ -158,6 +158,9 @@ def contact_form(t: Translator, people: list[Person], contact: MarketingContact 
         "choices": [{"title": language_title(t, c), "value": c} for c in CONTACT_LANGUAGES],
         "value": values.get("preferred_language") or (contact.preferred_language if contact else t.locale),
     })
+    if error and error_field:  # the reason stands right under the input it is about
+        at = next(i for i, e in enumerate(body) if e.get("id") == error_field) + 1
+        body.insert(at, text(error, color="Attention", size="Small", spacing="None"))
     actions = [
         execute(t("gtm.contact.assign"), "set_marketing_contact", {"mode": mode}),
         execute(t("gtm.back"), "list_go_to_market", associatedInputs="none"),

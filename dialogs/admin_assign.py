@@ -16,7 +16,7 @@ from cards.base import confirm, execute, notice
 from cards.benefit_list import LIST_VERBS, assign_form_card
 from dialogs.actions import GLOBAL_ADMINS, ActionResult, action
 from dialogs.admin_view import change_then_show, list_view, page_of, reason
-from dialogs.people import resolve_person
+from dialogs.people import known_person, resolve_person
 from dialogs.turn import Turn
 from domain import errors
 from domain.errors import RuleViolation
@@ -104,7 +104,9 @@ def _form_again(turn: Turn, benefit_id: str, data: dict[str, Any], violation: Ru
     row = next((assignments for b, assignments in view.rows if b.id == benefit_id), None)
     if row is None or len(row) >= benefit.quantity:
         return None
-    values = {f"person-{benefit_id}": _value(data, "person_id", f"person-{benefit_id}"),
+    typed = _value(data, "person_id", f"person-{benefit_id}")
+    chosen = known_person(turn, typed)  # the picker's value as the form's choices name it
+    values = {f"person-{benefit_id}": chosen.id if chosen is not None else typed,
               f"alternate-{benefit_id}": _value(data, "alternate_email", f"alternate-{benefit_id}")}
     errors_ = {f"{field}-{benefit_id}": reason(turn, violation)}
     return assign_form_card(view, benefit, row, turn.t, values, errors_)

@@ -11,7 +11,7 @@ from typing import Any
 
 from cards.gtm import CONTACT_LANGUAGES, contact_form, gtm_card
 from dialogs.actions import GO_TO_MARKET_ADMINS, ROLE_REFUSALS, ActionResult, action
-from dialogs.people import resolve_person
+from dialogs.people import known_person, resolve_person
 from dialogs.turn import Turn
 from domain import errors, rules
 from domain.errors import RuleViolation
@@ -60,11 +60,21 @@ async def set_marketing_contact(turn: Turn, data: dict[str, Any]) -> ActionResul
     except RuleViolation as violation:
         if violation.code in ROLE_REFUSALS:
             raise
+        chosen = known_person(turn, values["person_id"])
+        if chosen is not None:  # the picker's value (an Entra id, an email) as the form's choices name it
+            values["person_id"] = chosen.id
         form = contact_form(turn.t, repo.people(), repo.marketing_contact(), account_email(turn), mode,
-                            values, error=turn.t(violation.code, **violation.params))
+                            values, error=turn.t(violation.code, **violation.params),
+                            error_field=_CONTACT_FIELDS.get(violation.code, ""))
         return ActionResult(form)
     name = (repo.person(contact.person_id) or person).name
     return ActionResult(page(turn, {"key": "gtm.contact.saved", "params": {"name": name}}))
+
+
+#: The contact form's input a refusal is about (shown under it; anything else on top of the form).
+_CONTACT_FIELDS = {errors.INVALID_EMAIL: "alternate_email", errors.ALTERNATE_EMAIL_SAME_AS_ACCOUNT: "alternate_email",
+                   errors.INVALID_PHONE: "phone", errors.INVALID_LANGUAGE: "preferred_language",
+                   errors.UNKNOWN_PERSON: "person_id"}
 
 
 def account_email(turn: Turn) -> str:

@@ -82,3 +82,26 @@ async def test_an_mpn_partner_admin_is_not_offered_what_only_a_global_admin_may_
             assert f"'verb': '{hidden}'" not in dumped, (verb, hidden)
     _, body, _ = await bot.execute(ALEX, "list_visual_studio")
     assert "'verb': 'assign_user'" in str(card_of(body)) and "'verb': 'add_person'" in str(card_of(body))
+
+
+async def test_a_refused_marketing_contact_keeps_the_chosen_user_as_the_form_names_them(bot: BotClient) -> None:
+    """The Teams people picker answers with an Entra id or an address, not our directory id: the refused
+    form must select the person among its own choices, or the renderer shows the User empty."""
+    typed = {"mode": "add", "person_id": "meganb@contoso.com", "alternate_email": "meganb@contoso.com",
+             "phone": "+1 425 555 0100", "preferred_language": "en-US"}
+    _, body, sent = await bot.execute(MEGAN, "set_marketing_contact", typed)
+    card = card_of(body)
+    picker = all_inputs(card)["person_id"]
+    assert sent == [] and picker["value"] == MEGAN["aadObjectId"]
+    assert picker["value"] in {c["value"] for c in picker["choices"]}
+    assert all_inputs(card)["phone"]["value"] == "+1 425 555 0100"
+    assert "different from" in after(card, "alternate_email")
+    assert bot.service.repo.marketing_contact() is None
+
+
+async def test_a_refused_assignment_selects_the_person_picked_by_address(bot: BotClient) -> None:
+    typed = {"benefit_id": "tech-support", "person-tech-support": "leeg@contoso.com",
+             "alternate-tech-support": "leeg@contoso.com"}
+    _, body, _ = await bot.execute(ALEX, "assign_user", typed)
+    picker = all_inputs(card_of(body))["person-tech-support"]
+    assert picker["value"] == LEE_ID and LEE_ID in {c["value"] for c in picker["choices"]}
