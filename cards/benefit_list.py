@@ -368,6 +368,9 @@ def _assign_fields(view: ListView, benefit: Benefit, assignments: list[Assignmen
     fields: list[dict[str, Any]] = [text(t("benefits.select_user")), picker]
     if values.get(person_id):
         picker["value"] = values[person_id]
+        if any(c["value"] == values[person_id] for c in picker["choices"]):
+            # a known person is shown chosen by every client (a people search may start empty)
+            picker.pop("choices.data")
     if errors.get(person_id):
         fields.append(text(errors[person_id], color="Attention", size="Small", spacing="None"))
     fields.append(text(t("benefits.not_in_list"), isSubtle=True, size="Small"))

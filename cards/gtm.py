@@ -141,6 +141,8 @@ def contact_form(t: Translator, people: list[Person], contact: MarketingContact 
         "choices": [{"title": f"{p.name} ({p.email})" if p.email else p.name, "value": p.id} for p in people],
         "choices.data": PEOPLE_PICKER, "value": current_person,
     })
+    if values.get("person_id") and any(c["value"] == current_person for c in body[-1]["choices"]):
+        body[-1].pop("choices.data")  # a refused form shows its chosen person in every client
     body.append(text(t("gtm.contact.alternate_hint", account=account_email), isSubtle=True, size="Small"))
     body.append({
         "type": "Input.Text", "id": "alternate_email", "label": t("gtm.contact.alternate_email"), "style": "email",

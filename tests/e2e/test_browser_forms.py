@@ -37,6 +37,23 @@ async def test_a_refused_marketing_contact_keeps_the_user(journey: Journey) -> N
     await journey.expect_card("different from", step="refused")
     await journey.screenshot("refused form")
     card = journey.p.locator(CARDS).last
-    assert await card.get_by_text("Megan Bowen").count() >= 1  # the User is still chosen
+    assert await card.get_by_role("combobox", name="User").input_value() == "Megan Bowen (meganb@contoso.com)"
     assert await card.get_by_label("Alternate email").input_value() == "meganb@contoso.com"
     assert await card.get_by_label("Contact phone").input_value() == "+1 425 555 0100"
+
+
+async def test_a_refused_technical_assignment_keeps_the_user_and_the_email(journey: Journey) -> None:
+    await journey.open()
+    await journey.say("technical")
+    await journey.expect_card("Product support incidents")
+    await journey.click("⌄", row="Product support incidents")
+    await journey.click("Assign user", row="Product support incidents")
+    await journey.pick("Lee Gu")
+    await journey.fill("Alternate email address", "leeg@contoso.com")  # his company address: refused
+    await journey.screenshot("assignment typed")
+    await journey.click("Assign user")
+    await journey.expect_card("Assign Product support incidents", step="refused assignment")
+    card = journey.p.locator(CARDS).last
+    assert await card.get_by_role("combobox", name="User").input_value() == "Lee Gu (leeg@contoso.com)"
+    assert await card.get_by_label("Alternate email address").input_value() == "leeg@contoso.com"
+    assert await card.get_by_text("leeg@contoso.com is that address").count() == 1  # under the field
