@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 NODE_TOOLS := node_modules/.stamp
 
-.PHONY: run test bench package lint deps dev-deps node-deps e2e-deps clean
+.PHONY: run test bench package doctor lint deps dev-deps node-deps e2e-deps clean
 
 ## run: start the bot on :3978 and the Agents Playground on :56150 (Ctrl-C stops both)
 run: deps $(NODE_TOOLS)
@@ -21,8 +21,12 @@ bench: dev-deps
 	$(PY) -m bench
 
 ## package: build the Teams app package (build/appPackage.zip) from manifest/ and .env
-package: dev-deps
+package: dev-deps $(NODE_TOOLS)
 	$(PY) -m manifest.package
+
+## doctor: check the configuration (.env) before the first start in a tenant; ARGS="--online" asks Entra too
+doctor: deps
+	$(PY) -m bot doctor $(ARGS)
 
 lint: dev-deps
 	$(PY) -m ruff check .

@@ -17,14 +17,14 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from aiohttp import web
-
+from bot import doctor
 from bot.activations import add_cli as add_activate_cli
 from bot.activations import cmd_activate
 from bot.app import DOMAIN_FILE, create_app
 from bot.backup import fetch_from_running_bot
 from bot.logs import configure_logging
 from bot.loopback import LOCAL
+from bot.server import ServerLimits, run
 from bot.settings import Settings
 from services.inventory import (
     InventoryError,
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command or "serve"
     try:
         if command == "serve":
-            web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+            run(create_app(settings), settings.host, settings.port, ServerLimits.from_settings(settings.extra))
             return 0
         if command == "dev":
             return run_dev(settings)
@@ -211,6 +211,14 @@ _HANDLERS = {"seed": cmd_seed, "import": cmd_import, "export": cmd_export}
 _EXTENSIONS: list = []
 _EXTENSIONS.append(add_activate_cli)
 _HANDLERS["activate"] = cmd_activate
+_EXTENSIONS.append(doctor.add_cli)
+
+
+async def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
+    return await asyncio.to_thread(doctor.run, settings, args)  # msal blocks
+
+
+_HANDLERS["doctor"] = cmd_doctor
 
 if __name__ == "__main__":
     logging.captureWarnings(True)

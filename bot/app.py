@@ -18,13 +18,15 @@ from botbuilder.core import ConversationState, UserState
 from bot import keys
 from bot.activations import post_activations
 from bot.adapter import BenefitsAdapter
-from bot.auth import build_authentication
+from bot.auth import build_authentication, keep_identity_warm, login_url
 from bot.backup import get_backup
 from bot.connector import ConnectorPool
 from bot.handler import BenefitsBot
 from bot.notifier import notifications_ctx
+from bot.pages import add_routes as add_pages
 from bot.runtime import tune_gc_on_startup
 from bot.settings import Settings
+from bot.signing_keys import signing_keys_ctx
 from bot.state_storage import TinyDBStateStorage
 from dialogs.sso import SsoGate
 from domain.models import Role
@@ -45,6 +47,7 @@ STATE_FILE = "state.json"
 def create_app(settings: Settings) -> web.Application:
     app = web.Application()
     app[keys.SETTINGS] = settings
+    app.cleanup_ctx.append(signing_keys_ctx)
     app.cleanup_ctx.append(_stores)
     app.cleanup_ctx.append(notifications_ctx)
     app.on_startup.append(tune_gc_on_startup)  # after the stores are open (cleanup_ctx runs first)
@@ -53,6 +56,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/api/backup", get_backup)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    add_pages(app)
     return app
 
 
@@ -73,7 +77,11 @@ async def _open(app: web.Application, settings: Settings) -> AsyncIterator[None]
     await bootstrap(settings, service)
     state = TinyDBStateStorage(state_store)
     conversations = ConversationBook(domain_store)
-    clients = MsalClients(settings.extra.get("MSAL_CA_BUNDLE", "").strip())  # one msal app per credential
+    identity_retry_s = float(settings.extra.get("IDENTITY_RETRY_SECONDS", "").strip() or 30)
+    clients = MsalClients(settings.extra.get("MSAL_CA_BUNDLE", "").strip(), identity_retry_s)  # one per credential
+    app[keys.MSAL_CLIENTS] = clients
+    if settings.app_id and settings.app_password:  # the bot's own tokens: named in /readyz until Entra answers
+        clients.get(settings.app_id, settings.app_password, login_url(settings))
     directory = build_directory(settings.extra, service.repo, clients)
     app[keys.DIRECTORY] = directory
     connectors = ConnectorPool()
@@ -88,10 +96,12 @@ async def _open(app: web.Application, settings: Settings) -> AsyncIterator[None]
                                      user_state, fresh_for=timedelta(minutes=minutes))
     app[keys.BOT] = BenefitsBot(service, conversations, sso_configured=bool(settings.sso_connection_name),
                                 extras=extras)
+    warming = asyncio.create_task(keep_identity_warm(clients, identity_retry_s), name="identity warm-up")
     log.info("bot ready", extra={"settings": settings.safe_summary()})
     try:
         yield
     finally:
+        warming.cancel()
         await directory.close()
         await connectors.close()
         await domain_store.close()
@@ -125,11 +135,14 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     stores = [request.app[keys.DOMAIN_STORE].health(), request.app[keys.STATE_STORE].health()]
-    ready = all(s.ready for s in stores)
+    identity = request.app[keys.MSAL_CLIENTS].status()
+    ready = all(s.ready for s in stores) and all(i["ready"] for i in identity)
     healthy = ready and not any(s.quarantined for s in stores)
     body = {
         "status": "ready" if healthy else ("degraded" if ready else "not ready"),
         "stores": [{"path": s.path, "ready": s.ready, "quarantined": list(s.quarantined), "detail": s.detail}
                    for s in stores],
+        "identity_providers": [{"authority": i["authority"], "ready": i["ready"], "detail": i["detail"]}
+                               for i in identity],
     }
     return web.json_response(body, status=200 if ready else 503)

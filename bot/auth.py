@@ -3,7 +3,10 @@
 Inbound: with ``MicrosoftAppId`` set only the Bot Connector may call ``/api/messages``. The SDK
 rejects bad tokens in many different ways (``PermissionError`` for some, ``KeyError``, PyJWT errors
 and plain ``Exception`` for others), which the adapter would answer with 500. ``StrictAuthentication``
-turns every failure into ``PermissionError`` (401) and logs the reason, never the token.
+turns every failure into ``PermissionError`` (401) and logs the reason, never the token. A header that
+cannot be a Bot Connector token (not ``Bearer``, not a JWT, an algorithm the SDK does not allow, no key
+id) is refused before the SDK sees it, so it never makes the SDK look for a signing key; when no
+signing key could be fetched yet the answer is 503 (``bot.signing_keys``).
 
 Outbound: the SDK builds a fresh msal application per credentials object, and msal asks the public
 instance-discovery endpoint about its authority first. ``MsalCredentialFactory`` hands the SDK
@@ -18,9 +21,11 @@ the unset ones with their public-cloud values.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
+import jwt
 from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity
 from botframework.connector.auth import (
@@ -38,7 +43,9 @@ from botframework.connector.skills import BotFrameworkClient
 from msrest.authentication import Authentication
 
 from bot.settings import Settings
+from bot.signing_keys import SigningKeysUnavailable
 from services.identity.msal_app import PUBLIC_LOGIN, MsalClients
+from services.identity.regions import token_service_url
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +85,10 @@ class BotConfiguration:
             self.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE = (
                 extra["BOT_OAUTH_SCOPE"] or AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE)
             self.OAUTH_URL = extra["BOT_OAUTH_URL"] or AuthenticationConstants.OAUTH_URL
+        region = settings.extra.get("BOT_TOKEN_SERVICE_REGION", "").strip()
+        if region and not extra["BOT_OAUTH_URL"]:
+            # a regional bot's sign-ins must stay in its data residency
+            self.OAUTH_URL = token_service_url(region)
 
     def __repr__(self) -> str:  # never print the password
         return f"BotConfiguration(APP_ID={self.APP_ID!r}, APP_TYPE={self.APP_TYPE!r})"
@@ -117,20 +128,29 @@ class StrictAuthentication(BotFrameworkAuthentication):
 
     async def authenticate_request(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
         try:
+            _screen(auth_header)
             return await self.inner.authenticate_request(activity, auth_header)
+        except SigningKeysUnavailable:
+            raise
         except Exception as error:
             raise _refused(error, auth_header, getattr(activity, "channel_id", None)) from None
 
     async def authenticate_streaming_request(self, auth_header: str,
                                              channel_id_header: str) -> AuthenticateRequestResult:
         try:
+            _screen(auth_header)
             return await self.inner.authenticate_streaming_request(auth_header, channel_id_header)
+        except SigningKeysUnavailable:
+            raise
         except Exception as error:
             raise _refused(error, auth_header, channel_id_header) from None
 
     async def authenticate_channel_request(self, auth_header: str) -> ClaimsIdentity:
         try:
+            _screen(auth_header)
             return await self.inner.authenticate_channel_request(auth_header)
+        except SigningKeysUnavailable:
+            raise
         except Exception as error:
             raise _refused(error, auth_header, None) from None
 
@@ -155,6 +175,31 @@ class StrictAuthentication(BotFrameworkAuthentication):
         return getattr(self.inner, name)
 
 
+#: the longest key id accepted in a token header (published ids are short)
+MAX_KEY_ID = 128
+
+
+def _screen(auth_header: str) -> None:
+    """Refuse a non-empty header that cannot be a signed Bot Connector token, before any key lookup.
+
+    An empty header is left to the SDK (with authentication off it means an anonymous caller).
+    """
+    if not auth_header:
+        return
+    scheme, _, token = auth_header.partition(" ")
+    if scheme != "Bearer" or not token or " " in token:
+        raise PermissionError("not a Bearer token")
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as error:
+        raise PermissionError(f"not a JWT: {error}") from None
+    if header.get("alg") not in AuthenticationConstants.ALLOWED_SIGNING_ALGORITHMS:
+        raise PermissionError("token signing algorithm not allowed")
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid or len(kid) > MAX_KEY_ID:
+        raise PermissionError("the token names no usable signing key id")
+
+
 def _refused(error: Exception, auth_header: str, channel: str | None) -> PermissionError:
     """Log why a request was refused without the credentials it carried."""
     reason = f"{type(error).__name__}: {error}"
@@ -165,6 +210,17 @@ def _refused(error: Exception, auth_header: str, channel: str | None) -> Permiss
     log.warning("request not authenticated", extra={"reason": reason[:300], "scheme": scheme[:20],
                                                     "channel": channel})
     return PermissionError("Unauthorized")
+
+
+async def keep_identity_warm(clients: MsalClients, retry_s: float) -> None:
+    """Build the msal applications until Entra answers for each (``/readyz`` names the missing ones).
+
+    A login outage at start must not stop the bot: it starts, reports what is missing and retries.
+    """
+    while True:
+        if await asyncio.to_thread(clients.warm):
+            return
+        await asyncio.sleep(retry_s)
 
 
 def build_authentication(settings: Settings, clients: MsalClients | None = None,

@@ -7,10 +7,14 @@ bearer tokens or product keys are masked before a record is written.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 import sys
+import time
+from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,3 +73,53 @@ def configure_logging(level: str = "INFO") -> None:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     # msrest warns about every Teams-only field it does not model ("trigger is not a known attribute")
     logging.getLogger("msrest").setLevel(logging.ERROR)
+
+
+class RateLimitedLog:
+    """Counts events and writes them as one line per interval: a flood costs one line, not one per event.
+
+    The first event of a quiet period is written at once; later ones are added up and written when
+    the interval since the last line has passed (``details`` adds context, e.g. open connections).
+    """
+
+    def __init__(self, logger: logging.Logger, message: str, *, interval_s: float = 10.0,
+                 level: int = logging.WARNING, details: Callable[[], dict[str, Any]] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.logger = logger
+        self.message = message
+        self.interval_s = interval_s
+        self.level = level
+        self.details = details
+        self.clock = clock
+        self.counts: Counter[str] = Counter()
+        self.lines = 0
+        self._last: float | None = None
+        self._pending: asyncio.TimerHandle | None = None
+
+    def count(self, event: str) -> None:
+        self.counts[event] += 1
+        if self._pending is not None:
+            return
+        now = self.clock()
+        wait = 0.0 if self._last is None else self._last + self.interval_s - now
+        if wait <= 0:
+            self.flush()
+            return
+        try:
+            self._pending = asyncio.get_running_loop().call_later(wait, self.flush)
+        except RuntimeError:  # no loop (a script, a test): the next count or flush writes it
+            pass
+
+    def flush(self) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None
+        if not self.counts:
+            return
+        extra: dict[str, Any] = {"events": dict(self.counts), "interval_s": self.interval_s}
+        if self.details is not None:
+            extra.update(self.details())
+        self.counts.clear()
+        self._last = self.clock()
+        self.lines += 1
+        self.logger.log(self.level, self.message, extra=extra)

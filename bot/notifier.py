@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -26,11 +27,14 @@ from msrest.exceptions import HttpOperationError
 from bot import keys
 from cards.notifications import notification_card
 from dialogs.requests import card_for as request_card_for
+from manifest.settings import TEAMS_APP_ID_NAMESPACE
 from services.benefits import BenefitsService
 from services.conversations import ConversationBook
 from services.i18n import DEFAULT_LOCALE, Translator, normalize_locale
+from services.identity import GraphDirectory
 from services.notifications import DeliveryError, Outbox, RateLimiter, RetryPolicy, Worker
 from services.notifications.events import REQUEST_SUBMITTED, NotificationListener
+from services.notifications.installer import AppInstaller
 from services.notifications.scheduler import ReminderScheduler
 from services.storage.base import Document
 
@@ -128,14 +132,39 @@ def _float(settings: Any, name: str, default: float) -> float:
         return default
 
 
+def build_installer(service: BenefitsService, conversations: ConversationBook, directory: Any,
+                    settings: Any) -> AppInstaller | None:
+    """Proactive installation through Graph, when the directory is Graph and ``PROACTIVE_INSTALL`` allows."""
+    enabled = str(settings.extra.get("PROACTIVE_INSTALL", "true")).strip().lower() not in ("0", "false", "no", "off")
+    if not enabled or not isinstance(directory, GraphDirectory):
+        return None
+    # the manifest's id, as `make package` writes it (TEAMS_APP_ID, else derived from the bot's app id)
+    teams_app_id = settings.extra.get("TEAMS_APP_ID", "").strip().lower() or (
+        str(uuid.uuid5(TEAMS_APP_ID_NAMESPACE, settings.app_id.lower())) if settings.app_id else "")
+    if not teams_app_id:
+        return None
+
+    def entra_id_of(person_id: str) -> str | None:
+        person = service.repo.person(person_id)
+        return person.aad_object_id if person is not None and person.aad_object_id else None
+
+    def installed_for() -> list[str]:
+        return [aad for pid in conversations.all_references() if (aad := entra_id_of(pid))]
+
+    return AppInstaller(directory, teams_app_id, entra_id_of, installed_for,
+                        settings.extra.get("TEAMS_CATALOG_APP_ID", "").strip())
+
+
 def build_notifications(service: BenefitsService, conversations: ConversationBook, sender: Any,
-                        settings: Any) -> Notifications:
+                        settings: Any, directory: Any = None) -> Notifications:
     """The outbox, worker and scheduler for one store; limits from ``NOTIFY_*`` variables."""
     outbox = Outbox(service.store)
     limiter = RateLimiter(per_app_rps=_float(settings, "NOTIFY_APP_RPS", 50.0))
     policy = RetryPolicy(max_attempts=int(_float(settings, "NOTIFY_MAX_ATTEMPTS", 6)),
                          base_delay=_float(settings, "NOTIFY_BACKOFF_SECONDS", 1.0))
-    worker = Worker(outbox, sender, conversations.reference, CardRenderer(service, conversations), limiter, policy)
+    worker = Worker(outbox, sender, conversations.reference, CardRenderer(service, conversations), limiter, policy,
+                    installer=build_installer(service, conversations, directory, settings),
+                    install_wait=_float(settings, "NOTIFY_INSTALL_WAIT_SECONDS", 30.0))
     scheduler = ReminderScheduler(service, outbox, interval=_float(settings, "NOTIFY_REMINDER_MINUTES", 15.0) * 60,
                                   reachable=lambda person_id: conversations.reference(person_id) is not None)
     listener = NotificationListener(service, outbox).subscribe()
@@ -148,7 +177,7 @@ async def notifications_ctx(app: web.Application) -> AsyncIterator[None]:
     service = app[keys.SERVICE]
     conversations = app[keys.BOT].conversations  # the handler's book: it sees references being written
     sender = BotSender(app[keys.ADAPTER], settings.app_id)
-    notifications = build_notifications(service, conversations, sender, settings)
+    notifications = build_notifications(service, conversations, sender, settings, app.get(keys.DIRECTORY))
     app[NOTIFICATIONS] = notifications
     tasks = [asyncio.create_task(notifications.worker.run(), name="notification-worker"),
              asyncio.create_task(notifications.scheduler.run(), name="expiry-reminders")]

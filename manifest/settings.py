@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from services.identity.regions import TOKEN_SERVICE_HOSTS
+
 DEFAULT_BOT_NAME = "Partner Benefits"
 DEFAULT_APP_VERSION = "1.0.0"
 
@@ -50,6 +52,10 @@ BAD_TEAMS_APP_ID = (
 )
 BAD_APP_VERSION = "APP_VERSION must be MAJOR.MINOR.PATCH (e.g. 1.0.3), got {value!r}."
 BAD_URL = "{name} must be an https:// URL, got {value!r}."
+BAD_REGION = (
+    "BOT_TOKEN_SERVICE_REGION must be empty (global) or one of {choices}, got {value!r}: it must be the data "
+    "residency of the Azure Bot resource (Azure portal > your Azure Bot > Overview > Location)."
+)
 TOO_LONG = "{name} is at most {limit} characters in the manifest, got {length}: {value!r}."
 
 
@@ -79,6 +85,9 @@ class ManifestSettings:
     """``TERMS_URL``: terms of use; defaults to ``<DEVELOPER_WEBSITE>/terms``."""
     app_version: str = DEFAULT_APP_VERSION
     """``APP_VERSION``: version of the package; raise it for every upload that changes the manifest."""
+    token_service_host: str = TOKEN_SERVICE_HOSTS[""]
+    """The Bot Framework token service of the bot's data residency (``BOT_TOKEN_SERVICE_REGION``):
+    Teams must be allowed to open its sign-in pages, so it is one of the package's valid domains."""
     defaulted: tuple[str, ...] = ()
     """Names of the settings that were not given and took their default (reported by the CLI)."""
 
@@ -146,6 +155,10 @@ class ManifestSettings:
         base = website.rstrip("/")
         privacy_url = _https("PRIVACY_URL", or_default("PRIVACY_URL", f"{base}/privacy"))
         terms_url = _https("TERMS_URL", or_default("TERMS_URL", f"{base}/terms"))
+        region = get("BOT_TOKEN_SERVICE_REGION").lower()
+        if region not in TOKEN_SERVICE_HOSTS:
+            raise SettingsError(BAD_REGION.format(choices=", ".join(sorted(filter(None, TOKEN_SERVICE_HOSTS))),
+                                                  value=region))
         app_version = or_default("APP_VERSION", DEFAULT_APP_VERSION)
         if not _SEMVER.match(app_version):
             raise SettingsError(BAD_APP_VERSION.format(value=app_version))
@@ -160,13 +173,18 @@ class ManifestSettings:
             privacy_url=privacy_url,
             terms_url=terms_url,
             app_version=app_version,
+            token_service_host=TOKEN_SERVICE_HOSTS[region],
             defaulted=tuple(defaulted),
         )
 
     @property
     def sso_resource(self) -> str:
-        """The Application ID URI of the bot's Entra app, as Teams SSO expects it."""
-        return f"api://{self.bot_domain}/botid-{self.app_id}"
+        """The Application ID URI of the bot's Entra app, as Teams SSO expects it for a bot without a tab.
+
+        The host-free form does not tie SSO to the bot's host (a tunnel's host changes) and is accepted by
+        tenants that restrict identifier URIs to verified domains.
+        """
+        return f"api://botid-{self.app_id}"
 
     def placeholders(self) -> dict[str, str]:
         """The ``${{NAME}}`` values of ``manifest.template.json``."""
@@ -181,6 +199,7 @@ class ManifestSettings:
             "TERMS_URL": self.terms_url,
             "APP_VERSION": self.app_version,
             "SSO_RESOURCE": self.sso_resource,
+            "TOKEN_SERVICE_HOST": self.token_service_host,
         }
 
 

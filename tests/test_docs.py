@@ -33,9 +33,23 @@ def test_every_setting_the_code_reads_is_in_env_example() -> None:
     assert not missing, missing
 
 
-def test_every_graph_permission_the_code_names_is_in_the_readme() -> None:
-    pattern = re.compile(r"\b(User\.Read(?:\.All)?|RoleManagement\.Read\.Directory|Directory\.Read\.All|"
-                         r"TeamsAppInstallation\.[A-Za-z.]+)\b")
-    used = {m for path in (ROOT / "services" / "identity").rglob("*.py")
-            for m in pattern.findall(path.read_text(encoding="utf-8"))}
-    assert used and not [p for p in used if f"`{p}`" not in README]
+def _graph_calls_made() -> set[tuple[str, str]]:
+    """Every (method, Graph path) the identity services call, each interpolated segment as ``{id}``."""
+    calls: set[tuple[str, str]] = set()
+    for path in (ROOT / "services" / "identity").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        calls |= {("GET", p) for p in re.findall(r'(?:_collect|_get)\(\s*f?"(/[^"]*)"', text)}
+        calls |= set(re.findall(r'_request\(\s*"([A-Z]+)",\s*f?"(/[^"]*)"', text))
+        calls |= {("GET", p) for p in re.findall(r'session\.get\(f"\{self\.base\}(/[^"?]*)"', text)}
+    return {(method, re.sub(r"\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}", "{id}", p)) for method, p in calls}
+
+
+def test_every_graph_call_has_its_permission_and_the_readme_lists_exactly_those() -> None:
+    from services.identity.permissions import GRAPH_CALLS
+
+    called = _graph_calls_made()
+    assert {("GET", "/users"), ("GET", "/users/{id}"), ("GET", "/me"),
+            ("POST", "/users/{id}/teamwork/installedApps")} <= called
+    assert called == set(GRAPH_CALLS), (sorted(called - set(GRAPH_CALLS)), sorted(set(GRAPH_CALLS) - called))
+    rows = re.findall(r"^\s*\| `([A-Za-z.]+)` \| (Application|Delegated)\b", README, re.M)
+    assert set(rows) == set(GRAPH_CALLS.values())

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import Any
 from urllib.parse import quote
 
@@ -23,6 +24,7 @@ import aiohttp
 from domain.models import Person
 from services.identity.directory import DirectoryError, DirectoryPermissionError
 from services.identity.msal_app import token_error
+from services.identity.permissions import INSTALL_PERMISSION, ROLES_PERMISSION, USERS_PERMISSION
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +32,6 @@ GRAPH_URL = "https://graph.microsoft.com"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 #: Entra's "Global Administrator" directory role template id (the same in every tenant)
 GLOBAL_ADMIN_TEMPLATE_ID = "62e90394-69f5-4237-9190-012177145e10"
-USERS_PERMISSION = "User.Read.All"
-ROLES_PERMISSION = "RoleManagement.Read.Directory"
 _SELECT = "id,displayName,mail,userPrincipalName"
 
 
@@ -106,6 +106,28 @@ class GraphDirectory:
         self._roles[person_id] = (answer, now + self.role_cache)
         return answer
 
+    # --- proactive installation -------------------------------------------------------------------
+    async def catalog_app_id(self, teams_app_id: str, installed_for: Iterable[str]) -> str | None:
+        """The org catalog's id of the Teams app whose manifest id is ``teams_app_id``, read from the
+        installations of people who have it (the catalog itself needs a wider permission)."""
+        external = teams_app_id.replace("'", "''")
+        for user in islice(installed_for, 5):
+            apps = await self._collect(f"/users/{quote(user, safe='')}/teamwork/installedApps",
+                                       {"$expand": "teamsApp", "$filter": f"teamsApp/externalId eq '{external}'"},
+                                       INSTALL_PERMISSION, 1, missing_ok=True)
+            found = (apps[0].get("teamsApp") or {}).get("id") if apps else None
+            if found:
+                return str(found)
+        return None
+
+    async def install_app(self, user_id: str, catalog_app_id: str) -> bool:
+        """Install the bot as a personal app for ``user_id``; False when Graph knows no such user or app.
+        Already installed counts as installed (409)."""
+        status, _ = await self._request(
+            "POST", f"/users/{quote(user_id, safe='')}/teamwork/installedApps", None, INSTALL_PERMISSION,
+            body={"teamsApp@odata.bind": f"{self.base}/appCatalogs/teamsApps/{catalog_app_id}"}, accept=(409,))
+        return status != 404
+
     # --- HTTP -----------------------------------------------------------------------------------
     async def _token(self) -> str:
         result = await asyncio.to_thread(self.msal_app.acquire_token_for_client, scopes=[GRAPH_SCOPE])
@@ -131,17 +153,25 @@ class GraphDirectory:
 
     async def _get(self, path: str, params: dict[str, str] | None, permission: str,
                    absolute: bool = False) -> dict[str, Any] | None:
+        status, body = await self._request("GET", path, params, permission, absolute=absolute)
+        return body if status == 200 else None
+
+    async def _request(self, method: str, path: str, params: dict[str, str] | None, permission: str,
+                       body: dict[str, Any] | None = None, absolute: bool = False,
+                       accept: tuple[int, ...] = ()) -> tuple[int, dict[str, Any] | None]:
+        """One Graph call with retries on throttling: (status, JSON body) for 2xx, 404 and ``accept``."""
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         url = path if absolute else self.base + path
         for attempt in range(self.max_retries + 1):
             headers = {"Authorization": f"Bearer {await self._token()}", "ConsistencyLevel": "eventual"}
             try:
-                async with self._session.get(url, params=params, headers=headers) as resp:
-                    if resp.status == 200:
-                        return await resp.json()
-                    if resp.status == 404:
-                        return None
+                async with self._session.request(method, url, params=params, headers=headers, json=body) as resp:
+                    if 200 <= resp.status < 300:
+                        return resp.status, (await resp.json() if resp.content_length != 0
+                                             and resp.content_type == "application/json" else None)
+                    if resp.status == 404 or resp.status in accept:
+                        return resp.status, None
                     detail = (await resp.text())[:300]
                     if resp.status == 403:
                         raise DirectoryPermissionError(permission, detail)

@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 
 from services.identity.graph import GRAPH_URL
-from services.identity.msal_app import token_error
+from services.identity.msal_app import IdentityUnavailable, token_error
 
 USER_READ = "https://graph.microsoft.com/User.Read"
 
@@ -29,7 +29,10 @@ class SsoVerifier:
 
     async def who(self, user_token: str) -> str:
         """The Entra object id of the person ``user_token`` was issued to."""
-        result = await asyncio.to_thread(self.msal_app.acquire_token_on_behalf_of, user_token, [USER_READ])
+        try:
+            result = await asyncio.to_thread(self.msal_app.acquire_token_on_behalf_of, user_token, [USER_READ])
+        except IdentityUnavailable as error:
+            raise SsoError(str(error)) from None
         if not result or "access_token" not in result:
             raise SsoError(f"on-behalf-of exchange failed: {token_error(result)}")
         headers = {"Authorization": f"Bearer {result['access_token']}"}

@@ -32,6 +32,14 @@ GIVEN_UP = "given_up"
 STATES = (PENDING, SENDING, DELIVERED, UNDELIVERABLE, GIVEN_UP)
 #: undeliverable because the bot had no conversation with the person (they had not installed it)
 NO_CONVERSATION = "no_conversation"
+#: the bot installed itself for the person through Graph and waits for Teams to confirm (installer.py)
+INSTALL_REQUESTED = "install_requested"
+#: the bot may not install itself (Graph permission not granted)
+INSTALL_NOT_PERMITTED = "install_not_permitted"
+#: the bot could not install itself (not an Entra user, app not in the org catalog, Graph failed)
+INSTALL_UNAVAILABLE = "install_unavailable"
+#: reasons that mean "not installed for them yet": sent again once the person can be reached
+NOT_INSTALLED_YET = frozenset({NO_CONVERSATION, INSTALL_REQUESTED, INSTALL_NOT_PERMITTED, INSTALL_UNAVAILABLE})
 
 
 def utc_now() -> datetime:
@@ -119,14 +127,14 @@ class Outbox:
                              ) -> int:
         """Send again what could not reach someone who had not installed the bot, once they have.
 
-        Only ``no_conversation`` is reopened: a person who blocked the bot (403) or left (404) is
-        not asked again. ``still_relevant`` drops what would now be wrong (a reminder whose moment
-        passed). Returns how many went back to ``pending``; the worker is woken for them.
+        Only "not installed yet" is reopened (``NOT_INSTALLED_YET``): a person who blocked the bot
+        (403) or left (404) is not asked again. ``still_relevant`` drops what would now be wrong (a
+        reminder whose moment passed). Returns how many went back to ``pending``; the worker is woken for them.
         """
         changes = {
             doc["id"]: {"state": PENDING, "attempts": 0, "not_before": "", "reason": "reached_later", "status": 0}
             for doc in self.store.find(OUTBOX, "state", UNDELIVERABLE)
-            if doc.get("reason") == NO_CONVERSATION and reachable(doc["recipient"]) and still_relevant(doc)
+            if doc.get("reason") in NOT_INSTALLED_YET and reachable(doc["recipient"]) and still_relevant(doc)
         }
         await self.record(changes)
         if changes:

@@ -34,11 +34,12 @@ from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from services.notifications.outbox import (
     DELIVERED,
     GIVEN_UP,
+    INSTALL_REQUESTED,
     NO_CONVERSATION,
     PENDING,
     SENDING,
@@ -53,6 +54,12 @@ log = logging.getLogger(__name__)
 
 Render = Callable[[Document], dict[str, Any]]
 ReferenceOf = Callable[[str], dict[str, Any] | None]
+
+
+class Installer(Protocol):
+    """Installs the app for a person who has none (``installer.AppInstaller``); returns an outcome."""
+
+    async def install(self, person_id: str) -> str: ...
 
 
 def utc_now() -> datetime:
@@ -92,8 +99,15 @@ class Worker:
         concurrency: int = 16,
         idle_interval: float = 60.0,
         max_in_flight: int = 8,
+        installer: Installer | None = None,
+        install_wait: float = 30.0,
+        install_checks: int = 20,
     ) -> None:
         self.outbox = outbox
+        self.installer = installer
+        #: after installing the app for someone, how long to wait for Teams' installationUpdate, how often
+        self.install_wait = install_wait
+        self.install_checks = install_checks
         self.sender = sender
         self.reference_of = reference_of
         self.render = render
@@ -196,9 +210,16 @@ class Worker:
                 continue
             reference = self.reference_of(doc["recipient"])
             if reference is None:
-                await self.outbox.record({doc["id"]: {"state": UNDELIVERABLE, "reason": NO_CONVERSATION,
-                                                      "status": 0}})
-                self.stats["undeliverable"] += 1
+                if self.installer is None:
+                    await self.outbox.record({doc["id"]: {"state": UNDELIVERABLE, "reason": NO_CONVERSATION,
+                                                          "status": 0}})
+                    self.stats["undeliverable"] += 1
+                    continue
+                await self._slots.acquire()
+                self._inflight.add(doc["id"])
+                task = asyncio.create_task(self._install(doc))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
                 continue
             conversation = _conversation_of(reference, doc["recipient"])
             mono = self.monotonic()
@@ -283,6 +304,35 @@ class Worker:
             if on_wire:
                 self._on_wire.release()
             self._inflight.discard(doc_id)
+            self._slots.release()
+
+    async def _install(self, doc: Document) -> None:
+        """Someone without the app: install it for them once, then look for their chat every
+        ``install_wait`` seconds (Teams' installationUpdate stores it) up to ``install_checks`` times."""
+        assert self.installer is not None
+        try:
+            if doc.get("install") == INSTALL_REQUESTED:
+                checks = int(doc.get("install_checks", 0)) + 1
+                if checks < self.install_checks:
+                    change = {"state": PENDING, "install_checks": checks, "reason": INSTALL_REQUESTED,
+                              "not_before": (self.clock() + timedelta(seconds=self.install_wait)).isoformat()}
+                else:  # the scheduler's tick sends it once Teams has told us about the chat
+                    change = {"state": UNDELIVERABLE, "reason": INSTALL_REQUESTED, "status": 0}
+                    self.stats["undeliverable"] += 1
+            else:
+                outcome = await self.installer.install(doc["recipient"])
+                self.stats[outcome] += 1
+                if outcome == INSTALL_REQUESTED:
+                    change = {"state": PENDING, "install": outcome, "install_checks": 0, "reason": outcome,
+                              "not_before": (self.clock() + timedelta(seconds=self.install_wait)).isoformat()}
+                else:
+                    change = {"state": UNDELIVERABLE, "install": outcome, "reason": outcome, "status": 0}
+                    self.stats["undeliverable"] += 1
+            await self.outbox.record({doc["id"]: change})
+        except Exception:
+            log.exception("could not install the app for a notification's recipient; a restart settles it")
+        finally:
+            self._inflight.discard(doc["id"])
             self._slots.release()
 
     def _after_failure(self, exc: DeliveryError, attempts: int, conversation: str) -> dict[str, Any]:

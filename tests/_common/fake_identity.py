@@ -13,6 +13,7 @@ The SDK and msal block on ``requests``, so a fake served on the bot's own loop w
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import ssl
@@ -78,6 +79,24 @@ class FakeIdentity:
     graph_requests: list[str] = field(default_factory=list)
     exchange_requests: list[dict[str, Any]] = field(default_factory=list)
     endorsements: list[str] = field(default_factory=lambda: ["msteams", "webchat"])
+    #: Bot Connector signing keys: requests served, a delay and a status to answer with (outages)
+    metadata_fetches: int = 0
+    key_fetches: int = 0
+    keys_in_flight: int = 0
+    keys_delay_s: float = 0.0
+    keys_status: int = 200
+    kid: str = KID
+    #: Entra authority (discovery and token endpoint) answers 503 while False
+    entra_up: bool = True
+    #: the client secret has expired (Entra answers AADSTS7000222)
+    secret_expired: bool = False
+    #: application permissions granted to the app: the ``roles`` of its Graph tokens
+    granted: list[str] = field(default_factory=lambda: ["User.Read.All", "RoleManagement.Read.Directory",
+                                                        "TeamsAppInstallation.ReadWriteSelfForUser.All"])
+    #: Teams app catalog (catalog id -> manifest id) and personal installations (user id -> catalog ids)
+    catalog: dict[str, str] = field(default_factory=dict)
+    installed_apps: dict[str, list[str]] = field(default_factory=dict)
+    install_requests: list[tuple[str, str]] = field(default_factory=list)
 
     def start(self) -> FakeIdentity:
         self.signing_key = new_key()
@@ -122,7 +141,13 @@ class FakeIdentity:
             "MSAL_CA_BUNDLE": self.ca_file, "GRAPH_URL": self.graph_url, **more,
         }
 
-    def mint(self, service_url: str, *, key: rsa.RSAPrivateKey | None = None, kid: str = KID,
+    def rotate_key(self) -> str:
+        """Publish a new signing key under a new key id (the old one is withdrawn); returns the id."""
+        self.signing_key = new_key()
+        self.kid = f"rotated-{uuid.uuid4().hex[:8]}"
+        return self.kid
+
+    def mint(self, service_url: str, *, key: rsa.RSAPrivateKey | None = None, kid: str | None = None,
              alg: str = "RS256", **claims: Any) -> str:
         """A Bot Connector token for ``service_url``; ``claims`` override (``None`` removes one)."""
         now = int(time.time())
@@ -130,6 +155,7 @@ class FakeIdentity:
                                 "iat": now - 60, "exp": now + 3600}
         body.update(claims)
         body = {k: v for k, v in body.items() if v is not None}
+        kid = self.kid if kid is None else kid
         if alg == "HS256":
             return jwt.encode(body, "shared-secret-0123456789abcdef0123", algorithm="HS256", headers={"kid": kid})
         return jwt.encode(body, key or self.signing_key, algorithm=alg, headers={"kid": kid})
@@ -146,20 +172,34 @@ class FakeIdentity:
         r.add_get("/graph/v1.0/users/{id}", self._user)
         r.add_get("/graph/v1.0/users/{id}/transitiveMemberOf/microsoft.graph.directoryRole", self._member_of)
         r.add_get("/graph/v1.0/me", self._me)
+        r.add_get("/graph/v1.0/users/{id}/teamwork/installedApps", self._installed_apps)
+        r.add_post("/graph/v1.0/users/{id}/teamwork/installedApps", self._install_app)
         r.add_get("/tokensvc/api/usertoken/GetToken", self._get_token)
         r.add_get("/tokensvc/api/botsignin/GetSignInResource", self._sign_in_resource)
         r.add_post("/tokensvc/api/usertoken/exchange", self._exchange)
         return app
 
     async def _bf_metadata(self, request: web.Request) -> web.Response:
+        self.metadata_fetches += 1
         return web.json_response({"issuer": ISSUER, "jwks_uri": f"{self.http}/keys"})
 
     async def _jwks(self, request: web.Request) -> web.Response:
+        self.key_fetches += 1
+        if self.keys_delay_s:
+            self.keys_in_flight += 1
+            try:
+                await asyncio.sleep(self.keys_delay_s)
+            finally:
+                self.keys_in_flight -= 1
+        if self.keys_status != 200:
+            return web.json_response({"error": "scripted"}, status=self.keys_status)
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.signing_key.public_key()))
-        jwk.update({"kid": KID, "use": "sig", "alg": "RS256", "endorsements": self.endorsements})
+        jwk.update({"kid": self.kid, "use": "sig", "alg": "RS256", "endorsements": self.endorsements})
         return web.json_response({"keys": [jwk]})
 
     async def _aad_metadata(self, request: web.Request) -> web.Response:
+        if not self.entra_up:
+            return web.json_response({"error": "temporarily_unavailable"}, status=503)
         base = f"https://127.0.0.1:{self.https_port}/{request.match_info['tenant']}"
         return web.json_response({
             "issuer": f"{base}/v2.0", "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
@@ -167,11 +207,26 @@ class FakeIdentity:
         })
 
     async def _token(self, request: web.Request) -> web.Response:
+        if not self.entra_up:
+            return web.json_response({"error": "temporarily_unavailable"}, status=503)
         form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
         self.token_requests.append(form)
-        if form.get("client_id") != APP_ID or form.get("client_secret") != APP_SECRET:
-            return web.json_response({"error": "invalid_client", "error_description": "bad secret"}, status=401)
+        if form.get("client_id") != APP_ID:
+            return web.json_response({"error": "unauthorized_client", "error_description":
+                                      f"AADSTS700016: Application with identifier '{form.get('client_id')}' was "
+                                      "not found in the directory"}, status=400)
+        if form.get("client_secret") != APP_SECRET:
+            return web.json_response({"error": "invalid_client", "error_description":
+                                      "AADSTS7000215: Invalid client secret provided."}, status=401)
+        if self.secret_expired:
+            return web.json_response({"error": "invalid_client", "error_description":
+                                      "AADSTS7000222: The provided client secret keys are expired."}, status=401)
         grant = form.get("grant_type")
+        if grant == "client_credentials" and "graph" in form.get("scope", ""):
+            claims = {"aud": "https://graph.microsoft.com", "appid": APP_ID, "roles": self.granted,
+                      "exp": int(time.time()) + 3600}
+            token = jwt.encode(claims, self.signing_key, algorithm="RS256", headers={"kid": KID})
+            return web.json_response({"token_type": "Bearer", "expires_in": 3599, "access_token": token})
         if grant == "client_credentials":
             token = f"app-token-{len(self.token_requests)}"
             return web.json_response({"token_type": "Bearer", "expires_in": 3599, "access_token": token})
@@ -236,6 +291,30 @@ class FakeIdentity:
             {"@odata.type": "#microsoft.graph.directoryRole", "id": uuid.uuid4().hex, "roleTemplateId": t,
              "displayName": "Global Administrator" if t == GLOBAL_ADMIN_TEMPLATE else "Other role"}
             for t in templates]})
+
+    async def _installed_apps(self, request: web.Request) -> web.Response:
+        if (refused := self._graph_gate(request)) is not None:
+            return refused
+        wanted = request.query.get("$filter", "").partition("teamsApp/externalId eq '")[2].rstrip("'")
+        apps = [{"id": f"inst-{c}", "teamsApp": {"id": c, "externalId": self.catalog.get(c, ""),
+                                                   "distributionMethod": "organization"}}
+                for c in self.installed_apps.get(request.match_info["id"], [])
+                if not wanted or self.catalog.get(c) == wanted]
+        return web.json_response({"value": apps})
+
+    async def _install_app(self, request: web.Request) -> web.Response:
+        if (refused := self._graph_gate(request)) is not None:
+            return refused
+        body = await request.json()
+        catalog_id = str(body.get("teamsApp@odata.bind", "")).rsplit("/", 1)[-1]
+        user = request.match_info["id"]
+        self.install_requests.append((user, catalog_id))
+        if catalog_id not in self.catalog or not any(u["id"] == user for u in self.users):
+            return web.json_response({"error": {"code": "NotFound"}}, status=404)
+        if catalog_id in self.installed_apps.get(user, []):
+            return web.json_response({"error": {"code": "Conflict"}}, status=409)
+        self.installed_apps.setdefault(user, []).append(catalog_id)
+        return web.Response(status=201)
 
     async def _me(self, request: web.Request) -> web.Response:
         self.graph_requests.append(request.path_qs)

@@ -8,7 +8,7 @@ for once and then served from msal's cache.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +24,6 @@ from tests._common.fake_identity import APP_ID, FakeIdentity, new_key
 from tests._common.harness import LEE, BotClient, bot_settings, start_bot, texts_in
 
 MALLORY = {"id": "29:1-mallory", "name": "Mallory", "aadObjectId": "00000000-0000-0000-0000-00000000dead"}
-
-
-@pytest.fixture
-def identity() -> Iterator[FakeIdentity]:
-    fake = FakeIdentity().start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from PIL import Image
 
 from manifest import MANIFEST_VERSION, command_aliases
 from manifest import package as package_module
-from manifest.build import ALL_COMMANDS
+from manifest.build import ALL_COMMANDS, build_manifest
 from manifest.package import PackageError, main, write_package
 from manifest.settings import TEAMS_APP_ID_NAMESPACE, ManifestSettings, SettingsError
 
@@ -121,9 +121,9 @@ def test_manifest_carries_the_configured_ids_and_sso(package: dict[str, bytes]) 
     assert manifest["version"] == "1.2.3"
     assert manifest["webApplicationInfo"] == {
         "id": APP_ID,
-        "resource": f"api://pbb-3978.euw.devtunnels.ms/botid-{APP_ID}",
+        "resource": f"api://botid-{APP_ID}",
     }
-    assert "pbb-3978.euw.devtunnels.ms" in manifest["validDomains"]
+    assert manifest["validDomains"] == ["pbb-3978.euw.devtunnels.ms", "token.botframework.com"]
     assert sorted(manifest["permissions"]) == ["identity", "messageTeamMembers"]
     assert manifest["developer"]["name"] == "Contoso Partner Ops"
     assert manifest["developer"]["privacyUrl"] == "https://contoso.example/privacy"
@@ -172,9 +172,10 @@ def test_every_menu_command_is_localized_in_partner_center_wording(
     for english, localized in expected.items():
         assert found[english] == localized
     member_benefits = "会员权益" if file_name == "zh-CN.json" else "會員資格權益"
-    partner_network = "合作伙伴网络" if file_name == "zh-CN.json" else "合作夥伴網路"
+    program = "Microsoft AI 云合作伙伴计划" if file_name == "zh-CN.json" else "Microsoft AI 雲端合作夥伴計劃"
+    former = "合作伙伴网络" if file_name == "zh-CN.json" else "合作夥伴網路"
     assert member_benefits in language_file["description.full"]
-    assert partner_network in language_file["description.short"]
+    assert program in language_file["description.short"] and former in language_file["description.full"]
 
 
 def test_localized_command_titles_map_back_to_commands() -> None:
@@ -254,11 +255,20 @@ def test_environment_overrides_the_env_file(tmp_path: Path, monkeypatch: pytest.
         ("APP_VERSION", "1.0", "APP_VERSION must be MAJOR.MINOR.PATCH"),
         ("PRIVACY_URL", "http://contoso.example/privacy", "PRIVACY_URL must be an https:// URL"),
         ("BOT_NAME", "A bot name that is much longer than thirty", "BOT_NAME is at most 30"),
+        ("BOT_TOKEN_SERVICE_REGION", "mars", "BOT_TOKEN_SERVICE_REGION must be empty"),
     ],
 )
 def test_malformed_settings_are_refused(name: str, value: str, message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         ManifestSettings.from_mapping({**TEST_ENV, name: value})
+
+
+@pytest.mark.parametrize(("region", "host"), [("europe", "europe.token.botframework.com"),
+                                            ("India", "india.token.botframework.com")])
+def test_a_regional_bot_allows_its_regional_token_service(region: str, host: str) -> None:
+    settings = ManifestSettings.from_mapping({**TEST_ENV, "BOT_TOKEN_SERVICE_REGION": region})
+    manifest = build_manifest(settings)
+    assert manifest["validDomains"] == ["pbb-3978.euw.devtunnels.ms", host]
 
 
 @pytest.mark.parametrize(
