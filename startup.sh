@@ -8,7 +8,8 @@ export PORT="${PORT:-8000}"
 export DATA_DIR="${DATA_DIR:-/home/data/partner-benefits}"
 export SEED_DEMO="${SEED_DEMO:-false}"
 if [ -n "${RESTORE_FROM:-}" ]; then
-  # restore a backup before the bot opens the data folder; a file that does not validate stops here
-  python -m bot import "$RESTORE_FROM"
+  # restore a backup before the bot opens the data folder, replacing what it holds (the log lists
+  # documents per table before -> after); a file that does not validate stops here
+  python -m bot import --replace "$RESTORE_FROM"
 fi
 exec python -m bot serve

@@ -245,7 +245,7 @@ def ours_app(config: dict[str, Any]) -> Any:
 
     http, https = config["http_port"], config["https_port"]
     settings = Settings.from_mapping({
-        "DATA_DIR": config["data_dir"], "LOG_LEVEL": config["log_level"],
+        "DATA_DIR": config["data_dir"], "LOG_LEVEL": config["log_level"], "SEED_DEMO": "true",
         "MicrosoftAppId": APP_ID, "MicrosoftAppPassword": APP_SECRET, "MicrosoftAppTenantId": TENANT,
         "MicrosoftAppType": "SingleTenant",
         "BOT_OPENID_METADATA_URL": f"http://127.0.0.1:{http}/openid", "BOT_TOKEN_ISSUER": ISSUER,

@@ -16,25 +16,22 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bot import doctor
 from bot.activations import add_cli as add_activate_cli
 from bot.activations import cmd_activate
-from bot.app import DOMAIN_FILE, create_app
+from bot.app import DOMAIN_FILE, STATE_FILE, create_app
 from bot.backup import fetch_from_running_bot
 from bot.logs import configure_logging
 from bot.loopback import LOCAL
 from bot.server import ServerLimits, run
 from bot.settings import Settings
-from services.inventory import (
-    InventoryError,
-    demo_inventory,
-    import_inventory,
-    parse_inventory,
-    parse_inventory_text,
-)
+from services.inventory import InventoryError, demo_inventory, import_inventory, parse_inventory
+from services.json_input import JsonInputError, load_json
 from services.repository import INDEXES
-from services.storage import open_store
+from services.restore import plan_restore
+from services.storage import StoreDamagedError, StoreUnavailableError, open_store
 from services.storage.backup import DUMP_FORMAT, encode_export, import_data
 from services.storage.journal import write_atomically
 from services.storage.lock import DataFolderBusy, data_folder_lock
@@ -51,8 +48,15 @@ def main(argv: list[str] | None = None) -> int:
     seed.add_argument("--demo", action="store_true", required=True, help="the Contoso demo data")
     imp = sub.add_parser("import", help="import a benefit inventory (JSON) or restore a backup made by export")
     imp.add_argument("file", type=Path)
+    imp.add_argument("--replace", action="store_true",
+                     help="let a backup replace a data folder that holds data (shown first as counts per table)")
     exp = sub.add_parser("export", help="write a backup of all domain data (JSON)")
     exp.add_argument("file", type=Path)
+    rep = sub.add_parser("repair", help="check the data files; with --accept-loss, open damaged ones from what is "
+                                        "readable")
+    rep.add_argument("--accept-loss", action="store_true",
+                     help="start from what is readable although acknowledged writes are lost (the damaged files "
+                          "are moved aside, not deleted)")
     for extension in _EXTENSIONS:
         extension(sub)
     args = parser.parse_args(argv)
@@ -70,6 +74,44 @@ def main(argv: list[str] | None = None) -> int:
     except DataFolderBusy as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
+    except StoreDamagedError as exc:
+        logging.getLogger("bot").error("the data files are damaged; nothing was changed",
+                                       extra={"event": "storage.refused", "losses": list(exc.losses)})
+        print(f"error: {exc}.\nNothing was changed. {DAMAGED_HELP}", file=sys.stderr)
+        return 4
+    except StoreUnavailableError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 4
+
+
+DAMAGED_HELP = ("Restore a backup (python -m bot import BACKUP.json --replace), or start from what is readable "
+                "and accept the loss (python -m bot repair --accept-loss).")
+
+
+async def cmd_repair(settings: Settings, args: argparse.Namespace) -> int:
+    """Open each store of the data folder: report what is damaged, or (``--accept-loss``) open it from what
+    is readable, which moves the damaged files aside and starts a new generation."""
+    damaged = 0
+    with data_folder_lock(settings.data_dir):
+        for name, indexes in ((DOMAIN_FILE, INDEXES), (STATE_FILE, {})):
+            stem = Path(name).stem
+            if not [p for p in settings.data_dir.glob(f"{stem}.*") if p.suffix != ".lock"]:
+                print(f"{name}: not created yet")
+                continue
+            try:
+                store = open_store(settings.data_dir / name, indexes, accept_loss=args.accept_loss)
+            except StoreDamagedError as exc:
+                damaged += 1
+                print(f"{name}: damaged: {'; '.join(exc.losses)}")
+                continue
+            health = store.health()
+            await store.close()
+            moved = "".join(f"\n  moved aside: {q}" for q in health.quarantined)
+            print(f"{name}: {health.detail}{moved}")
+    if damaged:
+        print(f"nothing was changed. {DAMAGED_HELP}", file=sys.stderr)
+        return 1
+    return 0
 
 
 async def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
@@ -90,38 +132,55 @@ async def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
 async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     path: Path = args.file
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = load_json(path.read_bytes())
     except OSError as exc:
         print(f"error: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 2
+    except JsonInputError as exc:
+        print(f"error: {path}: {exc}; nothing changed", file=sys.stderr)
+        return 2
+    if isinstance(raw, dict) and raw.get("format") == DUMP_FORMAT:
+        return await _restore(settings, path, raw, replace=args.replace)
     try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        print(f"error: {path}: line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}; nothing changed",
-              file=sys.stderr)
+        inventory = parse_inventory(raw)
+    except InventoryError as exc:
+        print(f"error: {path}: {exc}; nothing changed", file=sys.stderr)
         return 2
     with data_folder_lock(settings.data_dir):
         store = open_store(settings.data_dir / DOMAIN_FILE, INDEXES)
         try:
-            if isinstance(raw, dict) and raw.get("format") == DUMP_FORMAT:
-                try:
-                    count = await import_data(store, raw)
-                except ValueError as exc:
-                    print(f"error: {path}: {exc}; nothing changed", file=sys.stderr)
-                    return 2
-                print(f"restored {count} records from {path}")
-                return 0
-            try:
-                inventory = parse_inventory_text(text)
-            except InventoryError as exc:
-                print(f"error: {path}: {exc}; nothing changed", file=sys.stderr)
-                return 2
             await import_inventory(store, inventory)
-            print(f"imported {len(inventory.packages)} packages, {len(inventory.benefits)} benefits, "
-                  f"{len(inventory.people)} people from {path}")
-            return 0
         finally:
             await store.close()
+    print(f"imported {len(inventory.packages)} packages, {len(inventory.benefits)} benefits, "
+          f"{len(inventory.people)} people from {path}")
+    return 0
+
+
+async def _restore(settings: Settings, path: Path, dump: dict[str, Any], *, replace: bool) -> int:
+    """Restore a backup: every document checked first, what it replaces shown, ``--replace`` needed to
+    overwrite data. With ``--replace`` a damaged store is opened from what is readable (it is replaced)."""
+    try:
+        plan_restore({}, dump)  # checked before the data folder is touched
+    except ValueError as exc:
+        print(f"error: {path}: {exc}; nothing changed", file=sys.stderr)
+        return 2
+    with data_folder_lock(settings.data_dir):
+        store = open_store(settings.data_dir / DOMAIN_FILE, INDEXES, accept_loss=replace)
+        try:
+            plan = plan_restore({t: len(store.all(t)) for t in store.table_names()}, dump)
+            print(f"restore of {path} (documents per table, now -> after):")
+            for line in plan.lines():
+                print(f"  {line}")
+            if plan.replaces_data and not replace:
+                print("error: the data folder holds data that this restore would replace; nothing changed. "
+                      "Run again with --replace to replace it.", file=sys.stderr)
+                return 1
+            count = await import_data(store, dump, replace=True)
+        finally:
+            await store.close()
+    print(f"restored {count} records from {path}")
+    return 0
 
 
 async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
@@ -151,7 +210,10 @@ def run_dev(settings: Settings) -> int:
     # Ctrl-C, and a plain `kill` too, stop both (a shell may have started us with SIGINT ignored).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
-    bot = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=os.environ.copy())
+    bot_env = os.environ.copy()
+    if "SEED_DEMO" not in settings.extra:  # neither the environment nor .env chose: a demo starts with data
+        bot_env["SEED_DEMO"] = "true"
+    bot = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=bot_env)
     endpoint = f"http://127.0.0.1:{settings.port}/api/messages"
     _wait_for(f"http://127.0.0.1:{settings.port}/healthz", bot)
     playground = subprocess.Popen(
@@ -206,7 +268,7 @@ def _wait_for(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) ->
     raise SystemExit(f"error: {url} did not answer within {timeout:.0f} s")
 
 
-_HANDLERS = {"seed": cmd_seed, "import": cmd_import, "export": cmd_export}
+_HANDLERS = {"seed": cmd_seed, "import": cmd_import, "export": cmd_export, "repair": cmd_repair}
 #: Further subcommands (e.g. ``activate``) register here: a function adding a parser to ``sub``.
 _EXTENSIONS: list = []
 _EXTENSIONS.append(add_activate_cli)

@@ -5,7 +5,9 @@
   serialized only if it is still an msrest model; dicts and lists go out as they are.
 * Authentication: any failure to authenticate a request is a 401, never a 500, and no bot code
   runs (the strict authentication object turns every validation error into ``PermissionError``).
-* Bad requests: a body that is not JSON or not an activity is a 400 with a short reason.
+* Bad requests: every activity is read and checked once by :mod:`bot.door` (bounded JSON, the SDK's
+  schema, the fields a turn needs); a malformed one is a 400 with a short reason, and a service URL
+  that neither the token nor ``ALLOWED_SERVICE_URLS`` vouches for a 403.
 * Turn speed: the connector client of a turn comes from a :class:`bot.connector.ConnectorPool` (one
   keep-alive session, clients and credentials cached) instead of a new msrest client per turn, and the
   user-token client is built only if the turn uses it (:mod:`bot.user_tokens`); a token that passed
@@ -18,7 +20,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from copy import Error
@@ -34,7 +35,8 @@ from botframework.connector.auth.authenticate_request_result import Authenticate
 from msrest.serialization import Model
 
 from bot.auth_cache import ValidatedTokens
-from bot.connector import ConnectorPool, deserialize_model
+from bot.connector import ConnectorPool
+from bot.door import INVOKES, Refused, ServiceUrls, read_activity
 from bot.turn_context import FastCopyTurnContext
 from bot.user_tokens import LazyUserTokenClient
 from services.i18n import Translator, resolve_locale
@@ -56,9 +58,12 @@ def serialize_invoke_body(body: Any) -> Any:
 class BenefitsAdapter(CloudAdapter):
     """``CloudAdapter`` answering invokes correctly, 401 on bad credentials, 400 on bad bodies."""
 
-    def __init__(self, auth: BotFrameworkAuthentication, connectors: ConnectorPool | None = None) -> None:
+    def __init__(self, auth: BotFrameworkAuthentication, connectors: ConnectorPool | None = None,
+                 service_urls: ServiceUrls | None = None, invokes: frozenset[str] = INVOKES) -> None:
         super().__init__(auth)
         self.connectors = connectors or ConnectorPool()
+        self.service_urls = service_urls or ServiceUrls()
+        self.invokes = invokes
         self.validated_tokens = ValidatedTokens()
         self.on_turn_error = self._on_turn_error
 
@@ -74,6 +79,8 @@ class BenefitsAdapter(CloudAdapter):
                 self.validated_tokens.put(key, result)
         else:
             result = auth_header_or_authenticate_request_result
+        identity = result.claims_identity
+        self.service_urls.check(activity.service_url, identity.claims if identity is not None else None)
         activity.caller_id = result.caller_id
         if not result.connector_factory:
             raise Error("Unable to extract ConnectorClient from turn context.")
@@ -118,23 +125,18 @@ class BenefitsAdapter(CloudAdapter):
     async def process(self, request: web.Request, bot: Bot, ws_response: Any = None) -> web.StreamResponse:
         if request.method != "POST":
             raise web.HTTPMethodNotAllowed(request.method, ["POST"])
-        if "application/json" not in request.headers.get("Content-Type", ""):
-            raise web.HTTPUnsupportedMediaType(text="Content-Type must be application/json")
         try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise web.HTTPBadRequest(text="body is not JSON") from None
-        if not isinstance(body, dict):
-            raise web.HTTPBadRequest(text="body is not an activity")
-        activity = deserialize_model("Activity", body)
-        if not activity.type:
-            raise web.HTTPBadRequest(text="activity has no type")
+            activity = await read_activity(request, self.invokes)
+        except Refused as refused:
+            return refused.response()
         auth_header = request.headers.get("Authorization", "")
         try:
             invoke_response = await self.process_activity(auth_header, activity, bot.on_turn)
-        except PermissionError:
-            log.warning("unauthorized request", extra={"activity_id": activity.id, "channel": activity.channel_id})
+        except PermissionError:  # bot.auth counted why (rate-limited)
             raise web.HTTPUnauthorized() from None
+        except Refused as refused:
+            log.warning("request refused", extra={"activity_id": activity.id, "reason": refused.reason})
+            return refused.response()
         if invoke_response:
             return web.json_response(serialize_invoke_body(invoke_response.body), status=invoke_response.status)
         return web.Response(status=201)

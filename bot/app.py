@@ -21,6 +21,7 @@ from bot.adapter import BenefitsAdapter
 from bot.auth import build_authentication, keep_identity_warm, login_url
 from bot.backup import get_backup
 from bot.connector import ConnectorPool
+from bot.door import INVOKES, SSO_INVOKES, ServiceUrls
 from bot.handler import BenefitsBot
 from bot.notifier import notifications_ctx
 from bot.pages import add_routes as add_pages
@@ -45,7 +46,9 @@ STATE_FILE = "state.json"
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application()
+    # Teams sends plain JSON: a compressed body is refused (bot.door) without ever reaching aiohttp's
+    # decompressor, so a broken or enormous one costs nothing and leaves no traceback.
+    app = web.Application(handler_args={"auto_decompress": False})
     app[keys.SETTINGS] = settings
     app.cleanup_ctx.append(signing_keys_ctx)
     app.cleanup_ctx.append(_stores)
@@ -74,7 +77,7 @@ async def _open(app: web.Application, settings: Settings) -> AsyncIterator[None]
     app[keys.STATE_STORE] = state_store
     service = BenefitsService(domain_store)
     app[keys.SERVICE] = service
-    await bootstrap(settings, service)
+    await bootstrap(settings, service, new_store=domain_store.created)
     state = TinyDBStateStorage(state_store)
     conversations = ConversationBook(domain_store)
     identity_retry_s = float(settings.extra.get("IDENTITY_RETRY_SECONDS", "").strip() or 30)
@@ -86,7 +89,9 @@ async def _open(app: web.Application, settings: Settings) -> AsyncIterator[None]
     app[keys.DIRECTORY] = directory
     connectors = ConnectorPool()
     await connectors.open()  # one keep-alive session for every outbound Bot Connector call
-    app[keys.ADAPTER] = BenefitsAdapter(build_authentication(settings, clients), connectors)
+    app[keys.ADAPTER] = BenefitsAdapter(build_authentication(settings, clients), connectors,
+                                        ServiceUrls.from_setting(settings.extra.get("ALLOWED_SERVICE_URLS", "")),
+                                        SSO_INVOKES if settings.sso_connection_name else INVOKES)
     user_state = UserState(state)
     extras = {"conversation_state": ConversationState(state), "user_state": user_state, "settings": settings,
               "directory": directory}
@@ -108,10 +113,14 @@ async def _open(app: web.Application, settings: Settings) -> AsyncIterator[None]
         await state_store.close()
 
 
-async def bootstrap(settings: Settings, service: BenefitsService) -> None:
-    """First start: demo data when the store is empty; make the configured people Global admins."""
+async def bootstrap(settings: Settings, service: BenefitsService, *, new_store: bool) -> None:
+    """First start: demo data into a store created just now; make the configured people Global admins.
+
+    Demo data goes only into a store this start created (``new_store``): a store that merely looks
+    empty may be a damaged one, and the Contoso people must never be seeded over an organization.
+    """
     repo: Repository = service.repo
-    if settings.seed_demo and repo.organization() is None:
+    if settings.seed_demo and new_store and repo.organization() is None:
         inventory = parse_inventory(demo_inventory(datetime.now(UTC).date()))
         await import_inventory(service.store, inventory)
         log.info("demo data loaded", extra={"benefits": len(inventory.benefits), "people": len(inventory.people)})

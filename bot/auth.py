@@ -42,6 +42,7 @@ from botframework.connector.auth import (
 from botframework.connector.skills import BotFrameworkClient
 from msrest.authentication import Authentication
 
+from bot.logs import RateLimitedLog
 from bot.settings import Settings
 from bot.signing_keys import SigningKeysUnavailable
 from services.identity.msal_app import PUBLIC_LOGIN, MsalClients
@@ -121,19 +122,28 @@ class MsalCredentialFactory(PasswordServiceClientCredentialFactory):
 
 
 class StrictAuthentication(BotFrameworkAuthentication):
-    """Delegates everything; any failure to authenticate a request becomes ``PermissionError``."""
+    """Delegates everything; any failure to authenticate a request becomes ``PermissionError``.
 
-    def __init__(self, inner: BotFrameworkAuthentication) -> None:
+    With authentication off (no app id: the local Playground) a request's ``Authorization`` header is
+    not looked at: the SDK would otherwise try to check it against the public Bot Framework keys,
+    which an offline bot cannot reach and which could not vouch for a bot without an id anyway.
+    """
+
+    def __init__(self, inner: BotFrameworkAuthentication, enabled: bool = True) -> None:
         self.inner = inner
+        self.enabled = enabled
+        self.refusals = RateLimitedLog(log, "requests not authenticated")
 
     async def authenticate_request(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
+        if not self.enabled:
+            auth_header = ""
         try:
             _screen(auth_header)
             return await self.inner.authenticate_request(activity, auth_header)
         except SigningKeysUnavailable:
             raise
         except Exception as error:
-            raise _refused(error, auth_header, getattr(activity, "channel_id", None)) from None
+            raise _refused(error, auth_header, getattr(activity, "channel_id", None), self.refusals) from None
 
     async def authenticate_streaming_request(self, auth_header: str,
                                              channel_id_header: str) -> AuthenticateRequestResult:
@@ -143,7 +153,7 @@ class StrictAuthentication(BotFrameworkAuthentication):
         except SigningKeysUnavailable:
             raise
         except Exception as error:
-            raise _refused(error, auth_header, channel_id_header) from None
+            raise _refused(error, auth_header, channel_id_header, self.refusals) from None
 
     async def authenticate_channel_request(self, auth_header: str) -> ClaimsIdentity:
         try:
@@ -152,7 +162,7 @@ class StrictAuthentication(BotFrameworkAuthentication):
         except SigningKeysUnavailable:
             raise
         except Exception as error:
-            raise _refused(error, auth_header, None) from None
+            raise _refused(error, auth_header, None, self.refusals) from None
 
     def create_connector_factory(self, claims_identity: ClaimsIdentity) -> ConnectorFactory:
         return self.inner.create_connector_factory(claims_identity)
@@ -200,15 +210,15 @@ def _screen(auth_header: str) -> None:
         raise PermissionError("the token names no usable signing key id")
 
 
-def _refused(error: Exception, auth_header: str, channel: str | None) -> PermissionError:
-    """Log why a request was refused without the credentials it carried."""
+def _refused(error: Exception, auth_header: str, channel: str | None, refusals: RateLimitedLog) -> PermissionError:
+    """Count why a request was refused, without the credentials it carried: a flood of forged tokens
+    writes one line per interval with the reasons counted, not a line per request."""
     reason = f"{type(error).__name__}: {error}"
     for secret in (auth_header or "").split():
         if len(secret) > 8:
             reason = reason.replace(secret, "<redacted>")
     scheme = (auth_header or "").split(" ", 1)[0] if auth_header else "none"
-    log.warning("request not authenticated", extra={"reason": reason[:300], "scheme": scheme[:20],
-                                                    "channel": channel})
+    refusals.count(f"{scheme[:20]} on {str(channel)[:40]}: {reason[:200]}")
     return PermissionError("Unauthorized")
 
 
@@ -230,4 +240,5 @@ def build_authentication(settings: Settings, clients: MsalClients | None = None,
     if settings.app_id and settings.app_password and "credentials_factory" not in overrides:
         overrides["credentials_factory"] = MsalCredentialFactory(
             settings.app_id, settings.app_password, settings.tenant_id, login_url(settings), clients)
-    return StrictAuthentication(ConfigurationBotFrameworkAuthentication(BotConfiguration(settings), **overrides))
+    return StrictAuthentication(ConfigurationBotFrameworkAuthentication(BotConfiguration(settings), **overrides),
+                                enabled=settings.auth_enabled)

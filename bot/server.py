@@ -183,7 +183,7 @@ class GuardedRunner(web.AppRunner):
         stock = await super()._make_server()
         return GuardedServer(stock.request_handler, limits=self.limits, cap=self.cap, events=self.events,
                              request_factory=stock.request_factory, handler_cancellation=stock.handler_cancellation,
-                             loop=asyncio.get_running_loop(), **self._kwargs)
+                             loop=asyncio.get_running_loop(), **stock._kwargs)  # the app's handler_args too
 
 
 def connection_events(details: Callable[[], dict[str, Any]] | None = None) -> RateLimitedLog:

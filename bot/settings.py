@@ -37,8 +37,9 @@ class Settings:
     """``DATA_DIR``: folder of the TinyDB files."""
     log_level: str = "INFO"
     """``LOG_LEVEL``: DEBUG, INFO, WARNING, ERROR."""
-    seed_demo: bool = True
-    """``SEED_DEMO``: load the Contoso demo data on first start when the store is empty."""
+    seed_demo: bool = False
+    """``SEED_DEMO``: load the Contoso demo data when the store is created (a data folder that never held
+    it); off by default, ``python -m bot dev`` (``make run``) turns it on."""
     global_admins: tuple[str, ...] = ()
     """``GLOBAL_ADMINS``: comma-separated emails or ids made Global admin at start (the first admin)."""
     activations_secret: str = field(default="", repr=False)
@@ -81,7 +82,7 @@ class Settings:
             port=int(get("PORT", "3978") or 3978),
             data_dir=Path(get("DATA_DIR", "data") or "data"),
             log_level=(get("LOG_LEVEL", "INFO") or "INFO").upper(),
-            seed_demo=get("SEED_DEMO", "true").lower() not in ("0", "false", "no", "off"),
+            seed_demo=get("SEED_DEMO", "false").lower() in ("1", "true", "yes", "on"),
             global_admins=admins,
             activations_secret=get("ACTIVATIONS_SECRET"),
             backup_secret=get("BACKUP_SECRET"),

@@ -1,7 +1,8 @@
 """Request technical assistance with advisory hours or presales (seed, technical benefits step 4).
 
 The form asks for the phase (presales, design, deployment, app development), a topic and a
-description; *Submit request* files a service request whose reference number the admin gets back.
+description. Partner Center has no API for its request form, so the button prepares the request
+(``cards.requests.service_request_card``) and the admin submits it in Partner Center.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ def assistance_form(benefit: Benefit, t: Translator, nonce: str = "", page: int 
         heading(t("technical.form_title", benefit=benefit.name)),
         text(t("technical.assistance_hint"), isSubtle=True),
         text(t("technical.form_hint")),
+        text(t("technical.prepare_hint"), isSubtle=True),
         {"type": "Input.ChoiceSet", "id": "phase", "label": t("technical.phase"), "isRequired": True,
          "errorMessage": t("technical.phase_required"), "style": "expanded",
          "choices": [{"title": t(f"technical.phase.{p.value}"), "value": p.value} for p in Phase]},
@@ -31,6 +33,6 @@ def assistance_form(benefit: Benefit, t: Translator, nonce: str = "", page: int 
         {"type": "Input.Text", "id": "description", "label": t("technical.description"), "isRequired": True,
          "isMultiline": True, "maxLength": 4000, "errorMessage": t("technical.description_required")},
     ]
-    return card(body, [execute(t("technical.submit"), "submit_assistance", data),
+    return card(body, [execute(t("technical.prepare"), "submit_assistance", data),
                        {**execute(t("technical.cancel"), "list_technical", {"page": page}),
                         "associatedInputs": "none"}])

@@ -15,7 +15,8 @@ from services.i18n import Translator
 
 #: Fields worth showing in a before/after summary (ids and timestamps are noise to a reader).
 SHOWN_FIELDS = ("status", "roles", "person_id", "alternate_email", "phone", "preferred_language", "activated_on",
-                "expires_on", "removed_at", "decided_by", "reference", "fully_assigned_on")
+                "expires_on", "removed_at", "decided_by", "reference", "fully_assigned_on", "partner_center_number",
+                "outcome")
 MAX_CHANGES_PER_ENTRY = 4
 
 
@@ -29,6 +30,8 @@ def _value(t: Translator, field: str, value: Any, names: dict[str, str]) -> str:
         return "—"
     if field == "status" and t.has(f"status.{value}"):
         return t(f"status.{value}")
+    if field == "outcome" and t.has(f"requests.outcome.{value}"):
+        return t(f"requests.outcome.{value}")
     if field == "roles" and isinstance(value, list):
         return ", ".join(t(f"roles.{r}") if t.has(f"roles.{r}") else str(r) for r in value)
     if field in ("person_id", "decided_by"):
@@ -50,6 +53,8 @@ def summary(t: Translator, entry: AuditEntry, names: dict[str, str]) -> list[str
         old, new = before.get(field), after.get(field)
         if old == new:
             continue
+        if entry.before is None and new in (None, "", []):
+            continue  # a new record: only what it was created with
         label = t(f"audit.field.{field}")
         if entry.before is None:
             lines.append(t("audit.set", field=label, new=_value(t, field, new, names)))

@@ -21,8 +21,11 @@ def reasons_text(t: Translator, failures: list[RuleViolation]) -> list[str]:
 
 
 def cancel_list_card(t: Translator, checks: list[tuple[BenefitPackage, list[RuleViolation]]],
-                     outcome: dict[str, Any] | None = None) -> Card:
-    """One section per package; a *Cancel and request a refund* button only where nothing blocks it."""
+                     outcome: dict[str, Any] | None = None,
+                     open_requests: dict[str, ServiceRequest] | None = None) -> Card:
+    """One section per package; a *Cancel and request a refund* button only where nothing blocks it,
+    and a package whose cancellation request is open shows that request instead."""
+    open_requests = open_requests or {}
     body: list[dict[str, Any]] = [heading(t("cancel.title"))]
     if outcome:
         body.append(notice(t, outcome["key"], outcome.get("style", "good"), **outcome.get("params", {})))
@@ -37,8 +40,17 @@ def cancel_list_card(t: Translator, checks: list[tuple[BenefitPackage, list[Rule
                    (t("cancel.deadline"), t.date(rules.refund_deadline(package))),
                    (t("cancel.status"), t(f"status.{package.status.value}"))]),
         ]
+        request = open_requests.get(package.id)
         if package.status is Status.CANCELLED:
             pass
+        elif request is not None:
+            stage = rules.service_request_stage(request)
+            items.append(text(t("cancel.request_open", status=t(f"status.{stage.value}"),
+                                number=request.partner_center_number or t("requests.sr_no_number")),
+                              weight="Bolder"))
+            items.append({"type": "ActionSet", "actions": [
+                execute(t("cancel.open_request", package=package.name), "service_request",
+                        {"request_id": request.id})]})
         elif failures:
             items.append(text(t("cancel.not_refundable"), weight="Bolder", color="Attention"))
             items.extend(text(f"• {reason}") for reason in reasons_text(t, failures))
@@ -48,8 +60,8 @@ def cancel_list_card(t: Translator, checks: list[tuple[BenefitPackage, list[Rule
                 about(t, execute(t("cancel.cancel_button"), "cancel_package", {"package_id": package.id}),
                       package.name)]})
         items.append({"type": "ActionSet", "actions": [
-            about(t, execute(t("cancel.changes"), "recent_changes",
-                                       {"subject_id": package.id, "back": "cancel_start"}), package.name)]})
+            about(t, execute(t("cancel.changes_of", package=package.name), "recent_changes",
+                             {"subject_id": package.id, "back": "cancel_start"}), package.name)]})
         body.append({"type": "Container", "id": f"package-{index}", "separator": True, "items": items})
     return card(body)
 
@@ -60,19 +72,10 @@ def confirm_card(t: Translator, package: BenefitPackage, benefit_names: list[str
         heading(t("cancel.confirm_title", package=package.name)),
         text(t("cancel.confirm_text", package=package.name)),
         *(text(f"• {name}") for name in benefit_names),
-        text(t("cancel.service_request"), isSubtle=True),
+        text(t("cancel.service_request")),
+        text(t("cancel.confirm_how"), isSubtle=True),
     ]
     return card(body, [
         execute(t("cancel.confirm_button"), "cancel_package", {"package_id": package.id, "confirm": "yes"}),
         execute(t("cancel.keep_button"), "cancel_start"),
     ])
-
-
-def cancelled_card(t: Translator, package: BenefitPackage, request: ServiceRequest) -> Card:
-    body = [
-        heading(t("cancel.done_title")),
-        notice(t, "cancel.done", package=package.name, reference=request.reference),
-        facts([(t("cancel.reference"), request.reference), (t("cancel.status"), t("status.cancelled"))]),
-        text(t("cancel.done_next"), isSubtle=True),
-    ]
-    return card(body, [execute(t("cancel.back"), "cancel_start")])

@@ -14,7 +14,8 @@ from typing import Any
 from cards.base import Card, card, execute, facts, heading, notice, open_url, subheading, text
 from services.i18n import Translator
 
-KINDS = ("activated", "expiry_reminder", "request_submitted", "request_decided")
+KINDS = ("activated", "expiry_reminder", "request_submitted", "request_decided", "assigned", "unassigned",
+         "marketing_contact", "marketing_contact_replaced")
 
 
 def _date(t: Translator, value: str | None) -> str:
@@ -85,7 +86,68 @@ def request_decided_card(params: dict[str, Any], t: Translator) -> Card:
     return card(body, [execute(t("notify.open_my_benefits"), "my_benefits")])
 
 
+def _how_to_start(params: dict[str, Any], t: Translator) -> list[str]:
+    """The seeds' "how to start" for the kind of seat: the Visual Studio portal, the Azure portal, or
+    (technical benefits) the days that activation and the emailed instructions take."""
+    kind = params.get("kind")
+    if kind == "visual_studio":
+        return [t("notify.assigned_start_visual_studio")]
+    if kind == "cloud_usage_based":
+        return [t("notify.assigned_start_azure")]
+    lines = [t("notify.assigned_start_pending")]
+    if params.get("alternate_email"):
+        lines.append(t("notify.assigned_instructions_to", email=params["alternate_email"]))
+    return lines
+
+
+def assigned_card(params: dict[str, Any], t: Translator) -> Card:
+    """Sent to the person who got a seat: what, from whom, and how to start."""
+    body = [heading(t("notify.assigned_title", benefit=_name(params))),
+            facts([(t("notify.fact_benefit"), _name(params)),
+                   (t("notify.fact_status"), t(f"status.{params.get('status', 'active')}")),
+                   (t("notify.fact_assigned_by"), params.get("by") or ""),
+                   (t("notify.fact_alternate_email"), params.get("alternate_email") or ""),
+                   (t("notify.fact_expires"), _date(t, params.get("expires_on")))]),
+            subheading(t("notify.how_to_start")),
+            *(text(line) for line in _how_to_start(params, t))]
+    if params.get("status") == "pending_activation":
+        body.append(text(t("notify.assigned_will_tell"), isSubtle=True))
+    actions = [execute(t("notify.open_my_benefits"), "my_benefits")]
+    if params.get("portal_url"):
+        actions.insert(0, open_url(t("notify.open_portal_of", benefit=_name(params)), params["portal_url"]))
+    return card(body, actions)
+
+
+def unassigned_card(params: dict[str, Any], t: Translator) -> Card:
+    body = [heading(t("notify.unassigned_title", benefit=_name(params))),
+            text(t("notify.unassigned_text", benefit=_name(params), person=params.get("by") or "")),
+            text(t("notify.unassigned_next"), isSubtle=True)]
+    return card(body, [execute(t("notify.open_my_benefits"), "my_benefits")])
+
+
+def marketing_contact_card(params: dict[str, Any], t: Translator) -> Card:
+    """Sent to the new company marketing contact: what the role means, in the seeds' words."""
+    body = [heading(t("notify.contact_title")),
+            facts([(t("notify.fact_assigned_by"), params.get("by") or ""),
+                   (t("notify.fact_alternate_email"), params.get("alternate_email") or ""),
+                   (t("notify.fact_phone"), params.get("phone") or "")]),
+            subheading(t("notify.how_to_start")),
+            text(t("notify.contact_receives")),
+            text(t("notify.contact_several_days"))]
+    return card(body, [execute(t("notify.open_my_benefits"), "my_benefits")])
+
+
+def marketing_contact_replaced_card(params: dict[str, Any], t: Translator) -> Card:
+    body = [heading(t("notify.contact_replaced_title")),
+            text(t("notify.contact_replaced_text", person=params.get("successor") or "", by=params.get("by") or ""))]
+    return card(body, [execute(t("notify.open_my_benefits"), "my_benefits")])
+
+
 _RENDERERS = {
+    "assigned": assigned_card,
+    "unassigned": unassigned_card,
+    "marketing_contact": marketing_contact_card,
+    "marketing_contact_replaced": marketing_contact_replaced_card,
     "activated": activated_card,
     "expiry_reminder": expiry_reminder_card,
     "request_submitted": request_submitted_card,

@@ -58,13 +58,15 @@ async def assign_user(turn: Turn, data: dict[str, Any]) -> ActionResult:
         person = await _resolve_person(turn, chosen)
         alternate = _value(data, "alternate_email", f"alternate-{benefit_id}")
         assignment = await turn.service.assign(turn.person, benefit_id, person.id, alternate, op_key=turn.op_key)
-        benefit = turn.service.repo.benefit(benefit_id)
-        name = benefit.name if benefit else benefit_id
+        # A replayed click answers with the assignment the first click made, not with this click's choice.
+        assignee = turn.service.repo.person(assignment.person_id) or person
+        benefit = turn.service.repo.benefit(assignment.benefit_id)
+        name = benefit.name if benefit else assignment.benefit_id
         if benefit is not None and benefit.kind is BenefitKind.CLOUD_USAGE_BASED:
             return notice(turn.t, "cloud.activated_notice", benefit=name)
         if assignment.status is Status.PENDING_ACTIVATION:
-            return notice(turn.t, "technical.pending_notice", benefit=name, person=person.name)
-        return notice(turn.t, "benefits.assigned_notice", benefit=name, person=person.name)
+            return notice(turn.t, "technical.pending_notice", benefit=name, person=assignee.name)
+        return notice(turn.t, "benefits.assigned_notice", benefit=name, person=assignee.name)
 
     try:
         return await change_then_show(turn, category, page_of(data), change, reraise=_refused_input)

@@ -1,13 +1,14 @@
-"""Request technical assistance with advisory hours or presales, and get a reference number back."""
+"""Request technical assistance with advisory hours or presales: the bot prepares what Partner
+Center's request form needs; the admin files it there and records the number it gives."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from cards.assistance import assistance_form
-from cards.base import notice
 from dialogs.actions import ADMINS, ROLE_REFUSALS, ActionResult, action
 from dialogs.admin_view import new_nonce, page_of, refusal, render_list
+from dialogs.requests import service_request_page
 from dialogs.turn import Turn
 from domain import errors, rules
 from domain.errors import RuleViolation
@@ -31,7 +32,7 @@ async def submit_assistance(turn: Turn, data: dict[str, Any]) -> ActionResult:
     benefit_id = str(data.get("benefit_id") or "")
     page = page_of(data)
     try:
-        request = await turn.service.submit_assistance_request(
+        request = await turn.service.prepare_assistance_request(
             turn.person, benefit_id, str(data.get("phase") or ""), str(data.get("topic") or ""),
             str(data.get("description") or ""), op_key=turn.op_key)
     except RuleViolation as violation:
@@ -41,5 +42,4 @@ async def submit_assistance(turn: Turn, data: dict[str, Any]) -> ActionResult:
         if benefit is not None and rules.accepts_assistance_requests(benefit):
             return ActionResult(assistance_form(benefit, turn.t, new_nonce(), page, refusal(turn, violation)))
         return ActionResult(render_list(turn, Category.TECHNICAL, page, refusal(turn, violation)))
-    outcome = notice(turn.t, "technical.submitted_notice", reference=request.reference)
-    return ActionResult(render_list(turn, Category.TECHNICAL, page, outcome))
+    return service_request_page(turn, request, {"key": "requests.sr_prepared_notice", "style": "accent"})

@@ -1,5 +1,9 @@
 """Cancel a benefit package for a refund, through a service request, after a confirmation step.
 
+The admin files the service request in Partner Center (no API exists for it): confirming prepares
+it (the details Partner Center needs, ready to copy) and the package stays as it is until the admin
+records that Microsoft cancelled it (``dialogs.requests``).
+
 The list is for admins (it shows purchases); cancelling needs the Global admin, checked by the
 service. A refused cancellation names every failing condition (``RuleViolations``).
 """
@@ -8,21 +12,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from cards.cancel import cancel_list_card, cancelled_card, confirm_card
+from cards.cancel import cancel_list_card, confirm_card
 from dialogs.actions import GLOBAL_ADMINS, ActionResult, action
+from dialogs.requests import service_request_page
 from dialogs.turn import Turn
 from domain import errors, rules
 from domain.errors import RuleViolation, RuleViolations
+from domain.models import ServiceRequest
 
 
 def _checks(turn: Turn) -> list[Any]:
     return [turn.service.refund_check(turn.person, p.id) for p in turn.service.repo.packages()]
 
 
+def _open(turn: Turn) -> dict[str, ServiceRequest]:
+    found = (turn.service.open_cancellation(p.id) for p in turn.service.repo.packages())
+    return {r.package_id: r for r in found if r is not None}
+
+
 @action("cancel_start", roles=GLOBAL_ADMINS)
 async def cancel_start(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_admin(turn.person)
-    return ActionResult(cancel_list_card(turn.t, _checks(turn)))
+    return ActionResult(cancel_list_card(turn.t, _checks(turn), open_requests=_open(turn)))
 
 
 @action("cancel_package", roles=GLOBAL_ADMINS)
@@ -30,6 +41,9 @@ async def cancel_package(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_can_assign_benefits(turn.person)
     package_id = str(data.get("package_id") or "")
     package, failures = turn.service.refund_check(turn.person, package_id)
+    open_request = turn.service.open_cancellation(package.id)
+    if open_request is not None:  # already prepared (a second click, another admin): that request
+        return service_request_page(turn, open_request)
     if failures:  # stale card or forged click: the reasons, and the list as it is now
         if len(failures) == 1:
             raise failures[0]
@@ -38,11 +52,10 @@ async def cancel_package(turn: Turn, data: dict[str, Any]) -> ActionResult:
         names = [b.name for b in turn.service.repo.benefits_of_package(package.id)]
         return ActionResult(confirm_card(turn.t, package, sorted(names)))
     try:
-        request = await turn.service.cancel_for_refund(turn.person, package.id, op_key=turn.op_key)
+        request = await turn.service.prepare_cancellation(turn.person, package.id, op_key=turn.op_key)
     except RuleViolation as violation:
         if violation.code in (errors.NEEDS_GLOBAL_ADMIN, errors.NOT_AN_ADMIN):
             raise
         messages = [turn.t(v.code, **v.params) for v in getattr(violation, "violations", [violation])]
-        return ActionResult(cancel_list_card(turn.t, _checks(turn)), tuple(messages))
-    cancelled = turn.service.repo.package(package.id) or package
-    return ActionResult(cancelled_card(turn.t, cancelled, request))
+        return ActionResult(cancel_list_card(turn.t, _checks(turn), open_requests=_open(turn)), tuple(messages))
+    return service_request_page(turn, request, {"key": "requests.sr_prepared_notice", "style": "accent"})

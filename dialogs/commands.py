@@ -3,6 +3,11 @@
 The table is data: each action lists the phrases that start it. Matching ignores case, mentions,
 surrounding punctuation and spaces between Chinese characters, and accepts a phrase followed by an
 argument (``language zh-TW``).
+
+Parsing is linear in the length of the message and considers at most :data:`MAX_TEXT` characters
+(a Teams message is at most about 28 KB): a message is parsed on the event loop, so a long one must
+not hold it up (mentions are paired in one pass, only prefixes as long as a phrase are looked up,
+and a message too long to be near any phrase gets no suggestion).
 """
 
 from __future__ import annotations
@@ -32,7 +37,9 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "recent_changes": ("changes", "history", "audit", "recent changes", "更改", "历史记录", "變更", "歷程記錄"),
 }
 
-_MENTION = re.compile(r"<at>.*?</at>", re.I)
+#: characters of a message considered as a command
+MAX_TEXT = 28 * 1024
+_MENTION_TAG = re.compile(r"<(/?)at>", re.I)
 _CJK_SPACE = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
 
 
@@ -42,8 +49,36 @@ class Command:
     argument: str
 
 
+def _without_mentions(text: str) -> str:
+    """``text`` with each ``<at>...</at>`` replaced by a space, in one pass.
+
+    As ``re.sub(r"<at>.*?</at>", " ", text, flags=re.I)``: an open tag pairs with the first close
+    tag after it on its line; one left open on its line mentions nobody.
+    """
+    kept: list[str] = []
+    start = 0  # where the text not yet kept begins
+    opened = -1  # where the open mention tag begins, or -1
+    line_end = -1  # where the line of ``opened`` ends
+    for tag in _MENTION_TAG.finditer(text):
+        at = tag.start()
+        if opened >= 0 and at > line_end:
+            opened = -1  # its line ended before any close tag
+        if not tag.group(1):
+            if opened < 0:
+                opened = at
+                if line_end < at:
+                    line_end = text.find("\n", at)
+                    line_end = len(text) if line_end < 0 else line_end
+        elif opened >= 0:
+            kept.append(text[start:opened])
+            kept.append(" ")
+            start, opened = tag.end(), -1
+    kept.append(text[start:])
+    return "".join(kept)
+
+
 def normalize(text: str) -> str:
-    text = _MENTION.sub(" ", text or "")
+    text = _without_mentions((text or "")[:MAX_TEXT])
     text = text.replace("\u00a0", " ").strip().strip("!.。！？?,，;；:：").strip()
     text = _CJK_SPACE.sub("", text)
     return re.sub(r"\s+", " ", text).lower()
@@ -60,12 +95,14 @@ def _phrase_table() -> dict[str, str]:
 
 _PHRASES: dict[str, str] = _phrase_table()
 _COMMANDS_SEEN: dict[str, tuple[str, ...]] = dict(COMMANDS)
+_LONGEST: int = max(map(len, _PHRASES))
 
 
 def _phrases() -> dict[str, str]:
-    global _PHRASES, _COMMANDS_SEEN
+    global _PHRASES, _COMMANDS_SEEN, _LONGEST
     if COMMANDS != _COMMANDS_SEEN:  # the table is data: an added phrase is picked up
         _PHRASES, _COMMANDS_SEEN = _phrase_table(), dict(COMMANDS)
+        _LONGEST = max(map(len, _PHRASES), default=0)
     return _PHRASES
 
 
@@ -82,8 +119,9 @@ def parse_command(text: str) -> Command | None:
     action = phrases.get(said)
     if action is not None:
         return Command(action, "")
-    # A phrase followed by " " and an argument: try every prefix ending before a space, longest first.
-    end = said.rfind(" ")
+    # A phrase followed by " " and an argument: try every prefix ending before a space, longest first
+    # (no prefix longer than the longest phrase can be one).
+    end = said.rfind(" ", 0, _LONGEST + 1)
     while end > 0:
         action = phrases.get(said[:end])
         if action is not None:
@@ -100,5 +138,7 @@ def suggest(text: str) -> str | None:
 
     said = normalize(text)
     phrases = [p for ps in COMMANDS.values() for p in ps if len(p) > 1]
+    if len(said) > 3 * max(map(len, phrases), default=0):
+        return None  # a ratio of 2*matches/(len(a)+len(b)) cannot reach the cutoff of 0.5
     match = difflib.get_close_matches(said, phrases, n=1, cutoff=0.5)
     return match[0] if match else None

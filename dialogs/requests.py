@@ -1,22 +1,42 @@
 """Request a benefit: an employee asks, a Global admin approves (which assigns it) or declines.
+Partner Center service requests (assistance, cancellation): prepared here, filed by the admin in
+Partner Center, its number recorded here, closed here.
 
 Today the workflow completes in the chats where it happens: the employee sees the reference, and
 the admins open pending requests with ``requests`` and decide on a card that refreshes for every
-admin who sees it. Proactive delivery (to the admins on submit, to the employee on decision) is
-the notifications outbox's job: the service calls its listeners with ``request.submitted`` and
-``request.decided``, and :func:`card_for` builds the card any recipient should see.
+admin who sees it; the same card lists the Partner Center service requests still open. Proactive
+delivery (to the admins on submit, to the employee on decision) is the notifications outbox's job:
+the service calls its listeners with ``request.submitted`` and ``request.decided``, and
+:func:`card_for` builds the card any recipient should see.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from cards.requests import pending_list_card, request_card, request_form_card, submitted_card
+from cards.requests import (
+    ServiceRequestView,
+    pending_list_card,
+    request_card,
+    request_form_card,
+    service_request_card,
+    submitted_card,
+)
 from dialogs.actions import ADMINS, GLOBAL_ADMINS, ROLE_REFUSALS, ActionResult, action
+from dialogs.admin_view import new_nonce, reason
 from dialogs.turn import Turn
 from domain import errors, rules
 from domain.errors import RuleViolation
-from domain.models import Benefit, BenefitKind, Person, RequestKind, RequestStatus, ServiceRequest, Status
+from domain.models import (
+    Benefit,
+    BenefitKind,
+    Person,
+    RequestKind,
+    RequestOutcome,
+    RequestStatus,
+    ServiceRequest,
+    Status,
+)
 from services.benefits import BenefitsService
 from services.i18n import Translator
 
@@ -121,5 +141,70 @@ async def pending_requests(turn: Turn, data: dict[str, Any]) -> ActionResult:
     for r in pending:
         who, what = repo.person(r.requested_by), repo.benefit(r.benefit_id)
         names[r.id] = f"{who.name if who else r.requested_by} · {what.name if what else r.benefit_id}"
+    open_requests = [(r, subject_of(turn, r)) for r in turn.service.service_requests(turn.person)
+                     if rules.service_request_stage(r) is not RequestStatus.CLOSED]
     cards = tuple(card_for(turn.service, r, turn.person, turn.t) for r in pending[:MAX_PENDING_CARDS])
-    return ActionResult(pending_list_card(turn.t, pending, names), cards)
+    return ActionResult(pending_list_card(turn.t, pending, names, open_requests), cards)
+
+
+# --- Partner Center service requests ---------------------------------------------------------------
+def subject_of(turn: Turn, request: ServiceRequest) -> str:
+    repo = turn.service.repo
+    if request.kind is RequestKind.CANCELLATION:
+        package = repo.package(request.package_id)
+        return package.name if package else request.package_id
+    benefit = repo.benefit(request.benefit_id)
+    return benefit.name if benefit else request.benefit_id
+
+
+def service_request_view(turn: Turn, request: ServiceRequest) -> ServiceRequestView:
+    repo = turn.service.repo
+    package = repo.package(request.package_id) if request.package_id else None
+    benefits = tuple(sorted(b.name for b in repo.benefits_of_package(package.id))) if package else ()
+    may = (rules.can_assign_benefits(turn.person) if request.kind is RequestKind.CANCELLATION
+           else rules.is_admin(turn.person))
+    return ServiceRequestView(
+        request=request, subject=subject_of(turn, request), organization=repo.organization(),
+        requester=repo.person(request.requested_by), names={p.id: p.name for p in repo.people()},
+        package=package, benefit_names=benefits, can_handle=may, nonce=new_nonce())
+
+
+def service_request_page(turn: Turn, request: ServiceRequest, outcome: dict[str, Any] | None = None,
+                         error: str | None = None, typed: str = "") -> ActionResult:
+    return ActionResult(service_request_card(turn.t, service_request_view(turn, request), outcome, error, typed))
+
+
+@action("service_request", roles=ADMINS)
+async def show_service_request(turn: Turn, data: dict[str, Any]) -> ActionResult:
+    return service_request_page(turn, turn.service.service_request(turn.person, str(data.get("request_id") or "")))
+
+
+@action("record_request_number", roles=ADMINS, inputs=("partner_center_number",))
+async def record_request_number(turn: Turn, data: dict[str, Any]) -> ActionResult:
+    """The admin filed it in Partner Center: the number it gave, checked; a refusal keeps what was typed."""
+    request = turn.service.service_request(turn.person, str(data.get("request_id") or ""))
+    typed = str(data.get("partner_center_number") or "")[:200]
+    try:
+        recorded = await turn.service.record_request_number(turn.person, request.id, typed, op_key=turn.op_key)
+    except RuleViolation as violation:
+        if violation.code in ROLE_REFUSALS:
+            raise
+        current = turn.service.repo.request(request.id) or request
+        return service_request_page(turn, current, error=reason(turn, violation), typed=typed)
+    return service_request_page(turn, recorded, {"key": "requests.sr_recorded",
+                                                 "params": {"number": recorded.partner_center_number}})
+
+
+@action("close_request", roles=ADMINS)
+async def close_request(turn: Turn, data: dict[str, Any]) -> ActionResult:
+    request = turn.service.service_request(turn.person, str(data.get("request_id") or ""))
+    try:
+        closed = await turn.service.close_request(turn.person, request.id, str(data.get("outcome") or ""),
+                                                  op_key=turn.op_key)
+    except RuleViolation as violation:
+        if violation.code in ROLE_REFUSALS:
+            raise
+        current = turn.service.repo.request(request.id) or request
+        return service_request_page(turn, current, error=reason(turn, violation))
+    key = "requests.sr_closed_cancelled" if closed.outcome is RequestOutcome.CANCELLED else "requests.sr_closed_notice"
+    return service_request_page(turn, closed, {"key": key, "params": {"subject": subject_of(turn, closed)}})

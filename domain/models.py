@@ -71,7 +71,8 @@ class Status(StrEnum):
 
 
 class RequestKind(StrEnum):
-    """Service requests the bot files on the organization's behalf."""
+    """Requests the bot tracks. Assistance and cancellation are Partner Center service requests, which
+    only an admin can file (in Partner Center's form); the bot prepares and follows them."""
 
     ASSISTANCE = "assistance"  # advisory hours / technical presales (seed: "Submit request")
     CANCELLATION = "cancellation"  # refund of a benefit package (seed: "through a service request")
@@ -79,9 +80,23 @@ class RequestKind(StrEnum):
 
 
 class RequestStatus(StrEnum):
+    """An employee's request: submitted, then approved or declined. A Partner Center service
+    request: prepared (details ready), submitted (with Partner Center's number), closed."""
+
+    PREPARED = "prepared"
     SUBMITTED = "submitted"
     APPROVED = "approved"
     DECLINED = "declined"
+    CLOSED = "closed"
+
+
+class RequestOutcome(StrEnum):
+    """How a Partner Center service request ended, as the admin recorded it."""
+
+    WITHDRAWN = "withdrawn"  # never filed, or given up
+    COMPLETED = "completed"  # assistance given
+    CANCELLED = "cancelled"  # Microsoft cancelled the package
+    NOT_CANCELLED = "not_cancelled"  # Microsoft did not cancel it
 
 
 class Phase(StrEnum):
@@ -295,7 +310,9 @@ class MarketingContact(_Doc):
 
 @dataclass(frozen=True)
 class ServiceRequest(_Doc):
-    """A request with a reference number (assistance, cancellation, an employee's benefit request)."""
+    """A request the bot tracks: an employee's benefit request (``reference`` is the bot's own), or a
+    Partner Center service request (no ``reference``: its only number is the one Partner Center gave,
+    ``partner_center_number``, recorded by the admin who filed it)."""
 
     id: str
     reference: str
@@ -310,6 +327,12 @@ class ServiceRequest(_Doc):
     description: str = ""
     decided_by: str = ""
     decided_at: datetime | None = None
+    partner_center_number: str = ""
+    submitted_by: str = ""
+    submitted_at: datetime | None = None
+    closed_by: str = ""
+    closed_at: datetime | None = None
+    outcome: RequestOutcome | None = None
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,11 @@ from domain.models import (
     KeyReveal,
     MarketingContact,
     Person,
+    RequestKind,
+    RequestOutcome,
+    RequestStatus,
     Role,
+    ServiceRequest,
     Status,
 )
 
@@ -36,6 +40,16 @@ REFUND_WINDOW_DAYS = 30
 VISUAL_STUDIO_REASSIGN_LOCK_DAYS = 90
 #: Expiry reminders go out this many days before a benefit expires.
 EXPIRY_REMINDER_DAYS = (30, 7)
+
+#: Seed: "To request assistance, fill in the request form and then select Submit request".
+ASSISTANCE_REQUEST_FORM = "https://partnercenter.microsoft.com/pcv/partnership/benefits/createadvisoryhoursservicerequest"
+#: Seed: the Benefits page, where a cancellation is requested "through a service request" (the seeds
+#: give no form of its own).
+BENEFITS_PAGE = "https://partnercenter.microsoft.com/pcv/partnership/benefits"
+#: A number Partner Center gave: letters, digits and dashes, with at least one digit.
+REQUEST_NUMBER_MAX = 40
+_REQUEST_NUMBER = re.compile(r"^(?=.*[0-9])[A-Za-z0-9](?:[A-Za-z0-9-]{2,38})[A-Za-z0-9]$")
+REQUEST_NUMBER_PATTERN = _REQUEST_NUMBER.pattern
 
 # A pragmatic address check: one @, a dotted domain, no spaces. Deliverability is Microsoft's job.
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -328,3 +342,62 @@ def reminders_due(expires_on: date | None, today: date) -> list[int]:
         return []
     due = [d for d in EXPIRY_REMINDER_DAYS if expires_on - timedelta(days=d) <= today < expires_on]
     return [min(due)] if due else []
+
+
+# --- Partner Center service requests (assistance, cancellation) -----------------------------------
+PARTNER_CENTER_KINDS = frozenset({RequestKind.ASSISTANCE, RequestKind.CANCELLATION})
+
+
+def is_partner_center_request(request: ServiceRequest) -> bool:
+    """Filed by an admin in Partner Center (no API exists for it); the bot prepares and tracks it."""
+    return request.kind in PARTNER_CENTER_KINDS
+
+
+def service_request_form(request: ServiceRequest) -> str:
+    """Where the admin files it: the seeds' request form for assistance, the Benefits page otherwise."""
+    return ASSISTANCE_REQUEST_FORM if request.kind is RequestKind.ASSISTANCE else BENEFITS_PAGE
+
+
+def service_request_stage(request: ServiceRequest) -> RequestStatus:
+    """Prepared until the admin records Partner Center's number, then submitted, then closed."""
+    if request.status is RequestStatus.CLOSED:
+        return RequestStatus.CLOSED
+    return RequestStatus.SUBMITTED if request.partner_center_number else RequestStatus.PREPARED
+
+
+def validate_request_number(value: str) -> str:
+    """The number Partner Center showed after *Submit request*: 4 to 40 letters, digits or dashes."""
+    text = value.strip()
+    if len(text) > REQUEST_NUMBER_MAX or not _REQUEST_NUMBER.match(text):
+        raise RuleViolation(errors.INVALID_REQUEST_NUMBER, max=REQUEST_NUMBER_MAX)
+    return text
+
+
+def require_request_prepared(request: ServiceRequest) -> None:
+    """A number is recorded once, on a request not yet submitted nor closed."""
+    stage = service_request_stage(request)
+    if stage is RequestStatus.CLOSED:
+        raise RuleViolation(errors.REQUEST_CLOSED)
+    if stage is not RequestStatus.PREPARED:
+        raise RuleViolation(errors.REQUEST_NOT_PREPARED, number=request.partner_center_number)
+
+
+def allowed_outcomes(request: ServiceRequest) -> tuple[RequestOutcome, ...]:
+    """How an open request may end: withdrawn while only prepared; once filed, what Microsoft did."""
+    stage = service_request_stage(request)
+    if stage is RequestStatus.CLOSED or not is_partner_center_request(request):
+        return ()
+    if stage is RequestStatus.PREPARED:
+        return (RequestOutcome.WITHDRAWN,)
+    if request.kind is RequestKind.CANCELLATION:
+        return (RequestOutcome.CANCELLED, RequestOutcome.NOT_CANCELLED)
+    return (RequestOutcome.COMPLETED, RequestOutcome.WITHDRAWN)
+
+
+def require_outcome_allowed(request: ServiceRequest, outcome: str) -> RequestOutcome:
+    if service_request_stage(request) is RequestStatus.CLOSED:
+        raise RuleViolation(errors.REQUEST_CLOSED)
+    for allowed in allowed_outcomes(request):
+        if allowed.value == outcome:
+            return allowed
+    raise RuleViolation(errors.OUTCOME_NOT_ALLOWED)

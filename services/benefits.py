@@ -34,6 +34,7 @@ from domain.models import (
     Phase,
     ProductKey,
     RequestKind,
+    RequestOutcome,
     RequestStatus,
     Role,
     ServiceRequest,
@@ -116,8 +117,10 @@ class BenefitsService:
             ops = [*ops, self.repo.mark_processed(op_key, result)]
         await self.store.apply(ops)
 
-    def _replayed(self, op_key: str | None, field: str, load: Callable[[str], T | None]) -> T | None:
-        """What an operation already done under ``op_key`` created (a double click or a redelivery)."""
+    def _replayed(self, op_key: str | None, field: str, load: Callable[[Any], T | None]) -> T | None:
+        """The stored outcome of an operation already done under ``op_key`` (a double click or a
+        redelivery), whatever the replay carries: a second click that chose someone else is answered
+        with what the first click did, never with what the second one asked for."""
         done = self._processed(op_key)
         return load(done[field]) if done and done.get(field) else None
 
@@ -221,9 +224,11 @@ class BenefitsService:
             benefit = self._benefit(benefit_id)
             rules.require_keys_benefit(benefit)
             rules.require_not_cancelled(benefit)
+            replayed = self._replayed(op_key, "reveal", lambda done: [
+                k for k in benefit.keys if k.language == done.get("language") and k.os == done.get("os")])
+            if replayed is not None:
+                return replayed
             keys = [k for k in benefit.keys if k.language == language and k.os == os_type]
-            if self._processed(op_key) is not None:
-                return keys
             now = self.clock()
             reveal = KeyReveal(uuid.uuid4().hex, benefit.id, actor.id, now, language, os_type)
             ops = [self.repo.put_reveal(reveal)]
@@ -232,13 +237,21 @@ class BenefitsService:
                 ops += [self.repo.put_benefit(after), self._audit(actor, "benefit.activated_by_key", benefit.id,
                                                                   _public(benefit), _public(after))]
             ops.append(self._audit(actor, "keys.revealed", benefit.id, None, None, language=language, os=os_type))
-            await self._commit(ops, op_key)
+            await self._commit(ops, op_key, {"reveal": {"language": language, "os": os_type}})
             return keys
 
     # --- assignments ------------------------------------------------------------------------------
     async def assign(self, actor: Person, benefit_id: str, person_id: str, alternate_email: str = "",
                      op_key: str | None = None) -> Assignment:
-        """Assign a seat (Visual Studio, Azure usage-based, technical benefits)."""
+        """Assign a seat (Visual Studio, Azure usage-based, technical benefits), then emit
+        ``assignment.created`` (a replay emits it again: the outbox keeps one notice per assignment,
+        so a crash between the commit and the notice is healed by the redelivered click)."""
+        assignment = await self._assign(actor, benefit_id, person_id, alternate_email, op_key)
+        await self._emit("assignment.created", {"assignment": assignment})
+        return assignment
+
+    async def _assign(self, actor: Person, benefit_id: str, person_id: str, alternate_email: str,
+                      op_key: str | None) -> Assignment:
         rules.require_can_assign_benefits(actor)
         async with self._lock:
             replayed = self._replayed(op_key, "assignment_id", self.repo.assignment)
@@ -275,13 +288,20 @@ class BenefitsService:
             return assignment
 
     async def remove_assignment(self, actor: Person, assignment_id: str, op_key: str | None = None) -> Assignment:
-        """Seed: reassign = remove the assigned user, then assign another (90-day lock permitting)."""
+        """Seed: reassign = remove the assigned user, then assign another (90-day lock permitting).
+        Emits ``assignment.removed`` (again on a replay, like ``assign``)."""
+        removed = await self._remove_assignment(actor, assignment_id, op_key)
+        await self._emit("assignment.removed", {"assignment": removed})
+        return removed
+
+    async def _remove_assignment(self, actor: Person, assignment_id: str, op_key: str | None) -> Assignment:
         rules.require_can_assign_benefits(actor)
         async with self._lock:
+            replayed = self._replayed(op_key, "assignment_id", self.repo.assignment)
+            if replayed is not None:
+                return replayed
             assignment = self.repo.assignment(assignment_id)
             if assignment is None or not assignment.is_current:
-                if self._processed(op_key) is not None and assignment is not None:
-                    return assignment
                 raise RuleViolation(errors.NOT_ASSIGNED, id=assignment_id)
             benefit = self._benefit(assignment.benefit_id)
             today = self.today()
@@ -293,15 +313,29 @@ class BenefitsService:
             if after != benefit:
                 ops.append(self.repo.put_benefit(after))
             ops.append(self._audit(actor, "assignment.removed", benefit.id, assignment, removed))
-            await self._commit(ops, op_key)
+            await self._commit(ops, op_key, {"assignment_id": removed.id})
             return removed
 
     # --- go-to-market ----------------------------------------------------------------------------
     async def set_marketing_contact(self, actor: Person, person_id: str, alternate_email: str, phone: str,
                                     preferred_language: str, op_key: str | None = None) -> MarketingContact:
-        """Seed: user, alternate email (not the account email), contact phone, preferred language."""
+        """Seed: user, alternate email (not the account email), contact phone, preferred language.
+        Emits ``marketing_contact.set`` with the contact it replaced (again on a replay)."""
+        contact, before = await self._set_marketing_contact(actor, person_id, alternate_email, phone,
+                                                            preferred_language, op_key)
+        await self._emit("marketing_contact.set", {"contact": contact, "before": before})
+        return contact
+
+    async def _set_marketing_contact(self, actor: Person, person_id: str, alternate_email: str, phone: str,
+                                     preferred_language: str, op_key: str | None
+                                     ) -> tuple[MarketingContact, MarketingContact | None]:
         rules.require_can_manage_go_to_market(actor)
         async with self._lock:
+            done = self._processed(op_key)
+            replayed = self._replayed(op_key, "contact", MarketingContact.from_doc)
+            if replayed is not None:
+                previous = done.get("before") if done else None
+                return replayed, MarketingContact.from_doc(previous) if previous else None
             person = self._person(person_id)
             contact = MarketingContact(
                 person_id=person.id,
@@ -313,22 +347,23 @@ class BenefitsService:
             before = self.repo.marketing_contact()
             await self._commit([self.repo.put_marketing_contact(contact),
                                 self._audit(actor, "marketing_contact.set", "marketing_contact", before, contact)],
-                               op_key)
-            return contact
+                               op_key, {"contact": contact.to_doc(), "before": before.to_doc() if before else None})
+            return contact, before
 
     async def request_offer_activation(self, actor: Person, benefit_id: str, op_key: str | None = None) -> Benefit:
         """Seed: *Activate* an offer once a marketing contact exists; it goes to pending."""
         rules.require_can_manage_go_to_market(actor)
         async with self._lock:
+            replayed = self._replayed(op_key, "benefit_id", self.repo.benefit)
+            if replayed is not None:
+                return replayed
             benefit = self._benefit(benefit_id)
-            if self._processed(op_key) is not None:
-                return benefit
             rules.require_marketing_contact(self.repo.marketing_contact())
             rules.require_can_request_offer_activation(benefit)
             after = replace(benefit, status=Status.PENDING_ACTIVATION)
             await self._commit([self.repo.put_benefit(after),
                                 self._audit(actor, "offer.activation_requested", benefit.id,
-                                            _public(benefit), _public(after))], op_key)
+                                            _public(benefit), _public(after))], op_key, {"benefit_id": after.id})
             return after
 
     # --- activation (from chat, the HTTP endpoint or the CLI) -----------------------------------
@@ -401,11 +436,15 @@ class BenefitsService:
 
     # --- requests ---------------------------------------------------------------------------------
     def _reference(self, prefix: str) -> str:
+        """The bot's own reference of an employee's request (never used for Partner Center's requests)."""
         return f"{prefix}-{self.clock():%Y%m%d}-{secrets.token_hex(3).upper()}"
 
-    async def submit_assistance_request(self, actor: Person, benefit_id: str, phase: str, topic: str,
-                                        description: str, op_key: str | None = None) -> ServiceRequest:
-        """Seed: request technical assistance (presales, design, deployment, app development)."""
+    async def prepare_assistance_request(self, actor: Person, benefit_id: str, phase: str, topic: str,
+                                         description: str, op_key: str | None = None) -> ServiceRequest:
+        """Seed: request technical assistance (presales, design, deployment, app development) in
+        Partner Center's request form. Partner Center offers apps no way to file it, so the bot
+        prepares what the form needs and the admin files it; no number exists until Partner Center
+        gives one."""
         rules.require_admin(actor)
         async with self._lock:
             replayed = self._replayed(op_key, "request_id", self.repo.request)
@@ -419,18 +458,22 @@ class BenefitsService:
             except ValueError:
                 raise RuleViolation(errors.MISSING_FIELD, field="phase") from None
             request = ServiceRequest(
-                id=uuid.uuid4().hex, reference=self._reference("SR"), kind=RequestKind.ASSISTANCE,
+                id=uuid.uuid4().hex, reference="", kind=RequestKind.ASSISTANCE, status=RequestStatus.PREPARED,
                 requested_by=actor.id, created_at=self.clock(), benefit_id=benefit.id, phase=chosen,
                 topic=rules.validate_text(topic, "topic", 200),
                 description=rules.validate_text(description, "description", 4000),
             )
             await self._commit([self.repo.put_request(request),
-                                self._audit(actor, "request.submitted", benefit.id, None, request)],
+                                self._audit(actor, "request.prepared", benefit.id, None, request)],
                                op_key, {"request_id": request.id})
             return request
 
-    async def cancel_for_refund(self, actor: Person, package_id: str, op_key: str | None = None) -> ServiceRequest:
-        """Seed: cancel within 30 days of purchase, no software activated; through a service request."""
+    async def prepare_cancellation(self, actor: Person, package_id: str, op_key: str | None = None) -> ServiceRequest:
+        """Seed: cancel within 30 days of purchase, no software activated, "through a service request".
+
+        The admin files the service request in Partner Center; until Microsoft cancels the package
+        it stays as it is. A package has at most one open cancellation request (asking again
+        returns it)."""
         rules.require_can_assign_benefits(actor)
         async with self._lock:
             replayed = self._replayed(op_key, "request_id", self.repo.request)
@@ -439,21 +482,97 @@ class BenefitsService:
             package = self.repo.package(package_id)
             if package is None:
                 raise RuleViolation(errors.UNKNOWN_PACKAGE, id=package_id)
+            open_request = self.open_cancellation(package.id)
+            if open_request is not None:
+                return open_request
             benefits = self.repo.benefits_of_package(package.id)
             reveals = self.repo.key_reveals(b.id for b in benefits)
             rules.require_can_cancel_for_refund(package, benefits, reveals, self.today())
             request = ServiceRequest(
-                id=uuid.uuid4().hex, reference=self._reference("CR"), kind=RequestKind.CANCELLATION,
+                id=uuid.uuid4().hex, reference="", kind=RequestKind.CANCELLATION, status=RequestStatus.PREPARED,
                 requested_by=actor.id, created_at=self.clock(), package_id=package.id,
             )
-            cancelled = replace(package, status=Status.CANCELLED)
-            ops: list[Op] = [self.repo.put_package(cancelled), self.repo.put_request(request),
-                             self._audit(actor, "package.cancelled", package.id, package, cancelled,
-                                         reference=request.reference)]
-            for b in benefits:
-                ops.append(self.repo.put_benefit(replace(b, status=Status.CANCELLED)))
-            await self._commit(ops, op_key, {"request_id": request.id})
+            await self._commit([self.repo.put_request(request),
+                                self._audit(actor, "request.prepared", package.id, None, request)],
+                               op_key, {"request_id": request.id})
             return request
+
+    def open_cancellation(self, package_id: str) -> ServiceRequest | None:
+        """The package's cancellation request that is not closed yet, if any."""
+        for request in self.repo.requests():
+            if (request.kind is RequestKind.CANCELLATION and request.package_id == package_id
+                    and rules.service_request_stage(request) is not RequestStatus.CLOSED):
+                return request
+        return None
+
+    def service_requests(self, actor: Person) -> list[ServiceRequest]:
+        """Partner Center service requests, newest first (admins only: they show what was asked)."""
+        rules.require_admin(actor)
+        return [r for r in self.repo.requests() if rules.is_partner_center_request(r)]
+
+    def service_request(self, actor: Person, request_id: str) -> ServiceRequest:
+        rules.require_admin(actor)
+        request = self.repo.request(request_id)
+        if request is None or not rules.is_partner_center_request(request):
+            raise RuleViolation(errors.UNKNOWN_REQUEST, id=request_id)
+        return request
+
+    def _handled_request(self, actor: Person, request_id: str) -> ServiceRequest:
+        """A request ``actor`` may record and close: cancelling is the Global admin's (as is
+        preparing it); assistance is any admin's."""
+        request = self.service_request(actor, request_id)
+        if request.kind is RequestKind.CANCELLATION:
+            rules.require_can_assign_benefits(actor)
+        return request
+
+    async def record_request_number(self, actor: Person, request_id: str, number: str,
+                                    op_key: str | None = None) -> ServiceRequest:
+        """The admin filed it in Partner Center and records the number Partner Center gave."""
+
+        def submit(request: ServiceRequest) -> tuple[ServiceRequest, list[Op]]:
+            rules.require_request_prepared(request)
+            return replace(request, status=RequestStatus.SUBMITTED,
+                           partner_center_number=rules.validate_request_number(number),
+                           submitted_by=actor.id, submitted_at=self.clock()), []
+
+        return await self._request_step(actor, request_id, "request.number_recorded", submit, op_key)
+
+    async def close_request(self, actor: Person, request_id: str, outcome: str,
+                            op_key: str | None = None) -> ServiceRequest:
+        """Close a service request with what happened; a cancellation Microsoft made cancels the
+        package and its benefits here too."""
+
+        def close(request: ServiceRequest) -> tuple[ServiceRequest, list[Op]]:
+            chosen = rules.require_outcome_allowed(request, outcome)
+            after = replace(request, status=RequestStatus.CLOSED, outcome=chosen, closed_by=actor.id,
+                            closed_at=self.clock())
+            package = self.repo.package(request.package_id)
+            if chosen is not RequestOutcome.CANCELLED or package is None or package.status is Status.CANCELLED:
+                return after, []
+            cancelled = replace(package, status=Status.CANCELLED)
+            return after, [self.repo.put_package(cancelled),
+                           self._audit(actor, "package.cancelled_by_microsoft", package.id, package, cancelled),
+                           *(self.repo.put_benefit(replace(b, status=Status.CANCELLED))
+                             for b in self.repo.benefits_of_package(package.id))]
+
+        return await self._request_step(actor, request_id, "request.closed", close, op_key)
+
+    async def _request_step(self, actor: Person, request_id: str, action: str,
+                            step: Callable[[ServiceRequest], tuple[ServiceRequest, list[Op]]],
+                            op_key: str | None) -> ServiceRequest:
+        """One step of a service request, with its audit entry (under its package or benefit) and
+        whatever else the step changes, in one batch; a replay answers with the step's result."""
+        rules.require_admin(actor)
+        async with self._lock:
+            replayed = self._replayed(op_key, "request_id", self.repo.request)
+            if replayed is not None:
+                return replayed
+            request = self._handled_request(actor, request_id)
+            after, more = step(request)
+            await self._commit([self.repo.put_request(after),
+                                self._audit(actor, action, _subject(after), request, after), *more],
+                               op_key, {"request_id": after.id})
+            return after
 
     def refund_check(self, actor: Person, package_id: str) -> tuple[BenefitPackage, list[RuleViolation]]:
         """What stands between this package and a refund (for the cancel card)."""
@@ -624,3 +743,8 @@ def _public(value: Any) -> Any:
 
 def _doc(value: Any) -> dict[str, Any] | None:
     return _public(value)
+
+
+def _subject(request: ServiceRequest) -> str:
+    """Where a service request's changes show under "recent changes": its package or benefit."""
+    return request.package_id or request.benefit_id

@@ -6,15 +6,83 @@ being written is what readers get already (the turn that records it goes on whil
 fsynced, and is answered only once it is durable; see ``bot.handler``). Writes of one person's
 reference are coalesced: the newest wins, and one write at a time is on its way to the disk.
 References are plain dicts here (serialized by the bot layer), keeping this module free of botbuilder.
+
+Only what a proactive message needs is kept of a reference (ids, names, the chat and where to send),
+each a bounded string: an incoming activity can carry anything in its accounts (``properties``
+nested hundreds deep), and what is stored is read back on every turn of that person. A stored
+reference that cannot be read is treated as absent, so the next turn replaces it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 from typing import Any
 
 from services.repository import CONVERSATIONS, PREFERENCES
 from services.storage.base import DocumentStore, Put
+
+log = logging.getLogger(__name__)
+
+#: longest id or service URL kept; a longer one is not a Teams reference
+MAX_ID = 1024
+#: names are display text: cut to this many characters
+MAX_NAME = 256
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_ACCOUNT_FIELDS = ("id", "name", "aadObjectId", "role")
+_CONVERSATION_FIELDS = ("id", "name", "conversationType", "tenantId")
+
+
+def _id(value: Any) -> str | None:
+    if type(value) is not str or not value or len(value) > MAX_ID or _SURROGATE.search(value):
+        return None
+    return value
+
+
+def _name(value: Any) -> str | None:
+    if type(value) is not str:
+        return None
+    return _SURROGATE.sub("\ufffd", value[:MAX_NAME])
+
+
+def _account(value: Any, fields: tuple[str, ...]) -> dict[str, Any] | None:
+    if type(value) is not dict:
+        return None
+    account: dict[str, Any] = {}
+    for key in fields:
+        text = _id(value.get(key)) if key != "name" else _name(value.get(key))
+        if text is not None:
+            account[key] = text
+    return account if "id" in account else None
+
+
+def bounded_reference(reference: Any) -> dict[str, Any] | None:
+    """The parts of a serialized conversation reference that the bot uses; None if it is unusable.
+
+    Kept: the user and bot accounts (id, name, Entra object id, role), the chat (id, name, type,
+    tenant, whether it is a group), the channel, locale and service URL. A reference without a user
+    id, chat id or service URL cannot reach anyone and is dropped.
+    """
+    if type(reference) is not dict:
+        return None
+    user = _account(reference.get("user"), _ACCOUNT_FIELDS)
+    conversation = _account(reference.get("conversation"), _CONVERSATION_FIELDS)
+    service_url = _id(reference.get("serviceUrl"))
+    if user is None or conversation is None or service_url is None:
+        return None
+    is_group = (reference.get("conversation") or {}).get("isGroup")
+    if type(is_group) is bool:
+        conversation["isGroup"] = is_group
+    bounded: dict[str, Any] = {"user": user, "conversation": conversation, "serviceUrl": service_url}
+    bot = _account(reference.get("bot"), _ACCOUNT_FIELDS)
+    if bot is not None:
+        bounded["bot"] = bot
+    for key in ("channelId", "locale"):
+        text = _id(reference.get(key))
+        if text is not None:
+            bounded[key] = text
+    return bounded
 
 
 class ConversationBook:
@@ -41,11 +109,22 @@ class ConversationBook:
         return writing if writing is not None else self._stored(person_id)
 
     def _stored(self, person_id: str) -> dict[str, Any] | None:
-        doc = self.store.get(CONVERSATIONS, person_id)
-        return doc.get("reference") if doc else None
+        try:
+            doc = self.store.get(CONVERSATIONS, person_id)
+        except (RecursionError, MemoryError, ValueError, TypeError) as exc:  # stored before references were bounded
+            log.warning("a stored conversation reference cannot be read; it will be replaced",
+                        extra={"reason": type(exc).__name__})
+            return None
+        return bounded_reference(doc.get("reference")) if isinstance(doc, dict) else None
 
     def all_references(self) -> dict[str, dict[str, Any]]:
-        return {**{d["id"]: d["reference"] for d in self.store.all(CONVERSATIONS)}, **self._writing}
+        try:
+            docs = self.store.frozen_tables().get(CONVERSATIONS, {})
+        except (RecursionError, MemoryError, ValueError, TypeError) as exc:
+            log.warning("stored conversation references cannot be read", extra={"reason": type(exc).__name__})
+            docs = {}
+        stored = {person_id: bounded_reference(doc.get("reference")) for person_id, doc in docs.items()}
+        return {**{k: v for k, v in stored.items() if v is not None}, **self._writing}
 
     def remember(self, person_id: str, reference: dict[str, Any]) -> asyncio.Future[None] | None:
         """Start storing the personal-chat reference of ``person_id``; None if it is already known.
@@ -54,9 +133,16 @@ class ConversationBook:
         one of the same person, is durable (it fails if that write fails): await it before
         acknowledging anything that depends on it. Cancelling it cancels no write.
 
+        Only :func:`bounded_reference` of ``reference`` is kept; an unusable one is not stored.
+
         Raises:
             StoreUnavailableError: the store refuses writes (nothing changes).
         """
+        bounded = bounded_reference(reference)
+        if bounded is None:
+            log.warning("a conversation reference without user, chat or service URL was not stored")
+            return None
+        reference = bounded
         if self.reference(person_id) == reference:
             return None
         if person_id not in self._in_flight:
@@ -79,13 +165,14 @@ class ConversationBook:
             waiting = self._next.pop(person_id, None)
             if waiting is None:
                 return
-            if newest == self._stored(person_id):  # the chats went back to the one just written
-                waiting.set_result(None)
-                return
-            try:
+            try:  # whatever happens here, the turns waiting for the follow-up write get an answer
+                if newest == self._stored(person_id):  # the chats went back to the one just written
+                    waiting.set_result(None)
+                    return
                 follow = self._write(person_id, newest)
-            except Exception as exc:  # the store refuses writes now: so does the write they wait for
-                waiting.set_exception(exc)
+            except Exception as exc:  # e.g. the store refuses writes now: so does the write they wait for
+                if not waiting.done():
+                    waiting.set_exception(exc)
                 return
             follow.add_done_callback(lambda outcome: _resolve_as(waiting, outcome))
 

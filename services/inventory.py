@@ -8,7 +8,6 @@ A malformed file is refused as a whole, naming the line (for JSON syntax) or the
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -25,17 +24,13 @@ from domain.models import (
     Status,
 )
 from domain.rules import validate_email
+from services.json_input import JsonInputError, load_json
 from services.repository import Repository
 from services.storage.base import DocumentStore, Op
 
 
-class InventoryError(ValueError):
+class InventoryError(JsonInputError):
     """The file is refused; ``where`` is ``line N, column M`` or a field path."""
-
-    def __init__(self, where: str, problem: str) -> None:
-        super().__init__(f"{where}: {problem}")
-        self.where = where
-        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -46,11 +41,13 @@ class Inventory:
     benefits: list[Benefit]
 
 
-def parse_inventory_text(text: str) -> Inventory:
+def parse_inventory_text(text: str | bytes) -> Inventory:
+    """Parse and validate an inventory file (see :func:`services.json_input.load_json` for what is refused
+    before the fields are looked at)."""
     try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InventoryError(f"line {exc.lineno}, column {exc.colno}", f"invalid JSON: {exc.msg}") from None
+        raw = load_json(text)
+    except JsonInputError as exc:
+        raise InventoryError(exc.where, exc.problem) from None
     return parse_inventory(raw)
 
 

@@ -1,9 +1,11 @@
-"""From what happened to who is told: activations, employee requests and their outcomes.
+"""From what happened to who is told: assignments, the marketing contact, activations, employee
+requests and their outcomes.
 
 ``NotificationListener`` subscribes to ``BenefitsService.listeners`` and turns each event into
 outbox entries. Event ids are derived from the facts (``activation:<target>:<date>``,
-``request.decided:<request id>``), never from the caller, so the same activation reported twice, by
-chat and by the HTTP endpoint, or re-run after a crash, produces the same ids and one message each.
+``request.decided:<request id>``, ``assigned:<assignment id>``), never from the caller, so the same
+activation reported twice, by chat and by the HTTP endpoint, or a click replayed after a crash,
+produces the same ids and one message each.
 Parameters are a JSON snapshot: the card says what was true when it happened.
 """
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from domain.models import Assignment, Benefit, Person, RequestKind, ServiceRequest
+from domain.models import Assignment, Benefit, MarketingContact, Person, RequestKind, ServiceRequest
 from services.benefits import Activation, BenefitsService
 from services.notifications.outbox import Notification, Outbox
 
@@ -22,6 +24,10 @@ ACTIVATED = "activated"
 EXPIRY_REMINDER = "expiry_reminder"
 REQUEST_SUBMITTED = "request_submitted"
 REQUEST_DECIDED = "request_decided"
+ASSIGNED = "assigned"
+UNASSIGNED = "unassigned"
+MARKETING_CONTACT = "marketing_contact"
+MARKETING_CONTACT_REPLACED = "marketing_contact_replaced"
 
 
 def benefit_params(benefit: Benefit, assignment: Assignment | None, assignee: Person | None) -> dict[str, Any]:
@@ -89,6 +95,39 @@ def request_notes(service: BenefitsService, event: str, payload: dict[str, Any])
     return [Notification(f"request.decided:{request.id}", request.requested_by, REQUEST_DECIDED, params)]
 
 
+def assignment_notes(service: BenefitsService, event: str, assignment: Assignment) -> list[Notification]:
+    """The person who got (or lost) a seat: what it is, who did it, and how to start using it."""
+    benefit = service.repo.benefit(assignment.benefit_id)
+    assignee = service.repo.person(assignment.person_id)
+    if benefit is None or assignee is None:
+        return []
+    removed = event == "assignment.removed"
+    actor = service.repo.person(assignment.removed_by if removed else assignment.assigned_by)
+    params = {**benefit_params(benefit, assignment, assignee), "alternate_email": assignment.alternate_email,
+              "by": actor.name if actor else ""}
+    if removed:
+        return [Notification(f"unassigned:{assignment.id}", assignee.id, UNASSIGNED, params)]
+    return [Notification(f"assigned:{assignment.id}", assignee.id, ASSIGNED, params)]
+
+
+def contact_notes(service: BenefitsService, contact: MarketingContact,
+                  before: MarketingContact | None) -> list[Notification]:
+    """The person who became the marketing contact, and the one they replaced; an update of the
+    same person's details tells nobody."""
+    if before is not None and before.person_id == contact.person_id:
+        return []
+    setter = service.repo.person(contact.set_by)
+    params = {"alternate_email": contact.alternate_email, "phone": contact.phone,
+              "by": setter.name if setter else "", "set_at": contact.set_at.isoformat()}
+    event_id = f"marketing_contact:{contact.set_at.isoformat()}"
+    notes = [Notification(event_id, contact.person_id, MARKETING_CONTACT, params)]
+    if before is not None:
+        successor = service.repo.person(contact.person_id)
+        notes.append(Notification(event_id, before.person_id, MARKETING_CONTACT_REPLACED,  # not the new one's details
+                                  {"by": params["by"], "successor": successor.name if successor else ""}))
+    return notes
+
+
 class NotificationListener:
     """A ``BenefitsService`` listener: ``(event_name, payload)`` in, outbox entries out."""
 
@@ -110,6 +149,11 @@ class NotificationListener:
             notes = activation_notes(self.service, payload["activation"])
         elif event in ("request.submitted", "request.decided"):
             notes = request_notes(self.service, event, payload)
+        elif event in ("assignment.created", "assignment.removed") and isinstance(payload.get("assignment"),
+                                                                                   Assignment):
+            notes = assignment_notes(self.service, event, payload["assignment"])
+        elif event == "marketing_contact.set" and isinstance(payload.get("contact"), MarketingContact):
+            notes = contact_notes(self.service, payload["contact"], payload.get("before"))
         else:
             return 0
         return await self.outbox.enqueue(notes)

@@ -12,6 +12,7 @@ from services.storage.backup import export_data, import_data
 from services.storage.base import Delete, Document, DocumentStore, Op, Put, StoreHealth
 from services.storage.journaled import (
     JournaledTinyStore,
+    StoreDamagedError,
     StoreLockedError,
     StoreStats,
     StoreUnavailableError,
@@ -26,6 +27,7 @@ __all__ = [
     "Op",
     "Put",
     "StockTinyStore",
+    "StoreDamagedError",
     "StoreHealth",
     "StoreLockedError",
     "StoreStats",
@@ -36,7 +38,7 @@ __all__ = [
 ]
 
 
-def open_store(path: Path, indexes: Mapping[str, Sequence[str]]) -> DocumentStore:
+def open_store(path: Path, indexes: Mapping[str, Sequence[str]], *, accept_loss: bool = False) -> JournaledTinyStore:
     """Open (creating or recovering) the bot's store at ``path``.
 
     Synchronous on purpose: it only reads and repairs files, so it works the same from the CLI, a
@@ -46,8 +48,13 @@ def open_store(path: Path, indexes: Mapping[str, Sequence[str]]) -> DocumentStor
     Args:
         path: the database, e.g. ``data/benefits.json`` (the engine's files sit beside it).
         indexes: ``{table: [field, ...]}`` answered by :meth:`DocumentStore.find` without a scan.
+        accept_loss: open even when acknowledged writes are lost (``python -m bot repair --accept-loss``).
 
     Returns:
         A :class:`JournaledTinyStore`.
+
+    Raises:
+        StoreDamagedError: the files are damaged in a way that loses acknowledged writes.
+        StoreUnavailableError: the files cannot be opened (held by another process, unreadable).
     """
-    return JournaledTinyStore(path, indexes)
+    return JournaledTinyStore(path, indexes, accept_loss=accept_loss)

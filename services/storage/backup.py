@@ -3,7 +3,8 @@
 The dump is a JSON object with a format marker and a version, so that a file of something else is
 refused instead of wiping the data. Import replaces the whole content in ONE batch: the journaled
 engine makes it atomic and durable, so a crash during a restore leaves the old data or the new data,
-never a mix.
+never a mix. Replacing a store that holds data must be asked for (``replace``), and the caller can
+check every document first (``services.restore`` checks them against the domain models).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from services.storage.base import Delete, DocumentStore, Op, Put
@@ -23,6 +24,11 @@ DUMP_VERSION = 1
 ERR_NOT_DUMP = "not a storage dump: expected an object with format, version and tables"
 ERR_VERSION = "unsupported storage dump version"
 ERR_TABLES = "the dump's tables must be an object of {doc_id: document} objects"
+ERR_NOT_EMPTY = "the store holds data: a restore would replace it, which must be asked for (replace)"
+
+
+class RestoreRefused(ValueError):
+    """The store holds data and the restore was not asked to replace it."""
 
 
 def dump_header() -> dict[str, Any]:
@@ -43,7 +49,12 @@ def export_data(store: DocumentStore) -> dict[str, Any]:
     return {**dump_header(), "tables": store.dump()}
 
 
-def _tables_of(data: Mapping[str, Any]) -> Mapping[str, Mapping[str, Mapping[str, Any]]]:
+def dump_tables(data: Any) -> Mapping[str, Mapping[str, Mapping[str, Any]]]:
+    """The tables of a dump, once its format, version and shape are checked.
+
+    Raises:
+        ValueError: not a dump, another version, or tables that are not objects of objects.
+    """
     if not isinstance(data, Mapping) or data.get("format") != DUMP_FORMAT or "tables" not in data:
         raise ValueError(ERR_NOT_DUMP)
     if data.get("version") != DUMP_VERSION:
@@ -74,7 +85,13 @@ async def encode_export(store: DocumentStore) -> bytes:
     return await asyncio.to_thread(encode)
 
 
-async def import_data(store: DocumentStore, data: Mapping[str, Any]) -> int:
+async def import_data(
+    store: DocumentStore,
+    data: Mapping[str, Any],
+    *,
+    replace: bool = False,
+    check: Callable[[str, str, Mapping[str, Any]], None] | None = None,
+) -> int:
     """Replace the whole content of ``store`` with a dump, atomically (one batch).
 
     Documents absent from the dump are deleted; the others are written as they are in the dump.
@@ -82,15 +99,25 @@ async def import_data(store: DocumentStore, data: Mapping[str, Any]) -> int:
     Args:
         store: the store to restore into.
         data: a dump made by :func:`export_data`.
+        replace: allow overwriting a store that holds documents.
+        check: called with ``(table, doc_id, doc)`` for every document before anything is written;
+            raises ``ValueError`` for one that must not go in.
 
     Returns:
         The number of documents imported.
 
     Raises:
+        RestoreRefused: the store holds data and ``replace`` is false (nothing is changed).
         ValueError: ``data`` is not a dump of a supported version, or holds an invalid document
             (then nothing is changed).
     """
-    tables = _tables_of(data)
+    tables = dump_tables(data)
+    if check is not None:
+        for name, docs in tables.items():
+            for doc_id, doc in docs.items():
+                check(name, doc_id, doc)
+    if not replace and store.table_names():
+        raise RestoreRefused(ERR_NOT_EMPTY)
     ops: list[Op] = []
     for name in store.table_names():
         keep = tables.get(name, {})

@@ -12,8 +12,15 @@ reader can tell a complete record from a torn one without trusting anything else
 One record is one batch: either its checksum holds and the whole batch is replayed, or the record is
 ignored. A record is acknowledged only after the ``fsync`` that follows it, so a torn record at the
 tail (a crash during the append) was never acknowledged and is dropped. A bad record followed by good
-ones is different: acknowledged data was damaged, which the reader reports as ``corrupt`` so the
-engine can quarantine a copy and say so.
+ones is different: acknowledged data was damaged. The reader then resynchronizes on the next frame
+that checks (where the bad record's length points, else the next magic that starts a whole record)
+and goes on, reporting each skipped byte range so the engine can quarantine a copy and say exactly
+what was lost. Replaying the later records is sound because a record never holds a difference: each
+op writes or deletes a whole document, so a later record sets each document it touches to exactly
+the value it had when that record was acknowledged; only documents that the skipped batch alone
+wrote keep their earlier value. A frame cannot hide inside a record's JSON payload: JSON escapes
+bytes below 0x20, so a length field made of payload bytes would be at least 0x20202020 (over 500 MB),
+longer than any journal the engine keeps.
 
 The functions here block; the engine runs them in a worker thread.
 """
@@ -37,6 +44,7 @@ RECORD_HEAD = struct.Struct(">2sII")
 MAX_RECORD = 1 << 31
 
 ERR_BAD_HEADER = "journal header is missing or damaged"
+ERR_EMPTY = "journal is empty (0 bytes): the engine never leaves one without its header"
 ERR_BAD_GENERATION = "journal header names another generation than its file name"
 ERR_SHORT_WRITE = "the disk accepted no bytes of a journal write"
 
@@ -109,6 +117,22 @@ def _record_at(data: bytes, offset: int) -> tuple[list[list[Any]], int] | None:
     return (ops, end) if _valid_ops(ops) else None
 
 
+@dataclass(frozen=True)
+class SkippedRange:
+    """Damaged bytes between two records that check: one bad record when ``records`` is 1 (its length
+    led to the next good record), else an unknown number of them (found by scanning)."""
+
+    start: int
+    end: int
+    after_record: int
+    """How many good records precede the range (the damage lies after record number ``after_record``)."""
+    records: int | None
+
+    def describe(self) -> str:
+        what = "1 record" if self.records == 1 else "one or more records"
+        return f"bytes {self.start}-{self.end} ({what} after record {self.after_record})"
+
+
 @dataclass
 class JournalScan:
     """What reading one journal file found."""
@@ -123,7 +147,10 @@ class JournalScan:
     """Size of the file when it was read."""
     tail: TailState = "clean"
     """``clean``: nothing after ``good_end``; ``torn``: an incomplete last record (never
-    acknowledged); ``corrupt``: damaged bytes followed by complete records (acknowledged data lost)."""
+    acknowledged); ``corrupt``: damaged bytes followed by complete records (acknowledged data lost;
+    the records after the damage are in ``batches`` all the same, see ``skipped``)."""
+    skipped: list[SkippedRange] = field(default_factory=list)
+    """Damaged ranges that good records follow, in file order."""
 
 
 class JournalCorruptError(Exception):
@@ -145,6 +172,8 @@ def read_journal(path: Path, generation: int) -> JournalScan:
         OSError: the file cannot be read.
     """
     data = path.read_bytes()
+    if not data:
+        raise JournalCorruptError(ERR_EMPTY)
     if len(data) < HEADER_SIZE:
         raise JournalCorruptError(ERR_BAD_HEADER)
     magic, gen = HEADER.unpack_from(data, 0)
@@ -158,23 +187,37 @@ def read_journal(path: Path, generation: int) -> JournalScan:
     while offset < len(data):
         found = _record_at(data, offset)
         if found is None:
-            break
+            resumed = _next_record(data, offset)
+            if resumed is None:
+                break  # nothing whole after it: a torn tail, never acknowledged
+            at, records = resumed
+            scan.skipped.append(SkippedRange(offset, at, len(scan.batches), records))
+            scan.tail = "corrupt"
+            offset = at
+            continue
         ops, offset = found
         scan.batches.append(ops)
-    scan.good_end = offset
-    if offset < len(data):
-        scan.tail = "corrupt" if _any_record_after(data, offset + 1) else "torn"
+        scan.good_end = offset
+    if scan.good_end < len(data) and scan.tail == "clean":
+        scan.tail = "torn"
     return scan
 
 
-def _any_record_after(data: bytes, start: int) -> bool:
-    """Whether a complete record starts anywhere at or after ``start`` (damage, not a torn tail)."""
-    at = data.find(RECORD_MAGIC, start)
+def _next_record(data: bytes, bad: int) -> tuple[int, int | None] | None:
+    """Where the first whole record after the bad one at ``bad`` starts, and how many records were
+    skipped (1 when the bad record's own length leads there, None when found by scanning); None when
+    no whole record follows."""
+    if bad + RECORD_HEAD.size <= len(data):
+        magic, length, _ = RECORD_HEAD.unpack_from(data, bad)
+        after = bad + RECORD_HEAD.size + length
+        if magic == RECORD_MAGIC and after < len(data) and _record_at(data, after) is not None:
+            return after, 1
+    at = data.find(RECORD_MAGIC, bad + 1)
     while at != -1:
         if _record_at(data, at) is not None:
-            return True
+            return at, None
         at = data.find(RECORD_MAGIC, at + 1)
-    return False
+    return None
 
 
 def create_journal(path: Path, generation: int) -> None:

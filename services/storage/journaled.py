@@ -94,17 +94,32 @@ logger = logging.getLogger(__name__)
 
 ERR_CLOSED = "the store is closed"
 ERR_LOCKED = "another process (or store object) has this store open; one writer at a time"
-ERR_FAILED = "the store stopped accepting writes after a disk error; restart the bot to recover"
+ERR_FAILED = ("the store refuses writes after a disk error; it retries by itself and accepts writes again "
+              "once the disk does")
 ERR_WRITE_FAILED = "the batch could not be written to the journal"
+ERR_NOT_TEXT = "a document holds a lone surrogate (\\ud800-\\udfff), which cannot be stored as UTF-8"
 ERR_READ_ONLY_VIEW = "the TinyDB view of the journaled store is read-only: write with apply()"
 DETAIL_OK = "loaded cleanly"
 DETAIL_QUARANTINED = "files that failed to load were moved aside; started from the last good state"
-DETAIL_LOST = "no readable snapshot: started empty; the unreadable files were moved aside"
+DETAIL_LOST = "nothing readable was left: started empty (loss accepted); the unreadable files were moved aside"
+DETAIL_SKIPPED = ("journal records that failed their checksum were skipped and every later one recovered (the log "
+                  "names their bytes); the damaged journal was copied aside")
+DETAIL_ACCEPTED = "acknowledged writes were lost (accepted): started from what was readable"
+MARKER_FORMAT = "partner-benefits-bot/journaled-store"
+
+DEFAULT_RETRY_SECONDS = 1.0
+MAX_RETRY_SECONDS = 30.0
 
 DEFAULT_COMPACT_BYTES = 4 << 20
 COMPACT_RATIO = 0.5
 """Compact once the journal is half the snapshot's size: a start then replays at most that much."""
 _MISSING = object()
+
+
+def _os_reason(exc: OSError) -> str:
+    """An ``OSError`` as one line naming the file, without a traceback."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"{exc.strerror or exc}{where}"
 
 
 class StoreUnavailableError(RuntimeError):
@@ -113,6 +128,16 @@ class StoreUnavailableError(RuntimeError):
 
 class StoreLockedError(StoreUnavailableError):
     """Another store object (in this or another process) has the files open."""
+
+
+class StoreDamagedError(StoreUnavailableError):
+    """Opening would lose acknowledged writes (a generation is missing or empty, no snapshot is
+    readable...): refused, nothing was changed. ``losses`` says what, file by file."""
+
+    def __init__(self, path: Path, losses: Sequence[str]) -> None:
+        super().__init__(f"{path} cannot be opened without losing data: " + "; ".join(losses))
+        self.path = path
+        self.losses = tuple(losses)
 
 
 @dataclass
@@ -179,6 +204,15 @@ class JournaledTinyStore(DocumentStore):
         compact_bytes: compact once the current journal is larger than this and than
             ``COMPACT_RATIO`` times the snapshot (see :attr:`compact_threshold`).
         before_fsync: called in the writer thread before each journal fsync (tests count with it).
+        accept_loss: open even when that loses acknowledged writes (the damaged files are moved
+            aside and the loss is logged); without it such damage raises :class:`StoreDamagedError`.
+        retry_seconds: after a failed write, the first wait before the store tries to write again
+            (doubling up to ``MAX_RETRY_SECONDS``).
+
+    Raises:
+        StoreDamagedError: opening would lose acknowledged writes (see ``accept_loss``).
+        StoreLockedError: another store object has the files open.
+        StoreUnavailableError: the files cannot be read or written (the reason is in the message).
     """
 
     def __init__(
@@ -188,8 +222,15 @@ class JournaledTinyStore(DocumentStore):
         *,
         compact_bytes: int = DEFAULT_COMPACT_BYTES,
         before_fsync: Callable[[], None] | None = None,
+        accept_loss: bool = False,
+        retry_seconds: float = DEFAULT_RETRY_SECONDS,
     ) -> None:
         super().__init__(indexes)
+        self._accept_loss = accept_loss
+        self.retry_seconds = retry_seconds
+        self.created = False
+        """Whether this open created the store in a folder that never held it (demo data may go there)."""
+        self._recovery: asyncio.Task[None] | None = None
         self.path = Path(path)
         self.stats = StoreStats()
         self.compact_bytes = compact_bytes
@@ -223,12 +264,15 @@ class JournaledTinyStore(DocumentStore):
         self._base_gen = 0
         self._writer: JournalWriter
         self._lock_fd = -1
-        self._lock()
         try:
-            self._open()
-        except BaseException:
-            self._unlock()
-            raise
+            self._lock()
+            try:
+                self._open()
+            except BaseException:
+                self._unlock()
+                raise
+        except OSError as exc:
+            raise StoreUnavailableError(f"cannot open {self.path}: {_os_reason(exc)}") from exc
 
     # ----------------------------------------------------------------------------------- files
 
@@ -306,10 +350,26 @@ class JournaledTinyStore(DocumentStore):
             self._lock_fd = -1
 
     def _open(self) -> None:
-        """Load the newest good state, repairing what a crash left behind (see module docstring)."""
+        """Load the newest good state, repairing what a crash left behind (see module docstring).
+
+        Damage that a crash cannot leave and that loses acknowledged writes (a generation missing or
+        empty, no readable snapshot, a journal header gone) is refused with :class:`StoreDamagedError`
+        before any file is touched, unless the store was opened with ``accept_loss``. Damage that
+        loses nothing, or only the records whose checksum fails, is repaired: the bad files are moved
+        or copied aside, logged, and listed in :meth:`health`.
+        """
         snaps, journals = self._scan_files()
+        recorded = self._recorded_generation()
         if not snaps and not journals:
-            self._start_fresh()
+            if recorded is None:
+                self.created = True
+                self._start_fresh()
+                return
+            self._refuse_unless_accepted([f"every snapshot and journal of {self.path.name} is missing (the "
+                                          f"store had reached generation {recorded})"])
+            self._detail = DETAIL_LOST
+            self._gen = recorded
+            self._start_fresh(import_legacy=False)
             return
         if self.path.is_file():
             logger.warning(
@@ -317,78 +377,158 @@ class JournaledTinyStore(DocumentStore):
                 extra={"event": "storage.legacy_ignored", "file": str(self.path)},
             )
         top = max([*snaps, *journals])
+        aside: list[tuple[Path, str, bool]] = []  # (file, reason, copy rather than move)
+        losses: list[str] = []
         base: int | None = None
         for gen in sorted(snaps, reverse=True):
             try:
                 tables = SnapshotStorage(snaps[gen]).read() or {}
             except SnapshotCorruptError as exc:
-                self._quarantine(snaps[gen], str(exc))
+                aside.append((snaps[gen], str(exc), False))
                 continue
             base = gen
             self._snapshot_bytes = snaps[gen].stat().st_size
             self._load_tables(tables)
             break
         if base is None:
-            for gen in sorted(journals):
-                self._quarantine(journals[gen], "no readable snapshot to replay this journal onto")
+            if not snaps and recorded is None and self._only_empty_journals(journals):
+                self.created = True  # a first start cut short before its snapshot: nothing was written
+                self._gen = top
+                self._start_fresh()
+                return
+            damaged = ", ".join(f"{p.name} ({why})" for p, why, _ in aside) or "none is left"
+            losses.append(f"no readable snapshot of {self.path.name}: {damaged}; its journals cannot be "
+                          "replayed without one")
+            aside.extend((journals[g], "no readable snapshot to replay this journal onto", False)
+                         for g in sorted(journals))
+            self._refuse_unless_accepted(losses)
+            self._set_aside(aside, losses)
             self._detail = DETAIL_LOST
-            self._gen = top
+            self._gen = max(top, recorded or 0)
             self._start_fresh(import_legacy=False)
             return
-        anomaly = bool(self._quarantined)
+        anomaly = bool(aside)
+        skipped_any = False
         end = HEADER_SIZE
         for gen in range(base, top + 1):
             journal = journals.get(gen)
             if journal is None:
-                if gen == top and gen == base:
-                    create_journal(self._journal_path(gen), gen)
-                    break
-                anomaly = True
-                self._drop_journals_after(journals, gen, "an earlier journal of its chain is missing")
+                losses.append(f"{self._journal_path(gen).name} is missing: the writes made after snapshot "
+                              f"{gen} are lost")
+                aside.extend(self._journals_after(journals, gen, "an earlier journal of its chain is missing"))
                 break
             try:
                 scan = read_journal(journal, gen)
             except JournalCorruptError as exc:
-                anomaly = True
-                self._quarantine(journal, str(exc))
-                self._drop_journals_after(journals, gen, "an earlier journal of its chain is damaged")
+                losses.append(f"{journal.name} is damaged ({exc}): its writes are lost")
+                aside.append((journal, str(exc), False))
+                aside.extend(self._journals_after(journals, gen, "an earlier journal of its chain is damaged"))
                 break
             for ops in scan.batches:
                 self._apply_in_memory(ops)
             end = scan.good_end
-            if scan.tail == "corrupt":
-                anomaly = True
-                self._quarantine(journal, "damaged record followed by complete ones", copy=True)
-                self._drop_journals_after(journals, gen, "an earlier journal of its chain is damaged")
-                break
-            if scan.tail == "torn":
+            if scan.skipped:
+                anomaly = skipped_any = True
+                skipped = "; ".join(r.describe() for r in scan.skipped)
+                aside.append((journal, f"damaged records skipped: {skipped}", True))
+                logger.error(
+                    "journal records failed their checksum and were skipped; every record after them "
+                    "was recovered",
+                    extra={"event": "storage.records_skipped", "file": str(journal), "skipped": skipped,
+                           "recovered_records": len(scan.batches)},
+                )
+            if scan.tail == "torn" or (scan.skipped and scan.good_end < scan.size):
                 logger.warning(
                     "dropped the torn tail of the journal (a write that was never acknowledged)",
                     extra={"event": "storage.torn_tail", "file": str(journal), "bytes": scan.size - end},
                 )
+        if recorded is not None and recorded > top:
+            missing = ", ".join(self._journal_path(g).name for g in range(top + 1, recorded + 1))
+            losses.append(f"{missing} missing: the newest writes are lost")
+        self._refuse_unless_accepted(losses)
+        self._set_aside(aside, losses)
+        anomaly = anomaly or bool(losses)
         self._base_gen = base
-        self._gen = top
+        self._gen = max(top, recorded or 0)
         if self._quarantined:
-            self._detail = DETAIL_QUARANTINED
+            self._detail = DETAIL_SKIPPED if skipped_any else DETAIL_QUARANTINED
+        if losses:
+            self._detail = DETAIL_ACCEPTED
         if anomaly:
             # Start a new generation from the state just rebuilt, so that nothing later depends on
             # the damaged chain; the old files stay as the fallback until the next compaction.
-            self._gen = top + 1
+            self._gen += 1
             self._write_generation(self._gen)
             return
+        if recorded is None:
+            self._record_generation(top)  # a store made before the marker existed
         self._writer = JournalWriter(self._journal_path(top), end, self._before_fsync)
 
-    def _drop_journals_after(self, journals: Mapping[int, Path], gen: int, reason: str) -> None:
-        """Quarantine the journals after a break in the chain: they build on a state that is lost."""
-        for later in sorted(g for g in journals if g > gen):
-            self._quarantine(journals[later], reason)
+    def _refuse_unless_accepted(self, losses: list[str]) -> None:
+        """Raise :class:`StoreDamagedError` for ``losses`` unless the store was opened accepting them."""
+        if losses and not self._accept_loss:
+            raise StoreDamagedError(self.path, losses)
+
+    def _set_aside(self, aside: list[tuple[Path, str, bool]], losses: list[str]) -> None:
+        """Quarantine what failed to load, and log an accepted loss."""
+        for file, reason, copy in aside:
+            self._quarantine(file, reason, copy=copy)
+        if losses:
+            logger.error(
+                "started from what was readable: acknowledged writes were lost (accepted)",
+                extra={"event": "storage.loss_accepted", "file": str(self.path), "losses": losses},
+            )
+
+    @staticmethod
+    def _journals_after(journals: Mapping[int, Path], gen: int, reason: str) -> list[tuple[Path, str, bool]]:
+        """The journals after a break in the chain: they build on a state that is lost."""
+        return [(journals[later], reason, False) for later in sorted(g for g in journals if g > gen)]
+
+    @staticmethod
+    def _only_empty_journals(journals: Mapping[int, Path]) -> bool:
+        """Whether every journal is whole and holds no record (what a first start leaves if cut short)."""
+        try:
+            return all(not read_journal(path, gen).batches for gen, path in journals.items())
+        except JournalCorruptError:
+            return False
+
+    # ---------------------------------------------------------------------------- the marker
+
+    def _marker_path(self) -> Path:
+        return self.path.with_name(f"{self.path.stem}.store")
+
+    def _recorded_generation(self) -> int | None:
+        """The newest generation the marker file names, 0 when it is unreadable, None when there is none.
+
+        The marker is written when the store is first created and each time a new journal is
+        started, so that a deleted newest journal, or a data folder emptied of its files, is told
+        apart from a store that never held data.
+        """
+        try:
+            raw = json.loads(self._marker_path().read_bytes())
+            return int(raw["generation"])
+        except FileNotFoundError:
+            return None
+        except (ValueError, KeyError, TypeError) as exc:
+            logger.warning(
+                "the store's marker file is unreadable; it is rewritten",
+                extra={"event": "storage.marker_unreadable", "file": str(self._marker_path()),
+                       "reason": f"{type(exc).__name__}: {exc}"},
+            )
+            return 0
+
+    def _record_generation(self, gen: int) -> None:
+        """Name ``gen`` as the newest generation in the marker file (atomically, durably)."""
+        body = {"format": MARKER_FORMAT, "generation": gen,
+                "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        write_atomically(self._marker_path(), json.dumps(body).encode())
 
     def _start_fresh(self, *, import_legacy: bool = True) -> None:
         """First start (or nothing readable): import a plain TinyDB file at ``path`` if there is one."""
         legacy = self.path if import_legacy and self.path.is_file() else None
         if legacy is not None:
             try:
-                self._load_tables(parse_snapshot(legacy.read_bytes()))
+                self._load_tables(parse_snapshot(legacy.read_bytes(), allow_empty=True))
             except SnapshotCorruptError as exc:
                 self._quarantine(legacy, str(exc))
                 self._detail = DETAIL_QUARANTINED
@@ -396,6 +536,11 @@ class JournaledTinyStore(DocumentStore):
         self._gen += 1
         self._write_generation(self._gen)
         self._base_gen = self._gen
+        if self.created and legacy is None:
+            logger.warning(
+                "created a new, empty store",
+                extra={"event": "storage.created", "file": str(self.path)},
+            )
         if legacy is not None:
             stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
             os.replace(legacy, legacy.with_name(f"{legacy.name}.imported-{stamp}"))
@@ -406,12 +551,22 @@ class JournaledTinyStore(DocumentStore):
             )
 
     def _write_generation(self, gen: int) -> None:
-        """Write snapshot ``gen`` of the current tables and open an empty journal ``gen`` (blocking)."""
-        data = encode_snapshot(self._tables)
-        write_atomically(self._snapshot_path(gen), data)
-        self._snapshot_bytes = len(data)
+        """Start generation ``gen`` from the current tables and append to its journal (blocking)."""
+        self._writer, self._snapshot_bytes = self._new_generation(gen, self._tables)
+
+    def _new_generation(self, gen: int, tables: Tables) -> tuple[JournalWriter, int]:
+        """Create journal ``gen``, snapshot ``gen`` of ``tables`` and name ``gen`` in the marker;
+        return the journal's writer and the snapshot's size.
+
+        The journal comes first: a snapshot without its journal is then always damage (its writes
+        were deleted), never what a crash left; an empty journal without its snapshot replays as
+        nothing.
+        """
         create_journal(self._journal_path(gen), gen)
-        self._writer = JournalWriter(self._journal_path(gen), HEADER_SIZE, self._before_fsync)
+        data = encode_snapshot(tables)
+        write_atomically(self._snapshot_path(gen), data)
+        self._record_generation(gen)
+        return JournalWriter(self._journal_path(gen), HEADER_SIZE, self._before_fsync), len(data)
 
     # --------------------------------------------------------------------------------- memory
 
@@ -632,12 +787,16 @@ class JournaledTinyStore(DocumentStore):
                 unknown, as with any write whose fsync failed.
         """
         normalized, text = normalize_batch(ops)
+        try:
+            record = frame_record(text)
+        except UnicodeEncodeError:  # a lone surrogate: no file can hold it
+            raise ValueError(ERR_NOT_TEXT) from None
         self._check_writable()
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if not normalized:
             done.set_result(None)
             return done
-        self._queue.append(_Pending(frame_record(text), normalized, done))
+        self._queue.append(_Pending(record, normalized, done))
         self._commit_next()
         return done
 
@@ -661,17 +820,20 @@ class JournaledTinyStore(DocumentStore):
         self._wake_idle()
         exc = job.exception()
         if exc is not None:
-            # The journal's end is in doubt (a failed fsync may have lost pages): refuse
-            # further writes; a restart replays exactly what reached the disk.
+            # The journal's end is in doubt (a failed fsync may have lost pages): refuse writes
+            # until a new generation, written from memory (which holds exactly the acknowledged
+            # batches), has reached the disk; _recover_in_background retries that.
             self._failure = f"{type(exc).__name__}: {exc}"
             logger.error(
-                "journal write failed; the store refuses writes until restarted",
+                "journal write failed; the store refuses writes and retries until the disk accepts them",
                 extra={"event": "storage.write_failed", "file": str(self._writer.path), "reason": self._failure},
             )
             error = StoreUnavailableError(ERR_WRITE_FAILED)
             error.__cause__ = exc
             self._fail(group + self._queue, error)
             self._queue = []
+            if self._recovery is None or self._recovery.done():
+                self._recovery = asyncio.create_task(self._recover_in_background())
             return
         self.stats.fsyncs += 1
         for pending in group:
@@ -753,6 +915,7 @@ class JournaledTinyStore(DocumentStore):
             gen = self._gen + 1
             journal = self._journal_path(gen)
             await asyncio.to_thread(create_journal, journal, gen)
+            await asyncio.to_thread(self._record_generation, gen)
             writer = await asyncio.to_thread(JournalWriter, journal, HEADER_SIZE, self._before_fsync)
             old, self._writer, self._gen = self._writer, writer, gen
             frozen = self.frozen_tables()
@@ -773,6 +936,50 @@ class JournaledTinyStore(DocumentStore):
         previous, self._base_gen, self._snapshot_bytes, self._retry_at = self._base_gen, gen, size, 0
         self.stats.compactions += 1
         await asyncio.to_thread(self._remove_generations_below, previous)
+
+    async def _recover_in_background(self) -> None:
+        """After a failed write: try to start a new generation, waiting longer after each failure,
+        until one reaches the disk (then writes are accepted again) or the store is closed."""
+        delay = self.retry_seconds
+        while self._failure and not self._closed:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_RETRY_SECONDS)
+            # shielded: close() cancels this loop, but a generation half switched must finish first
+            # (close waits for it through the writer lock, then closes the journal it opened)
+            await asyncio.shield(self._try_recover(delay))
+
+    async def _try_recover(self, next_delay: float) -> None:
+        try:
+            await self._recover()
+        except Exception as exc:  # the disk still refuses: say so, wait longer
+            logger.warning(
+                "the store still cannot write; it will try again",
+                extra={"event": "storage.retry_failed", "reason": f"{type(exc).__name__}: {exc}",
+                       "retry_in_seconds": next_delay},
+            )
+
+    async def _recover(self) -> None:
+        """Write snapshot and journal ``g + 1`` from memory and append there from now on.
+
+        Memory holds exactly the acknowledged batches, so the new snapshot is the true state whatever
+        the failed write left in the old journal; recovery replays from the newest snapshot, so the
+        old journal is read again only if that snapshot is later found damaged.
+        """
+        async with self._compact_lock, self._exclusive():
+            if self._closed or not self._failure:
+                return
+            gen = self._gen + 1
+            writer, size = await asyncio.to_thread(self._new_generation, gen, self.frozen_tables())
+            old, self._writer, self._gen = self._writer, writer, gen
+            previous, self._base_gen, self._snapshot_bytes, self._retry_at = self._base_gen, gen, size, 0
+            reason, self._failure = self._failure, ""
+        logger.warning(
+            "the store writes again after a disk error",
+            extra={"event": "storage.recovered", "file": str(self.path), "generation": gen, "after": reason},
+        )
+        await asyncio.to_thread(old.close)
+        with contextlib.suppress(OSError):  # best effort: the next compaction removes them too
+            await asyncio.to_thread(self._remove_generations_below, previous)
 
     def _write_snapshot(self, gen: int, frozen: Tables) -> int:
         path = self._snapshot_path(gen)
@@ -818,6 +1025,9 @@ class JournaledTinyStore(DocumentStore):
         if self._compaction is not None and not self._compaction.done():
             # Its failure was already logged.
             await asyncio.gather(asyncio.shield(self._compaction), return_exceptions=True)
+        if self._recovery is not None and not self._recovery.done():
+            self._recovery.cancel()
+            await asyncio.gather(self._recovery, return_exceptions=True)
         async with self._exclusive():
             self._closed = True
             await asyncio.to_thread(self._writer.close)

@@ -32,14 +32,26 @@ class SnapshotCorruptError(ValueError):
     """The snapshot file is not a valid TinyDB JSON document."""
 
 
-def parse_snapshot(data: bytes) -> Tables:
+ERR_EMPTY = "snapshot is empty (0 bytes of JSON): the engine never writes one"
+
+
+def parse_snapshot(data: bytes, *, allow_empty: bool = False) -> Tables:
     """Decode and validate the bytes of a snapshot.
 
+    Args:
+        data: the file's bytes.
+        allow_empty: read an empty file as no tables (a plain TinyDB file that was created and never
+            written). A snapshot of the engine always holds at least ``{}``, so an empty one is damage.
+
     Raises:
-        SnapshotCorruptError: not JSON, or not shaped ``{table: {doc_id: {...}}}``.
+        SnapshotCorruptError: empty (unless allowed), not JSON, or not shaped ``{table: {doc_id: {...}}}``.
     """
+    if not data.strip():
+        if allow_empty:
+            return {}
+        raise SnapshotCorruptError(ERR_EMPTY)
     try:
-        tables = json.loads(data) if data.strip() else {}
+        tables = json.loads(data)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise SnapshotCorruptError(f"{type(exc).__name__}: {exc}") from exc
     if not isinstance(tables, dict):

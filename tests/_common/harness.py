@@ -23,7 +23,7 @@ BOT = {"id": "28:bot", "name": "Partner Benefits"}
 
 
 def bot_settings(data_dir: Any, **overrides: str) -> Settings:
-    values = {"DATA_DIR": str(data_dir), "PORT": "0", "LOG_LEVEL": "WARNING", **overrides}
+    values = {"DATA_DIR": str(data_dir), "PORT": "0", "LOG_LEVEL": "WARNING", "SEED_DEMO": "true", **overrides}
     return Settings.from_mapping(values)
 
 

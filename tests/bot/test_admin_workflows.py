@@ -330,7 +330,7 @@ async def test_technical_list_has_alternate_email_validation_in_the_card(app: Ap
     assert '"verb": "request_assistance"' in dump
 
 
-async def test_assistance_request_gets_a_reference(app: App) -> None:
+async def test_assistance_request_is_prepared_for_partner_center(app: App) -> None:
     _, body, _ = await app.client.execute(ALEX, "request_assistance", {"benefit_id": "tech-advisory"})
     form = card_of(body)
     dump = json.dumps(form)
@@ -340,11 +340,12 @@ async def test_assistance_request_gets_a_reference(app: App) -> None:
     assert "Please fill in topic" in all_text(card_of(body)["body"][0])
     _, body, _ = await app.client.execute(ALEX, "submit_assistance", {
         "benefit_id": "tech-advisory", "phase": "design", "topic": "Landing zone", "description": "Hub and spoke"})
-    message = all_text(card_of(body)["body"][0])
-    reference = re.search(r"Reference number: (SR-\d{8}-[0-9A-F]{6})", message)
-    assert reference is not None, message
+    prepared = all_text(card_of(body))
+    assert "Assistance request: Partner advisory hours" in prepared
+    assert "Nothing has been sent to Microsoft yet" in prepared
+    assert re.search(r"\b[A-Z]{2}-\d{8}-", prepared) is None  # no made-up reference number
     [request] = app.service.repo.requests()
-    assert request.reference == reference.group(1) and request.phase is not None
+    assert request.reference == "" and request.status.value == "prepared" and request.phase is not None
     assert request.phase.value == "design" and request.requested_by == ALEX_ID
 
 

@@ -117,8 +117,13 @@ async def test_a_corrupt_file_is_kept_aside_and_reported_in_readyz(connector, da
     async with ClientSession() as session:
         await BotClient(base, connector, session).say(LEE, "language zh-TW")
     await runner.cleanup()
+    from services.storage import open_store
+
+    store = open_store(data_dir / "benefits.json", {})
+    await store.compact()  # a second generation: the first stays as the fallback
+    await store.close()
     snapshots = sorted(data_dir.glob("benefits.g*.json"))
-    assert snapshots
+    assert len(snapshots) == 2
     snapshots[-1].write_text('{"people": {"x": ')  # a torn, unreadable snapshot
     runner, base = await start_bot(bot_settings(data_dir))
     async with ClientSession() as session:

@@ -78,8 +78,17 @@ async def test_refusals_are_logged_without_the_token(secured: BotClient, identit
     with caplog.at_level("WARNING", logger="bot.auth"):
         assert await _post(secured, secured.activity(MALLORY, text="help"), f"Bearer {token}") == 401
     records = [r for r in caplog.records if r.name == "bot.auth"]
-    assert records and "Signature" in records[0].reason  # type: ignore[attr-defined]
+    assert records and "Signature" in str(records[0].events)  # type: ignore[attr-defined]
     assert all(token not in (r.getMessage() + str(r.__dict__)) for r in caplog.records)
+
+
+async def test_a_flood_of_forged_tokens_writes_one_line(secured: BotClient, identity: FakeIdentity,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING"):
+        for _ in range(30):
+            token = identity.mint(secured.connector.url, key=new_key())
+            assert await _post(secured, secured.activity(MALLORY, text="help"), f"Bearer {token}") == 401
+    assert len([r for r in caplog.records if r.levelname == "WARNING"]) == 1
 
 
 async def test_a_channel_the_key_does_not_endorse_is_401(secured: BotClient, identity: FakeIdentity) -> None:
@@ -131,3 +140,20 @@ def test_overrides_fill_in_every_parameterized_setting() -> None:
 async def test_authentication_off_without_an_app_id(bot: BotClient) -> None:
     assert isinstance(build_authentication(bot_settings("unused")), StrictAuthentication)
     assert texts_in(await bot.say(LEE, "language zh-CN"))
+
+
+async def test_with_authentication_off_a_stray_token_is_not_checked_anywhere(bot: BotClient, monkeypatch: Any) -> None:
+    """No app id: a junk ``Authorization`` header must not send the SDK to the public key endpoints
+    (unreachable offline, and unable to vouch for a bot without an id)."""
+    from botframework.connector.auth import JwtTokenValidation
+
+    checked: list[str] = []
+
+    async def spy(*args: Any, **kwargs: Any) -> Any:
+        checked.append("validated")
+        raise AssertionError("the header was validated")
+
+    monkeypatch.setattr(JwtTokenValidation, "validate_auth_header", spy)
+    bot.headers = {"Authorization": "Bearer " + ".".join(["eyJhbGciOiJSUzI1NiIsImtpZCI6ImsifQ", "e30", "x"])}
+    await bot.say(LEE, "help")  # answered (200), not refused
+    assert checked == []

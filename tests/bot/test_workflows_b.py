@@ -26,6 +26,7 @@ from tests._common.harness import (
     cards_in,
     texts_in,
 )
+from tests.bot.test_notify import until
 
 
 class Env:
@@ -162,15 +163,17 @@ async def test_refund_is_refused_after_a_key_was_viewed(env: Env) -> None:
     assert env.service.repo.package("pkg-action-pack").status is Status.ACTIVE
 
 
-async def test_cancellation_asks_to_confirm_then_files_a_request_and_cancels(env: Env) -> None:
+async def test_cancellation_asks_to_confirm_then_prepares_the_service_request(env: Env) -> None:
     confirm = seen(await env.client.execute(ALEX, "cancel_package", {"package_id": "pkg-action-pack"}))
     assert "Cancel Microsoft Action Pack?" in confirm
     assert env.service.repo.package("pkg-action-pack").status is Status.ACTIVE
     done = seen(await env.client.execute(ALEX, "cancel_package", {"package_id": "pkg-action-pack", "confirm": "yes"}))
     request = next(r for r in env.service.repo.requests() if r.package_id == "pkg-action-pack")
-    assert request.reference.startswith("CR-") and request.reference in done
-    assert env.service.repo.package("pkg-action-pack").status is Status.CANCELLED
-    assert env.service.repo.benefit("vs-enterprise").status is Status.CANCELLED
+    assert request.status.value == "prepared" and request.reference == ""
+    assert "Cancellation request: Microsoft Action Pack" in done and "can't file this request for you" in done
+    # nothing is cancelled until Microsoft cancels it
+    assert env.service.repo.package("pkg-action-pack").status is Status.ACTIVE
+    assert env.service.repo.benefit("vs-enterprise").status is not Status.CANCELLED
 
 
 async def test_cancellation_needs_the_global_admin(env: Env) -> None:
@@ -240,6 +243,7 @@ async def test_my_benefits_and_a_refusal_in_chinese(env: Env) -> None:
     assert "我的权益" in all_text(cards_in(await env.client.say(DIEGO, "我的权益"))[0])
     assert "市场投放权益需要全局管理员或 MPN 合作伙伴管理员角色" in said(await env.client.say(LEE, "市场投放"))
     await env.service.assign(env.person(ALEX), "vs-professional", env.person(LEE).id)
+    await until(lambda: bool(env.service.store.find("outbox", "state", "delivered")))  # Lee is told of the seat
     env.client.locale = "zh-TW"
     page = all_text(cards_in(await env.client.say(LEE, "我的權益"))[0])
     assert "我的權益" in page and "作用中" in page and "到期" in page

@@ -12,10 +12,18 @@ from typing import Any
 import pytest
 
 from cards.audit import changes_card, choose_subject_card
-from cards.cancel import cancel_list_card, cancelled_card, confirm_card
+from cards.cancel import cancel_list_card, confirm_card
 from cards.gtm import contact_form, gtm_card
 from cards.mine import my_benefits_card
-from cards.requests import MAX_REFRESH_USERS, pending_list_card, refresh_section, request_card, request_form_card
+from cards.requests import (
+    MAX_REFRESH_USERS,
+    ServiceRequestView,
+    pending_list_card,
+    refresh_section,
+    request_card,
+    request_form_card,
+    service_request_card,
+)
 from cards.users import users_card
 from dialogs import load_actions
 from dialogs.actions import ACTIONS
@@ -25,7 +33,9 @@ from domain.models import (
     AuditEntry,
     MarketingContact,
     Person,
+    Phase,
     RequestKind,
+    RequestOutcome,
     RequestStatus,
     ServiceRequest,
     Status,
@@ -39,7 +49,8 @@ TODAY = date(2026, 11, 22)
 NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 OWN_VERBS = {"list_go_to_market", "marketing_contact", "set_marketing_contact", "activate_offer", "cancel_start",
              "cancel_package", "users", "set_roles", "add_user", "my_benefits", "request_benefit",
-             "submit_benefit_request", "decide_request", "request_card", "requests", "recent_changes", "help"}
+             "submit_benefit_request", "decide_request", "request_card", "requests", "recent_changes",
+             "service_request", "record_request_number", "close_request", "list_technical", "help"}
 INVENTORY = parse_inventory(demo_inventory(TODAY))
 BENEFITS = {b.id: b for b in INVENTORY.benefits}
 PEOPLE = {p.name.split()[0]: p for p in INVENTORY.people}
@@ -51,6 +62,26 @@ def _request(status: RequestStatus = RequestStatus.SUBMITTED, benefit: str = "te
                           requested_by=PEOPLE["Lee"].id, created_at=NOW, status=status, benefit_id=benefit,
                           description="for the app", decided_by=PEOPLE["Alex"].id if status.value != "submitted"
                           else "", decided_at=NOW if status.value != "submitted" else None)
+
+
+def _service_request(kind: RequestKind, stage: str) -> ServiceRequestView:
+    """A Partner Center service request prepared, submitted (with its number) or closed."""
+    request = ServiceRequest(id="s1", reference="", kind=kind, requested_by=PEOPLE["Alex"].id, created_at=NOW,
+                             status=RequestStatus.PREPARED, package_id="pkg-action-pack" if kind.value == "cancellation"
+                             else "", benefit_id="" if kind.value == "cancellation" else "tech-advisory",
+                             phase=Phase.DESIGN if kind.value == "assistance" else None, topic="Landing zone",
+                             description="Hub and spoke")
+    if stage != "prepared":
+        request = replace(request, status=RequestStatus.SUBMITTED, partner_center_number="2611220010001234",
+                          submitted_by=PEOPLE["Alex"].id, submitted_at=NOW)
+    if stage == "closed":
+        outcome = RequestOutcome.CANCELLED if kind.value == "cancellation" else RequestOutcome.COMPLETED
+        request = replace(request, status=RequestStatus.CLOSED, closed_by=PEOPLE["Alex"].id, closed_at=NOW,
+                          outcome=outcome)
+    package = PACKAGES["pkg-action-pack"] if kind.value == "cancellation" else None
+    return ServiceRequestView(request, "Microsoft Action Pack" if package else "Advisory hours", INVENTORY.organization,
+                              PEOPLE["Alex"], {p.id: p.name for p in INVENTORY.people}, package,
+                              ("Visual Studio Enterprise subscription",), True, "n1")
 
 
 def all_cards(t: Translator) -> dict[str, dict[str, Any]]:
@@ -81,8 +112,11 @@ def all_cards(t: Translator) -> dict[str, dict[str, Any]]:
         "contact_form": contact_form(t, people, contact, "partnercenter@contoso.com", "update", error="bad"),
         "cancel_list": cancel_list_card(t, [(action_pack, []), (gold, gold_fail)]),
         "cancel_confirm": confirm_card(t, action_pack, ["Visual Studio Enterprise subscription"]),
-        "cancelled": cancelled_card(t, replace(action_pack, status=Status.CANCELLED),
-                                    replace(_request(), kind=RequestKind.CANCELLATION, reference="CR-1")),
+        **{f"sr_{kind.value}_{stage}": service_request_card(t, _service_request(kind, stage))
+           for kind in (RequestKind.ASSISTANCE, RequestKind.CANCELLATION)
+           for stage in ("prepared", "submitted", "closed")},
+        "sr_refused": service_request_card(t, _service_request(RequestKind.ASSISTANCE, "prepared"), error="bad",
+                                           typed="12"),
         "users": users_card(t, people, {"key": "users.added", "params": {"name": "A", "email": "a@b.co"}}),
         "mine": my_benefits_card(t, lee.name, holdings),
         "mine_empty": my_benefits_card(t, lee.name, []),

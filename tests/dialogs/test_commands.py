@@ -40,3 +40,39 @@ def test_a_phrase_added_to_the_table_is_recognized(monkeypatch: pytest.MonkeyPat
     assert parse_command("What can you do") == Command("help", "")
     monkeypatch.undo()
     assert parse_command("what can you do") is None
+
+
+def _cpu(fn: object, text: str) -> float:
+    """The least CPU time of a few runs of ``fn(text)`` (the least is the one others disturbed least)."""
+    import time
+
+    best = float("inf")
+    for _ in range(3):
+        start = time.process_time()
+        fn(text)  # type: ignore[operator]
+        best = min(best, time.process_time() - start)
+    return max(best, 1e-4)
+
+
+@pytest.mark.parametrize("unit", ["<at>", "<at>x</at> ", "a ", "help a ", "权 "])
+@pytest.mark.parametrize("fn", [parse_command, commands.suggest], ids=["parse_command", "suggest"])
+def test_parsing_grows_linearly_with_the_message(fn: object, unit: str) -> None:
+    """Size scaling, not speed: 8x the text must cost far less than the 64x of a quadratic parse."""
+    small, large = unit * (4000 // len(unit)), unit * (32000 // len(unit))
+    assert _cpu(fn, large) / _cpu(fn, small) < 24
+
+
+def test_mentions_are_removed_as_the_regular_expression_did() -> None:
+    import random
+    import re
+
+    reference = re.compile(r"<at>.*?</at>", re.I)
+    parts = ["<at>", "</at>", "<AT>", "</At>", "x", " ", "\n", "<a", "t>", "help"]
+    rnd = random.Random(15)
+    for _ in range(5000):
+        text = "".join(rnd.choice(parts) for _ in range(rnd.randint(0, 12)))
+        assert commands._without_mentions(text) == reference.sub(" ", text), text
+
+
+def test_only_the_first_part_of_a_huge_message_is_considered() -> None:
+    assert parse_command("help " + "x" * (commands.MAX_TEXT * 2)) == Command("help", "x" * (commands.MAX_TEXT - 5))

@@ -85,3 +85,37 @@ async def test_mark_activated_and_the_notification_arrives_in_traditional_chines
     await journey.expect_card("您指派給 Lee Gu 的 Product support incidents 現已啟用", step="notification arrived")
     await journey.expect_card("作用中", step="notification says active")
 
+
+
+async def test_assistance_request_is_prepared_then_its_partner_center_number_recorded(journey: Journey) -> None:
+    await journey.open()
+    await journey.say("technical")
+    await journey.expect_card("Partner advisory hours")
+    await journey.click("⌄", row="Partner advisory hours")
+    await journey.click("Request assistance")
+    await journey.expect_card("Request technical assistance: Partner advisory hours", step="assistance form")
+    await journey.p.locator(".ac-adaptiveCard").last.get_by_text("Design", exact=True).click()
+    await journey.fill("Topic", "Landing zone review")
+    await journey.fill("Description", "Hub and spoke network for three regions")
+    await journey.click("Prepare the request for Partner Center")
+    await journey.expect_card("Assistance request: Partner advisory hours", step="prepared, ready to copy")
+    await journey.expect_card("The bot can't file this request for you")
+    await journey.fill("Number Partner Center gave you", "12")
+    await journey.click("Record the number")  # the renderer checks the pattern: nothing is sent
+    await journey.expect_card("4 to 40 letters", step="number refused in the card")
+    await journey.fill("Number Partner Center gave you", "2611290010001234")
+    await journey.click("Record the number")
+    await journey.expect_card("Partner Center number 2611290010001234 recorded", step="number recorded")
+    await journey.click("All requests")
+    await journey.expect_card("Partner Center service requests still open", step="requests list")
+
+
+async def test_assigning_yourself_azure_tells_you_how_to_start(journey: Journey) -> None:
+    await journey.open()
+    await journey.say("cloud")
+    await journey.expect_card("Azure monthly credit")
+    await journey.click("⌄", row="Azure monthly credit")
+    await journey.click("Assign myself")
+    await journey.expect_card("Go to the Microsoft Azure portal to manage the subscription.",
+                              step="the seat notice arrives")
+    await journey.expect_card("You have been assigned Azure monthly credit")

@@ -137,6 +137,11 @@ def notice_of(message: Message) -> str:
     return all_text(message.card["body"][0])
 
 
+def notice_of_request(message: Message) -> str:
+    """The outcome line of a service request card (under its title)."""
+    return all_text(message.card["body"][1])
+
+
 async def act_as(pg: Playground, who: dict[str, str], locale: str = "en-US", text: str = "",
                  value: dict[str, Any] | None = None) -> None:
     """Someone other than the Playground's user types ``text`` or clicks (the Action.Submit of) a
@@ -347,12 +352,16 @@ async def test_technical_alternate_email_pending_activation_and_assistance(wf: P
                                                                              "pending_activation")
 
     form = await press(wf, pending, "request_assistance", benefit_id="tech-advisory")
-    assert "Submit request" in titles(form.card)
+    assert "Prepare the request for Partner Center" in titles(form.card)
     done = await press(wf, form, "submit_assistance", {"phase": "design", "topic": "Landing zone",
                                                        "description": "Hub and spoke for the Contoso app"})
-    reference = re.search(r"Reference number: (SR-\d{8}-[0-9A-F]{6})", notice_of(done))
-    assert reference is not None, notice_of(done)
-    assert disk.find(wf_stack.data_dir, reference=reference.group(1), requested_by=ALEX_ID)
+    assert "Assistance request: Partner advisory hours" in all_text(done.card)
+    assert "Nothing has been sent to Microsoft yet" in all_text(done.card)
+    assert disk.find(wf_stack.data_dir, kind="assistance", status="prepared", requested_by=ALEX_ID)
+    filed = await press(wf, done, "record_request_number", {"partner_center_number": "2611290010001234"})
+    assert "Partner Center number 2611290010001234 recorded" in notice_of_request(filed)
+    assert disk.find(wf_stack.data_dir, kind="assistance", status="submitted",
+                     partner_center_number="2611290010001234")
 
 
 async def test_technical_in_simplified_chinese(wf: Playground) -> None:
@@ -366,7 +375,7 @@ async def test_technical_in_simplified_chinese(wf: Playground) -> None:
     assert "分配给 Nestor Wilke，正在等待激活" in notice_of(pending)
     form = await press(wf, pending, "request_assistance", benefit_id="tech-advisory")
     done = await press(wf, form, "submit_assistance", {"phase": "presales", "topic": "POC", "description": "x"})
-    assert re.search(r"参考编号：SR-\d{8}-[0-9A-F]{6}", notice_of(done)), notice_of(done)
+    assert "若要请求帮助，请填写[请求表单]" in all_text(done.card) and "已准备" in all_text(done.card)
 
 
 # --- (6) go-to-market --------------------------------------------------------------------------------
@@ -527,11 +536,15 @@ async def test_cancel_refused_for_gold_allowed_for_the_action_pack(cancel_pg: Pl
     assert "Visual Studio Enterprise subscription" in all_text(confirm.card)
     assert stored(cancel_stack, "packages", id="pkg-action-pack", status="active")
     done = await press(pg, confirm, "cancel_package", package_id="pkg-action-pack", confirm="yes")
-    reference = re.search(r"CR-[\w-]+", all_text(done.card))
-    assert "Cancellation requested" in all_text(done.card) and reference is not None
+    assert "Cancellation request: Microsoft Action Pack" in all_text(done.card)
+    assert stored(cancel_stack, "packages", id="pkg-action-pack", status="active")  # until Microsoft cancels it
+    filed = await press(pg, done, "record_request_number", {"partner_center_number": "2611290010005678"})
+    closed = await press(pg, filed, "close_request", outcome="cancelled")
+    assert "Microsoft cancelled Microsoft Action Pack" in notice_of_request(closed)
     assert stored(cancel_stack, "packages", id="pkg-action-pack", status="cancelled")
     assert stored(cancel_stack, "benefits", id="vs-enterprise", status="cancelled")
-    assert disk.find(cancel_stack.data_dir, reference=reference.group(0).rstrip("."), package_id="pkg-action-pack")
+    assert disk.find(cancel_stack.data_dir, kind="cancellation", status="closed", outcome="cancelled",
+                     partner_center_number="2611290010005678", package_id="pkg-action-pack")
 
     await pg.say("overview")
     assert "Microsoft Action Pack (cancelled)" in all_text((await pg.expect(card="Benefits overview")).card)

@@ -18,6 +18,7 @@ import pytest
 from services.conversations import ConversationBook
 from services.repository import CONVERSATIONS, INDEXES
 from services.storage import StoreUnavailableError, open_store
+from services.storage.base import Put
 
 
 def ref(chat: str) -> dict[str, Any]:
@@ -120,3 +121,59 @@ async def test_a_store_that_refuses_writes_fails_the_waiters_and_leaves_the_stor
     with pytest.raises(StoreUnavailableError):
         book.remember("alex", ref("a:4"))
     assert book.reference("alex") == ref("a:1")
+
+
+def deep(levels: int) -> dict[str, Any]:
+    root: dict[str, Any] = {}
+    node = root
+    for _ in range(levels):
+        node["a"] = {}
+        node = node["a"]
+    return root
+
+
+async def test_only_what_a_proactive_message_needs_is_stored(store: Any) -> None:
+    book = ConversationBook(store)
+    incoming = ref("a:1")
+    incoming["user"] = {"id": "29:alex", "name": "A" * 5000, "properties": deep(600), "role": "user"}
+    incoming["conversation"]["tenantId"] = "t1"
+    incoming["activityId"] = "x" * 100_000
+    await book.remember("alex", incoming)  # type: ignore[misc]
+    stored = store.get(CONVERSATIONS, "alex")["reference"]
+    assert stored == {"conversation": {"id": "a:1", "conversationType": "personal", "tenantId": "t1"},
+                      "serviceUrl": "http://127.0.0.1:1/", "user": {"id": "29:alex", "name": "A" * 256,
+                                                                    "role": "user"},
+                      "bot": {"id": "28:bot"}, "channelId": "msteams"}
+    assert book.remember("alex", {"user": {"id": ""}, "conversation": {"id": "a:2"}}) is None  # unusable
+    assert book.reference("alex") == stored
+
+
+async def test_a_stored_reference_that_cannot_be_read_is_replaced_not_fatal(store: Any) -> None:
+    bad = ref("a:old")
+    bad["user"] = {"id": "29:alex", "properties": deep(600)}
+    await store.apply([Put(CONVERSATIONS, "alex", {"reference": bad})])  # as the unbounded book stored it
+    book = ConversationBook(store)
+    assert book.reference("alex") is None  # read as absent instead of raising on every turn
+    assert set(book.all_references()) <= {"alex"}  # listing them does not raise either
+    write = book.remember("alex", ref("a:new"))
+    assert write is not None
+    await write
+    assert book.reference("alex") == ref("a:new")
+
+
+async def test_turns_waiting_for_the_follow_up_write_are_answered_when_deciding_it_fails(store: Any) -> None:
+    book = ConversationBook(store)
+    with held(store) as (entered, release):
+        first = book.remember("alex", ref("a:1"))
+        assert first is not None and await asyncio.to_thread(entered.wait, 10)
+        waiting = book.remember("alex", ref("a:2"))
+        assert waiting is not None
+
+        def unreadable(table: str, doc_id: str) -> Any:
+            raise RuntimeError("the store cannot read it back")
+
+        store.get = unreadable
+        release.set()
+        await first
+        with pytest.raises(RuntimeError):
+            await asyncio.wait_for(waiting, 10)  # an answer (the failure), not a turn left hanging

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from services.storage import JournaledTinyStore, Put, StockTinyStore, export_data, import_data
+from services.storage.backup import RestoreRefused
 from tests._common.storage import contents
 
 INDEXES = {"assignments": ["person_id"]}
@@ -22,7 +23,7 @@ async def test_round_trip_from_stock_to_journaled(tmp_path: Path) -> None:
     store = JournaledTinyStore(tmp_path / "benefits.json", INDEXES)
     await store.apply([Put("people", "old", {"name": "gone after restore"})])
     batches = store.stats.batches
-    assert await import_data(store, dump) == 2
+    assert await import_data(store, dump, replace=True) == 2
     assert store.stats.batches == batches + 1  # the whole restore is one atomic batch
     assert contents(store) == dump["tables"]
     assert [d["id"] for d in store.find("assignments", "person_id", "p1")] == ["a1"]
@@ -60,6 +61,18 @@ async def test_bad_dump_changes_nothing(tmp_path: Path, bad: dict[str, object]) 
     store = JournaledTinyStore(tmp_path / "benefits.json", INDEXES)
     await store.apply([Put("people", "p1", {"name": "Ada"})])
     with pytest.raises(ValueError):
-        await import_data(store, bad)
+        await import_data(store, bad, replace=True)
     assert contents(store) == {"people": {"p1": {"id": "p1", "name": "Ada"}}}
+    await store.close()
+
+
+async def test_restoring_over_data_must_be_asked_for(tmp_path: Path) -> None:
+    store = JournaledTinyStore(tmp_path / "benefits.json", INDEXES)
+    await store.apply([Put("people", "p1", {"name": "Ada"})])
+    empty = {"format": "partner-benefits-bot/storage", "version": 1, "tables": {"people": {}}}
+    with pytest.raises(RestoreRefused):
+        await import_data(store, empty)
+    assert contents(store) == {"people": {"p1": {"id": "p1", "name": "Ada"}}}
+    assert await import_data(store, empty, replace=True) == 0
+    assert contents(store) == {}
     await store.close()

@@ -17,7 +17,14 @@ from typing import Any
 import pytest
 from tinydb import where
 
-from services.storage import Delete, JournaledTinyStore, Put, StoreLockedError, StoreUnavailableError
+from services.storage import (
+    Delete,
+    JournaledTinyStore,
+    Put,
+    StoreDamagedError,
+    StoreLockedError,
+    StoreUnavailableError,
+)
 from services.storage._common import StrIdTinyDB, normalize_batch
 from services.storage.journal import (
     HEADER_SIZE,
@@ -125,7 +132,7 @@ class TestJournalTail:
         journal.write_bytes(bytes(data))
         await assert_recovers(path, model_of(BATCH_A))
 
-    async def test_damaged_record_before_good_ones_is_quarantined(
+    async def test_damaged_record_before_good_ones_is_skipped_and_quarantined(
         self, path: Path, caplog: pytest.LogCaptureFixture
     ) -> None:
         await write_batches(path, BATCH_A, BATCH_B, BATCH_C)
@@ -137,18 +144,20 @@ class TestJournalTail:
         with caplog.at_level(logging.ERROR):
             store = open_store(path)
         health = store.health()
-        assert contents(store) == model_of(BATCH_A)
+        assert contents(store) == model_of(BATCH_A, BATCH_C)
         assert health.ready and len(health.quarantined) == 1
         assert "corrupt" in health.quarantined[0] and Path(health.quarantined[0]).read_bytes() == bytes(data)
         assert any(getattr(r, "event", "") == "storage.quarantine" for r in caplog.records)
         await store.close()
 
-    async def test_damaged_header_is_quarantined(self, path: Path) -> None:
+    async def test_damaged_header_is_refused_unless_the_loss_is_accepted(self, path: Path) -> None:
         await write_batches(path, BATCH_A, compact_after=0)
         await write_batches(path, BATCH_B)
         journal = journal_file(path, 2)
         journal.write_bytes(b"XXXX" + journal.read_bytes()[4:])
-        store = open_store(path)
+        with pytest.raises(StoreDamagedError, match=journal.name):
+            open_store(path)
+        store = JournaledTinyStore(path, INDEXES, accept_loss=True)
         assert contents(store) == model_of(BATCH_A)  # B was in the damaged journal
         assert len(store.health().quarantined) == 1
         await store.close()
@@ -225,6 +234,7 @@ class TestCompactionCrash:
             snapshot_file(path, gen).name,
             journal_file(path, gen).name,
             "benefits.lock",
+            "benefits.store",
         }
         await assert_recovers(path, model_of(BATCH_A, BATCH_B, BATCH_C))
 
@@ -313,10 +323,12 @@ class TestQuarantine:
         await store.close()
         await assert_recovers(path, model_of(BATCH_A, BATCH_B))
 
-    async def test_no_good_snapshot_starts_empty_and_keeps_the_files(self, path: Path) -> None:
+    async def test_no_good_snapshot_is_refused_or_starts_empty_when_accepted(self, path: Path) -> None:
         await write_batches(path, BATCH_A)
         snapshot_file(path, 1).write_bytes(b"[1, 2")
-        store = open_store(path)
+        with pytest.raises(StoreDamagedError, match="no readable snapshot"):
+            open_store(path)
+        store = JournaledTinyStore(path, INDEXES, accept_loss=True)
         health = store.health()
         assert health.ready and contents(store) == {}
         assert len(health.quarantined) == 2  # the snapshot and the journal that needs it
@@ -385,7 +397,7 @@ class TestFilesAndFailures:
             if fail:
                 raise OSError(5, "Input/output error")
 
-        store = JournaledTinyStore(path, INDEXES, before_fsync=before_fsync)
+        store = JournaledTinyStore(path, INDEXES, before_fsync=before_fsync, retry_seconds=0.3)
         await store.apply(BATCH_A)
         fail = True
         with pytest.raises(StoreUnavailableError):
@@ -393,10 +405,26 @@ class TestFilesAndFailures:
         assert contents(store) == model_of(BATCH_A)  # never visible
         assert not store.health().ready and "disk error" in store.health().detail
         fail = False
-        with pytest.raises(StoreUnavailableError):
+        with pytest.raises(StoreUnavailableError):  # refused until the store has tried again
             await store.apply(BATCH_C)
+        for _ in range(200):
+            if store.health().ready:
+                break
+            await asyncio.sleep(0.05)
+        assert store.health().ready
+        await store.apply(BATCH_C)
         await store.close()
-        await assert_recovers(path, model_of(BATCH_A))
+        await assert_recovers(path, model_of(BATCH_A, BATCH_C))
+
+    async def test_closing_while_the_store_waits_to_retry(self, path: Path) -> None:
+        def before_fsync() -> None:
+            raise OSError(28, "No space left on device")
+
+        store = JournaledTinyStore(path, INDEXES, before_fsync=before_fsync)
+        with pytest.raises(StoreUnavailableError):
+            await store.apply(BATCH_A)
+        await store.close()  # does not wait for the retry
+        await assert_recovers(path, {})
 
     async def test_one_writer_at_a_time(self, path: Path) -> None:
         store = open_store(path)
