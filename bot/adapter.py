@@ -14,6 +14,8 @@
   validation is not validated again for a few minutes (:mod:`bot.auth_cache`, successes only).
 * Outgoing activities are copied by :class:`bot.turn_context.FastCopyTurnContext` (the same copy as the
   SDK's ``deepcopy``, several times faster on card-sized activities).
+* Outgoing messages (replies, updates, invoke responses, proactive messages) pass through
+  :func:`bot.outgoing.prepare`: text escaped for markdown, nothing over Teams' size limit.
 * Turn errors: logged with the activity id (never the text of the message), answered with a
   short localized apology; no stack trace reaches the user.
 """
@@ -37,13 +39,13 @@ from msrest.serialization import Model
 from bot.auth_cache import ValidatedTokens
 from bot.connector import ConnectorPool
 from bot.door import INVOKES, Refused, ServiceUrls, read_activity
+from bot.outgoing import LOCALE_TURN_KEY, prepare
 from bot.turn_context import FastCopyTurnContext
 from bot.user_tokens import LazyUserTokenClient
 from services.i18n import Translator, resolve_locale
 
 log = logging.getLogger(__name__)
-#: where the handler leaves the turn's resolved locale (the user's preference wins over the client's)
-LOCALE_TURN_KEY = "pbb.locale"
+__all__ = ["LOCALE_TURN_KEY", "BenefitsAdapter", "serialize_invoke_body"]
 
 
 def serialize_invoke_body(body: Any) -> Any:
@@ -92,6 +94,12 @@ class BenefitsAdapter(CloudAdapter):
         )
         await self.run_pipeline(context, logic)
         return self._process_turn_results(context)
+
+    async def send_activities(self, context: TurnContext, activities: list[Activity]) -> Any:
+        return await super().send_activities(context, [prepare(context, a) for a in activities])
+
+    async def update_activity(self, context: TurnContext, activity: Activity) -> Any:
+        return await super().update_activity(context, prepare(context, activity))
 
     async def process_proactive(self, claims_identity: ClaimsIdentity, continuation_activity: Activity,
                                 audience: str, logic: Callable[[TurnContext], Awaitable]) -> None:

@@ -20,6 +20,7 @@ from botbuilder.schema.teams import TeamsChannelAccount
 
 from bot.adapter import LOCALE_TURN_KEY
 from bot.connector import serialize_model
+from bot.outgoing import MESSAGE_RESPONSE
 from bot.roster import remember_members, sync_roster
 from bot.turn_context import send_fresh
 from cards.base import with_menu
@@ -27,19 +28,23 @@ from cards.help import refusal_card, welcome_card
 from dialogs import load_actions
 from dialogs.actions import ACTIONS, ROLE_REFUSALS, ActionResult, may, require
 from dialogs.commands import parse_command, suggest
+from dialogs.privacy import answers_privately
 from dialogs.sso import SIGNIN_INVOKES, SSO_REQUIRED
 from dialogs.turn import Turn
 from domain.errors import RuleViolation, RuleViolations
 from domain.models import Person
+from domain.names import display_name
 from services.benefits import BenefitsService
 from services.conversations import ConversationBook
 from services.i18n import Translator, normalize_locale, resolve_locale
-from services.identity import apply_directory_roles
+from services.identity import DirectoryError, apply_directory_roles, is_configured_admin
 
 log = logging.getLogger(__name__)
 load_actions()
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
+#: ids of people the directory does not know start with this
+GUEST_PREFIX = "guest:"
 #: turn_state key: writes the turn started and must see durable before it is answered
 PENDING_WRITES = "partner_benefits.pending_writes"
 
@@ -70,15 +75,15 @@ class BenefitsBot(TeamsActivityHandler):
     async def _turn(self, context: TurnContext) -> Turn:
         """Resolve the acting person (from the activity) and their language."""
         person = await self._person(context)
-        if self.extras.get("directory") is not None:  # Entra Global Administrators (cached, not per turn)
-            settings = self.extras.get("settings")
-            admins = tuple(getattr(settings, "global_admins", ()) or ())
-            person = await apply_directory_roles(self.service, self.extras["directory"], person, admins)
+        if self.extras.get("directory") is not None and not person.id.startswith(GUEST_PREFIX):
+            # Entra Global Administrators (cached, not per turn)
+            person = await apply_directory_roles(self.service, self.extras["directory"], person,
+                                                 self._configured_admins())
         prefs = self.conversations.preferences(person.id)
         locale = resolve_locale(prefs.get("language"), context.activity.locale)
         context.turn_state[LOCALE_TURN_KEY] = locale
         client_locale = normalize_locale(context.activity.locale)
-        if client_locale and client_locale != person.locale:
+        if client_locale and client_locale != person.locale and self.service.repo.person(person.id) is not None:
             # Proactive messages have no incoming activity: they use the language last seen here.
             person = await self.service.remember_locale(person, client_locale)
         await self._remember(context, person)
@@ -100,9 +105,32 @@ class BenefitsBot(TeamsActivityHandler):
             aad = aad or (member.aad_object_id or "")
         except Exception:
             log.info("member lookup failed", extra={"activity_id": context.activity.id})
-        person = Person(id=aad or sender.id, name=sender.name or "", email=email, aad_object_id=aad,
+        person = Person(id=aad or sender.id, name=display_name(sender.name or ""), email=email, aad_object_id=aad,
                         teams_id=sender.id)
-        return await self.service.upsert_person(person)
+        listed = await self._in_directory(context, person)
+        if listed is not None:
+            return await self.service.upsert_person(listed)
+        # A stranger (whatever name they give) is served as an employee with no holdings and never
+        # joins the people table: only the directory, an import or an admin puts people there. Their
+        # id is their own, so it can never be taken for a listed person's (holdings, chats, roles).
+        return replace(person, id=f"{GUEST_PREFIX}{person.id}")
+
+    async def _in_directory(self, context: TurnContext, person: Person) -> Person | None:
+        """``person`` as the directory knows them: an entry with their company email (added by an
+        admin, imported, or read from a team's roster), or Microsoft Graph's entry; None if unknown."""
+        if person.email and self.service.repo.person_by_email(person.email) is not None:
+            return person  # merged into that entry: its ids are filled in
+        if is_configured_admin(person, self._configured_admins()):
+            return person  # GLOBAL_ADMINS names them: the configuration vouches for them
+        directory = self.extras.get("directory")
+        if not person.aad_object_id or not getattr(directory, "authoritative_roles", False):
+            return None
+        try:
+            found = await directory.get(person.aad_object_id)
+        except DirectoryError:
+            log.warning("directory lookup failed", extra={"activity_id": context.activity.id})
+            return None
+        return replace(found, teams_id=found.teams_id or person.teams_id) if found is not None else None
 
     async def _remember(self, context: TurnContext, person: Person) -> None:
         if context.activity.conversation is None or context.activity.conversation.conversation_type not in (
@@ -138,15 +166,22 @@ class BenefitsBot(TeamsActivityHandler):
         turn = await self._turn(turn_context)
         value = turn_context.activity.value
         if isinstance(value, dict) and value.get("action"):  # Action.Submit (or a fallback of Execute)
-            replace = turn_context.activity.reply_to_id
-            result = await self._run(turn, str(value["action"]), value, in_card=bool(replace))
-            await self._deliver(turn, result, replace=replace)
+            if self._private(turn, str(value["action"])):
+                await turn_context.send_activity(await self._run_privately(turn, str(value["action"]), value))
+                return
+            clicked = turn_context.activity.reply_to_id
+            result = await self._run(turn, str(value["action"]), value, in_card=bool(clicked))
+            await self._deliver(turn, result, replace=clicked)
             return
         command = parse_command(turn_context.activity.text or "")
         if command is None or command.action not in ACTIONS:
             hint = suggest(turn_context.activity.text or "")
             key = "bot.unknown_with_hint" if hint else "bot.unknown"
             await turn_context.send_activity(turn.t(key, hint=hint or ""))
+            return
+        if self._private(turn, command.action):
+            await turn_context.send_activity(
+                await self._run_privately(turn, command.action, {"argument": command.argument}))
             return
         result = await self._run(turn, command.action, {"argument": command.argument})
         await self._deliver(turn, result)
@@ -158,6 +193,11 @@ class BenefitsBot(TeamsActivityHandler):
         action = value.get("action") if isinstance(value.get("action"), dict) else {}
         data = dict(action.get("data") or {}) if isinstance(action.get("data"), dict) else {}
         verb = str(action.get("verb") or data.get("action") or "")
+        if self._private(turn, verb):
+            # The clicked card stays as it was; the clicker alone sees where the answer went.
+            automatic = value.get("trigger") == "automatic"  # a refresh of a card shown in a shared chat
+            note = "" if automatic else await self._run_privately(turn, verb, data)
+            return {"statusCode": 200, "type": MESSAGE_RESPONSE, "value": str(note)}
         result = await self._run(turn, verb, data, in_card=True)
         for message in result.messages:
             await self._send(turn_context, message)
@@ -172,7 +212,47 @@ class BenefitsBot(TeamsActivityHandler):
 
     async def _resume(self, turn: Turn, name: str, data: dict[str, Any]) -> None:
         """Run an action that waited for a sign-in; its card goes out as a new message."""
+        if self._private(turn, name):
+            await turn.context.send_activity(await self._run_privately(turn, name, data))
+            return
         await self._deliver(turn, await self._run(turn, name, data))
+
+    def _configured_admins(self) -> tuple[str, ...]:
+        return tuple(getattr(self.extras.get("settings"), "global_admins", ()) or ())
+
+    @staticmethod
+    def _private(turn: Turn, verb: str) -> bool:
+        conversation = turn.context.activity.conversation
+        return verb in ACTIONS and answers_privately(verb, conversation.conversation_type if conversation else None)
+
+    async def _run_privately(self, turn: Turn, name: str, data: dict[str, Any]) -> str:
+        """Run ``name`` and send its answer to the person's 1:1 chat; what to say in the shared chat."""
+        reference = self.conversations.reference(turn.person.id)
+        if reference is None:
+            return turn.t("bot.open_private_chat")  # nothing ran: the answer would have nowhere to go
+        result = await self._run(turn, name, data)
+        failure: list[BaseException] = []
+
+        async def send(context: TurnContext) -> None:
+            try:
+                if result.card is not None:
+                    await self._send_card(context, result.card)
+                for message in result.messages:
+                    await self._send(context, message)
+            except Exception as exc:  # kept from on_turn_error, which would answer in the 1:1 chat
+                failure.append(exc)
+
+        settings = self.extras.get("settings")
+        try:
+            await turn.context.adapter.continue_conversation(
+                ConversationReference().deserialize(reference), send, getattr(settings, "app_id", None) or None)
+        except Exception as exc:
+            failure.append(exc)
+        if failure:
+            log.warning("private answer not delivered", extra={"activity_id": turn.context.activity.id,
+                                                               "reason": type(failure[0]).__name__})
+            return turn.t("bot.open_private_chat")
+        return turn.t("bot.sent_privately")
 
     async def _run(self, turn: Turn, name: str, data: dict[str, Any], in_card: bool = False) -> ActionResult:
         """Run an action once its declared roles allow the person; a refusal replaces the clicked
@@ -284,5 +364,5 @@ def _op_key(context: TurnContext) -> str | None:
 def _card_response(card: dict[str, Any] | None) -> dict[str, Any]:
     """The ``adaptiveCard/action`` response body: the card to show, or a 200 with no change."""
     if card is None:
-        return {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": ""}
+        return {"statusCode": 200, "type": MESSAGE_RESPONSE, "value": ""}
     return {"statusCode": 200, "type": ADAPTIVE_CARD, "value": card}

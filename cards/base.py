@@ -1,9 +1,14 @@
-"""Building blocks shared by every card: the 1.5 envelope, actions with fallbacks, text blocks."""
+"""Building blocks shared by every card: the 1.5 envelope, actions with fallbacks, text blocks.
+
+Text shown as markdown (``text``, ``facts``) goes through :func:`cards.text.markdown`: catalog
+markup is kept, names and inventory text are escaped. Inputs, choices and titles are plain text.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from cards.text import markdown, plain
 from services.i18n import Translator
 
 Card = dict[str, Any]
@@ -18,11 +23,12 @@ def card(body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = None
     if actions:
         result["actions"] = actions
     result.update(extra)
-    return result
+    return plain(result)
 
 
 def text(value: str, **props: Any) -> dict[str, Any]:
-    return {"type": "TextBlock", "text": value, "wrap": True, **props}
+    """A TextBlock; ``value`` is a catalog message or untrusted text (see :mod:`cards.text`)."""
+    return {"type": "TextBlock", "text": markdown(value), "wrap": True, **props}
 
 
 def heading(value: str) -> dict[str, Any]:
@@ -34,7 +40,7 @@ def subheading(value: str) -> dict[str, Any]:
 
 
 def facts(pairs: list[tuple[str, str]]) -> dict[str, Any]:
-    return {"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in pairs if v != ""]}
+    return {"type": "FactSet", "facts": [{"title": markdown(k), "value": markdown(v)} for k, v in pairs if v != ""]}
 
 
 def execute(title: str, verb: str, data: dict[str, Any] | None = None, **props: Any) -> dict[str, Any]:

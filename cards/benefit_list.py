@@ -13,7 +13,6 @@ click idempotent is chosen by the caller.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -21,6 +20,7 @@ from datetime import date
 from typing import Any
 
 from cards.base import Card, about, card, execute, facts, heading, leave, open_url, text, toggle
+from cards.text import compose, json_size
 from domain import rules
 from domain.models import Assignment, Benefit, BenefitKind, BenefitPackage, Category, Person, Status
 from services.i18n import Translator
@@ -35,7 +35,7 @@ MAX_CHOICES = 40
 MAX_ASSIGNEE_LINES = 15
 #: If a page is still too big, it is rebuilt with these smaller limits (lines, choices), in order.
 _SMALLER = ((5, 15), (2, 5), (0, 0))
-#: Bytes of JSON a list card may take (Teams refuses a message over about 100 KB; we stay under 80).
+#: UTF-16 bytes of JSON a list card may take (Teams refuses a message much over 80 KB).
 CARD_BUDGET = 70_000
 #: Teams people picker dataset (works in Teams; the Playground has no Graph, so static choices come too).
 PEOPLE_DATASET = "graph.microsoft.com/users"
@@ -122,7 +122,7 @@ def list_card(view: ListView, t: Translator, notice: dict[str, Any] | None = Non
     """
     result = _list_card(view, t, notice)
     for lines, choices in _SMALLER:
-        if len(json.dumps(result, ensure_ascii=False).encode()) <= CARD_BUDGET:
+        if json_size(result) <= CARD_BUDGET:
             break
         result = _list_card(replace(view, max_lines=lines, max_choices=choices), t, notice)
     return result
@@ -223,7 +223,8 @@ def _details(view: ListView, benefit: Benefit, assignments: list[Assignment], t:
         (t("benefits.expires"), t.date(benefit.expires_on)),
     ]))
     if benefit.special_instructions:
-        items.append(text(f"**{t('benefits.special_instructions')}:** {benefit.special_instructions}"))
+        items.append(text(compose("**{label}:** {value}", label=t("benefits.special_instructions"),
+                                  value=benefit.special_instructions)))
     if benefit.status is Status.CANCELLED:
         return items
     if rules.has_keys(benefit) and view.may("reveal_keys"):

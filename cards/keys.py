@@ -13,6 +13,7 @@ from typing import Any
 
 from cards.base import Card, card, execute, heading, open_url, text
 from cards.benefit_list import LIST_VERBS
+from cards.text import compose, link
 from domain.models import Benefit, Person, ProductKey
 from services.i18n import Translator
 
@@ -25,7 +26,8 @@ def keys_card(benefit: Benefit, keys: list[ProductKey], language: str, os_type: 
         heading(t("software.keys_title", benefit=benefit.name)),
     ]
     if benefit.special_instructions:
-        body.append(text(f"**{t('benefits.special_instructions')}:** {benefit.special_instructions}"))
+        body.append(text(compose("**{label}:** {value}", label=t("benefits.special_instructions"),
+                                 value=benefit.special_instructions)))
         body.append(text(t("benefits.special_instructions_hint"), isSubtle=True, size="Small"))
     body.append(text(t("software.key_for", language=language, os=os_type), weight="Bolder"))
     if keys:
@@ -41,7 +43,7 @@ def keys_card(benefit: Benefit, keys: list[ProductKey], language: str, os_type: 
             body.append(text(t("software.no_downloads"), isSubtle=True))
         for d in links:
             label = d.label or f"{d.language}, {d.os}"
-            body.append(text(f"[{t('software.download', label=label)}]({d.url})"))
+            body.append(text(link(t("software.download", label=label), d.url)))
             actions.append(open_url(t("software.download", label=label), d.url))
     actions.append(execute(t("benefits.back_to_list"), LIST_VERBS[benefit.category], {"page": page}))
     return card(body, actions)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cards.base import Card, card, execute, facts, heading, notice, open_url, subheading, text, toggle
+from cards.text import address, compose
 from domain import rules
 from domain.models import (
     Benefit,
@@ -202,12 +203,12 @@ def service_request_card(t: Translator, view: ServiceRequestView, outcome: dict[
     actions: list[dict[str, Any]] = []
     if stage is RequestStatus.PREPARED:
         steps = [t("requests.sr_step_open"),
-                 t("requests.sr_step_fill_assistance", url=form) if request.kind is RequestKind.ASSISTANCE
+                 t("requests.sr_step_fill_assistance", url=address(form)) if request.kind is RequestKind.ASSISTANCE
                  else t("requests.sr_step_fill_cancellation"),
                  t("requests.sr_step_record")]
         body.append({"type": "Container", "style": "emphasis", "items": [
             text(t("requests.sr_honest"), weight="Bolder"),
-            *(text(f"{i}. {step}", spacing="Small") for i, step in enumerate(steps, 1))]})
+            *(text(compose("{i}. {step}", i=i, step=step), spacing="Small") for i, step in enumerate(steps, 1))]})
         body.append(subheading(t("requests.sr_details")))
         body += details
         body.append({"type": "ActionSet", "actions": [open_url(t(f"requests.sr_open_form_{request.kind.value}"),

@@ -17,6 +17,7 @@ from typing import Any
 from cards.base import Card, notice
 from cards.benefit_list import ListView, list_card
 from cards.overview import overview_card
+from cards.text import compose
 from dialogs.actions import ROLE_REFUSALS, ActionResult, allowed_verbs
 from dialogs.card_memo import OVERVIEW
 from dialogs.turn import Turn
@@ -65,7 +66,8 @@ def render_overview(turn: Turn, outcome: dict[str, Any] | None = None) -> Card:
 
 def reason(turn: Turn, violation: RuleViolation) -> str:
     parts = violation.violations if isinstance(violation, RuleViolations) else [violation]
-    return " ".join(turn.t(v.code, **v.params) for v in parts)
+    said = {f"part{i}": turn.t(v.code, **v.params) for i, v in enumerate(parts)}
+    return compose(" ".join(f"{{{name}}}" for name in said), **said)  # each keeps its catalog markup
 
 
 def refusal(turn: Turn, violation: RuleViolation) -> dict[str, Any]:

@@ -43,15 +43,28 @@ REQUEST_CLOSED = "errors.request_closed"
 OUTCOME_NOT_ALLOWED = "errors.outcome_not_allowed"
 BENEFIT_CANCELLED = "errors.benefit_cancelled"
 LAST_GLOBAL_ADMIN = "errors.last_global_admin"
+NAME_LOOKS_LIKE = "errors.name_looks_like"
+INVALID_NAME = "errors.invalid_name"
+
+#: A refusal quotes what was typed at most this long: enough to recognize it, never a whole paste.
+EXCERPT_LENGTH = 60
+
+
+def excerpt(value: str, limit: int = EXCERPT_LENGTH) -> str:
+    """The first ``limit`` characters of ``value`` (an ellipsis says there was more)."""
+    return value if len(value) <= limit else value[:limit - 1] + "…"
 
 
 class RuleViolation(Exception):
-    """An action the seeds' rules forbid; ``code`` is a catalog key, ``params`` fill it in."""
+    """An action the seeds' rules forbid; ``code`` is a catalog key, ``params`` fill it in.
+
+    Text parameters often echo what someone typed: they are kept to a short :func:`excerpt`.
+    """
 
     def __init__(self, code: str, **params: Any) -> None:
         super().__init__(code)
         self.code = code
-        self.params = params
+        self.params = {k: excerpt(v) if isinstance(v, str) else v for k, v in params.items()}
 
     def __repr__(self) -> str:
         return f"RuleViolation({self.code!r}, {self.params!r})"

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from domain import errors, rules
+from domain import errors, names, rules
 from domain.errors import RuleViolation
 from domain.models import (
     Assignment,
@@ -658,8 +658,9 @@ class BenefitsService:
             existing = self.repo.person_by_email(address)
             if existing is not None:
                 return existing
-            person = Person(id=uuid.uuid4().hex, name=rules.validate_text(name, "name", 120), email=address.lower(),
-                            roles=roles_)
+            clean = names.normalize_name(name)
+            names.require_distinct_name(clean, self.repo.people())
+            person = Person(id=uuid.uuid4().hex, name=clean, email=address.lower(), roles=roles_)
             await self._commit([self.repo.put_person(person),
                                 self._audit(actor, "person.added", person.id, None, person)])
             return person
@@ -704,6 +705,7 @@ class BenefitsService:
 
     async def upsert_person(self, person: Person) -> Person:
         """Directory sync (Teams roster, Graph): keep what we know, fill in ids and names."""
+        person = replace(person, name=names.display_name(person.name))
         async with self._lock:
             existing = (self.repo.person(person.id) or self.repo.person_by("aad_object_id", person.aad_object_id)
                         or self.repo.person_by("teams_id", person.teams_id)

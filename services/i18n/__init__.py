@@ -60,6 +60,26 @@ def load_catalogs(directory: Path = CATALOG_DIR) -> dict[str, dict[str, str]]:
     return catalogs
 
 
+class Message(str):
+    """Catalog text with its parameters filled in, remembering the template and the parameters.
+
+    Why: the catalog's own markup (``**help**``) is trusted and parameters (names, notes, inventory
+    text) are not. Whoever renders a message as markdown (``cards.text.markdown``) escapes the
+    parameters and keeps the template as written; used as plain text (an input label, a button),
+    it is the filled-in string itself.
+    """
+
+    template: str
+    params: Mapping[str, Any]
+
+    def __new__(cls, value: str = "", template: str | None = None,
+                params: Mapping[str, Any] | None = None) -> Message:
+        message = super().__new__(cls, value)
+        message.template = value if template is None else template
+        message.params = params or {}
+        return message
+
+
 def format_date(value: date | datetime | None, locale: str) -> str:
     """Dates as each locale writes them: ``Nov 22, 2026`` / ``2026年11月22日``."""
     if value is None:
@@ -78,12 +98,14 @@ class Translator:
         self.locale = locale if locale in LOCALES else DEFAULT_LOCALE
         self._catalogs = catalogs or load_catalogs()
 
-    def __call__(self, key: str, **params: Any) -> str:
+    def __call__(self, key: str, **params: Any) -> Message:
         text = self._catalogs[self.locale].get(key) or self._catalogs[DEFAULT_LOCALE].get(key)
         if text is None:
             raise KeyError(f"missing message {key!r}")
+        if not params:
+            return Message(text)
         values = {k: self._value(v) for k, v in params.items()}
-        return text.format(**values) if values else text
+        return Message(text.format(**values), text, values)
 
     def has(self, key: str) -> bool:
         return key in self._catalogs[DEFAULT_LOCALE]
@@ -98,7 +120,7 @@ class Translator:
 
     def _value(self, value: Any) -> Any:
         if isinstance(value, (date, datetime)):
-            return self.date(value)
+            return Message(self.date(value))
         if isinstance(value, StrEnum):  # statuses and roles have catalog entries named after them
             for area in ("status", "roles", "categories"):
                 key = f"{area}.{value.value}"

@@ -2,8 +2,9 @@
 
 Two sources answer the same questions: Microsoft Graph (``services.identity.graph``) when the bot
 may read the tenant's directory, and the bot's own people table otherwise (local runs, the demo,
-tenants that did not grant Graph permissions). The local table is filled by everyone the bot meets
-in Teams (the handler upserts them with the email Teams reports) and by admins adding people.
+tenants that did not grant Graph permissions). The local table is filled by imports, by the rosters
+of the teams and chats the bot joins, and by admins adding people; someone who merely messages the
+bot is not added (the handler serves them as an employee with no holdings).
 """
 
 from __future__ import annotations
