@@ -74,7 +74,9 @@ _FIELD_ERRORS = {"name": ("new_name", "users.name_error"), "email": ("new_email"
 
 @action("add_user", roles=GLOBAL_ADMINS, inputs=("new_name", "new_email", "new_roles"))
 async def add_user(turn: Turn, data: dict[str, Any]) -> ActionResult:
-    values = {k: str(data.get(k) or "") for k in ("new_name", "new_email", "new_roles")}
+    # what was typed, as much of it as the form's inputs hold (a pasted essay is not sent back)
+    values = {k: str(data.get(k) or "")[:limit] for k, limit in (("new_name", 120), ("new_email", 254),
+                                                                  ("new_roles", 200))}
     try:
         person = await turn.service.add_person(turn.person, values["new_name"], values["new_email"],
                                                parse_roles(values["new_roles"]))
