@@ -7,9 +7,10 @@ NODE_TOOLS := node_modules/.stamp
 
 .PHONY: run test bench package doctor lint deps dev-deps node-deps e2e-deps clean
 
-## run: start the bot on :3978 and the Agents Playground on :56150 (Ctrl-C stops both)
+## run: start the bot on :3978 and the Agents Playground on :56150 (Ctrl-C stops both);
+##      AS=leeg@contoso.com (an email or a name of the demo people) chats as that person instead of Alex
 run: deps $(NODE_TOOLS)
-	$(PY) -m bot dev
+	$(PY) -m bot dev $(if $(AS),--as "$(AS)")
 
 ## test: install everything the tests need, then run the whole suite
 test: dev-deps $(NODE_TOOLS) e2e-deps

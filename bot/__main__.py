@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import doctor
+from bot import playground as playground_config
 from bot.activations import add_cli as add_activate_cli
 from bot.activations import cmd_activate
 from bot.app import DOMAIN_FILE, STATE_FILE, create_app
@@ -43,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Partner Benefits Bot for Microsoft Teams.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("serve", help="serve /api/messages (default)")
-    sub.add_parser("dev", help="serve the bot and start the Agents Playground (what `make run` does)")
+    dev = sub.add_parser("dev", help="serve the bot and start the Agents Playground (what `make run` does)")
+    dev.add_argument("--as", dest="as_person", default="", metavar="PERSON",
+                     help="chat as this demo person (an email, a name or a first name; `make run AS=...`)")
     seed = sub.add_parser("seed", help="load data into an empty store")
     seed.add_argument("--demo", action="store_true", required=True, help="the Contoso demo data")
     imp = sub.add_parser("import", help="import a benefit inventory (JSON) or restore a backup made by export")
@@ -68,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             run(create_app(settings), settings.host, settings.port, ServerLimits.from_settings(settings.extra))
             return 0
         if command == "dev":
-            return run_dev(settings)
+            return run_dev(settings, args.as_person)
         handler = _HANDLERS[command]
         return asyncio.run(handler(settings, args))
     except DataFolderBusy as exc:
@@ -201,12 +204,24 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def run_dev(settings: Settings) -> int:
-    """The bot and Microsoft's Agents Playground side by side; Ctrl-C stops both."""
+def run_dev(settings: Settings, as_person: str = "") -> int:
+    """The bot and Microsoft's Agents Playground side by side; Ctrl-C stops both.
+
+    ``as_person``: the Playground chats as that demo person (``bot.playground``), not Alex.
+    """
     if not PLAYGROUND.exists():
         print("error: the Agents Playground is not installed; run `make run` (it runs npm ci)", file=sys.stderr)
         return 2
     env = {**os.environ, "TEAMSAPPTESTER_BROWSER": "none"}
+    who = ""
+    if as_person:
+        try:
+            config = playground_config.write_as(as_person)
+        except playground_config.UnknownPerson as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        env["M365_AGENTS_PLAYGROUND_CONFIG_PATH"] = str(config)
+        who = f" as {playground_config.read_config(config.read_text(encoding='utf-8'))['currentUser']['name']}"
     # Ctrl-C, and a plain `kill` too, stop both (a shell may have started us with SIGINT ignored).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
@@ -223,7 +238,8 @@ def run_dev(settings: Settings) -> int:
     try:
         _wait_for(f"http://127.0.0.1:{settings.playground_port}/_debug/ping", playground)
         print(f"\n  Partner Benefits Bot is running at {endpoint}\n"
-              f"  Open http://localhost:{settings.playground_port} to chat with it (Ctrl-C stops both)\n", flush=True)
+              f"  Open http://localhost:{settings.playground_port} to chat with it{who} (Ctrl-C stops both)\n",
+              flush=True)
         while bot.poll() is None and playground.poll() is None:
             time.sleep(0.5)
         time.sleep(1.0)  # a Ctrl-C that stopped a child first arrives here as KeyboardInterrupt

@@ -27,7 +27,7 @@ from cards.base import with_menu
 from cards.help import refusal_card, welcome_card
 from dialogs import load_actions
 from dialogs.actions import ACTIONS, ROLE_REFUSALS, ActionResult, may, require
-from dialogs.commands import parse_command, suggest
+from dialogs.commands import parse_command, suggest_action
 from dialogs.privacy import answers_privately
 from dialogs.sso import SIGNIN_INVOKES, SSO_REQUIRED
 from dialogs.turn import Turn
@@ -36,7 +36,7 @@ from domain.models import Person
 from domain.names import display_name
 from services.benefits import BenefitsService
 from services.conversations import ConversationBook
-from services.i18n import Translator, normalize_locale, resolve_locale
+from services.i18n import Translator, normalize_locale, normalize_timezone, resolve_locale
 from services.identity import DirectoryError, apply_directory_roles, is_configured_admin
 
 log = logging.getLogger(__name__)
@@ -83,11 +83,14 @@ class BenefitsBot(TeamsActivityHandler):
         locale = resolve_locale(prefs.get("language"), context.activity.locale)
         context.turn_state[LOCALE_TURN_KEY] = locale
         client_locale = normalize_locale(context.activity.locale)
-        if client_locale and client_locale != person.locale and self.service.repo.person(person.id) is not None:
-            # Proactive messages have no incoming activity: they use the language last seen here.
-            person = await self.service.remember_locale(person, client_locale)
+        zone = client_timezone(context.activity)
+        changed = (client_locale and client_locale != person.locale) or (zone and zone != person.timezone)
+        if changed and self.service.repo.person(person.id) is not None:  # strangers are never stored
+            # Proactive messages have no incoming activity: they use the language and zone last seen here.
+            person = await self.service.remember_locale(person, client_locale or person.locale, zone)
         await self._remember(context, person)
-        return Turn(context, person, locale, Translator(locale), self.service, op_key=_op_key(context),
+        translator = Translator(locale, timezone=zone or person.timezone or None)
+        return Turn(context, person, locale, translator, self.service, op_key=_op_key(context),
                     extras={"conversations": self.conversations, **self.extras})
 
     async def _person(self, context: TurnContext) -> Person:
@@ -175,7 +178,8 @@ class BenefitsBot(TeamsActivityHandler):
             return
         command = parse_command(turn_context.activity.text or "")
         if command is None or command.action not in ACTIONS:
-            hint = suggest(turn_context.activity.text or "")
+            action = suggest_action(turn_context.activity.text or "")
+            hint = turn.t(f"commands.{action}") if action and turn.t.has(f"commands.{action}") else None
             key = "bot.unknown_with_hint" if hint else "bot.unknown"
             await turn_context.send_activity(turn.t(key, hint=hint or ""))
             return
@@ -366,3 +370,18 @@ def _card_response(card: dict[str, Any] | None) -> dict[str, Any]:
     if card is None:
         return {"statusCode": 200, "type": MESSAGE_RESPONSE, "value": ""}
     return {"statusCode": 200, "type": ADAPTIVE_CARD, "value": card}
+
+
+def client_timezone(activity: Activity) -> str | None:
+    """The person's time zone as Teams sends it: ``clientInfo.timezone``, else ``localTimezone``.
+
+    Only a name the standard library knows is kept (anything else is ignored, never stored).
+    """
+    for entity in activity.entities or []:
+        props = getattr(entity, "additional_properties", None) or {}
+        kind = getattr(entity, "type", None) or props.get("type")
+        if kind == "clientInfo":
+            zone = normalize_timezone(props.get("timezone") or getattr(entity, "timezone", None))
+            if zone:
+                return zone
+    return normalize_timezone(getattr(activity, "local_timezone", None))

@@ -103,7 +103,8 @@ class CardRenderer:
                 or DEFAULT_LOCALE)
 
     def __call__(self, doc: Document) -> dict[str, Any]:
-        translate = Translator(self.locale_of(doc["recipient"]))
+        recipient = self.service.repo.person(doc["recipient"])
+        translate = Translator(self.locale_of(doc["recipient"]), timezone=recipient.timezone if recipient else None)
         params = dict(doc.get("params") or {})
         if doc["kind"] == REQUEST_SUBMITTED:
             # Admins get the request card itself: approve or decline in place, refreshed for all.

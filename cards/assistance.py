@@ -21,7 +21,7 @@ def assistance_form(benefit: Benefit, t: Translator, nonce: str = "", page: int 
         data["nonce"] = nonce
     body: list[dict[str, Any]] = [notice] if notice is not None else []
     body += [
-        heading(t("technical.form_title", benefit=benefit.name)),
+        heading(t("technical.form_title", benefit=t.label(benefit))),
         text(t("technical.assistance_hint"), isSubtle=True),
         text(t("technical.form_hint")),
         text(t("technical.prepare_hint"), isSubtle=True),

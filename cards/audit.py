@@ -62,8 +62,8 @@ def summary(t: Translator, entry: AuditEntry, names: dict[str, str]) -> list[str
             lines.append(t("audit.changed", field=label, old=_value(t, field, old, names),
                            new=_value(t, field, new, names)))
     for name, value in sorted(entry.extra.items()):
-        if isinstance(value, str) and value:
-            lines.append(f"{name}: {value}")
+        if isinstance(value, str) and value and t.has(f"audit.field.{name}"):  # said as the person reads it
+            lines.append(t("audit.set", field=t(f"audit.field.{name}"), new=t.choice("choices", value)))
     return lines[:MAX_CHANGES_PER_ENTRY + 2]
 
 
@@ -76,7 +76,7 @@ def changes_card(t: Translator, subject: str, entries: list[AuditEntry], names: 
     for index, entry in enumerate(entries):
         who = names.get(entry.actor_id) or (t("audit.system") if entry.actor_id == "system" else entry.actor_id)
         items: list[dict[str, Any]] = [
-            text(t("audit.entry", when=entry.at, time=f"{entry.at:%H:%M} UTC", who=who,
+            text(t("audit.entry", when=entry.at, time=t.time(entry.at), who=who,
                    what=action_text(t, entry.action)), weight="Bolder"),
             *(text(f"• {line}", spacing="None", size="Small") for line in summary(t, entry, names)),
         ]

@@ -55,7 +55,7 @@ LIST_VERBS: dict[Category, str] = {
 _INTRO: dict[Category, tuple[str, ...]] = {
     Category.SOFTWARE: ("software.intro",),
     Category.CLOUD: ("cloud.intro",),
-    Category.VISUAL_STUDIO: ("vs.intro", "vs.reassign_hint"),
+    Category.VISUAL_STUDIO: ("vs.intro",),
     Category.TECHNICAL: ("technical.intro",),
 }
 
@@ -82,8 +82,9 @@ class ListView:
         return self.allowed is None or verb in self.allowed
 
 
-def status_of(benefit: Benefit, today: date) -> Status:
-    return rules.effective_status(benefit.status, benefit.expires_on, today)
+def status_of(view: ListView, benefit: Benefit, assignments: Iterable[Assignment]) -> Status:
+    """The benefit's status from the one status model (consistent with its assignees')."""
+    return rules.benefit_status(benefit, assignments, view.today, view.packages.get(benefit.package_id))
 
 
 def status_text(t: Translator, status: Status) -> str:
@@ -170,20 +171,31 @@ def _header(t: Translator) -> dict[str, Any]:
         {"type": "Column", "width": TOGGLE_WIDTH, "items": []}]}
 
 
-def _when(benefit: Benefit, t: Translator) -> str:
-    if benefit.expires_on is not None:
-        return t("benefits.expires_value", date=benefit.expires_on)
-    if benefit.activate_by is not None:
+def _when(view: ListView, benefit: Benefit, status: Status, t: Translator) -> str:
+    """The Expires column: the expiry date; before activation, the last day to activate instead."""
+    if rules.activate_by_applies(status) and benefit.activate_by is not None:
         return t("benefits.activate_by_value", date=benefit.activate_by)
-    return "—"
+    expires = rules.expiry_of(benefit, view.packages.get(benefit.package_id))
+    return t("benefits.expires_value", date=expires) if expires is not None else "—"
+
+
+def quantity_text(benefit: Benefit, assignments: list[Assignment], t: Translator) -> str:
+    """The Quantity column, in the benefit's own unit: seats say who holds them, hours stay hours."""
+    allocation = t.plural(f"units.{benefit.unit.value}", benefit.quantity)
+    if rules.quantity_is_seats(benefit):
+        return t("benefits.seats", allocation=allocation, assigned=len(assignments),
+                 available=max(0, benefit.quantity - len(assignments)))
+    if rules.is_assignable(benefit):
+        return t("benefits.allocation_people", allocation=allocation,
+                 people=t.plural("overview.people_assigned", len(assignments)))
+    return allocation
 
 
 def _row(view: ListView, benefit: Benefit, assignments: list[Assignment], t: Translator) -> list[dict[str, Any]]:
     details_id = f"details-{benefit.id}"
-    assigned = len(assignments)
-    seats = t("benefits.seats", assigned=assigned, quantity=benefit.quantity,
-              available=max(0, benefit.quantity - assigned))
-    name_items = [text(benefit.name, weight="Bolder")]
+    status = status_of(view, benefit, assignments)
+    seats = quantity_text(benefit, assignments, t)
+    name_items = [text(t.pick(benefit, "name"), weight="Bolder")]
     if benefit.kind in (BenefitKind.CLOUD_USAGE_BASED, BenefitKind.CLOUD_LICENSE_BASED):
         key = "cloud.usage_based" if benefit.kind is BenefitKind.CLOUD_USAGE_BASED else "cloud.license_based"
         name_items.append(text(t(key), isSubtle=True, size="Small", spacing="None"))
@@ -192,9 +204,10 @@ def _row(view: ListView, benefit: Benefit, assignments: list[Assignment], t: Tra
         "columns": [
             {"type": "Column", "width": COLUMN_WIDTHS["name"], "items": name_items},
             {"type": "Column", "width": COLUMN_WIDTHS["status"],
-             "items": [text(status_text(t, status_of(benefit, view.today)), size="Small")]},
+             "items": [text(status_text(t, status), size="Small")]},
             {"type": "Column", "width": COLUMN_WIDTHS["quantity"], "items": [text(seats, size="Small")]},
-            {"type": "Column", "width": COLUMN_WIDTHS["expires"], "items": [text(_when(benefit, t), size="Small")]},
+            {"type": "Column", "width": COLUMN_WIDTHS["expires"],
+             "items": [text(_when(view, benefit, status, t), size="Small")]},
             {"type": "Column", "width": TOGGLE_WIDTH, "verticalContentAlignment": "Center", "items": [
                 {"type": "ActionSet", "actions": [
                     about(t, toggle("⌄", details_id), benefit.name, t("benefits.details"))]}]},
@@ -208,23 +221,22 @@ def _row(view: ListView, benefit: Benefit, assignments: list[Assignment], t: Tra
 def _details(view: ListView, benefit: Benefit, assignments: list[Assignment], t: Translator) -> list[dict[str, Any]]:
     package = view.packages.get(benefit.package_id)
     items: list[dict[str, Any]] = []
-    if benefit.description:
-        items.append(text(benefit.description))
+    status = status_of(view, benefit, assignments)
+    description, instructions = t.pick(benefit, "description"), t.pick(benefit, "special_instructions")
+    if description:
+        items.append(text(description))
     items.append(facts([
-        (t("benefits.package"), package.name if package else ""),
-        (t("benefits.source_program"), package.source_program if package else ""),
-        (t("benefits.quantity"), str(benefit.quantity)),
-        (t("benefits.assigned"), str(len(assignments)) if rules.is_assignable(benefit) else ""),
-        (t("benefits.available"), str(max(0, benefit.quantity - len(assignments)))
-         if rules.is_assignable(benefit) else ""),
-        (t("benefits.status"), status_text(t, status_of(benefit, view.today))),
+        (t("benefits.package"), t.pick(package, "name") if package else ""),
+        (t("benefits.source_program"), t.pick(package, "source_program") if package else ""),
+        (t("benefits.quantity"), quantity_text(benefit, assignments, t)),
+        (t("benefits.status"), status_text(t, status)),
         (t("benefits.activated_on"), t.date(benefit.activated_on)),
-        (t("benefits.activate_by"), t.date(benefit.activate_by)),
-        (t("benefits.expires"), t.date(benefit.expires_on)),
+        (t("benefits.activate_by"), t.date(benefit.activate_by) if rules.activate_by_applies(status) else ""),
+        (t("benefits.expires"), t.date(rules.expiry_of(benefit, package))),
     ]))
-    if benefit.special_instructions:
+    if instructions:
         items.append(text(compose("**{label}:** {value}", label=t("benefits.special_instructions"),
-                                  value=benefit.special_instructions)))
+                                  value=instructions)))
     if benefit.status is Status.CANCELLED:
         return items
     if rules.has_keys(benefit) and view.may("reveal_keys"):
@@ -242,22 +254,23 @@ def _details(view: ListView, benefit: Benefit, assignments: list[Assignment], t:
 
 
 # --- keys (software, license-based cloud) -----------------------------------------------------------
-def _choices(values: Iterable[str]) -> list[dict[str, str]]:
-    return [{"title": v, "value": v} for v in dict.fromkeys(values)]
+#: Labels and messages of each key dimension (``rules.KEY_DIMENSIONS``).
+_KEY_INPUTS = {"language": ("software.language", "software.language_required"),
+               "os": ("software.os", "software.os_required")}
 
 
 def _keys_section(view: ListView, benefit: Benefit, t: Translator) -> list[dict[str, Any]]:
+    """The *Get keys* form asks only what the keys vary by (a SaaS licence has no OS type)."""
     hint = "cloud.license_hint" if benefit.kind is BenefitKind.CLOUD_LICENSE_BASED else "software.get_keys_hint"
-    languages = _choices([k.language for k in benefit.keys] + [d.language for d in benefit.downloads])
-    oses = _choices([k.os for k in benefit.keys] + [d.os for d in benefit.downloads])
+    inputs = [
+        {"type": "Input.ChoiceSet", "id": f"{name}-{benefit.id}", "label": t(_KEY_INPUTS[name][0]),
+         "isRequired": True, "errorMessage": t(_KEY_INPUTS[name][1]), "style": "compact",
+         "choices": [{"title": t.choice("choices", v), "value": v} for v in values]}
+        for name, values in rules.asked_key_choices(benefit).items()
+    ]
     form = card([
         text(t("software.reveal_warning"), isSubtle=True, size="Small"),
-        {"type": "Input.ChoiceSet", "id": f"language-{benefit.id}", "label": t("software.language"),
-         "isRequired": True, "errorMessage": t("software.language_required"), "style": "compact",
-         "choices": languages, **({"value": languages[0]["value"]} if len(languages) == 1 else {})},
-        {"type": "Input.ChoiceSet", "id": f"os-{benefit.id}", "label": t("software.os"), "isRequired": True,
-         "errorMessage": t("software.os_required"), "style": "compact", "choices": oses,
-         **({"value": oses[0]["value"]} if len(oses) == 1 else {})},
+        *inputs,
     ], [_mutating(t("software.get_keys"), "reveal_keys", view, {"benefit_id": benefit.id}, benefit.id)])
     form.pop("msteams", None)
     form.pop("$schema", None)
@@ -294,7 +307,8 @@ def _assignee_lines(view: ListView, benefit: Benefit, assignments: list[Assignme
         person = view.people.get(a.person_id)
         name = person.name if person else a.person_id
         line = t("benefits.assignee_line", person=name, email=person.email if person else "",
-                 status=status_text(t, rules.effective_status(a.status, a.expires_on, view.today)),
+                 status=status_text(t, rules.assignment_status(a, benefit, view.today,
+                                                               view.packages.get(benefit.package_id))),
                  date=a.assigned_at)
         column_items = [text(line, size="Small")]
         if a.alternate_email:
@@ -337,10 +351,12 @@ def _assignments_section(view: ListView, benefit: Benefit, assignments: list[Ass
         items.append(text(t("technical.assign_hint"), isSubtle=True))
     unlocked = rules.reassign_unlocked_on(benefit)
     locked = unlocked is not None and view.today < unlocked
-    items.extend(_assignee_lines(view, benefit, assignments, t,
-                                 removable=not locked and view.may("remove_assignment")))
-    if locked:
-        items.append(text(t("vs.locked", date=unlocked), weight="Bolder"))
+    items.extend(_assignee_lines(view, benefit, assignments, t, removable=not locked and view.may("remove_assignment")))
+    if locked:  # the rule said once, as it applies now
+        items.append(text(t("vs.locked", date=unlocked, days=rules.VISUAL_STUDIO_REASSIGN_LOCK_DAYS),
+                          weight="Bolder"))
+    elif benefit.kind is BenefitKind.VISUAL_STUDIO:
+        items.append(text(t("vs.reassign_hint", days=rules.VISUAL_STUDIO_REASSIGN_LOCK_DAYS), isSubtle=True))
     actions: list[dict[str, Any]] = []
     if len(assignments) < benefit.quantity and view.may("assign_user"):
         form = card(_assign_fields(view, benefit, assignments, t),

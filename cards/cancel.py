@@ -34,8 +34,8 @@ def cancel_list_card(t: Translator, checks: list[tuple[BenefitPackage, list[Rule
         body.append(text(t("cancel.no_packages")))
     for index, (package, failures) in enumerate(checks):
         items: list[dict[str, Any]] = [
-            subheading(package.name),
-            facts([(t("cancel.program"), package.source_program),
+            subheading(t.label(package)),
+            facts([(t("cancel.program"), t.pick(package, "source_program")),
                    (t("cancel.purchased"), t.date(package.purchased_on)),
                    (t("cancel.deadline"), t.date(rules.refund_deadline(package))),
                    (t("cancel.status"), t(f"status.{package.status.value}"))]),
@@ -49,7 +49,7 @@ def cancel_list_card(t: Translator, checks: list[tuple[BenefitPackage, list[Rule
                                 number=request.partner_center_number or t("requests.sr_no_number")),
                               weight="Bolder"))
             items.append({"type": "ActionSet", "actions": [
-                execute(t("cancel.open_request", package=package.name), "service_request",
+                execute(t("cancel.open_request", package=t.label(package)), "service_request",
                         {"request_id": request.id})]})
         elif failures:
             items.append(text(t("cancel.not_refundable"), weight="Bolder", color="Attention"))
@@ -60,8 +60,8 @@ def cancel_list_card(t: Translator, checks: list[tuple[BenefitPackage, list[Rule
                 about(t, execute(t("cancel.cancel_button"), "cancel_package", {"package_id": package.id}),
                       package.name)]})
         items.append({"type": "ActionSet", "actions": [
-            about(t, execute(t("cancel.changes_of", package=package.name), "recent_changes",
-                             {"subject_id": package.id, "back": "cancel_start"}), package.name)]})
+            about(t, execute(t("cancel.changes_of", package=t.label(package)), "recent_changes",
+                             {"subject_id": package.id, "back": "cancel_start"}), t.label(package))]})
         body.append({"type": "Container", "id": f"package-{index}", "separator": True, "items": items})
     return card(body)
 
@@ -69,8 +69,8 @@ def cancel_list_card(t: Translator, checks: list[tuple[BenefitPackage, list[Rule
 def confirm_card(t: Translator, package: BenefitPackage, benefit_names: list[str]) -> Card:
     """The confirmation step: what will be cancelled, and the way back."""
     body = [
-        heading(t("cancel.confirm_title", package=package.name)),
-        text(t("cancel.confirm_text", package=package.name)),
+        heading(t("cancel.confirm_title", package=t.label(package))),
+        text(t("cancel.confirm_text", package=t.label(package))),
         *(text(f"• {name}") for name in benefit_names),
         text(t("cancel.service_request")),
         text(t("cancel.confirm_how"), isSubtle=True),

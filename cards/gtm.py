@@ -13,7 +13,7 @@ from typing import Any
 
 from cards.base import Card, about, card, execute, facts, heading, notice, subheading, text, toggle
 from domain import rules
-from domain.models import Benefit, MarketingContact, Person, Status
+from domain.models import Benefit, BenefitPackage, MarketingContact, Person, Status
 from services.i18n import Translator
 
 #: Preferred languages offered for the marketing contact (value stored, catalog key for the title).
@@ -30,13 +30,16 @@ def language_title(t: Translator, code: str) -> str:
     return t(key) if t.has(key) else code
 
 
-def offer_status(offer: Benefit, today: date) -> Status:
-    return rules.effective_status(offer.status, offer.expires_on, today)
+def offer_status(offer: Benefit, today: date, package: BenefitPackage | None = None) -> Status:
+    """The offer's status from the one status model (the same the overview counts)."""
+    return rules.benefit_status(offer, (), today, package)
 
 
 def gtm_card(t: Translator, offers: list[Benefit], contact: MarketingContact | None,
-             contact_person: Person | None, today: date, outcome: dict[str, Any] | None = None) -> Card:
+             contact_person: Person | None, today: date, outcome: dict[str, Any] | None = None,
+             packages: dict[str, BenefitPackage] | None = None) -> Card:
     """The go-to-market page. ``outcome`` = ``{"key": ..., "style": ..., "params": {...}}`` shown on top."""
+    packages = packages or {}
     body: list[dict[str, Any]] = [heading(t("gtm.title"))]
     if outcome:
         body.append(notice(t, outcome["key"], outcome.get("style", "good"), **outcome.get("params", {})))
@@ -62,7 +65,7 @@ def gtm_card(t: Translator, offers: list[Benefit], contact: MarketingContact | N
     else:
         body.append(_header_row(t))
         for index, offer in enumerate(offers):
-            body.extend(_offer_row(t, offer, index, contact is not None, today))
+            body.extend(_offer_row(t, offer, index, contact is not None, today, packages.get(offer.package_id)))
     return card(body, [execute(t("gtm.refresh"), "list_go_to_market")])
 
 
@@ -80,16 +83,18 @@ def _header_row(t: Translator) -> dict[str, Any]:
     ]}
 
 
-def _offer_row(t: Translator, offer: Benefit, index: int, has_contact: bool, today: date) -> list[dict[str, Any]]:
-    status = offer_status(offer, today)
+def _offer_row(t: Translator, offer: Benefit, index: int, has_contact: bool, today: date,
+               package: BenefitPackage | None = None) -> list[dict[str, Any]]:
+    status = offer_status(offer, today, package)
+    expires = rules.expiry_of(offer, package) if status is not Status.NOT_ACTIVATED else None
     details_id = f"offer-details-{index}"
     row = {"type": "ColumnSet", "separator": True, "spacing": "Medium", "columns": [
         {"type": "Column", "width": 4, "items": [
-            text(offer.name, weight="Bolder"),
-            text(offer.offer_type, isSubtle=True, spacing="None"),
+            text(t.pick(offer, "name"), weight="Bolder"),
+            text(t.pick(offer, "offer_type"), isSubtle=True, spacing="None"),
         ]},
         {"type": "Column", "width": 3, "items": [text(status_text(t, status))]},
-        {"type": "Column", "width": 3, "items": [text(t.date(offer.expires_on) or "—")]},
+        {"type": "Column", "width": 3, "items": [text(t.date(expires) or "—")]},
         {"type": "Column", "width": TOGGLE_WIDTH, "verticalContentAlignment": "Center", "items": [
             # seeds: "select the down arrow at the far right of the row"; the tooltip names it
             {"type": "ActionSet", "actions": [
@@ -97,11 +102,12 @@ def _offer_row(t: Translator, offer: Benefit, index: int, has_contact: bool, tod
         ]},
     ]}
     details: list[dict[str, Any]] = []
-    if offer.description:
-        details.append(text(offer.description))
+    description = t.pick(offer, "description")
+    if description:
+        details.append(text(description))
     details.append(facts([(t("gtm.col.status"), status_text(t, status)),
                           (t("gtm.activated_on"), t.date(offer.activated_on)),
-                          (t("gtm.col.expires"), t.date(offer.expires_on))]))
+                          (t("gtm.col.expires"), t.date(expires))]))
     actions: list[dict[str, Any]] = []
     if status is Status.PENDING_ACTIVATION:
         details.append(text(t("gtm.pending_note"), isSubtle=True))

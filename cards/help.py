@@ -90,7 +90,7 @@ def welcome_card(person: Person, t: Translator, sso_configured: bool) -> Card:
 
 def language_card(current: str, t: Translator) -> Card:
     """Choose 简体中文, 繁體中文 or English; saved as the user's preference."""
-    choices = [("en-US", "English (United States)"), ("zh-CN", "简体中文"), ("zh-TW", "繁體中文")]
+    choices = [(code, t(f"language.name.{code}")) for code in ("en-US", "zh-CN", "zh-TW")]
     body = [heading(t("language.title")), text(t("language.current", language=dict(choices)[current]))]
     actions = [execute(label, "set_language", {"locale": code}) for code, label in choices]
     return card(body, actions + nav(t))

@@ -14,22 +14,42 @@ from typing import Any
 from cards.base import Card, card, execute, heading, open_url, text
 from cards.benefit_list import LIST_VERBS
 from cards.text import compose, link
-from domain.models import Benefit, Person, ProductKey
-from services.i18n import Translator
+from domain.models import Benefit, DownloadLink, Person, ProductKey
+from services.i18n import DEFAULT_LOCALE, Translator
+
+
+def _choice_text(t: Translator, language: str, os_type: str) -> str:
+    """``English, 64-bit`` in the person's language; a dimension the keys do not vary by is left out."""
+    return t("software.choice_separator").join(t.choice("choices", v) for v in (language, os_type) if v)
+
+
+def download_label(t: Translator, benefit: Benefit, download: DownloadLink) -> str:
+    """The inventory's label in this locale if it has one, else the product and the choice, localized."""
+    own = (download.i18n.get("label") or {}).get(t.locale)
+    if own:
+        return own
+    if download.label and t.locale == DEFAULT_LOCALE and not download.i18n.get("label"):
+        return download.label
+    return t("software.download_label", product=t.pick(benefit, "name"),
+             choice=_choice_text(t, download.language, download.os))
 
 
 def keys_card(benefit: Benefit, keys: list[ProductKey], language: str, os_type: str, actor: Person,
               at: datetime, t: Translator, page: int = 0) -> Card:
+    name = t.pick(benefit, "name")
+    instructions = t.pick(benefit, "special_instructions")
     body: list[dict[str, Any]] = [
         {"type": "Container", "style": "good", "items": [
-            text(t("software.recorded", person=actor.name, date=at), weight="Bolder")]},
-        heading(t("software.keys_title", benefit=benefit.name)),
+            text(t("software.recorded", person=actor.name, date=t.datetime(at)), weight="Bolder")]},
+        heading(t("software.keys_title", benefit=name)),
     ]
-    if benefit.special_instructions:
+    if instructions:
         body.append(text(compose("**{label}:** {value}", label=t("benefits.special_instructions"),
-                                 value=benefit.special_instructions)))
+                                 value=instructions)))
         body.append(text(t("benefits.special_instructions_hint"), isSubtle=True, size="Small"))
-    body.append(text(t("software.key_for", language=language, os=os_type), weight="Bolder"))
+    chosen = _choice_text(t, language, os_type)
+    if chosen:
+        body.append(text(chosen, weight="Bolder"))
     if keys:
         for n, key in enumerate(keys):
             body.append(text(key.key, id=f"key-{n}", fontType="Monospace", size="Medium"))
@@ -42,7 +62,7 @@ def keys_card(benefit: Benefit, keys: list[ProductKey], language: str, os_type: 
         if not links:
             body.append(text(t("software.no_downloads"), isSubtle=True))
         for d in links:
-            label = d.label or f"{d.language}, {d.os}"
+            label = download_label(t, benefit, d)
             body.append(text(link(t("software.download", label=label), d.url)))
             actions.append(open_url(t("software.download", label=label), d.url))
     actions.append(execute(t("benefits.back_to_list"), LIST_VERBS[benefit.category], {"page": page}))

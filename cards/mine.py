@@ -35,11 +35,19 @@ def how_to_start(t: Translator, holding: Holding) -> tuple[list[str], list[dict[
         lines.append(t("mine.how.go_to_market"))
     elif benefit.portal_url:
         links.append(open_url(t("mine.open_portal"), benefit.portal_url))
-    if benefit.special_instructions:
-        lines.append(t("mine.special_instructions", text=benefit.special_instructions))
+    instructions = t.pick(benefit, "special_instructions")
+    if instructions:
+        lines.append(t("mine.special_instructions", text=instructions))
     if holding.status is Status.PENDING_ACTIVATION:
         lines.append(t("mine.pending"))
     return lines, links
+
+
+def no_expiry(t: Translator, status: Status) -> str:
+    """Without a date: before activation it comes with the activation; after it, there is none."""
+    if status in (Status.NOT_ACTIVATED, Status.PENDING_ACTIVATION):
+        return t("mine.expiry_on_activation")
+    return t("mine.no_expiry")
 
 
 def my_benefits_card(t: Translator, name: str, holdings: list[Holding]) -> Card:
@@ -47,16 +55,17 @@ def my_benefits_card(t: Translator, name: str, holdings: list[Holding]) -> Card:
     if not holdings:
         body.append(text(t("mine.empty", name=name)))
         return card(body, [execute(t("mine.request"), "request_benefit")])
-    body.append(text(t("mine.intro", count=len(holdings)), isSubtle=True))
+    body.append(text(t.plural("mine.intro", len(holdings)), isSubtle=True))
     for index, holding in enumerate(holdings):
         benefit = holding.benefit
-        title = f"{benefit.name} · {benefit.offer_type}" if benefit.offer_type else benefit.name
+        name, offer_type = t.pick(benefit, "name"), t.pick(benefit, "offer_type")
+        title = f"{name} · {offer_type}" if offer_type else name
         lines, links = how_to_start(t, holding)
         items: list[dict[str, Any]] = [
             text(title, weight="Bolder", size="Medium"),
             facts([(t("mine.category"), t(f"mine.category.{benefit.category.value}")),
                    (t("mine.status"), t(f"status.{holding.status.value}")),
-                   (t("mine.expires"), t.date(holding.expires_on) or t("mine.no_expiry"))]),
+                   (t("mine.expires"), t.date(holding.expires_on) or no_expiry(t, holding.status))]),
             *(text(line) for line in lines),
         ]
         if holding.assignment is None and benefit.kind is BenefitKind.GO_TO_MARKET_OFFER:

@@ -22,14 +22,21 @@ def _date(t: Translator, value: str | None) -> str:
     return t.date(date.fromisoformat(value)) if value else ""
 
 
-def _name(params: dict[str, Any]) -> str:
-    offer = params.get("offer_type") or ""
-    return f"{params.get('benefit', '')} ({offer})" if offer else str(params.get("benefit", ""))
+def _name(params: dict[str, Any], t: Translator) -> str:
+    """The benefit's name in the recipient's language (the inventory's per-locale wording, if any)."""
+    wording = params.get("benefit_i18n") or {}
+
+    def pick(field: str, own: str) -> str:
+        return str((wording.get(field) or {}).get(t.locale) or own) if isinstance(wording, dict) else own
+
+    name = pick("name", str(params.get("benefit", "")))
+    offer = pick("offer_type", str(params.get("offer_type") or ""))
+    return f"{name} · {offer}" if offer else name
 
 
 def _benefit_facts(params: dict[str, Any], t: Translator) -> dict[str, Any]:
     return facts([
-        (t("notify.fact_benefit"), _name(params)),
+        (t("notify.fact_benefit"), _name(params, t)),
         (t("notify.fact_assignee"), params.get("assignee") or ""),
         (t("notify.fact_status"), t(f"status.{params.get('status', 'active')}")),
         (t("notify.fact_activated_on"), _date(t, params.get("activated_on"))),
@@ -40,7 +47,7 @@ def _benefit_facts(params: dict[str, Any], t: Translator) -> dict[str, Any]:
 def activated_card(params: dict[str, Any], t: Translator) -> Card:
     """What was activated, its status, its expiry and how to start using it."""
     role = params.get("role", "assignee")
-    name = _name(params)
+    name = _name(params, t)
     title = {
         "assignee": t("notify.activated_title_yours", benefit=name),
         "assigned_by": t("notify.activated_title_assigned", benefit=name, person=params.get("assignee") or ""),
@@ -57,7 +64,7 @@ def activated_card(params: dict[str, Any], t: Translator) -> Card:
 
 
 def expiry_reminder_card(params: dict[str, Any], t: Translator) -> Card:
-    name = _name(params)
+    name = _name(params, t)
     body = [heading(t("notify.reminder_title", benefit=name, days=params.get("days", 0))),
             text(t("notify.reminder_text", date=date.fromisoformat(params["expires_on"]))),
             _benefit_facts(params, t)]
@@ -66,9 +73,9 @@ def expiry_reminder_card(params: dict[str, Any], t: Translator) -> Card:
 
 def request_submitted_card(params: dict[str, Any], t: Translator) -> Card:
     body = [heading(t("notify.request_submitted_title", person=params.get("requester", ""),
-                      benefit=_name(params))),
+                      benefit=_name(params, t))),
             facts([(t("notify.fact_reference"), params.get("reference", "")),
-                   (t("notify.fact_benefit"), _name(params)),
+                   (t("notify.fact_benefit"), _name(params, t)),
                    (t("notify.fact_requester"), params.get("requester", "")),
                    (t("notify.fact_note"), params.get("note") or "")])]
     return card(body, [execute(t("notify.open_requests"), "requests")])
@@ -77,7 +84,7 @@ def request_submitted_card(params: dict[str, Any], t: Translator) -> Card:
 def request_decided_card(params: dict[str, Any], t: Translator) -> Card:
     approved = params.get("status") == "approved"
     key = "notify.request_approved_title" if approved else "notify.request_declined_title"
-    body = [heading(t(key, benefit=_name(params), reference=params.get("reference", ""))),
+    body = [heading(t(key, benefit=_name(params, t), reference=params.get("reference", ""))),
             facts([(t("notify.fact_reference"), params.get("reference", "")),
                    (t("notify.fact_status"), t(f"status.{params.get('status', 'submitted')}")),
                    (t("notify.fact_decided_by"), params.get("decided_by") or "")])]
@@ -102,8 +109,8 @@ def _how_to_start(params: dict[str, Any], t: Translator) -> list[str]:
 
 def assigned_card(params: dict[str, Any], t: Translator) -> Card:
     """Sent to the person who got a seat: what, from whom, and how to start."""
-    body = [heading(t("notify.assigned_title", benefit=_name(params))),
-            facts([(t("notify.fact_benefit"), _name(params)),
+    body = [heading(t("notify.assigned_title", benefit=_name(params, t))),
+            facts([(t("notify.fact_benefit"), _name(params, t)),
                    (t("notify.fact_status"), t(f"status.{params.get('status', 'active')}")),
                    (t("notify.fact_assigned_by"), params.get("by") or ""),
                    (t("notify.fact_alternate_email"), params.get("alternate_email") or ""),
@@ -114,13 +121,13 @@ def assigned_card(params: dict[str, Any], t: Translator) -> Card:
         body.append(text(t("notify.assigned_will_tell"), isSubtle=True))
     actions = [execute(t("notify.open_my_benefits"), "my_benefits")]
     if params.get("portal_url"):
-        actions.insert(0, open_url(t("notify.open_portal_of", benefit=_name(params)), params["portal_url"]))
+        actions.insert(0, open_url(t("notify.open_portal_of", benefit=_name(params, t)), params["portal_url"]))
     return card(body, actions)
 
 
 def unassigned_card(params: dict[str, Any], t: Translator) -> Card:
-    body = [heading(t("notify.unassigned_title", benefit=_name(params))),
-            text(t("notify.unassigned_text", benefit=_name(params), person=params.get("by") or "")),
+    body = [heading(t("notify.unassigned_title", benefit=_name(params, t))),
+            text(t("notify.unassigned_text", benefit=_name(params, t), person=params.get("by") or "")),
             text(t("notify.unassigned_next"), isSubtle=True)]
     return card(body, [execute(t("notify.open_my_benefits"), "my_benefits")])
 

@@ -44,7 +44,8 @@ def request_form_card(t: Translator, options: list[tuple[Benefit, int]], error: 
     body.append({
         "type": "Input.ChoiceSet", "id": "benefit_id", "label": t("requests.benefit"), "isRequired": True,
         "errorMessage": t("requests.benefit_error"), "style": "compact",
-        "choices": [{"title": t("requests.option", name=b.name, seats=seats), "value": b.id} for b, seats in options],
+        "choices": [{"title": t("requests.option", name=t.label(b), seats=seats), "value": b.id}
+                    for b, seats in options],
     })
     body.append({"type": "Input.Text", "id": "note", "label": t("requests.note"), "isMultiline": True,
                  "maxLength": 1000, "placeholder": t("requests.note_placeholder")})
@@ -54,8 +55,8 @@ def request_form_card(t: Translator, options: list[tuple[Benefit, int]], error: 
 def submitted_card(t: Translator, request: ServiceRequest, benefit: Benefit, admins: list[Person]) -> Card:
     body = [
         heading(t("requests.submitted_title")),
-        notice(t, "requests.submitted", reference=request.reference, benefit=benefit.name),
-        facts([(t("requests.reference"), request.reference), (t("requests.benefit"), benefit.name),
+        notice(t, "requests.submitted", reference=request.reference, benefit=t.label(benefit)),
+        facts([(t("requests.reference"), request.reference), (t("requests.benefit"), t.label(benefit)),
                (t("requests.status"), t(f"status.{request.status.value}"))]),
         text(t("requests.submitted_next", admins=", ".join(a.name for a in admins) or t("errors.no_admins_known"))),
     ]
@@ -73,7 +74,7 @@ def request_card(t: Translator, request: ServiceRequest, benefit: Benefit | None
                  decider: Person | None, admins: list[Person], can_decide: bool,
                  outcome: dict[str, Any] | None = None, error: str | None = None) -> Card:
     """The request as the viewer may see it: buttons only while pending and only for a decider."""
-    name = benefit.name if benefit else request.benefit_id
+    name = t.label(benefit) if benefit else request.benefit_id
     body: list[dict[str, Any]] = [heading(t("requests.card_title", reference=request.reference))]
     if outcome:
         body.append(notice(t, outcome["key"], outcome.get("style", "good"), **outcome.get("params", {})))
@@ -146,8 +147,8 @@ def form_details(t: Translator, view: ServiceRequestView) -> list[tuple[str, str
              (t("requests.sr_mpn_id"), org.mpn_id if org else "")]
     if request.kind is RequestKind.CANCELLATION and view.package is not None:
         package = view.package
-        pairs += [(t("requests.sr_request"), t("requests.sr_cancel_ask", package=package.name)),
-                  (t("requests.sr_package"), package.name),
+        pairs += [(t("requests.sr_request"), t("requests.sr_cancel_ask", package=t.label(package))),
+                  (t("requests.sr_package"), t.label(package)),
                   (t("cancel.program"), package.source_program),
                   (t("cancel.purchased"), t.date(package.purchased_on)),
                   (t("cancel.deadline"), t.date(rules.refund_deadline(package))),

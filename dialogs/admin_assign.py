@@ -54,14 +54,14 @@ async def assign_user(turn: Turn, data: dict[str, Any]) -> ActionResult:
     async def change() -> dict[str, Any]:
         chosen = _value(data, "person_id", f"person-{benefit_id}")
         if not chosen:
-            raise RuleViolation(errors.MISSING_FIELD, field=turn.t("benefits.user"))
+            raise RuleViolation(errors.MISSING_FIELD, field="person_id")
         person = await _resolve_person(turn, chosen)
         alternate = _value(data, "alternate_email", f"alternate-{benefit_id}")
         assignment = await turn.service.assign(turn.person, benefit_id, person.id, alternate, op_key=turn.op_key)
         # A replayed click answers with the assignment the first click made, not with this click's choice.
         assignee = turn.service.repo.person(assignment.person_id) or person
         benefit = turn.service.repo.benefit(assignment.benefit_id)
-        name = benefit.name if benefit else assignment.benefit_id
+        name = turn.t.label(benefit) if benefit else assignment.benefit_id
         if benefit is not None and benefit.kind is BenefitKind.CLOUD_USAGE_BASED:
             return notice(turn.t, "cloud.activated_notice", benefit=name)
         if assignment.status is Status.PENDING_ACTIVATION:
@@ -130,7 +130,7 @@ async def remove_assignment(turn: Turn, data: dict[str, Any]) -> ActionResult:
         person = turn.service.repo.person(removed.person_id)
         benefit = turn.service.repo.benefit(removed.benefit_id)
         return notice(turn.t, "benefits.removed_notice", person=person.name if person else removed.person_id,
-                      benefit=benefit.name if benefit else removed.benefit_id)
+                      benefit=turn.t.label(benefit) if benefit else removed.benefit_id)
 
     return await change_then_show(turn, category, page_of(data), change)
 

@@ -22,7 +22,7 @@ async def request_assistance(turn: Turn, data: dict[str, Any]) -> ActionResult:
     benefit = turn.service.repo.benefit(benefit_id)
     if benefit is None or not rules.accepts_assistance_requests(benefit):
         violation = RuleViolation(errors.UNKNOWN_BENEFIT, id=benefit_id) if benefit is None else RuleViolation(
-            errors.WRONG_KIND, benefit=benefit.name)
+            errors.WRONG_KIND, benefit=benefit)
         return ActionResult(render_list(turn, Category.TECHNICAL, page_of(data), refusal(turn, violation)))
     return ActionResult(assistance_form(benefit, turn.t, new_nonce(), page_of(data)))
 

@@ -32,13 +32,9 @@ async def reveal_keys(turn: Turn, data: dict[str, Any]) -> ActionResult:
     try:
         if benefit is None:
             raise RuleViolation(errors.UNKNOWN_BENEFIT, id=benefit_id)
-        language, os_type = _field(data, "language", benefit_id), _field(data, "os", benefit_id)
-        languages = {k.language for k in benefit.keys} | {d.language for d in benefit.downloads}
-        oses = {k.os for k in benefit.keys} | {d.os for d in benefit.downloads}
-        if language not in languages:
-            raise RuleViolation(errors.MISSING_FIELD, field=turn.t("software.language"))
-        if os_type not in oses:
-            raise RuleViolation(errors.MISSING_FIELD, field=turn.t("software.os"))
+        # only what the keys vary by was asked: a dimension with one value is that value
+        language = rules.resolve_key_choice(benefit, "language", _field(data, "language", benefit_id))
+        os_type = rules.resolve_key_choice(benefit, "os", _field(data, "os", benefit_id))
         # one click with one choice is one record; the same card used again for another language is another
         op_key = f"{turn.op_key}:{language}:{os_type}" if turn.op_key else None
         keys = await turn.service.reveal_keys(turn.person, benefit.id, language, os_type, op_key=op_key)

@@ -19,9 +19,9 @@ MARKETING_CONTACT = "marketing_contact"
 
 def _subjects(turn: Turn) -> list[tuple[str, str]]:
     repo = turn.service.repo
-    out = [(p.id, p.name) for p in repo.packages()]
+    out = [(p.id, turn.t.label(p)) for p in repo.packages()]
     for b in repo.benefits():
-        out.append((b.id, f"{b.name} · {b.offer_type}" if b.offer_type else b.name))
+        out.append((b.id, turn.t.label(b)))
     out.append((MARKETING_CONTACT, turn.t("audit.marketing_contact")))
     return out
 

@@ -30,6 +30,6 @@ async def set_language(turn: Turn, data: dict[str, Any]) -> ActionResult:
         return ActionResult(language_card(turn.locale, turn.t), (turn.t("language.unknown"),))
     book = turn.extras["conversations"]
     await book.set_preference(turn.person.id, language=locale)
-    turn.locale, turn.t = locale, Translator(locale)
+    turn.locale, turn.t = locale, Translator(locale, timezone=turn.t.timezone)
     card = language_card(locale, turn.t)
     return ActionResult(card, (turn.t("language.changed"),))

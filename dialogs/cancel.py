@@ -49,7 +49,7 @@ async def cancel_package(turn: Turn, data: dict[str, Any]) -> ActionResult:
             raise failures[0]
         raise RuleViolations(failures)
     if str(data.get("confirm") or "") != "yes":
-        names = [b.name for b in turn.service.repo.benefits_of_package(package.id)]
+        names = [turn.t.label(b) for b in turn.service.repo.benefits_of_package(package.id)]
         return ActionResult(confirm_card(turn.t, package, sorted(names)))
     try:
         request = await turn.service.prepare_cancellation(turn.person, package.id, op_key=turn.op_key)

@@ -142,3 +142,10 @@ def suggest(text: str) -> str | None:
         return None  # a ratio of 2*matches/(len(a)+len(b)) cannot reach the cutoff of 0.5
     match = difflib.get_close_matches(said, phrases, n=1, cutoff=0.5)
     return match[0] if match else None
+
+
+def suggest_action(text: str) -> str | None:
+    """The action of the closest known phrase, whatever its language: the hint is then said in the
+    person's own language (catalog ``commands.<action>``), not in the language of the phrase matched."""
+    phrase = suggest(text)
+    return _phrases().get(phrase) if phrase else None

@@ -23,7 +23,8 @@ def page(turn: Turn, outcome: dict[str, Any] | None = None) -> dict[str, Any]:
     offers = repo.benefits(Category.GO_TO_MARKET)
     contact = repo.marketing_contact()
     person = repo.person(contact.person_id) if contact else None
-    return gtm_card(turn.t, offers, contact, person, turn.service.today(), outcome)
+    packages = {p.id: p for p in turn.service.repo.packages()}
+    return gtm_card(turn.t, offers, contact, person, turn.service.today(), outcome, packages)
 
 
 @action("list_go_to_market", roles=GO_TO_MARKET_ADMINS)
@@ -94,5 +95,5 @@ async def activate_offer(turn: Turn, data: dict[str, Any]) -> ActionResult:
             raise
         message = turn.t(violation.code, **violation.params)
         return ActionResult(page(turn, {"key": "gtm.refused", "style": "attention", "params": {"reason": message}}))
-    label = f"{offer.name} ({offer.offer_type})" if offer.offer_type else offer.name
+    label = turn.t.label(offer)
     return ActionResult(page(turn, {"key": "gtm.activation_requested", "params": {"offer": label}}))

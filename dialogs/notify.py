@@ -27,19 +27,15 @@ def pending_rows(turn: Turn) -> list[PendingRow]:
         if benefit.status is Status.CANCELLED:
             continue
         if benefit.status is Status.PENDING_ACTIVATION:
-            rows.append(PendingRow(benefit.id, _label(benefit.name, benefit.offer_type), "",
+            rows.append(PendingRow(benefit.id, turn.t.label(benefit), "",
                                    benefit.status.value, benefit.expires_on))
         for a in repo.assignments_of_benefit(benefit.id):
             if a.is_current and a.status is Status.PENDING_ACTIVATION:
                 person = repo.person(a.person_id)
-                rows.append(PendingRow(a.id, _label(benefit.name, benefit.offer_type),
+                rows.append(PendingRow(a.id, turn.t.label(benefit),
                                        person.name if person else a.person_id, a.status.value,
                                        a.expires_on or benefit.expires_on))
     return rows
-
-
-def _label(name: str, offer_type: str) -> str:
-    return f"{name} ({offer_type})" if offer_type else name
 
 
 @action("activate", roles=ADMINS)
@@ -62,7 +58,7 @@ async def mark_activated(turn: Turn, data: dict[str, Any]) -> ActionResult:
             outcome = {"key": "activate.bad_date", "style": "attention", "params": {"value": raw}}
             return ActionResult(activate_card(pending_rows(turn), turn.t, outcome))
     activation = await turn.service.mark_activated(turn.person, target, turn.service.today(), expires)
-    name = _label(activation.benefit.name, activation.benefit.offer_type)
+    name = turn.t.label(activation.benefit)
     if activation.changed:
         outcome = {"key": "activate.done", "params": {"benefit": name, "count": len(activation.recipients)}}
     else:

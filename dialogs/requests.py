@@ -140,7 +140,7 @@ async def pending_requests(turn: Turn, data: dict[str, Any]) -> ActionResult:
     names: dict[str, str] = {}
     for r in pending:
         who, what = repo.person(r.requested_by), repo.benefit(r.benefit_id)
-        names[r.id] = f"{who.name if who else r.requested_by} · {what.name if what else r.benefit_id}"
+        names[r.id] = f"{who.name if who else r.requested_by} · {turn.t.label(what) if what else r.benefit_id}"
     open_requests = [(r, subject_of(turn, r)) for r in turn.service.service_requests(turn.person)
                      if rules.service_request_stage(r) is not RequestStatus.CLOSED]
     cards = tuple(card_for(turn.service, r, turn.person, turn.t) for r in pending[:MAX_PENDING_CARDS])
@@ -152,15 +152,15 @@ def subject_of(turn: Turn, request: ServiceRequest) -> str:
     repo = turn.service.repo
     if request.kind is RequestKind.CANCELLATION:
         package = repo.package(request.package_id)
-        return package.name if package else request.package_id
+        return turn.t.label(package) if package else request.package_id
     benefit = repo.benefit(request.benefit_id)
-    return benefit.name if benefit else request.benefit_id
+    return turn.t.label(benefit) if benefit else request.benefit_id
 
 
 def service_request_view(turn: Turn, request: ServiceRequest) -> ServiceRequestView:
     repo = turn.service.repo
     package = repo.package(request.package_id) if request.package_id else None
-    benefits = tuple(sorted(b.name for b in repo.benefits_of_package(package.id))) if package else ()
+    benefits = tuple(sorted(turn.t.label(b) for b in repo.benefits_of_package(package.id))) if package else ()
     may = (rules.can_assign_benefits(turn.person) if request.kind is RequestKind.CANCELLATION
            else rules.is_admin(turn.person))
     return ServiceRequestView(

@@ -60,6 +60,30 @@ CATEGORY_OF_KIND: dict[BenefitKind, Category] = {
 }
 
 
+class Unit(StrEnum):
+    """What a benefit's quantity counts; quantities of different units are never added up."""
+
+    LICENSE = "license"
+    SUBSCRIPTION = "subscription"
+    INCIDENT = "incident"
+    HOUR = "hour"
+    SERVICE = "service"
+    OFFER = "offer"
+
+
+UNIT_OF_KIND: dict[BenefitKind, Unit] = {
+    BenefitKind.SOFTWARE: Unit.LICENSE,
+    BenefitKind.CLOUD_USAGE_BASED: Unit.SUBSCRIPTION,
+    BenefitKind.CLOUD_LICENSE_BASED: Unit.LICENSE,
+    BenefitKind.VISUAL_STUDIO: Unit.SUBSCRIPTION,
+    BenefitKind.SUPPORT_INCIDENTS: Unit.INCIDENT,
+    BenefitKind.ADVISORY_HOURS: Unit.HOUR,
+    BenefitKind.PRESALES: Unit.SERVICE,
+    BenefitKind.DEPLOYMENT: Unit.SERVICE,
+    BenefitKind.GO_TO_MARKET_OFFER: Unit.OFFER,
+}
+
+
 class Status(StrEnum):
     """Activation state of a benefit or of one assignment of it."""
 
@@ -193,6 +217,8 @@ class Person(_Doc):
     aad_object_id: str = ""
     teams_id: str = ""
     locale: str = ""
+    #: IANA time zone of the person's Teams client (``Asia/Shanghai``), for dates shown to them
+    timezone: str = ""
     #: Global admin only because Entra lists them as a Global Administrator (Partner Center's rule):
     #: taken back when Entra no longer does. Roles granted in the bot are never taken back by Entra.
     admin_from_directory: bool = False
@@ -212,6 +238,8 @@ class BenefitPackage(_Doc):
     expires_on: date | None = None
     status: Status = Status.ACTIVE
     purchased_by: str = ""
+    #: per-locale wording from the inventory: ``{"name": {"zh-CN": ...}, "source_program": {...}}``
+    i18n: dict[str, dict[str, str]] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -222,6 +250,8 @@ class DownloadLink(_Doc):
     os: str
     url: str
     label: str = ""
+    #: per-locale labels: ``{"label": {"zh-CN": ...}}``
+    i18n: dict[str, dict[str, str]] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -231,7 +261,7 @@ class ProductKey(_Doc):
     id: str
     language: str
     os: str
-    key: str
+    key: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -251,16 +281,24 @@ class Benefit(_Doc):
     description: str = ""
     special_instructions: str = ""
     portal_url: str = ""
-    keys: tuple[ProductKey, ...] = ()
+    #: secret: never in a repr (a refusal or a log line that shows the benefit must not show its keys)
+    keys: tuple[ProductKey, ...] = field(default=(), repr=False)
     downloads: tuple[DownloadLink, ...] = ()
     #: go-to-market offer type shown below the benefit name (e.g. "Silver Core")
     offer_type: str = ""
     #: when every seat became assigned (Visual Studio's 90-day reassignment lock starts then)
     fully_assigned_on: date | None = None
 
+    #: per-locale wording from the inventory: ``{"name": {"zh-CN": ...}, "offer_type": {...}}``
+    i18n: dict[str, dict[str, str]] = field(default_factory=dict, hash=False)
+
     @property
     def category(self) -> Category:
         return CATEGORY_OF_KIND[self.kind]
+
+    @property
+    def unit(self) -> Unit:
+        return UNIT_OF_KIND[self.kind]
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from domain.models import (
     Role,
     ServiceRequest,
     Status,
+    Unit,
 )
 
 #: Roles the seeds list as "Appropriate roles" for the Benefits page.
@@ -168,22 +169,31 @@ def seats_available(benefit: Benefit, assignments: Iterable[Assignment]) -> int:
 
 def require_not_cancelled(benefit: Benefit) -> None:
     if benefit.status is Status.CANCELLED:
-        raise RuleViolation(errors.BENEFIT_CANCELLED, benefit=benefit.name)
+        raise RuleViolation(errors.BENEFIT_CANCELLED, benefit=benefit)
 
 
-def require_seat_for(benefit: Benefit, person: Person, assignments: Iterable[Assignment]) -> None:
-    """Never more assignments than seats, and one seat per person per benefit."""
+def require_seat_for(benefit: Benefit, person: Person, assignments: Iterable[Assignment],
+                     today: date | None = None) -> None:
+    """Never more assignments than seats, and one seat per person per benefit.
+
+    With every seat taken, the advice depends on the reassignment lock: while it holds, removing a
+    user is no way out, so the refusal says until when instead.
+    """
     current = current_assignments(benefit, assignments)
     if any(a.person_id == person.id for a in current):
-        raise RuleViolation(errors.ALREADY_ASSIGNED, person=person.name, benefit=benefit.name)
+        raise RuleViolation(errors.ALREADY_ASSIGNED, person=person.name, benefit=benefit)
     if len(current) >= benefit.quantity:
-        raise RuleViolation(errors.NO_SEATS_LEFT, benefit=benefit.name, quantity=benefit.quantity)
+        unlocked = reassign_unlocked_on(benefit)
+        if today is not None and unlocked is not None and today < unlocked:
+            raise RuleViolation(errors.NO_SEATS_LEFT_LOCKED, benefit=benefit, quantity=benefit.quantity,
+                                until=unlocked, days=VISUAL_STUDIO_REASSIGN_LOCK_DAYS)
+        raise RuleViolation(errors.NO_SEATS_LEFT, benefit=benefit, quantity=benefit.quantity)
 
 
 def usage_based_assignee_must_be_self(benefit: Benefit, actor: Person, assignee: Person) -> None:
     """Seed: "To activate Microsoft Azure usage-based subscriptions, assign yourself as a user"."""
     if benefit.kind is BenefitKind.CLOUD_USAGE_BASED and assignee.id != actor.id:
-        raise RuleViolation(errors.USAGE_BASED_SELF_ONLY, benefit=benefit.name)
+        raise RuleViolation(errors.USAGE_BASED_SELF_ONLY, benefit=benefit)
 
 
 def reassign_unlocked_on(benefit: Benefit) -> date | None:
@@ -197,7 +207,8 @@ def require_can_remove_assignment(benefit: Benefit, today: date) -> None:
     """Partner Center: when every seat is assigned, a seat cannot be reassigned for 90 days."""
     unlocked = reassign_unlocked_on(benefit)
     if unlocked is not None and today < unlocked:
-        raise RuleViolation(errors.REASSIGN_LOCKED, benefit=benefit.name, until=unlocked)
+        raise RuleViolation(errors.REASSIGN_LOCKED, benefit=benefit, until=unlocked,
+                            days=VISUAL_STUDIO_REASSIGN_LOCK_DAYS)
 
 
 def fully_assigned_on_after(benefit: Benefit, current_count: int, today: date) -> date | None:
@@ -221,13 +232,48 @@ def needs_alternate_email(benefit: Benefit) -> bool:
     return benefit.category is Category.TECHNICAL
 
 
+#: The choices a product key can vary by, in the order they are asked.
+KEY_DIMENSIONS = ("language", "os")
+
+
+def key_choices(benefit: Benefit) -> dict[str, list[str]]:
+    """Every value each dimension takes among the benefit's keys and installation packages."""
+    found: dict[str, list[str]] = {name: [] for name in KEY_DIMENSIONS}
+    for item in (*benefit.keys, *benefit.downloads):
+        for name in KEY_DIMENSIONS:
+            value = getattr(item, name)
+            if value and value not in found[name]:
+                found[name].append(value)
+    return found
+
+
+def asked_key_choices(benefit: Benefit) -> dict[str, list[str]]:
+    """The choices to ask before revealing keys: only dimensions the keys actually vary by.
+
+    A SaaS licence has one key per language and no OS type: a dimension with one value (or none)
+    is not a question.
+    """
+    return {name: values for name, values in key_choices(benefit).items() if len(values) > 1}
+
+
+def resolve_key_choice(benefit: Benefit, name: str, chosen: str) -> str:
+    """The value of one dimension: the only one there is (whatever a stale card sent), else the one
+    chosen; refused if it is none of the benefit's."""
+    values = key_choices(benefit)[name]
+    if len(values) <= 1:
+        return values[0] if values else ""
+    if chosen not in values:
+        raise RuleViolation(errors.MISSING_FIELD, field=f"key_{name}")
+    return chosen
+
+
 def has_keys(benefit: Benefit) -> bool:
     return benefit.kind in (BenefitKind.SOFTWARE, BenefitKind.CLOUD_LICENSE_BASED)
 
 
 def require_keys_benefit(benefit: Benefit) -> None:
     if not has_keys(benefit):
-        raise RuleViolation(errors.WRONG_KIND, benefit=benefit.name)
+        raise RuleViolation(errors.WRONG_KIND, benefit=benefit)
 
 
 def is_assignable(benefit: Benefit) -> bool:
@@ -255,16 +301,16 @@ def require_marketing_contact(contact: MarketingContact | None) -> None:
 
 def require_can_request_offer_activation(benefit: Benefit) -> None:
     if benefit.kind is not BenefitKind.GO_TO_MARKET_OFFER:
-        raise RuleViolation(errors.WRONG_KIND, benefit=benefit.name)
+        raise RuleViolation(errors.WRONG_KIND, benefit=benefit)
     require_not_cancelled(benefit)
     if benefit.status in (Status.PENDING_ACTIVATION, Status.ACTIVE):
-        raise RuleViolation(errors.ALREADY_ACTIVE, benefit=benefit.name, status=benefit.status)
+        raise RuleViolation(errors.ALREADY_ACTIVE, benefit=benefit, status=benefit.status)
 
 
-def require_pending(status: Status, name: str) -> None:
+def require_pending(status: Status, benefit: Benefit) -> None:
     """Only something waiting for activation can be marked activated."""
     if status is not Status.PENDING_ACTIVATION:
-        raise RuleViolation(errors.NOT_PENDING, benefit=name, status=status)
+        raise RuleViolation(errors.NOT_PENDING, benefit=benefit, status=status)
 
 
 def require_valid_expiry(activated_on: date, expires_on: date | None) -> None:
@@ -277,6 +323,70 @@ def effective_status(status: Status, expires_on: date | None, today: date) -> St
     if status is Status.ACTIVE and expires_on is not None and expires_on < today:
         return Status.EXPIRED
     return status
+
+
+# --- the status model: one status for a benefit and for each assignment, computed here only ------
+#: When a benefit's own record and its assignments disagree, the most advanced state is the benefit's.
+_PROGRESS = (Status.NOT_ACTIVATED, Status.EXPIRED, Status.PENDING_ACTIVATION, Status.ACTIVE)
+
+
+def expiry_of(benefit: Benefit, package: BenefitPackage | None = None,
+              assignment: Assignment | None = None) -> date | None:
+    """The Expires date shown: the assignment's, else the benefit's, else its package's.
+
+    A benefit is part of a package and ends with it unless Partner Center gave it a date of its own.
+    """
+    if assignment is not None and assignment.expires_on is not None:
+        return assignment.expires_on
+    if benefit.expires_on is not None:
+        return benefit.expires_on
+    return package.expires_on if package is not None else None
+
+
+def assignment_status(assignment: Assignment, benefit: Benefit, today: date,
+                      package: BenefitPackage | None = None) -> Status:
+    """One assignee's status: the stored one, expired once its Expires date has passed."""
+    if not assignment.is_current or benefit.status is Status.CANCELLED:
+        return Status.CANCELLED
+    return effective_status(assignment.status, expiry_of(benefit, package, assignment), today)
+
+
+def benefit_status(benefit: Benefit, assignments: Iterable[Assignment], today: date,
+                   package: BenefitPackage | None = None) -> Status:
+    """A benefit's status, consistent with its assignees' statuses.
+
+    A benefit activated by assigning people is as far along as its most advanced current assignee
+    (an assignee pending activation makes the benefit pending, an active one makes it active);
+    a cancelled package cancels the benefit; an active benefit past its Expires date is expired.
+    """
+    if benefit.status is Status.CANCELLED or (package is not None and package.status is Status.CANCELLED):
+        return Status.CANCELLED
+    held = [assignment_status(a, benefit, today, package) for a in current_assignments(benefit, assignments)]
+    own = effective_status(benefit.status, expiry_of(benefit, package), today)
+    candidates = [s for s in (own, *held) if s in _PROGRESS]
+    return max(candidates, key=_PROGRESS.index) if candidates else own
+
+
+def activate_by_applies(status: Status) -> bool:
+    """The "Activate by" date matters only while the benefit is not yet activated."""
+    return status is Status.NOT_ACTIVATED
+
+
+def quantity_is_seats(benefit: Benefit) -> bool:
+    """Whether the quantity counts seats held by people (assigned / available make sense).
+
+    Visual Studio and Azure usage-based subscriptions are one seat per person; licences are used
+    through keys, and technical benefits count incidents, hours or services, not people.
+    """
+    return benefit.kind in (BenefitKind.VISUAL_STUDIO, BenefitKind.CLOUD_USAGE_BASED)
+
+
+def units_of(benefits: Iterable[Benefit]) -> dict[Unit, int]:
+    """Allocated quantity per unit, in the order of ``Unit`` (never added across units)."""
+    totals: dict[Unit, int] = {}
+    for benefit in benefits:
+        totals[benefit.unit] = totals.get(benefit.unit, 0) + benefit.quantity
+    return {unit: totals[unit] for unit in Unit if unit in totals}
 
 
 def refund_deadline(package: BenefitPackage) -> date:
@@ -296,20 +406,20 @@ def can_cancel_for_refund(
     """
     failures: list[RuleViolation] = []
     if package.status is Status.CANCELLED:
-        return [RuleViolation(errors.ALREADY_CANCELLED, package=package.name)]
+        return [RuleViolation(errors.ALREADY_CANCELLED, package=package)]
     deadline = refund_deadline(package)
     if today > deadline:
         failures.append(RuleViolation(errors.REFUND_WINDOW_PASSED, purchased=package.purchased_on,
                                       deadline=deadline))
     own = [b for b in benefits if b.package_id == package.id]
-    activated = [b.name for b in own if b.category is Category.SOFTWARE
-                 and b.status in (Status.ACTIVE, Status.EXPIRED)]
+    activated = tuple(b for b in own if b.category is Category.SOFTWARE
+                      and b.status in (Status.ACTIVE, Status.EXPIRED))
     if activated:
-        failures.append(RuleViolation(errors.REFUND_SOFTWARE_ACTIVATED, benefits=", ".join(activated)))
-    own_ids = {b.id for b in own}
-    viewed = sorted({b.name for b in own for r in reveals if r.benefit_id == b.id and b.id in own_ids})
+        failures.append(RuleViolation(errors.REFUND_SOFTWARE_ACTIVATED, benefits=activated))
+    viewed_ids = {r.benefit_id for r in reveals}
+    viewed = tuple(sorted((b for b in own if b.id in viewed_ids), key=lambda b: b.name))
     if viewed:
-        failures.append(RuleViolation(errors.REFUND_KEY_VIEWED, benefits=", ".join(viewed)))
+        failures.append(RuleViolation(errors.REFUND_KEY_VIEWED, benefits=viewed))
     return failures
 
 

@@ -39,13 +39,18 @@ from domain.models import (
     Role,
     ServiceRequest,
     Status,
+    Unit,
 )
-from services.repository import ASSIGNMENTS, BENEFITS, PROCESSED, Repository
+from services.repository import ASSIGNMENTS, BENEFITS, PACKAGES, PROCESSED, Repository
 from services.storage.base import DocumentStore, Op
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]
 log = logging.getLogger(__name__)
+
+
+#: The overview's order of statuses: what is in use first, then what waits, then what is left.
+_STATUS_ORDER = (Status.ACTIVE, Status.PENDING_ACTIVATION, Status.NOT_ACTIVATED, Status.EXPIRED)
 
 
 def utc_now() -> datetime:
@@ -54,14 +59,27 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class CategorySummary:
-    """One row of the Benefits overview."""
+    """One row of the Benefits overview: benefits per status, and quantities per unit.
+
+    ``units`` never adds quantities of different units (hours and incidents stay apart);
+    ``seats_assigned`` / ``seats`` count subscriptions held by people (Visual Studio, Azure
+    usage-based); ``people_assigned`` counts the assignees of benefits whose quantity is not seats.
+    """
 
     category: Category
     benefits: int
-    allocated: int
-    assigned: int
-    available: int
-    pending: int
+    statuses: tuple[tuple[Status, int], ...] = ()
+    units: tuple[tuple[Unit, int], ...] = ()
+    seats: int = 0
+    seats_assigned: int = 0
+    people_assigned: int = 0
+
+    @property
+    def seats_available(self) -> int:
+        return max(0, self.seats - self.seats_assigned)
+
+    def count(self, status: Status) -> int:
+        return dict(self.statuses).get(status, 0)
 
 
 @dataclass(frozen=True)
@@ -98,7 +116,7 @@ class BenefitsService:
         self._lock = asyncio.Lock()
         self.listeners: list[Callable[[str, dict[str, Any]], Any]] = []
         #: the overview's rows and the versions of the tables they were computed from (see overview)
-        self._overview_memo: tuple[tuple[int, int], list[CategorySummary]] | None = None
+        self._overview_memo: tuple[tuple[Any, ...], list[CategorySummary]] | None = None
 
     # --- helpers ---------------------------------------------------------------------------------
     def today(self) -> date:
@@ -169,21 +187,35 @@ class BenefitsService:
     def overview(self, actor: Person) -> list[CategorySummary]:
         """Seed: benefits by category with allocations; admins only (it shows everyone's seats)."""
         rules.require_admin(actor)
-        # The rows derive from the benefits and assignments tables only: reused until either changes.
-        versions = (self.store.table_version(BENEFITS), self.store.table_version(ASSIGNMENTS))
+        # The rows derive from these tables and today's date only: reused until one of them changes.
+        today = self.today()
+        versions = (self.store.table_version(BENEFITS), self.store.table_version(ASSIGNMENTS),
+                    self.store.table_version(PACKAGES), today)
         memo = self._overview_memo
         if memo is not None and memo[0] == versions:
             return list(memo[1])
+        packages = {p.id: p for p in self.repo.packages()}
         rows = []
         for category in Category:
-            benefits = [b for b in self.repo.benefits(category) if b.status is not Status.CANCELLED]
-            seats = [self.repo.assignments_of_benefit(b.id) for b in benefits]  # one lookup per benefit
-            allocated = sum(b.quantity for b in benefits)
-            assigned = sum(len(rules.current_assignments(b, held)) for b, held in zip(benefits, seats, strict=True))
-            pending = sum(1 for b in benefits if b.status is Status.PENDING_ACTIVATION) + sum(
-                1 for held in seats for a in held if a.is_current and a.status is Status.PENDING_ACTIVATION)
-            rows.append(CategorySummary(category, len(benefits), allocated, assigned,
-                                        max(0, allocated - assigned), pending))
+            benefits, statuses = [], {}
+            seats = seats_assigned = people_assigned = 0
+            for b in self.repo.benefits(category):
+                package = packages.get(b.package_id)
+                held = rules.current_assignments(b, self.repo.assignments_of_benefit(b.id))
+                status = rules.benefit_status(b, held, today, package)
+                if status is Status.CANCELLED:
+                    continue
+                benefits.append(b)
+                statuses[status] = statuses.get(status, 0) + 1
+                if rules.quantity_is_seats(b):
+                    seats += b.quantity
+                    seats_assigned += len(held)
+                else:
+                    people_assigned += len(held)
+            order = [s for s in _STATUS_ORDER if s in statuses]
+            rows.append(CategorySummary(category, len(benefits), tuple((s, statuses[s]) for s in order),
+                                        tuple(rules.units_of(benefits).items()), seats, seats_assigned,
+                                        people_assigned))
         if None not in versions:
             self._overview_memo = (versions, list(rows))  # type: ignore[assignment]
         return rows
@@ -201,15 +233,20 @@ class BenefitsService:
             if not a.is_current:
                 continue
             benefit = self.repo.benefit(a.benefit_id)
-            if benefit is None or benefit.status is Status.CANCELLED:
+            if benefit is None:
                 continue
-            expires = a.expires_on or benefit.expires_on
-            out.append(Holding(benefit, a, rules.effective_status(a.status, expires, today), expires))
+            package = self.repo.package(benefit.package_id)
+            status = rules.assignment_status(a, benefit, today, package)
+            if status is Status.CANCELLED:
+                continue
+            out.append(Holding(benefit, a, status, rules.expiry_of(benefit, package, a)))
         contact = self.repo.marketing_contact()
         if contact and contact.person_id == person.id:
             for b in self.repo.benefits(Category.GO_TO_MARKET):
-                if b.status in (Status.ACTIVE, Status.PENDING_ACTIVATION, Status.EXPIRED):
-                    out.append(Holding(b, None, rules.effective_status(b.status, b.expires_on, today), b.expires_on))
+                package = self.repo.package(b.package_id)
+                status = rules.benefit_status(b, (), today, package)
+                if status in (Status.ACTIVE, Status.PENDING_ACTIVATION, Status.EXPIRED):
+                    out.append(Holding(b, None, status, rules.expiry_of(b, package)))
         return out
 
     def admins(self) -> list[Person]:
@@ -267,8 +304,8 @@ class BenefitsService:
             if rules.needs_alternate_email(benefit):
                 alternate = rules.validate_alternate_email(alternate_email, assignee, self._account_email())
             existing_assignments = self.repo.assignments_of_benefit(benefit.id)
-            rules.require_seat_for(benefit, assignee, existing_assignments)
             today = self.today()
+            rules.require_seat_for(benefit, assignee, existing_assignments, today)
             status = rules.status_after_assignment(benefit)
             assignment = Assignment(
                 id=uuid.uuid4().hex, benefit_id=benefit.id, person_id=assignee.id, assigned_by=actor.id,
@@ -398,7 +435,7 @@ class BenefitsService:
             if current is Status.ACTIVE and same:
                 return Activation(event_id, benefit, assignment, current, activated_on, expires_on,
                                   self._recipients(benefit, assignment), changed=False)
-            rules.require_pending(current, benefit.name)
+            rules.require_pending(current, benefit)
             ops: list[Op] = []
             if assignment is not None:
                 new_assignment = replace(assignment, status=Status.ACTIVE, activated_on=activated_on,
@@ -665,13 +702,15 @@ class BenefitsService:
                                 self._audit(actor, "person.added", person.id, None, person)])
             return person
 
-    async def remember_locale(self, person: Person, locale: str) -> Person:
-        """The language of the person's Teams client, for messages sent without an incoming activity."""
+    async def remember_locale(self, person: Person, locale: str, timezone: str | None = None) -> Person:
+        """The language and time zone of the person's Teams client, for messages sent without an
+        incoming activity. ``timezone`` is a name the caller has already validated (or None)."""
         async with self._lock:
             current = self.repo.person(person.id) or person
-            if current.locale == locale:
+            zone = timezone or current.timezone
+            if current.locale == locale and current.timezone == zone:
                 return current
-            updated = replace(current, locale=locale)
+            updated = replace(current, locale=locale, timezone=zone)
             await self._commit([self.repo.put_person(updated)])
             return updated
 

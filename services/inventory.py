@@ -2,7 +2,11 @@
 
 The inventory file is what an admin exports from Partner Center and edits: the organization, its
 people with their roles, and its benefit packages with their benefits, keys and download links.
-A malformed file is refused as a whole, naming the line (for JSON syntax) or the field path
+Names, descriptions, special instructions, offer types, source programs and download labels may
+be given per locale: either ``"name": {"en-US": ..., "zh-CN": ..., "zh-TW": ...}`` or a plain
+``"name"`` with ``"name_i18n": {"zh-CN": ...}`` beside it (a plain string alone is the old format
+and still reads). The en-US text (else the plain one) is the record's own; the others go to its
+``i18n``. A malformed file is refused as a whole, naming the line (for JSON syntax) or the field path
 (``packages[0].benefits[2].kind``) at fault; nothing is written unless everything is valid.
 """
 
@@ -24,6 +28,7 @@ from domain.models import (
     Status,
 )
 from domain.rules import validate_email
+from services.i18n import DEFAULT_LOCALE, LOCALES
 from services.json_input import JsonInputError, load_json
 from services.repository import Repository
 from services.storage.base import DocumentStore, Op
@@ -88,9 +93,11 @@ def parse_inventory(raw: Any) -> Inventory:
     for i, pk in enumerate(_list(obj.get("packages"), "packages")):
         path = f"packages[{i}]"
         pk = _obj(pk, path)
+        package_texts = _texts(pk, path, ("name", True), ("source_program", True))
         package = BenefitPackage(
-            id=_str(pk, "id", path), name=_str(pk, "name", path), purchased_on=_date(pk, "purchased_on", path),
-            source_program=_str(pk, "source_program", path), expires_on=_date(pk, "expires_on", path, required=False),
+            id=_str(pk, "id", path), name=package_texts.pop("name"), purchased_on=_date(pk, "purchased_on", path),
+            source_program=package_texts.pop("source_program"),
+            expires_on=_date(pk, "expires_on", path, required=False), i18n=package_texts.pop("i18n"),
         )
         packages.append(package)
         for j, b in enumerate(_list(pk.get("benefits"), f"{path}.benefits")):
@@ -109,27 +116,30 @@ def parse_inventory(raw: Any) -> Inventory:
                 status = Status(status_raw)
             except ValueError:
                 raise InventoryError(f"{bpath}.status", f"unknown status {status_raw!r}") from None
+            # a key varies by language and OS type; a SaaS licence has no OS type (``os`` left out)
             keys = tuple(
                 ProductKey(id=_str(k, "id", f"{bpath}.keys[{n}]"), language=_str(k, "language", f"{bpath}.keys[{n}]"),
-                           os=_str(k, "os", f"{bpath}.keys[{n}]"), key=_str(k, "key", f"{bpath}.keys[{n}]"))
+                           os=_str(k, "os", f"{bpath}.keys[{n}]", required=False),
+                           key=_str(k, "key", f"{bpath}.keys[{n}]"))
                 for n, k in enumerate(_objs(b.get("keys", []), f"{bpath}.keys"))
             )
             downloads = tuple(
                 DownloadLink(language=_str(d, "language", f"{bpath}.downloads[{n}]"),
-                             os=_str(d, "os", f"{bpath}.downloads[{n}]"),
+                             os=_str(d, "os", f"{bpath}.downloads[{n}]", required=False),
                              url=_url(d, "url", f"{bpath}.downloads[{n}]"),
-                             label=_str(d, "label", f"{bpath}.downloads[{n}]", required=False))
+                             **_link_label(d, f"{bpath}.downloads[{n}]"))
                 for n, d in enumerate(_objs(b.get("downloads", []), f"{bpath}.downloads"))
             )
+            texts = _texts(b, bpath, ("name", True), ("description", False), ("special_instructions", False),
+                           ("offer_type", False))
             benefit = Benefit(
-                id=_str(b, "id", bpath), package_id=package.id, kind=kind, name=_str(b, "name", bpath),
+                id=_str(b, "id", bpath), package_id=package.id, kind=kind, name=texts["name"],
                 quantity=quantity, status=status, expires_on=_date(b, "expires_on", bpath, required=False),
                 activated_on=_date(b, "activated_on", bpath, required=False),
                 activate_by=_date(b, "activate_by", bpath, required=False),
-                description=_str(b, "description", bpath, required=False),
-                special_instructions=_str(b, "special_instructions", bpath, required=False),
+                description=texts["description"], special_instructions=texts["special_instructions"],
                 portal_url=_url(b, "portal_url", bpath, required=False), keys=keys, downloads=downloads,
-                offer_type=_str(b, "offer_type", bpath, required=False),
+                offer_type=texts["offer_type"], i18n=texts["i18n"],
             )
             if benefit.id in seen:
                 raise InventoryError(f"{bpath}.id", f"duplicate benefit id {benefit.id!r}")
@@ -148,7 +158,7 @@ def inventory_ops(store: DocumentStore, inventory: Inventory) -> list[Op]:
             person = Person(id=existing.id, name=person.name, email=person.email,
                             roles=person.roles | existing.roles, aad_object_id=person.aad_object_id or
                             existing.aad_object_id, teams_id=person.teams_id or existing.teams_id,
-                            locale=person.locale or existing.locale)
+                            locale=person.locale or existing.locale, timezone=existing.timezone)
         ops.append(repo.put_person(person))
     for package in inventory.packages:
         existing_pkg = repo.package(package.id)
@@ -190,19 +200,28 @@ def demo_inventory(today: date) -> dict[str, Any]:
     langs = ["English", "Chinese (Simplified)", "Chinese (Traditional)"]
     oses = ["64-bit", "32-bit"]
 
-    def keys(prefix: str) -> list[dict[str, str]]:
+    def keys(prefix: str, by_os: bool = True) -> list[dict[str, str]]:
+        """One key per language and OS type; a SaaS licence (``by_os=False``) has no OS type."""
         out = []
         for li, lang in enumerate(langs):
-            for oi, os_ in enumerate(oses):
+            for oi, os_ in enumerate(oses if by_os else [""]):
                 n = li * 2 + oi
-                out.append({"id": f"{prefix}-k{n}", "language": lang, "os": os_,
-                            "key": f"{prefix[:5].upper():X<5}-{n:05d}-DEMO0-KEY00-{li}{oi}XYZ"})
+                key = {"id": f"{prefix}-k{n}", "language": lang,
+                       "key": f"{prefix[:5].upper():X<5}-{n:05d}-DEMO0-KEY00-{li}{oi}XYZ"}
+                if os_:
+                    key["os"] = os_
+                out.append(key)
         return out
 
     def downloads(slug: str) -> list[dict[str, str]]:
-        return [{"language": lang, "os": os_, "url": f"https://my.visualstudio.com/Downloads?q={slug}",
-                 "label": f"{slug} ({lang}, {os_})"} for lang in langs for os_ in oses]
+        return [{"language": lang, "os": os_, "url": f"https://my.visualstudio.com/Downloads?q={slug}"}
+                for lang in langs for os_ in oses]
 
+    def names(en: str, zh_cn: str, zh_tw: str) -> dict[str, str]:
+        """Partner Center's wording in each locale (the seeds' where they have it)."""
+        return {"en-US": en, "zh-CN": zh_cn, "zh-TW": zh_tw}
+
+    go_to_market = names("Go-to-market benefits", "市场投放权益", "進入市場供應項目")
     return {
         "organization": {"name": "Contoso", "account_email": "partnercenter@contoso.com", "mpn_id": "4412345",
                          "partner_level": "Gold"},
@@ -215,38 +234,105 @@ def demo_inventory(today: date) -> dict[str, Any]:
             person(6, "Diego Siciliani", "diegos@contoso.com", []),
         ],
         "packages": [
-            {"id": "pkg-action-pack", "name": "Microsoft Action Pack", "purchased_on": d(-12),
-             "source_program": "Action Pack", "expires_on": d(353), "benefits": [
-                 {"id": "sw-office", "kind": "software", "name": "Microsoft 365 Apps for enterprise", "quantity": 10,
-                  "special_instructions": "Install with the Office Deployment Tool; activate with the key below.",
+            {"id": "pkg-action-pack",
+             "name": names("Microsoft Action Pack", "Microsoft Action Pack", "Microsoft 行動套件"),
+             "purchased_on": d(-12), "source_program": names("Action Pack", "Action Pack", "行動套件"),
+             "expires_on": d(353), "benefits": [
+                 {"id": "sw-office", "kind": "software",
+                  "name": names("Microsoft 365 Apps for enterprise", "Microsoft 365 企业应用版",
+                                "Microsoft 365 Apps 企業版"), "quantity": 10,
+                  "special_instructions": names(
+                      "Install with the Office Deployment Tool; activate with the key below.",
+                      "使用 Office 部署工具安装；使用下面的密钥激活。",
+                      "使用 Office 部署工具安裝；使用下方的金鑰啟用。"),
                   "keys": keys("office"), "downloads": downloads("office")},
-                 {"id": "sw-windows-server", "kind": "software", "name": "Windows Server 2025 Standard",
+                 {"id": "sw-windows-server", "kind": "software",
+                  "name": names("Windows Server 2025 Standard", "Windows Server 2025 标准版",
+                                "Windows Server 2025 標準版"),
                   "quantity": 4, "keys": keys("winsrv"), "downloads": downloads("windows-server")},
-                 {"id": "cloud-azure-credit", "kind": "cloud_usage_based", "name": "Azure monthly credit",
+                 {"id": "cloud-azure-credit", "kind": "cloud_usage_based",
+                  "name": names("Azure monthly credit", "Azure 每月额度", "Azure 每月點數"),
                   "quantity": 1, "activate_by": d(60), "portal_url": "https://portal.azure.com/#home",
-                  "description": "USD 100 of Azure services every month."},
-                 {"id": "vs-enterprise", "kind": "visual_studio", "name": "Visual Studio Enterprise subscription",
+                  "description": names("USD 100 of Azure services every month.", "每月 100 美元的 Azure 服务。",
+                                       "每月 100 美元的 Azure 服務。")},
+                 {"id": "vs-enterprise", "kind": "visual_studio",
+                  "name": names("Visual Studio Enterprise subscription", "Visual Studio 企业版订阅",
+                                "Visual Studio 企業版訂閱"),
                   "quantity": 3, "portal_url": "https://my.visualstudio.com"},
              ]},
-            {"id": "pkg-gold-cloud", "name": "Gold Cloud Platform competency", "purchased_on": d(-200),
-             "source_program": "Gold competency", "expires_on": d(165), "benefits": [
-                 {"id": "cloud-dynamics", "kind": "cloud_license_based", "name": "Dynamics 365 Sales Enterprise",
-                  "quantity": 5, "keys": keys("dyn365"),
-                  "special_instructions": "Redeem the key in the Microsoft 365 admin center under Billing."},
-                 {"id": "vs-professional", "kind": "visual_studio", "name": "Visual Studio Professional subscription",
+            {"id": "pkg-gold-cloud",
+             "name": names("Gold Cloud Platform competency", "金牌云平台能力", "金級雲端平台專長認證"),
+             "purchased_on": d(-200), "source_program": names("Gold competency", "金牌能力", "金級專長認證"),
+             "expires_on": d(165), "benefits": [
+                 {"id": "cloud-dynamics", "kind": "cloud_license_based",
+                  "name": names("Dynamics 365 Sales Enterprise", "Dynamics 365 Sales 企业版",
+                                "Dynamics 365 Sales 企業版"),
+                  "quantity": 5, "keys": keys("dyn365", by_os=False),
+                  "special_instructions": names(
+                      "Redeem the key in the Microsoft 365 admin center under Billing.",
+                      "在 Microsoft 365 管理中心的“账单”下兑换密钥。",
+                      "在 Microsoft 365 系統管理中心的 [帳單] 下兌換金鑰。")},
+                 {"id": "vs-professional", "kind": "visual_studio",
+                  "name": names("Visual Studio Professional subscription", "Visual Studio 专业版订阅",
+                                "Visual Studio 專業版訂閱"),
                   "quantity": 5, "portal_url": "https://my.visualstudio.com"},
-                 {"id": "tech-support", "kind": "support_incidents", "name": "Product support incidents",
+                 {"id": "tech-support", "kind": "support_incidents",
+                  "name": names("Product support incidents", "Microsoft 产品支持事件", "Microsoft 產品支援事件"),
                   "quantity": 20},
-                 {"id": "tech-advisory", "kind": "advisory_hours", "name": "Partner advisory hours", "quantity": 50},
-                 {"id": "tech-presales", "kind": "presales", "name": "Technical presales and deployment services",
+                 {"id": "tech-advisory", "kind": "advisory_hours",
+                  "name": names("Partner advisory hours", "合作伙伴咨询小时", "合作夥伴諮詢時數"), "quantity": 50},
+                 {"id": "tech-presales", "kind": "presales",
+                  "name": names("Technical presales and deployment services", "技术售前和部署服务",
+                                "技術售前和部署服務"),
                   "quantity": 1},
-                 {"id": "gtm-gold-core", "kind": "go_to_market_offer", "name": "Go-to-market benefits",
-                  "offer_type": "Gold Core"},
-                 {"id": "gtm-isv-cosell", "kind": "go_to_market_offer", "name": "Go-to-market benefits",
-                  "offer_type": "ISV Co-sell ready"},
+                 {"id": "gtm-gold-core", "kind": "go_to_market_offer", "name": go_to_market,
+                  "offer_type": names("Gold Core", "金级核心", "金級核心")},
+                 {"id": "gtm-isv-cosell", "kind": "go_to_market_offer", "name": go_to_market,
+                  "offer_type": names("ISV Co-sell ready", "ISV 共同销售就绪", "ISV 為共同銷售做好準備")},
              ]},
         ],
     }
+
+
+def _texts(obj: dict[str, Any], path: str, *specs: tuple[str, bool]) -> dict[str, Any]:
+    """Text fields that may be given per locale: ``{name: own text, ..., "i18n": {name: {locale: text}}}``."""
+    out: dict[str, Any] = {}
+    i18n: dict[str, dict[str, str]] = {}
+    for name, required in specs:
+        value = obj.get(name)
+        extra = obj.get(f"{name}_i18n")
+        per_locale: dict[str, str] = {}
+        if isinstance(value, dict):
+            per_locale = _locale_map(value, f"{path}.{name}")
+            own = per_locale.get(DEFAULT_LOCALE) or next(iter(per_locale.values()), "")
+            if required and not own:
+                raise InventoryError(f"{path}.{name}", "is required")
+        else:
+            own = _str(obj, name, path, required)
+        if extra is not None:
+            per_locale = {**per_locale, **_locale_map(extra, f"{path}.{name}_i18n")}
+        out[name] = own
+        others = {loc: text for loc, text in per_locale.items() if loc != DEFAULT_LOCALE}
+        if others:
+            i18n[name] = others
+    out["i18n"] = i18n
+    return out
+
+
+def _locale_map(value: Any, path: str) -> dict[str, str]:
+    """``{"zh-CN": "...", ...}``: known locales only, each a non-empty string of at most 2000 characters."""
+    mapping = _obj(value, path)
+    out: dict[str, str] = {}
+    for locale in mapping:
+        if locale not in LOCALES:
+            raise InventoryError(f"{path}.{locale}", f"unknown locale; one of {', '.join(LOCALES)}")
+        out[locale] = _str(mapping, locale, path)
+    return out
+
+
+def _link_label(obj: dict[str, Any], path: str) -> dict[str, Any]:
+    texts = _texts(obj, path, ("label", False))
+    return {"label": texts["label"], "i18n": texts["i18n"]}
 
 
 def _names(enum: Any) -> str:

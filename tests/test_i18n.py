@@ -53,7 +53,7 @@ def test_dates_in_each_locale() -> None:
     day = date(2026, 11, 22)
     assert format_date(day, "en-US") == "Nov 22, 2026"
     assert format_date(day, "zh-CN") == "2026年11月22日"
-    assert Translator("zh-TW")("errors.reassign_locked", benefit="VS", until=day).count("2026年11月22日") == 1
+    assert Translator("zh-TW")("errors.reassign_locked", benefit="VS", until=day, days=90).count("2026年11月22日") == 1
 
 
 def test_official_partner_center_wording() -> None:

@@ -36,6 +36,7 @@ def benefit_params(benefit: Benefit, assignment: Assignment | None, assignee: Pe
     activated = assignment.activated_on if assignment and assignment.activated_on else benefit.activated_on
     return {
         "benefit_id": benefit.id, "benefit": benefit.name, "offer_type": benefit.offer_type,
+        "benefit_i18n": benefit.i18n,
         "kind": benefit.kind.value, "category": benefit.category.value, "status": status.value,
         "activated_on": activated.isoformat() if activated else None,
         "expires_on": expires.isoformat() if expires else None,
@@ -85,6 +86,7 @@ def request_notes(service: BenefitsService, event: str, payload: dict[str, Any])
     params = {"request_id": request.id, "reference": request.reference,
               "benefit": benefit.name if benefit else request.benefit_id,
               "offer_type": benefit.offer_type if benefit else "",
+              "benefit_i18n": benefit.i18n if benefit else {},
               "requester": requester.name if requester else request.requested_by,
               "note": request.description, "status": request.status.value}
     if event == "request.submitted":

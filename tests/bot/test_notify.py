@@ -126,7 +126,7 @@ async def test_activation_from_chat_tells_each_person_in_their_language(running:
     await until(lambda: len(running.client.connector.sent) >= 2)
     lee_card, alex_card = received(running.client.connector, LEE_CONV), received(running.client.connector, ALEX_CONV)
     assert len(lee_card) == 1 and len(alex_card) == 1
-    assert "你的权益 Product support incidents 现已激活" in all_text(lee_card[0])
+    assert "你的权益 Microsoft 产品支持事件 现已激活" in all_text(lee_card[0])  # the official zh-CN name
     assert "活动" in all_text(lee_card[0])  # status in Lee's language
     assert "which you assigned to Lee Gu, is now active" in all_text(alex_card[0])
     assert "Expires" in all_text(alex_card[0])

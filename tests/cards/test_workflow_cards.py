@@ -192,8 +192,8 @@ def test_my_benefits_card_never_shows_keys_and_says_how_to_start() -> None:
 
 def test_gtm_rows_show_offer_type_status_and_expires_in_each_locale() -> None:
     expected = {"en-US": ("Gold Core", "Active", "Expires", "Activate"),
-                "zh-CN": ("Gold Core", "活动", "过期", "激活"),
-                "zh-TW": ("Gold Core", "作用中", "到期", "啟用")}
+                "zh-CN": ("金级核心", "活动", "过期", "激活"),
+                "zh-TW": ("金級核心", "作用中", "到期", "啟用")}
     for locale, words in expected.items():
         text = json.dumps(all_cards(Translator(locale))["gtm_contact"], ensure_ascii=False)
         for word in words:

@@ -129,8 +129,9 @@ def test_the_last_global_admin_cannot_lose_the_role() -> None:
 
 
 def test_activation_needs_pending_and_a_later_expiry() -> None:
-    assert code_of(rules.require_pending, Status.NOT_ACTIVATED, "X") == errors.NOT_PENDING
-    rules.require_pending(Status.PENDING_ACTIVATION, "X")
+    offer = Benefit("x", "p", BenefitKind.GO_TO_MARKET_OFFER, "X")
+    assert code_of(rules.require_pending, Status.NOT_ACTIVATED, offer) == errors.NOT_PENDING
+    rules.require_pending(Status.PENDING_ACTIVATION, offer)
     assert code_of(rules.require_valid_expiry, TODAY, TODAY) == errors.INVALID_DATE
 
 

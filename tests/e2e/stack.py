@@ -3,6 +3,11 @@
 Each e2e session gets a fresh data folder (the demo data is seeded on first start), free ports on
 127.0.0.1 and the checked-in ``.m365agentsplayground.yml``. A process that cannot start fails the
 session loudly with its log: the e2e suite never skips.
+
+``Stack(workdir, person="leeg@contoso.com")`` starts the Playground *as* that demo person: the
+Playground has no user switcher, so it reads a copy of the config whose ``currentUser`` is that
+person and whose five ``users`` are the others (its schema wants exactly five, the current user
+not among them).
 """
 
 from __future__ import annotations
@@ -41,6 +46,52 @@ def _get(url: str) -> str | None:
         return None
 
 
+_PERSON_KEYS = ("id", "name", "userPrincipleName", "aadObjectId", "givenName", "surname", "email")
+
+
+def _people(text: str) -> list[dict[str, str]]:
+    """The current user then the five users of the checked-in config, as they are written there."""
+    people: list[dict[str, str]] = []
+    section = ""
+    for line in text.splitlines():
+        if line and not line.startswith((" ", "#")):
+            section = line.split(":", 1)[0]
+            if section == "currentUser":
+                people.append({})
+            continue
+        found = re.match(r"^\s*(- )?(\w+): (.*)$", line)
+        if section not in ("currentUser", "users") or not found:
+            continue
+        if found.group(1):
+            people.append({})
+        people[-1][found.group(2)] = found.group(3)
+    return people
+
+
+def config_as(email: str, text: str | None = None) -> str:
+    """The Playground config with ``email`` as its current user and the other five as its users."""
+    text = PLAYGROUND_CONFIG.read_text() if text is None else text
+    people = _people(text)
+    me = [p for p in people if p.get("email") == email]
+    if len(me) != 1:
+        raise StackError(f"{email} is not a person of {PLAYGROUND_CONFIG.name}: "
+                         f"{[p.get('email') for p in people]}")
+    others = [p for p in people if p is not me[0]]
+    block = ["currentUser:", *(f"  {k}: {me[0][k]}" for k in _PERSON_KEYS), "users:"]
+    for p in others:
+        block += [f"  - {_PERSON_KEYS[0]}: {p[_PERSON_KEYS[0]]}", *(f"    {k}: {p[k]}" for k in _PERSON_KEYS[1:])]
+    kept = []
+    section = ""
+    for line in text.splitlines():
+        if line and not line.startswith((" ", "#")):
+            section = line.split(":", 1)[0]
+            if section == "currentUser":
+                kept += block
+        if section not in ("currentUser", "users"):
+            kept.append(line)
+    return "\n".join(kept) + "\n"
+
+
 @dataclass
 class Stack:
     """The bot (``python -m bot serve``) and the Playground pointing at it."""
@@ -48,6 +99,7 @@ class Stack:
     workdir: Path
     bot_port: int = 0
     playground_port: int = 0
+    person: str | None = None
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @property
@@ -86,8 +138,12 @@ class Stack:
 
     def _start_playground(self) -> None:
         wanted = free_port()
+        config_path = PLAYGROUND_CONFIG
+        if self.person:
+            config_path = self.workdir / "playground-as.yml"
+            config_path.write_text(config_as(self.person))
         env = {**os.environ, "TEAMSAPPTESTER_BROWSER": "none",
-               "M365_AGENTS_PLAYGROUND_CONFIG_PATH": str(PLAYGROUND_CONFIG)}
+               "M365_AGENTS_PLAYGROUND_CONFIG_PATH": str(config_path)}
         log_path = self.workdir / "playground.out"
         log = open(log_path, "wb")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(

@@ -173,8 +173,8 @@ async def test_overview_in_three_languages(wf: Playground) -> None:
     await wf.say("overview")
     card = (await wf.expect(card="Benefits overview")).card
     rows = {c["id"]: all_text(c) for c in card["body"] if str(c.get("id", "")).startswith("category-")}
-    assert "2 benefits · 14 allocated · 0 assigned · 14 available · 0 pending activation" in rows["category-software"]
-    assert "2 benefits · 8 allocated" in rows["category-visual_studio"]
+    assert "2 benefits · Not activated: 2" in rows["category-software"] and "14 licenses" in rows["category-software"]
+    assert "8 subscriptions" in rows["category-visual_studio"]
     assert {"Microsoft Action Pack", "Gold Cloud Platform competency"} <= set(re.findall(
         r"Microsoft Action Pack|Gold Cloud Platform competency", all_text(card)))
     overview = await wf.expect(card="Benefits overview")
@@ -184,12 +184,12 @@ async def test_overview_in_three_languages(wf: Playground) -> None:
     await speak(wf, "zh-CN")
     await wf.say("权益概览")
     text = all_text((await wf.expect(card="权益概览")).card)
-    assert "软件" in text and "Visual Studio 订阅" in text and "等待激活" in text and "权益套餐" in text
+    assert "软件" in text and "Visual Studio 订阅" in text and "未激活" in text and "权益套餐" in text
 
     await speak(wf, "zh-TW")
     await wf.say("權益概覽")
     text = all_text((await wf.expect(card="權益概覽")).card)
-    assert "軟體" in text and "雲端" in text and "技術權益" in text and "等待啟用" in text
+    assert "軟體" in text and "雲端" in text and "技術權益" in text and "未啟用" in text
 
 
 # --- (2) software: Get keys ------------------------------------------------------------------------
@@ -248,14 +248,14 @@ async def test_cloud_usage_based_to_yourself_and_license_keys(wf: Playground, wf
     assert "Assign myself" not in titles(mine.card)  # the one seat is now Alex's
     assert held(wf_stack, "cloud-azure-credit") == {ALEX_ID}
     # license-based: Get keys, with the special instructions
-    keys = await press(wf, mine, "reveal_keys", {"language-cloud-dynamics": "English", "os-cloud-dynamics": "32-bit"},
+    keys = await press(wf, mine, "reveal_keys", {"language-cloud-dynamics": "English"},  # a SaaS key: no OS
                        benefit_id="cloud-dynamics")
     text = all_text(keys.card)
-    assert "DYN36-00001-DEMO0-KEY00-01XYZ" in text and "Redeem the key in the Microsoft 365 admin center" in text
+    assert "DYN36-00000-DEMO0-KEY00-00XYZ" in text and "Redeem the key in the Microsoft 365 admin center" in text
 
     await speak(wf, "zh-TW")
     await wf.say("雲端")
-    page = await wf.expect(card="Azure monthly credit")
+    page = await wf.expect(card="Azure 每月點數")
     text = all_text(page.card)
     assert "使用者" in text and "作用中" in text  # Alex's seat, shown active in Traditional Chinese
 
@@ -306,15 +306,15 @@ async def test_visual_studio_assign_remove_reassign_and_add_user(wf: Playground,
 async def test_visual_studio_seat_limit_in_traditional_chinese(wf: Playground, wf_stack: Stack) -> None:
     await speak(wf, "zh-TW")
     await wf.say("visual studio")
-    page = await wf.expect(card="Visual Studio Enterprise subscription")
+    page = await wf.expect(card="Visual Studio 企業版訂閱")
     assert "指派使用者" in titles(page.card)
     for person in (LEE_ID, NESTOR_ID, DIEGO_ID):
         page = await press(wf, page, "assign_user", {"person-vs-enterprise": person}, benefit_id="vs-enterprise")
-        assert "已將 Visual Studio Enterprise subscription 指派給" in notice_of(page)
+        assert "已將 Visual Studio 企業版訂閱 指派給" in notice_of(page)
     assert find_execute(page.card, "assign_user", benefit_id="vs-enterprise") is None  # no free seat: no form
     # a stale card (it still had the form) for a fourth person: refused with the reason, nothing stored
     stale = await wf.execute(page, "assign_user", {"benefit_id": "vs-enterprise", "person-vs-enterprise": MEGAN_ID})
-    assert "Visual Studio Enterprise subscription 的所有席次均已指派（3/3）" in all_text(stale["body"][0])
+    assert "Visual Studio 企業版訂閱 的所有席次均已指派（3/3）" in all_text(stale["body"][0])
     assert stale["body"][0]["style"] == "attention"
     assert held(wf_stack, "vs-enterprise") == {LEE_ID, NESTOR_ID, DIEGO_ID}
 
@@ -367,7 +367,7 @@ async def test_technical_alternate_email_pending_activation_and_assistance(wf: P
 async def test_technical_in_simplified_chinese(wf: Playground) -> None:
     await speak(wf, "zh-CN")
     await wf.say("技术权益")
-    page = await wf.expect(card="Technical presales and deployment services")
+    page = await wf.expect(card="技术售前和部署服务")
     assert "分配用户" in titles(page.card)
     pending = await press(wf, page, "assign_user", {"person-tech-presales": NESTOR_ID,
                                                     "alternate-tech-presales": "nestor@outlook.com"},
@@ -402,21 +402,21 @@ async def test_go_to_market_contact_activation_and_notification(wf: Playground, 
     await wf.say("gtm")
     page = await wf.expect(card="Go-to-market benefits")
     pending = await press(wf, page, "activate_offer", benefit_id="gtm-gold-core")
-    assert "Activation of Go-to-market benefits (Gold Core) requested: status Pending activation" in all_text(
+    assert "Activation of Go-to-market benefits · Gold Core requested: status Pending activation" in all_text(
         pending.card)
 
     # Microsoft activated it: Alex marks it activated with its expiry date
     expires = date.today() + timedelta(days=365)
     await wf.say("activate")
-    waiting = await wf.expect(card="Go-to-market benefits (Gold Core)")
+    waiting = await wf.expect(card="Go-to-market benefits · Gold Core")
     row = next(r for r in waiting.card["body"] if "Gold Core" in all_text(r))
     field = row["items"][2]["id"]
     done = await press(wf, waiting, "mark_activated", {field: expires.isoformat()}, target="gtm-gold-core")
-    assert "Go-to-market benefits (Gold Core) is active. 2 people will be notified." in notice_of(done)
+    assert "Go-to-market benefits · Gold Core is active. 2 people will be notified." in notice_of(done)
     # the proactive notifications arrive on the stream: Alex, who asked, and Megan, the contact
-    told = await wf.expect(card="Go-to-market benefits (Gold Core) is now active")
+    told = await wf.expect(card="Go-to-market benefits · Gold Core is now active")
     assert day(expires) in all_text(told.card) and "Active" in all_text(told.card)
-    await wf.expect(card="The go-to-market benefit Go-to-market benefits (Gold Core) is now active")
+    await wf.expect(card="The go-to-market benefit Go-to-market benefits · Gold Core is now active")
 
     await wf.say("gtm")
     page = await wf.expect(card="Go-to-market benefits")
@@ -432,12 +432,12 @@ async def test_go_to_market_in_traditional_chinese(wf: Playground) -> None:
     page = await wf.expect(card="進入市場供應項目")
     assert "行銷連絡人" in all_text(page.card) and "啟用" in titles(page.card)
     pending = await press(wf, page, "activate_offer", benefit_id="gtm-isv-cosell")
-    assert "已要求啟用 Go-to-market benefits (ISV Co-sell ready)：狀態為等待啟用" in all_text(pending.card)
+    assert "已要求啟用 進入市場供應項目 · ISV 為共同銷售做好準備：狀態為等待啟用" in all_text(pending.card)
     await wf.say("啟用")
-    waiting = await wf.expect(card="ISV Co-sell ready")
+    waiting = await wf.expect(card="ISV 為共同銷售做好準備")
     done = await press(wf, waiting, "mark_activated", target="gtm-isv-cosell")
     assert "已啟用" in notice_of(done)
-    told = await wf.expect(card="ISV Co-sell ready) 現已啟用")
+    told = await wf.expect(card="ISV 為共同銷售做好準備 現已啟用")
     assert "作用中" in all_text(told.card)
 
 
@@ -477,11 +477,11 @@ async def test_employee_my_benefits_request_approve_and_told(wf: Playground, wf_
     await act_as(wf, LEE, locale="zh-CN", text="我的权益")
     mine = await wf.expect(card="我的权益")
     text = all_text(mine.card)
-    assert "Product support incidents" in text and "等待激活" in text  # assigned in the technical test
-    assert "Visual Studio Enterprise subscription" in text and "活动" in text
+    assert "Microsoft 产品支持事件" in text and "等待激活" in text  # assigned in the technical test
+    assert "Visual Studio 企业版订阅" in text and "活动" in text
 
     await act_as(wf, LEE, locale="zh-CN", value={"action": "request_benefit"})
-    form = await wf.expect(card="Visual Studio Professional subscription")
+    form = await wf.expect(card="Visual Studio 专业版订阅")
     choices = {c["value"] for c in next(e for e in form.card["body"] if e.get("id") == "benefit_id")["choices"]}
     assert "vs-professional" in choices and "vs-enterprise" not in choices  # he holds Enterprise already
     await act_as(wf, LEE, locale="zh-CN", value={"action": "submit_benefit_request", "benefit_id": "vs-professional",
@@ -497,19 +497,19 @@ async def test_employee_my_benefits_request_approve_and_told(wf: Playground, wf_
     approved = await press(wf, request, "decide_request", decision="approve")
     assert "Approved: the benefit is assigned to Lee Gu" in all_text(approved.card["body"][:2])
     assert "Approve and assign user" not in titles(approved.card)
-    told = await wf.expect(card=f"你对 Visual Studio Professional subscription 的请求 {reference.group(0)} 已批准")
+    told = await wf.expect(card=f"你对 Visual Studio 专业版订阅 的请求 {reference.group(0)} 已批准")
     assert "已批准" in all_text(told.card)
     assert disk.find(wf_stack.data_dir, reference=reference.group(0), status="approved", decided_by=ALEX_ID)
     assert LEE_ID in held(wf_stack, "vs-professional")
 
     await act_as(wf, LEE, locale="zh-CN", text="我的权益")
     mine = await wf.expect(card="我的权益")
-    assert "Visual Studio Professional subscription" in all_text(mine.card)
+    assert "Visual Studio 专业版订阅" in all_text(mine.card)
     await act_as(wf, LEE, locale="zh-TW", text="語言 zh-TW")  # and in Traditional Chinese: 作用中
     await wf.expect("繁體中文")
     await act_as(wf, LEE, locale="zh-TW", text="我的權益")
     mine = await wf.expect(card="我的權益")
-    assert "Visual Studio Professional subscription" in all_text(mine.card) and "作用中" in all_text(mine.card)
+    assert "Visual Studio 專業版訂閱" in all_text(mine.card) and "作用中" in all_text(mine.card)
 
 
 # --- (7) cancel a benefit: its own stack, nothing revealed yet ---------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -50,3 +51,31 @@ def test_dev_starts_both_and_one_signal_stops_both(tmp_path: Path, stop: signal.
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_dev_as_a_demo_person_starts_the_playground_as_them(tmp_path: Path) -> None:
+    """``make run AS=leeg@contoso.com``: the Playground accepts the written config and chats as Lee."""
+    bot_port, playground_port = free_port(), free_port()
+    env = {**os.environ, "PORT": str(bot_port), "PLAYGROUND_PORT": str(playground_port),
+           "DATA_DIR": str(tmp_path / "data"), "LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "dev", "--as", "leeg@contoso.com"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout or []), daemon=True)
+    reader.start()
+    try:
+        assert _until(lambda: any("as Lee Gu" in line for line in lines), 60), f"no banner: {lines}"
+        config = json.loads(_get(f"http://127.0.0.1:{playground_port}/_internal/v1/testConfig") or "{}")["config"]
+        assert config["currentUser"]["id"] == "29:1-lee-gu", config
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_dev_as_nobody_known_says_who_there_is(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "bot", "dev", "--as", "mallory@example.com"], cwd=ROOT,
+                            env={**os.environ, "DATA_DIR": str(tmp_path / "data")}, capture_output=True, text=True,
+                            timeout=30)
+    assert result.returncode == 2 and "Lee Gu (leeg@contoso.com)" in result.stderr

@@ -82,12 +82,14 @@ async def test_assignments_and_the_overview_follow_writes(service: BenefitsServi
     assert assignment in repo.assignments_of_benefit(benefit.id)
     assert len(repo.assignments_of_person(assignee.id)) == held_before + 1
     after = {row.category: row for row in service.overview(admin)}
-    assert after[Category.VISUAL_STUDIO].assigned == before[Category.VISUAL_STUDIO].assigned + 1
-    assert after[Category.VISUAL_STUDIO].available == max(0, before[Category.VISUAL_STUDIO].available - 1)
+    assert after[Category.VISUAL_STUDIO].seats_assigned == before[Category.VISUAL_STUDIO].seats_assigned + 1
+    assert after[Category.VISUAL_STUDIO].seats_available == max(0, before[Category.VISUAL_STUDIO].seats_available - 1)
     removed = await service.remove_assignment(admin, assignment.id)
     assert repo.assignment(assignment.id) == removed
     assert not repo.assignment(assignment.id).is_current  # type: ignore[union-attr]
-    assert {row.category: row for row in service.overview(admin)} == before
+    # the seats are back; the benefit itself stays activated once a seat was used
+    assert {row.category: (row.units, row.seats, row.seats_assigned) for row in service.overview(admin)} == {
+        c: (row.units, row.seats, row.seats_assigned) for c, row in before.items()}
 
 
 def test_a_shared_person_cannot_be_changed_by_a_caller(service: BenefitsService) -> None:

@@ -1,0 +1,109 @@
+"""Click like a person: each demo role walks every kind of card from the menu, in all three languages.
+
+For each role the Playground is started *as* that person (fresh data folder, so destructive buttons
+leave the next walk unchanged); the walk clicks every button of every kind of card reachable from the
+menu in en-US, then switches language with the bot's own language card and reaches every kind again in
+zh-CN and zh-TW (see ``tests/e2e/walk.py`` for what it checks). A failure lists each finding with the
+role, language, card, button, what went wrong and the screenshot; ``walk.json`` beside the screenshots
+keeps the findings and figures. Budgets: ``ROLES`` (en-US, per role), ``WALK_TWIN_SECONDS`` (each
+Chinese walk), ``WALK_CLICKS``, all scaled by ``WALK_SCALE``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.e2e.journey import _CLOSE_SOCKETS, _TRACK_SOCKETS, SCREENSHOTS
+from tests.e2e.playground import Playground
+from tests.e2e.stack import Stack
+from tests.e2e.walk import _INIT, TOP_CARD, Finding, Walk, switch_language
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.asyncio(loop_scope="session")]
+
+#: The demo roles and who plays them (``examples``' directory of Contoso).
+#: The demo roles, who plays them, and the en-US walk's time budget (seconds; more cards, more time).
+ROLES = [
+    pytest.param("global-admin", "alexw@contoso.com", 120, id="global-admin-alex"),
+    pytest.param("mpn-partner-admin", "meganb@contoso.com", 100, id="mpn-partner-admin-megan"),
+    pytest.param("user-admin", "isaiahl@contoso.com", 60, id="user-admin-isaiah"),
+    pytest.param("employee", "leeg@contoso.com", 45, id="employee-lee"),
+]
+LANGUAGES = [("zh-CN", "简体中文"), ("zh-TW", "繁體中文")]
+#: ``WALK_SCALE=2`` doubles every time budget (a slower machine, or a deeper look).
+WALK_SCALE = float(os.environ.get("WALK_SCALE", "1"))
+WALK_TWIN_SECONDS = float(os.environ.get("WALK_TWIN_SECONDS", "40"))
+WALK_CLICKS = int(os.environ.get("WALK_CLICKS", "120"))
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+async def _only_loopback(route, request) -> None:  # noqa: ANN001 - playwright Route/Request
+    """Nothing leaves the machine: the Playground's page asks a CDN for fonts."""
+    if urlparse(request.url).hostname in LOOPBACK or request.url.startswith(("data:", "blob:")):
+        await route.continue_()
+    else:
+        await route.abort()
+
+
+@pytest.mark.parametrize(("role", "email", "seconds"), ROLES)
+async def test_every_button_of_every_card(role: str, email: str, seconds: float, browser,  # noqa: ANN001
+                                          tmp_path: Path) -> None:
+    stack = Stack(tmp_path, person=email).start()
+    findings: list[Finding] = []
+    figures: dict[str, dict[str, object]] = {}
+    page = pg = context = None
+    try:
+        pg = await Playground.connect(stack.playground_url)
+        context = await browser.new_context(viewport={"width": 1280, "height": 1000}, locale="en-US")
+        await context.route("**/*", _only_loopback)
+        page = await context.new_page()
+        await page.add_init_script(_TRACK_SOCKETS)
+        await page.add_init_script(_INIT)
+        page.set_default_timeout(15000)
+        # a busy machine takes long to start the Playground's UI; the walk's own steps are quick
+        await page.goto(stack.browser_url, wait_until="commit", timeout=60000)
+        await page.get_by_role("textbox").last.wait_for(timeout=90000)
+        log_panel = page.get_by_role("button", name="Toggle Log Panel")
+        if await log_panel.count():
+            await log_panel.first.click()
+        await page.locator(TOP_CARD).first.wait_for(timeout=60000)  # the welcome card
+
+        started = time.monotonic()
+        english = Walk(page, pg, role, "en-US", SCREENSHOTS / f"walk-{role}-en-US",
+                       max_clicks=WALK_CLICKS, max_seconds=seconds * WALK_SCALE)
+        stats = await english.run()
+        findings += english.findings
+        figures["en-US"] = {"seconds": round(stats.seconds, 1), "clicks": stats.clicks, "kinds": stats.kinds,
+                            "left_out": stats.left_out}
+        for locale, choice in LANGUAGES:
+            folder = SCREENSHOTS / f"walk-{role}-{locale}"
+            await switch_language(page, pg, choice, folder)
+            twin = Walk(page, pg, role, locale, folder, twins=english.kinds,
+                        max_clicks=WALK_CLICKS, max_seconds=WALK_TWIN_SECONDS * WALK_SCALE)
+            stats = await twin.run()
+            findings += twin.findings
+            figures[locale] = {"seconds": round(stats.seconds, 1), "clicks": stats.clicks, "kinds": stats.kinds,
+                               "left_out": stats.left_out}
+        figures["total_seconds"] = {"seconds": round(time.monotonic() - started, 1)}
+    finally:
+        try:
+            if page is not None:
+                await page.evaluate(_CLOSE_SOCKETS)
+            if context is not None:
+                await context.close()
+            if pg is not None:
+                await pg.close()
+        finally:
+            stack.stop()
+        report = SCREENSHOTS / f"walk-{role}.json"
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(json.dumps({"role": role, "person": email, "figures": figures,
+                                      "findings": [vars(f) for f in findings]}, ensure_ascii=False, indent=1))
+    print(f"walk {role}: {json.dumps(figures, ensure_ascii=False)}")
+    assert not findings, f"{len(findings)} problems a person meets as {role} ({email}):\n" + \
+        "\n".join(str(f) for f in findings)

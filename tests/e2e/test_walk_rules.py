@@ -1,0 +1,90 @@
+"""The walk's own judgement, without a browser: what counts as English, as one kind, as too big,
+and the Playground config that makes the Playground a given demo person."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from cards.base import card, execute, heading, text, toggle
+from tests.e2e.stack import PLAYGROUND_CONFIG, StackError, _people, config_as
+from tests.e2e.walk import MAX_MESSAGE_BYTES, action_key, english_words, shown_text, signature, utf16_size
+
+
+@pytest.mark.parametrize("wording", [
+    "市场投放权益 Go-to-market benefits",
+    "已分配 · Gold Core",
+    "角色：admin_agent",
+    "未完成：请填写 alternate_email。",
+    "1 benefit(s)",
+    "语言：English",
+])
+def test_english_ui_words_in_chinese_are_found(wording: str) -> None:
+    assert english_words([wording])
+
+
+@pytest.mark.parametrize("wording", [
+    "Visual Studio Enterprise 订阅已分配给 Lee Gu",
+    "请在 Microsoft 合作伙伴中心 (Partner Center) 提交：https://partner.microsoft.com/dashboard/support",
+    "备用电子邮件 lee.gu@outlook.com",
+    "Windows Server 2022 Datacenter 的产品密钥",
+    "ISV 共同销售就绪 · Dynamics 365 · Azure 门户",
+    "[打开门户](https://portal.azure.com/#blade)",
+    "请求已提交：BR-20261129-EEF3A1",
+])
+def test_brands_people_emails_and_urls_are_not_english_ui(wording: str) -> None:
+    assert english_words([wording]) == []
+
+
+def test_a_card_shows_titles_of_choices_not_their_values() -> None:
+    form = card([{"type": "Input.ChoiceSet", "id": "role", "label": "角色", "value": "global_admin",
+                  "choices": [{"title": "全局管理员", "value": "global_admin"}]}],
+                [execute("保存", "set_roles", {"person_id": "p1"})])
+    assert english_words(shown_text(form)) == []
+    assert "全局管理员" in shown_text(form)
+
+
+def test_a_chinese_card_is_the_same_kind_as_its_english_twin_whatever_its_rows() -> None:
+    def users(t: dict[str, str], rows: int) -> dict:
+        body = [heading(t["title"])]
+        for i in range(rows):
+            body += [text(f"Person {i}"), {"type": "ActionSet", "actions": [toggle(t["roles"], f"user-edit-{i}")]}]
+        return card(body, [execute(t["back"], "help")])
+
+    english = users({"title": "Users", "roles": "Roles", "back": "Menu"}, 3)
+    chinese = users({"title": "用户", "roles": "角色", "back": "菜单"}, 5)
+    assert signature(english, "users") == signature(chinese, "users")
+    assert signature(english, "users") != signature(english, "set_roles")
+    assert action_key(toggle("Roles", "user-edit-3")) == action_key(toggle("角色", "user-edit-11"))
+    assert action_key(execute("Open", "list_cloud")) != action_key(execute("Open", "list_software"))
+
+
+def test_message_size_counts_utf16_units() -> None:
+    assert utf16_size("ab") == 4
+    assert utf16_size("权益") == 4
+    assert utf16_size("😀") == 4  # one astral character is two UTF-16 units
+    big = card([text("权" * (MAX_MESSAGE_BYTES // 2))])
+    assert utf16_size(big) > MAX_MESSAGE_BYTES
+
+
+@pytest.mark.parametrize("email", ["leeg@contoso.com", "meganb@contoso.com", "isaiahl@contoso.com",
+                                   "alexw@contoso.com"])
+def test_the_playground_config_as_a_person(email: str) -> None:
+    config = config_as(email)
+    people = _people(config)
+    current, users = people[0], people[1:]
+    assert current["email"] == email
+    assert len(users) == 5, "the Playground's schema wants exactly five users"
+    assert email not in {u["email"] for u in users}
+    everyone = {p["email"] for p in _people(PLAYGROUND_CONFIG.read_text())}
+    assert {p["email"] for p in people} == everyone
+    assert all(set(p) == set(current) for p in users)
+    # what is not about people is kept as it is
+    for key in ("version", "tenantId", "personalChat", "groupChat", "team"):
+        assert re.search(rf"^{key}:", config, re.M)
+
+
+def test_the_config_refuses_a_stranger() -> None:
+    with pytest.raises(StackError):
+        config_as("nobody@contoso.com")

@@ -1,0 +1,970 @@
+"""A person who clicks every button: a bounded breadth-first walk of the bot's cards in Chromium.
+
+The walk starts at the menu and clicks, on the card as the Playground renders it, every button of
+every kind of card it reaches, once as the card is rendered and once more with the button's own form
+filled plausibly. It records what a person would stumble on:
+
+- a click that sends nothing (no request to the Playground, no visible change, no link opened);
+- a validation error on an input of *another* form (the renderer validates every input of the card
+  by default, so a required field elsewhere blocks the button), or on the button's own inputs once
+  they are filled;
+- a card reached by a click that offers no way back to the menu, or to the card the person came from;
+- a message over Teams' recommended 80 KB (UTF-16);
+- two buttons of one card with the same accessible name (a screen reader cannot tell them apart);
+- in zh-CN and zh-TW, an English word in a card (brand and product names, people, emails and URLs aside).
+
+*Kinds* of cards and *buttons* are named by what they do, not by their words, so a Chinese card is
+the twin of its English one: a card's kind is the set of its actions' verbs (``Action.Execute``/
+``Action.Submit``) and input ids, or its root ``id`` when it has one; a button's key is its action type
+with its verb, its toggled target, its link's host or its sub-card's verbs. A walk in Chinese reaches
+every kind the English walk found, along the route the English walk found it, checks it, and clicks
+only the buttons its English twin did not have.
+
+Routes are replayed from the menu (``help`` typed in the composer): a click often replaces its card
+in place (``Action.Execute``), so the way back to a card is the way there. The walk is bounded by a
+visited set of (kind, button, filled), a click budget and a time budget; what a budget leaves out is
+reported, never silently dropped. Each step's screenshot is kept under ``tests/e2e/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from playwright.async_api import Page, Request, Response
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+from tests.e2e.playground import ADAPTIVE_CARD, Playground
+
+#: Teams' recommended largest message, counted in UTF-16 code units as Teams does.
+MAX_MESSAGE_BYTES = 80 * 1024
+#: How long a click may take to send something before it counts as sending nothing.
+SEND_WAIT_S = 3.0
+#: A top-level card of the chat (sub-cards of ``Action.ShowCard`` are nested ``.ac-adaptiveCard``s).
+TOP_CARD = ".ac-adaptiveCard:not(.ac-adaptiveCard .ac-adaptiveCard)"
+#: The menu: typed in the composer; the bot understands it in every language.
+MENU_COMMAND = "help"
+#: Verbs that lead to the menu (the way back every card must offer).
+MENU_VERBS = frozenset({"help", "menu"})
+#: The Playground routes by which a click reaches the bot.
+SEND_ROUTES = ("/_conversation/v1/invoke", "/_conversation/v1/submit", "/_conversation/v1/conversations/")
+
+#: ASCII words a Chinese card may carry: brand and product names as Partner Center's own Chinese
+#: pages write them (``/work/shared/terms.tsv``), and the demo people's names.
+ALLOWED_WORDS = frozenset(w.lower() for w in """
+    Microsoft Azure Visual Studio Enterprise Professional Test Platforms Partner Center Network Teams
+    Dynamics Windows Server Datacenter Office SQL Power BI Platform SharePoint Exchange Outlook Intune
+    GitHub Copilot Bing Maps Skype Project Visio MSDN ISV MPN PMC SaaS OS Action Pack Contoso
+    Alex Wilber Megan Bowen Lee Gu Nestor Wilke Isaiah Langer Diego Siciliani Pat Kim
+    """.split())
+_URL = re.compile(r"https?://[^\s)\]>\"']+|www\.[^\s)\]>\"']+")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z_']*")
+_CHUNK = re.compile(r"[A-Za-z0-9_'-]+")
+#: Card properties a person reads (data payloads, ids and verbs are not shown).
+_SHOWN = frozenset({"text", "title", "label", "placeholder", "errorMessage", "tooltip", "altText", "value",
+                    "fallbackText", "speak"})
+
+# --- in the page -------------------------------------------------------------------------------------
+#: Runs before the Playground's scripts: links open nowhere but are recorded.
+_INIT = """(() => {
+    window.__opened = [];
+    window.open = (url) => { window.__opened.push(String(url)); return null; };
+    document.addEventListener('click', e => {
+        const a = e.target.closest && e.target.closest('a[href]');
+        if (a && !a.href.startsWith(location.origin)) { window.__opened.push(a.href); e.preventDefault(); }
+    }, true);
+})()"""
+#: The visible buttons and inputs of the latest top-level card, numbered for the walk; for each
+#: button, the inputs of its own form (the inputs of the smallest block around it that has any).
+_SCAN = r"""(top) => {
+    const cards = [...document.querySelectorAll(top)];
+    const card = cards[cards.length - 1];
+    if (!card) return null;
+    const visible = e => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden';
+    const INPUTS = 'input, textarea, select';
+    const inputs = [...card.querySelectorAll(INPUTS)].filter(e => e.type !== 'hidden' && visible(e));
+    inputs.forEach((e, i) => e.setAttribute('data-walk-input', String(i)));
+    const labelOf = e => {
+        const ids = (e.getAttribute('aria-labelledby') || '').split(/\s+/).filter(Boolean);
+        const label = ids.map(id => document.getElementById(id)).find(x => x && x.tagName === 'LABEL');
+        return (e.getAttribute('aria-label') || (label ? label.innerText : '') || e.placeholder || '').trim();
+    };
+    const errorOf = e => {
+        const ids = (e.getAttribute('aria-labelledby') || '') + ' ' + (e.getAttribute('aria-describedby') || '');
+        for (const id of ids.split(/\s+/).filter(Boolean)) {
+            const x = document.getElementById(id);
+            if (x && x !== e && x.tagName !== 'LABEL' && !x.contains(e) && x.classList.contains('ac-textBlock')
+                && x.innerText.trim()) return x.innerText.trim();
+        }
+        // a people picker names no error: its message is the text block right after its input
+        const box = e.closest('.ac-input-container');
+        let next = box ? box.nextElementSibling : null;
+        while (next && !next.classList.contains('ac-textBlock')) next = next.nextElementSibling;
+        if (next && next.innerText.trim() && !next.querySelector(INPUTS)) return next.innerText.trim();
+        return e.getAttribute('aria-invalid') === 'true' ? '(invalid)' : '';
+    };
+    const buttons = [...card.querySelectorAll('button, [role=button]')]
+        .filter(b => visible(b) && !b.closest('[role=listbox], .ac-input-container'));
+    const scanned = buttons.map((b, i) => {
+        b.setAttribute('data-walk', String(i));
+        let block = b.parentElement;
+        while (block && block !== card && !inputs.some(x => block.contains(x))) block = block.parentElement;
+        const own = inputs.filter(x => block && block.contains(x)).map(x => Number(x.getAttribute('data-walk-input')));
+        return {index: i, name: (b.getAttribute('aria-label') || b.innerText || b.title || '').trim(), own,
+                nested: b.closest('.ac-adaptiveCard') !== card};
+    });
+    return {
+        buttons: scanned,
+        inputs: inputs.map((e, i) => ({index: i, tag: e.tagName.toLowerCase(), type: e.type || '',
+                                       role: e.getAttribute('role') || '', label: labelOf(e), error: errorOf(e),
+                                       checked: !!e.checked, value: e.value || ''})),
+        html: card.innerHTML.length + ':' + card.innerText,
+        focus: document.activeElement && document.activeElement.hasAttribute('data-walk-input')
+            ? Number(document.activeElement.getAttribute('data-walk-input')) : -1,
+        cards: cards.length,
+    };
+}"""
+
+
+#: The page shows as many top-level cards as the bot sent.
+_RENDERED = "([top, n]) => document.querySelectorAll(top).length >= n"
+
+
+#: A link was opened.
+_OPENED = "([top, was, opened]) => window.__opened.length > opened"
+#: The latest card is no longer what it was.
+_CHANGED = """([top, was]) => {
+    const cards = document.querySelectorAll(top);
+    const card = cards[cards.length - 1];
+    return card && (card.innerHTML.length + ':' + card.innerText) !== was;
+}"""
+
+
+# --- what the walk finds ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Finding:
+    """One defect a person would meet, with where to see it."""
+
+    role: str
+    locale: str
+    kind: str
+    button: str
+    problem: str
+    screenshot: str
+
+    def __str__(self) -> str:
+        where = f"[{self.role} · {self.locale}] card {self.kind}"
+        if self.button:
+            where += f" → button {self.button!r}"
+        return f"{where}: {self.problem}\n    screenshot: {self.screenshot}"
+
+
+@dataclass
+class Kind:
+    """A kind of card: its signature, a readable label, and the route from the menu to it."""
+
+    signature: str
+    label: str
+    keys: frozenset[str]
+    route: list[Step]
+    via_verb: str
+    #: what the browser sent when this kind first appeared (Playground route, JSON body); None: the menu
+    request: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """A button by what it does: its key and its rank among the visible buttons with that key."""
+
+    key: str
+    rank: int = 0
+
+
+@dataclass(frozen=True)
+class Step:
+    """Reveal (toggles, sub-cards) in order, then click ``target``, its own inputs filled or not."""
+
+    reveals: tuple[Target, ...]
+    target: Target
+    filled: bool = False
+
+
+@dataclass
+class Outcome:
+    sent: bool
+    new_errors: dict[int, str]
+    changed: bool
+    opened: list[str]
+    failed_response: str = ""
+    request: tuple[str, str] | None = None
+
+
+@dataclass
+class WalkStats:
+    clicks: int = 0
+    kinds: int = 0
+    seconds: float = 0.0
+    left_out: list[str] = field(default_factory=list)
+
+
+async def until(done: Callable[[], bool], seconds: float) -> bool:
+    """Poll ``done`` until it holds or ``seconds`` pass (what the page and the stream change is not awaitable)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if done():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+
+
+# --- card JSON -----------------------------------------------------------------------------------------
+def actions_of(value: Any) -> list[dict[str, Any]]:
+    """Every action of a card in document order (sub-cards included, fallbacks not)."""
+    found: list[dict[str, Any]] = []
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            if str(node.get("type", "")).startswith("Action."):
+                found.append(node)
+            for k, v in node.items():
+                if k not in ("fallback", "data"):
+                    visit(v)
+        elif isinstance(node, list):
+            for item in node:
+                visit(item)
+
+    visit(value)
+    return found
+
+
+def subcard_actions(card: dict[str, Any]) -> list[dict[str, Any]]:
+    """The actions inside ``Action.ShowCard`` sub-cards (shown in their own nested card)."""
+    inner: list[dict[str, Any]] = []
+    for a in actions_of(card):
+        if a.get("type") == "Action.ShowCard":
+            inner += actions_of(a.get("card") or {})
+    return inner
+
+
+def _inputs_of(value: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    if isinstance(value, dict):
+        if str(value.get("type", "")).startswith("Input."):
+            found.append(value)
+        for k, v in value.items():
+            if k not in ("fallback", "data"):
+                found += _inputs_of(v)
+    elif isinstance(value, list):
+        for item in value:
+            found += _inputs_of(item)
+    return found
+
+
+def _verb(action: dict[str, Any]) -> str:
+    data = action.get("data")
+    return str(action.get("verb") or (data.get("action") if isinstance(data, dict) else "") or "")
+
+
+def _generic(identifier: str) -> str:
+    """An id with its per-row part (digits, uuids) dropped: ``user-edit-3`` and ``user-edit-5`` alike."""
+    return re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27,}|\d+", "#", identifier)
+
+
+def action_key(action: dict[str, Any]) -> str:
+    kind = str(action.get("type", "")).removeprefix("Action.")
+    if kind in ("Execute", "Submit"):
+        return f"{kind}:{_verb(action)}"
+    if kind == "ToggleVisibility":
+        targets = [t if isinstance(t, str) else str(t.get("elementId", "")) for t in action.get("targetElements", [])]
+        return "Toggle:" + ",".join(sorted({_generic(t) for t in targets}))
+    if kind == "OpenUrl":
+        url = urlparse(str(action.get("url", "")))
+        return f"OpenUrl:{url.netloc}{_generic(url.path)}"
+    if kind == "ShowCard":
+        inner = action.get("card") or {}
+        return "ShowCard:" + ",".join(sorted({action_key(a) for a in actions_of(inner)} |
+                                             {_generic(str(i.get("id", ""))) for i in _inputs_of(inner)}))
+    return kind
+
+
+def signature(card: dict[str, Any], via: str) -> str:
+    """A card's kind, the same in every language and whatever rows the data gives it: the verb that
+    brought it (``via``) and the verbs of its own buttons (the card's ``actions``, not its rows'), or
+    its root ``id`` when it has one."""
+    if card.get("id"):
+        return f"id:{card['id']}"
+    own = sorted({_verb(a) for a in card.get("actions") or [] if a.get("type") in ("Action.Execute", "Action.Submit")})
+    return hashlib.sha1(json.dumps([via, own]).encode()).hexdigest()[:10]
+
+
+def label_of(card: dict[str, Any]) -> str:
+    """The card's first words (its heading), for people reading a failure."""
+    def first(node: Any) -> str:
+        if isinstance(node, dict):
+            if node.get("type") == "TextBlock" and node.get("text"):
+                return str(node["text"])
+            for k in ("body", "items", "columns"):
+                if k in node:
+                    got = first(node[k])
+                    if got:
+                        return got
+        elif isinstance(node, list):
+            for item in node:
+                got = first(item)
+                if got:
+                    return got
+        return ""
+    return re.sub(r"\s+", " ", first(card)).strip()[:60]
+
+
+def shown_text(value: Any, key: str = "") -> list[str]:
+    """The strings of a card a person reads."""
+    if isinstance(value, dict):
+        out: list[str] = []
+        picked = value.get("type") in ("Input.ChoiceSet", "Input.Toggle")  # their value is a choice's data
+        for k, v in value.items():
+            if k in ("data", "fallback", "verb", "id", "url", "iconUrl", "$schema", "type", "choices.data") or \
+                    (picked and k == "value"):
+                continue
+            out += shown_text(v, k)
+        return out
+    if isinstance(value, list):
+        if key == "choices":  # a choice shows its title; its value is data
+            return [c["title"] for c in value if isinstance(c, dict) and isinstance(c.get("title"), str)]
+        return [s for item in value for s in shown_text(item, key)]
+    return [value] if isinstance(value, str) and key in _SHOWN else []
+
+
+def english_words(texts: list[str]) -> list[str]:
+    """ASCII words that are not a brand, product, person, email or URL."""
+    words: list[str] = []
+    for t in texts:
+        t = _EMAIL.sub(" ", _URL.sub(" ", t))
+        t = re.sub(r"\]\([^)]*\)", "]", t)  # markdown link targets
+        for chunk in _CHUNK.findall(t):
+            if any(c.isdigit() for c in chunk):
+                continue  # a reference, a version, a model number: BR-20261129-EEF3A1, E5, x64
+            for w in _WORD.findall(chunk):
+                if len(w.strip("_'")) > 1 and w.lower().strip("'") not in ALLOWED_WORDS and w not in words:
+                    words.append(w)
+    return words
+
+
+def utf16_size(message: dict[str, Any] | str) -> int:
+    text = message if isinstance(message, str) else json.dumps(message, ensure_ascii=False)
+    return len(text.encode("utf-16-le"))
+
+
+# --- the walk ----------------------------------------------------------------------------------------------
+class Walk:
+    """One person, one language: walk the cards reachable from the menu in the page ``page``."""
+
+    def __init__(self, page: Page, pg: Playground, role: str, locale: str, folder: Path, *,
+                 twins: dict[str, Kind] | None = None, max_clicks: int = 150, max_seconds: float = 120.0) -> None:
+        self.page = page
+        self.pg = pg
+        self.role = role
+        self.locale = locale
+        self.folder = folder
+        self.twins = twins
+        self.max_clicks = max_clicks
+        self.max_seconds = max_seconds
+        self.kinds: dict[str, Kind] = {}
+        self.findings: list[Finding] = []
+        self.stats = WalkStats()
+        self.visited: set[tuple[str, str, bool]] = set()
+        self.pending: list[tuple[str, Step]] = []
+        self._updates: dict[str, dict[str, Any]] = {}
+        self._sent: list[tuple[str, str]] = []
+        self._responses: list[asyncio.Task[None]] = []
+        self._reported: set[tuple[str, str, str]] = set()
+        self._checked: set[str] = set()
+        self._shot = 0
+        self._last_shot = ""
+        self._t0 = time.monotonic()
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.iterdir():
+            old.unlink()
+        page.on("request", self._on_request)
+        page.on("response", lambda r: self._responses.append(asyncio.ensure_future(self._on_response(r))))
+
+    # --- what the page sends and gets ----------------------------------------------------------
+    def _on_request(self, request: Request) -> None:
+        if request.method == "POST" and any(r in request.url for r in SEND_ROUTES):
+            self._sent.append((request.url, request.post_data or ""))
+
+    async def _on_response(self, response: Response) -> None:
+        if "/_conversation/v1/invoke" not in response.url:
+            return
+        try:
+            body = await response.text()
+            sent = json.loads(response.request.post_data or "{}")
+        except Exception:  # noqa: BLE001 - the page went away
+            return
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            answer = {}
+        status = answer.get("statusCode", 200) if isinstance(answer, dict) else 200
+        if response.status != 200 or (isinstance(status, int) and status >= 400):
+            self._failed = f"the bot answered the click with {response.status}/{status}: {body[:200]}"
+        if isinstance(answer, dict) and answer.get("type") == ADAPTIVE_CARD and isinstance(answer.get("value"), dict):
+            self._updates[str(sent.get("replyToId", ""))] = answer["value"]
+            self._check_size(body, "the card that replaced the clicked one")
+
+    _failed = ""
+
+    async def _settle(self, messages_before: int, url: str) -> None:
+        """Wait until the click's answer is in: the invoke's response (the card replaced in place), or
+        the bot's next message for a submit or a typed message; then until the bot is quiet a moment."""
+        deadline = time.monotonic() + 8
+        if "/invoke" not in url:
+            await until(lambda: len(self.pg.messages) > messages_before, 8)
+        else:
+            await until(lambda: bool(self._responses), 8)
+        while self._responses:
+            await asyncio.gather(*self._responses, return_exceptions=True)
+            self._responses.clear()
+            await asyncio.sleep(0.05)
+        count = -1
+        while count != len(self.pg.messages) and time.monotonic() < deadline:
+            count = len(self.pg.messages)
+            await asyncio.sleep(0.1)
+        await self.page.wait_for_function(_RENDERED, arg=[TOP_CARD, self._card_count()], timeout=10000)
+
+    def _card_count(self) -> int:
+        return len({m.id for m in self.pg.messages if m.cards and m.conversation_id == self.pg.personal_chat})
+
+    def log(self, line: str) -> None:
+        with open(self.folder / "walk.log", "a", encoding="utf-8") as out:
+            out.write(f"{time.monotonic() - self._t0:7.2f} {line}\n")
+
+    def latest_card(self) -> tuple[str, dict[str, Any]] | None:
+        """The JSON of the card shown last in the personal chat (as updated in place since)."""
+        for m in reversed(self.pg.messages):
+            if m.conversation_id == self.pg.personal_chat and m.cards:
+                return m.id, self._updates.get(m.id, m.card)
+        return None
+
+    # --- findings --------------------------------------------------------------------------------
+    async def screenshot(self, what: str) -> str:
+        self._shot += 1
+        safe = re.sub(r"[^\w.-]+", "_", what)[:70]
+        path = self.folder / f"{self._shot:03d}-{safe}.png"
+        self.log(f"screenshot {path.name}")
+        await self.page.screenshot(path=str(path))
+        self._last_shot = str(path.relative_to(self.folder.parents[3]))
+        return self._last_shot
+
+    async def fail(self, kind: str, button: str, problem: str, *, once_per_kind: bool = False) -> None:
+        """Record a finding with the screenshot of the step that shows it (the latest one)."""
+        key = (kind.split(" [")[0], "" if once_per_kind else button, problem)
+        if key in self._reported:
+            return
+        self._reported.add(key)
+        self.log(f"FAIL {kind} {button!r}: {problem}")
+        self.findings.append(Finding(self.role, self.locale, kind, button, problem, self._last_shot))
+
+    def _check_size(self, text: str, what: str) -> None:
+        size = utf16_size(text)
+        if size > MAX_MESSAGE_BYTES:
+            self.findings.append(Finding(self.role, self.locale, "?", "", f"{what} is {size / 1024:.0f} KB in "
+                                         f"UTF-16, over Teams' recommended {MAX_MESSAGE_BYTES // 1024} KB",
+                                         self._last_shot))
+
+    async def check_card(self, card: dict[str, Any], scan: dict[str, Any]) -> None:
+        """What holds for every card as shown, whatever was clicked."""
+        kind = self.kind_label(card)
+        names: dict[str, int] = {}
+        for b in scan["buttons"]:
+            names[b["name"]] = names.get(b["name"], 0) + 1
+        for name, count in names.items():
+            if count > 1:
+                await self.fail(kind, name, f"{count} buttons share the accessible name {name!r}: a screen "
+                                "reader cannot tell them apart", once_per_kind=True)
+        seen = hashlib.sha1(json.dumps(card, sort_keys=True).encode()).hexdigest()
+        if seen in self._checked:
+            return
+        self._checked.add(seen)
+        self._check_size(json.dumps(card, ensure_ascii=False), f"card {kind}")
+        if self.locale.startswith("zh"):
+            words = english_words(shown_text(card))
+            if words:
+                await self.fail(kind, "", f"English words in a {self.locale} card: {', '.join(words[:12])}")
+
+    def check_messages(self, since: int) -> list[str]:
+        """Sizes of new messages, and English words of new plain-text messages in Chinese."""
+        problems = []
+        for m in self.pg.messages[since:]:
+            self._check_size(json.dumps({"text": m.text, "cards": m.cards}, ensure_ascii=False),
+                             f"message {m.id}")
+            if self.locale.startswith("zh") and m.text:
+                words = english_words([m.text])
+                if words:
+                    problems.append(f"English words in a {self.locale} message: {', '.join(words[:12])} "
+                                    f"({m.text[:80]!r})")
+        return problems
+
+    def kind_label(self, card: dict[str, Any]) -> str:
+        sig = signature(card, self._via)
+        twin = (self.twins or {}).get(sig)
+        label = f"{label_of(card)!r} [{sig}]"
+        return f"{label} (en-US: {twin.label.split(' [')[0]})" if twin else label
+
+    # --- the page -----------------------------------------------------------------------------------
+    async def scan(self) -> dict[str, Any]:
+        found = await self.page.evaluate(_SCAN, TOP_CARD)
+        return found or {"buttons": [], "inputs": [], "html": "", "focus": -1, "cards": 0}
+
+    def keyed(self, card: dict[str, Any], scan: dict[str, Any]) -> list[tuple[Target, dict[str, Any]]]:
+        """The visible buttons with their key and rank among the visible buttons of that key."""
+        inner = {id(a) for a in subcard_actions(card)}
+        by_name: dict[tuple[str, bool], list[dict[str, Any]]] = {}
+        for a in actions_of(card):
+            for name in {str(a.get("title", "")).strip(), str(a.get("tooltip", "")).strip()} - {""}:
+                by_name.setdefault((name, id(a) in inner), []).append(a)
+        seen_name: dict[tuple[str, bool], int] = {}
+        seen_key: dict[str, int] = {}
+        out = []
+        for b in scan["buttons"]:
+            where = (b["name"], bool(b.get("nested")))
+            n = seen_name.get(where, 0)
+            seen_name[where] = n + 1
+            candidates = by_name.get(where) or by_name.get((b["name"], not where[1]), [])
+            keys = {action_key(a) for a in candidates}
+            if not candidates:
+                key = f"?:{b['name']}"
+            elif len(keys) == 1:
+                key = next(iter(keys))
+            else:
+                key = action_key(candidates[min(n, len(candidates) - 1)])
+            rank = seen_key.get(key, 0)
+            seen_key[key] = rank + 1
+            out.append((Target(key, rank), b))
+        return out
+
+    async def find(self, target: Target) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None:
+        """The visible button for ``target`` on the latest card: (button, scan, card)."""
+        latest = self.latest_card()
+        if latest is None:
+            return None
+        scan = await self.scan()
+        for t, b in self.keyed(latest[1], scan):
+            if t == target:
+                return b, scan, latest[1]
+        return None
+
+    async def fill(self, own: list[int], inputs: list[dict[str, Any]]) -> None:
+        """Fill the button's own inputs as a person plausibly would."""
+        checked_one: set[str] = set()
+        for i in own:
+            spec = inputs[i]
+            box = self.page.locator(f"{TOP_CARD} [data-walk-input='{i}']").last
+            kind = spec["type"]
+            try:
+                if spec["role"] == "combobox":
+                    await box.click()
+                    await box.press_sequentially("Lee")
+                    option = self.page.get_by_role("option").first
+                    try:
+                        await option.wait_for(timeout=3000)
+                        await option.click()
+                    except PlaywrightTimeout:  # not a people picker: the date picker takes typed dates
+                        await box.fill((date.today() + timedelta(days=365)).isoformat())
+                        await box.press("Enter")
+                elif spec["tag"] == "select":
+                    values = await box.evaluate("s => [...s.options].map(o => o.value).filter(Boolean)")
+                    if values:
+                        await box.select_option(values[-1] if len(values) > 1 else values[0])
+                elif kind in ("checkbox", "radio"):
+                    group = spec["label"] if kind == "radio" else str(i)
+                    if not spec["checked"] and group not in checked_one:
+                        await box.check()
+                        checked_one.add(group)
+                elif spec["value"]:
+                    continue
+                elif kind == "email":
+                    await box.fill("pat.kim@outlook.com")
+                elif kind == "tel":
+                    await box.fill("+1 425 555 0100")
+                elif kind == "date":
+                    await box.fill((date.today() + timedelta(days=365)).isoformat())
+                elif kind == "number":
+                    low = await box.get_attribute("min")
+                    await box.fill(str(max(1, int(float(low))) if low else 1))
+                elif kind == "time":
+                    await box.fill("09:30")
+                elif spec["tag"] == "textarea":
+                    await box.fill("We plan a pilot for 20 people; please advise on the set-up.")
+                else:
+                    await box.fill("Pat Kim")
+            except Exception as error:  # noqa: BLE001 - reported as what the person could not do
+                await self.fail(self.kind_label(self.latest_card()[1] if self.latest_card() else {}), "",
+                                f"could not fill input {spec['label']!r} ({spec['tag']} {kind}): "
+                                f"{str(error).splitlines()[0][:120]}")
+        # an open dropdown of a people picker must not swallow the next click
+        await self.page.keyboard.press("Escape") if any(inputs[i]["role"] == "combobox" for i in own) else None
+
+    async def click(self, button: dict[str, Any], action_type: str) -> Outcome:
+        """Click, then watch what the click does."""
+        before = await self.scan()
+        sent_before = len(self._sent)
+        messages_before = len(self.pg.messages)
+        opened_before = await self.page.evaluate("() => window.__opened.length")
+        self._failed = ""
+        self.stats.clicks += 1
+        self.log(f"click {button['name']!r} ({action_type or '?'})")
+        await self.page.locator(f"{TOP_CARD} [data-walk='{button['index']}']").last.click(timeout=5000)
+        quick = action_type in ("Action.ShowCard", "Action.ToggleVisibility", "Action.OpenUrl")
+        if quick:
+            with contextlib.suppress(Exception):
+                await self.page.wait_for_function(_CHANGED if action_type != "Action.OpenUrl" else _OPENED,
+                                                  arg=[TOP_CARD, before["html"], opened_before], timeout=1000)
+        deadline = time.monotonic() + (0 if quick else SEND_WAIT_S)
+        focus = "() => !!(document.activeElement && document.activeElement.hasAttribute('data-walk-input'))"
+        while time.monotonic() < deadline and len(self._sent) == sent_before:
+            await asyncio.sleep(0.05)
+            if not quick and time.monotonic() > deadline - SEND_WAIT_S + 1 and await self.page.evaluate(focus):
+                break  # the renderer moved the focus to an invalid input: nothing will be sent
+        sent = len(self._sent) > sent_before
+        if sent:
+            await self._settle(messages_before, self._sent[sent_before][0])
+            with contextlib.suppress(Exception):  # an answer that changes nothing on screen is judged later
+                await self.page.wait_for_function(_CHANGED, arg=[TOP_CARD, before["html"]], timeout=1500)
+        after = await self.scan()
+        before_errors = {i["index"]: i["error"] for i in before["inputs"] if i["error"]}
+        new_errors = {i["index"]: i["error"] or i["label"] for i in after["inputs"]
+                      if i["error"] and i["index"] not in before_errors}
+        opened = (await self.page.evaluate("() => window.__opened"))[opened_before:]
+        self.log(f"  sent={sent} errors={new_errors} opened={opened}")
+        request = self._sent[sent_before] if sent else None
+        return Outcome(sent, new_errors, after["html"] != before["html"], opened, self._failed, request)
+
+    async def show_menu(self) -> None:
+        """The menu, fresh. The first time it is typed in the composer; then the bot's own menu card is
+        put back in place of the latest card (as the bot updates a card), so the chat stays one card
+        long and the page as quick as a person's."""
+        latest = self.latest_card()
+        if self._menu is not None and latest is not None and self.pg.messages[-1].id == latest[0]:
+            await self.put_card(self._menu)
+            self._via = MENU_COMMAND
+            self.log("menu put back")
+            return
+        count = len(self.pg.messages)
+        box = self.page.get_by_role("textbox").last
+        await box.fill(MENU_COMMAND)
+        await box.press("Enter")
+        self.log("menu typed")
+        await self._settle(count, "/messages")
+        latest = self.latest_card()
+        if self._menu is None and latest is not None:
+            self._menu = latest[1]
+        self._fresh = True
+        self._via = MENU_COMMAND
+        self.log("menu shown")
+
+    _menu: dict[str, Any] | None = None
+    #: the verb that brought the card on screen (part of its kind)
+    _via = MENU_COMMAND
+
+    async def put_card(self, card: dict[str, Any]) -> None:
+        """Show ``card`` in place of the latest card, as the bot updates a card (the mock connector)."""
+        latest = self.latest_card()
+        assert latest is not None
+        message_id = latest[0]
+        url = f"{self.pg.base}/_connector/v3/conversations/{self.pg.personal_chat}/activities/{message_id}"
+        activity = {"type": "message", "id": message_id, "from": {"id": self.pg.bot_id, "name": self.pg.bot_name},
+                    "conversation": {"id": self.pg.personal_chat},
+                    "attachments": [{"contentType": ADAPTIVE_CARD, "content": card}]}
+        before = (await self.scan())["html"]
+        async with self.pg.session.put(url, json=activity) as resp:
+            assert resp.status < 300, f"the Playground did not update the card: {resp.status} {await resp.text()}"
+        self._updates[message_id] = card
+        self._fresh = True
+        with contextlib.suppress(Exception):
+            await self.page.wait_for_function(_CHANGED, arg=[TOP_CARD, before], timeout=1500)
+
+    async def replay(self, request: tuple[str, str]) -> None:
+        """Send again what a click sent (same verb, data and inputs) and show the bot's fresh answer in
+        place: a card of that kind, rendered now (fresh nonces), without replaying the way there."""
+        latest = self.latest_card()
+        if latest is None:
+            await self.show_menu()
+            latest = self.latest_card()
+            assert latest is not None
+        url, body = request
+        sent = json.loads(body)
+        sent["replyToId"] = latest[0]
+        count = len(self.pg.messages)
+        async with self.pg.session.post(url, json=sent) as resp:
+            text = await resp.text()
+        if "/invoke" in url:
+            answer = json.loads(text) if text.strip().startswith("{") else {}
+            answer = answer.get("body", answer)
+            if answer.get("type") == ADAPTIVE_CARD and isinstance(answer.get("value"), dict):
+                await self.put_card(answer["value"])
+        else:
+            await self._settle(count, url)
+            self._fresh = True
+        self.log(f"replayed {url.rsplit('/', 1)[-1]} {json.dumps(sent.get('value', {}))[:80]}")
+
+    # --- walking ----------------------------------------------------------------------------------
+    async def run(self) -> WalkStats:
+        started = time.monotonic()
+        self._deadline = started + self.max_seconds
+        await self.show_menu()
+        menu = await self.arrive(route=[], via_verb=MENU_COMMAND, came_from=None, button="")
+        if menu is None:
+            await self.fail("menu", "", f"typing {MENU_COMMAND!r} showed no card")
+            return self.stats
+        if self.twins is not None:
+            await self.reach_twins()
+        while self.pending and not self._out_of_budget():
+            sig, step = self._next()
+            await self.try_step(sig, step)
+        self.stats.left_out += [f"{self.kinds[s].label if s in self.kinds else s} → {st.target.key}"
+                                f"{' (filled)' if st.filled else ''}" for s, st in self.pending]
+        self.stats.kinds = len(self.kinds)
+        self.stats.seconds = time.monotonic() - started
+        return self.stats
+
+    def _out_of_budget(self) -> bool:
+        return self.stats.clicks >= self.max_clicks or time.monotonic() > self._deadline
+
+    def _next(self) -> tuple[str, Step]:
+        """A button of the card on screen when there is one (no route to replay), else the nearest."""
+        latest = self.latest_card()
+        here = signature(latest[1], self._via) if latest and self._fresh else None
+        for i, (sig, step) in enumerate(self.pending):
+            if sig == here and not step.reveals:
+                return self.pending.pop(i)
+        # nearest first; at one depth, what a toggle or sub-card revealed (its forms) before the rest
+        best = min(range(len(self.pending)), key=lambda i: (len(self.kinds[self.pending[i][0]].route),
+                                                            not self.pending[i][1].reveals,
+                                                            self.pending[i][1].filled))
+        return self.pending.pop(best)
+
+    _fresh = False
+
+    async def arrive(self, route: list[Step], via_verb: str, came_from: Kind | None, button: str,
+                     shoot: bool = True, request: tuple[str, str] | None = None) -> Kind | None:
+        """A card is shown after a click (or the menu command): check it, learn its kind and buttons."""
+        latest = self.latest_card()
+        if latest is None:
+            return None
+        card = latest[1]
+        scan = await self.scan()
+        self._via = via_verb
+        sig = signature(card, via_verb)
+        if shoot:
+            await self.screenshot(f"{label_of(card)[:30]}-{self.locale}")
+        await self.check_card(card, scan)
+        known = self.kinds.get(sig)
+        if known is None:
+            known = Kind(sig, self.kind_label(card), frozenset(t.key for t, _ in self.keyed(card, scan)),
+                         route, via_verb, request)
+            self.kinds[sig] = known
+            twin = (self.twins or {}).get(sig)
+            for target, _b in self.keyed(card, scan):
+                if twin is not None and target.key in twin.keys:
+                    continue
+                if target.rank == 0:
+                    self._queue(sig, Step((), target))
+            if self.twins is None or twin is None:
+                await self.check_way_back(card, known, came_from, button)
+        return known
+
+    def _queue(self, sig: str, step: Step) -> None:
+        mark = (sig, step.target.key if not step.reveals else "/".join(r.key for r in step.reveals) + ">" +
+                step.target.key, step.filled)
+        if mark in self.visited:
+            return
+        self.visited.add(mark)
+        self.pending.append((sig, step))
+
+    async def check_way_back(self, card: dict[str, Any], kind: Kind, came_from: Kind | None, button: str) -> None:
+        if came_from is None or kind.signature == came_from.signature:
+            return
+        verbs = {_verb(a) for a in actions_of(card) if a.get("type") in ("Action.Execute", "Action.Submit")}
+        source = came_from.label
+        if not verbs & MENU_VERBS:
+            await self.fail(kind.label, "", f"no way back to the menu (no button with verb "
+                            f"{'/'.join(sorted(MENU_VERBS))}); reached from {source} by {button!r}")
+        # back to the card it came from, when that card is a place (not the answer to a form)
+        place = not (came_from.route and came_from.route[-1].filled) and \
+            "nonce" not in (came_from.request[1] if came_from.request else "")
+        if place and came_from.via_verb not in MENU_VERBS and came_from.via_verb not in verbs:
+            await self.fail(kind.label, "", f"no way back to {source} (no button with its verb "
+                            f"{came_from.via_verb!r}); reached by {button!r}")
+
+    async def goto(self, sig: str) -> bool:
+        """Show a fresh card of kind ``sig``: the menu, or what the click that first showed it sent."""
+        kind = self.kinds.get(sig) or (self.twins or {}).get(sig)
+        if kind is None:
+            return False
+        latest = self.latest_card()
+        if self._fresh and latest and signature(latest[1], self._via) == sig:
+            return True
+        if kind.request is None:
+            await self.show_menu()
+        else:
+            await self.replay(kind.request)
+        self._via = kind.via_verb
+        latest = self.latest_card()
+        return bool(latest) and signature(latest[1], self._via) == sig
+
+    async def perform(self, step: Step, current: Kind | None) -> bool:
+        """Do the step's reveals, fill, click; with ``current`` set, check the click and what follows."""
+        for reveal in step.reveals:
+            found = await self.find(reveal)
+            if found is None:
+                return False
+            await self.click(found[0], "Action.ShowCard")
+        found = await self.find(step.target)
+        if found is None:
+            return False
+        button, scan, card = found
+        action = next((a for a in actions_of(card) if action_key(a) == step.target.key), {})
+        action_type = str(action.get("type", ""))
+        if step.filled:
+            await self.fill(button["own"], scan["inputs"])
+        elif current is not None and button["own"] and action_type in ("Action.Execute", "Action.Submit"):
+            self._queue(current.signature, Step(step.reveals, step.target, filled=True))
+        messages_before = len(self.pg.messages)
+        shown_before = self.latest_card()
+        outcome = await self.click(button, action_type)
+        self._fresh = outcome.sent and action_type in ("Action.Execute", "Action.Submit", "")
+        if current is None:
+            return outcome.sent or outcome.changed
+        name = button["name"] + (" (inputs filled)" if step.filled else "")
+        await self.screenshot(f"{current.label.split(' [')[0][:30]}-{name}")
+        await self.judge(current, step, name, button, scan, action_type, outcome)
+        for problem in self.check_messages(messages_before):
+            await self.fail(current.label, name, problem)
+        if outcome.sent and self.latest_card() == shown_before:
+            self._fresh = False  # answered without a new card (a message, or nothing): the card stays as it was
+        elif outcome.sent:
+            await self.arrive(current.route + [step], _verb(action), current, name, shoot=False,
+                              request=outcome.request)
+        elif action_type in ("Action.ShowCard", "Action.ToggleVisibility") and outcome.changed:
+            await self.revealed(current, step, scan)
+        return True
+
+    async def judge(self, kind: Kind, step: Step, name: str, button: dict[str, Any], scan: dict[str, Any],
+                    action_type: str, outcome: Outcome) -> None:
+        own = set(button["own"])
+        labels = {i["index"]: i["label"] for i in scan["inputs"]}
+        other = {i: e for i, e in outcome.new_errors.items() if i not in own}
+        if outcome.failed_response:
+            await self.fail(kind.label, name, outcome.failed_response)
+        if other:
+            shown = "; ".join(f"{labels.get(i, '?')!r}: {e!r}" for i, e in other.items())
+            await self.fail(kind.label, name, f"the click shows validation errors on inputs of another form "
+                            f"({shown}) and sends nothing" if not outcome.sent else
+                            f"the click shows validation errors on inputs of another form ({shown})")
+            return
+        if action_type == "Action.OpenUrl":
+            if not outcome.opened:
+                await self.fail(kind.label, name, "the link opened nothing")
+            return
+        if action_type in ("Action.ShowCard", "Action.ToggleVisibility"):
+            if not outcome.changed:
+                await self.fail(kind.label, name, "the click changed nothing on the card")
+            return
+        if outcome.sent:
+            return
+        if outcome.new_errors:
+            if step.filled:
+                shown = "; ".join(f"{labels.get(i, '?')!r}: {e!r}" for i, e in outcome.new_errors.items())
+                await self.fail(kind.label, name, f"own inputs filled, still refused by the renderer ({shown})")
+            return
+        if outcome.changed and not action_type:
+            return
+        await self.fail(kind.label, name, "the click sends nothing (no request within "
+                        f"{SEND_WAIT_S:.0f} s, no validation message, nothing opened)")
+
+    async def revealed(self, kind: Kind, step: Step, before: dict[str, Any]) -> None:
+        """A toggle or sub-card opened: its buttons are buttons of this kind, behind this reveal."""
+        latest = self.latest_card()
+        if latest is None:
+            return
+        scan = await self.scan()
+        await self.check_card(latest[1], scan)
+        old = {t for t, _ in self.keyed(latest[1], before)}
+        twin = (self.twins or {}).get(kind.signature)
+        reveals = (*step.reveals, step.target)
+        if len(reveals) > 2:
+            return
+        for target, _b in self.keyed(latest[1], scan):
+            if target in old or target in reveals or (twin is not None and target.key in twin.keys):
+                continue
+            if target.rank == 0 or target.key not in {t.key for t in old}:
+                self._queue(kind.signature, Step(reveals, target))
+
+    async def try_step(self, sig: str, step: Step) -> None:
+        kind = self.kinds[sig]
+        try:
+            if not await self.goto(sig):
+                self.stats.left_out.append(f"{kind.label} → {step.target.key}: its route no longer leads there")
+                return
+            if step.filled or step.reveals:
+                pass
+            if not await self.perform(step, current=kind):
+                self.stats.left_out.append(f"{kind.label} → {step.target.key}: button not found")
+        except Exception as error:  # noqa: BLE001 - one broken step must not hide the others
+            await self.fail(kind.label, step.target.key,
+                            f"the walk could not click: {str(error).splitlines()[0][:200]}")
+            self._fresh = False
+
+    async def reach_twins(self) -> None:
+        """Reach every kind the English walk found (what its first click sent, sent again in this
+        language) and check it here; its buttons the English twin lacked are queued."""
+        assert self.twins is not None
+        for sig, twin in sorted(self.twins.items(), key=lambda kv: len(kv[1].route)):
+            if sig in self.kinds:
+                continue
+            if self._out_of_budget():
+                self.stats.left_out.append(f"{twin.label}: not reached (budget)")
+                continue
+            try:
+                if twin.request is None:
+                    await self.show_menu()
+                else:
+                    await self.replay(twin.request)
+                latest = self.latest_card()
+                self._via = twin.via_verb
+                if latest is None or signature(latest[1], self._via) != sig:
+                    got = self.kind_label(latest[1]) if latest else "no card"
+                    await self.screenshot(f"not-reached-{twin.label.split(' [')[0][:30]}")
+                    self.stats.left_out.append(f"{twin.label}: what reached it in en-US gave {got} in {self.locale}")
+                    continue
+                await self.arrive(twin.route, twin.via_verb, None, "", request=twin.request)
+            except Exception as error:  # noqa: BLE001 - one broken kind must not hide the others
+                await self.fail(twin.label, "", f"the walk could not reach it: {str(error).splitlines()[0][:200]}")
+
+
+async def switch_language(page: Page, pg: Playground, choice: str, folder: Path) -> None:
+    """Choose a language with the bot's own language card, as a person does."""
+    count = len(pg.messages)
+    box = page.get_by_role("textbox").last
+    await box.fill("language")
+    await box.press("Enter")
+    await until(lambda: any(m.cards for m in pg.messages[count:]), 10)
+    await asyncio.sleep(0.3)
+    await page.locator(TOP_CARD).last.get_by_role("button", name=choice, exact=True).click()
+    with contextlib.suppress(Exception):
+        await page.wait_for_timeout(800)
+    folder.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(folder / f"000-language-{choice}.png"))
