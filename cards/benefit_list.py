@@ -210,7 +210,7 @@ def _row(view: ListView, benefit: Benefit, assignments: list[Assignment], t: Tra
              "items": [text(_when(view, benefit, status, t), size="Small")]},
             {"type": "Column", "width": TOGGLE_WIDTH, "verticalContentAlignment": "Center", "items": [
                 {"type": "ActionSet", "actions": [
-                    about(t, toggle("⌄", details_id), benefit.name, t("benefits.details"))]}]},
+                    about(t, toggle("⌄", details_id), t.label(benefit), t("benefits.details"))]}]},
         ],
     }
     details = {"type": "Container", "id": details_id, "isVisible": False, "style": "emphasis",
@@ -249,7 +249,7 @@ def _details(view: ListView, benefit: Benefit, assignments: list[Assignment], t:
         items.append(text(t("technical.assistance_hint"), isSubtle=True))
         items.append({"type": "ActionSet", "actions": [
             about(t, execute(t("technical.request_assistance"), "request_assistance",
-                             {"benefit_id": benefit.id, "page": view.page}), benefit.name)]})
+                             {"benefit_id": benefit.id, "page": view.page}), t.label(benefit))]})
     return items
 
 
@@ -276,7 +276,7 @@ def _keys_section(view: ListView, benefit: Benefit, t: Translator) -> list[dict[
     form.pop("$schema", None)
     return [text(t(hint), isSubtle=True),
             {"type": "ActionSet", "actions": [about(t, {"type": "Action.ShowCard", "title": t("software.get_keys"),
-                                                          "card": form}, benefit.name)]}]
+                                                          "card": form}, t.label(benefit))]}]
 
 
 # --- Azure usage-based ---------------------------------------------------------------------------
@@ -320,7 +320,7 @@ def _assignee_lines(view: ListView, benefit: Benefit, assignments: list[Assignme
         if removable:
             columns.append({"type": "Column", "width": "auto", "items": [{"type": "ActionSet", "actions": [
                 about(t, _mutating(t("benefits.remove", person=name), "remove_assignment", view,
-                                   {"benefit_id": benefit.id, "assignment_id": a.id}, a.id), benefit.name)]}]})
+                                   {"benefit_id": benefit.id, "assignment_id": a.id}, a.id), t.label(benefit))]}]})
         items.append({"type": "ColumnSet", "columns": columns})
     if len(assignments) > view.max_lines:
         items.append(text(t("benefits.more", count=len(assignments) - view.max_lines), isSubtle=True))
@@ -364,13 +364,13 @@ def _assignments_section(view: ListView, benefit: Benefit, assignments: list[Ass
         form.pop("msteams", None)
         form.pop("$schema", None)
         actions.append(about(t, {"type": "Action.ShowCard", "title": t("benefits.assign_user"), "card": form},
-                             benefit.name))
+                             t.label(benefit)))
     elif not technical:
         items.append(text(t("benefits.all_assigned"), isSubtle=True))
     if benefit.kind is BenefitKind.VISUAL_STUDIO:
         items.append(text(t("vs.repeat"), isSubtle=True, size="Small"))
         actions.append(about(t, open_url(t("vs.open_portal"), benefit.portal_url or VISUAL_STUDIO_PORTAL),
-                             benefit.name))
+                             t.label(benefit)))
     if actions:
         items.append({"type": "ActionSet", "actions": actions})
     return items
@@ -410,7 +410,7 @@ def assign_form_card(view: ListView, benefit: Benefit, assignments: list[Assignm
                      values: dict[str, str], errors: dict[str, str]) -> Card:
     """A refused assignment: the form again with everything typed, the reason under its field, the way back."""
     verb = LIST_VERBS[benefit.category]
-    return card([heading(t("benefits.assign_title", benefit=benefit.name)),
+    return card([heading(t("benefits.assign_title", benefit=t.label(benefit))),
                  *_assign_fields(view, benefit, assignments, t, values, errors)],
                 [_mutating(t("benefits.assign_user"), "assign_user", view, {"benefit_id": benefit.id}, benefit.id),
                  leave(t("benefits.back_to_list"), verb, {"page": view.page})])

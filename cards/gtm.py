@@ -98,7 +98,7 @@ def _offer_row(t: Translator, offer: Benefit, index: int, has_contact: bool, tod
         {"type": "Column", "width": TOGGLE_WIDTH, "verticalContentAlignment": "Center", "items": [
             # seeds: "select the down arrow at the far right of the row"; the tooltip names it
             {"type": "ActionSet", "actions": [
-                about(t, toggle("⌄", details_id), offer.offer_type or offer.name, t("gtm.details"))]},
+                about(t, toggle("⌄", details_id), t.label(offer), t("gtm.details"))]},
         ]},
     ]}
     details: list[dict[str, Any]] = []
@@ -117,10 +117,10 @@ def _offer_row(t: Translator, offer: Benefit, index: int, has_contact: bool, tod
         if not has_contact:
             details.append(text(t("gtm.contact_first"), isSubtle=True))
         actions.append(about(t, execute(t("gtm.activate"), "activate_offer", {"benefit_id": offer.id}),
-                             offer.offer_type or offer.name))
+                             t.label(offer)))
     actions.append(about(t, execute(t("gtm.changes"), "recent_changes", {"subject_id": offer.id,
                                                                                    "back": "list_go_to_market"}),
-                         offer.offer_type or offer.name))
+                         t.label(offer)))
     details.append({"type": "ActionSet", "actions": actions})
     return [row, {"type": "Container", "id": details_id, "isVisible": False, "items": details}]
 

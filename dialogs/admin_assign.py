@@ -142,7 +142,7 @@ def _confirm_removal(turn: Turn, assignment: Assignment, category: Category | No
     person = turn.service.repo.person(assignment.person_id)
     benefit = turn.service.repo.benefit(assignment.benefit_id)
     names = {"person": person.name if person else assignment.person_id,
-             "benefit": benefit.name if benefit else assignment.benefit_id}
+             "benefit": t.label(benefit) if benefit else assignment.benefit_id}
     nonce = str(data.get("nonce") or "")
     yes = execute(t("benefits.confirm_remove_button", **names), "remove_assignment", {
         "assignment_id": assignment.id, "benefit_id": assignment.benefit_id, "page": page_of(data), "confirm": "yes",
