@@ -23,9 +23,10 @@ from bot.connector import serialize_model
 from bot.outgoing import MESSAGE_RESPONSE
 from bot.roster import remember_members, sync_roster
 from bot.turn_context import send_fresh
-from cards.help import welcome_card
+from cards.base import with_menu
+from cards.help import refusal_card, welcome_card
 from dialogs import load_actions
-from dialogs.actions import ACTIONS, ActionResult
+from dialogs.actions import ACTIONS, ROLE_REFUSALS, ActionResult, may, require
 from dialogs.commands import parse_command, suggest_action
 from dialogs.privacy import answers_privately
 from dialogs.sso import SIGNIN_INVOKES, SSO_REQUIRED
@@ -171,8 +172,9 @@ class BenefitsBot(TeamsActivityHandler):
             if self._private(turn, str(value["action"])):
                 await turn_context.send_activity(await self._run_privately(turn, str(value["action"]), value))
                 return
-            result = await self._run(turn, str(value["action"]), value)
-            await self._deliver(turn, result, replace=turn_context.activity.reply_to_id)
+            clicked = turn_context.activity.reply_to_id
+            result = await self._run(turn, str(value["action"]), value, in_card=bool(clicked))
+            await self._deliver(turn, result, replace=clicked)
             return
         command = parse_command(turn_context.activity.text or "")
         if command is None or command.action not in ACTIONS:
@@ -200,7 +202,7 @@ class BenefitsBot(TeamsActivityHandler):
             automatic = value.get("trigger") == "automatic"  # a refresh of a card shown in a shared chat
             note = "" if automatic else await self._run_privately(turn, verb, data)
             return {"statusCode": 200, "type": MESSAGE_RESPONSE, "value": str(note)}
-        result = await self._run(turn, verb, data)
+        result = await self._run(turn, verb, data, in_card=True)
         for message in result.messages:
             await self._send(turn_context, message)
         return _card_response(result.card)
@@ -256,21 +258,30 @@ class BenefitsBot(TeamsActivityHandler):
             return turn.t("bot.open_private_chat")
         return turn.t("bot.sent_privately")
 
-    async def _run(self, turn: Turn, name: str, data: dict[str, Any]) -> ActionResult:
+    async def _run(self, turn: Turn, name: str, data: dict[str, Any], in_card: bool = False) -> ActionResult:
+        """Run an action once its declared roles allow the person; a refusal replaces the clicked
+        card when there is one (so no stale message stays in the chat), else it is a message."""
         handler = ACTIONS.get(name)
         if handler is None:
             return ActionResult(None, (turn.t("bot.unknown_action"),))
         gate = self.extras.get("sso_gate")
         try:
+            require(turn.person, name)
             if name in SSO_REQUIRED and gate is not None:  # secrets need a fresh SSO sign-in
                 blocked = await gate.check(turn, name, data)
                 if blocked is not None:
                     return blocked
-            return await handler(turn, data)
-        except RuleViolations as many:
-            return ActionResult(None, tuple(describe_violation(turn, v) for v in many.violations))
+            result = await handler(turn, data)
+            if result.card is not None and name != "help":  # every card leads back to the menu
+                result = replace(result, card=with_menu(turn.t, result.card))
+            return result
         except RuleViolation as violation:
-            return ActionResult(None, (describe_violation(turn, violation),))
+            parts = violation.violations if isinstance(violation, RuleViolations) else [violation]
+            reasons = [describe_violation(turn, v) for v in parts]
+            if in_card:
+                back = str(data.get("back") or "")
+                return ActionResult(refusal_card(turn.t, reasons, back if may(turn.person, back) else None))
+            return ActionResult(None, tuple(reasons))
 
     async def _deliver(self, turn: Turn, result: ActionResult, replace: str | None = None) -> None:
         if result.card is not None:
@@ -322,7 +333,7 @@ async def _settle(context: TurnContext, quiet: bool = False) -> None:
 def describe_violation(turn: Turn, violation: RuleViolation) -> str:
     """A refusal in the user's language; "not an admin" also names who the admins are."""
     params = dict(violation.params)
-    if violation.code in ("errors.not_an_admin", "errors.needs_global_admin", "errors.needs_gtm_role"):
+    if violation.code in ROLE_REFUSALS:
         params["admins"] = ", ".join(p.name for p in turn.service.admins()) or turn.t("errors.no_admins_known")
     return turn.t(violation.code, **params)
 

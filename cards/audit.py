@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from cards.base import Card, card, execute, heading, text
+from cards.base import Card, card, execute, heading, nav, text
 from domain.models import AuditEntry
 from services.i18n import Translator
 
@@ -67,7 +67,9 @@ def summary(t: Translator, entry: AuditEntry, names: dict[str, str]) -> list[str
     return lines[:MAX_CHANGES_PER_ENTRY + 2]
 
 
-def changes_card(t: Translator, subject: str, entries: list[AuditEntry], names: dict[str, str]) -> Card:
+def changes_card(t: Translator, subject: str, entries: list[AuditEntry], names: dict[str, str],
+                 back: str | None = None) -> Card:
+    """``back``: the verb of the card the person came from (users, a list, cancel)."""
     body: list[dict[str, Any]] = [heading(t("audit.title", subject=subject))]
     if not entries:
         body.append(text(t("audit.none")))
@@ -79,7 +81,7 @@ def changes_card(t: Translator, subject: str, entries: list[AuditEntry], names: 
             *(text(f"• {line}", spacing="None", size="Small") for line in summary(t, entry, names)),
         ]
         body.append({"type": "Container", "id": f"change-{index}", "separator": True, "items": items})
-    return card(body)
+    return card(body, nav(t, back))
 
 
 def choose_subject_card(t: Translator, subjects: list[tuple[str, str]]) -> Card:
@@ -90,4 +92,4 @@ def choose_subject_card(t: Translator, subjects: list[tuple[str, str]]) -> Card:
          "errorMessage": t("audit.subject_error"), "style": "compact",
          "choices": [{"title": title, "value": value} for value, title in subjects]},
     ]
-    return card(body, [execute(t("audit.show"), "recent_changes")])
+    return card(body, [execute(t("audit.show"), "recent_changes"), *nav(t)])

@@ -60,6 +60,50 @@ def toggle(title: str, target_id: str) -> dict[str, Any]:
     return {"type": "Action.ToggleVisibility", "title": title, "targetElements": [target_id]}
 
 
+def nav(t: Translator, back: str | None = None, back_data: dict[str, Any] | None = None,
+        back_title: str | None = None) -> list[dict[str, Any]]:
+    """The way out of every card: back to where the person came from (if not the menu), and the menu."""
+    actions: list[dict[str, Any]] = []
+    if back and back != "help":
+        actions.append(leave(back_title or t("nav.back"), back, back_data))
+    actions.append(leave(t("nav.menu"), "help"))
+    return actions
+
+
+def with_menu(t: Translator, shown: Card) -> Card:
+    """``shown`` with a way to the menu, unless it has one (every card leads somewhere)."""
+    def verbs(node: Any) -> set[str]:
+        if isinstance(node, list):
+            return set().union(*(verbs(n) for n in node)) if node else set()
+        if not isinstance(node, dict) or node.get("type") == "Action.ShowCard":
+            return set()
+        found = {str(node["verb"])} if node.get("type") == "Action.Execute" and "verb" in node else set()
+        return found | verbs(node.get("body")) | verbs(node.get("items")) | verbs(node.get("columns")) | verbs(
+            node.get("actions"))
+
+    if "help" in verbs(shown):
+        return shown
+    return {**shown, "actions": [*(shown.get("actions") or []), leave(t("nav.menu"), "help")]}
+
+
+def about(t: Translator, button: dict[str, Any], subject: str, action: str | None = None) -> dict[str, Any]:
+    """``button`` with a tooltip naming what it does (``action``, else its title) and what it is about,
+    so that buttons repeated once per row differ."""
+    return {**button, "tooltip": t("nav.about", action=action or button.get("title", ""), subject=subject)}
+
+
+def leave(title: str, verb: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A button that leaves a form: it sends none of the form's inputs, so nothing typed can block it."""
+    button = execute(title, verb, data, associatedInputs="none")
+    button["fallback"]["associatedInputs"] = "none"
+    return button
+
+
+def confirm(t: Translator, title: str, lines: list[str], yes: dict[str, Any], no: dict[str, Any]) -> Card:
+    """Ask before a destructive action: what will happen, the button that does it, and the way back."""
+    return card([heading(title), *(text(line) for line in lines)], [yes, no])
+
+
 def notice(t: Translator, key: str, style: str = "good", **params: Any) -> dict[str, Any]:
     """A coloured one-line outcome at the top of a card (e.g. "Assigned", or a refusal)."""
     return {"type": "Container", "style": style, "items": [text(t(key, **params), weight="Bolder")]}

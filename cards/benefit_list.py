@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from cards.base import Card, card, execute, facts, heading, open_url, text, toggle
+from cards.base import Card, about, card, execute, facts, heading, leave, open_url, text, toggle
 from cards.text import compose, json_size
 from domain import rules
 from domain.models import Assignment, Benefit, BenefitKind, BenefitPackage, Category, Person, Status
@@ -75,6 +75,11 @@ class ListView:
     nonce: str = ""
     max_lines: int = MAX_ASSIGNEE_LINES
     max_choices: int = MAX_CHOICES
+    #: the verbs the viewer may run (``dialogs.actions.allowed_verbs``); ``None``: every verb
+    allowed: frozenset[str] | None = None
+
+    def may(self, verb: str) -> bool:
+        return self.allowed is None or verb in self.allowed
 
 
 def status_of(view: ListView, benefit: Benefit, assignments: Iterable[Assignment]) -> Status:
@@ -150,7 +155,7 @@ def _list_card(view: ListView, t: Translator, notice: dict[str, Any] | None) -> 
             actions.append(execute(t("benefits.previous"), verb, {"page": page - 1}))
         if page + 1 < pages(count):
             actions.append(execute(t("benefits.next"), verb, {"page": page + 1}))
-    if view.category is Category.VISUAL_STUDIO or view.category is Category.TECHNICAL:
+    if (view.category is Category.VISUAL_STUDIO or view.category is Category.TECHNICAL) and view.may("add_person"):
         actions.append(_add_person_action(view, t))
     actions.append(execute(t("benefits.overview"), "overview"))
     return card(body, actions)
@@ -204,7 +209,8 @@ def _row(view: ListView, benefit: Benefit, assignments: list[Assignment], t: Tra
             {"type": "Column", "width": COLUMN_WIDTHS["expires"],
              "items": [text(_when(view, benefit, status, t), size="Small")]},
             {"type": "Column", "width": TOGGLE_WIDTH, "verticalContentAlignment": "Center", "items": [
-                {"type": "ActionSet", "actions": [{**toggle("⌄", details_id), "tooltip": t("benefits.details")}]}]},
+                {"type": "ActionSet", "actions": [
+                    about(t, toggle("⌄", details_id), t.label(benefit), t("benefits.details"))]}]},
         ],
     }
     details = {"type": "Container", "id": details_id, "isVisible": False, "style": "emphasis",
@@ -233,17 +239,17 @@ def _details(view: ListView, benefit: Benefit, assignments: list[Assignment], t:
                                   value=instructions)))
     if benefit.status is Status.CANCELLED:
         return items
-    if rules.has_keys(benefit):
+    if rules.has_keys(benefit) and view.may("reveal_keys"):
         items.extend(_keys_section(view, benefit, t))
     if benefit.kind is BenefitKind.CLOUD_USAGE_BASED:
         items.extend(_usage_based_section(view, benefit, assignments, t))
     elif rules.is_assignable(benefit):
         items.extend(_assignments_section(view, benefit, assignments, t))
-    if rules.accepts_assistance_requests(benefit):
+    if rules.accepts_assistance_requests(benefit) and view.may("request_assistance"):
         items.append(text(t("technical.assistance_hint"), isSubtle=True))
         items.append({"type": "ActionSet", "actions": [
-            execute(t("technical.request_assistance"), "request_assistance",
-                    {"benefit_id": benefit.id, "page": view.page})]})
+            about(t, execute(t("technical.request_assistance"), "request_assistance",
+                             {"benefit_id": benefit.id, "page": view.page}), t.label(benefit))]})
     return items
 
 
@@ -269,8 +275,8 @@ def _keys_section(view: ListView, benefit: Benefit, t: Translator) -> list[dict[
     form.pop("msteams", None)
     form.pop("$schema", None)
     return [text(t(hint), isSubtle=True),
-            {"type": "ActionSet", "actions": [{"type": "Action.ShowCard", "title": t("software.get_keys"),
-                                                "card": form}]}]
+            {"type": "ActionSet", "actions": [about(t, {"type": "Action.ShowCard", "title": t("software.get_keys"),
+                                                          "card": form}, t.label(benefit))]}]
 
 
 # --- Azure usage-based ---------------------------------------------------------------------------
@@ -280,7 +286,7 @@ def _usage_based_section(view: ListView, benefit: Benefit, assignments: list[Ass
     items.extend(_assignee_lines(view, benefit, assignments, t, removable=False))
     actions: list[dict[str, Any]] = []
     mine = any(a.person_id == view.actor.id for a in assignments)
-    if not mine and len(assignments) < benefit.quantity:
+    if not mine and len(assignments) < benefit.quantity and view.may("assign_user"):
         actions.append(_mutating(t("cloud.assign_myself"), "assign_user", view,
                                  {"benefit_id": benefit.id, "person_id": view.actor.id}, benefit.id))
     if benefit.portal_url:
@@ -313,8 +319,8 @@ def _assignee_lines(view: ListView, benefit: Benefit, assignments: list[Assignme
         columns: list[dict[str, Any]] = [{"type": "Column", "width": "stretch", "items": column_items}]
         if removable:
             columns.append({"type": "Column", "width": "auto", "items": [{"type": "ActionSet", "actions": [
-                _mutating(t("benefits.remove", person=name), "remove_assignment", view,
-                          {"benefit_id": benefit.id, "assignment_id": a.id}, a.id)]}]})
+                about(t, _mutating(t("benefits.remove", person=name), "remove_assignment", view,
+                                   {"benefit_id": benefit.id, "assignment_id": a.id}, a.id), t.label(benefit))]}]})
         items.append({"type": "ColumnSet", "columns": columns})
     if len(assignments) > view.max_lines:
         items.append(text(t("benefits.more", count=len(assignments) - view.max_lines), isSubtle=True))
@@ -345,42 +351,69 @@ def _assignments_section(view: ListView, benefit: Benefit, assignments: list[Ass
         items.append(text(t("technical.assign_hint"), isSubtle=True))
     unlocked = rules.reassign_unlocked_on(benefit)
     locked = unlocked is not None and view.today < unlocked
-    items.extend(_assignee_lines(view, benefit, assignments, t, removable=not locked))
+    items.extend(_assignee_lines(view, benefit, assignments, t, removable=not locked and view.may("remove_assignment")))
     if locked:  # the rule said once, as it applies now
         items.append(text(t("vs.locked", date=unlocked, days=rules.VISUAL_STUDIO_REASSIGN_LOCK_DAYS),
                           weight="Bolder"))
     elif benefit.kind is BenefitKind.VISUAL_STUDIO:
         items.append(text(t("vs.reassign_hint", days=rules.VISUAL_STUDIO_REASSIGN_LOCK_DAYS), isSubtle=True))
     actions: list[dict[str, Any]] = []
-    if len(assignments) < benefit.quantity:
-        form_body: list[dict[str, Any]] = [
-            text(t("benefits.select_user")),
-            people_picker(f"person-{benefit.id}", t, view.people.values(), (a.person_id for a in assignments),
-                          view.max_choices),
-            text(t("benefits.not_in_list"), isSubtle=True, size="Small"),
-        ]
-        if rules.needs_alternate_email(benefit):
-            form_body += [
-                text(t("technical.alternate_email")),
-                {"type": "Input.Text", "id": f"alternate-{benefit.id}", "style": "Email",
-                 "label": t("technical.alternate_email_label"), "isRequired": True, "regex": rules.EMAIL_PATTERN,
-                 "errorMessage": t("technical.alternate_email_error", account=view.account_email), "maxLength": 254},
-                text(t("technical.safeguard"), isSubtle=True, size="Small"),
-                text(t("technical.several_days"), isSubtle=True, size="Small"),
-            ]
-        form = card(form_body, [_mutating(t("benefits.assign_user"), "assign_user", view,
-                                          {"benefit_id": benefit.id}, benefit.id)])
+    if len(assignments) < benefit.quantity and view.may("assign_user"):
+        form = card(_assign_fields(view, benefit, assignments, t),
+                    [_mutating(t("benefits.assign_user"), "assign_user", view, {"benefit_id": benefit.id}, benefit.id)])
         form.pop("msteams", None)
         form.pop("$schema", None)
-        actions.append({"type": "Action.ShowCard", "title": t("benefits.assign_user"), "card": form})
+        actions.append(about(t, {"type": "Action.ShowCard", "title": t("benefits.assign_user"), "card": form},
+                             t.label(benefit)))
     elif not technical:
         items.append(text(t("benefits.all_assigned"), isSubtle=True))
     if benefit.kind is BenefitKind.VISUAL_STUDIO:
         items.append(text(t("vs.repeat"), isSubtle=True, size="Small"))
-        actions.append(open_url(t("vs.open_portal"), benefit.portal_url or VISUAL_STUDIO_PORTAL))
+        actions.append(about(t, open_url(t("vs.open_portal"), benefit.portal_url or VISUAL_STUDIO_PORTAL),
+                             t.label(benefit)))
     if actions:
         items.append({"type": "ActionSet", "actions": actions})
     return items
+
+
+def _assign_fields(view: ListView, benefit: Benefit, assignments: list[Assignment], t: Translator,
+                   values: dict[str, str] | None = None, errors: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """The assign form's inputs, with what was typed and, under a refused field, why."""
+    values, errors = values or {}, errors or {}
+    person_id, alternate_id = f"person-{benefit.id}", f"alternate-{benefit.id}"
+    picker = people_picker(person_id, t, view.people.values(), (a.person_id for a in assignments), view.max_choices)
+    fields: list[dict[str, Any]] = [text(t("benefits.select_user")), picker]
+    if values.get(person_id):
+        picker["value"] = values[person_id]
+        if any(c["value"] == values[person_id] for c in picker["choices"]):
+            # a known person is shown chosen by every client (a people search may start empty)
+            picker.pop("choices.data")
+    if errors.get(person_id):
+        fields.append(text(errors[person_id], color="Attention", size="Small", spacing="None"))
+    fields.append(text(t("benefits.not_in_list"), isSubtle=True, size="Small"))
+    if rules.needs_alternate_email(benefit):
+        alternate = {"type": "Input.Text", "id": alternate_id, "style": "Email",
+                     "label": t("technical.alternate_email_label"), "isRequired": True, "regex": rules.EMAIL_PATTERN,
+                     "errorMessage": t("technical.alternate_email_error", account=view.account_email),
+                     "maxLength": 254}
+        if values.get(alternate_id):
+            alternate["value"] = values[alternate_id]
+        fields += [text(t("technical.alternate_email")), alternate]
+        if errors.get(alternate_id):
+            fields.append(text(errors[alternate_id], color="Attention", size="Small", spacing="None"))
+        fields += [text(t("technical.safeguard"), isSubtle=True, size="Small"),
+                   text(t("technical.several_days"), isSubtle=True, size="Small")]
+    return fields
+
+
+def assign_form_card(view: ListView, benefit: Benefit, assignments: list[Assignment], t: Translator,
+                     values: dict[str, str], errors: dict[str, str]) -> Card:
+    """A refused assignment: the form again with everything typed, the reason under its field, the way back."""
+    verb = LIST_VERBS[benefit.category]
+    return card([heading(t("benefits.assign_title", benefit=t.label(benefit))),
+                 *_assign_fields(view, benefit, assignments, t, values, errors)],
+                [_mutating(t("benefits.assign_user"), "assign_user", view, {"benefit_id": benefit.id}, benefit.id),
+                 leave(t("benefits.back_to_list"), verb, {"page": view.page})])
 
 
 def _add_person_action(view: ListView, t: Translator) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cards.base import Card, card, execute, facts, heading, notice, subheading, text
+from cards.base import Card, about, card, execute, facts, heading, notice, subheading, text
 from domain import rules
 from domain.errors import RuleViolation
 from domain.models import BenefitPackage, ServiceRequest, Status
@@ -57,9 +57,11 @@ def cancel_list_card(t: Translator, checks: list[tuple[BenefitPackage, list[Rule
         else:
             items.append(text(t("cancel.refundable", deadline=rules.refund_deadline(package)), color="Good"))
             items.append({"type": "ActionSet", "actions": [
-                execute(t("cancel.cancel_button"), "cancel_package", {"package_id": package.id})]})
+                about(t, execute(t("cancel.cancel_button"), "cancel_package", {"package_id": package.id}),
+                      package.name)]})
         items.append({"type": "ActionSet", "actions": [
-            execute(t("cancel.changes_of", package=t.label(package)), "recent_changes", {"subject_id": package.id})]})
+            about(t, execute(t("cancel.changes_of", package=t.label(package)), "recent_changes",
+                             {"subject_id": package.id, "back": "cancel_start"}), t.label(package))]})
         body.append({"type": "Container", "id": f"package-{index}", "separator": True, "items": items})
     return card(body)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from cards.base import Card, card, execute, facts, heading, notice, subheading, text, toggle
+from cards.base import Card, about, card, execute, facts, heading, notice, subheading, text, toggle
 from domain import rules
 from domain.models import Benefit, BenefitPackage, MarketingContact, Person, Status
 from services.i18n import Translator
@@ -97,7 +97,8 @@ def _offer_row(t: Translator, offer: Benefit, index: int, has_contact: bool, tod
         {"type": "Column", "width": 3, "items": [text(t.date(expires) or "—")]},
         {"type": "Column", "width": TOGGLE_WIDTH, "verticalContentAlignment": "Center", "items": [
             # seeds: "select the down arrow at the far right of the row"; the tooltip names it
-            {"type": "ActionSet", "actions": [{**toggle("⌄", details_id), "tooltip": t("gtm.details")}]},
+            {"type": "ActionSet", "actions": [
+                about(t, toggle("⌄", details_id), t.label(offer), t("gtm.details"))]},
         ]},
     ]}
     details: list[dict[str, Any]] = []
@@ -115,15 +116,18 @@ def _offer_row(t: Translator, offer: Benefit, index: int, has_contact: bool, tod
     elif status in (Status.NOT_ACTIVATED, Status.EXPIRED):
         if not has_contact:
             details.append(text(t("gtm.contact_first"), isSubtle=True))
-        actions.append(execute(t("gtm.activate"), "activate_offer", {"benefit_id": offer.id}))
-    actions.append(execute(t("gtm.changes"), "recent_changes", {"subject_id": offer.id}))
+        actions.append(about(t, execute(t("gtm.activate"), "activate_offer", {"benefit_id": offer.id}),
+                             t.label(offer)))
+    actions.append(about(t, execute(t("gtm.changes"), "recent_changes", {"subject_id": offer.id,
+                                                                                   "back": "list_go_to_market"}),
+                         t.label(offer)))
     details.append({"type": "ActionSet", "actions": actions})
     return [row, {"type": "Container", "id": details_id, "isVisible": False, "items": details}]
 
 
 def contact_form(t: Translator, people: list[Person], contact: MarketingContact | None, account_email: str,
                  mode: str = "add", values: dict[str, Any] | None = None,
-                 error: str | None = None) -> Card:
+                 error: str | None = None, error_field: str = "") -> Card:
     """Seed: choose the user, an alternate email (not the company's), the phone and the language.
 
     The user list has static choices from our directory (they work offline) and the Teams people
@@ -134,7 +138,7 @@ def contact_form(t: Translator, people: list[Person], contact: MarketingContact 
         contact = None
     current_person = values.get("person_id") or (contact.person_id if contact else "")
     body: list[dict[str, Any]] = [heading(t("gtm.contact.form_title"))]
-    if error:
+    if error and not error_field:
         body.append({"type": "Container", "style": "attention", "items": [text(error, weight="Bolder")]})
     body.append(text(t("gtm.contact.form_intro")))
     body.append({
@@ -143,6 +147,8 @@ def contact_form(t: Translator, people: list[Person], contact: MarketingContact 
         "choices": [{"title": f"{p.name} ({p.email})" if p.email else p.name, "value": p.id} for p in people],
         "choices.data": PEOPLE_PICKER, "value": current_person,
     })
+    if values.get("person_id") and any(c["value"] == current_person for c in body[-1]["choices"]):
+        body[-1].pop("choices.data")  # a refused form shows its chosen person in every client
     body.append(text(t("gtm.contact.alternate_hint", account=account_email), isSubtle=True, size="Small"))
     body.append({
         "type": "Input.Text", "id": "alternate_email", "label": t("gtm.contact.alternate_email"), "style": "email",
@@ -160,6 +166,9 @@ def contact_form(t: Translator, people: list[Person], contact: MarketingContact 
         "choices": [{"title": language_title(t, c), "value": c} for c in CONTACT_LANGUAGES],
         "value": values.get("preferred_language") or (contact.preferred_language if contact else t.locale),
     })
+    if error and error_field:  # the reason stands right under the input it is about
+        at = next(i for i, e in enumerate(body) if e.get("id") == error_field) + 1
+        body.insert(at, text(error, color="Attention", size="Small", spacing="None"))
     actions = [
         execute(t("gtm.contact.assign"), "set_marketing_contact", {"mode": mode}),
         execute(t("gtm.back"), "list_go_to_market", associatedInputs="none"),

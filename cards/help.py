@@ -1,6 +1,7 @@
 """The welcome card and the help/menu card: what this bot can do *for this user's role*.
 
-Hiding an entry is a courtesy, not a permission check: every action checks the role on the server.
+Hiding an entry is a courtesy, not a permission check: every action checks the role on the server;
+who may run what comes in as ``may`` (``dialogs.actions.may``), so the card stays a pure function.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cards.base import Card, card, execute, heading, text
+from cards.base import Card, card, execute, heading, nav, text
 from domain import rules
 from domain.models import Person
 from services.i18n import Translator
@@ -16,37 +17,32 @@ from services.i18n import Translator
 
 @dataclass(frozen=True)
 class MenuEntry:
-    """One thing the bot can do: the action it runs and who is offered it."""
+    """One thing the bot can do: the action it runs (offered to whoever may run it)."""
 
     action: str
     key: str  # catalog key prefix: ``menu.<key>.title`` and ``menu.<key>.description``
-    offered_to: Callable[[Person], bool]
-
-
-def _anyone(_: Person) -> bool:
-    return True
 
 
 MENU: tuple[MenuEntry, ...] = (
-    MenuEntry("my_benefits", "my_benefits", _anyone),
-    MenuEntry("request_benefit", "request_benefit", _anyone),
-    MenuEntry("overview", "overview", rules.is_admin),
-    MenuEntry("list_software", "software", rules.is_admin),
-    MenuEntry("list_cloud", "cloud", rules.is_admin),
-    MenuEntry("list_visual_studio", "visual_studio", rules.is_admin),
-    MenuEntry("list_technical", "technical", rules.is_admin),
-    MenuEntry("list_go_to_market", "go_to_market", rules.can_manage_go_to_market),
-    MenuEntry("requests", "requests", rules.can_assign_benefits),
-    MenuEntry("cancel_start", "cancel", rules.can_assign_benefits),
-    MenuEntry("users", "users", rules.can_manage_roles),
-    MenuEntry("activate", "activate", rules.is_admin),
-    MenuEntry("notifications", "notifications", rules.is_admin),
-    MenuEntry("language", "language", _anyone),
+    MenuEntry("my_benefits", "my_benefits"),
+    MenuEntry("request_benefit", "request_benefit"),
+    MenuEntry("overview", "overview"),
+    MenuEntry("list_software", "software"),
+    MenuEntry("list_cloud", "cloud"),
+    MenuEntry("list_visual_studio", "visual_studio"),
+    MenuEntry("list_technical", "technical"),
+    MenuEntry("list_go_to_market", "go_to_market"),
+    MenuEntry("requests", "requests"),
+    MenuEntry("cancel_start", "cancel"),
+    MenuEntry("users", "users"),
+    MenuEntry("activate", "activate"),
+    MenuEntry("notifications", "notifications"),
+    MenuEntry("language", "language"),
 )
 
 
-def entries_for(person: Person) -> list[MenuEntry]:
-    return [e for e in MENU if e.offered_to(person)]
+def entries_for(may: Callable[[str], bool]) -> list[MenuEntry]:
+    return [e for e in MENU if may(e.action)]
 
 
 def role_names(person: Person, t: Translator) -> str:
@@ -55,25 +51,30 @@ def role_names(person: Person, t: Translator) -> str:
     return ", ".join(t(f"roles.{r.value}") for r in sorted(person.roles))
 
 
-def help_card(person: Person, t: Translator, available: set[str] | None = None) -> Card:
-    """The menu: one button per action this user may run (``available`` = registered actions)."""
-    entries = [e for e in entries_for(person) if available is None or e.action in available]
+def help_card(person: Person, t: Translator, may: Callable[[str], bool]) -> Card:
+    """The menu: one button per action this person may run, titled with what it opens."""
     body = [heading(t("help.title")), text(t("help.your_roles", roles=role_names(person, t)), isSubtle=True)]
-    for e in entries:
+    for e in entries_for(may):
         body.append({
             "type": "ColumnSet",
             "columns": [
-                {"type": "Column", "width": "stretch", "items": [
-                    text(t(f"menu.{e.key}.title"), weight="Bolder"),
-                    text(t(f"menu.{e.key}.description"), isSubtle=True, spacing="None"),
-                ]},
                 {"type": "Column", "width": "auto", "verticalContentAlignment": "Center", "items": [
-                    {"type": "ActionSet", "actions": [execute(t("help.open"), e.action)]},
+                    {"type": "ActionSet", "actions": [execute(t(f"menu.{e.key}.title"), e.action)]},
+                ]},
+                {"type": "Column", "width": "stretch", "verticalContentAlignment": "Center", "items": [
+                    text(t(f"menu.{e.key}.description"), isSubtle=True),
                 ]},
             ],
         })
     body.append(text(t("help.type_hint"), isSubtle=True, size="Small"))
     return card(body)
+
+
+def refusal_card(t: Translator, reasons: list[str], back: str | None = None) -> Card:
+    """What replaces a clicked card that was refused: why, and the way on (no message left behind)."""
+    body = [heading(t("nav.refused_title")),
+            {"type": "Container", "style": "attention", "items": [text(r, weight="Bolder") for r in reasons]}]
+    return card(body, nav(t, back))
 
 
 def welcome_card(person: Person, t: Translator, sso_configured: bool) -> Card:
@@ -92,4 +93,4 @@ def language_card(current: str, t: Translator) -> Card:
     choices = [(code, t(f"language.name.{code}")) for code in ("en-US", "zh-CN", "zh-TW")]
     body = [heading(t("language.title")), text(t("language.current", language=dict(choices)[current]))]
     actions = [execute(label, "set_language", {"locale": code}) for code, label in choices]
-    return card(body, actions)
+    return card(body, actions + nav(t))

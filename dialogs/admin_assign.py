@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from cards.base import notice
-from dialogs.actions import ActionResult, action
-from dialogs.admin_view import change_then_show, page_of
-from dialogs.people import resolve_person
+from cards.base import confirm, execute, notice
+from cards.benefit_list import LIST_VERBS, assign_form_card
+from dialogs.actions import GLOBAL_ADMINS, ActionResult, action
+from dialogs.admin_view import change_then_show, list_view, page_of, reason
+from dialogs.people import known_person, resolve_person
 from dialogs.turn import Turn
 from domain import errors
 from domain.errors import RuleViolation
-from domain.models import BenefitKind, Category, Person, Status
+from domain.models import Assignment, BenefitKind, Category, Person, Status
 
 
 def _value(data: dict[str, Any], name: str, suffix: str) -> str:
@@ -44,7 +45,8 @@ def _category(turn: Turn, benefit_id: str, data: dict[str, Any]) -> Category | N
         return None
 
 
-@action("assign_user")
+@action("assign_user", roles=GLOBAL_ADMINS,
+        inputs=("person-{benefit_id}", "alternate-{benefit_id}", "person_id", "alternate_email"))
 async def assign_user(turn: Turn, data: dict[str, Any]) -> ActionResult:
     benefit_id = str(data.get("benefit_id") or "")
     category = _category(turn, benefit_id, data)
@@ -66,10 +68,53 @@ async def assign_user(turn: Turn, data: dict[str, Any]) -> ActionResult:
             return notice(turn.t, "technical.pending_notice", benefit=name, person=assignee.name)
         return notice(turn.t, "benefits.assigned_notice", benefit=name, person=assignee.name)
 
-    return await change_then_show(turn, category, page_of(data), change)
+    try:
+        return await change_then_show(turn, category, page_of(data), change, reraise=_refused_input)
+    except RuleViolation as violation:
+        form = _form_again(turn, benefit_id, data, violation)
+        if form is None:
+            raise
+        return ActionResult(form)
 
 
-@action("remove_assignment")
+#: Refusals about what was typed in the assign form: the input each is about.
+_ALTERNATE_CODES = frozenset({errors.INVALID_EMAIL, errors.ALTERNATE_EMAIL_SAME_AS_ACCOUNT})
+_PERSON_CODES = frozenset({errors.UNKNOWN_PERSON})
+
+
+def _refused_field(violation: RuleViolation) -> str | None:
+    """``person`` or ``alternate`` when the refusal is about one field of the form; else None."""
+    if violation.code in _ALTERNATE_CODES or (violation.code == errors.MISSING_FIELD
+                                              and violation.params.get("field") == "alternate_email"):
+        return "alternate"
+    if violation.code in _PERSON_CODES or violation.code == errors.MISSING_FIELD:
+        return "person"
+    return None
+
+
+def _refused_input(violation: RuleViolation) -> bool:
+    return _refused_field(violation) is not None
+
+
+def _form_again(turn: Turn, benefit_id: str, data: dict[str, Any], violation: RuleViolation) -> dict[str, Any] | None:
+    """The assign form again with what was typed and the reason under its field (a free seat is left)."""
+    field = _refused_field(violation)
+    benefit = turn.service.repo.benefit(benefit_id)
+    if field is None or benefit is None:
+        return None
+    view = list_view(turn, benefit.category, page_of(data))
+    row = next((assignments for b, assignments in view.rows if b.id == benefit_id), None)
+    if row is None or len(row) >= benefit.quantity:
+        return None
+    typed = _value(data, "person_id", f"person-{benefit_id}")
+    chosen = known_person(turn, typed)  # the picker's value as the form's choices name it
+    values = {f"person-{benefit_id}": chosen.id if chosen is not None else typed,
+              f"alternate-{benefit_id}": _value(data, "alternate_email", f"alternate-{benefit_id}")}
+    errors_ = {f"{field}-{benefit_id}": reason(turn, violation)}
+    return assign_form_card(view, benefit, row, turn.t, values, errors_)
+
+
+@action("remove_assignment", roles=GLOBAL_ADMINS)
 async def remove_assignment(turn: Turn, data: dict[str, Any]) -> ActionResult:
     assignment_id = str(data.get("assignment_id") or "")
     benefit_id = str(data.get("benefit_id") or "")
@@ -77,6 +122,8 @@ async def remove_assignment(turn: Turn, data: dict[str, Any]) -> ActionResult:
     if existing is not None:
         benefit_id = existing.benefit_id
     category = _category(turn, benefit_id, data)
+    if existing is not None and existing.is_current and str(data.get("confirm") or "") != "yes":
+        return ActionResult(_confirm_removal(turn, existing, category, data))
 
     async def change() -> dict[str, Any]:
         removed = await turn.service.remove_assignment(turn.person, assignment_id, op_key=turn.op_key)
@@ -88,7 +135,24 @@ async def remove_assignment(turn: Turn, data: dict[str, Any]) -> ActionResult:
     return await change_then_show(turn, category, page_of(data), change)
 
 
-@action("add_person")
+def _confirm_removal(turn: Turn, assignment: Assignment, category: Category | None,
+                     data: dict[str, Any]) -> dict[str, Any]:
+    """Removing a seat asks first: who loses what, the button that removes, and the way back."""
+    t = turn.t
+    person = turn.service.repo.person(assignment.person_id)
+    benefit = turn.service.repo.benefit(assignment.benefit_id)
+    names = {"person": person.name if person else assignment.person_id,
+             "benefit": t.label(benefit) if benefit else assignment.benefit_id}
+    nonce = str(data.get("nonce") or "")
+    yes = execute(t("benefits.confirm_remove_button", **names), "remove_assignment", {
+        "assignment_id": assignment.id, "benefit_id": assignment.benefit_id, "page": page_of(data), "confirm": "yes",
+        **({"nonce": f"{nonce}:confirm"} if nonce else {})})
+    back = LIST_VERBS.get(category, "overview") if category is not None else "overview"
+    return confirm(t, t("benefits.confirm_remove_title", **names), [t("benefits.confirm_remove_text", **names)],
+                   yes, execute(t("benefits.keep_button", **names), back, {"page": page_of(data)}))
+
+
+@action("add_person", roles=GLOBAL_ADMINS, inputs=("new_person_name", "new_person_email"))
 async def add_person(turn: Turn, data: dict[str, Any]) -> ActionResult:
     category = _category(turn, "", data)
 

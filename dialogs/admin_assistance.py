@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from cards.assistance import assistance_form
-from dialogs.actions import ActionResult, action
-from dialogs.admin_view import ROLE_CODES, new_nonce, page_of, refusal, render_list
+from dialogs.actions import ADMINS, ROLE_REFUSALS, ActionResult, action
+from dialogs.admin_view import new_nonce, page_of, refusal, render_list
 from dialogs.requests import service_request_page
 from dialogs.turn import Turn
 from domain import errors, rules
@@ -15,7 +15,7 @@ from domain.errors import RuleViolation
 from domain.models import Category
 
 
-@action("request_assistance")
+@action("request_assistance", roles=ADMINS)
 async def request_assistance(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_admin(turn.person)
     benefit_id = str(data.get("benefit_id") or "")
@@ -27,7 +27,7 @@ async def request_assistance(turn: Turn, data: dict[str, Any]) -> ActionResult:
     return ActionResult(assistance_form(benefit, turn.t, new_nonce(), page_of(data)))
 
 
-@action("submit_assistance")
+@action("submit_assistance", roles=ADMINS, inputs=("phase", "topic", "description"))
 async def submit_assistance(turn: Turn, data: dict[str, Any]) -> ActionResult:
     benefit_id = str(data.get("benefit_id") or "")
     page = page_of(data)
@@ -36,7 +36,7 @@ async def submit_assistance(turn: Turn, data: dict[str, Any]) -> ActionResult:
             turn.person, benefit_id, str(data.get("phase") or ""), str(data.get("topic") or ""),
             str(data.get("description") or ""), op_key=turn.op_key)
     except RuleViolation as violation:
-        if violation.code in ROLE_CODES:
+        if violation.code in ROLE_REFUSALS:
             raise
         benefit = turn.service.repo.benefit(benefit_id)
         if benefit is not None and rules.accepts_assistance_requests(benefit):

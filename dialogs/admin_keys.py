@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from cards.keys import keys_card
-from dialogs.actions import ActionResult, action
+from dialogs.actions import ADMINS, ActionResult, action
 from dialogs.admin_view import page_of, refusal, render_list
 from dialogs.turn import Turn
 from domain import errors, rules
@@ -22,7 +22,7 @@ def _field(data: dict[str, Any], name: str, benefit_id: str) -> str:
     return str(data.get(name) or data.get(f"{name}-{benefit_id}") or "").strip()
 
 
-@action("reveal_keys")
+@action("reveal_keys", roles=ADMINS, inputs=("language-{benefit_id}", "os-{benefit_id}", "language", "os"))
 async def reveal_keys(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_can_reveal_keys(turn.person)  # a forged invoke from an employee stops here
     benefit_id = str(data.get("benefit_id") or "")

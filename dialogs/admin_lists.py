@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from dialogs.actions import ActionHandler, ActionResult, action
+from dialogs.actions import ADMINS, ActionHandler, ActionResult, action
 from dialogs.admin_view import page_of, render_list, render_overview
 from dialogs.turn import Turn
 from domain.models import Category
 
 
-@action("overview")
+@action("overview", roles=ADMINS)
 async def overview(turn: Turn, data: dict[str, Any]) -> ActionResult:
     return ActionResult(render_overview(turn))
 
@@ -36,4 +36,4 @@ def _list_action(category: Category) -> ActionHandler:
 
 
 for _verb, _category in LIST_VERBS.items():
-    action(_verb)(_list_action(_category))
+    action(_verb, roles=ADMINS)(_list_action(_category))

@@ -18,15 +18,11 @@ from cards.base import Card, notice
 from cards.benefit_list import ListView, list_card
 from cards.overview import overview_card
 from cards.text import compose
-from dialogs.actions import ACTIONS, ActionResult
+from dialogs.actions import ROLE_REFUSALS, ActionResult, allowed_verbs
 from dialogs.card_memo import OVERVIEW
 from dialogs.turn import Turn
-from domain import errors
 from domain.errors import RuleViolation, RuleViolations
 from domain.models import Category
-
-#: Refusals about the actor's role: answered by the handler with the names of the admins.
-ROLE_CODES = frozenset({errors.NOT_AN_ADMIN, errors.NEEDS_GLOBAL_ADMIN, errors.NEEDS_GTM_ROLE})
 
 
 def new_nonce() -> str:
@@ -50,6 +46,7 @@ def list_view(turn: Turn, category: Category, page: int = 0) -> ListView:
         people={p.id: p for p in service.repo.people()},
         packages={p.id: p for p in service.repo.packages()},
         account_email=org.account_email if org else "", page=page, nonce=new_nonce(),
+        allowed=allowed_verbs(turn.person),
     )
 
 
@@ -60,11 +57,11 @@ def render_list(turn: Turn, category: Category, page: int = 0, outcome: dict[str
 def render_overview(turn: Turn, outcome: dict[str, Any] | None = None) -> Card:
     summaries = turn.service.overview(turn.person)
     packages = turn.service.repo.packages()
+    verbs = allowed_verbs(turn.person)
     if outcome is None:  # the same data in the same language gives the same card (see dialogs.card_memo)
-        verbs = frozenset(ACTIONS)
         return OVERVIEW.get(turn.t, (tuple(summaries), tuple(packages), verbs),
                             lambda: overview_card(summaries, packages, turn.t, set(verbs)))
-    return overview_card(summaries, packages, turn.t, set(ACTIONS), outcome)
+    return overview_card(summaries, packages, turn.t, set(verbs), outcome)
 
 
 def reason(turn: Turn, violation: RuleViolation) -> str:
@@ -78,12 +75,14 @@ def refusal(turn: Turn, violation: RuleViolation) -> dict[str, Any]:
 
 
 async def change_then_show(turn: Turn, category: Category | None, page: int,
-                           change: Callable[[], Awaitable[dict[str, Any]]]) -> ActionResult:
-    """Run ``change`` (it returns the success notice); show the refreshed list either way."""
+                           change: Callable[[], Awaitable[dict[str, Any]]],
+                           reraise: Callable[[RuleViolation], bool] = lambda _: False) -> ActionResult:
+    """Run ``change`` (it returns the success notice); show the refreshed list either way, unless
+    ``reraise`` wants the refusal back (to show the refused form again)."""
     try:
         outcome = await change()
     except RuleViolation as violation:
-        if violation.code in ROLE_CODES:
+        if violation.code in ROLE_REFUSALS or reraise(violation):
             raise
         outcome = refusal(turn, violation)
     if category is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from cards.audit import changes_card, choose_subject_card
-from dialogs.actions import ActionResult, action
+from dialogs.actions import ADMINS, ActionResult, action, may
 from dialogs.turn import Turn
 from domain import errors, rules
 from domain.errors import RuleViolation
@@ -38,7 +38,7 @@ def resolve_subject(turn: Turn, wanted: str) -> tuple[str, str] | None:
     return partial[0] if len(partial) == 1 else None
 
 
-@action("recent_changes")
+@action("recent_changes", roles=ADMINS, inputs=("subject_id",))
 async def recent_changes(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_admin(turn.person)
     wanted = str(data.get("subject_id") or data.get("argument") or "").strip()
@@ -50,4 +50,5 @@ async def recent_changes(turn: Turn, data: dict[str, Any]) -> ActionResult:
     subject_id, title = found
     entries = turn.service.recent_changes(turn.person, subject_id)
     names = {p.id: p.name for p in turn.service.repo.people()}
-    return ActionResult(changes_card(turn.t, title, entries, names))
+    back = str(data.get("back") or "")
+    return ActionResult(changes_card(turn.t, title, entries, names, back if may(turn.person, back) else None))

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from cards.help import help_card, language_card
-from dialogs.actions import ACTIONS, ActionResult, action
+from dialogs.actions import ActionResult, action, may
 from dialogs.turn import Turn
 from services.i18n import LOCALES, Translator, normalize_locale
 
 
 @action("help")
 async def show_help(turn: Turn, data: dict[str, Any]) -> ActionResult:
-    return ActionResult(help_card(turn.person, turn.t, set(ACTIONS)))
+    return ActionResult(help_card(turn.person, turn.t, lambda verb: may(turn.person, verb)))
 
 
 @action("language")

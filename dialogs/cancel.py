@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from cards.cancel import cancel_list_card, confirm_card
-from dialogs.actions import ActionResult, action
+from dialogs.actions import GLOBAL_ADMINS, ActionResult, action
 from dialogs.requests import service_request_page
 from dialogs.turn import Turn
 from domain import errors, rules
@@ -30,13 +30,13 @@ def _open(turn: Turn) -> dict[str, ServiceRequest]:
     return {r.package_id: r for r in found if r is not None}
 
 
-@action("cancel_start")
+@action("cancel_start", roles=GLOBAL_ADMINS)
 async def cancel_start(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_admin(turn.person)
     return ActionResult(cancel_list_card(turn.t, _checks(turn), open_requests=_open(turn)))
 
 
-@action("cancel_package")
+@action("cancel_package", roles=GLOBAL_ADMINS)
 async def cancel_package(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_can_assign_benefits(turn.person)
     package_id = str(data.get("package_id") or "")

@@ -10,15 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from cards.gtm import CONTACT_LANGUAGES, contact_form, gtm_card
-from dialogs.actions import ActionResult, action
-from dialogs.people import resolve_person
+from dialogs.actions import GO_TO_MARKET_ADMINS, ROLE_REFUSALS, ActionResult, action
+from dialogs.people import known_person, resolve_person
 from dialogs.turn import Turn
 from domain import errors, rules
 from domain.errors import RuleViolation
 from domain.models import Category
-
-#: Refusals about *who* acts: the handler answers them (and names the admins); never swallowed here.
-PERMISSION_CODES = (errors.NOT_AN_ADMIN, errors.NEEDS_GLOBAL_ADMIN, errors.NEEDS_GTM_ROLE)
 
 
 def page(turn: Turn, outcome: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -30,13 +27,13 @@ def page(turn: Turn, outcome: dict[str, Any] | None = None) -> dict[str, Any]:
     return gtm_card(turn.t, offers, contact, person, turn.service.today(), outcome, packages)
 
 
-@action("list_go_to_market")
+@action("list_go_to_market", roles=GO_TO_MARKET_ADMINS)
 async def list_go_to_market(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_can_manage_go_to_market(turn.person)
     return ActionResult(page(turn))
 
 
-@action("marketing_contact")
+@action("marketing_contact", roles=GO_TO_MARKET_ADMINS)
 async def marketing_contact(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_can_manage_go_to_market(turn.person)
     repo = turn.service.repo
@@ -45,7 +42,8 @@ async def marketing_contact(turn: Turn, data: dict[str, Any]) -> ActionResult:
                                      account_email(turn), mode))
 
 
-@action("set_marketing_contact")
+@action("set_marketing_contact", roles=GO_TO_MARKET_ADMINS,
+        inputs=("person_id", "alternate_email", "phone", "preferred_language"))
 async def set_marketing_contact(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_can_manage_go_to_market(turn.person)
     repo = turn.service.repo
@@ -61,13 +59,23 @@ async def set_marketing_contact(turn: Turn, data: dict[str, Any]) -> ActionResul
             turn.person, person.id, values["alternate_email"], values["phone"], values["preferred_language"],
             op_key=turn.op_key)
     except RuleViolation as violation:
-        if violation.code in PERMISSION_CODES:
+        if violation.code in ROLE_REFUSALS:
             raise
+        chosen = known_person(turn, values["person_id"])
+        if chosen is not None:  # the picker's value (an Entra id, an email) as the form's choices name it
+            values["person_id"] = chosen.id
         form = contact_form(turn.t, repo.people(), repo.marketing_contact(), account_email(turn), mode,
-                            values, error=turn.t(violation.code, **violation.params))
+                            values, error=turn.t(violation.code, **violation.params),
+                            error_field=_CONTACT_FIELDS.get(violation.code, ""))
         return ActionResult(form)
     name = (repo.person(contact.person_id) or person).name
     return ActionResult(page(turn, {"key": "gtm.contact.saved", "params": {"name": name}}))
+
+
+#: The contact form's input a refusal is about (shown under it; anything else on top of the form).
+_CONTACT_FIELDS = {errors.INVALID_EMAIL: "alternate_email", errors.ALTERNATE_EMAIL_SAME_AS_ACCOUNT: "alternate_email",
+                   errors.INVALID_PHONE: "phone", errors.INVALID_LANGUAGE: "preferred_language",
+                   errors.UNKNOWN_PERSON: "person_id"}
 
 
 def account_email(turn: Turn) -> str:
@@ -75,7 +83,7 @@ def account_email(turn: Turn) -> str:
     return org.account_email if org else ""
 
 
-@action("activate_offer")
+@action("activate_offer", roles=GO_TO_MARKET_ADMINS)
 async def activate_offer(turn: Turn, data: dict[str, Any]) -> ActionResult:
     """Seed: *Activate* an offer; it goes to pending (it can take several days)."""
     rules.require_can_manage_go_to_market(turn.person)
@@ -83,10 +91,9 @@ async def activate_offer(turn: Turn, data: dict[str, Any]) -> ActionResult:
     try:
         offer = await turn.service.request_offer_activation(turn.person, benefit_id, op_key=turn.op_key)
     except RuleViolation as violation:
-        if violation.code in PERMISSION_CODES:
+        if violation.code in ROLE_REFUSALS:
             raise
         message = turn.t(violation.code, **violation.params)
-        return ActionResult(page(turn, {"key": "gtm.refused", "style": "attention", "params": {"reason": message}}),
-                            (message,))
+        return ActionResult(page(turn, {"key": "gtm.refused", "style": "attention", "params": {"reason": message}}))
     label = turn.t.label(offer)
     return ActionResult(page(turn, {"key": "gtm.activation_requested", "params": {"offer": label}}))

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from cards.notifications import PendingRow, activate_card, notifications_card
-from dialogs.actions import ActionResult, action
+from dialogs.actions import ADMINS, ActionResult, action
 from dialogs.turn import Turn
 from domain import rules
 from domain.models import Status
@@ -38,13 +38,13 @@ def pending_rows(turn: Turn) -> list[PendingRow]:
     return rows
 
 
-@action("activate")
+@action("activate", roles=ADMINS)
 async def show_pending(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_admin(turn.person)
     return ActionResult(activate_card(pending_rows(turn), turn.t))
 
 
-@action("mark_activated")
+@action("mark_activated", roles=ADMINS, inputs=("{field}",))
 async def mark_activated(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_admin(turn.person)
     target = str(data.get("target") or "")
@@ -66,7 +66,7 @@ async def mark_activated(turn: Turn, data: dict[str, Any]) -> ActionResult:
     return ActionResult(activate_card(pending_rows(turn), turn.t, outcome))
 
 
-@action("notifications")
+@action("notifications", roles=ADMINS)
 async def show_notifications(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_admin(turn.person)
     outbox = Outbox(turn.service.store)

@@ -22,8 +22,8 @@ from cards.requests import (
     service_request_card,
     submitted_card,
 )
-from dialogs.actions import ActionResult, action
-from dialogs.admin_view import ROLE_CODES, new_nonce, reason
+from dialogs.actions import ADMINS, GLOBAL_ADMINS, ROLE_REFUSALS, ActionResult, action
+from dialogs.admin_view import new_nonce, reason
 from dialogs.turn import Turn
 from domain import errors, rules
 from domain.errors import RuleViolation
@@ -40,7 +40,6 @@ from domain.models import (
 from services.benefits import BenefitsService
 from services.i18n import Translator
 
-PERMISSION_CODES = (errors.NOT_AN_ADMIN, errors.NEEDS_GLOBAL_ADMIN, errors.NEEDS_GTM_ROLE)
 #: How many pending request cards ``requests`` sends at once.
 MAX_PENDING_CARDS = 10
 
@@ -85,7 +84,7 @@ async def request_benefit(turn: Turn, data: dict[str, Any]) -> ActionResult:
     return ActionResult(request_form_card(turn.t, requestable(turn.service, turn.person)))
 
 
-@action("submit_benefit_request")
+@action("submit_benefit_request", inputs=("benefit_id", "note"))
 async def submit_benefit_request(turn: Turn, data: dict[str, Any]) -> ActionResult:
     options = requestable(turn.service, turn.person)
     benefit_id = str(data.get("benefit_id") or "")
@@ -108,7 +107,12 @@ async def show_request_card(turn: Turn, data: dict[str, Any]) -> ActionResult:
     return ActionResult(card_for(turn.service, request, turn.person, turn.t))
 
 
-@action("decide_request")
+def _decision_inputs(data: dict[str, Any]) -> tuple[str, ...]:
+    """Only an approval reads the alternate email (declining needs nothing typed)."""
+    return ("alternate_email",) if data.get("decision") == "approve" else ()
+
+
+@action("decide_request", roles=GLOBAL_ADMINS, inputs=_decision_inputs)
 async def decide_request(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_can_assign_benefits(turn.person)
     request = _request(turn, data)
@@ -117,12 +121,10 @@ async def decide_request(turn: Turn, data: dict[str, Any]) -> ActionResult:
         decided, _ = await turn.service.decide_request(turn.person, request.id, approve,
                                                        str(data.get("alternate_email") or ""))
     except RuleViolation as violation:
-        if violation.code in PERMISSION_CODES:
+        if violation.code in ROLE_REFUSALS:
             raise
         current = turn.service.repo.request(request.id) or request
         message = turn.t(violation.code, **violation.params)
-        if violation.code == errors.REQUEST_ALREADY_DECIDED:
-            return ActionResult(card_for(turn.service, current, turn.person, turn.t), (message,))
         return ActionResult(card_for(turn.service, current, turn.person, turn.t, error=message))
     requester = turn.service.repo.person(decided.requested_by)
     key = "requests.approved" if decided.status is RequestStatus.APPROVED else "requests.declined"
@@ -130,7 +132,7 @@ async def decide_request(turn: Turn, data: dict[str, Any]) -> ActionResult:
     return ActionResult(card_for(turn.service, decided, turn.person, turn.t, outcome))
 
 
-@action("requests")
+@action("requests", roles=ADMINS)
 async def pending_requests(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_admin(turn.person)
     repo = turn.service.repo
@@ -172,12 +174,12 @@ def service_request_page(turn: Turn, request: ServiceRequest, outcome: dict[str,
     return ActionResult(service_request_card(turn.t, service_request_view(turn, request), outcome, error, typed))
 
 
-@action("service_request")
+@action("service_request", roles=ADMINS)
 async def show_service_request(turn: Turn, data: dict[str, Any]) -> ActionResult:
     return service_request_page(turn, turn.service.service_request(turn.person, str(data.get("request_id") or "")))
 
 
-@action("record_request_number")
+@action("record_request_number", roles=ADMINS, inputs=("partner_center_number",))
 async def record_request_number(turn: Turn, data: dict[str, Any]) -> ActionResult:
     """The admin filed it in Partner Center: the number it gave, checked; a refusal keeps what was typed."""
     request = turn.service.service_request(turn.person, str(data.get("request_id") or ""))
@@ -185,7 +187,7 @@ async def record_request_number(turn: Turn, data: dict[str, Any]) -> ActionResul
     try:
         recorded = await turn.service.record_request_number(turn.person, request.id, typed, op_key=turn.op_key)
     except RuleViolation as violation:
-        if violation.code in ROLE_CODES:
+        if violation.code in ROLE_REFUSALS:
             raise
         current = turn.service.repo.request(request.id) or request
         return service_request_page(turn, current, error=reason(turn, violation), typed=typed)
@@ -193,14 +195,14 @@ async def record_request_number(turn: Turn, data: dict[str, Any]) -> ActionResul
                                                  "params": {"number": recorded.partner_center_number}})
 
 
-@action("close_request")
+@action("close_request", roles=ADMINS)
 async def close_request(turn: Turn, data: dict[str, Any]) -> ActionResult:
     request = turn.service.service_request(turn.person, str(data.get("request_id") or ""))
     try:
         closed = await turn.service.close_request(turn.person, request.id, str(data.get("outcome") or ""),
                                                   op_key=turn.op_key)
     except RuleViolation as violation:
-        if violation.code in ROLE_CODES:
+        if violation.code in ROLE_REFUSALS:
             raise
         current = turn.service.repo.request(request.id) or request
         return service_request_page(turn, current, error=reason(turn, violation))

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from cards.users import users_card
-from dialogs.actions import ActionResult, action
+from cards.users import add_user_card, confirm_roles_card, users_card
+from dialogs.actions import GLOBAL_ADMINS, ROLE_REFUSALS, ActionResult, action, may
 from dialogs.turn import Turn
-from domain import errors, rules
+from domain import errors
 from domain.errors import RuleViolation
 from domain.models import Role
 
@@ -32,29 +32,59 @@ def parse_roles(value: Any) -> frozenset[Role]:
 
 
 def _page(turn: Turn, outcome: dict[str, Any] | None = None) -> ActionResult:
-    return ActionResult(users_card(turn.t, turn.service.repo.people(), outcome))
+    return ActionResult(users_card(turn.t, turn.service.repo.people(), outcome,
+                                   lambda verb: may(turn.person, verb)))
 
 
-@action("users")
+def _refused(turn: Turn, violation: RuleViolation) -> ActionResult:
+    """The directory again, with why nothing changed on top (a stale or forged click)."""
+    if violation.code in ROLE_REFUSALS:
+        raise violation
+    return _page(turn, {"key": "users.refused", "style": "attention",
+                        "params": {"reason": turn.t(violation.code, **violation.params)}})
+
+
+@action("users", roles=GLOBAL_ADMINS)
 async def users(turn: Turn, data: dict[str, Any]) -> ActionResult:
-    rules.require_can_manage_roles(turn.person)
     return _page(turn)
 
 
-@action("set_roles")
+@action("set_roles", roles=GLOBAL_ADMINS, inputs=("{input}",))
 async def set_roles(turn: Turn, data: dict[str, Any]) -> ActionResult:
-    rules.require_can_manage_roles(turn.person)
+    """Removing a role asks first (it can lock someone out); adding one does not."""
     person_id = str(data.get("person_id") or "")
     field = str(data.get("input") or "roles")
-    wanted = parse_roles(data.get(field) if field in data else data.get("roles"))
-    person = await turn.service.set_roles(turn.person, person_id, wanted)
+    try:
+        wanted = parse_roles(data.get(field) if field in data else data.get("roles"))
+        current = turn.service.repo.person(person_id)
+        if current is None:
+            raise RuleViolation(errors.UNKNOWN_PERSON, id=person_id)
+        if current.roles - wanted and str(data.get("confirm") or "") != "yes":
+            return ActionResult(confirm_roles_card(turn.t, current, wanted))
+        person = await turn.service.set_roles(turn.person, person_id, wanted)
+    except RuleViolation as violation:
+        return _refused(turn, violation)
     roles = ", ".join(turn.t(f"roles.{r.value}") for r in sorted(person.roles)) or turn.t("roles.employee")
     return _page(turn, {"key": "users.roles_saved", "params": {"name": person.name, "roles": roles}})
 
 
-@action("add_user")
+#: Which field of the add-a-user form a refusal is about, and what to say under it.
+_FIELD_ERRORS = {"name": ("new_name", "users.name_error"), "email": ("new_email", "users.email_error")}
+
+
+@action("add_user", roles=GLOBAL_ADMINS, inputs=("new_name", "new_email", "new_roles"))
 async def add_user(turn: Turn, data: dict[str, Any]) -> ActionResult:
-    rules.require_can_manage_roles(turn.person)
-    person = await turn.service.add_person(turn.person, str(data.get("new_name") or ""),
-                                           str(data.get("new_email") or ""), parse_roles(data.get("new_roles")))
+    # what was typed, as much of it as the form's inputs hold (a pasted essay is not sent back)
+    values = {k: str(data.get(k) or "")[:limit] for k, limit in (("new_name", 120), ("new_email", 254),
+                                                                  ("new_roles", 200))}
+    try:
+        person = await turn.service.add_person(turn.person, values["new_name"], values["new_email"],
+                                               parse_roles(values["new_roles"]))
+    except RuleViolation as violation:
+        if violation.code in ROLE_REFUSALS:
+            raise
+        field = "email" if violation.code == errors.INVALID_EMAIL else str(violation.params.get("field") or "")
+        input_id, key = _FIELD_ERRORS.get(field, ("new_roles", ""))
+        message = turn.t(key) if key else turn.t(violation.code, **violation.params)
+        return ActionResult(add_user_card(turn.t, values, {input_id: message}))
     return _page(turn, {"key": "users.added", "params": {"name": person.name, "email": person.email}})

@@ -61,7 +61,7 @@ async def test_visual_studio_seat_and_its_removal_are_told_in_zh_cn(bot: BotClie
     assert "用户可以在 Visual Studio 门户中管理其订阅。" in card and "Alex Wilber" in card
     assert "https://my.visualstudio.com" in json.dumps(received(bot, LEE)[0])
     assignment = next(a for a in bot.service.repo.assignments_of_benefit("vs-professional") if a.is_current)
-    await bot.execute(ALEX, "remove_assignment", {"assignment_id": assignment.id})
+    await bot.execute(ALEX, "remove_assignment", {"assignment_id": assignment.id, "confirm": "yes"})
     cards = await told(bot, LEE, 2)
     assert "Visual Studio 专业版订阅 已不再分配给你" in cards[1]
     assert "Alex Wilber 移除了你的 Visual Studio 专业版订阅 席位" in cards[1]

@@ -39,8 +39,10 @@ async def test_second_remove_click_is_answered_with_the_first_removal(bot: BotCl
     lee = await bot.service.assign(alex, "vs-professional", LEE_ID)
     nestor = await bot.service.assign(alex, "vs-professional", NESTOR_ID)
     nonce = "card-8:remove_assignment:x"
-    _, first, _ = await bot.execute(ALEX, "remove_assignment", {"assignment_id": lee.id, "nonce": nonce})
-    _, second, _ = await bot.execute(ALEX, "remove_assignment", {"assignment_id": nestor.id, "nonce": nonce})
+    _, first, _ = await bot.execute(ALEX, "remove_assignment", {"assignment_id": lee.id, "nonce": nonce,
+                                                                "confirm": "yes"})
+    _, second, _ = await bot.execute(ALEX, "remove_assignment", {"assignment_id": nestor.id, "nonce": nonce,
+                                                                 "confirm": "yes"})
     assert bot.service.repo.assignment(nestor.id).is_current  # one click, one removal
     assert not bot.service.repo.assignment(lee.id).is_current
     assert "Lee Gu" in top(first) and "Lee Gu" in top(second) and "Nestor" not in top(second)

@@ -36,7 +36,8 @@ def test_list_header_and_rows_share_column_widths(category: Category, locale: st
     widths = column_sets(card)
     assert len(widths) >= 2 and all(w == widths[0] for w in widths), widths
     assert "auto" not in widths[0] and widths[0][-1].endswith("px") and int(widths[0][-1][:-2]) >= 40
-    assert toggles(card) and all(a["title"] == "⌄" and a["tooltip"] == t("benefits.details") for a in toggles(card))
+    assert toggles(card)
+    assert all(a["title"] == "⌄" and a["tooltip"].startswith(t("benefits.details")) for a in toggles(card))
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -48,4 +49,4 @@ def test_go_to_market_rows_use_the_down_arrow_in_a_column_that_fits_it(locale: s
     assert len(widths) == 1 + len(offers) and all(w == widths[0] for w in widths), widths
     assert widths[0][-1].endswith("px") and int(widths[0][-1][:-2]) >= 40
     assert [a["title"] for a in toggles(card)] == ["⌄"] * len(offers)
-    assert all(a["tooltip"] == t("gtm.details") for a in toggles(card))
+    assert all(a["tooltip"].startswith(t("gtm.details")) for a in toggles(card))

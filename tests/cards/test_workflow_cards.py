@@ -50,7 +50,7 @@ NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 OWN_VERBS = {"list_go_to_market", "marketing_contact", "set_marketing_contact", "activate_offer", "cancel_start",
              "cancel_package", "users", "set_roles", "add_user", "my_benefits", "request_benefit",
              "submit_benefit_request", "decide_request", "request_card", "requests", "recent_changes",
-             "service_request", "record_request_number", "close_request", "list_technical"}
+             "service_request", "record_request_number", "close_request", "list_technical", "help"}
 INVENTORY = parse_inventory(demo_inventory(TODAY))
 BENEFITS = {b.id: b for b in INVENTORY.benefits}
 PEOPLE = {p.name.split()[0]: p for p in INVENTORY.people}
