@@ -76,7 +76,7 @@ async def test_technical_benefit_tells_the_days_and_the_alternate_address_in_zh_
     await bot.execute(ALEX, "assign_user", {"benefit_id": "tech-support", "person_id": NESTOR_ID,
                                             "alternate_email": "nestor.alt@example.com"})
     [card] = await told(bot, NESTOR)
-    assert "已將 Product support incidents 指派給您" in card
+    assert "已將 Microsoft 產品支援事件 指派給您" in card
     assert "可能需要數天來啟用這個權益及透過電子郵件傳送指示給受指派的使用者。" in card
     assert "nestor.alt@example.com" in card
     assert "啟用後我會在這裡通知您。" in card

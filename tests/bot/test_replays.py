@@ -67,4 +67,4 @@ async def test_second_activate_click_on_another_offer_is_answered_with_the_first
     _, second, _ = await bot.execute(MEGAN, "activate_offer", {"benefit_id": "gtm-isv-cosell", "nonce": nonce})
     assert bot.service.repo.benefit("gtm-isv-cosell").status.value == "not_activated"
     notice = all_text(second["value"]["body"][1])
-    assert "Activation of Go-to-market benefits (Gold Core) requested" in notice and "ISV" not in notice, notice
+    assert "Activation of Go-to-market benefits · Gold Core requested" in notice and "ISV" not in notice, notice
