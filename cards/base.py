@@ -92,6 +92,23 @@ def about(t: Translator, button: dict[str, Any], subject: str, action: str | Non
     return {**button, "tooltip": t("nav.about", action=action or button.get("title", ""), subject=subject)}
 
 
+def named(t: Translator, button: dict[str, Any], subject: str) -> dict[str, Any]:
+    """``button`` titled with what it does and the row it is about: the renderer reads the title, not the
+    tooltip, to a screen reader, so buttons repeated once per row need titles that differ."""
+    title = t("nav.about", action=button.get("title", ""), subject=subject)
+    named_button = {**button, "title": title, "tooltip": title}
+    if isinstance(button.get("fallback"), dict):
+        named_button["fallback"] = {**button["fallback"], "title": title}
+    return named_button
+
+
+def row_toggle(t: Translator, target_id: str, what: str, subject: str) -> dict[str, Any]:
+    """The ⌄ at the end of a list row, as the column's select action: the renderer names a select action by
+    its tooltip (a button by its title), so each row's ⌄ is read as what it opens, while it shows only ⌄."""
+    return {"type": "Action.ToggleVisibility", "targetElements": [target_id],
+            "tooltip": t("nav.about", action=what, subject=subject)}
+
+
 def leave(title: str, verb: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
     """A button that leaves a form: it sends none of the form's inputs, so nothing typed can block it."""
     button = execute(title, verb, data, associatedInputs="none")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from cards.base import Card, about, card, execute, facts, heading, leave, open_url, text, toggle
+from cards.base import Card, about, card, execute, facts, heading, leave, named, open_url, row_toggle, text
 from cards.text import compose, json_size
 from domain import rules
 from domain.models import Assignment, Benefit, BenefitKind, BenefitPackage, Category, Person, Status
@@ -208,9 +208,9 @@ def _row(view: ListView, benefit: Benefit, assignments: list[Assignment], t: Tra
             {"type": "Column", "width": COLUMN_WIDTHS["quantity"], "items": [text(seats, size="Small")]},
             {"type": "Column", "width": COLUMN_WIDTHS["expires"],
              "items": [text(_when(view, benefit, status, t), size="Small")]},
-            {"type": "Column", "width": TOGGLE_WIDTH, "verticalContentAlignment": "Center", "items": [
-                {"type": "ActionSet", "actions": [
-                    about(t, toggle("⌄", details_id), t.label(benefit), t("benefits.details"))]}]},
+            {"type": "Column", "width": TOGGLE_WIDTH, "verticalContentAlignment": "Center",
+             "selectAction": row_toggle(t, details_id, t("benefits.details"), t.label(benefit)),
+             "items": [text("⌄", horizontalAlignment="Center", size="Large")]},
         ],
     }
     details = {"type": "Container", "id": details_id, "isVisible": False, "style": "emphasis",
@@ -248,7 +248,7 @@ def _details(view: ListView, benefit: Benefit, assignments: list[Assignment], t:
     if rules.accepts_assistance_requests(benefit) and view.may("request_assistance"):
         items.append(text(t("technical.assistance_hint"), isSubtle=True))
         items.append({"type": "ActionSet", "actions": [
-            about(t, execute(t("technical.request_assistance"), "request_assistance",
+            named(t, execute(t("technical.request_assistance"), "request_assistance",
                              {"benefit_id": benefit.id, "page": view.page}), t.label(benefit))]})
     return items
 
@@ -275,7 +275,7 @@ def _keys_section(view: ListView, benefit: Benefit, t: Translator) -> list[dict[
     form.pop("msteams", None)
     form.pop("$schema", None)
     return [text(t(hint), isSubtle=True),
-            {"type": "ActionSet", "actions": [about(t, {"type": "Action.ShowCard", "title": t("software.get_keys"),
+            {"type": "ActionSet", "actions": [named(t, {"type": "Action.ShowCard", "title": t("software.get_keys"),
                                                           "card": form}, t.label(benefit))]}]
 
 
@@ -363,13 +363,13 @@ def _assignments_section(view: ListView, benefit: Benefit, assignments: list[Ass
                     [_mutating(t("benefits.assign_user"), "assign_user", view, {"benefit_id": benefit.id}, benefit.id)])
         form.pop("msteams", None)
         form.pop("$schema", None)
-        actions.append(about(t, {"type": "Action.ShowCard", "title": t("benefits.assign_user"), "card": form},
+        actions.append(named(t, {"type": "Action.ShowCard", "title": t("benefits.assign_user"), "card": form},
                              t.label(benefit)))
     elif not technical:
         items.append(text(t("benefits.all_assigned"), isSubtle=True))
     if benefit.kind is BenefitKind.VISUAL_STUDIO:
         items.append(text(t("vs.repeat"), isSubtle=True, size="Small"))
-        actions.append(about(t, open_url(t("vs.open_portal"), benefit.portal_url or VISUAL_STUDIO_PORTAL),
+        actions.append(named(t, open_url(t("vs.open_portal"), benefit.portal_url or VISUAL_STUDIO_PORTAL),
                              t.label(benefit)))
     if actions:
         items.append({"type": "ActionSet", "actions": actions})
@@ -425,7 +425,7 @@ def _add_person_action(view: ListView, t: Translator) -> dict[str, Any]:
         {"type": "Input.Text", "id": "new_person_email", "label": t("benefits.person_email"), "style": "Email",
          "isRequired": True, "regex": rules.EMAIL_PATTERN, "errorMessage": t("benefits.person_email_error"),
          "maxLength": 254},
-    ], [_mutating(t("benefits.add_user"), "add_person", view, {"category": view.category.value}, "add")])
+    ], [_mutating(t("benefits.add_user_save"), "add_person", view, {"category": view.category.value}, "add")])
     form.pop("msteams", None)
     form.pop("$schema", None)
     return {"type": "Action.ShowCard", "title": t("benefits.add_user"), "card": form}

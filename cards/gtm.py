@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from cards.base import Card, about, card, execute, facts, heading, notice, subheading, text, toggle
+from cards.base import Card, card, execute, facts, heading, named, notice, row_toggle, subheading, text
 from domain import rules
 from domain.models import Benefit, BenefitPackage, MarketingContact, Person, Status
 from services.i18n import Translator
@@ -95,11 +95,10 @@ def _offer_row(t: Translator, offer: Benefit, index: int, has_contact: bool, tod
         ]},
         {"type": "Column", "width": 3, "items": [text(status_text(t, status))]},
         {"type": "Column", "width": 3, "items": [text(t.date(expires) or "—")]},
-        {"type": "Column", "width": TOGGLE_WIDTH, "verticalContentAlignment": "Center", "items": [
-            # seeds: "select the down arrow at the far right of the row"; the tooltip names it
-            {"type": "ActionSet", "actions": [
-                about(t, toggle("⌄", details_id), t.label(offer), t("gtm.details"))]},
-        ]},
+        # seeds: "select the down arrow at the far right of the row"; the tooltip names it
+        {"type": "Column", "width": TOGGLE_WIDTH, "verticalContentAlignment": "Center",
+         "selectAction": row_toggle(t, details_id, t("gtm.details"), t.label(offer)),
+         "items": [text("⌄", horizontalAlignment="Center", size="Large")]},
     ]}
     details: list[dict[str, Any]] = []
     description = t.pick(offer, "description")
@@ -116,9 +115,9 @@ def _offer_row(t: Translator, offer: Benefit, index: int, has_contact: bool, tod
     elif status in (Status.NOT_ACTIVATED, Status.EXPIRED):
         if not has_contact:
             details.append(text(t("gtm.contact_first"), isSubtle=True))
-        actions.append(about(t, execute(t("gtm.activate"), "activate_offer", {"benefit_id": offer.id}),
+        actions.append(named(t, execute(t("gtm.activate"), "activate_offer", {"benefit_id": offer.id}),
                              t.label(offer)))
-    actions.append(about(t, execute(t("gtm.changes"), "recent_changes", {"subject_id": offer.id,
+    actions.append(named(t, execute(t("gtm.changes"), "recent_changes", {"subject_id": offer.id,
                                                                                    "back": "list_go_to_market"}),
                          t.label(offer)))
     details.append({"type": "ActionSet", "actions": actions})

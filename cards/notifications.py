@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from cards.base import Card, card, execute, facts, heading, notice, open_url, subheading, text
+from cards.base import Card, card, execute, facts, heading, named, notice, open_url, subheading, text
 from services.i18n import Translator
 
 KINDS = ("activated", "expiry_reminder", "request_submitted", "request_decided", "assigned", "unassigned",
@@ -197,7 +197,8 @@ def activate_card(rows: list[PendingRow], t: Translator, outcome: dict[str, Any]
              "value": row.expires_on.isoformat() if row.expires_on else "",
              "errorMessage": t("activate.expires_error")},
             {"type": "ActionSet", "id": f"actions_{i}", "actions": [
-                execute(t("activate.mark"), "mark_activated", {"target": row.target_id, "field": field})]},
+                named(t, execute(t("activate.mark"), "mark_activated", {"target": row.target_id, "field": field}),
+                      label)]},
         ]})
     return card(body, [execute(t("activate.refresh"), "activate")])
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cards.base import Card, about, card, execute, heading, nav, subheading, text
+from cards.base import Card, card, execute, heading, named, nav, subheading, text
 from cards.benefit_list import LIST_VERBS
 from domain.models import BenefitPackage, Status, Unit
 from services.benefits import CategorySummary
@@ -49,7 +49,7 @@ def overview_card(summaries: list[CategorySummary], packages: list[BenefitPackag
         verb = LIST_VERBS[row.category]
         right: list[dict[str, Any]] = []
         if available is None or verb in available:
-            right = [{"type": "ActionSet", "actions": [about(t, execute(t("overview.open"), verb),
+            right = [{"type": "ActionSet", "actions": [named(t, execute(t("overview.open"), verb),
                                                                t(f"categories.{row.category.value}"))]}]
         body.append({
             "type": "ColumnSet", "id": f"category-{row.category.value}", "separator": True,

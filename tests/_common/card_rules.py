@@ -86,16 +86,18 @@ def verb_and_data(action: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 def accessible_name(action: dict[str, Any]) -> str:
+    """What a screen reader says for the button, as the Adaptive Cards renderer labels it: its title, and
+    its tooltip only when it has no title (a select action has none)."""
     return str(action.get("title") or action.get("tooltip") or "")
 
 
-def same_named_actions(card: dict[str, Any]) -> list[tuple[str, str]]:
-    """(title, tooltip) pairs used by more than one action shown together on one card or ShowCard."""
+def same_named_actions(card: dict[str, Any]) -> list[str]:
+    """Accessible names used by more than one action shown together on one card or ShowCard."""
     clashes = []
     for current, _ in cards_within(card):
-        seen: set[tuple[str, str]] = set()
+        seen: set[str] = set()
         for action in _actions_in(current):
-            key = (str(action.get("title") or ""), str(action.get("tooltip") or ""))
+            key = accessible_name(action)
             if key in seen:
                 clashes.append(key)
             seen.add(key)

@@ -5,7 +5,8 @@ MPN partner admin, User admin, employee), from the menu, every button that only 
 or asks first. For every card:
 - a button validates and sends exactly the inputs its action reads (``dialogs.actions.INPUTS``):
   no input of another form can block it, and no input it needs is left behind;
-- no two buttons shown together have the same title and tooltip (a screen reader tells them apart);
+- no two buttons shown together have the same accessible name (title, else tooltip), so a screen reader
+  tells them apart;
 - there is a way back to the menu;
 - it offers only what the viewer may do (``dialogs.actions.may``).
 """
