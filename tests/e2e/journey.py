@@ -107,9 +107,9 @@ class Journey:
             return self.p.locator(CARDS)
         return self.p.locator(CARDS).last.locator("div").filter(has_text=row)
 
-    async def click(self, name: str, row: str | None = None) -> None:
-        """Click the card button named ``name`` (the latest card that has one), or the one in the row
-        of the latest card that shows ``row`` (e.g. a row's ⌄ toggle)."""
+    async def click(self, name: str | re.Pattern[str], row: str | None = None) -> None:
+        """Click the card button named ``name`` (the latest card that has one; a pattern matches a row's
+        button by the row it names), or the one in the row of the latest card that shows ``row``."""
         await self._mark()
         buttons = self._scope(row).get_by_role("button", name=name, exact=True)
         if row is not None:  # the innermost block showing the row text that has this button

@@ -44,8 +44,8 @@ async def test_a_refused_technical_assignment_keeps_the_user_and_the_email(journ
     await journey.open()
     await journey.say("technical")
     await journey.expect_card("Product support incidents")
-    await journey.click("⌄", row="Product support incidents")
-    await journey.click("Assign user", row="Product support incidents")
+    await journey.click("Details: Product support incidents")
+    await journey.click("Assign user: Product support incidents")
     await journey.pick("Diego Siciliani")
     await journey.fill("Alternate email address", "diegos@contoso.com")  # his company address: refused
     await journey.screenshot("assignment typed")
