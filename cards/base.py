@@ -102,11 +102,19 @@ def named(t: Translator, button: dict[str, Any], subject: str) -> dict[str, Any]
     return named_button
 
 
+#: The ⌄ drawn as an image: an image's alternative text is what a screen reader says for it.
+DOWN_ARROW = ("data:image/svg+xml;base64,"
+              "PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHZpZXdCb3g9IjAgMCAxNiAxNiI+PHBhdGggZD0iTTMgNmw1"
+              "IDUgNS01IiBmaWxsPSJub25lIiBzdHJva2U9IiM2MTYxNjEiIHN0cm9rZS13aWR0aD0iMS42Ii8+PC9zdmc+")
+
+
 def row_toggle(t: Translator, target_id: str, what: str, subject: str) -> dict[str, Any]:
-    """The ⌄ at the end of a list row, as the column's select action: the renderer names a select action by
-    its tooltip (a button by its title), so each row's ⌄ is read as what it opens, while it shows only ⌄."""
-    return {"type": "Action.ToggleVisibility", "targetElements": [target_id],
-            "tooltip": t("nav.about", action=what, subject=subject)}
+    """The ⌄ at the end of a list row that shows its details. The renderer reads a button's title, or a
+    select action's content, to a screen reader; a ⌄ title on every row would be read alike, so the ⌄ is
+    an image named after what it opens (its alternative text), selecting it toggles the details."""
+    name = t("nav.about", action=what, subject=subject)
+    return {"type": "Image", "url": DOWN_ARROW, "altText": name, "width": "20px", "horizontalAlignment": "Center",
+            "selectAction": {"type": "Action.ToggleVisibility", "targetElements": [target_id], "tooltip": name}}
 
 
 def leave(title: str, verb: str, data: dict[str, Any] | None = None) -> dict[str, Any]:

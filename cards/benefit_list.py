@@ -209,8 +209,7 @@ def _row(view: ListView, benefit: Benefit, assignments: list[Assignment], t: Tra
             {"type": "Column", "width": COLUMN_WIDTHS["expires"],
              "items": [text(_when(view, benefit, status, t), size="Small")]},
             {"type": "Column", "width": TOGGLE_WIDTH, "verticalContentAlignment": "Center",
-             "selectAction": row_toggle(t, details_id, t("benefits.details"), t.label(benefit)),
-             "items": [text("⌄", horizontalAlignment="Center", size="Large")]},
+             "items": [row_toggle(t, details_id, t("benefits.details"), t.label(benefit))]},
         ],
     }
     details = {"type": "Container", "id": details_id, "isVisible": False, "style": "emphasis",

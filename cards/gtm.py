@@ -97,8 +97,7 @@ def _offer_row(t: Translator, offer: Benefit, index: int, has_contact: bool, tod
         {"type": "Column", "width": 3, "items": [text(t.date(expires) or "—")]},
         # seeds: "select the down arrow at the far right of the row"; the tooltip names it
         {"type": "Column", "width": TOGGLE_WIDTH, "verticalContentAlignment": "Center",
-         "selectAction": row_toggle(t, details_id, t("gtm.details"), t.label(offer)),
-         "items": [text("⌄", horizontalAlignment="Center", size="Large")]},
+         "items": [row_toggle(t, details_id, t("gtm.details"), t.label(offer))]},
     ]}
     details: list[dict[str, Any]] = []
     description = t.pick(offer, "description")

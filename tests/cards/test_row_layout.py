@@ -24,14 +24,14 @@ def column_sets(card: dict[str, Any]) -> list[list[Any]]:
 
 
 def toggles(card: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each row's ⌄: the last column's select action, named by its tooltip, showing only ⌄."""
+    """Each row's ⌄: an image in the last column, named (alternative text) as its select action's tooltip."""
     found = []
     for e in card["body"]:
-        if e.get("type") == "ColumnSet" and "selectAction" in e["columns"][-1]:
-            last = e["columns"][-1]
-            assert [i.get("text") for i in last["items"]] == ["⌄"]
-            assert "title" not in last["selectAction"]
-            found.append(last["selectAction"])
+        if e.get("type") == "ColumnSet" and e["columns"][-1]["items"][:1] and \
+                e["columns"][-1]["items"][0].get("type") == "Image":
+            arrow = e["columns"][-1]["items"][0]
+            assert "title" not in arrow["selectAction"] and arrow["altText"] == arrow["selectAction"]["tooltip"]
+            found.append(arrow["selectAction"])
     return [a for a in found if a["type"] == "Action.ToggleVisibility"]
 
 

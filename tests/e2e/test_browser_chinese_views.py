@@ -52,7 +52,7 @@ async def _english_on_screen(journey: Journey) -> dict[str, list[str]]:
 
 async def _expand_every_row(journey: Journey) -> None:
     """Open each row's details (the ⌄ at the far right), as a person reading the whole list would."""
-    toggles = journey.p.locator(CARDS).last.locator("[role=button]").filter(has_text="⌄")
+    toggles = journey.p.locator(CARDS).last.locator("img[role=button]")
     for n in range(await toggles.count()):
         await toggles.nth(n).click()
 
