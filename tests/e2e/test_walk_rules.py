@@ -161,6 +161,9 @@ def test_after_a_confirmation_the_way_back_is_to_where_the_flow_started() -> Non
     # a card reached from a submitted request (a nonce) goes back past it; from the menu, nothing more
     done = _kind("done", "close_request", "help requests", "cancels", request='{"nonce": "n1"}')
     assert places_back(done, {**kinds, "done": done}) == [cancels]
+    said_yes = _kind("said-yes", "cancel_package", "help requests", "confirm",
+                     request='{"value": {"action": {"data": {"package_id": "p1", "confirm": "yes"}}}}')
+    assert not said_yes.place and confirm.place
     assert places_back(menu, kinds) == []
 
 

@@ -70,6 +70,8 @@ ALLOWED_WORDS = frozenset(w.lower() for w in """
     """.split())
 #: Terms Microsoft's Chinese pages keep whole, an English word inside them (``MPN ID``, ``Microsoft Entra ID``).
 KEPT_TERMS = ("MPN ID", "Entra ID")
+#: What a click sends when it answers a form or a confirmation rather than opens a card.
+_ANSWER = re.compile(r'\\?"(nonce|confirm)\\?"\s*:')
 _URL = re.compile(r"https?://[^\s)\]>\"']+|www\.[^\s)\]>\"']+")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z_']*")
@@ -192,9 +194,9 @@ class Kind:
     @property
     def place(self) -> bool:
         """A card a person goes back to: reached by opening it, not as the answer to a form or a
-        confirmation (a filled click, or one that sent a nonce)."""
+        confirmation (a filled click, or one that sent a nonce or a confirmation)."""
         return not (self.route and self.route[-1].filled) and \
-            "nonce" not in (self.request[1] if self.request else "")
+            not _ANSWER.search(self.request[1] if self.request else "")
 
 
 @dataclass(frozen=True)
