@@ -68,8 +68,9 @@ def summary(t: Translator, entry: AuditEntry, names: dict[str, str]) -> list[str
 
 
 def changes_card(t: Translator, subject: str, entries: list[AuditEntry], names: dict[str, str],
-                 back: str | None = None) -> Card:
-    """``back``: the verb of the card the person came from (users, a list, cancel)."""
+                 back: str | None = None, back_data: dict[str, Any] | None = None) -> Card:
+    """``back``: the verb of the card the person came from (users, a list, cancel, a service request),
+    ``back_data`` what that verb needs to show the same card again (the request's id)."""
     body: list[dict[str, Any]] = [heading(t("audit.title", subject=subject))]
     if not entries:
         body.append(text(t("audit.none")))
@@ -81,7 +82,7 @@ def changes_card(t: Translator, subject: str, entries: list[AuditEntry], names: 
             *(text(f"• {line}", spacing="None", size="Small") for line in summary(t, entry, names)),
         ]
         body.append({"type": "Container", "id": f"change-{index}", "separator": True, "items": items})
-    return card(body, nav(t, back))
+    return card(body, nav(t, back, back_data))
 
 
 def choose_subject_card(t: Translator, subjects: list[tuple[str, str]]) -> Card:

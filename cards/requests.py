@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cards.base import Card, card, execute, facts, heading, notice, open_url, subheading, text, toggle
+from cards.base import Card, card, execute, facts, heading, leave, notice, open_url, subheading, text, toggle
 from cards.text import address, compose
 from domain import rules
 from domain.models import (
@@ -49,7 +49,8 @@ def request_form_card(t: Translator, options: list[tuple[Benefit, int]], error: 
     })
     body.append({"type": "Input.Text", "id": "note", "label": t("requests.note"), "isMultiline": True,
                  "maxLength": 1000, "placeholder": t("requests.note_placeholder")})
-    return card(body, [execute(t("requests.submit"), "submit_benefit_request")])
+    return card(body, [execute(t("requests.submit"), "submit_benefit_request"),
+                       leave(t("requests.my_benefits"), "my_benefits")])
 
 
 def submitted_card(t: Translator, request: ServiceRequest, benefit: Benefit, admins: list[Person]) -> Card:
@@ -241,7 +242,8 @@ def service_request_card(t: Translator, view: ServiceRequestView, outcome: dict[
     return card(body, [
         {**execute(t(f"requests.sr_back_{request.kind.value}"), back), "associatedInputs": "none"},
         {**execute(t("requests.sr_all"), "requests"), "associatedInputs": "none"},
-        {**execute(t("requests.sr_changes", subject=view.subject), "recent_changes", {"subject_id": subject_id}),
+        {**execute(t("requests.sr_changes", subject=view.subject), "recent_changes",
+                 {"subject_id": subject_id, "back": "service_request", "back_data": {"request_id": request.id}}),
          "associatedInputs": "none"}])
 
 

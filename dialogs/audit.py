@@ -51,4 +51,9 @@ async def recent_changes(turn: Turn, data: dict[str, Any]) -> ActionResult:
     entries = turn.service.recent_changes(turn.person, subject_id)
     names = {p.id: p.name for p in turn.service.repo.people()}
     back = str(data.get("back") or "")
-    return ActionResult(changes_card(turn.t, title, entries, names, back if may(turn.person, back) else None))
+    raw = data.get("back_data")
+    back_data = {k: v for k, v in raw.items() if isinstance(k, str) and isinstance(v, str)} \
+        if isinstance(raw, dict) else None
+    allowed = may(turn.person, back)
+    return ActionResult(changes_card(turn.t, title, entries, names, back if allowed else None,
+                                     back_data if allowed else None))

@@ -337,3 +337,15 @@ async def test_action_submit_fallback_runs_the_same_checks(env: Env) -> None:
     replies = await env.client.submit(MEGAN, {"action": "set_marketing_contact", **CONTACT})
     assert "Megan Bowen is now the company marketing contact" in said(replies)
     assert env.service.repo.marketing_contact().phone == CONTACT["phone"]
+
+
+async def test_recent_changes_lead_back_to_the_service_request_they_were_opened_from(env: Env) -> None:
+    data = {"subject_id": "pkg-action-pack", "back": "service_request", "back_data": {"request_id": "sr-1"}}
+    shown = card_of(await env.client.execute(ALEX, "recent_changes", data))
+    back = [a for a in shown["actions"] if a.get("verb") == "service_request"]
+    assert back and back[0]["data"]["request_id"] == "sr-1"
+    # only what a verb may carry goes back, and only to a card the person may open
+    forged = {**data, "back_data": {"request_id": "sr-1", "nested": {"x": 1}}}
+    back = [a for a in card_of(await env.client.execute(ALEX, "recent_changes", forged))["actions"]
+            if a.get("verb") == "service_request"]
+    assert "nested" not in back[0]["data"]

@@ -203,3 +203,28 @@ def test_gtm_rows_show_offer_type_status_and_expires_in_each_locale() -> None:
 @pytest.mark.parametrize("locale", LOCALES)
 def test_cards_pass_the_official_1_5_schema_and_parser(locale: str) -> None:
     assert_valid_cards(list(all_cards(Translator(locale)).values()))
+
+
+def _verbs(shown: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {str(a.get("verb")): a for a in walk(shown) if isinstance(a, dict) and a.get("type") == "Action.Execute"}
+
+
+def test_request_form_leads_back_to_my_benefits() -> None:
+    t = Translator("zh-CN")
+    form = request_form_card(t, [(BENEFITS["vs-enterprise"], 3)])
+    back = _verbs(form)["my_benefits"]
+    assert back["title"] == t("requests.my_benefits")
+    assert back["associatedInputs"] == "none"  # leaving the form never waits on what is typed
+
+
+@pytest.mark.parametrize("kind", [RequestKind.ASSISTANCE, RequestKind.CANCELLATION])
+def test_changes_of_a_service_request_lead_back_to_that_request(kind: RequestKind) -> None:
+    t = Translator("en-US")
+    view = _service_request(kind, "submitted")
+    changes = _verbs(service_request_card(t, view))["recent_changes"]["data"]
+    assert changes["back"] == "service_request"
+    assert changes["back_data"] == {"request_id": view.request.id}
+    shown = changes_card(t, "Microsoft Action Pack", [], {}, changes["back"], changes["back_data"])
+    back = _verbs(shown)["service_request"]
+    assert back["data"]["request_id"] == view.request.id
+    assert "help" in _verbs(shown)

@@ -9,7 +9,21 @@ import pytest
 
 from cards.base import card, execute, heading, text, toggle
 from tests.e2e.stack import PLAYGROUND_CONFIG, StackError, _people, config_as
-from tests.e2e.walk import MAX_MESSAGE_BYTES, action_key, english_words, shown_text, signature, utf16_size
+from tests.e2e.walk import (
+    MAX_MESSAGE_BYTES,
+    Kind,
+    Step,
+    Target,
+    action_key,
+    english_words,
+    has_way_back,
+    notice_problem,
+    places_back,
+    product_words,
+    shown_text,
+    signature,
+    utf16_size,
+)
 
 
 @pytest.mark.parametrize("wording", [
@@ -35,6 +49,27 @@ def test_english_ui_words_in_chinese_are_found(wording: str) -> None:
 ])
 def test_brands_people_emails_and_urls_are_not_english_ui(wording: str) -> None:
     assert english_words([wording]) == []
+
+
+def test_product_names_keep_the_words_their_chinese_name_keeps() -> None:
+    inventory = {"packages": [{"name": {"en-US": "Dynamics 365 Sales Enterprise", "zh-CN": "Dynamics 365 Sales 企业版",
+                                        "zh-TW": "Dynamics 365 Sales 企業版"},
+                               "benefits": [{"name": {"en-US": "Microsoft 365 Apps for enterprise",
+                                                      "zh-CN": "Microsoft 365 企业应用版",
+                                                      "zh-TW": "Microsoft 365 Apps 企業版"}}]}]}
+    zh_cn, zh_tw = product_words("zh-CN", inventory), product_words("zh-TW", inventory)
+    assert "sales" in zh_cn and "apps" not in zh_cn and "enterprise" not in zh_cn
+    assert "apps" in zh_tw and "for" not in zh_tw
+    assert english_words(["Dynamics 365 Sales 企业版"], zh_cn) == []
+    assert english_words(["我的 Apps"], zh_cn) == ["Apps"]
+    assert english_words(["我的 Apps"], zh_tw) == []
+    assert english_words(["Sales 团队"]) == ["Sales"]  # without the demo's names it is a UI word
+    assert "sales" in product_words("zh-CN")  # the demo inventory itself
+
+
+def test_kept_terms_with_an_english_word_inside() -> None:
+    assert english_words(["MPN ID：1234567", "Microsoft Entra ID 标识"]) == []
+    assert english_words(["用户 ID"]) == ["ID"]
 
 
 def test_a_card_shows_titles_of_choices_not_their_values() -> None:
@@ -88,3 +123,51 @@ def test_the_playground_config_as_a_person(email: str) -> None:
 def test_the_config_refuses_a_stranger() -> None:
     with pytest.raises(StackError):
         config_as("nobody@contoso.com")
+
+
+def _kind(name: str, via: str, face: str, parent: str | None = None, *, answered: bool = False,
+          request: str = "{}") -> Kind:
+    route = [Step((), Target(f"execute:{via}"), filled=answered)] if via != "help" else []
+    return Kind(name, name, frozenset(), route, via, ("/invoke", request), parent, face)
+
+
+def test_the_way_back_is_any_verb_seen_to_show_that_card() -> None:
+    menu = _kind("menu", "help", "help users")
+    users = _kind("users", "users", "help users", "menu")
+    saved = _kind("users-saved", "set_roles", "help users", "users", answered=True)
+    kinds = {k.signature: k for k in (menu, users, saved)}
+    openers = {"help users": {"users", "set_roles"}}
+    # the Users card re-shown by its own form is where "Recent changes" was opened: back to Users
+    assert places_back(saved, kinds) == [users]
+    assert has_way_back({"help", "users"}, users, openers)
+    assert has_way_back({"help", "set_roles"}, users, openers)
+    assert not has_way_back({"help"}, users, openers)
+    assert not has_way_back({"help", "cancel_start"}, users, openers)
+
+
+def test_after_a_confirmation_the_way_back_is_to_where_the_flow_started() -> None:
+    menu = _kind("menu", "help", "help")
+    cancels = _kind("cancels", "cancel_start", "cancel_start help", "menu")
+    confirm = _kind("confirm", "cancel_package", "cancel_start confirm_cancel", "cancels")
+    kinds = {k.signature: k for k in (menu, cancels, confirm)}
+    openers = {"cancel_start help": {"cancel_start"}, "cancel_start confirm_cancel": {"cancel_package"}}
+    # an opened card goes back to the card it came from
+    assert places_back(confirm, kinds) == [confirm]
+    # the answer to the confirmation may lead back to the confirmation or to the list it started from
+    back = places_back(confirm, kinds, answered=True)
+    assert back == [confirm, cancels]
+    assert any(has_way_back({"help", "cancel_start", "requests"}, p, openers) for p in back)
+    assert not any(has_way_back({"help", "requests"}, p, openers) for p in back)
+    # a card reached from a submitted request (a nonce) goes back past it; from the menu, nothing more
+    done = _kind("done", "close_request", "help requests", "cancels", request='{"nonce": "n1"}')
+    assert places_back(done, {**kinds, "done": done}) == [cancels]
+    said_yes = _kind("said-yes", "cancel_package", "help requests", "confirm",
+                     request='{"value": {"action": {"data": {"package_id": "p1", "confirm": "yes"}}}}')
+    assert not said_yes.place and confirm.place
+    assert places_back(menu, kinds) == []
+
+
+def test_a_notice_leads_to_the_menu_or_the_benefits_it_is_about() -> None:
+    assert notice_problem(card([text("Azure 每月额度已分配给你")], [execute("我的权益", "my_benefits")])) == ""
+    assert notice_problem(card([text("新请求")], [execute("请求", "requests")])) == ""
+    assert notice_problem(card([text("已激活")], [execute("刷新", "activate")]))

@@ -44,6 +44,7 @@ from urllib.parse import urlparse
 from playwright.async_api import Page, Request, Response
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
+from services.inventory import demo_inventory
 from tests.e2e.playground import ADAPTIVE_CARD, Playground
 
 #: Teams' recommended largest message, counted in UTF-16 code units as Teams does.
@@ -67,6 +68,10 @@ ALLOWED_WORDS = frozenset(w.lower() for w in """
     GitHub Copilot Bing Maps Skype Project Visio MSDN ISV MPN PMC SaaS OS Action Pack Contoso
     Alex Wilber Megan Bowen Lee Gu Nestor Wilke Isaiah Langer Diego Siciliani Pat Kim
     """.split())
+#: Terms Microsoft's Chinese pages keep whole, an English word inside them (``MPN ID``, ``Microsoft Entra ID``).
+KEPT_TERMS = ("MPN ID", "Entra ID")
+#: What a click sends when it answers a form or a confirmation rather than opens a card.
+_ANSWER = re.compile(r'\\?"(nonce|confirm)\\?"\s*:')
 _URL = re.compile(r"https?://[^\s)\]>\"']+|www\.[^\s)\]>\"']+")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z_']*")
@@ -181,6 +186,17 @@ class Kind:
     via_verb: str
     #: what the browser sent when this kind first appeared (Playground route, JSON body); None: the menu
     request: tuple[str, str] | None = None
+    #: the kind whose click first showed this one (None: the menu, or reached as an English twin)
+    parent: str | None = None
+    #: its own buttons' verbs, whatever brought it: a card updated in place by its own form keeps its face
+    face: str = ""
+
+    @property
+    def place(self) -> bool:
+        """A card a person goes back to: reached by opening it, not as the answer to a form or a
+        confirmation (a filled click, or one that sent a nonce or a confirmation)."""
+        return not (self.route and self.route[-1].filled) and \
+            not _ANSWER.search(self.request[1] if self.request else "")
 
 
 @dataclass(frozen=True)
@@ -309,6 +325,46 @@ def signature(card: dict[str, Any], via: str) -> str:
     return hashlib.sha1(json.dumps([via, own]).encode()).hexdigest()[:10]
 
 
+def face(card: dict[str, Any]) -> str:
+    """What a card offers, whatever verb brought it: the verbs of its own buttons (or its root id)."""
+    if card.get("id"):
+        return f"id:{card['id']}"
+    return " ".join(sorted({_verb(a) for a in card.get("actions") or []
+                            if a.get("type") in ("Action.Execute", "Action.Submit")}))
+
+
+def places_back(came_from: Kind, kinds: dict[str, Kind], answered: bool = False) -> list[Kind]:
+    """Where a card reached from ``came_from`` must lead back to (one of them is enough): the card the
+    person came from when it is a place; else, or when the card answers a form or a confirmation
+    (``answered``), the places the flow started from; up to the menu, which every card offers anyway."""
+    chain: list[Kind] = []
+    kind: Kind | None = came_from
+    while kind is not None and kind.via_verb not in MENU_VERBS and kind not in chain:
+        chain.append(kind)
+        if kind.place and not answered:
+            return [kind]
+        kind = kinds.get(kind.parent) if kind.parent else None
+    return [k for k in chain if k.place]
+
+
+def has_way_back(verbs: set[str], to: Kind, openers: dict[str, set[str]]) -> bool:
+    """A button leads back to ``to`` when its verb is one the walk has seen show a card of that face
+    (the Users card reopened by ``users`` or re-shown by ``set_roles`` is the same place)."""
+    return bool(verbs & (openers.get(to.face, set()) | {to.via_verb}))
+
+
+#: Verbs a notice may lead on with instead of the menu: the benefits or requests it is about.
+NOTICE_VERBS = MENU_VERBS | {"my_benefits", "requests"}
+
+
+def notice_problem(card: dict[str, Any]) -> str:
+    """A card the bot sends on its own (a notice) leads on to the menu or to the person's benefits."""
+    verbs = {_verb(a) for a in actions_of(card) if a.get("type") in ("Action.Execute", "Action.Submit")}
+    if verbs & NOTICE_VERBS:
+        return ""
+    return f"a notice with no way to the menu or My benefits (no button with verb {'/'.join(sorted(NOTICE_VERBS))})"
+
+
 def label_of(card: dict[str, Any]) -> str:
     """The card's first words (its heading), for people reading a failure."""
     def first(node: Any) -> str:
@@ -347,17 +403,40 @@ def shown_text(value: Any, key: str = "") -> list[str]:
     return [value] if isinstance(value, str) and key in _SHOWN else []
 
 
-def english_words(texts: list[str]) -> list[str]:
-    """ASCII words that are not a brand, product, person, email or URL."""
+def product_words(locale: str, inventory: dict[str, Any] | None = None) -> frozenset[str]:
+    """The words of the demo inventory's product names that its ``locale`` name keeps as Microsoft
+    gives them ("Dynamics 365 Sales 企业版" keeps "Sales"; "Microsoft 365 企业应用版" drops "Apps")."""
+    kept: set[str] = set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            names = node.get("name")
+            if isinstance(names, dict) and isinstance(names.get("en-US"), str) and isinstance(names.get(locale), str):
+                english = {w.lower() for w in _WORD.findall(names["en-US"])}
+                kept.update(w.lower() for w in _WORD.findall(names[locale]) if w.lower() in english)
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(inventory if inventory is not None else demo_inventory(date.today()))
+    return frozenset(kept)
+
+
+def english_words(texts: list[str], allowed: frozenset[str] = frozenset()) -> list[str]:
+    """ASCII words that are not a brand, product, person, email or URL (``allowed``: more such words)."""
     words: list[str] = []
     for t in texts:
         t = _EMAIL.sub(" ", _URL.sub(" ", t))
+        for term in KEPT_TERMS:
+            t = t.replace(term, " ")
         t = re.sub(r"\]\([^)]*\)", "]", t)  # markdown link targets
         for chunk in _CHUNK.findall(t):
             if any(c.isdigit() for c in chunk):
                 continue  # a reference, a version, a model number: BR-20261129-EEF3A1, E5, x64
             for w in _WORD.findall(chunk):
-                if len(w.strip("_'")) > 1 and w.lower().strip("'") not in ALLOWED_WORDS and w not in words:
+                if len(w.strip("_'")) > 1 and w.lower().strip("'") not in ALLOWED_WORDS | allowed and w not in words:
                     words.append(w)
     return words
 
@@ -382,6 +461,9 @@ class Walk:
         self.max_clicks = max_clicks
         self.max_seconds = max_seconds
         self.kinds: dict[str, Kind] = {}
+        self.products = product_words(locale)
+        #: a card's face → the verbs the walk has seen show it
+        self.openers: dict[str, set[str]] = {}
         self.findings: list[Finding] = []
         self.stats = WalkStats()
         self.visited: set[tuple[str, str, bool]] = set()
@@ -500,7 +582,7 @@ class Walk:
         self._checked.add(seen)
         self._check_size(json.dumps(card, ensure_ascii=False), f"card {kind}")
         if self.locale.startswith("zh"):
-            words = english_words(shown_text(card))
+            words = english_words(shown_text(card), self.products)
             if words:
                 await self.fail(kind, "", f"English words in a {self.locale} card: {', '.join(words[:12])}")
 
@@ -511,7 +593,7 @@ class Walk:
             self._check_size(json.dumps({"text": m.text, "cards": m.cards}, ensure_ascii=False),
                              f"message {m.id}")
             if self.locale.startswith("zh") and m.text:
-                words = english_words([m.text])
+                words = english_words([m.text], self.products)
                 if words:
                     problems.append(f"English words in a {self.locale} message: {', '.join(words[:12])} "
                                     f"({m.text[:80]!r})")
@@ -759,9 +841,10 @@ class Walk:
     _fresh = False
 
     async def arrive(self, route: list[Step], via_verb: str, came_from: Kind | None, button: str,
-                     shoot: bool = True, request: tuple[str, str] | None = None) -> Kind | None:
+                     shoot: bool = True, request: tuple[str, str] | None = None,
+                     shown: tuple[str, dict[str, Any]] | None = None) -> Kind | None:
         """A card is shown after a click (or the menu command): check it, learn its kind and buttons."""
-        latest = self.latest_card()
+        latest = shown or self.latest_card()
         if latest is None:
             return None
         card = latest[1]
@@ -771,10 +854,11 @@ class Walk:
         if shoot:
             await self.screenshot(f"{label_of(card)[:30]}-{self.locale}")
         await self.check_card(card, scan)
+        self.openers.setdefault(face(card), set()).add(via_verb)
         known = self.kinds.get(sig)
         if known is None:
             known = Kind(sig, self.kind_label(card), frozenset(t.key for t, _ in self.keyed(card, scan)),
-                         route, via_verb, request)
+                         route, via_verb, request, came_from.signature if came_from else None, face(card))
             self.kinds[sig] = known
             twin = (self.twins or {}).get(sig)
             for target, _b in self.keyed(card, scan):
@@ -795,19 +879,18 @@ class Walk:
         self.pending.append((sig, step))
 
     async def check_way_back(self, card: dict[str, Any], kind: Kind, came_from: Kind | None, button: str) -> None:
-        if came_from is None or kind.signature == came_from.signature:
-            return
+        if came_from is None or kind.signature == came_from.signature or kind.face == came_from.face:
+            return  # the menu, a twin, or the same card updated by its own button
         verbs = {_verb(a) for a in actions_of(card) if a.get("type") in ("Action.Execute", "Action.Submit")}
         source = came_from.label
         if not verbs & MENU_VERBS:
             await self.fail(kind.label, "", f"no way back to the menu (no button with verb "
                             f"{'/'.join(sorted(MENU_VERBS))}); reached from {source} by {button!r}")
-        # back to the card it came from, when that card is a place (not the answer to a form)
-        place = not (came_from.route and came_from.route[-1].filled) and \
-            "nonce" not in (came_from.request[1] if came_from.request else "")
-        if place and came_from.via_verb not in MENU_VERBS and came_from.via_verb not in verbs:
-            await self.fail(kind.label, "", f"no way back to {source} (no button with its verb "
-                            f"{came_from.via_verb!r}); reached by {button!r}")
+        places = places_back(came_from, self.kinds, answered=not kind.place)
+        if places and not any(has_way_back(verbs, place, self.openers) for place in places):
+            wanted = sorted(set().union(*(self.openers.get(p.face, {p.via_verb}) for p in places)))
+            await self.fail(kind.label, "", f"no way back to {' or '.join(p.label for p in places)} (no button "
+                            f"with a verb that shows it: {', '.join(wanted)}); reached by {button!r}")
 
     async def goto(self, sig: str) -> bool:
         """Show a fresh card of kind ``sig``: the menu, or what the click that first showed it sent."""
@@ -853,14 +936,31 @@ class Walk:
         await self.judge(current, step, name, button, scan, action_type, outcome)
         for problem in self.check_messages(messages_before):
             await self.fail(current.label, name, problem)
-        if outcome.sent and self.latest_card() == shown_before:
+        led_to = self.led_to(shown_before, messages_before)
+        for m in self.pg.messages[messages_before:]:
+            if m.cards and m.conversation_id == self.pg.personal_chat and (led_to is None or m.id != led_to[0]):
+                problem = notice_problem(m.card)
+                if problem:
+                    await self.fail(self.kind_label(m.card), "", f"{problem}; sent when {current.label} → {name!r}")
+        if outcome.sent and led_to is None:
             self._fresh = False  # answered without a new card (a message, or nothing): the card stays as it was
         elif outcome.sent:
             await self.arrive(current.route + [step], _verb(action), current, name, shoot=False,
-                              request=outcome.request)
+                              request=outcome.request, shown=led_to)
         elif action_type in ("Action.ShowCard", "Action.ToggleVisibility") and outcome.changed:
             await self.revealed(current, step, scan)
         return True
+
+    def led_to(self, shown_before: tuple[str, dict[str, Any]] | None,
+               messages_before: int) -> tuple[str, dict[str, Any]] | None:
+        """The card a click led to: the clicked card when the bot updated it in place (a notice it
+        sent to the person at the same time is not where the click led), else the newest card."""
+        if shown_before is not None:
+            now = self._updates.get(shown_before[0])
+            if now is not None and now != shown_before[1]:
+                return shown_before[0], now
+        latest = self.latest_card()
+        return None if latest == shown_before else latest
 
     async def judge(self, kind: Kind, step: Step, name: str, button: dict[str, Any], scan: dict[str, Any],
                     action_type: str, outcome: Outcome) -> None:
