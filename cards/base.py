@@ -102,10 +102,12 @@ def named(t: Translator, button: dict[str, Any], subject: str) -> dict[str, Any]
     return named_button
 
 
-#: The ⌄ drawn as an image: an image's alternative text is what a screen reader says for it.
-DOWN_ARROW = ("data:image/svg+xml;base64,"
-              "PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHZpZXdCb3g9IjAgMCAxNiAxNiI+PHBhdGggZD0iTTMgNmw1"
-              "IDUgNS01IiBmaWxsPSJub25lIiBzdHJva2U9IiM2MTYxNjEiIHN0cm9rZS13aWR0aD0iMS42Ii8+PC9zdmc+")
+#: The ⌄ drawn as an image, a grey chevron PNG in a data URI (SVG is not rendered by every Teams client):
+#: an image's alternative text is what a screen reader says for it.
+DOWN_ARROW = ("data:image/png;base64,"
+              "iVBORw0KGgoAAAANSUhEUgAAACAAAAAgCAYAAABzenr0AAAAc0lEQVR42u2UwQ2AMAwD3W6ayTIqLFCIHajg4XvX8amRAhhjjPk7"
+              "EXHszE8m3JVg8pM1VyXY/KVAZo7uOlbvVvPKFXQklPJSQJVQyykBVqJTTgtUEt1yABg77gJbLv0AO1wpbwnclajlr53pp+faGGM+"
+              "5QQA6k0klmtx3QAAAABJRU5ErkJggg==")
 
 
 def row_toggle(t: Translator, target_id: str, what: str, subject: str) -> dict[str, Any]:
