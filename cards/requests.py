@@ -105,6 +105,9 @@ def request_card(t: Translator, request: ServiceRequest, benefit: Benefit | None
         ]
     elif request.status is RequestStatus.SUBMITTED:
         body.append(text(t("requests.waiting"), isSubtle=True))
+    # a way on from the card (it also arrives on its own, as an admin's notice): deciders to every request
+    actions.append(leave(t("requests.sr_all"), "requests") if can_decide else
+                   leave(t("requests.my_benefits"), "my_benefits"))
     return card(body, actions, refresh=refresh_section(request, admins))
 
 

@@ -171,3 +171,10 @@ def test_a_notice_leads_to_the_menu_or_the_benefits_it_is_about() -> None:
     assert notice_problem(card([text("Azure 每月额度已分配给你")], [execute("我的权益", "my_benefits")])) == ""
     assert notice_problem(card([text("新请求")], [execute("请求", "requests")])) == ""
     assert notice_problem(card([text("已激活")], [execute("刷新", "activate")]))
+
+
+def test_what_the_walk_typed_is_not_the_bots_english() -> None:
+    from tests.e2e.walk import TYPED_NOTE, english_words
+
+    assert english_words([f"主题：{TYPED_NOTE}"]) == []
+    assert english_words(["主题：please advise"]) == ["please", "advise"]

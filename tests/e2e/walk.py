@@ -424,11 +424,17 @@ def product_words(locale: str, inventory: dict[str, Any] | None = None) -> froze
     return frozenset(kept)
 
 
+#: What the walk types into free-text inputs: a person's own words, shown back as they typed them.
+TYPED_NOTE = "We plan a pilot for 20 people; please advise on the set-up."
+TYPED_NAME = "Pat Kim"
+
+
 def english_words(texts: list[str], allowed: frozenset[str] = frozenset()) -> list[str]:
-    """ASCII words that are not a brand, product, person, email or URL (``allowed``: more such words)."""
+    """ASCII words that are not a brand, product, person, email or URL (``allowed``: more such words),
+    nor what the walk itself typed (user data, not the bot's words)."""
     words: list[str] = []
     for t in texts:
-        t = _EMAIL.sub(" ", _URL.sub(" ", t))
+        t = _EMAIL.sub(" ", _URL.sub(" ", t)).replace(TYPED_NOTE, " ").replace(TYPED_NAME, " ")
         for term in KEPT_TERMS:
             t = t.replace(term, " ")
         t = re.sub(r"\]\([^)]*\)", "]", t)  # markdown link targets
@@ -689,9 +695,9 @@ class Walk:
                 elif kind == "time":
                     await box.fill("09:30")
                 elif spec["tag"] == "textarea":
-                    await box.fill("We plan a pilot for 20 people; please advise on the set-up.")
+                    await box.fill(TYPED_NOTE)
                 else:
-                    await box.fill("Pat Kim")
+                    await box.fill(TYPED_NAME)
             except Exception as error:  # noqa: BLE001 - reported as what the person could not do
                 await self.fail(self.kind_label(self.latest_card()[1] if self.latest_card() else {}), "",
                                 f"could not fill input {spec['label']!r} ({spec['tag']} {kind}): "
