@@ -31,6 +31,7 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
 from bot.logs import RateLimitedLog
+from bot.settings import number_setting
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +61,7 @@ class ServerLimits:
     @classmethod
     def from_settings(cls, extra: Mapping[str, str]) -> ServerLimits:
         def number(name: str, default: float) -> float:
-            raw = (extra.get(name) or "").strip()
-            try:
-                value = float(raw) if raw else default
-            except ValueError:
-                log.warning("ignoring a setting that is not a number", extra={"setting": name})
-                return default
-            return value if value >= 0 else default
+            return number_setting(extra, name, default, allow_zero=True)
 
         return cls(idle_timeout_s=number("HTTP_IDLE_TIMEOUT_SECONDS", cls.idle_timeout_s) or cls.idle_timeout_s,
                    header_timeout_s=number("HTTP_HEADER_TIMEOUT_SECONDS", cls.header_timeout_s)

@@ -6,12 +6,15 @@ authentication is off, which is what the local Agents Playground expects.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dotenv import dotenv_values
+
+log = logging.getLogger(__name__)
 
 #: Settings whose values are secrets: never logged, masked in ``repr``.
 SECRET_NAMES = frozenset({"MicrosoftAppPassword", "ACTIVATIONS_SECRET", "BACKUP_SECRET", "GRAPH_CLIENT_SECRET"})
@@ -105,3 +108,15 @@ class Settings:
             "port": self.port,
             "data_dir": str(self.data_dir),
         }
+
+
+def number_setting(extra: Mapping[str, str], name: str, default: float, *, allow_zero: bool = False) -> float:
+    """A numeric setting; a value that is not a number, negative (or zero unless ``allow_zero``) falls back
+    to ``default`` with a warning naming the setting, so a typo never stops the bot."""
+    raw = (extra.get(name) or "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        log.warning("ignoring a setting that is not a number", extra={"setting": name})
+        return default
+    return value if value > 0 or (allow_zero and value == 0) else default

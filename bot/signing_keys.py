@@ -36,6 +36,7 @@ from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
 from jwt.algorithms import RSAAlgorithm
 
 from bot import keys as app_keys
+from bot.settings import number_setting
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +68,7 @@ class KeyPolicy:
     @classmethod
     def from_settings(cls, extra: Mapping[str, str]) -> KeyPolicy:
         def number(name: str, default: float) -> float:
-            raw = (extra.get(name) or "").strip()
-            try:
-                value = float(raw) if raw else default
-            except ValueError:
-                log.warning("ignoring a setting that is not a number", extra={"setting": name})
-                return default
-            return value if value > 0 else default
+            return number_setting(extra, name, default)
 
         return cls(timeout_s=number("SIGNING_KEYS_TIMEOUT_SECONDS", cls.timeout_s),
                    min_refresh_s=number("SIGNING_KEYS_MIN_REFRESH_SECONDS", cls.min_refresh_s),
