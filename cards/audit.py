@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 from cards.base import Card, card, execute, heading, nav, text
+from cards.paging import Page, pager
 from domain.models import AuditEntry
 from services.i18n import Translator
 
@@ -67,14 +68,25 @@ def summary(t: Translator, entry: AuditEntry, names: dict[str, str]) -> list[str
     return lines[:MAX_CHANGES_PER_ENTRY + 2]
 
 
-def changes_card(t: Translator, subject: str, entries: list[AuditEntry], names: dict[str, str],
-                 back: str | None = None, back_data: dict[str, Any] | None = None) -> Card:
-    """``back``: the verb of the card the person came from (users, a list, cancel, a service request),
-    ``back_data`` what that verb needs to show the same card again (the request's id)."""
+def names_in(entries: list[AuditEntry]) -> set[str]:
+    """The ids of the people a page of changes names (who acted, whom it was about)."""
+    ids = {e.actor_id for e in entries}
+    for entry in entries:
+        for side in (entry.before or {}, entry.after or {}):
+            ids.update(str(side[f]) for f in ("person_id", "decided_by") if side.get(f))
+    return ids
+
+
+def changes_card(t: Translator, subject: str, entries: Page[AuditEntry], names: dict[str, str],
+                 back: str | None = None, back_data: dict[str, Any] | None = None,
+                 subject_id: str = "") -> Card:
+    """A page of one subject's changes, newest first. ``back``: the verb of the card the person came
+    from (users, a list, cancel, a service request), ``back_data`` what that verb needs to show the
+    same card again (the request's id); the page buttons carry both, so the way back stays."""
     body: list[dict[str, Any]] = [heading(t("audit.title", subject=subject))]
-    if not entries:
+    if not entries.rows:
         body.append(text(t("audit.none")))
-    for index, entry in enumerate(entries):
+    for index, entry in enumerate(entries.rows):
         who = names.get(entry.actor_id) or (t("audit.system") if entry.actor_id == "system" else entry.actor_id)
         items: list[dict[str, Any]] = [
             text(t("audit.entry", when=entry.at, time=t.time(entry.at), who=who,
@@ -82,7 +94,13 @@ def changes_card(t: Translator, subject: str, entries: list[AuditEntry], names: 
             *(text(f"• {line}", spacing="None", size="Small") for line in summary(t, entry, names)),
         ]
         body.append({"type": "Container", "id": f"change-{index}", "separator": True, "items": items})
-    return card(body, nav(t, back, back_data))
+    where: dict[str, Any] = {"subject_id": subject_id}
+    if back:
+        where["back"] = back
+    if back_data:
+        where["back_data"] = back_data
+    line, buttons = pager(t, entries, "recent_changes", t("paging.changes"), where)
+    return card(body + line, buttons + nav(t, back, back_data))
 
 
 def choose_subject_card(t: Translator, subjects: list[tuple[str, str]]) -> Card:

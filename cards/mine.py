@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from cards.base import Card, card, execute, facts, heading, open_url, text
+from cards.paging import Page, pager
 from domain.models import BenefitKind, Category, Status
 from services.benefits import Holding
 from services.i18n import Translator
@@ -50,13 +51,14 @@ def no_expiry(t: Translator, status: Status) -> str:
     return t("mine.no_expiry")
 
 
-def my_benefits_card(t: Translator, name: str, holdings: list[Holding]) -> Card:
+def my_benefits_card(t: Translator, name: str, holdings: Page[Holding]) -> Card:
+    """A page of what the person holds, each with how to start using it."""
     body: list[dict[str, Any]] = [heading(t("mine.title"))]
-    if not holdings:
+    if not holdings.rows:
         body.append(text(t("mine.empty", name=name)))
         return card(body, [execute(t("mine.request"), "request_benefit")])
-    body.append(text(t.plural("mine.intro", len(holdings)), isSubtle=True))
-    for index, holding in enumerate(holdings):
+    body.append(text(t.plural("mine.intro", holdings.total), isSubtle=True))
+    for index, holding in enumerate(holdings.rows):
         benefit = holding.benefit
         name, offer_type = t.pick(benefit, "name"), t.pick(benefit, "offer_type")
         title = f"{name} · {offer_type}" if offer_type else name
@@ -73,4 +75,5 @@ def my_benefits_card(t: Translator, name: str, holdings: list[Holding]) -> Card:
         if links:
             items.append({"type": "ActionSet", "actions": links})
         body.append({"type": "Container", "id": f"holding-{index}", "separator": True, "items": items})
-    return card(body, [execute(t("mine.request"), "request_benefit")])
+    line, buttons = pager(t, holdings, "my_benefits", t("paging.holdings"))
+    return card(body + line, [execute(t("mine.request"), "request_benefit"), *buttons])

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from cards.base import Card, card, execute, facts, heading, named, notice, open_url, subheading, text
+from cards.paging import Page, pager
 from services.i18n import Translator
 
 KINDS = ("activated", "expiry_reminder", "request_submitted", "request_decided", "assigned", "unassigned",
@@ -179,15 +180,16 @@ class PendingRow:
     expires_on: date | None
 
 
-def activate_card(rows: list[PendingRow], t: Translator, outcome: dict[str, Any] | None = None) -> Card:
-    """Pending benefits and seats, each with an Expires date input and a *Mark activated* button."""
+def activate_card(rows: Page[PendingRow], t: Translator, outcome: dict[str, Any] | None = None) -> Card:
+    """A page of the pending benefits and seats, each with an Expires date input and a *Mark activated*
+    button (which carries the page, so the same page comes back)."""
     body: list[dict[str, Any]] = []
     if outcome:
         body.append(notice(t, outcome["key"], outcome.get("style", "good"), **outcome.get("params", {})))
     body += [heading(t("activate.title")), text(t("activate.intro"), isSubtle=True)]
-    if not rows:
+    if not rows.rows:
         body.append(text(t("activate.none")))
-    for i, row in enumerate(rows):
+    for i, row in enumerate(rows.rows):
         field = f"expires_{i}"
         label = row.benefit if not row.assignee else t("activate.row_for", benefit=row.benefit, person=row.assignee)
         body.append({"type": "Container", "separator": True, "id": f"row_{i}", "items": [
@@ -197,14 +199,15 @@ def activate_card(rows: list[PendingRow], t: Translator, outcome: dict[str, Any]
              "value": row.expires_on.isoformat() if row.expires_on else "",
              "errorMessage": t("activate.expires_error")},
             {"type": "ActionSet", "id": f"actions_{i}", "actions": [
-                named(t, execute(t("activate.mark"), "mark_activated", {"target": row.target_id, "field": field}),
-                      label)]},
+                named(t, execute(t("activate.mark"), "mark_activated",
+                                 {"target": row.target_id, "field": field, "page": rows.number}), label)]},
         ]})
-    return card(body, [execute(t("activate.refresh"), "activate")])
+    line, buttons = pager(t, rows, "activate", t("paging.pending"))
+    return card(body + line, [execute(t("activate.refresh"), "activate", {"page": rows.number}), *buttons])
 
 
-def notifications_card(counts: dict[str, int], problems: list[dict[str, Any]], t: Translator) -> Card:
-    """Admins: how many notifications wait, and who could not be reached and why."""
+def notifications_card(counts: dict[str, int], problems: Page[dict[str, Any]], t: Translator) -> Card:
+    """Admins: how many notifications wait, and a page of who could not be reached and why."""
     body: list[dict[str, Any]] = [
         heading(t("notify.admin_title")),
         facts([(t("notify.count_pending"), str(counts.get("pending", 0))),
@@ -212,11 +215,11 @@ def notifications_card(counts: dict[str, int], problems: list[dict[str, Any]], t
                (t("notify.count_undeliverable"), str(counts.get("undeliverable", 0))),
                (t("notify.count_given_up"), str(counts.get("given_up", 0)))]),
     ]
-    if not problems:
+    if not problems.rows:
         body.append(text(t("notify.admin_no_problems")))
     else:
         body.append(subheading(t("notify.admin_problems")))
-    for i, p in enumerate(problems):
+    for i, p in enumerate(problems.rows):
         state_key = "notify.state_undeliverable" if p["state"] == "undeliverable" else "notify.state_given_up"
         reason = p.get("reason") or ""
         reason_text = t(f"notify.reason_{reason}") if t.has(f"notify.reason_{reason}") else reason
@@ -225,4 +228,5 @@ def notifications_card(counts: dict[str, int], problems: list[dict[str, Any]], t
             text(t(state_key, reason=reason_text, attempts=p.get("attempts", 0),
                    date=_date(t, (p.get("updated_at") or "")[:10] or None)), isSubtle=True, spacing="None"),
         ]})
-    return card(body, [execute(t("notify.refresh"), "notifications")])
+    line, buttons = pager(t, problems, "notifications", t("paging.problems"))
+    return card(body + line, [execute(t("notify.refresh"), "notifications", {"page": problems.number}), *buttons])

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cards.base import Card, card, execute, facts, heading, leave, notice, open_url, subheading, text, toggle
+from cards.paging import Page, pager
 from cards.text import address, compose
 from domain import rules
 from domain.models import (
@@ -30,6 +31,8 @@ from services.i18n import Translator
 
 #: Teams refreshes a card automatically for at most this many users.
 MAX_REFRESH_USERS = 60
+#: The button data naming the page of the open service requests (``page`` is the benefit requests').
+SR_PAGE = "sr_page"
 
 
 def request_form_card(t: Translator, options: list[tuple[Benefit, int]], error: str | None = None) -> Card:
@@ -111,17 +114,26 @@ def request_card(t: Translator, request: ServiceRequest, benefit: Benefit | None
     return card(body, actions, refresh=refresh_section(request, admins))
 
 
-def pending_list_card(t: Translator, pending: list[ServiceRequest], names: dict[str, str],
-                      service_requests: list[tuple[ServiceRequest, str]] | None = None) -> Card:
+def pending_list_card(t: Translator, pending: Page[ServiceRequest], names: dict[str, str],
+                      service_requests: Page[tuple[ServiceRequest, str]] | None = None) -> Card:
+    """A page of the benefit requests to decide and a page of the open service requests; each list's
+    buttons carry the other's page, so paging one keeps the other where it was."""
     body: list[dict[str, Any]] = [heading(t("requests.pending_title"))]
-    if not pending:
+    if not pending.rows:
         body.append(text(t("requests.none_pending")))
     else:
-        body.append(text(t("requests.pending_intro", count=len(pending))))
-        body.append(facts([(r.reference, names.get(r.id, "")) for r in pending]))
+        body.append(text(t("requests.pending_intro", count=pending.total)))
+        body.append(facts([(r.reference, names.get(r.id, "")) for r in pending.rows]))
+    sr_page = service_requests.number if service_requests is not None else 0
+    line, actions = pager(t, pending, "requests", t("paging.requests"), {SR_PAGE: sr_page})
+    body += line
     if service_requests is not None:
-        body += service_requests_section(t, service_requests)
-    return card(body)
+        body += service_requests_section(t, service_requests.rows)
+        line, more = pager(t, service_requests, "requests", t("requests.sr_list_title"), {"page": pending.number},
+                           key=SR_PAGE)
+        body += line
+        actions += more
+    return card(body, actions)
 
 
 # --- Partner Center service requests ---------------------------------------------------------------

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cards.base import Card, card, confirm, execute, heading, nav, notice, text
+from cards.paging import Page, page_data, pager, search_action, search_lines
 from domain import rules
 from domain.models import Person, Role
 from services.i18n import Translator
@@ -39,13 +40,13 @@ def _subcard(body: list[dict[str, Any]], actions: list[dict[str, Any]]) -> Card:
     return sub
 
 
-def _roles_form(t: Translator, index: int, person: Person) -> dict[str, Any]:
+def _roles_form(t: Translator, index: int, person: Person, where: dict[str, Any]) -> dict[str, Any]:
     form = _subcard([
         {"type": "Input.ChoiceSet", "id": roles_input_id(index), "isMultiSelect": True,
          "label": t("users.roles_of", name=person.name), "style": "expanded", "choices": role_choices(t),
          "value": ",".join(r.value for r in ROLE_ORDER if r in person.roles)},
     ], [execute(t("users.save_roles_of", name=person.name), "set_roles",
-                {"person_id": person.id, "input": roles_input_id(index)})])
+                {**where, "person_id": person.id, "input": roles_input_id(index)})])
     return {"type": "Action.ShowCard", "title": t("users.edit_of", name=person.name), "card": form}
 
 
@@ -72,22 +73,26 @@ def add_user_fields(t: Translator, values: dict[str, str] | None = None,
     return out
 
 
-def users_card(t: Translator, people: list[Person], outcome: dict[str, Any] | None = None,
+def users_card(t: Translator, people: Page[Person], outcome: dict[str, Any] | None = None,
                may: Callable[[str], bool] = lambda verb: True) -> Card:
-    """Everyone in the directory; each person's roles and the add-a-user form open as separate forms.
+    """A page of the directory (or of a search in it); each person's roles, the search and the
+    add-a-user form open as separate forms.
 
     Each form sits in its own ``Action.ShowCard`` so that a button validates and sends only the
-    inputs of its own form (a hidden form elsewhere on the card would otherwise block it).
+    inputs of its own form (a hidden form elsewhere on the card would otherwise block it). The
+    role buttons carry the page they were on, so saving shows the same page again.
     """
     body: list[dict[str, Any]] = [heading(t("users.title"))]
     if outcome:
         body.append(notice(t, outcome["key"], outcome.get("style", "good"), **outcome.get("params", {})))
     body.append(text(t("users.intro")))
     body.append(text(t("users.rules"), isSubtle=True, size="Small"))
-    for index, person in enumerate(people):
+    body += search_lines(t, people)
+    where = page_data(people, people.number)
+    for index, person in enumerate(people.rows):
         actions: list[dict[str, Any]] = []
         if may("set_roles"):
-            actions.append(_roles_form(t, index, person))
+            actions.append(_roles_form(t, index, person, where))
         if may("recent_changes"):
             actions.append(execute(t("users.changes_of", name=person.name), "recent_changes",
                                    {"subject_id": person.id, "back": "users"}))
@@ -100,7 +105,10 @@ def users_card(t: Translator, people: list[Person], outcome: dict[str, Any] | No
         ]})
         if actions:
             body.append({"type": "ActionSet", "actions": actions})
-    actions = []
+    what = t("paging.people")
+    line, actions = pager(t, people, "users", what)
+    body += line
+    actions += search_action(t, people, "users", what)
     if may("add_user"):
         actions.append({"type": "Action.ShowCard", "title": t("users.add_title"), "card": _subcard(
             add_user_fields(t), [execute(t("users.add_button"), "add_user")])})

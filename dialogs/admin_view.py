@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from cards.base import Card, notice
-from cards.benefit_list import ListView, list_card
+from cards.benefit_list import MAX_ASSIGNEE_LINES, MAX_CHOICES, PAGE_SIZE, ListView, clamp_page, list_card
 from cards.overview import overview_card
 from cards.text import compose
 from dialogs.actions import ROLE_REFUSALS, ActionResult, allowed_verbs
@@ -38,12 +38,18 @@ def page_of(data: dict[str, Any]) -> int:
 
 
 def list_view(turn: Turn, category: Category, page: int = 0) -> ListView:
+    """What the list's page shows; of the directory only whom it names (the assignees in view) and the
+    picker's first choices, so the card costs the same with 1,000 or 150,000 people."""
     service = turn.service
     rows = service.list_benefits(turn.person, category)  # admins only
     org = service.repo.organization()
+    page = clamp_page(page, len(rows))
+    shown = rows[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
+    named = [a.person_id for _, assignments in shown for a in assignments[:MAX_ASSIGNEE_LINES]]
+    people = {p.id: p for p in service.repo.picker_people(named, MAX_CHOICES * 2)}
     return ListView(
         category=category, rows=rows, actor=turn.person, today=service.today(),
-        people={p.id: p for p in service.repo.people()},
+        people=people,
         packages={p.id: p for p in service.repo.packages()},
         account_email=org.account_email if org else "", page=page, nonce=new_nonce(),
         allowed=allowed_verbs(turn.person),

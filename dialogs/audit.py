@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from cards.audit import changes_card, choose_subject_card
+from cards.audit import changes_card, choose_subject_card, names_in
+from cards.paging import Page, clamp, page_number
 from dialogs.actions import ADMINS, ActionResult, action, may
 from dialogs.turn import Turn
 from domain import errors, rules
 from domain.errors import RuleViolation
+from services.repository import fold
+
+#: Changes a page shows (each names who, what, when and up to six changed fields).
+CHANGES_PAGE = 10
 
 MARKETING_CONTACT = "marketing_contact"
 
@@ -26,14 +31,26 @@ def _subjects(turn: Turn) -> list[tuple[str, str]]:
     return out
 
 
+def _person_named(turn: Turn, wanted: str) -> tuple[str, str] | None:
+    """A person by id, email or whole name, looked up in the directory's indexes (never read whole)."""
+    repo = turn.service.repo
+    found = repo.person(wanted.strip()) or repo.person_by_email(wanted)
+    if found is None:
+        candidates, _ = repo.people_page(wanted, 0, 20)
+        found = next((p for p in candidates if fold(p.name) == fold(wanted)), None)
+    return (found.id, found.name) if found else None
+
+
 def resolve_subject(turn: Turn, wanted: str) -> tuple[str, str] | None:
     """An id, or a name (exact first, then the only partial match), to (subject id, display name)."""
     subjects = _subjects(turn)
-    people = [(p.id, p.name) for p in turn.service.repo.people()]
     lowered = wanted.strip().lower()
-    for sid, title in subjects + people:
+    for sid, title in subjects:
         if sid.lower() == lowered or title.lower() == lowered:
             return sid, title
+    person = _person_named(turn, wanted)
+    if person is not None:
+        return person
     partial = [(sid, title) for sid, title in subjects if lowered in title.lower()]
     return partial[0] if len(partial) == 1 else None
 
@@ -48,12 +65,16 @@ async def recent_changes(turn: Turn, data: dict[str, Any]) -> ActionResult:
     if found is None:
         raise RuleViolation(errors.UNKNOWN_BENEFIT, id=wanted)
     subject_id, title = found
-    entries = turn.service.recent_changes(turn.person, subject_id)
-    names = {p.id: p.name for p in turn.service.repo.people()}
+    number = page_number(data.get("page"))
+    entries, total = turn.service.recent_changes(turn.person, subject_id, CHANGES_PAGE, number * CHANGES_PAGE)
+    if not entries and number:  # past the end: the last page
+        number = clamp(number, total, CHANGES_PAGE)
+        entries, total = turn.service.recent_changes(turn.person, subject_id, CHANGES_PAGE, number * CHANGES_PAGE)
+    names = turn.service.repo.names_of(names_in(entries))
     back = str(data.get("back") or "")
     raw = data.get("back_data")
     back_data = {k: v for k, v in raw.items() if isinstance(k, str) and isinstance(v, str)} \
         if isinstance(raw, dict) else None
     allowed = may(turn.person, back)
-    return ActionResult(changes_card(turn.t, title, entries, names, back if allowed else None,
-                                     back_data if allowed else None))
+    return ActionResult(changes_card(turn.t, title, Page(entries, total, number, size=CHANGES_PAGE), names,
+                                     back if allowed else None, back_data if allowed else None, subject_id))

@@ -38,7 +38,8 @@ async def marketing_contact(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_can_manage_go_to_market(turn.person)
     repo = turn.service.repo
     mode = str(data.get("mode") or ("update" if repo.marketing_contact() else "add"))
-    return ActionResult(contact_form(turn.t, repo.people(), repo.marketing_contact(),
+    contact = repo.marketing_contact()
+    return ActionResult(contact_form(turn.t, repo.picker_people([contact.person_id] if contact else []), contact,
                                      account_email(turn), mode))
 
 
@@ -64,7 +65,9 @@ async def set_marketing_contact(turn: Turn, data: dict[str, Any]) -> ActionResul
         chosen = known_person(turn, values["person_id"])
         if chosen is not None:  # the picker's value (an Entra id, an email) as the form's choices name it
             values["person_id"] = chosen.id
-        form = contact_form(turn.t, repo.people(), repo.marketing_contact(), account_email(turn), mode,
+        contact = repo.marketing_contact()
+        shown = [values["person_id"], *([contact.person_id] if contact else [])]
+        form = contact_form(turn.t, repo.picker_people(shown), contact, account_email(turn), mode,
                             values, error=turn.t(violation.code, **violation.params),
                             error_field=_CONTACT_FIELDS.get(violation.code, ""))
         return ActionResult(form)

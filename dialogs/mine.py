@@ -5,11 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from cards.mine import my_benefits_card
+from cards.paging import Page, clamp, page_number
 from dialogs.actions import ActionResult, action
 from dialogs.turn import Turn
+
+#: Holdings a page shows (each says how to start using it).
+MINE_PAGE = 10
 
 
 @action("my_benefits")
 async def my_benefits(turn: Turn, data: dict[str, Any]) -> ActionResult:
     holdings = turn.service.holdings(turn.person)
-    return ActionResult(my_benefits_card(turn.t, turn.person.name, holdings))
+    number = clamp(page_number(data.get("page")), len(holdings), MINE_PAGE)
+    shown = holdings[number * MINE_PAGE:(number + 1) * MINE_PAGE]
+    return ActionResult(my_benefits_card(turn.t, turn.person.name,
+                                         Page(shown, len(holdings), number, size=MINE_PAGE)))

@@ -9,15 +9,22 @@ not be reached and why.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
 from cards.notifications import PendingRow, activate_card, notifications_card
+from cards.paging import Page, clamp, page_number
 from dialogs.actions import ADMINS, ActionResult, action
 from dialogs.turn import Turn
 from domain import rules
 from domain.models import Status
 from services.notifications import Outbox
+
+#: Rows a page of pending activations shows (each has a date input and a button).
+ACTIVATE_PAGE = 10
+#: Undelivered notifications a page shows.
+PROBLEMS_PAGE = 15
 
 
 def pending_rows(turn: Turn) -> list[PendingRow]:
@@ -30,18 +37,26 @@ def pending_rows(turn: Turn) -> list[PendingRow]:
             rows.append(PendingRow(benefit.id, turn.t.label(benefit), "",
                                    benefit.status.value, benefit.expires_on))
         for a in repo.assignments_of_benefit(benefit.id):
-            if a.is_current and a.status is Status.PENDING_ACTIVATION:
-                person = repo.person(a.person_id)
-                rows.append(PendingRow(a.id, turn.t.label(benefit),
-                                       person.name if person else a.person_id, a.status.value,
+            if a.is_current and a.status is Status.PENDING_ACTIVATION:  # named on the page that shows it
+                rows.append(PendingRow(a.id, turn.t.label(benefit), a.person_id, a.status.value,
                                        a.expires_on or benefit.expires_on))
     return rows
+
+
+def pending_page(turn: Turn, data: dict[str, Any]) -> Page[PendingRow]:
+    """The page of pending activations the click asked for; only its assignees are looked up."""
+    rows = pending_rows(turn)
+    number = clamp(page_number(data.get("page")), len(rows), ACTIVATE_PAGE)
+    shown = rows[number * ACTIVATE_PAGE:(number + 1) * ACTIVATE_PAGE]
+    names = turn.service.repo.names_of(r.assignee for r in shown if r.assignee)
+    shown = [replace(r, assignee=names.get(r.assignee, r.assignee)) if r.assignee else r for r in shown]
+    return Page(shown, len(rows), number, size=ACTIVATE_PAGE)
 
 
 @action("activate", roles=ADMINS)
 async def show_pending(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_admin(turn.person)
-    return ActionResult(activate_card(pending_rows(turn), turn.t))
+    return ActionResult(activate_card(pending_page(turn, data), turn.t))
 
 
 @action("mark_activated", roles=ADMINS, inputs=("{field}",))
@@ -56,22 +71,26 @@ async def mark_activated(turn: Turn, data: dict[str, Any]) -> ActionResult:
             expires = date.fromisoformat(raw[:10])
         except ValueError:
             outcome = {"key": "activate.bad_date", "style": "attention", "params": {"value": raw}}
-            return ActionResult(activate_card(pending_rows(turn), turn.t, outcome))
+            return ActionResult(activate_card(pending_page(turn, data), turn.t, outcome))
     activation = await turn.service.mark_activated(turn.person, target, turn.service.today(), expires)
     name = turn.t.label(activation.benefit)
     if activation.changed:
         outcome = {"key": "activate.done", "params": {"benefit": name, "count": len(activation.recipients)}}
     else:
         outcome = {"key": "activate.already", "style": "default", "params": {"benefit": name}}
-    return ActionResult(activate_card(pending_rows(turn), turn.t, outcome))
+    return ActionResult(activate_card(pending_page(turn, data), turn.t, outcome))
 
 
 @action("notifications", roles=ADMINS)
 async def show_notifications(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_admin(turn.person)
     outbox = Outbox(turn.service.store)
-    problems = []
-    for doc in outbox.problems():
-        person = turn.service.repo.person(doc["recipient"])
-        problems.append({**doc, "person": person.name if person else doc["recipient"]})
-    return ActionResult(notifications_card(outbox.counts(), problems, turn.t))
+    number = page_number(data.get("page"))
+    docs, total = outbox.problems_page(number * PROBLEMS_PAGE, PROBLEMS_PAGE)
+    if not docs and number:  # past the end: the last page
+        number = clamp(number, total, PROBLEMS_PAGE)
+        docs, total = outbox.problems_page(number * PROBLEMS_PAGE, PROBLEMS_PAGE)
+    names = turn.service.repo.names_of(doc["recipient"] for doc in docs)
+    problems = [{**doc, "person": names.get(doc["recipient"], doc["recipient"])} for doc in docs]
+    return ActionResult(notifications_card(outbox.counts(), Page(problems, total, number, size=PROBLEMS_PAGE),
+                                           turn.t))

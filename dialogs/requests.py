@@ -12,9 +12,12 @@ the service calls its listeners with ``request.submitted`` and ``request.decided
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+from cards.paging import Page, clamp, page_number
 from cards.requests import (
+    SR_PAGE,
     ServiceRequestView,
     pending_list_card,
     request_card,
@@ -42,6 +45,9 @@ from services.i18n import Translator
 
 #: How many pending request cards ``requests`` sends at once.
 MAX_PENDING_CARDS = 10
+#: Requests a page of either list shows (the pending ones each come as a card of their own too).
+REQUESTS_PAGE = 10
+T = TypeVar("T")
 
 
 def requestable(service: BenefitsService, person: Person) -> list[tuple[Benefit, int]]:
@@ -132,18 +138,32 @@ async def decide_request(turn: Turn, data: dict[str, Any]) -> ActionResult:
     return ActionResult(card_for(turn.service, decided, turn.person, turn.t, outcome))
 
 
+def _page_of(read: Callable[[int, int], tuple[list[T], int]], number: int) -> Page[T]:
+    """Page ``number`` of a list read by ``read(offset, limit)`` (past the end: its last page)."""
+    rows, total = read(number * REQUESTS_PAGE, REQUESTS_PAGE)
+    if not rows and number:
+        number = clamp(number, total, REQUESTS_PAGE)
+        rows, total = read(number * REQUESTS_PAGE, REQUESTS_PAGE)
+    return Page(rows, total, number, size=REQUESTS_PAGE)
+
+
 @action("requests", roles=ADMINS)
 async def pending_requests(turn: Turn, data: dict[str, Any]) -> ActionResult:
+    """A page of the benefit requests to decide (each sent as its own card to decide on) and a page of
+    the open Partner Center service requests."""
     rules.require_admin(turn.person)
-    repo = turn.service.repo
-    pending = [r for r in repo.requests() if r.kind is RequestKind.BENEFIT and r.status is RequestStatus.SUBMITTED]
+    repo, service = turn.service.repo, turn.service
+    pending = _page_of(lambda offset, limit: service.pending_requests(turn.person, offset, limit),
+                       page_number(data.get("page")))
     names: dict[str, str] = {}
-    for r in pending:
+    for r in pending.rows:
         who, what = repo.person(r.requested_by), repo.benefit(r.benefit_id)
         names[r.id] = f"{who.name if who else r.requested_by} · {turn.t.label(what) if what else r.benefit_id}"
-    open_requests = [(r, subject_of(turn, r)) for r in turn.service.service_requests(turn.person)
-                     if rules.service_request_stage(r) is not RequestStatus.CLOSED]
-    cards = tuple(card_for(turn.service, r, turn.person, turn.t) for r in pending[:MAX_PENDING_CARDS])
+    open_page = _page_of(lambda offset, limit: service.open_service_requests(turn.person, offset, limit),
+                         page_number(data.get(SR_PAGE)))
+    open_requests = Page([(r, subject_of(turn, r)) for r in open_page.rows], open_page.total, open_page.number,
+                         size=REQUESTS_PAGE)
+    cards = tuple(card_for(turn.service, r, turn.person, turn.t) for r in pending.rows[:MAX_PENDING_CARDS])
     return ActionResult(pending_list_card(turn.t, pending, names, open_requests), cards)
 
 
@@ -165,7 +185,8 @@ def service_request_view(turn: Turn, request: ServiceRequest) -> ServiceRequestV
            else rules.is_admin(turn.person))
     return ServiceRequestView(
         request=request, subject=subject_of(turn, request), organization=repo.organization(),
-        requester=repo.person(request.requested_by), names={p.id: p.name for p in repo.people()},
+        requester=repo.person(request.requested_by),
+        names=repo.names_of((request.requested_by, request.submitted_by, request.closed_by)),
         package=package, benefit_names=benefits, can_handle=may, nonce=new_nonce())
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from cards.paging import PAGE_SIZE, Page, clamp
 from cards.users import add_user_card, confirm_roles_card, users_card
 from dialogs.actions import GLOBAL_ADMINS, ROLE_REFUSALS, ActionResult, action, may
+from dialogs.paging import asked, search_inputs
 from dialogs.turn import Turn
 from domain import errors
 from domain.errors import RuleViolation
@@ -31,22 +33,29 @@ def parse_roles(value: Any) -> frozenset[Role]:
     return frozenset(out)
 
 
-def _page(turn: Turn, outcome: dict[str, Any] | None = None) -> ActionResult:
-    return ActionResult(users_card(turn.t, turn.service.repo.people(), outcome,
+def _page(turn: Turn, outcome: dict[str, Any] | None = None, data: dict[str, Any] | None = None) -> ActionResult:
+    """The page of the directory the click asked for (the same page and search after a change)."""
+    number, query = asked(data or {})
+    repo = turn.service.repo
+    people, total = repo.people_page(query, number * PAGE_SIZE, PAGE_SIZE)
+    if not people and number:  # past the end (people went away): the last page
+        number = clamp(number, total)
+        people, total = repo.people_page(query, number * PAGE_SIZE, PAGE_SIZE)
+    return ActionResult(users_card(turn.t, Page(people, total, number, query), outcome,
                                    lambda verb: may(turn.person, verb)))
 
 
-def _refused(turn: Turn, violation: RuleViolation) -> ActionResult:
+def _refused(turn: Turn, violation: RuleViolation, data: dict[str, Any]) -> ActionResult:
     """The directory again, with why nothing changed on top (a stale or forged click)."""
     if violation.code in ROLE_REFUSALS:
         raise violation
     return _page(turn, {"key": "users.refused", "style": "attention",
-                        "params": {"reason": turn.t(violation.code, **violation.params)}})
+                        "params": {"reason": turn.t(violation.code, **violation.params)}}, data)
 
 
-@action("users", roles=GLOBAL_ADMINS)
+@action("users", roles=GLOBAL_ADMINS, inputs=search_inputs)
 async def users(turn: Turn, data: dict[str, Any]) -> ActionResult:
-    return _page(turn)
+    return _page(turn, data=data)
 
 
 @action("set_roles", roles=GLOBAL_ADMINS, inputs=("{input}",))
@@ -63,9 +72,9 @@ async def set_roles(turn: Turn, data: dict[str, Any]) -> ActionResult:
             return ActionResult(confirm_roles_card(turn.t, current, wanted))
         person = await turn.service.set_roles(turn.person, person_id, wanted)
     except RuleViolation as violation:
-        return _refused(turn, violation)
+        return _refused(turn, violation, data)
     roles = ", ".join(turn.t(f"roles.{r.value}") for r in sorted(person.roles)) or turn.t("roles.employee")
-    return _page(turn, {"key": "users.roles_saved", "params": {"name": person.name, "roles": roles}})
+    return _page(turn, {"key": "users.roles_saved", "params": {"name": person.name, "roles": roles}}, data)
 
 
 #: Which field of the add-a-user form a refusal is about, and what to say under it.
@@ -87,4 +96,5 @@ async def add_user(turn: Turn, data: dict[str, Any]) -> ActionResult:
         input_id, key = _FIELD_ERRORS.get(field, ("new_roles", ""))
         message = turn.t(key) if key else turn.t(violation.code, **violation.params)
         return ActionResult(add_user_card(turn.t, values, {input_id: message}))
-    return _page(turn, {"key": "users.added", "params": {"name": person.name, "email": person.email}})
+    return _page(turn, {"key": "users.added", "params": {"name": person.name, "email": person.email}},
+                 {"query": person.email})

@@ -41,7 +41,7 @@ from domain.models import (
     Status,
     Unit,
 )
-from services.repository import ASSIGNMENTS, BENEFITS, PACKAGES, PROCESSED, Repository
+from services.repository import ASSIGNMENTS, BENEFITS, OPEN_SERVICE, PACKAGES, PENDING_BENEFIT, PROCESSED, Repository
 from services.storage.base import DocumentStore, Op
 
 T = TypeVar("T")
@@ -250,7 +250,8 @@ class BenefitsService:
         return out
 
     def admins(self) -> list[Person]:
-        return [p for p in self.repo.people() if p.has(Role.GLOBAL_ADMIN)]
+        """The Global admins, by name (read from their own index: the directory may be large)."""
+        return self.repo.global_admins()
 
     # --- software and licence keys -------------------------------------------------------------
     async def reveal_keys(self, actor: Person, benefit_id: str, language: str, os_type: str,
@@ -536,7 +537,8 @@ class BenefitsService:
 
     def open_cancellation(self, package_id: str) -> ServiceRequest | None:
         """The package's cancellation request that is not closed yet, if any."""
-        for request in self.repo.requests():
+        open_ones, _ = self.repo.open_requests(OPEN_SERVICE, 0, 1 << 30)
+        for request in open_ones:
             if (request.kind is RequestKind.CANCELLATION and request.package_id == package_id
                     and rules.service_request_stage(request) is not RequestStatus.CLOSED):
                 return request
@@ -546,6 +548,17 @@ class BenefitsService:
         """Partner Center service requests, newest first (admins only: they show what was asked)."""
         rules.require_admin(actor)
         return [r for r in self.repo.requests() if rules.is_partner_center_request(r)]
+
+    def open_service_requests(self, actor: Person, offset: int = 0,
+                              limit: int = 10) -> tuple[list[ServiceRequest], int]:
+        """A page of the Partner Center service requests not closed yet, newest first (admins only)."""
+        rules.require_admin(actor)
+        return self.repo.open_requests(OPEN_SERVICE, offset, limit)
+
+    def pending_requests(self, actor: Person, offset: int = 0, limit: int = 10) -> tuple[list[ServiceRequest], int]:
+        """A page of the benefit requests waiting for a decision, newest first (admins only)."""
+        rules.require_admin(actor)
+        return self.repo.open_requests(PENDING_BENEFIT, offset, limit)
 
     def service_request(self, actor: Person, request_id: str) -> ServiceRequest:
         rules.require_admin(actor)
@@ -764,9 +777,11 @@ class BenefitsService:
                 await self._commit([self.repo.put_person(merged)])
             return merged
 
-    def recent_changes(self, actor: Person, subject_id: str, limit: int = 10) -> list[AuditEntry]:
+    def recent_changes(self, actor: Person, subject_id: str, limit: int = 10,
+                       offset: int = 0) -> tuple[list[AuditEntry], int]:
+        """A page of one subject's changes, newest first, and how many there are (admins only)."""
         rules.require_admin(actor)
-        return self.repo.audit_of(subject_id, limit)
+        return self.repo.audit_of(subject_id, limit, offset), self.repo.audit_count(subject_id)
 
 
 _SECRET_FIELDS = ("keys",)

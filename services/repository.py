@@ -13,9 +13,12 @@ holds dicts, so it is decoded per read from a fresh copy, as before.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import copy
+import unicodedata
+from collections.abc import Iterable, Iterator
 from typing import Any
 
+from domain import rules
 from domain.models import (
     Assignment,
     AuditEntry,
@@ -26,6 +29,9 @@ from domain.models import (
     MarketingContact,
     Organization,
     Person,
+    RequestKind,
+    RequestStatus,
+    Role,
     ServiceRequest,
 )
 from services.storage.base import DocumentStore, Op, Put
@@ -57,12 +63,72 @@ INDEXES: dict[str, tuple[str, ...]] = {
 
 SINGLETON = "default"
 
+#: Orderings of the people table (``DocumentStore.order_by``): everyone by name; everyone under each
+#: word of their name and their email (a search); the Global admins by name.
+BY_NAME = "by_name"
+SEARCH = "search"
+GLOBAL_ADMINS = "global_admins"
+
+
+def fold(text: str) -> str:
+    """A name, email or search as it is compared: NFKC, case-folded, single spaces (``ＬＥＥ`` finds Lee)."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def _ideograph(ch: str) -> bool:
+    """Chinese (and other scripts written without spaces): each character may start a word."""
+    return ch >= "\u2e80" and unicodedata.category(ch) == "Lo"
+
+
+def _word_starts(text: str) -> Iterator[str]:
+    """``text`` from each place a word starts: ``lee gu``, ``gu``; ``王小明``, ``小明``, ``明``."""
+    for i, ch in enumerate(text):
+        if ch.isalnum() and (i == 0 or not text[i - 1].isalnum() or _ideograph(ch) or _ideograph(text[i - 1])):
+            yield text[i:]
+
+
+def name_key(doc: dict[str, Any]) -> list[str]:
+    return [fold(str(doc.get("name") or ""))]
+
+
+def search_keys(doc: dict[str, Any]) -> list[str]:
+    """A person is found by the start of any word of their name, or of their email."""
+    keys = list(_word_starts(fold(str(doc.get("name") or ""))))
+    email = fold(str(doc.get("email") or ""))
+    return [*keys, email] if email else keys
+
+
+#: The ordering of requests still waiting for someone, by when they were made: benefit requests to
+#: decide (``PENDING_BENEFIT``), Partner Center service requests not closed (``OPEN_SERVICE``).
+OPEN_REQUESTS = "open"
+PENDING_BENEFIT = "benefit\0"
+OPEN_SERVICE = "service\0"
+
+
+def open_request_key(doc: dict[str, Any]) -> list[str]:
+    request = ServiceRequest.from_doc(copy.deepcopy(doc))
+    when = request.created_at.isoformat()
+    if request.kind is RequestKind.BENEFIT and request.status is RequestStatus.SUBMITTED:
+        return [PENDING_BENEFIT + when]
+    if rules.is_partner_center_request(request) and rules.service_request_stage(request) is not RequestStatus.CLOSED:
+        return [OPEN_SERVICE + when]
+    return []
+
+
+def global_admin_key(doc: dict[str, Any]) -> list[str]:
+    roles = doc.get("roles")
+    return name_key(doc) if isinstance(roles, list) and Role.GLOBAL_ADMIN.value in roles else []
+
 
 class Repository:
     """Reads domain objects; builds the write operations that the service applies in one batch."""
 
     def __init__(self, store: DocumentStore) -> None:
         self.store = store
+        store.order_by(PEOPLE, BY_NAME, name_key)
+        store.order_by(PEOPLE, SEARCH, search_keys)
+        store.order_by(PEOPLE, GLOBAL_ADMINS, global_admin_key)
+        store.order_by(REQUESTS, OPEN_REQUESTS, open_request_key)
 
     # --- organization and people -------------------------------------------------------------
     def organization(self) -> Organization | None:
@@ -72,7 +138,36 @@ class Repository:
         return self.store.get_decoded(PEOPLE, person_id, Person.from_doc) if person_id else None
 
     def people(self) -> list[Person]:
+        """Everyone (O(n)): for rules over the whole directory; a card shows :meth:`people_page`."""
         return sorted(self.store.all_decoded(PEOPLE, Person.from_doc), key=lambda p: p.name.lower())
+
+    def people_page(self, query: str = "", offset: int = 0, limit: int = 20) -> tuple[list[Person], int]:
+        """A page of the directory by name, or of the people a word of whose name or whose email starts
+        with ``query`` (case and width ignored); and how many match. O(log n + limit)."""
+        prefix = fold(query)
+        ids, count = self.store.ordered(PEOPLE, SEARCH if prefix else BY_NAME, prefix, offset, limit)
+        return self.people_by_ids(ids), count
+
+    def people_by_ids(self, ids: Iterable[str]) -> list[Person]:
+        """The people of ``ids`` that exist, in that order."""
+        found = (self.person(i) for i in ids)
+        return [p for p in found if p is not None]
+
+    def picker_people(self, include: Iterable[str] = (), limit: int = 40) -> list[Person]:
+        """A people picker's static choices: the first ``limit`` people by name, and those of ``include``
+        (the picker's current value) wherever they sort; Teams' people search finds everyone else."""
+        first, _ = self.people_page("", 0, limit)
+        shown = {p.id for p in first}
+        return first + self.people_by_ids(i for i in dict.fromkeys(include) if i and i not in shown)
+
+    def names_of(self, ids: Iterable[str]) -> dict[str, str]:
+        """``{id: name}`` of the people among ``ids`` (a card names only whom it shows)."""
+        return {p.id: p.name for p in self.people_by_ids(dict.fromkeys(ids))}
+
+    def global_admins(self) -> list[Person]:
+        """The Global admins, by name, without reading anyone else."""
+        ids, _ = self.store.ordered(PEOPLE, GLOBAL_ADMINS, "", 0, 1 << 30)
+        return self.people_by_ids(ids)
 
     def person_by(self, field: str, value: str) -> Person | None:
         if not value:
@@ -130,9 +225,27 @@ class Repository:
         return sorted(self.store.all_decoded(REQUESTS, ServiceRequest.from_doc),
                       key=lambda r: r.created_at, reverse=True)
 
-    def audit_of(self, subject_id: str, limit: int = 10) -> list[AuditEntry]:
-        entries = [AuditEntry.from_doc(d) for d in self.store.find(AUDIT, "subject_id", subject_id)]
-        return sorted(entries, key=lambda e: e.at, reverse=True)[:limit]
+    def open_requests(self, which: str, offset: int = 0, limit: int = 10) -> tuple[list[ServiceRequest], int]:
+        """A page of the requests still waiting (``PENDING_BENEFIT`` or ``OPEN_SERVICE``), newest first,
+        and how many there are: O(log n + limit) however many were ever made."""
+        ids, total = self.store.ordered(REQUESTS, OPEN_REQUESTS, which, offset, limit, reverse=True)
+        found = (self.request(i) for i in ids)
+        return [r for r in found if r is not None], total
+
+    def audit_of(self, subject_id: str, limit: int = 10, offset: int = 0) -> list[AuditEntry]:
+        """The changes of one subject, newest first, from ``offset``: only the page's entries are read.
+
+        The index lists a subject's entries in the order they were written, which is the order they
+        happened (the trail is only appended to); the page is sorted by time all the same.
+        """
+        ids = self.store.find_ids(AUDIT, "subject_id", subject_id)
+        end = max(0, len(ids) - max(0, offset))
+        page = [self.store.get(AUDIT, i) for i in reversed(ids[max(0, end - max(0, limit)):end])]
+        entries = [AuditEntry.from_doc(d) for d in page if d is not None]
+        return sorted(entries, key=lambda e: e.at, reverse=True)
+
+    def audit_count(self, subject_id: str) -> int:
+        return len(self.store.find_ids(AUDIT, "subject_id", subject_id))
 
     # --- bot bookkeeping ------------------------------------------------------------------------
     # --- write operations (applied by the caller, atomically, with the rest of its batch) -------

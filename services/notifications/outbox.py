@@ -30,6 +30,8 @@ DELIVERED = "delivered"
 UNDELIVERABLE = "undeliverable"
 GIVEN_UP = "given_up"
 STATES = (PENDING, SENDING, DELIVERED, UNDELIVERABLE, GIVEN_UP)
+#: The ordering of the notifications that did not arrive, by when they last changed (see problem_key).
+PROBLEMS = "problems"
 #: undeliverable because the bot had no conversation with the person (they had not installed it)
 NO_CONVERSATION = "no_conversation"
 #: the bot installed itself for the person through Graph and waits for Teams to confirm (installer.py)
@@ -65,12 +67,18 @@ class Notification:
         return dedupe_key(self.event_id, self.recipient)
 
 
+def problem_key(doc: Document) -> list[str]:
+    """Notifications admins are shown as problems, listed by when they last changed."""
+    return [str(doc.get("updated_at") or "")] if doc.get("state") in (UNDELIVERABLE, GIVEN_UP) else []
+
+
 class Outbox:
     """The ``outbox`` table of the domain store, through the document-store contract."""
 
     def __init__(self, store: DocumentStore, clock: Callable[[], datetime] = utc_now) -> None:
         self.store = store
         self.clock = clock
+        store.order_by(OUTBOX, PROBLEMS, problem_key)
         #: called after new notifications are durable (the worker's wake-up)
         self.on_enqueue: list[Callable[[], None]] = []
 
@@ -169,9 +177,15 @@ class Outbox:
         return self.store.find(OUTBOX, "event_id", event_id)
 
     def counts(self) -> dict[str, int]:
-        return {state: len(self.store.find(OUTBOX, "state", state)) for state in STATES}
+        """How many notifications are in each state (counted from the index, no document read)."""
+        return {state: len(self.store.find_ids(OUTBOX, "state", state)) for state in STATES}
 
-    def problems(self, limit: int = 30) -> list[Document]:
+    def problems(self, limit: int = 30, offset: int = 0) -> list[Document]:
         """Undeliverable and given-up notifications, newest first (what admins are shown)."""
-        docs = self.store.find(OUTBOX, "state", UNDELIVERABLE) + self.store.find(OUTBOX, "state", GIVEN_UP)
-        return sorted(docs, key=lambda d: d["updated_at"], reverse=True)[:limit]
+        return self.problems_page(offset, limit)[0]
+
+    def problems_page(self, offset: int = 0, limit: int = 30) -> tuple[list[Document], int]:
+        """A page of :meth:`problems` and how many there are: O(log n + limit) however many were sent."""
+        ids, total = self.store.ordered(OUTBOX, PROBLEMS, "", offset, limit, reverse=True)
+        docs = (self.store.get(OUTBOX, i) for i in ids)
+        return [d for d in docs if d is not None], total

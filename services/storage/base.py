@@ -10,14 +10,27 @@ database for a scale-out) without touching the services above it.
 from __future__ import annotations
 
 import asyncio
+import bisect
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 Document = dict[str, Any]
 T = TypeVar("T")
 Decoder = Callable[[Document], T]
+Ordering = Callable[[Document], Iterable[str]]
+"""The sort keys a document is listed under in an ordering: none (not listed), one, or several (listed
+once under each, so that a search by prefix finds the document by any of them)."""
+#: Sorts after every character a key holds: ``prefix + PREFIX_END`` bounds the keys starting with ``prefix``.
+PREFIX_END = "\U0010ffff"
+
+
+def prefix_range(entries: Sequence[tuple[str, str]], prefix: str) -> tuple[int, int]:
+    """Where the ``(key, doc_id)`` entries whose key starts with ``prefix`` lie in sorted ``entries``."""
+    if not prefix:
+        return 0, len(entries)
+    return bisect.bisect_left(entries, (prefix,)), bisect.bisect_left(entries, (prefix + PREFIX_END,))
 
 
 @dataclass(frozen=True)
@@ -64,6 +77,46 @@ class DocumentStore(ABC):
 
     def __init__(self, indexes: Mapping[str, Sequence[str]] | None = None) -> None:
         self.indexes: dict[str, tuple[str, ...]] = {t: tuple(f) for t, f in (indexes or {}).items()}
+        self.orderings: dict[str, dict[str, Ordering]] = {}
+
+    # --- orderings: pages of a sorted table ------------------------------------------------------
+    # A card shows a table a page at a time, sorted (people by name) or searched (by a prefix of a
+    # name or an email). Reading and sorting the whole table for each page costs O(n log n) a turn,
+    # so an engine may keep each declared ordering sorted as it writes and answer a page with two
+    # binary searches and a slice. These defaults sort on every call: correct, for small stores.
+
+    def order_by(self, table: str, name: str, keys: Ordering) -> None:
+        """Declare the ordering ``name`` of ``table``: each document is listed under ``keys(doc)``.
+
+        ``keys`` must be a stable function of the document alone (a module-level function) and must
+        not change the document. Declaring the same name again replaces the ordering.
+        """
+        self.orderings.setdefault(table, {})[name] = keys
+
+    def _ordered_entries(self, table: str, name: str) -> Sequence[tuple[str, str]]:
+        keys = self.orderings[table][name]
+        return sorted({(key, doc["id"]) for doc in self.all(table) for key in keys(doc)})
+
+    def ordered(self, table: str, name: str, prefix: str = "", offset: int = 0,
+                limit: int = 20, *, reverse: bool = False) -> tuple[list[str], int]:
+        """A page of ordering ``name``: the ids of the entries whose key starts with ``prefix``, from
+        ``offset``, at most ``limit`` of them (a document listed under several matching keys is given
+        once per page), and how many entries match in all. ``reverse``: counted from the last key
+        (newest first, for keys that are times).
+
+        Raises:
+            KeyError: ``name`` was not declared with :meth:`order_by` for ``table``.
+        """
+        entries = self._ordered_entries(table, name)
+        low, high = prefix_range(entries, prefix)
+        offset, limit = max(0, offset), max(0, limit)
+        if reverse:
+            end = max(low, high - offset)
+            page = entries[max(low, end - limit):end][::-1]
+        else:
+            start = min(high, low + offset)
+            page = entries[start:min(high, start + limit)]
+        return list(dict.fromkeys(doc_id for _, doc_id in page)), high - low
 
     @abstractmethod
     def get(self, table: str, doc_id: str) -> Document | None:

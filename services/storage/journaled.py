@@ -43,6 +43,7 @@ used by one event loop of one process.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import concurrent.futures
 import contextlib
 import fcntl
@@ -71,7 +72,7 @@ from services.storage._common import (
     clone,
     normalize_batch,
 )
-from services.storage.base import Decoder, Document, DocumentStore, Op, StoreHealth, T
+from services.storage.base import Decoder, Document, DocumentStore, Op, Ordering, StoreHealth, T
 from services.storage.journal import (
     HEADER_SIZE,
     JournalCorruptError,
@@ -240,6 +241,8 @@ class JournaledTinyStore(DocumentStore):
             t: {f: {} for f in fields} for t, fields in self.indexes.items()
         }
         self._view = StrIdTinyDB(self._tables, storage=_LiveStorage)
+        #: ``{table: {ordering: sorted [(key, doc_id), ...]}}``, kept sorted by every write (see order_by)
+        self._sorted: dict[str, dict[str, list[tuple[str, str]]]] = {}
         #: ``{table: {decode: {doc_id: (stored doc, decoded object)}}}``: see :meth:`get_decoded`
         self._decoded: dict[str, dict[Decoder[Any], dict[str, tuple[Document, Any]]]] = {}
         #: ``{table: version}``, bumped from one store-wide counter on every change (see table_version)
@@ -608,6 +611,8 @@ class JournaledTinyStore(DocumentStore):
         docs[doc_id] = doc
         self._versions[table] = next(self._version_counter)
         self._forget_decoded(table, doc_id)
+        if table in self._sorted:
+            self._reorder(table, doc_id, old, doc)
         index = self._index.get(table)
         if not index:
             return
@@ -634,9 +639,26 @@ class JournaledTinyStore(DocumentStore):
             return
         self._versions[table] = next(self._version_counter)
         self._forget_decoded(table, doc_id)
+        if table in self._sorted:
+            self._reorder(table, doc_id, old, None)
         for field_name, entries in self._index.get(table, {}).items():
             if field_name in old:
                 self._unindex(entries, _index_key(old[field_name]), doc_id)
+
+    def _reorder(self, table: str, doc_id: str, old: Document | None, new: Document | None) -> None:
+        """Move ``doc_id`` within each ordering of ``table``: O(log n) to find, a memmove to shift."""
+        for name, entries in self._sorted[table].items():
+            keys = self.orderings[table][name]
+            before = sorted(set(keys(old))) if old is not None else []
+            after = sorted(set(keys(new))) if new is not None else []
+            if before == after:
+                continue
+            for key in before:
+                at = bisect.bisect_left(entries, (key, doc_id))
+                if at < len(entries) and entries[at] == (key, doc_id):
+                    del entries[at]
+            for key in after:
+                bisect.insort(entries, (key, doc_id))
 
     @staticmethod
     def _unindex(entries: dict[Any, dict[str, None]], key: Any, doc_id: str) -> None:
@@ -736,6 +758,19 @@ class JournaledTinyStore(DocumentStore):
         if entries is None:
             return super().find_decoded(table, field_name, value, decode)
         return [self._decoded_of(table, decode, i, docs[i]) for i in entries.get(_index_key(value), ())]
+
+    def order_by(self, table: str, name: str, keys: Ordering) -> None:
+        """Declare an ordering and sort it once (O(n log n)); from then on every write keeps it sorted,
+        so a page of it costs two binary searches and a slice."""
+        if self.orderings.get(check_table(table), {}).get(name) is keys:
+            return  # already kept
+        super().order_by(table, name, keys)
+        docs = self._tables.get(table, {})
+        self._sorted.setdefault(table, {})[name] = sorted(
+            {(key, doc_id) for doc_id, doc in docs.items() for key in keys(doc)})
+
+    def _ordered_entries(self, table: str, name: str) -> list[tuple[str, str]]:
+        return self._sorted[table][name]
 
     def table_names(self) -> list[str]:
         """Names of the tables that hold at least one document."""

@@ -15,6 +15,7 @@ from cards.notifications import (
     notification_card,
     notifications_card,
 )
+from cards.paging import Page
 from services.i18n import LOCALES, Translator, load_catalogs
 
 PARAMS: dict[str, Any] = {
@@ -60,7 +61,8 @@ def test_admin_cards() -> None:
     t = Translator("en-US")
     rows = [PendingRow("a1", "Support", "Lee Gu", "pending_activation", date(2027, 1, 1)),
             PendingRow("b1", "Go-to-market benefits (Gold Core)", "", "pending_activation", None)]
-    card = activate_card(rows, t, {"key": "activate.done", "params": {"benefit": "Support", "count": 2}})
+    card = activate_card(Page(rows, len(rows)), t,
+                         {"key": "activate.done", "params": {"benefit": "Support", "count": 2}})
     _check(card)
     dates = [e for c in card["body"] for e in c.get("items", []) if e.get("type") == "Input.Date"]
     assert [d["value"] for d in dates] == ["2027-01-01", ""] and all(d["label"] for d in dates)
@@ -68,7 +70,8 @@ def test_admin_cards() -> None:
                  "person": "Lee Gu", "attempts": 1, "updated_at": "2026-11-22T10:00:00+00:00"},
                 {"state": "given_up", "reason": "http_503", "kind": "expiry_reminder",
                  "person": "Alex Wilber", "attempts": 6, "updated_at": "2026-11-22T10:00:00+00:00"}]
-    card = notifications_card({"pending": 1, "delivered": 5, "undeliverable": 1, "given_up": 1}, problems, t)
+    card = notifications_card({"pending": 1, "delivered": 5, "undeliverable": 1, "given_up": 1},
+                              Page(problems, len(problems)), t)
     _check(card)
     assert "blocked the bot" in json.dumps(card) and "Given up after 6 tries" in json.dumps(card)
 

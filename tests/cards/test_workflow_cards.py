@@ -15,6 +15,7 @@ from cards.audit import changes_card, choose_subject_card
 from cards.cancel import cancel_list_card, confirm_card
 from cards.gtm import contact_form, gtm_card
 from cards.mine import my_benefits_card
+from cards.paging import Page
 from cards.requests import (
     MAX_REFRESH_USERS,
     ServiceRequestView,
@@ -117,16 +118,17 @@ def all_cards(t: Translator) -> dict[str, dict[str, Any]]:
            for stage in ("prepared", "submitted", "closed")},
         "sr_refused": service_request_card(t, _service_request(RequestKind.ASSISTANCE, "prepared"), error="bad",
                                            typed="12"),
-        "users": users_card(t, people, {"key": "users.added", "params": {"name": "A", "email": "a@b.co"}}),
-        "mine": my_benefits_card(t, lee.name, holdings),
-        "mine_empty": my_benefits_card(t, lee.name, []),
+        "users": users_card(t, Page(people, len(people)),
+                            {"key": "users.added", "params": {"name": "A", "email": "a@b.co"}}),
+        "mine": my_benefits_card(t, lee.name, Page(holdings, len(holdings))),
+        "mine_empty": my_benefits_card(t, lee.name, Page([], 0)),
         "request_form": request_form_card(t, [(BENEFITS["vs-enterprise"], 3), (BENEFITS["tech-support"], 20)]),
         "request_form_empty": request_form_card(t, []),
         "request_pending": request_card(t, _request(), BENEFITS["tech-support"], lee, None, admins, True),
         "request_decided": request_card(t, _request(RequestStatus.APPROVED), BENEFITS["tech-support"], lee,
                                         PEOPLE["Alex"], admins, True),
-        "pending_list": pending_list_card(t, [_request()], {"r1": "Lee Gu · Product support incidents"}),
-        "changes": changes_card(t, "Go-to-market benefits · Gold Core", [entry], names),
+        "pending_list": pending_list_card(t, Page([_request()], 1), {"r1": "Lee Gu · Product support incidents"}),
+        "changes": changes_card(t, "Go-to-market benefits · Gold Core", Page([entry], 1), names),
         "choose_subject": choose_subject_card(t, [("pkg-action-pack", "Microsoft Action Pack")]),
     }
 
@@ -224,7 +226,7 @@ def test_changes_of_a_service_request_lead_back_to_that_request(kind: RequestKin
     changes = _verbs(service_request_card(t, view))["recent_changes"]["data"]
     assert changes["back"] == "service_request"
     assert changes["back_data"] == {"request_id": view.request.id}
-    shown = changes_card(t, "Microsoft Action Pack", [], {}, changes["back"], changes["back_data"])
+    shown = changes_card(t, "Microsoft Action Pack", Page([], 0), {}, changes["back"], changes["back_data"])
     back = _verbs(shown)["service_request"]
     assert back["data"]["request_id"] == view.request.id
     assert "help" in _verbs(shown)
