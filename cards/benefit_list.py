@@ -20,6 +20,7 @@ from datetime import date
 from typing import Any
 
 from cards.base import Card, about, card, execute, facts, heading, leave, named, open_url, row_toggle, text
+from cards.paging import Page, pager
 from cards.text import compose, json_size
 from domain import rules
 from domain.models import Assignment, Benefit, BenefitKind, BenefitPackage, Category, Person, Status
@@ -77,6 +78,8 @@ class ListView:
     max_choices: int = MAX_CHOICES
     #: the verbs the viewer may run (``dialogs.actions.allowed_verbs``); ``None``: every verb
     allowed: frozenset[str] | None = None
+    #: how many benefits the category has, when ``rows`` holds only the page's (``None``: ``rows`` is all)
+    total: int | None = None
 
     def may(self, verb: str) -> bool:
         return self.allowed is None or verb in self.allowed
@@ -136,10 +139,10 @@ def _list_card(view: ListView, t: Translator, notice: dict[str, Any] | None) -> 
     body.append(heading(t(f"categories.{view.category.value}")))
     for key in _INTRO.get(view.category, ()):
         body.append(text(t(key), isSubtle=True, spacing="Small"))
-    count = len(view.rows)
+    count = len(view.rows) if view.total is None else view.total
     page = clamp_page(view.page, count)
     view = replace(view, page=page)
-    shown = view.rows[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
+    shown = view.rows[page * PAGE_SIZE:(page + 1) * PAGE_SIZE] if view.total is None else view.rows
     if not shown:
         body.append(text(t("benefits.none")))
     else:
@@ -149,12 +152,9 @@ def _list_card(view: ListView, t: Translator, notice: dict[str, Any] | None) -> 
         body.append(text(t("benefits.expand_hint"), isSubtle=True, size="Small"))
     actions: list[dict[str, Any]] = []
     verb = LIST_VERBS[view.category]
-    if pages(count) > 1:
-        body.append(text(t("benefits.page", page=page + 1, pages=pages(count)), isSubtle=True, size="Small"))
-        if page > 0:
-            actions.append(execute(t("benefits.previous"), verb, {"page": page - 1}))
-        if page + 1 < pages(count):
-            actions.append(execute(t("benefits.next"), verb, {"page": page + 1}))
+    line, buttons = pager(t, Page(shown, count, page, size=PAGE_SIZE), verb, t(f"categories.{view.category.value}"))
+    body += line
+    actions += buttons
     if (view.category is Category.VISUAL_STUDIO or view.category is Category.TECHNICAL) and view.may("add_person"):
         actions.append(_add_person_action(view, t))
     actions.append(execute(t("benefits.overview"), "overview"))

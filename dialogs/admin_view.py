@@ -41,14 +41,14 @@ def list_view(turn: Turn, category: Category, page: int = 0) -> ListView:
     """What the list's page shows; of the directory only whom it names (the assignees in view) and the
     picker's first choices, so the card costs the same with 1,000 or 150,000 people."""
     service = turn.service
-    rows = service.list_benefits(turn.person, category)  # admins only
+    total = service.count_benefits(turn.person, category)  # admins only
+    page = clamp_page(page, total)
+    rows = service.list_benefits(turn.person, category, page * PAGE_SIZE, PAGE_SIZE)
     org = service.repo.organization()
-    page = clamp_page(page, len(rows))
-    shown = rows[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
-    named = [a.person_id for _, assignments in shown for a in assignments[:MAX_ASSIGNEE_LINES]]
+    named = [a.person_id for _, assignments in rows for a in assignments[:MAX_ASSIGNEE_LINES]]
     people = {p.id: p for p in service.repo.picker_people(named, MAX_CHOICES * 2)}
     return ListView(
-        category=category, rows=rows, actor=turn.person, today=service.today(),
+        category=category, rows=rows, total=total, actor=turn.person, today=service.today(),
         people=people,
         packages={p.id: p for p in service.repo.packages()},
         account_email=org.account_email if org else "", page=page, nonce=new_nonce(),

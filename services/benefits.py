@@ -220,10 +220,18 @@ class BenefitsService:
             self._overview_memo = (versions, list(rows))  # type: ignore[assignment]
         return rows
 
-    def list_benefits(self, actor: Person, category: Category) -> list[tuple[Benefit, list[Assignment]]]:
+    def list_benefits(self, actor: Person, category: Category, offset: int = 0,
+                      limit: int | None = None) -> list[tuple[Benefit, list[Assignment]]]:
+        """The category's benefits from ``offset`` (at most ``limit``), each with its current assignments:
+        only the benefits asked for have their assignments read (admins only)."""
         rules.require_admin(actor)
-        return [(b, [a for a in self.repo.assignments_of_benefit(b.id) if a.is_current])
-                for b in self.repo.benefits(category)]
+        benefits = self.repo.benefits(category)
+        shown = benefits[offset:] if limit is None else benefits[offset:offset + limit]
+        return [(b, [a for a in self.repo.assignments_of_benefit(b.id) if a.is_current]) for b in shown]
+
+    def count_benefits(self, actor: Person, category: Category) -> int:
+        rules.require_admin(actor)
+        return len(self.repo.benefits(category))
 
     def holdings(self, person: Person) -> list[Holding]:
         """What one person holds: their own assignments only, never anyone else's."""
