@@ -20,7 +20,7 @@ from datetime import date
 from typing import Any
 
 from cards.base import Card, about, card, execute, facts, heading, leave, named, open_url, row_toggle, text
-from cards.paging import Page, pager
+from cards.paging import Page, pager, search_action, search_lines
 from cards.text import compose, json_size
 from domain import rules
 from domain.models import Assignment, Benefit, BenefitKind, BenefitPackage, Category, Person, Status
@@ -32,8 +32,10 @@ PAGE_SIZE = 8
 VISUAL_STUDIO_PORTAL = "https://my.visualstudio.com"
 #: Static picker choices and assignee lines per benefit: a big directory must not break 80 KB. The
 #: Graph people search of Teams finds everyone else; the full assignee list is the admin portal's job.
-MAX_CHOICES = 40
-MAX_ASSIGNEE_LINES = 15
+MAX_CHOICES = 25
+MAX_ASSIGNEE_LINES = 5
+#: Assignees a page of one benefit's assignee list shows (``assignees_card``).
+ASSIGNEES_PAGE = 10
 #: If a page is still too big, it is rebuilt with these smaller limits (lines, choices), in order.
 _SMALLER = ((5, 15), (2, 5), (0, 0))
 #: UTF-16 bytes of JSON a list card may take (Teams refuses a message much over 80 KB).
@@ -323,7 +325,28 @@ def _assignee_lines(view: ListView, benefit: Benefit, assignments: list[Assignme
         items.append({"type": "ColumnSet", "columns": columns})
     if len(assignments) > view.max_lines:
         items.append(text(t("benefits.more", count=len(assignments) - view.max_lines), isSubtle=True))
+        items.append({"type": "ActionSet", "actions": [named(t, execute(
+            t("benefits.all_assignees", count=len(assignments)), "assignees",
+            {"benefit_id": benefit.id, "list_page": view.page}), t.label(benefit))]})
     return items
+
+
+def assignees_card(view: ListView, benefit: Benefit, assignees: Page[Assignment], t: Translator) -> Card:
+    """A page of one benefit's current assignees (or of those a search finds), each removable where the
+    list's rows are; the way back is the list's page it was opened from."""
+    view = replace(view, max_lines=len(assignees.rows))
+    unlocked = rules.reassign_unlocked_on(benefit)
+    locked = unlocked is not None and view.today < unlocked
+    body: list[dict[str, Any]] = [heading(t("benefits.assignees_title", benefit=t.label(benefit)))]
+    body += search_lines(t, assignees) or [text(t("benefits.assignees_count", count=assignees.total), isSubtle=True)]
+    body += _assignee_lines(view, benefit, list(assignees.rows), t,
+                            removable=not locked and view.may("remove_assignment"))[1:]
+    where = {"benefit_id": benefit.id, "list_page": view.page}
+    line, buttons = pager(t, assignees, "assignees", t("paging.seats"), where)
+    verb = LIST_VERBS[benefit.category]
+    return card(body + line, [*buttons, *search_action(t, assignees, "assignees", t("paging.seats"), where),
+                              leave(t("benefits.back_to_list"), verb, {"page": view.page}),
+                              leave(t("nav.menu"), "help")])
 
 
 def person_choices(directory: Iterable[Person], exclude: Iterable[str] = (),

@@ -20,7 +20,7 @@ from services.i18n import Translator
 T = TypeVar("T")
 
 #: Rows a page shows: enough to scan at a glance, few enough that the largest row keeps a card small.
-PAGE_SIZE = 15
+PAGE_SIZE = 10
 #: The search box's input id (the verb of a searchable list declares it as its only input).
 QUERY_INPUT = "query"
 #: What a search may hold: a name or an email, never a pasted essay.

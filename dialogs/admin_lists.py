@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from dialogs.actions import ADMINS, ActionHandler, ActionResult, action
-from dialogs.admin_view import page_of, render_list, render_overview
+from cards.benefit_list import ASSIGNEES_PAGE, ListView, assignees_card
+from cards.paging import Page, clamp
+from dialogs.actions import ADMINS, ActionHandler, ActionResult, action, allowed_verbs
+from dialogs.admin_view import new_nonce, page_of, render_list, render_overview
+from dialogs.paging import asked, search_inputs
 from dialogs.turn import Turn
 from domain.models import Category
+from services.repository import matches
 
 
 @action("overview", roles=ADMINS)
@@ -37,3 +41,23 @@ def _list_action(category: Category) -> ActionHandler:
 
 for _verb, _category in LIST_VERBS.items():
     action(_verb, roles=ADMINS)(_list_action(_category))
+
+
+@action("assignees", roles=ADMINS, inputs=search_inputs)
+async def assignees(turn: Turn, data: dict[str, Any]) -> ActionResult:
+    """A page of one benefit's assignees, or of those whose name or email a search finds."""
+    service = turn.service
+    benefit, held = service.assignees(turn.person, str(data.get("benefit_id") or ""))
+    number, query = asked(data)
+    people = {p.id: p for p in service.repo.people_by_ids(a.person_id for a in held)} if query else {}
+    if query:
+        held = [a for a in held if a.person_id in people and matches(people[a.person_id], query)]
+    number = clamp(number, len(held), ASSIGNEES_PAGE)
+    shown = held[number * ASSIGNEES_PAGE:(number + 1) * ASSIGNEES_PAGE]
+    if not query:
+        people = {p.id: p for p in service.repo.people_by_ids(a.person_id for a in shown)}
+    package = service.repo.package(benefit.package_id)
+    view = ListView(category=benefit.category, rows=[], actor=turn.person, today=service.today(), people=people,
+                    packages={package.id: package} if package else {}, page=page_of({"page": data.get("list_page")}),
+                    nonce=new_nonce(), allowed=allowed_verbs(turn.person))
+    return ActionResult(assignees_card(view, benefit, Page(shown, len(held), number, query, ASSIGNEES_PAGE), turn.t))

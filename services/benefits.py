@@ -229,6 +229,12 @@ class BenefitsService:
         shown = benefits[offset:] if limit is None else benefits[offset:offset + limit]
         return [(b, [a for a in self.repo.assignments_of_benefit(b.id) if a.is_current]) for b in shown]
 
+    def assignees(self, actor: Person, benefit_id: str) -> tuple[Benefit, list[Assignment]]:
+        """A benefit and its current assignments, in the order they were made (admins only)."""
+        rules.require_admin(actor)
+        benefit = self._benefit(benefit_id)
+        return benefit, [a for a in self.repo.assignments_of_benefit(benefit.id) if a.is_current]
+
     def count_benefits(self, actor: Person, category: Category) -> int:
         rules.require_admin(actor)
         return len(self.repo.benefits(category))

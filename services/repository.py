@@ -115,6 +115,12 @@ def open_request_key(doc: dict[str, Any]) -> list[str]:
     return []
 
 
+def matches(person: Person, query: str) -> bool:
+    """Whether a search for ``query`` finds ``person`` (the same test as the directory's index)."""
+    prefix = fold(query)
+    return any(key.startswith(prefix) for key in search_keys({"name": person.name, "email": person.email}))
+
+
 def global_admin_key(doc: dict[str, Any]) -> list[str]:
     roles = doc.get("roles")
     return name_key(doc) if isinstance(roles, list) and Role.GLOBAL_ADMIN.value in roles else []

@@ -76,6 +76,8 @@ async def test_every_list_card_stays_small_with_a_big_directory(bot: BotClient, 
         "notifications": (ALEX, "notifications", {}, "Notifications"),
         "marketing contact": (ALEX, "marketing_contact", {"mode": "add"}, "marketing contact"),
         "my benefits": (LEE, "my_benefits", {}, "My benefits"),
+        "assignees of a benefit": (ALEX, "assignees", {"benefit_id": benefit_id(0)}, "Assigned users"),
+        "pending activations": (ALEX, "activate", {}, "activat"),
     }
     cards = []
     for what, (user, verb, data, heading) in checks.items():
@@ -192,3 +194,21 @@ async def test_requests_and_undelivered_notifications_are_paged(bot: BotClient) 
     problems = card_of(await bot.execute(ALEX, "notifications"))
     assert "Page 1 of 2" in all_text(problems)
     assert "Page 2 of 2" in all_text(await click(bot, ALEX, problems, "Next page of undelivered notifications"))
+
+
+async def test_a_benefits_assignees_are_paged_and_searched(bot: BotClient) -> None:
+    await add_crowd(bot, 1_000)
+    vs = card_of(await bot.execute(ALEX, "list_visual_studio"))
+    label = "All 50 assigned users"
+    opened = [a for a, _ in associated_inputs(vs) if a.get("verb") == "assignees"]
+    assert opened and all(a["title"].startswith(label) for a in opened)
+    first = card_of(await bot.execute(ALEX, "assignees", {"benefit_id": benefit_id(0)}))
+    assert "Page 1 of 5" in all_text(first) and "50 assigned users" in all_text(first)
+    second = await click(bot, ALEX, first, "Next page of assigned users")
+    assert "Page 2 of 5" in all_text(second)
+    holder = crowd_person(120)  # the 13th seat of the first crowd benefit
+    found = await click(bot, ALEX, second, "Find assigned users", {"query": holder.email})
+    assert holder.name in all_text(found).replace("\\", "") and "Page 1 of" not in all_text(found)
+    assert crowd_person(130).name not in all_text(found).replace("\\", "")
+    back = buttons(found)["Back to the list"]
+    assert back["data"]["action"] == "list_visual_studio"
