@@ -27,19 +27,19 @@ from domain.models import Assignment, Benefit, BenefitKind, BenefitPackage, Cate
 from services.i18n import Translator
 
 #: Rows per page: keeps the card far below Teams' 80 KB with the largest details we render.
-PAGE_SIZE = 8
+PAGE_SIZE = 4
 #: The Visual Studio subscribers' portal (seed: "Users can manage their subscriptions in the Visual Studio portal").
 VISUAL_STUDIO_PORTAL = "https://my.visualstudio.com"
 #: Static picker choices and assignee lines per benefit: a big directory must not break 80 KB. The
-#: Graph people search of Teams finds everyone else; the full assignee list is the admin portal's job.
-MAX_CHOICES = 25
-MAX_ASSIGNEE_LINES = 5
+#: Graph people search of Teams finds everyone else; every assignee is on the benefit's assignees card.
+MAX_CHOICES = 10
+MAX_ASSIGNEE_LINES = 3
 #: Assignees a page of one benefit's assignee list shows (``assignees_card``).
 ASSIGNEES_PAGE = 10
 #: If a page is still too big, it is rebuilt with these smaller limits (lines, choices), in order.
-_SMALLER = ((5, 15), (2, 5), (0, 0))
+_SMALLER = ((2, 5), (0, 0))
 #: UTF-16 bytes of JSON a list card may take (Teams refuses a message much over 80 KB).
-CARD_BUDGET = 70_000
+CARD_BUDGET = 55_000
 #: Teams people picker dataset (works in Teams; the Playground has no Graph, so static choices come too).
 PEOPLE_DATASET = "graph.microsoft.com/users"
 #: Column widths shared by the header and every row, so each label sits above its values (``auto``

@@ -63,10 +63,12 @@ def benefits(n: int) -> int:
     return max(1, n // PEOPLE_PER_BENEFIT)
 
 
-def crowd_ops(n: int, today: date, actor_id: str, changes_per_person: int = 2) -> Iterator[list[Op]]:
+def crowd_ops(n: int, today: date, actor_id: str, changes_per_person: int = 2,
+              people: bool = True) -> Iterator[list[Op]]:
     """Batches of puts for ``n`` people; one Visual Studio benefit of ``SEATS`` seats per 500 people, all
     seats held (``n / 10`` assignments); ``changes_per_person`` audit entries about each person; one
-    pending benefit request and one undelivered notification per 100 people."""
+    pending benefit request and one undelivered notification per 100 people. ``people=False``: all but
+    the people themselves (imported from an inventory)."""
     ops: list[Op] = []
 
     def flush() -> Iterator[list[Op]]:
@@ -83,7 +85,8 @@ def crowd_ops(n: int, today: date, actor_id: str, changes_per_person: int = 2) -
                                                   activated_on=today - timedelta(days=20))))
     for i in range(n):
         person = crowd_person(i)
-        ops.append(Repository.put_person(person))
+        if people:
+            ops.append(Repository.put_person(person))
         at = START + timedelta(minutes=i)
         for k in range(changes_per_person):
             ops.append(Repository.put_audit(AuditEntry(f"crowd-audit-{i}-{k}", at + timedelta(seconds=k), actor_id,

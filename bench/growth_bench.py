@@ -1,0 +1,253 @@
+"""Growth: what the listed turns cost as the organization grows (1k, 10k, 150k people by default).
+
+For each size, in one run on one machine:
+
+* **import**: ``python -m bot import`` of an inventory of the demo organization plus that many people
+  (its own process: wall time and peak RSS from ``wait4``);
+* the rest of the crowd (``tests/_common/crowd.py``: Visual Studio seats, changes, requests, undelivered
+  notifications, growing with the people) is written to the same store, which is then compacted;
+* **start**: ``python -m bot serve`` on that data folder, from the process start to the first ``200`` of
+  ``/readyz`` (the store's recovery included), and its RSS once ready;
+* **turns**: each listed turn (an ``Action.Execute`` over HTTP on loopback, authentication off, a
+  fake Bot Connector for anything the bot sends), one at a time, ``--turns`` times: p50 and p99 of
+  the time to the HTTP response, and the bot's RSS (and peak) after them all.
+
+``python -m bench.growth_bench [--sizes 1000,10000,150000] [--turns 200] [--changes 6]``.
+``--changes``: audit entries about each person (6 gives about a million at 150,000 people).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import ClientSession
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from services.inventory import demo_inventory  # noqa: E402
+from services.repository import INDEXES  # noqa: E402
+from services.storage import open_store  # noqa: E402
+from tests._common.crowd import benefit_id, crowd_ops, crowd_person, person_id  # noqa: E402
+from tests._common.fake_connector import FakeConnector  # noqa: E402
+from tests._common.harness import ALEX, LEE, BotClient  # noqa: E402
+
+DOMAIN_FILE = "benefits.json"
+#: How long a start may take before the bench gives up (150k people and a million changes load slowly).
+READY_SECONDS = 600.0
+
+
+@dataclass
+class Figures:
+    people: int
+    import_s: float = 0.0
+    import_rss_mb: float = 0.0
+    crowd_s: float = 0.0
+    documents: int = 0
+    start_s: float = 0.0
+    start_rss_mb: float = 0.0
+    rss_mb: float = 0.0
+    peak_rss_mb: float = 0.0
+    turns: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+
+def turns_of(n: int) -> dict[str, tuple[dict[str, Any], str, dict[str, Any]]]:
+    """(who, verb, data) of each measured turn."""
+    return {
+        "users": (ALEX, "users", {}),
+        "users, middle page": (ALEX, "users", {"page": n // 20}),
+        "users, search": (ALEX, "users", {"query": crowd_person(n // 2).name.split()[0][:4]}),
+        "visual studio list": (ALEX, "list_visual_studio", {}),
+        "assignees of a benefit": (ALEX, "assignees", {"benefit_id": benefit_id(0)}),
+        "recent changes, person": (ALEX, "recent_changes", {"subject_id": person_id(n // 2)}),
+        "recent changes, benefit": (ALEX, "recent_changes", {"subject_id": benefit_id(0)}),
+        "requests": (ALEX, "requests", {}),
+        "notifications": (ALEX, "notifications", {}),
+        "my benefits": (LEE, "my_benefits", {}),
+    }
+
+
+def _rss_mb(pid: int) -> tuple[float, float]:
+    """(VmRSS, VmHWM) of a running process, in MB."""
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            values[name] = int(rest.split()[0]) / 1024
+    return values.get("VmRSS", 0.0), values.get("VmHWM", 0.0)
+
+
+def _env(data_dir: Path, port: int = 0) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MicrosoftApp", "SSO_"))}
+    env.update({"PYTHONPATH": str(ROOT), "DATA_DIR": str(data_dir), "LOG_LEVEL": "WARNING", "SEED_DEMO": "false",
+                "PORT": str(port), "HOST": "127.0.0.1"})
+    return env
+
+
+def measure_import(n: int, folder: Path, data_dir: Path) -> tuple[float, float]:
+    """Import the demo organization plus ``n`` people with the bot's CLI; (seconds, peak RSS MB)."""
+    inventory = demo_inventory(datetime.now(UTC).date())
+    inventory["people"] += [{"id": p.id, "name": p.name, "email": p.email}
+                            for p in (crowd_person(i) for i in range(n))]
+    path = folder / "inventory.json"
+    path.write_text(json.dumps(inventory, ensure_ascii=False), encoding="utf-8")
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "import", str(path)], cwd=folder, env=_env(data_dir),
+                            stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"import of {n} people failed ({proc.returncode})")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+async def write_crowd(n: int, data_dir: Path, changes: int) -> tuple[float, int]:
+    """Everything of the crowd but its people (imported already); then a compaction, as a bot that has
+    run a while would have. (seconds, documents written)"""
+    started = time.perf_counter()
+    store = await asyncio.to_thread(open_store, data_dir / DOMAIN_FILE, INDEXES)
+    written = 0
+    try:
+        alex = store.find("people", "aad_object_id", ALEX["aadObjectId"])[0]["id"]
+        today = datetime.now(UTC).date()
+        for batch in crowd_ops(n, today, alex, changes, people=False):
+            await store.apply(batch)
+            written += len(batch)
+        await store.compact()
+    finally:
+        await store.close()
+    return time.perf_counter() - started, written
+
+
+async def _wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + READY_SECONDS
+    async with ClientSession() as session:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise SystemExit(f"the bot exited with {proc.returncode}")
+            try:
+                async with session.get(f"{url}/readyz") as resp:
+                    if resp.status == 200:
+                        return
+            except OSError:
+                pass
+            await asyncio.sleep(0.02)
+    raise SystemExit("the bot did not get ready")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serve(folder: Path, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=folder, env=_env(data_dir, port),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def serve_and_measure(figures: Figures, folder: Path, data_dir: Path, count: int) -> None:
+    port = _free_port()
+    started = time.perf_counter()
+    proc = _serve(folder, data_dir, port)
+    url = f"http://127.0.0.1:{port}"
+    connector = FakeConnector().start()
+    try:
+        await _wait_ready(url, proc)
+        figures.start_s = time.perf_counter() - started
+        figures.start_rss_mb, _ = _rss_mb(proc.pid)
+        async with ClientSession() as session:
+            client = BotClient(url, connector, session)
+            for name, (user, verb, data) in turns_of(figures.people).items():
+                status, body, _ = await client.execute(user, verb, data)  # the first one warms caches
+                if status != 200 or not isinstance(body, dict) or not isinstance(body.get("value"), dict):
+                    raise SystemExit(f"{name}: {status} {str(body)[:200]}")
+                times = []
+                for _ in range(count):
+                    t0 = time.perf_counter()
+                    status, _, _ = await client.execute(user, verb, data)
+                    times.append((time.perf_counter() - t0) * 1000)
+                    assert status == 200
+                    connector.sent.clear()
+                times.sort()
+                figures.turns[name] = (statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))])
+        figures.rss_mb, figures.peak_rss_mb = _rss_mb(proc.pid)
+    finally:
+        connector.stop()
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+async def one_size(n: int, count: int, changes: int) -> Figures:
+    figures = Figures(n)
+    with tempfile.TemporaryDirectory(prefix=f"growth-{n}-") as tmp:
+        folder = Path(tmp)
+        data_dir = folder / "data"
+        figures.import_s, figures.import_rss_mb = measure_import(n, folder, data_dir)
+        figures.crowd_s, figures.documents = await write_crowd(n, data_dir, changes)
+        await serve_and_measure(figures, folder, data_dir, count)
+    return figures
+
+
+def report(all_figures: list[Figures]) -> None:
+    sizes = [f.people for f in all_figures]
+    head = f"{'':34}" + "".join(f"{n:>16,}" for n in sizes)
+    print(head)
+
+    def row(label: str, values: list[str]) -> None:
+        print(f"{label:34}" + "".join(f"{v:>16}" for v in values))
+
+    row("documents written besides people", [f"{f.documents:,}" for f in all_figures])
+    row("import (s)", [f"{f.import_s:.2f}" for f in all_figures])
+    row("import peak RSS (MB)", [f"{f.import_rss_mb:.0f}" for f in all_figures])
+    row("start to /readyz (s)", [f"{f.start_s:.2f}" for f in all_figures])
+    row("RSS when ready (MB)", [f"{f.start_rss_mb:.0f}" for f in all_figures])
+    row("RSS after the turns (MB)", [f"{f.rss_mb:.0f}" for f in all_figures])
+    row("peak RSS of the bot (MB)", [f"{f.peak_rss_mb:.0f}" for f in all_figures])
+    for name in all_figures[0].turns:
+        row(f"{name} p50/p99 (ms)", [f"{f.turns[name][0]:.1f}/{f.turns[name][1]:.1f}" for f in all_figures])
+    first = all_figures[0]
+    for f in all_figures[1:]:
+        worst = max(f.turns[name][1] / first.turns[name][1] for name in first.turns)
+        print(f"largest p99 ratio {f.people:,} vs {first.people:,} people: {worst:.2f}")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.growth_bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,150000", help="numbers of people, comma-separated")
+    parser.add_argument("--turns", type=int, default=200, help="measured turns of each kind per size")
+    parser.add_argument("--changes", type=int, default=6, help="audit entries about each person")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    results = []
+    for n in sizes:
+        figures = asyncio.run(one_size(n, args.turns, args.changes))
+        print(f"{n:,} people: done (crowd written in {figures.crowd_s:.1f} s)", flush=True)
+        results.append(figures)
+    report(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
