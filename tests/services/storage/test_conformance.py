@@ -257,3 +257,46 @@ class TestConformance:
     async def test_health_reports_path(self, engine: Engine, store: DocumentStore) -> None:
         health = store.health()
         assert health.ready and health.quarantined == () and health.path == str(engine.path)
+
+
+def _words(doc: dict[str, Any]) -> list[str]:
+    """Listed under each word of its name (a search by the start of any word)."""
+    return str(doc.get("name") or "").lower().split()
+
+
+def _shown(doc: dict[str, Any]) -> list[str]:
+    """Listed by name when shown; a hidden document is not listed."""
+    return [] if doc.get("hidden") else [str(doc.get("name") or "")]
+
+
+class TestOrderings:
+    """Pages of a sorted table: the same answers from every engine, kept as documents change."""
+
+    async def test_pages_in_order_with_a_count(self, store: DocumentStore) -> None:
+        names = ["Kai", "ada", "Bo", "Cy", "Dee", "Eli", "Fay"]
+        await store.apply([Put("people", f"p{i}", {"name": n}) for i, n in enumerate(names)])
+        store.order_by("people", "name", _shown)
+        assert store.ordered("people", "name", "", 0, 3) == (["p2", "p3", "p4"], 7)  # Bo, Cy, Dee: by code point
+        assert store.ordered("people", "name", "", 6, 3) == (["p1"], 7)
+        assert store.ordered("people", "name", "", 9, 3) == ([], 7)
+        assert store.ordered("people", "name", "", 0, 2, reverse=True) == (["p1", "p0"], 7)
+        assert store.ordered("people", "name", "", 6, 2, reverse=True) == (["p2"], 7)
+
+    async def test_a_prefix_finds_any_key_and_each_document_once_per_page(self, store: DocumentStore) -> None:
+        await store.apply([Put("people", "p1", {"name": "Lee Lin"}), Put("people", "p2", {"name": "Ann Lee"}),
+                           Put("people", "p3", {"name": "Bo"})])
+        store.order_by("people", "words", _words)
+        ids, count = store.ordered("people", "words", "l", 0, 10)
+        assert sorted(ids) == ["p1", "p2"] and count == 3 and len(ids) == len(set(ids))
+        assert store.ordered("people", "words", "lee", 0, 10) == (["p1", "p2"], 2)
+        assert store.ordered("people", "words", "zed", 0, 10) == ([], 0)
+
+    async def test_writes_move_documents_within_an_ordering(self, engine: Engine, store: DocumentStore) -> None:
+        await store.apply([Put("people", f"p{i}", {"name": n}) for i, n in enumerate(["Ann", "Bob", "Cid"])])
+        store.order_by("people", "name", _shown)
+        await store.apply([Put("people", "p0", {"name": "Zoe"}), Put("people", "p1", {"name": "Bob", "hidden": 1}),
+                           Delete("people", "p2"), Put("people", "p3", {"name": "Al"})])
+        assert store.ordered("people", "name", "", 0, 10) == (["p3", "p0"], 2)
+        store = await engine.reopen(store)
+        store.order_by("people", "name", _shown)
+        assert store.ordered("people", "name", "", 0, 10) == (["p3", "p0"], 2)
