@@ -14,6 +14,7 @@ holds dicts, so it is decoded per read from a fresh copy, as before.
 from __future__ import annotations
 
 import copy
+import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -80,11 +81,18 @@ def _ideograph(ch: str) -> bool:
     return ch >= "\u2e80" and unicodedata.category(ch) == "Lo"
 
 
+_WORD = re.compile(r"[^\W_]+")
+
+
 def _word_starts(text: str) -> Iterator[str]:
     """``text`` from each place a word starts: ``lee gu``, ``gu``; ``王小明``, ``小明``, ``明``."""
-    for i, ch in enumerate(text):
-        if ch.isalnum() and (i == 0 or not text[i - 1].isalnum() or _ideograph(ch) or _ideograph(text[i - 1])):
-            yield text[i:]
+    for word in _WORD.finditer(text):
+        start, end = word.span()
+        yield text[start:]
+        if max(word.group()) >= "\u2e80":  # inside a word, an ideograph starts one and ends one
+            for i in range(start + 1, end):
+                if _ideograph(text[i]) or _ideograph(text[i - 1]):
+                    yield text[i:]
 
 
 def name_key(doc: dict[str, Any]) -> list[str]:

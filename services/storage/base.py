@@ -14,6 +14,7 @@ import bisect
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, TypeVar
 
 Document = dict[str, Any]
@@ -26,11 +27,43 @@ once under each, so that a search by prefix finds the document by any of them)."
 PREFIX_END = "\U0010ffff"
 
 
-def prefix_range(entries: Sequence[tuple[str, str]], prefix: str) -> tuple[int, int]:
-    """Where the ``(key, doc_id)`` entries whose key starts with ``prefix`` lie in sorted ``entries``."""
-    if not prefix:
-        return 0, len(entries)
-    return bisect.bisect_left(entries, (prefix,)), bisect.bisect_left(entries, (prefix + PREFIX_END,))
+
+class SortedEntries:
+    """An ordering's entries: ``keys`` sorted, ``ids[i]`` the document listed under ``keys[i]``.
+
+    Two parallel lists rather than one list of pairs: a pair costs a tuple per entry, and a directory of
+    150,000 people is listed under some 750,000 keys.
+    """
+
+    __slots__ = ("ids", "keys")
+
+    def __init__(self, pairs: Iterable[tuple[str, str]] = ()) -> None:
+        ordered = list(set(pairs))
+        ordered.sort(key=itemgetter(1))  # two stable sorts by one string each: three times faster than by pairs
+        ordered.sort(key=itemgetter(0))
+        self.keys: list[str] = [key for key, _ in ordered]
+        self.ids: list[str] = [doc_id for _, doc_id in ordered]
+
+    def add(self, key: str, doc_id: str) -> None:
+        at = bisect.bisect_left(self.keys, key)
+        while at < len(self.keys) and self.keys[at] == key and self.ids[at] < doc_id:
+            at += 1  # equal keys (people of the same name) stay ordered by id
+        self.keys.insert(at, key)
+        self.ids.insert(at, doc_id)
+
+    def remove(self, key: str, doc_id: str) -> None:
+        at = bisect.bisect_left(self.keys, key)
+        while at < len(self.keys) and self.keys[at] == key:
+            if self.ids[at] == doc_id:
+                del self.keys[at], self.ids[at]
+                return
+            at += 1
+
+    def prefix_range(self, prefix: str) -> tuple[int, int]:
+        """Where the entries whose key starts with ``prefix`` lie."""
+        if not prefix:
+            return 0, len(self.keys)
+        return bisect.bisect_left(self.keys, prefix), bisect.bisect_left(self.keys, prefix + PREFIX_END)
 
 
 @dataclass(frozen=True)
@@ -93,9 +126,9 @@ class DocumentStore(ABC):
         """
         self.orderings.setdefault(table, {})[name] = keys
 
-    def _ordered_entries(self, table: str, name: str) -> Sequence[tuple[str, str]]:
+    def _ordered_entries(self, table: str, name: str) -> SortedEntries:
         keys = self.orderings[table][name]
-        return sorted({(key, doc["id"]) for doc in self.all(table) for key in keys(doc)})
+        return SortedEntries((key, doc["id"]) for doc in self.all(table) for key in keys(doc))
 
     def ordered(self, table: str, name: str, prefix: str = "", offset: int = 0,
                 limit: int = 20, *, reverse: bool = False) -> tuple[list[str], int]:
@@ -108,15 +141,15 @@ class DocumentStore(ABC):
             KeyError: ``name`` was not declared with :meth:`order_by` for ``table``.
         """
         entries = self._ordered_entries(table, name)
-        low, high = prefix_range(entries, prefix)
+        low, high = entries.prefix_range(prefix)
         offset, limit = max(0, offset), max(0, limit)
         if reverse:
             end = max(low, high - offset)
-            page = entries[max(low, end - limit):end][::-1]
+            page = entries.ids[max(low, end - limit):end][::-1]
         else:
             start = min(high, low + offset)
-            page = entries[start:min(high, start + limit)]
-        return list(dict.fromkeys(doc_id for _, doc_id in page)), high - low
+            page = entries.ids[start:min(high, start + limit)]
+        return list(dict.fromkeys(page)), high - low
 
     @abstractmethod
     def get(self, table: str, doc_id: str) -> Document | None:

@@ -43,7 +43,6 @@ used by one event loop of one process.
 from __future__ import annotations
 
 import asyncio
-import bisect
 import concurrent.futures
 import contextlib
 import fcntl
@@ -72,7 +71,7 @@ from services.storage._common import (
     clone,
     normalize_batch,
 )
-from services.storage.base import Decoder, Document, DocumentStore, Op, Ordering, StoreHealth, T
+from services.storage.base import Decoder, Document, DocumentStore, Op, Ordering, SortedEntries, StoreHealth, T
 from services.storage.journal import (
     HEADER_SIZE,
     JournalCorruptError,
@@ -241,8 +240,8 @@ class JournaledTinyStore(DocumentStore):
             t: {f: {} for f in fields} for t, fields in self.indexes.items()
         }
         self._view = StrIdTinyDB(self._tables, storage=_LiveStorage)
-        #: ``{table: {ordering: sorted [(key, doc_id), ...]}}``, kept sorted by every write (see order_by)
-        self._sorted: dict[str, dict[str, list[tuple[str, str]]]] = {}
+        #: ``{table: {ordering: entries}}``, kept sorted by every write (see order_by)
+        self._sorted: dict[str, dict[str, SortedEntries]] = {}
         #: ``{table: {decode: {doc_id: (stored doc, decoded object)}}}``: see :meth:`get_decoded`
         self._decoded: dict[str, dict[Decoder[Any], dict[str, tuple[Document, Any]]]] = {}
         #: ``{table: version}``, bumped from one store-wide counter on every change (see table_version)
@@ -654,11 +653,9 @@ class JournaledTinyStore(DocumentStore):
             if before == after:
                 continue
             for key in before:
-                at = bisect.bisect_left(entries, (key, doc_id))
-                if at < len(entries) and entries[at] == (key, doc_id):
-                    del entries[at]
+                entries.remove(key, doc_id)
             for key in after:
-                bisect.insort(entries, (key, doc_id))
+                entries.add(key, doc_id)
 
     @staticmethod
     def _unindex(entries: dict[Any, dict[str, None]], key: Any, doc_id: str) -> None:
@@ -766,10 +763,10 @@ class JournaledTinyStore(DocumentStore):
             return  # already kept
         super().order_by(table, name, keys)
         docs = self._tables.get(table, {})
-        self._sorted.setdefault(table, {})[name] = sorted(
-            {(key, doc_id) for doc_id, doc in docs.items() for key in keys(doc)})
+        self._sorted.setdefault(table, {})[name] = SortedEntries(
+            (key, doc_id) for doc_id, doc in docs.items() for key in keys(doc))
 
-    def _ordered_entries(self, table: str, name: str) -> list[tuple[str, str]]:
+    def _ordered_entries(self, table: str, name: str) -> SortedEntries:
         return self._sorted[table][name]
 
     def table_names(self) -> list[str]:
