@@ -707,7 +707,7 @@ class BenefitsService:
         rules.require_can_manage_roles(actor)
         async with self._lock:
             person = self._person(person_id)
-            rules.require_keeps_a_global_admin(self.repo.people(), person.id, roles_)
+            rules.require_keeps_a_global_admin(self.repo.global_admins(), person.id, roles_)
             from_directory = person.admin_from_directory and Role.GLOBAL_ADMIN in roles_
             after = replace(person, roles=roles_, admin_from_directory=from_directory)
             await self._commit([self.repo.put_person(after),
@@ -723,7 +723,7 @@ class BenefitsService:
             if existing is not None:
                 return existing
             clean = names.normalize_name(name)
-            names.require_distinct_name(clean, self.repo.people())
+            names.require_distinct_name(clean, self.repo.people_like(clean))
             person = Person(id=uuid.uuid4().hex, name=clean, email=address.lower(), roles=roles_)
             await self._commit([self.repo.put_person(person),
                                 self._audit(actor, "person.added", person.id, None, person)])
@@ -759,7 +759,7 @@ class BenefitsService:
                     return current
                 roles_ = current.roles - {Role.GLOBAL_ADMIN}
                 try:
-                    rules.require_keeps_a_global_admin(self.repo.people(), current.id, roles_)
+                    rules.require_keeps_a_global_admin(self.repo.global_admins(), current.id, roles_)
                 except RuleViolation:
                     log.warning("Entra no longer lists the last Global admin as Global Administrator; "
                                 "kept until another Global admin is granted", extra={"person_id": current.id})

@@ -19,7 +19,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from domain import rules
+from domain import names, rules
 from domain.models import (
     Assignment,
     AuditEntry,
@@ -69,6 +69,10 @@ SINGLETON = "default"
 BY_NAME = "by_name"
 SEARCH = "search"
 GLOBAL_ADMINS = "global_admins"
+#: Everyone by the skeleton of their name (``domain.names``): who a new name may be mistaken for.
+LOOK_ALIKES = "look_alikes"
+#: Ends a key that is looked up whole (a prefix ending in it matches that key only).
+EXACT = "\0"
 
 
 def fold(text: str) -> str:
@@ -129,6 +133,11 @@ def matches(person: Person, query: str) -> bool:
     return any(key.startswith(prefix) for key in search_keys({"name": person.name, "email": person.email}))
 
 
+def skeleton_key(doc: dict[str, Any]) -> list[str]:
+    name = str(doc.get("name") or "")
+    return [names.skeleton(name) + EXACT] if name else []
+
+
 def global_admin_key(doc: dict[str, Any]) -> list[str]:
     roles = doc.get("roles")
     return name_key(doc) if isinstance(roles, list) and Role.GLOBAL_ADMIN.value in roles else []
@@ -142,6 +151,7 @@ class Repository:
         store.order_by(PEOPLE, BY_NAME, name_key)
         store.order_by(PEOPLE, SEARCH, search_keys)
         store.order_by(PEOPLE, GLOBAL_ADMINS, global_admin_key)
+        store.order_by(PEOPLE, LOOK_ALIKES, skeleton_key)
         store.order_by(REQUESTS, OPEN_REQUESTS, open_request_key)
 
     # --- organization and people -------------------------------------------------------------
@@ -177,6 +187,12 @@ class Repository:
     def names_of(self, ids: Iterable[str]) -> dict[str, str]:
         """``{id: name}`` of the people among ``ids`` (a card names only whom it shows)."""
         return {p.id: p.name for p in self.people_by_ids(dict.fromkeys(ids))}
+
+    def people_like(self, name: str) -> list[Person]:
+        """The people whose name has the same skeleton as ``name``: whom ``domain.names.require_distinct_name``
+        compares a new name with, found without reading everyone."""
+        ids, _ = self.store.ordered(PEOPLE, LOOK_ALIKES, names.skeleton(name) + EXACT, 0, 1 << 30)
+        return self.people_by_ids(ids)
 
     def global_admins(self) -> list[Person]:
         """The Global admins, by name, without reading anyone else."""
