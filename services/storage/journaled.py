@@ -114,6 +114,8 @@ DEFAULT_COMPACT_BYTES = 4 << 20
 COMPACT_RATIO = 0.5
 """Compact once the journal is half the snapshot's size: a start then replays at most that much."""
 _MISSING = object()
+#: Writes to one table in one batch past which its orderings are sorted again rather than shifted per write.
+BULK_WRITES = 1_000
 
 
 def _os_reason(exc: OSError) -> str:
@@ -242,6 +244,8 @@ class JournaledTinyStore(DocumentStore):
         self._view = StrIdTinyDB(self._tables, storage=_LiveStorage)
         #: ``{table: {ordering: entries}}``, kept sorted by every write (see order_by)
         self._sorted: dict[str, dict[str, SortedEntries]] = {}
+        #: tables the batch being applied writes in bulk: their orderings are sorted after it
+        self._bulk: frozenset[str] = frozenset()
         #: ``{table: {decode: {doc_id: (stored doc, decoded object)}}}``: see :meth:`get_decoded`
         self._decoded: dict[str, dict[Decoder[Any], dict[str, tuple[Document, Any]]]] = {}
         #: ``{table: version}``, bumped from one store-wide counter on every change (see table_version)
@@ -596,11 +600,25 @@ class JournaledTinyStore(DocumentStore):
                     ids[doc_id] = None
 
     def _apply_in_memory(self, ops: list[list[Any]]) -> None:
+        """Apply a durable batch to memory. An ordering is kept sorted write by write (each an insert
+        into a list: a memmove), except for a table the batch writes in bulk (an import): that one's
+        orderings are sorted again once, after the batch, rather than shifted once per document."""
+        counts: dict[str, int] = {}
         for op in ops:
-            if op[0] == "put":
-                self._put(op[1], op[2], op[3])
-            else:
-                self._delete(op[1], op[2])
+            if op[1] in self._sorted:
+                counts[op[1]] = counts.get(op[1], 0) + 1
+        self._bulk = frozenset(table for table, count in counts.items() if count > BULK_WRITES)
+        try:
+            for op in ops:
+                if op[0] == "put":
+                    self._put(op[1], op[2], op[3])
+                else:
+                    self._delete(op[1], op[2])
+        finally:
+            bulk, self._bulk = self._bulk, frozenset()
+            for table in bulk:
+                for name, keys in self.orderings[table].items():
+                    self._sort(table, name, keys)
 
     def _put(self, table: str, doc_id: str, doc: dict[str, Any]) -> None:
         docs = self._tables.get(table)
@@ -610,7 +628,7 @@ class JournaledTinyStore(DocumentStore):
         docs[doc_id] = doc
         self._versions[table] = next(self._version_counter)
         self._forget_decoded(table, doc_id)
-        if table in self._sorted:
+        if table in self._sorted and table not in self._bulk:
             self._reorder(table, doc_id, old, doc)
         index = self._index.get(table)
         if not index:
@@ -638,7 +656,7 @@ class JournaledTinyStore(DocumentStore):
             return
         self._versions[table] = next(self._version_counter)
         self._forget_decoded(table, doc_id)
-        if table in self._sorted:
+        if table in self._sorted and table not in self._bulk:
             self._reorder(table, doc_id, old, None)
         for field_name, entries in self._index.get(table, {}).items():
             if field_name in old:
@@ -762,6 +780,9 @@ class JournaledTinyStore(DocumentStore):
         if self.orderings.get(check_table(table), {}).get(name) is keys:
             return  # already kept
         super().order_by(table, name, keys)
+        self._sort(table, name, keys)
+
+    def _sort(self, table: str, name: str, keys: Ordering) -> None:
         docs = self._tables.get(table, {})
         self._sorted.setdefault(table, {})[name] = SortedEntries(
             (key, doc_id) for doc_id, doc in docs.items() for key in keys(doc))

@@ -39,3 +39,18 @@ async def test_a_page_reads_no_document_and_a_write_reads_only_its_own(tmp_path:
         assert store.ordered("people", "name", "", 997, 5) == (["p0999", "p0001"], 999)
     finally:
         await store.close()
+
+
+async def test_a_bulk_batch_leaves_the_ordering_as_writing_one_by_one_would(tmp_path: Path) -> None:
+    store = JournaledTinyStore(tmp_path / "benefits.json", {})
+    try:
+        store.order_by("people", "name", CountingKeys())
+        await store.apply([Put("people", f"p{i:04d}", {"name": f"n{(i * 7919) % 3000:04d}"}) for i in range(3_000)]
+                          + [Delete("people", "p0005"), Put("people", "p0006", {"name": "a"})])
+        ids, count = store.ordered("people", "name", "", 0, 3_000)
+        expected = sorted((f"n{(i * 7919) % 3000:04d}", f"p{i:04d}") for i in range(3_000) if i not in (5, 6))
+        assert count == 2_999 and ids == ["p0006", *(doc_id for _, doc_id in expected)]
+        await store.apply([Put("people", "p0007", {"name": "b"})])  # one by one again
+        assert store.ordered("people", "name", "", 0, 2) == (["p0006", "p0007"], 2_999)
+    finally:
+        await store.close()
