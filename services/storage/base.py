@@ -38,7 +38,8 @@ class SortedEntries:
     __slots__ = ("ids", "keys")
 
     def __init__(self, pairs: Iterable[tuple[str, str]] = ()) -> None:
-        ordered = list(set(pairs))
+        """``pairs``: ``(key, doc_id)``, each once."""
+        ordered = list(pairs)
         ordered.sort(key=itemgetter(1))  # two stable sorts by one string each: three times faster than by pairs
         ordered.sort(key=itemgetter(0))
         self.keys: list[str] = [key for key, _ in ordered]
@@ -128,7 +129,7 @@ class DocumentStore(ABC):
 
     def _ordered_entries(self, table: str, name: str) -> SortedEntries:
         keys = self.orderings[table][name]
-        return SortedEntries((key, doc["id"]) for doc in self.all(table) for key in keys(doc))
+        return SortedEntries((key, doc["id"]) for doc in self.all(table) for key in dict.fromkeys(keys(doc)))
 
     def ordered(self, table: str, name: str, prefix: str = "", offset: int = 0,
                 limit: int = 20, *, reverse: bool = False) -> tuple[list[str], int]:

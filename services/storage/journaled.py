@@ -785,7 +785,7 @@ class JournaledTinyStore(DocumentStore):
     def _sort(self, table: str, name: str, keys: Ordering) -> None:
         docs = self._tables.get(table, {})
         self._sorted.setdefault(table, {})[name] = SortedEntries(
-            (key, doc_id) for doc_id, doc in docs.items() for key in keys(doc))
+            (key, doc_id) for doc_id, doc in docs.items() for key in dict.fromkeys(keys(doc)))
 
     def _ordered_entries(self, table: str, name: str) -> SortedEntries:
         return self._sorted[table][name]
