@@ -20,12 +20,12 @@ from bot.activations import post_activations
 from bot.adapter import BenefitsAdapter
 from bot.auth import build_authentication, keep_identity_warm, login_url
 from bot.backup import get_backup
-from bot.connector import ConnectorPool
 from bot.door import INVOKES, SSO_INVOKES, ServiceUrls
 from bot.handler import BenefitsBot
 from bot.notifier import notifications_ctx
 from bot.pages import add_routes as add_pages
-from bot.runtime import tune_gc_on_startup
+from bot.sdk.connector import ConnectorPool
+from bot.sdk.gc_tuning import tune_gc_on_startup
 from bot.settings import Settings
 from bot.signing_keys import signing_keys_ctx
 from bot.state_storage import TinyDBStateStorage

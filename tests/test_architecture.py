@@ -36,3 +36,16 @@ def test_layers_import_only_downwards(package: str) -> None:
         for path in (ROOT / package).rglob("*.py")
     }
     assert not {k: v for k, v in offenders.items() if v}
+
+
+PRODUCTION = ("bot", "cards", "dialogs", "domain", "services", "manifest")
+TEST_AWARE = ("pytest", "PYTEST", "sys.modules", "unittest")
+
+
+def test_no_production_module_checks_whether_it_runs_under_a_test() -> None:
+    """Behaviour that differs under a test is behaviour no test checks."""
+    offenders = {
+        str(path.relative_to(ROOT)): [word for word in TEST_AWARE if word in path.read_text(encoding="utf-8")]
+        for package in PRODUCTION for path in (ROOT / package).rglob("*.py")
+    }
+    assert not {k: v for k, v in offenders.items() if v}

@@ -176,7 +176,7 @@ class FastCopyTurnContext(TurnContext):
             if self.activity.delivery_mode == DeliveryModes.expect_replies:
                 responses = []
                 for activity in output:
-                    # msrest serializes the buffered replies: no frozen card may reach it (see cards.frozen)
+                    # msrest serializes the buffered replies: no frozen card may reach it (see bot.sdk.frozen)
                     activity = deepcopy(activity) if fresh else activity
                     self.buffered_reply_activities.append(activity)
                     # Ensure the TurnState has the InvokeResponseKey, since this activity

@@ -22,7 +22,7 @@ from botbuilder.schema import Activity
 from botframework.connector.auth import ClaimsIdentity
 from botframework.connector.auth.authenticate_request_result import AuthenticateRequestResult
 
-from bot.turn_context import same_attributes
+from bot.sdk.turn_context import same_attributes
 
 MAX_AGE_S = 300.0
 MAX_ENTRIES = 2048

@@ -1,7 +1,7 @@
 """Read-only cards that carry the JSON text they were parsed from.
 
 Why: between two writes to the benefits, every admin asking for the overview in one language gets the
-same card (``dialogs.card_memo``). Handing every caller one shared read-only object, together with its
+same card (``bot.sdk.card_memo``). Handing every caller one shared read-only object, together with its
 JSON text, lets the Bot Connector client splice that text into the outgoing activity instead of
 parsing a private copy, checking it and encoding it again on every turn (profiled on the turns
 benchmark: about a third of a turn's CPU went to those three steps).

@@ -8,7 +8,7 @@ so passes kept coming, and the full ones stalled the event loop. After start-up,
 moves everything alive into the permanent generation (``gc.freeze``: the collector no longer scans
 it) and raises the generation-0 threshold. Nothing is leaked: objects created later are collected as
 before. A turn must also leave no reference cycle behind (see
-``bot.turn_context.FastCopyTurnContext``): cyclic garbage survives until a pass finds it, and keeps
+``bot.sdk.turn_context.FastCopyTurnContext``): cyclic garbage survives until a pass finds it, and keeps
 the count, and the passes, growing.
 """
 

@@ -44,7 +44,7 @@ from msrest.serialization import Deserializer, Model, Serializer
 from msrest.universal_http import HTTPClientResponse
 from yarl import URL
 
-from cards.frozen import FrozenCard, FrozenDict, FrozenList
+from bot.sdk.frozen import FrozenCard, FrozenDict, FrozenList
 
 log = logging.getLogger(__name__)
 
