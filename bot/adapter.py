@@ -13,7 +13,7 @@
   user-token client is built only if the turn uses it (:mod:`bot.sdk.user_tokens`); a token that passed
   validation is not validated again for a few minutes (:mod:`bot.sdk.auth_cache`, successes only).
 * Outgoing activities are copied by :class:`bot.sdk.turn_context.FastCopyTurnContext` (the same copy as the
-  SDK's ``deepcopy``, several times faster on card-sized activities).
+  SDK's ``deepcopy``, without its generic dispatch over every value of a card).
 * Outgoing messages (replies, updates, invoke responses, proactive messages) pass through
   :func:`bot.outgoing.prepare`: text escaped for markdown, nothing over Teams' size limit.
 * Turn errors: logged with the activity id (never the text of the message), answered with a

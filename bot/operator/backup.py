@@ -1,7 +1,7 @@
 """``GET /api/backup``: a backup of the running bot's domain data, for ``python -m bot export``.
 
-Why: the bot holds its data folder's lock while it runs, so ``export`` used to need the bot stopped.
-Now ``export`` asks the running bot, which writes its dump from a consistent view of its tables
+Why: the bot holds its data folder's lock while it runs, so ``export`` cannot open the data itself
+without stopping the bot. Instead it asks the running bot, which writes its dump from a consistent view of its tables
 (``services.storage.backup.encode_export``; no loop stall). The dump holds product keys, so the
 endpoint answers only loopback callers that send ``BACKUP_SECRET`` (compared in constant time), is
 off when that is not set, and never logs the body.

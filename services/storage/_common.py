@@ -117,7 +117,7 @@ def normalize_batch(ops: Sequence[Op]) -> tuple[list[list[Any]], str]:
 
 
 def clone(value: Any) -> Any:
-    """Deep-copy a JSON value (dicts, lists, scalars); several times faster than ``copy.deepcopy``."""
+    """Deep-copy a JSON value (dicts, lists, scalars), without ``copy.deepcopy``'s memo and dispatch."""
     kind = type(value)
     if kind is dict:
         return {k: clone(v) for k, v in value.items()}

@@ -1,8 +1,8 @@
 """The production storage engine: TinyDB tables in memory, an fsynced journal, atomic snapshots.
 
-Why: stock TinyDB re-reads and rewrites the whole JSON file on every operation (90 ms a search and
-246 ms an insert at 50k records) and rewrites it in place, so a crash can leave a file that no longer
-opens. This engine keeps TinyDB's data model and file format but:
+Why: stock TinyDB re-reads and rewrites the whole JSON file on every operation, so each costs time
+in proportion to all the data, and rewrites it in place, so a crash can leave a file that does not
+open. This engine keeps TinyDB's data model and file format but:
 
 * holds the tables in memory (the ``{table: {doc_id: doc}}`` dict TinyDB itself works on) with a
   secondary index per declared field, so a lookup costs microseconds and never scans;
@@ -34,7 +34,7 @@ is handed at once to the store's own writer thread, which writes them and fsyncs
 loop never waits for the disk). The thread's completion is one callback on the loop that applies the
 batches to memory, resolves the writers' futures and starts the next commit with whatever queued
 meanwhile. No task sits in between: under load every extra hop through the event loop's ready queue
-costs a turn the length of a whole loop iteration, and a write used to take six of them. Readers see
+costs a turn the length of a whole loop iteration, so a write makes as few hops as it can. Readers see
 a batch only once it is durable, and never half of one (memory is updated without an ``await`` in
 between). Compaction and close pause commits while they switch or close the journal. One store is
 used by one event loop of one process.
