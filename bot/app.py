@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
-from botbuilder.core import ConversationState, UserState
+from botbuilder.core import UserState
 
 from bot import keys
 from bot.adapter import BenefitsAdapter
@@ -87,7 +87,7 @@ async def _open(app: web.Application, settings: Settings) -> AsyncIterator[None]
                                         ServiceUrls.from_setting(settings.extra.get("ALLOWED_SERVICE_URLS", "")),
                                         SSO_INVOKES if settings.sso_connection_name else INVOKES)
     user_state = UserState(state)
-    extras = {"conversation_state": ConversationState(state), "user_state": user_state, "settings": settings,
+    extras = {"user_state": user_state, "settings": settings,
               "directory": directory}
     if settings.sso_connection_name:
         minutes = float(settings.extra.get("SSO_FRESH_MINUTES", "").strip() or 10)

@@ -65,10 +65,9 @@ class BenefitsBot(TeamsActivityHandler):
     async def on_turn(self, turn_context: TurnContext) -> None:
         try:
             await super().on_turn(turn_context)
-            for name in ("conversation_state", "user_state"):
-                state = self.extras.get(name)
-                if state is not None:
-                    await state.save_changes(turn_context)
+            user_state = self.extras.get("user_state")  # the SSO gate's record of fresh sign-ins
+            if user_state is not None:
+                await user_state.save_changes(turn_context)
         except BaseException:
             await _settle(turn_context, quiet=True)
             raise
