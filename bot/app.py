@@ -13,20 +13,19 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
-from botbuilder.core import ConversationState, UserState
+from botbuilder.core import UserState
 
 from bot import keys
-from bot.activations import post_activations
 from bot.adapter import BenefitsAdapter
 from bot.auth import build_authentication, keep_identity_warm, login_url
-from bot.backup import get_backup
-from bot.connector import ConnectorPool
 from bot.door import INVOKES, SSO_INVOKES, ServiceUrls
 from bot.handler import BenefitsBot
 from bot.notifier import notifications_ctx
+from bot.operator import add_routes as add_operator_routes
 from bot.pages import add_routes as add_pages
-from bot.runtime import tune_gc_on_startup
-from bot.settings import Settings
+from bot.sdk.connector import ConnectorPool
+from bot.sdk.gc_tuning import tune_gc_on_startup
+from bot.settings import DOMAIN_FILE, STATE_FILE, Settings
 from bot.signing_keys import signing_keys_ctx
 from bot.state_storage import TinyDBStateStorage
 from dialogs.sso import SsoGate
@@ -41,10 +40,6 @@ from services.storage.lock import data_folder_lock
 
 log = logging.getLogger(__name__)
 
-DOMAIN_FILE = "benefits.json"
-STATE_FILE = "state.json"
-
-
 def create_app(settings: Settings) -> web.Application:
     # Teams sends plain JSON: a compressed body is refused (bot.door) without ever reaching aiohttp's
     # decompressor, so a broken or enormous one costs nothing and leaves no traceback.
@@ -55,8 +50,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(notifications_ctx)
     app.on_startup.append(tune_gc_on_startup)  # after the stores are open (cleanup_ctx runs first)
     app.router.add_post("/api/messages", messages)
-    app.router.add_post("/api/activations", post_activations)
-    app.router.add_get("/api/backup", get_backup)
+    add_operator_routes(app)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     add_pages(app)
@@ -93,7 +87,7 @@ async def _open(app: web.Application, settings: Settings) -> AsyncIterator[None]
                                         ServiceUrls.from_setting(settings.extra.get("ALLOWED_SERVICE_URLS", "")),
                                         SSO_INVOKES if settings.sso_connection_name else INVOKES)
     user_state = UserState(state)
-    extras = {"conversation_state": ConversationState(state), "user_state": user_state, "settings": settings,
+    extras = {"user_state": user_state, "settings": settings,
               "directory": directory}
     if settings.sso_connection_name:
         minutes = float(settings.extra.get("SSO_FRESH_MINUTES", "").strip() or 10)

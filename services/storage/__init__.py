@@ -17,7 +17,6 @@ from services.storage.journaled import (
     StoreStats,
     StoreUnavailableError,
 )
-from services.storage.stock import StockTinyStore
 
 __all__ = [
     "Delete",
@@ -26,7 +25,6 @@ __all__ = [
     "JournaledTinyStore",
     "Op",
     "Put",
-    "StockTinyStore",
     "StoreDamagedError",
     "StoreHealth",
     "StoreLockedError",
