@@ -99,34 +99,25 @@ def _word_starts(text: str) -> Iterator[str]:
                     yield text[i:]
 
 
-#: Fields of a stored person that ``put_person`` derives from the name and email, so that a start
-#: sorts the directory without folding 150,000 names again: ``[folded name, each later word start,
-#: folded email]`` and the name's skeleton. A document without them (an older backup) is derived anew.
-KEYS_FIELD = "_search"
-SKELETON_FIELD = "_skeleton"
-
-
 def _person_keys(name: str, email: str) -> list[str]:
+    """``[folded name, each later word start, folded email]``."""
     folded = fold(name)
     keys = [folded, *(key for key in _word_starts(folded) if key != folded)]
     email = fold(email)
     return [*keys, email] if email else keys
 
 
-def _stored_keys(doc: dict[str, Any]) -> list[str]:
-    keys = doc.get(KEYS_FIELD)
-    if isinstance(keys, list) and keys and all(isinstance(k, str) for k in keys):
-        return keys
+def _keys_of(doc: dict[str, Any]) -> list[str]:
     return _person_keys(str(doc.get("name") or ""), str(doc.get("email") or ""))
 
 
 def name_key(doc: dict[str, Any]) -> list[str]:
-    return _stored_keys(doc)[:1]
+    return _keys_of(doc)[:1]
 
 
 def search_keys(doc: dict[str, Any]) -> list[str]:
     """A person is found by the start of any word of their name, or of their email."""
-    return _stored_keys(doc)
+    return _keys_of(doc)
 
 
 #: The ordering of requests still waiting for someone, by when they were made: benefit requests to
@@ -157,8 +148,7 @@ def _skeleton_of(name: str) -> str:
 
 
 def skeleton_key(doc: dict[str, Any]) -> list[str]:
-    stored = doc.get(SKELETON_FIELD)
-    key = stored if isinstance(stored, str) else _skeleton_of(str(doc.get("name") or ""))
+    key = _skeleton_of(str(doc.get("name") or ""))
     return [key] if key else []
 
 
@@ -307,8 +297,6 @@ class Repository:
     def put_person(person: Person) -> Op:
         doc = person.to_doc()
         doc["email"] = person.email.strip().lower()
-        doc[KEYS_FIELD] = _person_keys(person.name, doc["email"])
-        doc[SKELETON_FIELD] = _skeleton_of(person.name)
         return Put(PEOPLE, person.id, doc)
 
     @staticmethod

@@ -135,8 +135,8 @@ class MemoryTables(DocumentStore):
         finally:
             bulk, self._bulk = self._bulk, frozenset()
             for table in bulk:
-                for name, keys in self.orderings[table].items():
-                    self._sort(table, name, keys)
+                for name in list(self._sorted[table]):
+                    self._sort(table, name, self.orderings[table][name])
 
     def _put(self, table: str, doc_id: str, doc: dict[str, Any]) -> None:
         docs = self._tables.get(table)
@@ -293,12 +293,13 @@ class MemoryTables(DocumentStore):
         return [self._decoded_of(table, decode, i, docs[i]) for i in entries.get(_index_key(value), ())]
 
     def order_by(self, table: str, name: str, keys: Ordering) -> None:
-        """Declare an ordering and sort it once (O(n log n)); from then on every write keeps it sorted,
-        so a page of it costs two binary searches and a slice."""
+        """Declare an ordering. It is sorted when a page of it is first asked for (O(n log n): a process
+        that never shows a page, such as an import, never pays for it); from then on every write keeps
+        it sorted, so a page costs two binary searches and a slice."""
         if self.orderings.get(check_table(table), {}).get(name) is keys:
-            return  # already kept
+            return  # already declared
         super().order_by(table, name, keys)
-        self._sort(table, name, keys)
+        self._sorted.get(table, {}).pop(name, None)  # a new key function: sorted again when next asked
 
     def _sort(self, table: str, name: str, keys: Ordering) -> None:
         docs = self._tables.get(table, {})
@@ -306,7 +307,11 @@ class MemoryTables(DocumentStore):
             (key, doc_id) for doc_id, doc in docs.items() for key in dict.fromkeys(keys(doc)))
 
     def _ordered_entries(self, table: str, name: str) -> SortedEntries:
-        return self._sorted[table][name]
+        entries = self._sorted.get(table, {}).get(name)
+        if entries is None:
+            self._sort(table, name, self.orderings[table][name])
+            entries = self._sorted[table][name]
+        return entries
 
     def table_names(self) -> list[str]:
         """Names of the tables that hold at least one document."""

@@ -27,6 +27,8 @@ async def test_a_page_reads_no_document_and_a_write_reads_only_its_own(tmp_path:
         await store.apply([Put("people", f"p{i:04d}", {"name": f"n{i:04d}"}) for i in range(1_000)])
         keys = CountingKeys()
         store.order_by("people", "name", keys)
+        assert keys.calls == 0  # sorted when first asked for
+        store.ordered("people", "name", "", 0, 1)
         assert keys.calls == 1_000
         store.order_by("people", "name", keys)  # declared again by another repository: nothing to do
         for offset in range(0, 1_000, 100):
@@ -45,6 +47,7 @@ async def test_a_bulk_batch_leaves_the_ordering_as_writing_one_by_one_would(tmp_
     store = JournaledTinyStore(tmp_path / "benefits.json", {})
     try:
         store.order_by("people", "name", CountingKeys())
+        store.ordered("people", "name")
         await store.apply([Put("people", f"p{i:04d}", {"name": f"n{(i * 7919) % 3000:04d}"}) for i in range(3_000)]
                           + [Delete("people", "p0005"), Put("people", "p0006", {"name": "a"})])
         ids, count = store.ordered("people", "name", "", 0, 3_000)
