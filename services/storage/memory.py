@@ -1,0 +1,285 @@
+"""The in-memory half of a store: tables of documents, secondary indexes and decoded-object caches.
+
+Why: an engine that serves reads from memory (the journaled engine from its snapshot and journal,
+the PostgreSQL engine from its database and the changes other instances write) needs the same
+tables, the same index semantics (Python ``==`` on JSON values, lists and objects by their JSON) and
+the same decoded cache; keeping them here once means every engine answers a ``find`` exactly alike.
+An engine loads documents with :meth:`MemoryTables._load_tables` and publishes a durable batch with
+:meth:`MemoryTables._apply_in_memory`; nothing here touches a disk or a network.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from tinydb import where
+from tinydb.storages import Storage
+
+from services.storage._common import (
+    ERR_FIELD_NAME,
+    ID_FIELD,
+    StrIdTinyDB,
+    check_doc_id,
+    check_name,
+    check_table,
+    clone,
+)
+from services.storage.base import Decoder, Document, DocumentStore, StoreUnavailableError, T
+from services.storage.snapshot import Tables
+
+ERR_READ_ONLY_VIEW = "the TinyDB view of the store's memory is read-only: write with apply()"
+_MISSING = object()
+
+
+@dataclass
+class StoreStats:
+    """Counters that tests and the benchmark read."""
+
+    fsyncs: int = 0
+    """Journal fsyncs (one per group commit)."""
+    batches: int = 0
+    """Batches made durable."""
+    scans: int = 0
+    """``find`` calls that had to scan a table (field not indexed)."""
+    compactions: int = 0
+    """Snapshots written by compaction."""
+
+
+class _LiveStorage(Storage):
+    """A read-only TinyDB storage over the engine's in-memory tables (TinyDB scans non-indexed finds)."""
+
+    def __init__(self, tables: Tables) -> None:
+        super().__init__()
+        self._tables = tables
+
+    def read(self) -> Tables:
+        return self._tables
+
+    def write(self, data: Tables) -> None:  # pragma: no cover - the view is never written to
+        raise StoreUnavailableError(ERR_READ_ONLY_VIEW)
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _index_key(value: Any) -> Any:
+    """A dict key with Python ``==`` semantics for JSON values (lists and objects by their JSON)."""
+    if type(value) in _SCALARS:
+        return value
+    try:
+        hash(value)
+    except TypeError:
+        return ("\0json", json.dumps(value, sort_keys=True))
+    return value
+
+
+class MemoryTables(DocumentStore):
+    """Reads of :class:`DocumentStore` served from tables held in memory (see the module docstring).
+
+    Subclasses make batches durable and then publish them with :meth:`_apply_in_memory`, without an
+    ``await`` in between, so a reader never sees half of a batch.
+    """
+
+    def __init__(self, indexes: Any = None) -> None:
+        super().__init__(indexes)
+        self.stats = StoreStats()
+        self._tables: Tables = {}
+        self._index: dict[str, dict[str, dict[Any, dict[str, None]]]] = {
+            t: {f: {} for f in fields} for t, fields in self.indexes.items()
+        }
+        self._view = StrIdTinyDB(self._tables, storage=_LiveStorage)
+        #: ``{table: {decode: {doc_id: (stored doc, decoded object)}}}``: see :meth:`get_decoded`
+        self._decoded: dict[str, dict[Decoder[Any], dict[str, tuple[Document, Any]]]] = {}
+        #: ``{table: version}``, bumped from one store-wide counter on every change (see table_version)
+        self._versions: dict[str, int] = {}
+        self._version_counter = itertools.count(1)
+
+    def _load_tables(self, tables: Tables) -> None:
+        """Adopt the tables of a snapshot into the empty store and build their indexes in bulk."""
+        for name, docs in tables.items():
+            if not docs:
+                continue
+            for doc_id, doc in docs.items():
+                doc[ID_FIELD] = doc_id
+            self._tables[name] = docs
+            self._versions[name] = next(self._version_counter)
+            for field_name, entries in self._index.get(name, {}).items():
+                for doc_id, doc in docs.items():
+                    value = doc.get(field_name, _MISSING)
+                    if value is _MISSING:
+                        continue
+                    try:
+                        ids = entries.get(value)
+                    except TypeError:  # a list or an object: keyed by its JSON
+                        value = _index_key(value)
+                        ids = entries.get(value)
+                    if ids is None:
+                        ids = entries[value] = {}
+                    ids[doc_id] = None
+
+    def _apply_in_memory(self, ops: list[list[Any]]) -> None:
+        for op in ops:
+            if op[0] == "put":
+                self._put(op[1], op[2], op[3])
+            else:
+                self._delete(op[1], op[2])
+
+    def _put(self, table: str, doc_id: str, doc: dict[str, Any]) -> None:
+        docs = self._tables.get(table)
+        if docs is None:
+            docs = self._tables[table] = {}
+        old = docs.get(doc_id)
+        docs[doc_id] = doc
+        self._versions[table] = next(self._version_counter)
+        self._forget_decoded(table, doc_id)
+        index = self._index.get(table)
+        if not index:
+            return
+        for field_name, entries in index.items():
+            new_value = doc.get(field_name, _MISSING)
+            new_key = _MISSING if new_value is _MISSING else _index_key(new_value)
+            if old is not None:
+                old_value = old.get(field_name, _MISSING)
+                if old_value is not _MISSING:
+                    old_key = _index_key(old_value)
+                    if new_key is not _MISSING and old_key == new_key:
+                        continue
+                    self._unindex(entries, old_key, doc_id)
+            if new_key is not _MISSING:
+                ids = entries.get(new_key)
+                if ids is None:
+                    ids = entries[new_key] = {}
+                ids[doc_id] = None
+
+    def _delete(self, table: str, doc_id: str) -> None:
+        docs = self._tables.get(table)
+        old = docs.pop(doc_id, None) if docs is not None else None
+        if old is None:
+            return
+        self._versions[table] = next(self._version_counter)
+        self._forget_decoded(table, doc_id)
+        for field_name, entries in self._index.get(table, {}).items():
+            if field_name in old:
+                self._unindex(entries, _index_key(old[field_name]), doc_id)
+
+    @staticmethod
+    def _unindex(entries: dict[Any, dict[str, None]], key: Any, doc_id: str) -> None:
+        ids = entries.get(key)
+        if ids is not None:
+            ids.pop(doc_id, None)
+            if not ids:
+                del entries[key]
+
+    # ---------------------------------------------------------------------------------- reads
+
+    def get(self, table: str, doc_id: str) -> Document | None:
+        """Return a copy of one document, or None."""
+        raw = self._tables.get(check_table(table), {}).get(check_doc_id(doc_id))
+        return None if raw is None else clone(raw)
+
+    def all(self, table: str) -> list[Document]:
+        """Return copies of every document of ``table``."""
+        return [clone(doc) for doc in self._tables.get(check_table(table), {}).values()]
+
+    def find(self, table: str, field_name: str, value: Any) -> list[Document]:
+        """Return copies of the documents whose ``field_name`` equals ``value``.
+
+        An indexed field (or ``"id"``) is answered from the index; any other field is scanned by
+        TinyDB's own query engine over the in-memory table (counted in ``stats.scans``).
+        """
+        check_table(table)
+        check_name(field_name, ERR_FIELD_NAME)
+        docs = self._tables.get(table, {})
+        if field_name == ID_FIELD:
+            found = docs.get(value) if isinstance(value, str) else None
+            return [] if found is None else [clone(found)]
+        entries = self._index.get(table, {}).get(field_name)
+        if entries is not None:
+            return [clone(docs[i]) for i in entries.get(_index_key(value), ())]
+        self.stats.scans += 1
+        if not docs:
+            return []
+        view = self._view.table(table, cache_size=0)
+        return [clone(dict(doc)) for doc in view.search(where(field_name) == value)]
+
+    def find_ids(self, table: str, field_name: str, value: Any) -> list[str]:
+        """Ids matching ``field_name == value``: straight from the index (in indexing order), no copies."""
+        entries = self._index.get(check_table(table), {}).get(check_name(field_name, ERR_FIELD_NAME))
+        if entries is None:
+            return super().find_ids(table, field_name, value)
+        return list(entries.get(_index_key(value), ()))
+
+    # ------------------------------------------------------------------------- decoded reads
+
+    def _forget_decoded(self, table: str, doc_id: str) -> None:
+        cached = self._decoded.get(table)
+        if cached:
+            for entries in cached.values():
+                entries.pop(doc_id, None)
+
+    def _decoded_of(self, table: str, decode: Decoder[T], doc_id: str, raw: Document) -> T:
+        """The decoded object of stored document ``raw``, decoded once per version of the document.
+
+        Stored documents are replaced on every write, never changed in place, so the cache entry is
+        valid exactly while it was made from the very object now stored (``is``); writes also drop it.
+        """
+        by_decoder = self._decoded.get(table)
+        if by_decoder is None:
+            by_decoder = self._decoded[table] = {}
+        entries = by_decoder.get(decode)
+        if entries is None:
+            entries = by_decoder[decode] = {}
+        entry = entries.get(doc_id)
+        if entry is not None and entry[0] is raw:
+            return entry[1]  # type: ignore[no-any-return]
+        value = decode(clone(raw))
+        entries[doc_id] = (raw, value)
+        return value
+
+    def get_decoded(self, table: str, doc_id: str, decode: Decoder[T]) -> T | None:
+        """``decode`` of one document, decoded once per version of it (``decode`` must return an
+        immutable value: every reader gets the same object until the document changes)."""
+        raw = self._tables.get(check_table(table), {}).get(check_doc_id(doc_id))
+        return None if raw is None else self._decoded_of(table, decode, doc_id, raw)
+
+    def all_decoded(self, table: str, decode: Decoder[T]) -> list[T]:
+        """``decode`` of every document of ``table`` (cached per document version)."""
+        docs = self._tables.get(check_table(table), {})
+        return [self._decoded_of(table, decode, i, raw) for i, raw in docs.items()]
+
+    def find_decoded(self, table: str, field_name: str, value: Any, decode: Decoder[T]) -> list[T]:
+        """``decode`` of the documents :meth:`find` returns, in its order (cached per document version
+        when the field is indexed; a scan decodes what it finds)."""
+        check_table(table)
+        check_name(field_name, ERR_FIELD_NAME)
+        docs = self._tables.get(table, {})
+        if field_name == ID_FIELD:
+            found = docs.get(value) if isinstance(value, str) else None
+            return [] if found is None else [self._decoded_of(table, decode, value, found)]
+        entries = self._index.get(table, {}).get(field_name)
+        if entries is None:
+            return super().find_decoded(table, field_name, value, decode)
+        return [self._decoded_of(table, decode, i, docs[i]) for i in entries.get(_index_key(value), ())]
+
+    def table_names(self) -> list[str]:
+        """Names of the tables that hold at least one document."""
+        return sorted(name for name, docs in self._tables.items() if docs)
+
+    def table_version(self, table: str) -> int:
+        """Changes on every put or delete in ``table`` (a store-wide counter: never repeats)."""
+        return self._versions.get(table, 0)
+
+    def frozen_tables(self) -> Tables:
+        """A consistent view of every table, for encoding in another thread (backup, compaction).
+
+        Shallow: the documents are the stored ones, which are replaced on write, never changed in
+        place, so the view stays as it was while writers go on. Read-only by contract.
+        """
+        return {name: dict(docs) for name, docs in self._tables.items() if docs}
+
+    def dump(self) -> dict[str, dict[str, Document]]:
+        """Every table as ``{table: {doc_id: doc}}`` (copies)."""
+        return {name: {i: clone(d) for i, d in docs.items()} for name, docs in self._tables.items() if docs}
