@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -101,6 +102,22 @@ class DocumentStore(ABC):
         before returning override this (the default starts ``apply`` as a task).
         """
         return asyncio.ensure_future(self.apply(ops))
+
+    async def refresh(self) -> None:
+        """Catch up with what other instances sharing the store wrote; the bot calls it before a turn.
+
+        Engines owned by one process have nothing to catch up with (the default does nothing).
+
+        Raises:
+            StoreUnavailableError: the shared store cannot be reached.
+        """
+        return None
+
+    def mutation_lock(self) -> AbstractAsyncContextManager[None]:
+        """A lock to hold around read, check the rules, write: two holders never overlap, and inside it
+        the reads are the newest state. One process's engine needs only an ``asyncio.Lock``; a shared
+        engine serializes across instances. Call once and keep it (it is entered again and again)."""
+        return asyncio.Lock()
 
     @abstractmethod
     def health(self) -> StoreHealth:
