@@ -62,6 +62,7 @@ class BenefitsBot(TeamsActivityHandler):
     # --- the turn -----------------------------------------------------------------------------
     async def on_turn(self, turn_context: TurnContext) -> None:
         try:
+            await self.service.store.refresh()  # a store shared by several instances: see what they wrote
             await super().on_turn(turn_context)
             for name in ("conversation_state", "user_state"):
                 state = self.extras.get(name)

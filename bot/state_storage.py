@@ -9,7 +9,6 @@ nothing of the batch is written.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -31,12 +30,14 @@ class TinyDBStateStorage(Storage):
     def __init__(self, store: DocumentStore) -> None:
         super().__init__()
         self.store = store
-        self._lock = asyncio.Lock()
+        #: e_tag checks and the write they allow, as one step across every instance sharing the store
+        self._lock = store.mutation_lock()
 
     async def read(self, keys: list[str]) -> dict[str, Any]:
         if not keys:
             raise ValueError("Storage.read(): keys are required")
         result: dict[str, Any] = {}
+        await self.store.refresh()  # what another instance wrote for this conversation
         for key in keys:
             if not key:
                 raise ValueError("Storage.read(): empty key")

@@ -1,10 +1,13 @@
 """Document storage of the bot: the contract, its engines and backup helpers.
 
-Use :func:`open_store`; it returns the journaled engine, the only one fit for the bot's data.
+Use :func:`open_store` for the journaled engine (the embedded default, one process), or
+:func:`open_engine` for the engine the settings select: PostgreSQL when ``STORAGE_URL`` names one (several
+instances sharing a database, see ``services.storage.postgres``), the journaled engine otherwise.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -34,7 +37,9 @@ __all__ = [
     "StoreUnavailableError",
     "export_data",
     "import_data",
+    "open_engine",
     "open_store",
+    "shared_engine",
 ]
 
 
@@ -58,3 +63,30 @@ def open_store(path: Path, indexes: Mapping[str, Sequence[str]], *, accept_loss:
         StoreUnavailableError: the files cannot be opened (held by another process, unreadable).
     """
     return JournaledTinyStore(path, indexes, accept_loss=accept_loss)
+
+
+def shared_engine(settings: Mapping[str, str]) -> bool:
+    """Whether the settings select a database that several instances share (PostgreSQL)."""
+    from services.storage.postgres import PostgresConfig
+
+    return PostgresConfig.from_settings(settings) is not None
+
+
+async def open_engine(settings: Mapping[str, str], path: Path, indexes: Mapping[str, Sequence[str]], *,
+                      accept_loss: bool = False) -> DocumentStore:
+    """Open the store the settings select for the data that the journaled engine keeps at ``path``.
+
+    With ``STORAGE_URL=postgresql://...`` (or ``PGHOST`` and no ``STORAGE_URL``) the data lives in the
+    database's schema named after the file (``benefits``, ``state``); otherwise it is :func:`open_store`
+    (run in a thread). Both kinds have ``created`` (this open made the store).
+
+    Raises:
+        StoreDamagedError: the files are damaged (journaled engine; see ``accept_loss``).
+        StoreUnavailableError: the files or the database cannot be opened.
+    """
+    from services.storage.postgres import PostgresConfig, PostgresStore
+
+    config = PostgresConfig.from_settings(settings)
+    if config is None:
+        return await asyncio.to_thread(open_store, path, indexes, accept_loss=accept_loss)
+    return await PostgresStore.open(config, indexes, namespace=Path(path).stem)
