@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot import doctor
+from bot import copy_store, doctor
 from bot import playground as playground_config
 from bot.activations import add_cli as add_activate_cli
 from bot.activations import cmd_activate
@@ -297,6 +297,8 @@ async def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
 
 
 _HANDLERS["doctor"] = cmd_doctor
+_EXTENSIONS.append(copy_store.add_cli)
+_HANDLERS["copy-store"] = copy_store.cmd_copy_store
 
 if __name__ == "__main__":
     logging.captureWarnings(True)
