@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -14,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,14 @@ from services.inventory import InventoryError, demo_inventory, import_inventory,
 from services.json_input import JsonInputError, load_json
 from services.repository import INDEXES
 from services.restore import plan_restore
-from services.storage import StoreDamagedError, StoreUnavailableError, open_store
+from services.storage import (
+    DocumentStore,
+    StoreDamagedError,
+    StoreUnavailableError,
+    open_engine,
+    open_store,
+    shared_engine,
+)
 from services.storage.backup import DUMP_FORMAT, encode_export, import_data
 from services.storage.journal import write_atomically
 from services.storage.lock import DataFolderBusy, data_folder_lock
@@ -117,19 +126,34 @@ async def cmd_repair(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
-    with data_folder_lock(settings.data_dir):
-        store = open_store(settings.data_dir / DOMAIN_FILE, INDEXES)
+@contextlib.asynccontextmanager
+async def _domain_store(settings: Settings, *, accept_loss: bool = False) -> AsyncIterator[DocumentStore]:
+    """The domain store the settings select, for a command: PostgreSQL (shared with running instances), or
+    the data folder's, under its lock (refused while the bot runs on it)."""
+    if shared_engine(settings.extra):
+        store = await open_engine(settings.extra, settings.data_dir / DOMAIN_FILE, INDEXES)
         try:
-            if store.all("organization"):
-                print("the store already holds data; nothing changed (export it, then remove it to start over)")
-                return 1
-            inventory = parse_inventory(demo_inventory(datetime.now(UTC).date()))
-            await import_inventory(store, inventory)
-            print(f"demo data loaded: {len(inventory.people)} people, {len(inventory.benefits)} benefits")
-            return 0
+            yield store
         finally:
             await store.close()
+        return
+    with data_folder_lock(settings.data_dir):
+        store = open_store(settings.data_dir / DOMAIN_FILE, INDEXES, accept_loss=accept_loss)
+        try:
+            yield store
+        finally:
+            await store.close()
+
+
+async def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
+    async with _domain_store(settings) as store:
+        if store.all("organization"):
+            print("the store already holds data; nothing changed (export it, then remove it to start over)")
+            return 1
+        inventory = parse_inventory(demo_inventory(datetime.now(UTC).date()))
+        await import_inventory(store, inventory)
+        print(f"demo data loaded: {len(inventory.people)} people, {len(inventory.benefits)} benefits")
+        return 0
 
 
 async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
@@ -149,12 +173,8 @@ async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     except InventoryError as exc:
         print(f"error: {path}: {exc}; nothing changed", file=sys.stderr)
         return 2
-    with data_folder_lock(settings.data_dir):
-        store = open_store(settings.data_dir / DOMAIN_FILE, INDEXES)
-        try:
-            await import_inventory(store, inventory)
-        finally:
-            await store.close()
+    async with _domain_store(settings) as store:
+        await import_inventory(store, inventory)
     print(f"imported {len(inventory.packages)} packages, {len(inventory.benefits)} benefits, "
           f"{len(inventory.people)} people from {path}")
     return 0
@@ -168,32 +188,24 @@ async def _restore(settings: Settings, path: Path, dump: dict[str, Any], *, repl
     except ValueError as exc:
         print(f"error: {path}: {exc}; nothing changed", file=sys.stderr)
         return 2
-    with data_folder_lock(settings.data_dir):
-        store = open_store(settings.data_dir / DOMAIN_FILE, INDEXES, accept_loss=replace)
-        try:
-            plan = plan_restore({t: len(store.all(t)) for t in store.table_names()}, dump)
-            print(f"restore of {path} (documents per table, now -> after):")
-            for line in plan.lines():
-                print(f"  {line}")
-            if plan.replaces_data and not replace:
-                print("error: the data folder holds data that this restore would replace; nothing changed. "
-                      "Run again with --replace to replace it.", file=sys.stderr)
-                return 1
-            count = await import_data(store, dump, replace=True)
-        finally:
-            await store.close()
+    async with _domain_store(settings, accept_loss=replace) as store:
+        plan = plan_restore({t: len(store.all(t)) for t in store.table_names()}, dump)
+        print(f"restore of {path} (documents per table, now -> after):")
+        for line in plan.lines():
+            print(f"  {line}")
+        if plan.replaces_data and not replace:
+            print("error: the data folder holds data that this restore would replace; nothing changed. "
+                  "Run again with --replace to replace it.", file=sys.stderr)
+            return 1
+        count = await import_data(store, dump, replace=True)
     print(f"restored {count} records from {path}")
     return 0
 
 
 async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     try:
-        with data_folder_lock(settings.data_dir):
-            store = open_store(settings.data_dir / DOMAIN_FILE, INDEXES)
-            try:
-                body = await encode_export(store)
-            finally:
-                await store.close()
+        async with _domain_store(settings) as store:
+            body = await encode_export(store)
     except DataFolderBusy:  # the bot is running: it encodes the dump from its own tables
         body = fetch_from_running_bot(settings)
         if isinstance(body, int):

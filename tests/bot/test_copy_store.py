@@ -82,3 +82,20 @@ async def test_a_source_that_holds_no_store_or_is_in_use_is_refused(pg_cluster: 
     with data_folder_lock(tmp_path / "data"), pytest.raises(DataFolderBusy):  # the bot is running on it
         await copy_stores(str(tmp_path / "data"), url)
     assert await held_by(url) == {"benefits": {}, "state": {}}
+
+
+def test_seed_and_export_work_on_the_database_that_storage_url_names(pg_cluster: PgCluster, tmp_path: Path) -> None:
+    url = pg_cluster.new_database()
+    env = {"LOG_LEVEL": "ERROR", "PATH": "/usr/bin:/bin", "STORAGE_URL": url, "DATA_DIR": str(tmp_path / "data")}
+
+    def bot(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=60)
+
+    seeded = bot("seed", "--demo")
+    assert seeded.returncode == 0 and "demo data loaded" in seeded.stdout, seeded.stderr
+    assert bot("seed", "--demo").returncode == 1  # it holds data now
+    exported = bot("export", str(tmp_path / "backup.json"))
+    assert exported.returncode == 0, exported.stderr
+    assert '"people"' in (tmp_path / "backup.json").read_text(encoding="utf-8")
+    assert not (tmp_path / "data").exists() or not any((tmp_path / "data").glob("benefits.*"))
