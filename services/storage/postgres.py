@@ -49,8 +49,8 @@ import json
 import logging
 import re
 import zlib
-from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -58,8 +58,8 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
-from services.storage._common import ID_FIELD, normalize_ops
-from services.storage.base import Op, StoreHealth, StoreUnavailableError
+from services.storage._common import ID_FIELD, check_doc_id, check_table, clone, normalize_ops
+from services.storage.base import Document, Op, Put, StoreHealth, StoreUnavailableError
 from services.storage.memory import MemoryTables
 from services.storage.postgres_schema import MIGRATIONS, MIGRATIONS_TABLE
 
@@ -172,12 +172,33 @@ _GUARD: contextvars.ContextVar[_Guard | None] = contextvars.ContextVar("postgres
 
 @dataclass
 class _Pending:
-    """A batch waiting for its transaction."""
+    """A batch waiting for its transaction (``conditional``: computed in it, see ``update_each``)."""
 
     ops: list[list[Any]]
     rows: dict[tuple[str, str], str | None]
     done: asyncio.Future[None]
     guard: _Guard | None
+    conditional: tuple[str, list[str], Callable[[str, Document | None], Mapping[str, Any] | None]] | None = None
+    written: list[Document] = field(default_factory=list)
+    error: BaseException | None = None
+
+
+def _encode_rows(normalized: list[list[Any]]) -> dict[tuple[str, str], str | None]:
+    """A batch's last word on each document, as the JSON text the database keeps (None: deleted).
+
+    Raises:
+        ValueError: a document holds a lone surrogate (no UTF-8 text can hold it).
+    """
+    rows: dict[tuple[str, str], str | None] = {}
+    try:
+        for op in normalized:
+            text = _ENCODE(op[3]) if op[0] == "put" else None
+            if text is not None:
+                text.encode()
+            rows[(op[1], op[2])] = text
+    except UnicodeEncodeError:
+        raise ValueError(ERR_NOT_TEXT) from None
+    return rows
 
 
 @dataclass
@@ -196,6 +217,8 @@ class PostgresStore(MemoryTables):
 
     Open with ``await PostgresStore.open(config, indexes)``; close with ``await store.close()``.
     """
+
+    shared = True
 
     def __init__(self, config: PostgresConfig, indexes: Mapping[str, Sequence[str]] | None = None, *,
                  namespace: str = "benefits") -> None:
@@ -401,7 +424,7 @@ class PostgresStore(MemoryTables):
                         self._put(table, doc_id, doc)
             self._seen, self._guarded = changes.seq, changes.guarded
         for pending, seq in committed:
-            if seq is None:
+            if not seq:
                 continue
             self._apply_in_memory(pending.ops)
             self.stats.batches += 1
@@ -412,7 +435,7 @@ class PostgresStore(MemoryTables):
             if pending.done.done():
                 continue
             if seq is None:
-                pending.done.set_exception(StoreConflictError(ERR_CONFLICT))
+                pending.done.set_exception(pending.error or StoreConflictError(ERR_CONFLICT))
             else:
                 pending.done.set_result(None)
 
@@ -468,15 +491,7 @@ class PostgresStore(MemoryTables):
     def submit(self, ops: Sequence[Op]) -> asyncio.Future[None]:
         """Queue a batch for the next transaction; the future resolves once it is committed and visible."""
         normalized = normalize_ops(ops)
-        rows: dict[tuple[str, str], str | None] = {}
-        try:
-            for op in normalized:  # a batch's last word on each document is what the database keeps
-                text = _ENCODE(op[3]) if op[0] == "put" else None
-                if text is not None:
-                    text.encode()
-                rows[(op[1], op[2])] = text
-        except UnicodeEncodeError:
-            raise ValueError(ERR_NOT_TEXT) from None
+        rows = _encode_rows(normalized)
         if self._closed:
             raise StoreUnavailableError(ERR_CLOSED)
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -484,11 +499,28 @@ class PostgresStore(MemoryTables):
             done.set_result(None)
             return done
         guard = _GUARD.get()
-        self._queue.append(_Pending(normalized, rows, done, guard if guard is not None and guard.store is self
-                                    else None))
+        self._enqueue(_Pending(normalized, rows, done, guard if guard is not None and guard.store is self else None))
+        return done
+
+    def _enqueue(self, pending: _Pending) -> None:
+        self._queue.append(pending)
         if self._committer is None or self._committer.done():
             self._committer = asyncio.create_task(self._commit_queued())
-        return done
+
+    async def update_each(self, table: str, ids: Sequence[str],
+                          change: Callable[[str, Document | None], Mapping[str, Any] | None]) -> list[Document]:
+        """Read-modify-write on the newest versions, decided inside the commit's transaction (the head row
+        is locked there, so no other instance's write lands in between); see ``DocumentStore.update_each``."""
+        check_table(table)
+        wanted = [check_doc_id(i) for i in ids]
+        if self._closed:
+            raise StoreUnavailableError(ERR_CLOSED)
+        if not wanted:
+            return []
+        pending = _Pending([], {}, asyncio.get_running_loop().create_future(), None, (table, wanted, change))
+        self._enqueue(pending)
+        await pending.done
+        return pending.written
 
     async def _commit_queued(self) -> None:
         """Commit whatever is queued, group by group, until the queue is empty."""
@@ -522,6 +554,11 @@ class PostgresStore(MemoryTables):
                 if pending.guard is not None and pending.guard.expect != guarded:
                     outcomes.append(None)
                     continue
+                if pending.conditional is not None:
+                    await self._decide(conn, pending)
+                    if pending.error is not None or not pending.ops:
+                        outcomes.append(None if pending.error is not None else 0)
+                        continue
                 seq += 1
                 if pending.guard is not None:
                     guarded = seq
@@ -535,6 +572,29 @@ class PostgresStore(MemoryTables):
                 await conn.execute(self._sql["upsert"], (tables, ids, docs, seqs))
                 await conn.execute(self._sql["move_head"], (seq, guarded))
         return changes, outcomes
+
+
+    async def _decide(self, conn: psycopg.AsyncConnection[Any], pending: _Pending) -> None:
+        """Compute a conditional batch from the stored documents (the head is locked: they are the newest)."""
+        assert pending.conditional is not None
+        table, ids, change = pending.conditional
+        cur = await conn.execute(self._sql["docs_of"], (table, ids))
+        stored = {doc_id: doc for doc_id, doc in await cur.fetchall()}
+        puts: list[Op] = []
+        try:
+            for doc_id in ids:
+                current = stored.get(doc_id)
+                if current is not None:
+                    current[ID_FIELD] = doc_id
+                new = change(doc_id, current)
+                if new is not None:
+                    puts.append(Put(table, doc_id, new))
+            pending.ops = normalize_ops(puts)
+            pending.rows = _encode_rows(pending.ops)
+        except Exception as exc:  # noqa: BLE001 - the caller's change failed: only its batch fails
+            pending.error, pending.ops = exc, []
+            return
+        pending.written = [clone(op[3]) for op in pending.ops]
 
 
 class _Reentry:
@@ -564,6 +624,7 @@ _STATEMENTS = {
     "record": "INSERT INTO {schema}.store_migrations (version, name) VALUES (%s, %s)",
     "head_for_update": "SELECT seq, guarded, floor FROM {schema}.store_head FOR UPDATE",
     "docs_since": "SELECT tbl, id, doc FROM {schema}.store_documents WHERE seq > %s AND seq <= %s ORDER BY seq",
+    "docs_of": "SELECT id, doc FROM {schema}.store_documents WHERE tbl = %s AND id = ANY(%s)",
     "all_docs": "SELECT tbl, id, doc FROM {schema}.store_documents WHERE doc IS NOT NULL",
     "head_and_changes": """
         SELECT h.seq, h.guarded, h.floor, d.tbl, d.id, d.doc

@@ -269,3 +269,21 @@ class TestConformance:
     async def test_health_reports_path(self, engine: Engine, store: DocumentStore) -> None:
         health = store.health()
         assert health.ready and health.quarantined == () and health.path == engine.location
+
+    async def test_update_each_reads_the_newest_and_writes_what_change_returns(self, store: DocumentStore) -> None:
+        await store.apply([Put("outbox", "n1", {"state": "pending", "tries": 1})])
+        seen: dict[str, Any] = {}
+
+        def claim(doc_id: str, current: dict[str, Any] | None) -> dict[str, Any] | None:
+            seen[doc_id] = current
+            if current is None or current["state"] != "pending":
+                return None
+            return {**current, "state": "sending", "tries": current["tries"] + 1}
+
+        written = await store.update_each("outbox", ["n1", "absent"], claim)
+        assert seen == {"n1": {"id": "n1", "state": "pending", "tries": 1}, "absent": None}
+        assert written == [{"id": "n1", "state": "sending", "tries": 2}]
+        assert await store.update_each("outbox", ["n1"], claim) == []  # no longer pending
+        assert store.get("outbox", "n1") == {"id": "n1", "state": "sending", "tries": 2}
+        inserted = await store.update_each("outbox", ["n2"], lambda i, cur: {"state": "new"} if cur is None else None)
+        assert inserted == [{"id": "n2", "state": "new"}] and store.get("outbox", "n2") == {"id": "n2", "state": "new"}

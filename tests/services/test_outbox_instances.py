@@ -1,0 +1,79 @@
+"""The outbox shared by several instances on one PostgreSQL database: each notification is sent by exactly
+one instance, a notification produced by two instances at once is stored once, and a sender killed
+mid-send has its claim taken over after the lease (flagged ambiguous), not before."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from services.notifications import DELIVERED, SENDING, Notification, Outbox
+from services.repository import INDEXES
+from services.storage.postgres import PostgresConfig, PostgresStore
+from tests._common.postgres import PgCluster, unique_namespace
+from tests.services._notify_fakes import ManualClock, RecordingSender, make_worker
+
+
+@pytest.fixture
+async def instances(pg_cluster: PgCluster) -> AsyncIterator[list[PostgresStore]]:
+    namespace = unique_namespace()
+    config = PostgresConfig(pg_cluster.dsn(), pool_min=1, pool_max=4, poll_seconds=60)
+    stores = [await PostgresStore.open(config, INDEXES, namespace=namespace) for _ in range(3)]
+    yield stores
+    for store in stores:
+        await store.close()
+
+
+def notes(count: int, event: str = "ev") -> list[Notification]:
+    return [Notification(f"{event}-{n // 3}", f"person-{n}", "assignment.created") for n in range(count)]
+
+
+async def test_three_instances_send_each_notification_exactly_once(instances: list[PostgresStore]) -> None:
+    clock = ManualClock()
+    outboxes = [Outbox(store, clock) for store in instances]
+    assert await outboxes[0].enqueue(notes(60)) == 60
+    senders = [RecordingSender() for _ in instances]
+    workers = [make_worker(outbox, sender, clock) for outbox, sender in zip(outboxes, senders, strict=True)]
+    for store in instances:
+        await store.refresh()
+    await asyncio.gather(*(worker.drain() for worker in workers))
+    sent = [conv for sender in senders for conv, _ in sender.sent]
+    assert sorted(sent) == sorted(f"a:person-{n}" for n in range(60))  # every one, none twice
+    assert sum(1 for sender in senders if sender.sent) >= 2  # the work was shared, not done by one
+    await instances[2].refresh()
+    assert outboxes[2].counts()[DELIVERED] == 60
+
+
+async def test_the_same_notification_produced_by_two_instances_at_once_is_stored_once(
+        instances: list[PostgresStore]) -> None:
+    clock = ManualClock()
+    first, second = Outbox(instances[0], clock), Outbox(instances[1], clock)
+    created = await asyncio.gather(first.enqueue(notes(9, "reminder")), second.enqueue(notes(9, "reminder")))
+    assert sorted(created) == [0, 9]
+    sender = RecordingSender()
+    await make_worker(first, sender, clock).drain()
+    await instances[1].refresh()
+    assert await second.enqueue(notes(9, "reminder")) == 0  # delivered ones are never reset to pending
+    assert len(sender.sent) == 9
+
+
+async def test_a_killed_senders_claim_is_taken_over_after_its_lease(instances: list[PostgresStore]) -> None:
+    clock = ManualClock()
+    outbox, other = Outbox(instances[0], clock), Outbox(instances[1], clock)
+    await outbox.enqueue(notes(1))
+    doc_id = notes(1)[0].id
+    claimed = await outbox.claim(doc_id, "instance-killed-mid-send", lease_seconds=60)
+    assert claimed is not None and claimed["state"] == SENDING
+    await instances[1].refresh()
+    sender = RecordingSender()
+    worker = make_worker(other, sender, clock)
+    await worker.drain()
+    assert sender.sent == []  # the lease still holds: the other instance may yet be sending it
+    assert await other.claim(doc_id, "someone-else", lease_seconds=60) is None
+    clock.advance(61)
+    await worker.drain()
+    assert [conv for conv, _ in sender.sent] == ["a:person-0"]
+    done = other.get(doc_id)
+    assert done is not None and done["state"] == DELIVERED and done["ambiguous"] is True
