@@ -275,7 +275,9 @@ class PostgresStore(MemoryTables):
 
     async def _configure(self, conn: psycopg.AsyncConnection[Any]) -> None:
         await conn.set_autocommit(True)
-        await conn.execute(sql.SQL("SET statement_timeout = {}; SET lock_timeout = {}").format(
+        # jit off: the catch-up join is estimated before the one-row head table has statistics, and
+        # compiling it (tens of milliseconds) would cost more than running it ever does
+        await conn.execute(sql.SQL("SET statement_timeout = {}; SET lock_timeout = {}; SET jit = off").format(
             sql.Literal(int(self.config.statement_timeout * 1000)),
             sql.Literal(int(self.config.statement_timeout * 1000))))
 
@@ -378,21 +380,9 @@ class PostgresStore(MemoryTables):
         async with self._pool.connection() as conn:
             return await self._read_changes(conn)
 
-    async def _read_changes(self, conn: psycopg.AsyncConnection[Any], locked: tuple[int, int, int] | None = None
-                            ) -> _Changes:
-        """The documents changed since this instance last looked (all of them if it fell below the floor).
-
-        ``locked`` is the head a commit already holds locked; without it, head and documents are read in
-        one statement (one snapshot).
-        """
-        if locked is not None:
-            seq, guarded, floor = locked
-            if seq == self._seen:
-                return _Changes(seq, guarded, floor, [], False)
-            full = self._seen == 0 or floor > self._seen
-            cur = await conn.execute(self._sql["all_docs" if full else "docs_since"],
-                                     () if full else (self._seen, seq))
-            return _Changes(seq, guarded, floor, await cur.fetchall(), full)
+    async def _read_changes(self, conn: psycopg.AsyncConnection[Any]) -> _Changes:
+        """The documents changed since this instance last looked (all of them if it fell below the floor),
+        with the head they lead up to: one statement, so one snapshot."""
         cur = await conn.execute(self._sql["head_and_changes"], (self._seen, self._seen))
         records = await cur.fetchall()
         seq, guarded, floor = records[0][:3]
@@ -538,13 +528,24 @@ class PostgresStore(MemoryTables):
                 self._publish(changes, list(zip(group, outcomes, strict=True)))
 
     async def _write(self, group: list[_Pending]) -> tuple[_Changes, list[int | None]]:
-        """One transaction: lock the head, read others' changes, write the batches, move the head."""
-        async with self._pool.connection() as conn, conn.transaction():
-            cur = await conn.execute(self._sql["head_for_update"])
-            head = await cur.fetchone()
+        """One transaction in two round trips (pipelined): lock the head and read others' changes and what
+        conditional batches depend on; then write the batches, move the head and commit."""
+        conditionals = [p for p in group if p.conditional is not None]
+        async with self._pool.connection() as conn, conn.pipeline(), conn.transaction():
+            head_cur = await conn.execute(self._sql["head_for_update"])
+            changes_cur = await conn.execute(self._sql["docs_after"], (self._seen,))
+            depends = [await conn.execute(self._sql["docs_of"], p.conditional[:2]) for p in conditionals]  # type: ignore[index]
+            head = await head_cur.fetchone()
             assert head is not None
             seq, guarded, floor = head
-            changes = await self._read_changes(conn, (seq, guarded, floor))
+            rows = await changes_cur.fetchall()
+            stored = {id(p): {doc_id: doc for doc_id, doc in await cur.fetchall()}
+                      for p, cur in zip(conditionals, depends, strict=True)}
+            full = seq != self._seen and (self._seen == 0 or floor > self._seen)
+            if full:
+                rows = await (await conn.execute(self._sql["all_docs"])).fetchall()
+            changes = _Changes(seq, guarded, floor, rows if seq != self._seen else [], full)
+            overlay: dict[tuple[str, str], Document | None] = {}  # what earlier batches of the group write
             outcomes: list[int | None] = []
             tables: list[str] = []
             ids: list[str] = []
@@ -555,13 +556,15 @@ class PostgresStore(MemoryTables):
                     outcomes.append(None)
                     continue
                 if pending.conditional is not None:
-                    await self._decide(conn, pending)
+                    self._decide(pending, stored[id(pending)], overlay)
                     if pending.error is not None or not pending.ops:
                         outcomes.append(None if pending.error is not None else 0)
                         continue
                 seq += 1
                 if pending.guard is not None:
                     guarded = seq
+                for op in pending.ops:
+                    overlay[(op[1], op[2])] = op[3] if op[0] == "put" else None
                 for (table, doc_id), text in pending.rows.items():
                     tables.append(table)
                     ids.append(doc_id)
@@ -573,19 +576,21 @@ class PostgresStore(MemoryTables):
                 await conn.execute(self._sql["move_head"], (seq, guarded))
         return changes, outcomes
 
-
-    async def _decide(self, conn: psycopg.AsyncConnection[Any], pending: _Pending) -> None:
-        """Compute a conditional batch from the stored documents (the head is locked: they are the newest)."""
+    @staticmethod
+    def _decide(pending: _Pending, stored: dict[str, Any], overlay: dict[tuple[str, str], Document | None]) -> None:
+        """Compute a conditional batch from the newest documents: those stored (the head is locked, so
+        no other instance changes them) as changed by the batches before it in this transaction."""
         assert pending.conditional is not None
         table, ids, change = pending.conditional
-        cur = await conn.execute(self._sql["docs_of"], (table, ids))
-        stored = {doc_id: doc for doc_id, doc in await cur.fetchall()}
         puts: list[Op] = []
         try:
             for doc_id in ids:
-                current = stored.get(doc_id)
-                if current is not None:
-                    current[ID_FIELD] = doc_id
+                if (table, doc_id) in overlay:
+                    current = clone(overlay[(table, doc_id)])
+                else:
+                    current = stored.get(doc_id)
+                    if current is not None:
+                        current[ID_FIELD] = doc_id
                 new = change(doc_id, current)
                 if new is not None:
                     puts.append(Put(table, doc_id, new))
@@ -623,7 +628,7 @@ _STATEMENTS = {
     "applied": "SELECT version FROM {schema}.store_migrations",
     "record": "INSERT INTO {schema}.store_migrations (version, name) VALUES (%s, %s)",
     "head_for_update": "SELECT seq, guarded, floor FROM {schema}.store_head FOR UPDATE",
-    "docs_since": "SELECT tbl, id, doc FROM {schema}.store_documents WHERE seq > %s AND seq <= %s ORDER BY seq",
+    "docs_after": "SELECT tbl, id, doc FROM {schema}.store_documents WHERE seq > %s ORDER BY seq",
     "docs_of": "SELECT id, doc FROM {schema}.store_documents WHERE tbl = %s AND id = ANY(%s)",
     "all_docs": "SELECT tbl, id, doc FROM {schema}.store_documents WHERE doc IS NOT NULL",
     "head_and_changes": """

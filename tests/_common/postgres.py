@@ -53,7 +53,9 @@ def _free_port() -> int:
 class PgCluster:
     """One server: ``dsn()`` connects to its ``postgres`` database, ``new_database()`` makes a fresh one."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable
+        """fsync on (benchmarks measure durable writes); off for the tests, whose crashes are the server's."""
         self.bin = _bin_dir()
         self.folder = Path(tempfile.mkdtemp(prefix="pgtest-"))
         self.data = self.folder / "data"
@@ -77,8 +79,8 @@ class PgCluster:
         if not self.data.exists():
             self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8",
                       "--locale=C")
-        options = (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c max_connections=200 -c shared_buffers=32MB")
+        options = (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
+                   f"-c fsync={'on' if self.durable else 'off'} -c max_connections=200 -c shared_buffers=32MB")
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "server.log"), "-w", "-t", "60",
                   "-o", options, "start")
         return self
