@@ -127,3 +127,25 @@ async def test_a_lost_database_is_reported_and_recovered_from(pg_cluster: PgClus
             assert "What I can do for you" in all_text(cards_in(await bot.say(ALEX, "help"))[0])
     finally:
         await runner.cleanup()
+
+
+async def test_bot_state_e_tags_hold_across_instances(pg_cluster: PgCluster) -> None:
+    from bot.state_storage import ETagConflictError, TinyDBStateStorage
+    from services.storage.postgres import PostgresConfig, PostgresStore
+    from tests._common.postgres import unique_namespace
+
+    namespace = unique_namespace()
+    config = PostgresConfig(pg_cluster.dsn(), pool_min=1, pool_max=3, poll_seconds=60)
+    stores = [await PostgresStore.open(config, {}, namespace=namespace) for _ in range(2)]
+    try:
+        one, two = (TinyDBStateStorage(store) for store in stores)
+        await one.write({"conv-1": {"turns": 1}})
+        first, second = (await one.read(["conv-1"]))["conv-1"], (await two.read(["conv-1"]))["conv-1"]
+        assert first["e_tag"] == second["e_tag"]  # both instances read the same version
+        await one.write({"conv-1": {**first, "turns": 2}})
+        with pytest.raises(ETagConflictError):  # the other instance's copy is stale now
+            await two.write({"conv-1": {**second, "turns": 3}})
+        assert (await two.read(["conv-1"]))["conv-1"]["turns"] == 2
+    finally:
+        for store in stores:
+            await store.close()
