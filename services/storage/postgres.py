@@ -56,7 +56,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from services.storage._common import ID_FIELD, check_doc_id, check_table, clone, normalize_ops
 from services.storage.base import Document, Op, Put, StoreHealth, StoreUnavailableError
@@ -233,7 +233,7 @@ class PostgresStore(MemoryTables):
         self._lock_key = zlib.crc32(namespace.encode()) & 0x7FFFFFFF
         self._pool = AsyncConnectionPool(
             config.conninfo, min_size=config.pool_min, max_size=config.pool_max, open=False,
-            timeout=config.connect_timeout, configure=self._configure, check=AsyncConnectionPool.check_connection,
+            timeout=config.connect_timeout, configure=self._configure,
             kwargs={"connect_timeout": max(1, int(config.connect_timeout))}, name=f"store-{namespace}",
         )
         schema = sql.Identifier(namespace)
@@ -377,8 +377,15 @@ class PostgresStore(MemoryTables):
             self._publish(changes, [])
 
     async def _read_changes_once(self) -> _Changes:
-        async with self._pool.connection() as conn:
-            return await self._read_changes(conn)
+        for attempt in (1, 2):
+            try:
+                async with self._pool.connection() as conn:
+                    return await self._read_changes(conn)
+            except psycopg.OperationalError as exc:
+                if attempt == 2 or not _stale(exc):
+                    raise
+                await self._pool.check()  # the other idle connections died with this one: replace them
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _read_changes(self, conn: psycopg.AsyncConnection[Any]) -> _Changes:
         """The documents changed since this instance last looked (all of them if it fell below the floor),
@@ -447,8 +454,7 @@ class PostgresStore(MemoryTables):
             if self._closed:
                 raise StoreUnavailableError(ERR_CLOSED)
             async with contextlib.AsyncExitStack() as stack:
-                conn = await self._run(stack.enter_async_context(self._pool.connection()))
-                await self._run(conn.execute("SELECT pg_advisory_lock(%s, %s)", (LOCK_CLASS, self._lock_key)))
+                conn = await self._run(self._locked_connection(stack))
                 try:
                     await self.refresh()
                     token = _GUARD.set(_Guard(self, self._guarded))
@@ -461,6 +467,23 @@ class PostgresStore(MemoryTables):
                         await conn.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_CLASS, self._lock_key))
                     except psycopg.Error:  # closing the session is what surely releases its lock
                         await conn.close()
+
+    async def _locked_connection(self, stack: contextlib.AsyncExitStack) -> psycopg.AsyncConnection[Any]:
+        """A pooled connection holding the mutation lock (a connection the server dropped is replaced once)."""
+        for attempt in (1, 2):
+            inner = contextlib.AsyncExitStack()
+            conn = await inner.enter_async_context(self._pool.connection())
+            try:
+                await conn.execute("SELECT pg_advisory_lock(%s, %s)", (LOCK_CLASS, self._lock_key))
+            except psycopg.OperationalError as exc:
+                await inner.aclose()
+                if attempt == 2 or not _stale(exc):
+                    raise
+                await self._pool.check()
+                continue
+            stack.push_async_exit(inner)
+            return conn
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def mutation_lock(self) -> contextlib.AbstractAsyncContextManager[None]:
         """Serialize read-check-write across every instance on the database (see the module docstring)."""
@@ -518,7 +541,7 @@ class PostgresStore(MemoryTables):
             group, self._queue = self._queue, []
             async with self._sync:
                 try:
-                    changes, outcomes = await self._run(self._write(group))
+                    changes, outcomes = await self._run(self._write_retrying(group))
                 except Exception as exc:  # noqa: BLE001 - every waiter must hear why its batch failed
                     error = exc if isinstance(exc, StoreUnavailableError) else StoreUnavailableError(str(exc))
                     for pending in group:
@@ -527,7 +550,19 @@ class PostgresStore(MemoryTables):
                     continue
                 self._publish(changes, list(zip(group, outcomes, strict=True)))
 
-    async def _write(self, group: list[_Pending]) -> tuple[_Changes, list[int | None]]:
+    async def _write_retrying(self, group: list[_Pending]) -> tuple[_Changes, list[int | None]]:
+        """:meth:`_write`, once more on another connection if the first failed before sending any write
+        (a connection the server dropped, e.g. after a restart: the pool does not test them on checkout)."""
+        progress: list[str] = []
+        try:
+            return await self._write(group, progress)
+        except psycopg.OperationalError as exc:
+            if progress or not _stale(exc):  # writes that may have left: the next catch-up tells their outcome
+                raise
+            await self._pool.check()
+            return await self._write(group, [])
+
+    async def _write(self, group: list[_Pending], progress: list[str]) -> tuple[_Changes, list[int | None]]:
         """One transaction in two round trips (pipelined): lock the head and read others' changes and what
         conditional batches depend on; then write the batches, move the head and commit."""
         conditionals = [p for p in group if p.conditional is not None]
@@ -571,6 +606,7 @@ class PostgresStore(MemoryTables):
                     docs.append(text)
                     seqs.append(seq)
                 outcomes.append(seq)
+            progress.append("writes sent")  # from here on (COMMIT included) a failure leaves the outcome unknown
             if seqs:
                 await conn.execute(self._sql["upsert"], (tables, ids, docs, seqs))
                 await conn.execute(self._sql["move_head"], (seq, guarded))
@@ -616,6 +652,11 @@ class _Reentry:
 
     async def __aexit__(self, *exc: Any) -> bool | None:
         return await self._active.pop().__aexit__(*exc)
+
+
+def _stale(exc: psycopg.OperationalError) -> bool:
+    """Whether a pooled connection failed (the server dropped it), not the wait for one: worth one retry."""
+    return not isinstance(exc, PoolTimeout)
 
 
 def _reason(exc: BaseException) -> str:

@@ -163,3 +163,17 @@ async def test_a_stale_decision_fails_when_the_lock_on_the_database_was_lost(
         await a.apply([Put("seats", "vs", {"left": 0, "checked": True})])
     await b.refresh()
     assert b.get("seats", "vs") == {"id": "vs", "left": 0, "checked": True}
+
+
+async def test_after_a_database_restart_the_next_operations_succeed_on_fresh_connections(
+        open_instance: Opener, pg_cluster: PgCluster) -> None:
+    store = await open_instance(pool_min=3, pool_max=3)
+    await store.apply([Put("people", "p1", {"n": 1})])
+    pg_cluster.restart("immediate")  # every pooled connection is now dead, and the pool does not know yet
+    await store.apply([Put("people", "p2", {"n": 2})])
+    await store.refresh()
+    async with store.mutation_lock():
+        await store.apply([Put("people", "p3", {"n": 3})])
+    assert store.health().ready
+    other = await open_instance()
+    assert sorted(d["id"] for d in other.all("people")) == ["p1", "p2", "p3"]
