@@ -167,6 +167,21 @@ def test_after_a_confirmation_the_way_back_is_to_where_the_flow_started() -> Non
     assert places_back(menu, kinds) == []
 
 
+def test_after_a_sent_form_any_place_since_the_menu_is_a_way_back() -> None:
+    menu = _kind("menu", "help", "help")
+    details = _kind("details", "show_benefit", "help request_assistance", "menu")
+    form = _kind("form", "request_assistance", "help request_assistance_submit", "details")
+    prepared = _kind("prepared", "request_assistance_submit", "help record_number", "form",
+                     request='{"nonce": "n2"}')
+    kinds = {k.signature: k for k in (menu, details, form, prepared)}
+    openers = {"help request_assistance": {"show_benefit"}, "help request_assistance_submit": {"request_assistance"}}
+    # recent changes opened from the prepared request: the form it answered, or the benefit it is about
+    back = places_back(prepared, kinds)
+    assert back == [form, details]
+    assert any(has_way_back({"help", "show_benefit"}, p, openers) for p in back)
+    assert not any(has_way_back({"help", "users"}, p, openers) for p in back)
+
+
 def test_a_notice_leads_to_the_menu_or_the_benefits_it_is_about() -> None:
     assert notice_problem(card([text("Azure 每月额度已分配给你")], [execute("我的权益", "my_benefits")])) == ""
     assert notice_problem(card([text("新请求")], [execute("请求", "requests")])) == ""

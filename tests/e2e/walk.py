@@ -336,13 +336,14 @@ def face(card: dict[str, Any]) -> str:
 def places_back(came_from: Kind, kinds: dict[str, Kind], answered: bool = False) -> list[Kind]:
     """Where a card reached from ``came_from`` must lead back to (one of them is enough): the card the
     person came from when it is a place; else, or when the card answers a form or a confirmation
-    (``answered``), the places the flow started from; up to the menu, which every card offers anyway."""
+    (``answered``), any place the flow went through since the menu (a form already sent is one of them,
+    the card the flow started from is as good), which every card offers anyway."""
     chain: list[Kind] = []
     kind: Kind | None = came_from
+    if came_from.place and not answered and came_from.via_verb not in MENU_VERBS:
+        return [came_from]
     while kind is not None and kind.via_verb not in MENU_VERBS and kind not in chain:
         chain.append(kind)
-        if kind.place and not answered:
-            return [kind]
         kind = kinds.get(kind.parent) if kind.parent else None
     return [k for k in chain if k.place]
 
