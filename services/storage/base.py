@@ -129,6 +129,11 @@ class DocumentStore(ABC):
         await self.apply(ops)
         return [self.get(table, op.doc_id) or {} for op in ops if isinstance(op, Put)]
 
+    def instances(self) -> int:
+        """How many processes use this store now (each takes this share of an app-wide limit); 1 for an
+        engine that one process owns."""
+        return 1
+
     async def refresh(self) -> None:
         """Catch up with what other instances sharing the store wrote; the bot calls it before a turn.
 

@@ -48,6 +48,7 @@ import contextvars
 import json
 import logging
 import re
+import uuid
 import zlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -73,6 +74,8 @@ PG_SETTINGS = {"PGHOST": "host", "PGPORT": "port", "PGUSER": "user", "PGPASSWORD
 #: first key of the advisory locks this engine takes (the second is derived from the namespace)
 LOCK_CLASS = 0x5042  # "PB"
 MIGRATION_LOCK = 1
+#: an instance silent for this many polls no longer counts (killed, or cut off from the database)
+HEARTBEAT_POLLS = 5
 NAMESPACE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 ERR_CLOSED = "the store is closed"
@@ -247,6 +250,8 @@ class PostgresStore(MemoryTables):
         self._sync = asyncio.Lock()
         self._mutations = asyncio.Lock()
         self._poller: asyncio.Task[None] | None = None
+        self._instance_id = uuid.uuid4().hex
+        self._instances = 1
 
     # ------------------------------------------------------------------------------ lifecycle
 
@@ -270,6 +275,7 @@ class PostgresStore(MemoryTables):
                 raise StoreUnavailableError(f"cannot open {config.safe_target}: {_reason(exc)}") from exc
             raise
         if poll:
+            await store._run(store.heartbeat())
             store._poller = asyncio.create_task(store._poll(), name=f"store-{namespace} catch-up")
         return store
 
@@ -307,6 +313,19 @@ class PostgresStore(MemoryTables):
             await conn.execute(self._sql["head_for_update"])
             await conn.execute(self._sql["purge"], (self.config.tombstone_seconds,))
 
+    async def heartbeat(self) -> int:
+        """Say this instance is alive; count the instances that said so within ``HEARTBEAT_POLLS`` polls."""
+        async with self._pool.connection() as conn:
+            await conn.execute(self._sql["beat"], (self._instance_id,))
+            cur = await conn.execute(self._sql["alive"], (self.config.poll_seconds * HEARTBEAT_POLLS,))
+            row = await cur.fetchone()
+        self._instances = max(1, int(row[0]) if row else 1)
+        return self._instances
+
+    def instances(self) -> int:
+        """Instances whose heartbeat is recent (as of the last poll)."""
+        return self._instances
+
     async def _poll(self) -> None:
         """Catch up every ``poll_seconds``; a failure is reported by :meth:`health`, and retried."""
         purge_every = max(60.0, self.config.tombstone_seconds / 4)
@@ -316,6 +335,7 @@ class PostgresStore(MemoryTables):
             waited += self.config.poll_seconds
             with contextlib.suppress(StoreUnavailableError):
                 await self.refresh()
+                await self._run(self.heartbeat())
                 if waited >= purge_every:
                     waited = 0.0
                     await self._run(self.purge_tombstones())
@@ -330,6 +350,9 @@ class PostgresStore(MemoryTables):
         if self._poller is not None:
             self._poller.cancel()
             await asyncio.gather(self._poller, return_exceptions=True)
+        with contextlib.suppress(psycopg.Error):  # the others stop counting this instance at once
+            async with self._pool.connection(timeout=1) as conn:
+                await conn.execute(self._sql["leave"], (self._instance_id,))
         await self._pool.close()
 
     def health(self) -> StoreHealth:
@@ -685,6 +708,11 @@ _STATEMENTS = {
         INSERT INTO {schema}.store_documents (tbl, id, doc, seq)
         SELECT * FROM unnest(%s::text[], %s::text[], %s::json[], %s::bigint[])
         ON CONFLICT (tbl, id) DO UPDATE SET doc = EXCLUDED.doc, seq = EXCLUDED.seq, changed_at = now()""",
+    "beat": """
+        INSERT INTO {schema}.store_instances (id) VALUES (%s)
+        ON CONFLICT (id) DO UPDATE SET seen_at = now()""",
+    "alive": "SELECT count(*) FROM {schema}.store_instances WHERE seen_at > now() - make_interval(secs => %s)",
+    "leave": "DELETE FROM {schema}.store_instances WHERE id = %s",
     "move_head": "UPDATE {schema}.store_head SET seq = %s, guarded = %s",
     "purge": """
         WITH gone AS (

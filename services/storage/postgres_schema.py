@@ -46,4 +46,10 @@ CREATE TABLE {schema}.store_head (
 );
 INSERT INTO {schema}.store_head (seq, guarded, floor) VALUES (0, 0, 0);
 """),
+    Migration(2, "instances' heartbeats (what share of app-wide limits each instance takes)", """
+CREATE TABLE {schema}.store_instances (
+    id text PRIMARY KEY,
+    seen_at timestamptz NOT NULL DEFAULT now()
+);
+"""),
 )

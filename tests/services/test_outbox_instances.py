@@ -77,3 +77,39 @@ async def test_a_killed_senders_claim_is_taken_over_after_its_lease(instances: l
     assert [conv for conv, _ in sender.sent] == ["a:person-0"]
     done = other.get(doc_id)
     assert done is not None and done["state"] == DELIVERED and done["ambiguous"] is True
+
+
+async def test_instances_count_each_other_and_share_the_per_app_rate(pg_cluster: PgCluster) -> None:
+    from services.notifications import RateLimiter
+
+    namespace = unique_namespace()
+    config = PostgresConfig(pg_cluster.dsn(), pool_min=1, pool_max=3, poll_seconds=0.05)
+    one = await PostgresStore.open(config, INDEXES, namespace=namespace)
+    two = await PostgresStore.open(config, INDEXES, namespace=namespace)
+    try:
+        for _ in range(100):
+            if one.instances() == two.instances() == 2:
+                break
+            await asyncio.sleep(0.02)
+        assert one.instances() == two.instances() == 2
+        now = [0.0]
+        limiter = RateLimiter(per_app_rps=50, clock=lambda: now[0], share=one.instances)
+        admitted = 0
+        while limiter.app_wait() == 0:  # one second's worth, all at once
+            limiter.record_app()
+            admitted += 1
+        assert admitted == 25  # half of Teams' per-app limit: the other instance sends the other half
+        await two.close()
+        for _ in range(100):
+            if one.instances() == 1:
+                break
+            await asyncio.sleep(0.02)
+        assert one.instances() == 1
+        now[0] += 1.0  # the window has passed
+        while limiter.app_wait() == 0:
+            limiter.record_app()
+            admitted += 1
+        assert admitted == 25 + 50  # alone again: the whole limit
+    finally:
+        await one.close()
+        await two.close()

@@ -177,3 +177,27 @@ async def test_after_a_database_restart_the_next_operations_succeed_on_fresh_con
     assert store.health().ready
     other = await open_instance()
     assert sorted(d["id"] for d in other.all("people")) == ["p1", "p2", "p3"]
+
+
+async def test_a_database_of_an_older_schema_is_upgraded_at_start_and_a_newer_one_refused(
+        pg_cluster: PgCluster) -> None:
+    from services.storage import StoreUnavailableError
+
+    url = pg_cluster.new_database()
+    dbname = url.rsplit("/", 1)[1]
+    config = PostgresConfig(url, pool_min=1, pool_max=3, poll_seconds=60)
+    store = await PostgresStore.open(config, INDEXES)
+    await store.apply([Put("people", "p1", {"n": 1})])
+    await store.close()
+    # as a bot of schema version 1 left it
+    pg_cluster.psql("DROP TABLE benefits.store_instances; DELETE FROM benefits.store_migrations WHERE version = 2",
+                    dbname)
+    store = await PostgresStore.open(config, INDEXES)
+    assert not store.created and store.get("people", "p1") == {"id": "p1", "n": 1}
+    await store.close()
+    assert pg_cluster.psql("SELECT string_agg(version::text, ',' ORDER BY version) FROM benefits.store_migrations",
+                           dbname) == "1,2"
+    assert pg_cluster.psql("SELECT count(*) FROM benefits.store_instances", dbname) == "0"
+    pg_cluster.psql("INSERT INTO benefits.store_migrations (version, name) VALUES (99, 'from a newer bot')", dbname)
+    with pytest.raises(StoreUnavailableError, match="newer than this bot knows"):
+        await PostgresStore.open(config, INDEXES)
