@@ -269,13 +269,14 @@ class PostgresStore(MemoryTables):
             await store._migrate()
             await store.purge_tombstones()
             await store.refresh()
+            if poll:
+                await store.heartbeat()
         except BaseException as exc:
             await store._pool.close()
             if isinstance(exc, psycopg.Error):
                 raise StoreUnavailableError(f"cannot open {config.safe_target}: {_reason(exc)}") from exc
             raise
         if poll:
-            await store._run(store.heartbeat())
             store._poller = asyncio.create_task(store._poll(), name=f"store-{namespace} catch-up")
         return store
 
