@@ -24,7 +24,7 @@ from bot import copy_store, doctor
 from bot import playground as playground_config
 from bot.activations import add_cli as add_activate_cli
 from bot.activations import cmd_activate
-from bot.app import DOMAIN_FILE, STATE_FILE, create_app
+from bot.app import DOMAIN_FILE, STATE_FILE, create_app, storage_config
 from bot.backup import fetch_from_running_bot
 from bot.logs import configure_logging
 from bot.loopback import LOCAL
@@ -40,7 +40,6 @@ from services.storage import (
     StoreUnavailableError,
     open_engine,
     open_store,
-    shared_engine,
 )
 from services.storage.backup import DUMP_FORMAT, encode_export, import_data
 from services.storage.journal import write_atomically
@@ -130,8 +129,9 @@ async def cmd_repair(settings: Settings, args: argparse.Namespace) -> int:
 async def _domain_store(settings: Settings, *, accept_loss: bool = False) -> AsyncIterator[DocumentStore]:
     """The domain store the settings select, for a command: PostgreSQL (shared with running instances), or
     the data folder's, under its lock (refused while the bot runs on it)."""
-    if shared_engine(settings.extra):
-        store = await open_engine(settings.extra, settings.data_dir / DOMAIN_FILE, INDEXES)
+    config = storage_config(settings)
+    if config is not None:
+        store = await open_engine(config, settings.data_dir / DOMAIN_FILE, INDEXES)
         try:
             yield store
         finally:

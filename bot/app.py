@@ -26,7 +26,7 @@ from bot.handler import BenefitsBot
 from bot.notifier import notifications_ctx
 from bot.pages import add_routes as add_pages
 from bot.runtime import tune_gc_on_startup
-from bot.settings import Settings
+from bot.settings import Settings, number_setting
 from bot.signing_keys import signing_keys_ctx
 from bot.state_storage import TinyDBStateStorage
 from dialogs.sso import SsoGate
@@ -36,8 +36,9 @@ from services.conversations import ConversationBook
 from services.identity import MsalClients, build_directory, build_sso_verifier
 from services.inventory import demo_inventory, import_inventory, parse_inventory
 from services.repository import INDEXES, Repository
-from services.storage import open_engine, shared_engine
+from services.storage import open_engine
 from services.storage.lock import data_folder_lock
+from services.storage.postgres import PostgresConfig
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ def create_app(settings: Settings) -> web.Application:
 
 async def _stores(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
-    if shared_engine(settings.extra):  # a database shared by every instance: no data folder to own
+    if storage_config(settings) is not None:  # a database shared by every instance: no data folder to own
         async for _ in _open(app, settings):
             yield
         return
@@ -74,10 +75,16 @@ async def _stores(app: web.Application) -> AsyncIterator[None]:
             yield
 
 
+def storage_config(settings: Settings) -> PostgresConfig | None:
+    """The shared database ``STORAGE_URL`` (or ``PGHOST``) selects; None: the data folder's stores."""
+    return PostgresConfig.from_settings(settings.extra, number_setting)
+
+
 async def _open(app: web.Application, settings: Settings) -> AsyncIterator[None]:
-    domain_store = await open_engine(settings.extra, settings.data_dir / DOMAIN_FILE, INDEXES)
+    config = storage_config(settings)
+    domain_store = await open_engine(config, settings.data_dir / DOMAIN_FILE, INDEXES)
     try:
-        state_store = await open_engine(settings.extra, settings.data_dir / STATE_FILE, {})
+        state_store = await open_engine(config, settings.data_dir / STATE_FILE, {})
     except BaseException:
         await domain_store.close()
         raise

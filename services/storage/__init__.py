@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from services.storage.backup import export_data, import_data
 from services.storage.base import Delete, Document, DocumentStore, Op, Put, StoreHealth
@@ -21,6 +22,9 @@ from services.storage.journaled import (
     StoreUnavailableError,
 )
 from services.storage.stock import StockTinyStore
+
+if TYPE_CHECKING:
+    from services.storage.postgres import PostgresConfig
 
 __all__ = [
     "Delete",
@@ -39,7 +43,6 @@ __all__ = [
     "import_data",
     "open_engine",
     "open_store",
-    "shared_engine",
 ]
 
 
@@ -65,28 +68,20 @@ def open_store(path: Path, indexes: Mapping[str, Sequence[str]], *, accept_loss:
     return JournaledTinyStore(path, indexes, accept_loss=accept_loss)
 
 
-def shared_engine(settings: Mapping[str, str]) -> bool:
-    """Whether the settings select a database that several instances share (PostgreSQL)."""
-    from services.storage.postgres import PostgresConfig
-
-    return PostgresConfig.from_settings(settings) is not None
-
-
-async def open_engine(settings: Mapping[str, str], path: Path, indexes: Mapping[str, Sequence[str]], *,
+async def open_engine(config: PostgresConfig | None, path: Path, indexes: Mapping[str, Sequence[str]], *,
                       accept_loss: bool = False) -> DocumentStore:
     """Open the store the settings select for the data that the journaled engine keeps at ``path``.
 
-    With ``STORAGE_URL=postgresql://...`` (or ``PGHOST`` and no ``STORAGE_URL``) the data lives in the
-    database's schema named after the file (``benefits``, ``state``); otherwise it is :func:`open_store`
-    (run in a thread). Both kinds have ``created`` (this open made the store).
+    With a PostgreSQL ``config`` (``PostgresConfig.from_settings``: ``STORAGE_URL=postgresql://...``) the
+    data lives in the database's schema named after the file (``benefits``, ``state``); without one it is
+    :func:`open_store` (run in a thread). Both kinds have ``created`` (this open made the store).
 
     Raises:
         StoreDamagedError: the files are damaged (journaled engine; see ``accept_loss``).
         StoreUnavailableError: the files or the database cannot be opened.
     """
-    from services.storage.postgres import PostgresConfig, PostgresStore
+    from services.storage.postgres import PostgresStore
 
-    config = PostgresConfig.from_settings(settings)
     if config is None:
         return await asyncio.to_thread(open_store, path, indexes, accept_loss=accept_loss)
     return await PostgresStore.open(config, indexes, namespace=Path(path).stem)

@@ -89,19 +89,11 @@ DETAIL_OK = "PostgreSQL: connected"
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
+NumberSetting = Callable[[Mapping[str, str], str, float], float]
+
+
 class StoreConflictError(StoreUnavailableError):
     """A guarded batch was refused: the data changed since the rules were checked. Nothing was written."""
-
-
-def _number(extra: Mapping[str, str], name: str, default: float) -> float:
-    """A positive number from the settings; anything else falls back to ``default`` (with a warning)."""
-    raw = (extra.get(name) or "").strip()
-    try:
-        value = float(raw) if raw else default
-    except ValueError:
-        log.warning("ignoring a setting that is not a number", extra={"setting": name})
-        return default
-    return value if value > 0 else default
 
 
 @dataclass(frozen=True)
@@ -121,13 +113,14 @@ class PostgresConfig:
     tombstone_seconds: float = 3600.0
 
     @classmethod
-    def from_settings(cls, extra: Mapping[str, str]) -> PostgresConfig | None:
+    def from_settings(cls, extra: Mapping[str, str], number: NumberSetting) -> PostgresConfig | None:
         """The configuration that ``STORAGE_URL`` (or, when it is unset, ``PGHOST``) selects; None: TinyDB.
 
         ``STORAGE_URL=postgresql://user@host/db?sslmode=require`` names the database; ``STORAGE_URL=postgresql``
         alone takes every detail from ``PGHOST``, ``PGPORT``, ``PGUSER``, ``PGPASSWORD``, ``PGDATABASE`` and
         ``PGSSLMODE``. Tunables: ``PG_POOL_MIN``, ``PG_POOL_MAX``, ``PG_CONNECT_TIMEOUT_SECONDS``,
-        ``PG_STATEMENT_TIMEOUT_SECONDS``, ``PG_POLL_SECONDS``.
+        ``PG_STATEMENT_TIMEOUT_SECONDS``, ``PG_POLL_SECONDS``, read with ``number(extra, name, default)``
+        (the bot's own parser of numeric settings: positive, a typo falls back to the default).
         """
         url = (extra.get("STORAGE_URL") or "").strip()
         pg_vars = {key: extra[name].strip() for name, key in PG_SETTINGS.items() if (extra.get(name) or "").strip()}
@@ -137,14 +130,14 @@ class PostgresConfig:
             conninfo = psycopg.conninfo.make_conninfo("", **pg_vars)
         else:
             return None
-        pool_min = int(_number(extra, "PG_POOL_MIN", 2))
+        pool_min = int(number(extra, "PG_POOL_MIN", 2))
         return cls(
             conninfo=conninfo,
             pool_min=pool_min,
-            pool_max=max(pool_min, 3, int(_number(extra, "PG_POOL_MAX", 10))),
-            connect_timeout=_number(extra, "PG_CONNECT_TIMEOUT_SECONDS", 5.0),
-            statement_timeout=_number(extra, "PG_STATEMENT_TIMEOUT_SECONDS", 15.0),
-            poll_seconds=_number(extra, "PG_POLL_SECONDS", 1.0),
+            pool_max=max(pool_min, 3, int(number(extra, "PG_POOL_MAX", 10))),
+            connect_timeout=number(extra, "PG_CONNECT_TIMEOUT_SECONDS", 5.0),
+            statement_timeout=number(extra, "PG_STATEMENT_TIMEOUT_SECONDS", 15.0),
+            poll_seconds=number(extra, "PG_POLL_SECONDS", 1.0),
         )
 
     @property

@@ -15,7 +15,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -66,13 +66,6 @@ class Instance:
 @pytest.fixture
 def cluster_url(pg_cluster: PgCluster) -> str:
     return pg_cluster.new_database()
-
-
-@pytest.fixture
-def connector() -> Iterator[FakeConnector]:
-    fake = FakeConnector().start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture
