@@ -18,7 +18,7 @@ test: dev-deps $(NODE_TOOLS) e2e-deps pg-deps
 	$(PY) -m pytest
 
 ## bench: performance benchmarks (print figures; they are not tests)
-bench: dev-deps
+bench: dev-deps pg-deps
 	$(PY) -m bench
 
 ## package: build the Teams app package (build/appPackage.zip) from manifest/ and .env
