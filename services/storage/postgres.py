@@ -18,7 +18,8 @@ coherent and makes a decision taken on a stale view impossible to commit:
   batch, and never a state older than one it saw.
 * **Catch-up before a turn.** :meth:`refresh` reads the head and every document changed since
   (one statement, one snapshot); the bot calls it before it answers a turn, and a background task
-  calls it every ``poll_seconds`` (which also notices a lost database for ``/readyz``).
+  calls it every ``poll_seconds`` (which also notices a lost database for ``/readyz``). Concurrent
+  callers share reads, but a caller is served only by a read that began after it asked.
 * **Mutations are serialized across instances.** :meth:`mutation_lock` (what ``BenefitsService``
   takes around read-check-write) holds a PostgreSQL advisory lock on a dedicated connection and
   catches up while holding it, so the rules are checked on the newest state. A batch applied inside
@@ -245,6 +246,9 @@ class PostgresStore(MemoryTables):
         self._poller: asyncio.Task[None] | None = None
         self._instance_id = uuid.uuid4().hex
         self._instances = 1
+        self._asked = 0
+        self._served = 0
+        self._reading: asyncio.Future[None] | None = None
 
     # ------------------------------------------------------------------------------ lifecycle
 
@@ -389,9 +393,22 @@ class PostgresStore(MemoryTables):
         """
         if self._closed:
             raise StoreUnavailableError(ERR_CLOSED)
+        # Single flight: a caller needs a catch-up that began after it asked. Callers that ask while one is
+        # running wait for the next, which serves all of them (50 turns at once cost two reads, not 50).
+        self._asked += 1
+        ticket = self._asked
+        while self._served < ticket:
+            if self._reading is None or self._reading.done():
+                self._reading = asyncio.ensure_future(self._catch_up())
+            await asyncio.shield(self._reading)
+
+    async def _catch_up(self) -> None:
+        """One catch-up read serving every request made before it began."""
         async with self._sync:
+            covered = self._asked
             changes = await self._run(self._read_changes_once())
             self._publish(changes, [])
+        self._served = max(self._served, covered)
 
     async def _read_changes_once(self) -> _Changes:
         for attempt in (1, 2):

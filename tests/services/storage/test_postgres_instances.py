@@ -201,3 +201,29 @@ async def test_a_database_of_an_older_schema_is_upgraded_at_start_and_a_newer_on
     pg_cluster.psql("INSERT INTO benefits.store_migrations (version, name) VALUES (99, 'from a newer bot')", dbname)
     with pytest.raises(StoreUnavailableError, match="newer than this bot knows"):
         await PostgresStore.open(config, INDEXES)
+
+
+async def test_catch_ups_asked_for_at_once_share_a_read_but_never_one_that_began_before_the_ask(
+        open_instance: Opener) -> None:
+    a, b = await open_instance(), await open_instance()
+    reads: list[int] = []
+    gate, read_done = asyncio.Event(), asyncio.Event()
+    original = b._read_changes
+
+    async def held_read(conn: object) -> object:
+        changes = await original(conn)  # type: ignore[arg-type]
+        reads.append(1)
+        read_done.set()
+        await gate.wait()  # the read is done, its answer not yet handed out
+        return changes
+
+    b._read_changes = held_read  # type: ignore[method-assign]
+    early = asyncio.create_task(b.refresh())
+    await read_done.wait()
+    await a.apply([Put("people", "p1", {"n": 1})])  # committed after the running read took its snapshot
+    late = [asyncio.create_task(b.refresh()) for _ in range(20)]  # asked after the commit
+    await asyncio.sleep(0.05)
+    gate.set()
+    await asyncio.gather(early, *late)
+    assert b.get("people", "p1") == {"id": "p1", "n": 1}
+    assert len(reads) == 2  # the twenty late ones shared one read
