@@ -9,7 +9,9 @@ this says what that costs a turn. Figures, each engine on the same data and disk
   ``fsync=on``, ``synchronous_commit=on``; SQLite ``synchronous=FULL``), one writer at a time;
 * writes/s with 50 writers at once (group commit in both bot engines);
 * a guarded mutation (``mutation_lock`` + catch-up + write, what a seat assignment does) on PostgreSQL,
-  alone and with a second instance taking turns.
+  alone and with a second instance taking turns;
+* a notification fan-out by three instances (real workers, a fake channel answering in 5 ms), as a
+  share of Teams' per-app limit that they split between them, and how many were sent twice.
 
 The PostgreSQL server is a throw-away one started here (``tests/_common/postgres.py``) on this disk.
 Run: ``python -m bench postgres_bench``.
@@ -18,6 +20,7 @@ Run: ``python -m bench postgres_bench``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import sqlite3
 import tempfile
@@ -99,6 +102,47 @@ async def guarded(stores: list[PostgresStore], rounds: int) -> list[float]:
     return samples
 
 
+FANOUT = 300
+APP_RPS = 50.0
+
+
+class FakeChannel:
+    """Answers every send after 5 ms, like a near Bot Connector; records when each one was answered."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, float]] = []
+
+    async def send(self, reference: dict[str, object], card: dict[str, object]) -> None:
+        await asyncio.sleep(0.005)
+        self.sent.append((str(reference["conversation"]["id"]), time.perf_counter()))  # type: ignore[index]
+
+
+async def fanout(config: PostgresConfig) -> tuple[float, int, int]:
+    """Sends per second of three instances draining one fan-out, and (sent, sent twice)."""
+    from services.notifications import Notification, Outbox, RateLimiter, RetryPolicy, Worker
+
+    shared = dataclasses.replace(config, poll_seconds=0.2)
+    stores = [await PostgresStore.open(shared, INDEXES, namespace="fanout") for _ in range(3)]
+    try:
+        await asyncio.sleep(0.5)  # heartbeats: each instance counts three
+        channel = FakeChannel()
+        outboxes = [Outbox(store) for store in stores]
+        await outboxes[0].enqueue(Notification("fanout", f"person-{n}", "assignment.created") for n in range(FANOUT))
+        for store in stores:
+            await store.refresh()
+        workers = [Worker(outbox, channel, lambda person: {"conversation": {"id": person}}, lambda doc: {},
+                          RateLimiter(per_app_rps=APP_RPS, share=store.instances), RetryPolicy())
+                   for outbox, store in zip(outboxes, stores, strict=True)]
+        await asyncio.gather(*(worker.drain() for worker in workers))
+    finally:
+        for store in stores:
+            await store.close()
+    times = sorted(at for _, at in channel.sent)
+    rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
+    twice = len(channel.sent) - len({conv for conv, _ in channel.sent})
+    return rate, len(channel.sent), twice
+
+
 async def run() -> int:
     from tests._common.postgres import PgCluster
 
@@ -120,6 +164,7 @@ async def run() -> int:
         shared = await guarded([pg, other], 200)
         await other.close()
         await pg.close()
+        rate, sent, twice = await fanout(config)
         s = sqlite_figures(folder / "bench.sqlite", batch, random.Random(1))
     finally:
         cluster.cleanup()
@@ -133,6 +178,8 @@ async def run() -> int:
     print(f"  durable-write p99 ratio to SQLite: journaled {jw / sw:.2f}x, postgres {pw / sw:.2f}x")
     print(f"  guarded mutation (advisory lock + catch-up + write), one instance: {ms(alone)}")
     print(f"  guarded mutation, two instances taking turns:                  {ms(shared)}")
+    print(f"  fan-out of {FANOUT} notifications by three instances: {rate:.1f} sends/s = {100 * rate / APP_RPS:.0f} % "
+          f"of the per-app limit of {APP_RPS:.0f}/s (goal >= 95 %); {sent} sent, {twice} twice")
     return 0
 
 

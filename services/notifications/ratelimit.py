@@ -108,8 +108,8 @@ class RateLimiter:
             return
         self._shared_by = instances
         rate = self.per_app_rps / instances
-        self.app.limit = max(1, int(rate)) if rate >= 1 else 1
-        self.app.period = self.app.limit / rate
+        # whole sends per second, rounded down: N windows of floor(rate) in 1 s never add up past the limit
+        self.app.limit, self.app.period = (int(rate), 1.0) if rate >= 1 else (1, 1 / rate)
 
     def record(self, conversation: str, now: float | None = None) -> None:
         now = self.clock() if now is None else now
