@@ -113,3 +113,22 @@ async def test_instances_count_each_other_and_share_the_per_app_rate(pg_cluster:
     finally:
         await one.close()
         await two.close()
+
+
+async def test_the_reminder_scan_is_claimed_by_one_instance_per_interval(instances: list[PostgresStore]) -> None:
+    from services.benefits import BenefitsService
+    from services.notifications.scheduler import ReminderScheduler
+
+    clock = ManualClock()
+    schedulers = [ReminderScheduler(BenefitsService(store, clock=clock), Outbox(store, clock), interval=900)
+                  for store in instances]
+    first = await asyncio.gather(*(s.claim_tick() for s in schedulers))
+    assert sorted(first) == [False, False, True]  # three instances ticking at once: one scans
+    clock.advance(600)
+    assert not any([await s.claim_tick() for s in schedulers])  # not due yet for anyone
+    clock.advance(300)
+    assert [await s.claim_tick() for s in schedulers] == [True, False, False]
+    from services.restore import plan_restore
+    from services.storage.backup import export_data
+
+    assert plan_restore({}, export_data(instances[0])).after == {"ticks": 1}  # a backup of it restores
