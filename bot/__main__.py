@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -15,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ from bot import copy_store, doctor
 from bot import playground as playground_config
 from bot.activations import add_cli as add_activate_cli
 from bot.activations import cmd_activate
-from bot.app import DOMAIN_FILE, STATE_FILE, create_app, storage_config
+from bot.app import DOMAIN_FILE, STATE_FILE, create_app, domain_store
 from bot.backup import fetch_from_running_bot
 from bot.logs import configure_logging
 from bot.loopback import LOCAL
@@ -34,13 +32,7 @@ from services.inventory import InventoryError, demo_inventory, import_inventory,
 from services.json_input import JsonInputError, load_json
 from services.repository import INDEXES
 from services.restore import plan_restore
-from services.storage import (
-    DocumentStore,
-    StoreDamagedError,
-    StoreUnavailableError,
-    open_engine,
-    open_store,
-)
+from services.storage import StoreDamagedError, StoreUnavailableError, open_store
 from services.storage.backup import DUMP_FORMAT, encode_export, import_data
 from services.storage.journal import write_atomically
 from services.storage.lock import DataFolderBusy, data_folder_lock
@@ -125,28 +117,8 @@ async def cmd_repair(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-@contextlib.asynccontextmanager
-async def _domain_store(settings: Settings, *, accept_loss: bool = False) -> AsyncIterator[DocumentStore]:
-    """The domain store the settings select, for a command: PostgreSQL (shared with running instances), or
-    the data folder's, under its lock (refused while the bot runs on it)."""
-    config = storage_config(settings)
-    if config is not None:
-        store = await open_engine(config, settings.data_dir / DOMAIN_FILE, INDEXES)
-        try:
-            yield store
-        finally:
-            await store.close()
-        return
-    with data_folder_lock(settings.data_dir):
-        store = open_store(settings.data_dir / DOMAIN_FILE, INDEXES, accept_loss=accept_loss)
-        try:
-            yield store
-        finally:
-            await store.close()
-
-
 async def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
-    async with _domain_store(settings) as store:
+    async with domain_store(settings) as store:
         if store.all("organization"):
             print("the store already holds data; nothing changed (export it, then remove it to start over)")
             return 1
@@ -173,7 +145,7 @@ async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     except InventoryError as exc:
         print(f"error: {path}: {exc}; nothing changed", file=sys.stderr)
         return 2
-    async with _domain_store(settings) as store:
+    async with domain_store(settings) as store:
         await import_inventory(store, inventory)
     print(f"imported {len(inventory.packages)} packages, {len(inventory.benefits)} benefits, "
           f"{len(inventory.people)} people from {path}")
@@ -188,7 +160,7 @@ async def _restore(settings: Settings, path: Path, dump: dict[str, Any], *, repl
     except ValueError as exc:
         print(f"error: {path}: {exc}; nothing changed", file=sys.stderr)
         return 2
-    async with _domain_store(settings, accept_loss=replace) as store:
+    async with domain_store(settings, accept_loss=replace) as store:
         plan = plan_restore({t: len(store.all(t)) for t in store.table_names()}, dump)
         print(f"restore of {path} (documents per table, now -> after):")
         for line in plan.lines():
@@ -204,7 +176,7 @@ async def _restore(settings: Settings, path: Path, dump: dict[str, Any], *, repl
 
 async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     try:
-        async with _domain_store(settings) as store:
+        async with domain_store(settings) as store:
             body = await encode_export(store)
     except DataFolderBusy:  # the bot is running: it encodes the dump from its own tables
         body = fetch_from_running_bot(settings)

@@ -7,6 +7,7 @@ so that a failed start-up cleans up only what it opened. No module-level singlet
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -36,7 +37,7 @@ from services.conversations import ConversationBook
 from services.identity import MsalClients, build_directory, build_sso_verifier
 from services.inventory import demo_inventory, import_inventory, parse_inventory
 from services.repository import INDEXES, Repository
-from services.storage import open_engine
+from services.storage import DocumentStore, open_engine, open_store
 from services.storage.lock import data_folder_lock
 from services.storage.postgres import PostgresConfig
 
@@ -73,6 +74,26 @@ async def _stores(app: web.Application) -> AsyncIterator[None]:
     with data_folder_lock(settings.data_dir):
         async for _ in _open(app, settings):
             yield
+
+
+@contextlib.asynccontextmanager
+async def domain_store(settings: Settings, *, accept_loss: bool = False) -> AsyncIterator[DocumentStore]:
+    """The domain store the settings select, for a command: PostgreSQL (shared with running instances), or
+    the data folder's, under its lock (refused while the bot runs on it)."""
+    config = storage_config(settings)
+    if config is not None:
+        store = await open_engine(config, settings.data_dir / DOMAIN_FILE, INDEXES)
+        try:
+            yield store
+        finally:
+            await store.close()
+        return
+    with data_folder_lock(settings.data_dir):
+        store = open_store(settings.data_dir / DOMAIN_FILE, INDEXES, accept_loss=accept_loss)
+        try:
+            yield store
+        finally:
+            await store.close()
 
 
 def storage_config(settings: Settings) -> PostgresConfig | None:
