@@ -15,6 +15,7 @@ run: deps $(NODE_TOOLS)
 ## test: install everything the tests need, then run the whole suite
 test: dev-deps $(NODE_TOOLS) e2e-deps pg-deps
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 ## bench: performance benchmarks (print figures; they are not tests)
@@ -31,6 +32,7 @@ doctor: deps
 
 lint: dev-deps
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 deps: $(VENV)/.deps
 dev-deps: $(VENV)/.dev-deps

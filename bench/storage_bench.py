@@ -25,8 +25,9 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from services.storage import JournaledTinyStore, Put, StockTinyStore
+from services.storage import JournaledTinyStore, Put
 from services.storage.journal import sync_data
+from tests._common.stock_store import StockTinyStore
 
 PEOPLE = 10_000
 ASSIGNMENTS = 50_000

@@ -20,14 +20,15 @@ from typing import Any
 
 from bot import copy_store, doctor
 from bot import playground as playground_config
-from bot.activations import add_cli as add_activate_cli
-from bot.activations import cmd_activate
-from bot.app import DOMAIN_FILE, STATE_FILE, create_app, domain_store
-from bot.backup import fetch_from_running_bot
+from bot.app import create_app
 from bot.logs import configure_logging
 from bot.loopback import LOCAL
+from bot.operator.activations import add_cli as add_activate_cli
+from bot.operator.activations import cmd_activate
+from bot.operator.backup import fetch_from_running_bot
 from bot.server import ServerLimits, run
-from bot.settings import Settings
+from bot.settings import DOMAIN_FILE, STATE_FILE, Settings
+from bot.stores import domain_store
 from services.inventory import InventoryError, demo_inventory, import_inventory, parse_inventory
 from services.json_input import JsonInputError, load_json
 from services.repository import INDEXES

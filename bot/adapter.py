@@ -8,12 +8,12 @@
 * Bad requests: every activity is read and checked once by :mod:`bot.door` (bounded JSON, the SDK's
   schema, the fields a turn needs); a malformed one is a 400 with a short reason, and a service URL
   that neither the token nor ``ALLOWED_SERVICE_URLS`` vouches for a 403.
-* Turn speed: the connector client of a turn comes from a :class:`bot.connector.ConnectorPool` (one
+* Turn speed: the connector client of a turn comes from a :class:`bot.sdk.connector.ConnectorPool` (one
   keep-alive session, clients and credentials cached) instead of a new msrest client per turn, and the
-  user-token client is built only if the turn uses it (:mod:`bot.user_tokens`); a token that passed
-  validation is not validated again for a few minutes (:mod:`bot.auth_cache`, successes only).
-* Outgoing activities are copied by :class:`bot.turn_context.FastCopyTurnContext` (the same copy as the
-  SDK's ``deepcopy``, several times faster on card-sized activities).
+  user-token client is built only if the turn uses it (:mod:`bot.sdk.user_tokens`); a token that passed
+  validation is not validated again for a few minutes (:mod:`bot.sdk.auth_cache`, successes only).
+* Outgoing activities are copied by :class:`bot.sdk.turn_context.FastCopyTurnContext` (the same copy as the
+  SDK's ``deepcopy``, without its generic dispatch over every value of a card).
 * Outgoing messages (replies, updates, invoke responses, proactive messages) pass through
   :func:`bot.outgoing.prepare`: text escaped for markdown, nothing over Teams' size limit.
 * Turn errors: logged with the activity id (never the text of the message), answered with a
@@ -36,12 +36,12 @@ from botframework.connector.auth import BotFrameworkAuthentication, ClaimsIdenti
 from botframework.connector.auth.authenticate_request_result import AuthenticateRequestResult
 from msrest.serialization import Model
 
-from bot.auth_cache import ValidatedTokens
-from bot.connector import ConnectorPool
 from bot.door import INVOKES, Refused, ServiceUrls, read_activity
 from bot.outgoing import LOCALE_TURN_KEY, prepare
-from bot.turn_context import FastCopyTurnContext
-from bot.user_tokens import LazyUserTokenClient
+from bot.sdk.auth_cache import ValidatedTokens
+from bot.sdk.connector import ConnectorPool
+from bot.sdk.turn_context import FastCopyTurnContext
+from bot.sdk.user_tokens import LazyUserTokenClient
 from services.i18n import Translator, resolve_locale
 
 log = logging.getLogger(__name__)

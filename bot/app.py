@@ -7,29 +7,28 @@ so that a failed start-up cleans up only what it opened. No module-level singlet
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
-from botbuilder.core import ConversationState, UserState
+from botbuilder.core import UserState
 
 from bot import keys
-from bot.activations import post_activations
 from bot.adapter import BenefitsAdapter
 from bot.auth import build_authentication, keep_identity_warm, login_url
-from bot.backup import get_backup
-from bot.connector import ConnectorPool
 from bot.door import INVOKES, SSO_INVOKES, ServiceUrls
 from bot.handler import BenefitsBot
 from bot.notifier import notifications_ctx
+from bot.operator import add_routes as add_operator_routes
 from bot.pages import add_routes as add_pages
-from bot.runtime import tune_gc_on_startup
-from bot.settings import Settings, number_setting
+from bot.sdk.connector import ConnectorPool
+from bot.sdk.gc_tuning import tune_gc_on_startup
+from bot.settings import DOMAIN_FILE, STATE_FILE, Settings
 from bot.signing_keys import signing_keys_ctx
 from bot.state_storage import TinyDBStateStorage
+from bot.stores import storage_config
 from dialogs.sso import SsoGate
 from domain.models import Role
 from services.benefits import BenefitsService
@@ -37,15 +36,10 @@ from services.conversations import ConversationBook
 from services.identity import MsalClients, build_directory, build_sso_verifier
 from services.inventory import demo_inventory, import_inventory, parse_inventory
 from services.repository import INDEXES, Repository
-from services.storage import DocumentStore, open_engine, open_store
+from services.storage import open_engine
 from services.storage.lock import data_folder_lock
-from services.storage.postgres import PostgresConfig
 
 log = logging.getLogger(__name__)
-
-DOMAIN_FILE = "benefits.json"
-STATE_FILE = "state.json"
-
 
 def create_app(settings: Settings) -> web.Application:
     # Teams sends plain JSON: a compressed body is refused (bot.door) without ever reaching aiohttp's
@@ -57,8 +51,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(notifications_ctx)
     app.on_startup.append(tune_gc_on_startup)  # after the stores are open (cleanup_ctx runs first)
     app.router.add_post("/api/messages", messages)
-    app.router.add_post("/api/activations", post_activations)
-    app.router.add_get("/api/backup", get_backup)
+    add_operator_routes(app)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     add_pages(app)
@@ -74,31 +67,6 @@ async def _stores(app: web.Application) -> AsyncIterator[None]:
     with data_folder_lock(settings.data_dir):
         async for _ in _open(app, settings):
             yield
-
-
-@contextlib.asynccontextmanager
-async def domain_store(settings: Settings, *, accept_loss: bool = False) -> AsyncIterator[DocumentStore]:
-    """The domain store the settings select, for a command: PostgreSQL (shared with running instances), or
-    the data folder's, under its lock (refused while the bot runs on it)."""
-    config = storage_config(settings)
-    if config is not None:
-        store = await open_engine(config, settings.data_dir / DOMAIN_FILE, INDEXES)
-        try:
-            yield store
-        finally:
-            await store.close()
-        return
-    with data_folder_lock(settings.data_dir):
-        store = open_store(settings.data_dir / DOMAIN_FILE, INDEXES, accept_loss=accept_loss)
-        try:
-            yield store
-        finally:
-            await store.close()
-
-
-def storage_config(settings: Settings) -> PostgresConfig | None:
-    """The shared database ``STORAGE_URL`` (or ``PGHOST``) selects; None: the data folder's stores."""
-    return PostgresConfig.from_settings(settings.extra, number_setting)
 
 
 async def _open(app: web.Application, settings: Settings) -> AsyncIterator[None]:
@@ -129,7 +97,7 @@ async def _open(app: web.Application, settings: Settings) -> AsyncIterator[None]
                                         ServiceUrls.from_setting(settings.extra.get("ALLOWED_SERVICE_URLS", "")),
                                         SSO_INVOKES if settings.sso_connection_name else INVOKES)
     user_state = UserState(state)
-    extras = {"conversation_state": ConversationState(state), "user_state": user_state, "settings": settings,
+    extras = {"user_state": user_state, "settings": settings,
               "directory": directory}
     if settings.sso_connection_name:
         minutes = float(settings.extra.get("SSO_FRESH_MINUTES", "").strip() or 10)

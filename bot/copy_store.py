@@ -17,8 +17,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.app import DOMAIN_FILE, STATE_FILE
-from bot.settings import Settings
+from bot.settings import DOMAIN_FILE, STATE_FILE, Settings
 from services.repository import INDEXES
 from services.storage import DocumentStore, open_store
 from services.storage.backup import export_data, import_data

@@ -35,7 +35,7 @@ from botbuilder.schema import Activity, teams
 from botframework.connector import models
 from msrest.serialization import Deserializer
 
-from bot.connector import deserialize_model
+from bot.sdk.connector import deserialize_model
 from dialogs.sso import SIGNIN_INVOKES
 
 #: the largest activity body accepted (Teams sends messages of at most ~100 KB with their metadata)

@@ -19,10 +19,11 @@ from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, Conversat
 from botbuilder.schema.teams import TeamsChannelAccount
 
 from bot.adapter import LOCALE_TURN_KEY
-from bot.connector import serialize_model
 from bot.outgoing import MESSAGE_RESPONSE
 from bot.roster import remember_members, sync_roster
-from bot.turn_context import send_fresh
+from bot.sdk.card_memo import CardMemo
+from bot.sdk.connector import serialize_model
+from bot.sdk.turn_context import send_fresh
 from cards.base import with_menu
 from cards.help import refusal_card, welcome_card
 from dialogs import load_actions
@@ -58,16 +59,16 @@ class BenefitsBot(TeamsActivityHandler):
         self.conversations = conversations
         self.sso_configured = sso_configured
         self.extras = extras or {}
+        self.card_memo = CardMemo()  # the overview, shared read-only by everyone who sees the same data
 
     # --- the turn -----------------------------------------------------------------------------
     async def on_turn(self, turn_context: TurnContext) -> None:
         try:
             await self.service.store.refresh()  # a store shared by several instances: see what they wrote
             await super().on_turn(turn_context)
-            for name in ("conversation_state", "user_state"):
-                state = self.extras.get(name)
-                if state is not None:
-                    await state.save_changes(turn_context)
+            user_state = self.extras.get("user_state")  # the SSO gate's record of fresh sign-ins
+            if user_state is not None:
+                await user_state.save_changes(turn_context)
         except BaseException:
             await _settle(turn_context, quiet=True)
             raise
@@ -92,7 +93,7 @@ class BenefitsBot(TeamsActivityHandler):
         await self._remember(context, person)
         translator = Translator(locale, timezone=zone or person.timezone or None)
         return Turn(context, person, locale, translator, self.service, op_key=_op_key(context),
-                    extras={"conversations": self.conversations, **self.extras})
+                    extras={"conversations": self.conversations, **self.extras}, memo=self.card_memo.get)
 
     async def _person(self, context: TurnContext) -> Person:
         sender: ChannelAccount = context.activity.from_property

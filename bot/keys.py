@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from aiohttp import web
-
-if TYPE_CHECKING:
-    pass
 
 SETTINGS = web.AppKey("settings", "Settings")
 DOMAIN_STORE = web.AppKey("domain_store", "DocumentStore")

@@ -16,6 +16,10 @@ from dotenv import dotenv_values
 
 log = logging.getLogger(__name__)
 
+#: the files of ``DATA_DIR``: the domain data, and the bot's state (dialog stacks, user and chat state)
+DOMAIN_FILE = "benefits.json"
+STATE_FILE = "state.json"
+
 #: Settings whose values are secrets: never logged, masked in ``repr``.
 SECRET_NAMES = frozenset({"MicrosoftAppPassword", "ACTIVATIONS_SECRET", "BACKUP_SECRET", "GRAPH_CLIENT_SECRET"})
 

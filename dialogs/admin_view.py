@@ -19,7 +19,6 @@ from cards.benefit_list import ListView, list_card
 from cards.overview import overview_card
 from cards.text import compose
 from dialogs.actions import ROLE_REFUSALS, ActionResult, allowed_verbs
-from dialogs.card_memo import OVERVIEW
 from dialogs.turn import Turn
 from domain.errors import RuleViolation, RuleViolations
 from domain.models import Category
@@ -58,8 +57,8 @@ def render_overview(turn: Turn, outcome: dict[str, Any] | None = None) -> Card:
     summaries = turn.service.overview(turn.person)
     packages = turn.service.repo.packages()
     verbs = allowed_verbs(turn.person)
-    if outcome is None:  # the same data in the same language gives the same card (see dialogs.card_memo)
-        return OVERVIEW.get(turn.t, (tuple(summaries), tuple(packages), verbs),
+    if outcome is None:  # the same data in the same language gives the same card: the turn's memo may keep it
+        return turn.memo(turn.t, (tuple(summaries), tuple(packages), verbs),
                             lambda: overview_card(summaries, packages, turn.t, set(verbs)))
     return overview_card(summaries, packages, turn.t, set(verbs), outcome)
 

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 COMMANDS: dict[str, tuple[str, ...]] = {
-    "help": ("help", "menu", "?", "start", "帮助", "菜单", "幫助", "說明", "選單", "功能表"),
+    "help": ("help", "menu", "start", "帮助", "菜单", "幫助", "說明", "選單", "功能表"),
     "language": ("language", "lang", "语言", "語言", "切换语言", "切換語言"),
     "my_benefits": ("my benefits", "mine", "what do i have", "我的权益", "我的權益"),
     "overview": ("overview", "benefits", "benefits overview", "权益", "權益", "权益概览", "權益概覽"),
@@ -127,8 +127,6 @@ def parse_command(text: str) -> Command | None:
         if action is not None:
             return Command(action, said[end:].strip())
         end = said.rfind(" ", 0, end)
-    if said == "?":
-        return Command("help", "")
     return None
 
 

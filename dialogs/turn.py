@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from botbuilder.core import TurnContext
 
+from cards.base import Card
 from domain.models import Person
 from services.benefits import BenefitsService
 from services.i18n import Translator
+
+#: renders a card that is a pure function of the translator and a hashable key: ``memo(t, key, build)``
+CardCache = Callable[[Translator, tuple[Any, ...], Callable[[], Card]], Card]
+
+
+def build_now(t: Translator, key: tuple[Any, ...], build: Callable[[], Card]) -> Card:
+    """No memo: every card is built afresh."""
+    return build()
 
 
 @dataclass
@@ -24,3 +34,5 @@ class Turn:
     #: a key unique to this delivery (activity id) for idempotent writes
     op_key: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    #: where cards that are the same for everyone with the same data come from (the bot's memo)
+    memo: CardCache = build_now

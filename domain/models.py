@@ -136,14 +136,15 @@ class _Doc:
     """Mixin: JSON documents at the storage boundary, enums and dates as strings."""
 
     def to_doc(self) -> dict[str, Any]:
-        doc = asdict(self)  # type: ignore[call-overload]
+        doc = asdict(self)  # type: ignore[call-overload]  # every _Doc is a dataclass; the mixin itself is not
         return {k: _encode(v) for k, v in doc.items()}
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Self:
-        hints = _hints(cls)
+        model: type = cls
+        hints = _hints(model)
         kwargs = {}
-        for f in fields(cls):  # type: ignore[arg-type]
+        for f in fields(cls):  # type: ignore[arg-type]  # as above: cls is a dataclass
             if f.name in doc:
                 kwargs[f.name] = _decode(hints[f.name], doc[f.name])
         return cls(**kwargs)

@@ -196,7 +196,8 @@ class BenefitsService:
         packages = {p.id: p for p in self.repo.packages()}
         rows = []
         for category in Category:
-            benefits, statuses = [], {}
+            benefits: list[Benefit] = []
+            statuses: dict[Status, int] = {}
             seats = seats_assigned = people_assigned = 0
             for b in self.repo.benefits(category):
                 package = packages.get(b.package_id)
@@ -216,7 +217,7 @@ class BenefitsService:
                                         tuple(rules.units_of(benefits).items()), seats, seats_assigned,
                                         people_assigned))
         if None not in versions:
-            self._overview_memo = (versions, list(rows))  # type: ignore[assignment]
+            self._overview_memo = (versions, list(rows))
         return rows
 
     def list_benefits(self, actor: Person, category: Category) -> list[tuple[Benefit, list[Assignment]]]:
@@ -771,11 +772,11 @@ class BenefitsService:
 _SECRET_FIELDS = ("keys",)
 
 
-def _public(value: Any) -> Any:
+def _public(value: Any) -> dict[str, Any] | None:
     """A record without its secrets, for the audit trail (keys never leave their table)."""
     if value is None:
         return None
-    doc = value.to_doc() if hasattr(value, "to_doc") else dict(value)
+    doc: dict[str, Any] = value.to_doc() if hasattr(value, "to_doc") else dict(value)
     for name in _SECRET_FIELDS:
         doc.pop(name, None)
     return doc

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Literal, overload
 
 from domain.models import (
     Benefit,
@@ -104,7 +104,7 @@ def parse_inventory(raw: Any) -> Inventory:
             bpath = f"{path}.benefits[{j}]"
             b = _obj(b, bpath)
             try:
-                kind = BenefitKind(b.get("kind"))
+                kind = BenefitKind(b.get("kind", ""))
             except ValueError:
                 raise InventoryError(f"{bpath}.kind", f"unknown kind {b.get('kind')!r}; one of {_names(BenefitKind)}") \
                     from None
@@ -383,9 +383,15 @@ def _url(obj: dict[str, Any], name: str, path: str, required: bool = True) -> st
     return value
 
 
+@overload
+def _date(obj: dict[str, Any], name: str, path: str, required: Literal[True] = True) -> date: ...
+@overload
+def _date(obj: dict[str, Any], name: str, path: str, required: bool) -> date | None: ...
 def _date(obj: dict[str, Any], name: str, path: str, required: bool = True) -> date | None:
     value = _str(obj, name, path, required)
     if not value:
+        if required:  # white space only: _str gives it back empty
+            raise InventoryError(f"{path}.{name}", "is required")
         return None
     try:
         return date.fromisoformat(value)

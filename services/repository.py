@@ -8,7 +8,7 @@ Reads go through the store's ``*_decoded`` methods: the journaled engine decodes
 version and hands every reader the same object until the document is written again. That is safe
 only because these models are immutable all the way down (frozen dataclasses of scalars, dates,
 enums, tuples and frozensets; ``tests/services/test_decoded_cache.py`` checks it). ``AuditEntry``
-holds dicts, so it is decoded per read from a fresh copy, as before.
+holds dicts, which a reader could change, so it is decoded per read from a fresh copy.
 """
 
 from __future__ import annotations

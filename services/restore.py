@@ -129,10 +129,10 @@ def check_document(table: str, doc_id: str, doc: Mapping[str, Any]) -> None:
     fields = BOOKKEEPING.get(table)
     if fields is None:
         raise RestoreError(f"tables.{table}", "the bot has no such table")
-    for name, kind in fields.items():
+    for name, expected in fields.items():
         value = doc.get(name)
-        if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
-            raise RestoreError(f"{where}.{name}", f"must be {_kind_name(kind)}")
+        if not isinstance(value, expected) or isinstance(value, bool) and expected is int:
+            raise RestoreError(f"{where}.{name}", f"must be {_kind_name(expected)}")
     if table == OUTBOX and doc["state"] not in STATES:
         raise RestoreError(f"{where}.state", f"unknown state {doc['state']!r}; one of {', '.join(STATES)}")
 
@@ -204,5 +204,8 @@ def _check_value(hint: Any, value: Any, where: str) -> None:
             raise RestoreError(where, f"must be {_SCALARS[hint]}")
 
 
+_KIND_NAMES: dict[type | tuple[type, ...], str] = {dict: "an object", str: "a string", int: "a whole number"}
+
+
 def _kind_name(kind: type | tuple[type, ...]) -> str:
-    return {dict: "an object", str: "a string", int: "a whole number"}.get(kind, str(kind))  # type: ignore[call-overload]
+    return _KIND_NAMES.get(kind, str(kind))

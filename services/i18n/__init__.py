@@ -137,6 +137,10 @@ def choice_key(area: str, value: str) -> str:
     return f"{area}.{re.sub(r'[^a-z0-9]+', '_', value.lower()).strip('_')}"
 
 
+#: ``datetime`` by another name, for annotations inside :class:`Translator` (whose method is named ``datetime``)
+_DateTime = datetime
+
+
 class Translator:
     """Looks up a key in one locale and fills in its parameters (dates formatted for the locale)."""
 
@@ -170,10 +174,10 @@ class Translator:
     def date(self, value: date | datetime | None) -> str:
         return format_date(value, self.locale, self.timezone)
 
-    def datetime(self, value: datetime | None) -> str:
+    def datetime(self, value: _DateTime | None) -> str:
         return format_datetime(value, self.locale, self.timezone)
 
-    def time(self, value: datetime) -> str:
+    def time(self, value: _DateTime) -> str:
         return format_time(value, self.locale, self.timezone)
 
     def plural(self, key: str, count: int, **params: Any) -> str:

@@ -47,7 +47,7 @@ RETRY_S = 30.0
 
 
 class _TimeoutSession(requests.Session):
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = HTTP_TIMEOUT_S
         return super().request(method, url, *args, **kwargs)

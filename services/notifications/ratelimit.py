@@ -145,8 +145,8 @@ class RateLimiter:
         :class:`SlidingWindow` does), so running at 100 % of the limit draws no 429. A pause of this
         process delays reading answers and so wastes a little capacity, but only for the requests on
         the wire (the worker bounds them, ``max_in_flight``). A cap (``answer_slack``) would save that
-        little and draw 429s whenever a request takes longer than the cap to arrive (measured here
-        under load: up to 280 ms). Returns the instant counted.
+        little and draw 429s whenever a request takes longer than the cap to arrive, which under load
+        it does. Returns the instant counted.
         """
         now = self.clock() if now is None else now
         if sent_at is not None and self.answer_slack is not None:

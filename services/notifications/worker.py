@@ -86,7 +86,7 @@ class RetryPolicy:
 
     def backoff(self, attempts: int, rng: Callable[[], float]) -> float:
         """Exponential backoff with "equal jitter": half the step fixed, half random."""
-        step = min(self.max_delay, self.base_delay * (2 ** max(0, attempts - 1)))
+        step: float = min(self.max_delay, self.base_delay * (2 ** max(0, attempts - 1)))
         return step / 2 + rng() * step / 2
 
 

@@ -21,7 +21,6 @@ from services.storage.journaled import (
     StoreStats,
     StoreUnavailableError,
 )
-from services.storage.stock import StockTinyStore
 
 if TYPE_CHECKING:
     from services.storage.postgres import PostgresConfig
@@ -33,7 +32,6 @@ __all__ = [
     "JournaledTinyStore",
     "Op",
     "Put",
-    "StockTinyStore",
     "StoreDamagedError",
     "StoreHealth",
     "StoreLockedError",

@@ -16,7 +16,7 @@ from typing import Any
 from tinydb import TinyDB
 from tinydb.table import Table
 
-from services.storage.base import Delete, Document, Op, Put
+from services.storage.base import Delete, Op, Put
 
 ERR_TABLE_NAME = "table name must be a non-empty string"
 ERR_DOC_ID = "document id must be a non-empty string"
@@ -117,7 +117,7 @@ def normalize_batch(ops: Sequence[Op]) -> tuple[list[list[Any]], str]:
 
 
 def clone(value: Any) -> Any:
-    """Deep-copy a JSON value (dicts, lists, scalars); several times faster than ``copy.deepcopy``."""
+    """Deep-copy a JSON value (dicts, lists, scalars), without ``copy.deepcopy``'s memo and dispatch."""
     kind = type(value)
     if kind is dict:
         return {k: clone(v) for k, v in value.items()}
@@ -125,9 +125,3 @@ def clone(value: Any) -> Any:
         return [clone(v) for v in value]
     return value
 
-
-def to_document(doc_id: str, raw: Mapping[str, Any]) -> Document:
-    """A caller's copy of a stored document, with its id under ``"id"``."""
-    doc: Document = clone(dict(raw))
-    doc[ID_FIELD] = doc_id
-    return doc

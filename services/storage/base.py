@@ -55,11 +55,6 @@ class StoreHealth:
     detail: str = ""
 
 
-class StoreUnavailableError(RuntimeError):
-    """The store refuses writes: it is closed, or a disk error left the journal in doubt, or the
-    database cannot be reached. Nothing of the refused batch was written."""
-
-
 class DocumentStore(ABC):
     """Tables of JSON documents keyed by string ids, with secondary indexes.
 

@@ -259,7 +259,7 @@ def write_all(fd: int, data: bytes, offset: int) -> int:
 #: journals are opened with ``O_DSYNC`` where the platform has it: an append is durable when its
 #: ``pwrite`` returns (``fdatasync``'s guarantee, in the same system call). One call per commit
 #: instead of three (seek, write, sync), so the writer thread takes the GIL back once, not three
-#: times: under load each hand-off cost the event loop a thread switch (about 4 % of a turn's CPU).
+#: times: under load each hand-off costs the event loop a thread switch.
 _DSYNC = getattr(os, "O_DSYNC", 0)
 
 

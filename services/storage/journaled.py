@@ -1,11 +1,12 @@
 """The production storage engine: TinyDB tables in memory, an fsynced journal, atomic snapshots.
 
-Why: stock TinyDB re-reads and rewrites the whole JSON file on every operation (90 ms a search and
-246 ms an insert at 50k records) and rewrites it in place, so a crash can leave a file that no longer
-opens. This engine keeps TinyDB's data model and file format but:
+Why: stock TinyDB re-reads and rewrites the whole JSON file on every operation, so each costs time
+in proportion to all the data, and rewrites it in place, so a crash can leave a file that does not
+open. This engine keeps TinyDB's data model and file format but:
 
 * holds the tables in memory (the ``{table: {doc_id: doc}}`` dict TinyDB itself works on) with a
-  secondary index per declared field, so a lookup costs microseconds and never scans;
+  secondary index per declared field, so a lookup never scans (:class:`services.storage.memory.MemoryTables`,
+  the reads' half of the engine, also keeps each document decoded once per version);
 * makes a write durable with one append to a journal and one ``fsync``; writers that arrive while
   the disk is busy share the next ``fsync`` (group commit);
 * frames every journal record with a length and a CRC, so a torn tail is recognised and dropped
@@ -34,10 +35,15 @@ is handed at once to the store's own writer thread, which writes them and fsyncs
 loop never waits for the disk). The thread's completion is one callback on the loop that applies the
 batches to memory, resolves the writers' futures and starts the next commit with whatever queued
 meanwhile. No task sits in between: under load every extra hop through the event loop's ready queue
-costs a turn the length of a whole loop iteration, and a write used to take six of them. Readers see
+costs a turn the length of a whole loop iteration, so a write makes as few hops as it can. Readers see
 a batch only once it is durable, and never half of one (memory is updated without an ``await`` in
 between). Compaction and close pause commits while they switch or close the journal. One store is
 used by one event loop of one process.
+
+The engine is three modules, one class each building on the one before: ``memory`` (the tables,
+their indexes, versions and decoded reads), ``recovery`` (the files, the writer's lock and how
+opening rebuilds the newest good state) and this one (commits, compaction, and retrying after a disk
+error). Callers import the engine's names from here or from ``services.storage``.
 """
 
 from __future__ import annotations
@@ -45,13 +51,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import fcntl
-import json
 import logging
-import os
-import re
-import shutil
-import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,41 +60,39 @@ from typing import Any
 from services.storage._common import (
     normalize_batch,
 )
-from services.storage.base import Op, StoreHealth, StoreUnavailableError  # noqa: F401 (re-exported)
+from services.storage.base import Op, StoreHealth
+from services.storage.errors import StoreDamagedError, StoreLockedError, StoreUnavailableError
 from services.storage.journal import (
     HEADER_SIZE,
-    JournalCorruptError,
     JournalWriter,
     create_journal,
     frame_record,
     fsync_dir,
-    read_journal,
-    write_atomically,
 )
-from services.storage.memory import MemoryTables, StoreStats  # noqa: F401 (re-exported)
+from services.storage.memory import StoreStats
+from services.storage.recovery import JournalFiles
 from services.storage.snapshot import (
-    SnapshotCorruptError,
     SnapshotStorage,
     Tables,
-    encode_snapshot,
-    parse_snapshot,
 )
+
+#: the engine's public names, wherever they are defined (callers import them from here)
+__all__ = [
+    "JournaledTinyStore",
+    "StoreDamagedError",
+    "StoreLockedError",
+    "StoreStats",
+    "StoreUnavailableError",
+]
 
 logger = logging.getLogger(__name__)
 
 ERR_CLOSED = "the store is closed"
-ERR_LOCKED = "another process (or store object) has this store open; one writer at a time"
 ERR_FAILED = ("the store refuses writes after a disk error; it retries by itself and accepts writes again "
               "once the disk does")
 ERR_WRITE_FAILED = "the batch could not be written to the journal"
 ERR_NOT_TEXT = "a document holds a lone surrogate (\\ud800-\\udfff), which cannot be stored as UTF-8"
-DETAIL_OK = "loaded cleanly"
-DETAIL_QUARANTINED = "files that failed to load were moved aside; started from the last good state"
-DETAIL_LOST = "nothing readable was left: started empty (loss accepted); the unreadable files were moved aside"
-DETAIL_SKIPPED = ("journal records that failed their checksum were skipped and every later one recovered (the log "
-                  "names their bytes); the damaged journal was copied aside")
-DETAIL_ACCEPTED = "acknowledged writes were lost (accepted): started from what was readable"
-MARKER_FORMAT = "partner-benefits-bot/journaled-store"
+
 
 DEFAULT_RETRY_SECONDS = 1.0
 MAX_RETRY_SECONDS = 30.0
@@ -110,20 +108,6 @@ def _os_reason(exc: OSError) -> str:
     return f"{exc.strerror or exc}{where}"
 
 
-class StoreLockedError(StoreUnavailableError):
-    """Another store object (in this or another process) has the files open."""
-
-
-class StoreDamagedError(StoreUnavailableError):
-    """Opening would lose acknowledged writes (a generation is missing or empty, no snapshot is
-    readable...): refused, nothing was changed. ``losses`` says what, file by file."""
-
-    def __init__(self, path: Path, losses: Sequence[str]) -> None:
-        super().__init__(f"{path} cannot be opened without losing data: " + "; ".join(losses))
-        self.path = path
-        self.losses = tuple(losses)
-
-
 @dataclass
 class _Pending:
     """A batch waiting for the disk."""
@@ -133,7 +117,7 @@ class _Pending:
     done: asyncio.Future[None]
 
 
-class JournaledTinyStore(MemoryTables):
+class JournaledTinyStore(JournalFiles):
     """TinyDB tables in memory, made durable by a checksummed journal and atomic snapshots.
 
     Opening is synchronous (it reads and, if needed, repairs the files); run it in a thread from
@@ -167,17 +151,10 @@ class JournaledTinyStore(MemoryTables):
         accept_loss: bool = False,
         retry_seconds: float = DEFAULT_RETRY_SECONDS,
     ) -> None:
-        super().__init__(indexes)
-        self._accept_loss = accept_loss
+        super().__init__(path, indexes, before_fsync=before_fsync, accept_loss=accept_loss)
         self.retry_seconds = retry_seconds
-        self.created = False
-        """Whether this open created the store in a folder that never held it (demo data may go there)."""
         self._recovery: asyncio.Task[None] | None = None
-        self.path = Path(path)
         self.compact_bytes = compact_bytes
-        self._before_fsync = before_fsync
-        self._quarantined: list[str] = []
-        self._detail = DETAIL_OK
         self._failure = ""
         self._closed = False
         self._queue: list[_Pending] = []
@@ -189,12 +166,7 @@ class JournaledTinyStore(MemoryTables):
         self._compaction: asyncio.Task[None] | None = None
         self._write_lock = asyncio.Lock()
         self._compact_lock = asyncio.Lock()
-        self._snapshot_bytes = 0
         self._retry_at = 0
-        self._gen = 0
-        self._base_gen = 0
-        self._writer: JournalWriter
-        self._lock_fd = -1
         try:
             self._lock()
             try:
@@ -204,300 +176,6 @@ class JournaledTinyStore(MemoryTables):
                 raise
         except OSError as exc:
             raise StoreUnavailableError(f"cannot open {self.path}: {_os_reason(exc)}") from exc
-
-    # ----------------------------------------------------------------------------------- files
-
-    def _name(self, gen: int, kind: str) -> Path:
-        return self.path.with_name(f"{self.path.stem}.g{gen:08d}.{kind}")
-
-    def _snapshot_path(self, gen: int) -> Path:
-        return self._name(gen, "json")
-
-    def _journal_path(self, gen: int) -> Path:
-        return self._name(gen, "journal")
-
-    def _scan_files(self) -> tuple[dict[int, Path], dict[int, Path]]:
-        """Snapshots and journals beside ``path`` by generation; leftover temp files are removed."""
-        pattern = re.compile(rf"^{re.escape(self.path.stem)}\.g(\d{{8,}})\.(json|journal)(\.tmp)?$")
-        snaps: dict[int, Path] = {}
-        journals: dict[int, Path] = {}
-        for entry in self.path.parent.iterdir():
-            match = pattern.match(entry.name)
-            if not match:
-                continue
-            if match.group(3):  # a temp file is never part of the state: its rename did not happen
-                entry.unlink()
-                continue
-            (snaps if match.group(2) == "json" else journals)[int(match.group(1))] = entry
-        return snaps, journals
-
-    def _quarantine(self, path: Path, reason: str, *, copy: bool = False) -> None:
-        """Move (or copy) a file that failed to load aside, log it loudly and report it in health."""
-        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-        target = path.with_name(f"{path.name}.corrupt-{stamp}")
-        n = 1
-        while target.exists():
-            n += 1
-            target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
-        if copy:
-            shutil.copy2(path, target)
-        else:
-            os.replace(path, target)
-        fsync_dir(path.parent)
-        self._quarantined.append(str(target))
-        logger.error(
-            "storage file failed to load and was moved aside",
-            extra={
-                "event": "storage.quarantine",
-                "file": str(path),
-                "moved_to": str(target),
-                "reason": reason,
-            },
-        )
-
-    # -------------------------------------------------------------------------------- recovery
-
-    def _lock(self) -> None:
-        """Take the single-writer lock (``<stem>.lock``, ``flock``; the kernel drops it if we die).
-
-        Two writers would corrupt the journal, and recovery (cutting a torn tail, removing temp files)
-        is only safe when nobody else is writing: e.g. ``python -m bot export`` while the bot runs.
-
-        Raises:
-            StoreLockedError: the lock is held.
-        """
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path.with_name(f"{self.path.stem}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise StoreLockedError(ERR_LOCKED) from None
-        self._lock_fd = fd
-
-    def _unlock(self) -> None:
-        if self._lock_fd >= 0:
-            os.close(self._lock_fd)  # closing the descriptor releases the flock
-            self._lock_fd = -1
-
-    def _open(self) -> None:
-        """Load the newest good state, repairing what a crash left behind (see module docstring).
-
-        Damage that a crash cannot leave and that loses acknowledged writes (a generation missing or
-        empty, no readable snapshot, a journal header gone) is refused with :class:`StoreDamagedError`
-        before any file is touched, unless the store was opened with ``accept_loss``. Damage that
-        loses nothing, or only the records whose checksum fails, is repaired: the bad files are moved
-        or copied aside, logged, and listed in :meth:`health`.
-        """
-        snaps, journals = self._scan_files()
-        recorded = self._recorded_generation()
-        if not snaps and not journals:
-            if recorded is None:
-                self.created = True
-                self._start_fresh()
-                return
-            self._refuse_unless_accepted([f"every snapshot and journal of {self.path.name} is missing (the "
-                                          f"store had reached generation {recorded})"])
-            self._detail = DETAIL_LOST
-            self._gen = recorded
-            self._start_fresh(import_legacy=False)
-            return
-        if self.path.is_file():
-            logger.warning(
-                "plain TinyDB file beside the journaled store is ignored",
-                extra={"event": "storage.legacy_ignored", "file": str(self.path)},
-            )
-        top = max([*snaps, *journals])
-        aside: list[tuple[Path, str, bool]] = []  # (file, reason, copy rather than move)
-        losses: list[str] = []
-        base: int | None = None
-        for gen in sorted(snaps, reverse=True):
-            try:
-                tables = SnapshotStorage(snaps[gen]).read() or {}
-            except SnapshotCorruptError as exc:
-                aside.append((snaps[gen], str(exc), False))
-                continue
-            base = gen
-            self._snapshot_bytes = snaps[gen].stat().st_size
-            self._load_tables(tables)
-            break
-        if base is None:
-            if not snaps and recorded is None and self._only_empty_journals(journals):
-                self.created = True  # a first start cut short before its snapshot: nothing was written
-                self._gen = top
-                self._start_fresh()
-                return
-            damaged = ", ".join(f"{p.name} ({why})" for p, why, _ in aside) or "none is left"
-            losses.append(f"no readable snapshot of {self.path.name}: {damaged}; its journals cannot be "
-                          "replayed without one")
-            aside.extend((journals[g], "no readable snapshot to replay this journal onto", False)
-                         for g in sorted(journals))
-            self._refuse_unless_accepted(losses)
-            self._set_aside(aside, losses)
-            self._detail = DETAIL_LOST
-            self._gen = max(top, recorded or 0)
-            self._start_fresh(import_legacy=False)
-            return
-        anomaly = bool(aside)
-        skipped_any = False
-        end = HEADER_SIZE
-        for gen in range(base, top + 1):
-            journal = journals.get(gen)
-            if journal is None:
-                losses.append(f"{self._journal_path(gen).name} is missing: the writes made after snapshot "
-                              f"{gen} are lost")
-                aside.extend(self._journals_after(journals, gen, "an earlier journal of its chain is missing"))
-                break
-            try:
-                scan = read_journal(journal, gen)
-            except JournalCorruptError as exc:
-                losses.append(f"{journal.name} is damaged ({exc}): its writes are lost")
-                aside.append((journal, str(exc), False))
-                aside.extend(self._journals_after(journals, gen, "an earlier journal of its chain is damaged"))
-                break
-            for ops in scan.batches:
-                self._apply_in_memory(ops)
-            end = scan.good_end
-            if scan.skipped:
-                anomaly = skipped_any = True
-                skipped = "; ".join(r.describe() for r in scan.skipped)
-                aside.append((journal, f"damaged records skipped: {skipped}", True))
-                logger.error(
-                    "journal records failed their checksum and were skipped; every record after them "
-                    "was recovered",
-                    extra={"event": "storage.records_skipped", "file": str(journal), "skipped": skipped,
-                           "recovered_records": len(scan.batches)},
-                )
-            if scan.tail == "torn" or (scan.skipped and scan.good_end < scan.size):
-                logger.warning(
-                    "dropped the torn tail of the journal (a write that was never acknowledged)",
-                    extra={"event": "storage.torn_tail", "file": str(journal), "bytes": scan.size - end},
-                )
-        if recorded is not None and recorded > top:
-            missing = ", ".join(self._journal_path(g).name for g in range(top + 1, recorded + 1))
-            losses.append(f"{missing} missing: the newest writes are lost")
-        self._refuse_unless_accepted(losses)
-        self._set_aside(aside, losses)
-        anomaly = anomaly or bool(losses)
-        self._base_gen = base
-        self._gen = max(top, recorded or 0)
-        if self._quarantined:
-            self._detail = DETAIL_SKIPPED if skipped_any else DETAIL_QUARANTINED
-        if losses:
-            self._detail = DETAIL_ACCEPTED
-        if anomaly:
-            # Start a new generation from the state just rebuilt, so that nothing later depends on
-            # the damaged chain; the old files stay as the fallback until the next compaction.
-            self._gen += 1
-            self._write_generation(self._gen)
-            return
-        if recorded is None:
-            self._record_generation(top)  # a store made before the marker existed
-        self._writer = JournalWriter(self._journal_path(top), end, self._before_fsync)
-
-    def _refuse_unless_accepted(self, losses: list[str]) -> None:
-        """Raise :class:`StoreDamagedError` for ``losses`` unless the store was opened accepting them."""
-        if losses and not self._accept_loss:
-            raise StoreDamagedError(self.path, losses)
-
-    def _set_aside(self, aside: list[tuple[Path, str, bool]], losses: list[str]) -> None:
-        """Quarantine what failed to load, and log an accepted loss."""
-        for file, reason, copy in aside:
-            self._quarantine(file, reason, copy=copy)
-        if losses:
-            logger.error(
-                "started from what was readable: acknowledged writes were lost (accepted)",
-                extra={"event": "storage.loss_accepted", "file": str(self.path), "losses": losses},
-            )
-
-    @staticmethod
-    def _journals_after(journals: Mapping[int, Path], gen: int, reason: str) -> list[tuple[Path, str, bool]]:
-        """The journals after a break in the chain: they build on a state that is lost."""
-        return [(journals[later], reason, False) for later in sorted(g for g in journals if g > gen)]
-
-    @staticmethod
-    def _only_empty_journals(journals: Mapping[int, Path]) -> bool:
-        """Whether every journal is whole and holds no record (what a first start leaves if cut short)."""
-        try:
-            return all(not read_journal(path, gen).batches for gen, path in journals.items())
-        except JournalCorruptError:
-            return False
-
-    # ---------------------------------------------------------------------------- the marker
-
-    def _marker_path(self) -> Path:
-        return self.path.with_name(f"{self.path.stem}.store")
-
-    def _recorded_generation(self) -> int | None:
-        """The newest generation the marker file names, 0 when it is unreadable, None when there is none.
-
-        The marker is written when the store is first created and each time a new journal is
-        started, so that a deleted newest journal, or a data folder emptied of its files, is told
-        apart from a store that never held data.
-        """
-        try:
-            raw = json.loads(self._marker_path().read_bytes())
-            return int(raw["generation"])
-        except FileNotFoundError:
-            return None
-        except (ValueError, KeyError, TypeError) as exc:
-            logger.warning(
-                "the store's marker file is unreadable; it is rewritten",
-                extra={"event": "storage.marker_unreadable", "file": str(self._marker_path()),
-                       "reason": f"{type(exc).__name__}: {exc}"},
-            )
-            return 0
-
-    def _record_generation(self, gen: int) -> None:
-        """Name ``gen`` as the newest generation in the marker file (atomically, durably)."""
-        body = {"format": MARKER_FORMAT, "generation": gen,
-                "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-        write_atomically(self._marker_path(), json.dumps(body).encode())
-
-    def _start_fresh(self, *, import_legacy: bool = True) -> None:
-        """First start (or nothing readable): import a plain TinyDB file at ``path`` if there is one."""
-        legacy = self.path if import_legacy and self.path.is_file() else None
-        if legacy is not None:
-            try:
-                self._load_tables(parse_snapshot(legacy.read_bytes(), allow_empty=True))
-            except SnapshotCorruptError as exc:
-                self._quarantine(legacy, str(exc))
-                self._detail = DETAIL_QUARANTINED
-                legacy = None
-        self._gen += 1
-        self._write_generation(self._gen)
-        self._base_gen = self._gen
-        if self.created and legacy is None:
-            logger.warning(
-                "created a new, empty store",
-                extra={"event": "storage.created", "file": str(self.path)},
-            )
-        if legacy is not None:
-            stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-            os.replace(legacy, legacy.with_name(f"{legacy.name}.imported-{stamp}"))
-            fsync_dir(legacy.parent)
-            logger.warning(
-                "imported a plain TinyDB file into the journaled store",
-                extra={"event": "storage.imported", "file": str(legacy)},
-            )
-
-    def _write_generation(self, gen: int) -> None:
-        """Start generation ``gen`` from the current tables and append to its journal (blocking)."""
-        self._writer, self._snapshot_bytes = self._new_generation(gen, self._tables)
-
-    def _new_generation(self, gen: int, tables: Tables) -> tuple[JournalWriter, int]:
-        """Create journal ``gen``, snapshot ``gen`` of ``tables`` and name ``gen`` in the marker;
-        return the journal's writer and the snapshot's size.
-
-        The journal comes first: a snapshot without its journal is then always damage (its writes
-        were deleted), never what a crash left; an empty journal without its snapshot replays as
-        nothing.
-        """
-        create_journal(self._journal_path(gen), gen)
-        data = encode_snapshot(tables)
-        write_atomically(self._snapshot_path(gen), data)
-        self._record_generation(gen)
-        return JournalWriter(self._journal_path(gen), HEADER_SIZE, self._before_fsync), len(data)
 
     # --------------------------------------------------------------------------------- writes
 

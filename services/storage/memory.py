@@ -1,36 +1,28 @@
-"""The in-memory half of a store: tables of documents, secondary indexes and decoded-object caches.
+"""The in-memory half of the journaled engine: TinyDB tables, secondary indexes and decoded reads.
 
-Why: an engine that serves reads from memory (the journaled engine from its snapshot and journal,
-the PostgreSQL engine from its database and the changes other instances write) needs the same
-tables, the same index semantics (Python ``==`` on JSON values, lists and objects by their JSON) and
-the same decoded cache; keeping them here once means every engine answers a ``find`` exactly alike.
-An engine loads documents with :meth:`MemoryTables._load_tables` and publishes a durable batch with
-:meth:`MemoryTables._apply_in_memory`; nothing here touches a disk or a network.
+Why its own module: how documents are held, indexed and decoded for readers does not depend on how
+they reach the disk (``services.storage.journaled``: the journal, recovery and compaction). A store
+built on :class:`MemoryTables` answers every read from memory, never scanning for an indexed field,
+and changes its tables only through :meth:`MemoryTables._apply_in_memory` once a batch is durable.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from tinydb import where
 from tinydb.storages import Storage
 
-from services.storage._common import (
-    ERR_FIELD_NAME,
-    ID_FIELD,
-    StrIdTinyDB,
-    check_doc_id,
-    check_name,
-    check_table,
-    clone,
-)
-from services.storage.base import Decoder, Document, DocumentStore, StoreUnavailableError, T
+from services.storage._common import ERR_FIELD_NAME, ID_FIELD, StrIdTinyDB, check_doc_id, check_name, check_table, clone
+from services.storage.base import Decoder, Document, DocumentStore, T
+from services.storage.errors import StoreUnavailableError
 from services.storage.snapshot import Tables
 
-ERR_READ_ONLY_VIEW = "the TinyDB view of the store's memory is read-only: write with apply()"
+ERR_READ_ONLY_VIEW = "the TinyDB view of the journaled store is read-only: write with apply()"
 _MISSING = object()
 
 
@@ -77,13 +69,10 @@ def _index_key(value: Any) -> Any:
 
 
 class MemoryTables(DocumentStore):
-    """Reads of :class:`DocumentStore` served from tables held in memory (see the module docstring).
+    """Every table in memory with an index per declared field, a version per table and a cache of
+    decoded documents; the reads of the :class:`DocumentStore` contract. Writing is the subclass's."""
 
-    Subclasses make batches durable and then publish them with :meth:`_apply_in_memory`, without an
-    ``await`` in between, so a reader never sees half of a batch.
-    """
-
-    def __init__(self, indexes: Any = None) -> None:
+    def __init__(self, indexes: Mapping[str, Sequence[str]] | None = None) -> None:
         super().__init__(indexes)
         self.stats = StoreStats()
         self._tables: Tables = {}
@@ -96,6 +85,8 @@ class MemoryTables(DocumentStore):
         #: ``{table: version}``, bumped from one store-wide counter on every change (see table_version)
         self._versions: dict[str, int] = {}
         self._version_counter = itertools.count(1)
+
+    # ------------------------------------------------------------------------------- changes
 
     def _load_tables(self, tables: Tables) -> None:
         """Adopt the tables of a snapshot into the empty store and build their indexes in bulk."""

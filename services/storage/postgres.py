@@ -61,7 +61,8 @@ from psycopg import sql
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from services.storage._common import ID_FIELD, check_doc_id, check_table, clone, normalize_ops
-from services.storage.base import Document, Op, Put, StoreHealth, StoreUnavailableError
+from services.storage.base import Document, Op, Put, StoreHealth
+from services.storage.errors import StoreUnavailableError
 from services.storage.memory import MemoryTables
 from services.storage.postgres_schema import MIGRATIONS, MIGRATIONS_TABLE
 

@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from services.storage import Delete, DocumentStore, JournaledTinyStore, Op, Put, StockTinyStore
+from services.storage import Delete, DocumentStore, JournaledTinyStore, Op, Put
+from tests._common.stock_store import StockTinyStore
 
 Model = dict[str, dict[str, dict[str, Any]]]
 

@@ -57,7 +57,7 @@ async def test_no_backup_endpoint_without_a_configured_secret(data_dir: Path) ->
 async def test_only_loopback_callers_get_a_backup(running: tuple[web.AppRunner, str]) -> None:
     from aiohttp.test_utils import make_mocked_request
 
-    from bot.backup import get_backup
+    from bot.operator.backup import get_backup
 
     runner, _ = running
     request = make_mocked_request("GET", "/api/backup", headers={"Authorization": f"Bearer {SECRET}"},

@@ -17,8 +17,8 @@ from aiohttp import ClientSession, web
 
 from bot import keys
 from bot.__main__ import main as cli_main
-from bot.activations import sign
 from bot.notifier import NOTIFICATIONS
+from bot.operator.bearer import sign
 from domain.models import Status
 from tests._common.fake_connector import FakeConnector
 from tests._common.harness import ALEX, LEE, BotClient, all_text, bot_settings, cards_in, start_bot

@@ -5,8 +5,8 @@ from __future__ import annotations
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ChannelAccount, ConversationAccount
 
-from bot.connector import serialize_model
 from bot.handler import reference_json
+from bot.sdk.connector import serialize_model
 
 
 def test_reference_json_is_the_sdk_reference_without_the_activity_id() -> None:

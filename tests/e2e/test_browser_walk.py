@@ -83,7 +83,7 @@ async def test_every_button_of_every_card(role: str, email: str, seconds: float,
         for locale, choice in LANGUAGES:
             folder = SCREENSHOTS / f"walk-{role}-{locale}"
             await switch_language(page, pg, choice, folder)
-            twin = Walk(page, pg, role, locale, folder, twins=english.kinds,
+            twin = Walk(page, pg, role, locale, folder, twins=english.kinds, english_clicked=english.clicked,
                         max_clicks=WALK_CLICKS, max_seconds=WALK_TWIN_SECONDS * WALK_SCALE)
             stats = await twin.run()
             findings += twin.findings

@@ -193,3 +193,16 @@ def test_what_the_walk_typed_is_not_the_bots_english() -> None:
 
     assert english_words([f"主题：{TYPED_NOTE}"]) == []
     assert english_words(["主题：please advise"]) == ["please", "advise"]
+
+
+def test_a_patterned_text_input_gets_what_its_pattern_accepts() -> None:
+    from domain.rules import REQUEST_NUMBER_PATTERN
+    from tests.e2e.walk import TYPED_NAME, plausible_text, text_patterns
+
+    form = card([{"type": "Input.Text", "id": "partner_center_number", "label": "Number Partner Center gave you",
+                  "placeholder": "Letters, digits or dashes", "regex": REQUEST_NUMBER_PATTERN}], [])
+    patterns = text_patterns(form)
+    assert set(patterns) == {"Number Partner Center gave you", "Letters, digits or dashes"}
+    number = plausible_text(patterns["Letters, digits or dashes"])
+    assert re.search(REQUEST_NUMBER_PATTERN, number) and not re.search(REQUEST_NUMBER_PATTERN, TYPED_NAME)
+    assert plausible_text("") == TYPED_NAME

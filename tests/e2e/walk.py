@@ -428,6 +428,36 @@ def product_words(locale: str, inventory: dict[str, Any] | None = None) -> froze
 #: What the walk types into free-text inputs: a person's own words, shown back as they typed them.
 TYPED_NOTE = "We plan a pilot for 20 people; please advise on the set-up."
 TYPED_NAME = "Pat Kim"
+#: What a person types in a text input, by what its pattern accepts (the first one that it does).
+TYPED_TEXTS = (TYPED_NAME, "2611290010001234", "pat.kim@outlook.com")
+
+
+def text_patterns(card: dict[str, Any]) -> dict[str, str]:
+    """The card's text inputs that have a pattern, by their label and by their placeholder."""
+    found: dict[str, str] = {}
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "Input.Text" and node.get("regex"):
+                for name in (node.get("label"), node.get("placeholder")):  # the page shows either
+                    if name:
+                        found[str(name).strip()] = str(node["regex"])
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(card)
+    return found
+
+
+def plausible_text(pattern: str) -> str:
+    """A text the renderer accepts for ``pattern`` (it tests with an unanchored JavaScript RegExp)."""
+    for text in TYPED_TEXTS:
+        if not pattern or re.search(pattern, text):
+            return text
+    return TYPED_NAME
 
 
 def english_words(texts: list[str], allowed: frozenset[str] = frozenset()) -> list[str]:
@@ -458,8 +488,14 @@ class Walk:
     """One person, one language: walk the cards reachable from the menu in the page ``page``."""
 
     def __init__(self, page: Page, pg: Playground, role: str, locale: str, folder: Path, *,
-                 twins: dict[str, Kind] | None = None, max_clicks: int = 150, max_seconds: float = 120.0) -> None:
+                 twins: dict[str, Kind] | None = None, max_clicks: int = 150, max_seconds: float = 120.0,
+                 english_clicked: set[str] | None = None) -> None:
         self.page = page
+        #: what each button the walk clicked is (its key): a twin walk clicks only what the English walk
+        #: did not (a button shows in one language's card and not the other's because the data changed
+        #: between the walks, not the language)
+        self.clicked: set[str] = set()
+        self.english_clicked = english_clicked or set()
         self.pg = pg
         self.role = role
         self.locale = locale
@@ -471,6 +507,11 @@ class Walk:
         self.products = product_words(locale)
         #: a card's face → the verbs the walk has seen show it
         self.openers: dict[str, set[str]] = {}
+        #: the notices' buttons clicked: (the notice's face, the button's key)
+        self.notice_clicked: set[tuple[str, str]] = set()
+        #: a card's face → the verbs seen open it (not as the answer to a form or a confirmation)
+        self.place_openers: dict[str, set[str]] = {}
+        self._way_back_later: list[tuple[Kind, set[str], Kind, list[Kind], str, str]] = []
         self.findings: list[Finding] = []
         self.stats = WalkStats()
         self.visited: set[tuple[str, str, bool]] = set()
@@ -650,13 +691,18 @@ class Walk:
         if latest is None:
             return None
         scan = await self.scan()
-        for t, b in self.keyed(latest[1], scan):
+        keyed = self.keyed(latest[1], scan)
+        for t, b in keyed:
             if t == target:
                 return b, scan, latest[1]
+        self.log(f"not found {target.key} on {self.kind_label(latest[1])}: the page shows "
+                 f"{[b['name'] for b in scan['buttons']][:12]}, the card has {[t.key for t, _ in keyed][:12]}")
         return None
 
-    async def fill(self, own: list[int], inputs: list[dict[str, Any]]) -> None:
-        """Fill the button's own inputs as a person plausibly would."""
+    async def fill(self, own: list[int], inputs: list[dict[str, Any]], card: dict[str, Any] | None = None) -> None:
+        """Fill the button's own inputs as a person plausibly would (what a text input's pattern asks
+        for: a name, a number, an email)."""
+        patterns = text_patterns(card or {})
         checked_one: set[str] = set()
         for i in own:
             spec = inputs[i]
@@ -698,7 +744,7 @@ class Walk:
                 elif spec["tag"] == "textarea":
                     await box.fill(TYPED_NOTE)
                 else:
-                    await box.fill(TYPED_NAME)
+                    await box.fill(plausible_text(patterns.get(spec["label"].rstrip(" *"), "")))
             except Exception as error:  # noqa: BLE001 - reported as what the person could not do
                 await self.fail(self.kind_label(self.latest_card()[1] if self.latest_card() else {}), "",
                                 f"could not fill input {spec['label']!r} ({spec['tag']} {kind}): "
@@ -823,6 +869,7 @@ class Walk:
         while self.pending and not self._out_of_budget():
             sig, step = self._next()
             await self.try_step(sig, step)
+        await self.check_ways_back_later()
         self.stats.left_out += [f"{self.kinds[s].label if s in self.kinds else s} → {st.target.key}"
                                 f"{' (filled)' if st.filled else ''}" for s, st in self.pending]
         self.stats.kinds = len(self.kinds)
@@ -862,6 +909,8 @@ class Walk:
             await self.screenshot(f"{label_of(card)[:30]}-{self.locale}")
         await self.check_card(card, scan)
         self.openers.setdefault(face(card), set()).add(via_verb)
+        if not (route and route[-1].filled) and not _ANSWER.search(request[1] if request else ""):
+            self.place_openers.setdefault(face(card), set()).add(via_verb)
         known = self.kinds.get(sig)
         if known is None:
             known = Kind(sig, self.kind_label(card), frozenset(t.key for t, _ in self.keyed(card, scan)),
@@ -869,7 +918,7 @@ class Walk:
             self.kinds[sig] = known
             twin = (self.twins or {}).get(sig)
             for target, _b in self.keyed(card, scan):
-                if twin is not None and target.key in twin.keys:
+                if twin is not None and (target.key in twin.keys or target.key in self.english_clicked):
                     continue
                 if target.rank == 0:
                     self._queue(sig, Step((), target))
@@ -895,7 +944,18 @@ class Walk:
                             f"{'/'.join(sorted(MENU_VERBS))}); reached from {source} by {button!r}")
         places = places_back(came_from, self.kinds, answered=not kind.place)
         if places and not any(has_way_back(verbs, place, self.openers) for place in places):
+            # judged again at the end: a button may show the card the person came from by a verb the
+            # walk has not clicked yet (Back to a request reached when it was sent)
+            self._way_back_later.append((kind, verbs, came_from, places, button, self._last_shot))
+
+    async def check_ways_back_later(self) -> None:
+        """The ways back not seen on arrival, with every verb the walk has seen open each card."""
+        for kind, verbs, came_from, places, button, shot in self._way_back_later:
+            if any(has_way_back(verbs, place, self.openers) for place in places) or \
+                    verbs & self.place_openers.get(came_from.face, set()) - {came_from.via_verb}:
+                continue
             wanted = sorted(set().union(*(self.openers.get(p.face, {p.via_verb}) for p in places)))
+            self._last_shot = shot
             await self.fail(kind.label, "", f"no way back to {' or '.join(p.label for p in places)} (no button "
                             f"with a verb that shows it: {', '.join(wanted)}); reached by {button!r}")
 
@@ -929,12 +989,13 @@ class Walk:
         action = next((a for a in actions_of(card) if action_key(a) == step.target.key), {})
         action_type = str(action.get("type", ""))
         if step.filled:
-            await self.fill(button["own"], scan["inputs"])
+            await self.fill(button["own"], scan["inputs"], card)
         elif current is not None and button["own"] and action_type in ("Action.Execute", "Action.Submit"):
             self._queue(current.signature, Step(step.reveals, step.target, filled=True))
         messages_before = len(self.pg.messages)
         shown_before = self.latest_card()
         outcome = await self.click(button, action_type)
+        self.clicked.add(step.target.key)
         self._fresh = outcome.sent and action_type in ("Action.Execute", "Action.Submit", "")
         if current is None:
             return outcome.sent or outcome.changed
@@ -944,11 +1005,15 @@ class Walk:
         for problem in self.check_messages(messages_before):
             await self.fail(current.label, name, problem)
         led_to = self.led_to(shown_before, messages_before)
-        for m in self.pg.messages[messages_before:]:
-            if m.cards and m.conversation_id == self.pg.personal_chat and (led_to is None or m.id != led_to[0]):
-                problem = notice_problem(m.card)
-                if problem:
-                    await self.fail(self.kind_label(m.card), "", f"{problem}; sent when {current.label} → {name!r}")
+        notices = [m for m in self.pg.messages[messages_before:]
+                   if m.cards and m.conversation_id == self.pg.personal_chat and (led_to is None or m.id != led_to[0])]
+        for m in notices:
+            problem = notice_problem(m.card)
+            if problem:
+                await self.fail(self.kind_label(m.card), "", f"{problem}; sent when {current.label} → {name!r}")
+        if notices and led_to is not None and outcome.sent:
+            await self.click_notice(notices[-1].card, f"{current.label} → {name!r}")
+            await self.put_card(led_to[1])  # where the click led, on top again (the notice was checked)
         if outcome.sent and led_to is None:
             self._fresh = False  # answered without a new card (a message, or nothing): the card stays as it was
         elif outcome.sent:
@@ -957,6 +1022,34 @@ class Walk:
         elif action_type in ("Action.ShowCard", "Action.ToggleVisibility") and outcome.changed:
             await self.revealed(current, step, scan)
         return True
+
+    async def click_notice(self, notice: dict[str, Any], when: str) -> None:
+        """A notice the bot sent on its own (to the person, in the same moment): each of its buttons is
+        clicked where it arrived, its links first (a button that answers replaces the notice)."""
+        latest = self.latest_card()
+        if latest is None or latest[1] != notice:
+            return
+        label = self.kind_label(notice)
+        actions = sorted(actions_of(notice), key=lambda a: a.get("type") != "Action.OpenUrl")
+        for action in actions:
+            key = action_key(action)
+            if (face(notice), key) in self.notice_clicked:
+                continue
+            self.notice_clicked.add((face(notice), key))
+            latest = self.latest_card()
+            if latest is None or latest[1] != notice:
+                self.stats.left_out.append(f"{label} → {key}: the notice was replaced (sent when {when})")
+                continue
+            found = await self.find(Target(key))
+            if found is None:
+                self.stats.left_out.append(f"{label} → {key}: button not found (sent when {when})")
+                continue
+            button, _scan, _card = found
+            outcome = await self.click(button, str(action.get("type", "")))
+            self.clicked.add(key)
+            await self.screenshot(f"notice-{label.split(' [')[0][:30]}-{button['name']}")
+            if not (outcome.sent or outcome.opened or outcome.changed):
+                await self.fail(label, button["name"], f"the click sends nothing (a notice sent when {when})")
 
     def led_to(self, shown_before: tuple[str, dict[str, Any]] | None,
                messages_before: int) -> tuple[str, dict[str, Any]] | None:
@@ -982,6 +1075,8 @@ class Walk:
                             f"({shown}) and sends nothing" if not outcome.sent else
                             f"the click shows validation errors on inputs of another form ({shown})")
             return
+        if outcome.opened and not outcome.sent:
+            return  # a link (a notice's button may be one the walk knows by its name only): it opened
         if action_type == "Action.OpenUrl":
             if not outcome.opened:
                 await self.fail(kind.label, name, "the link opened nothing")
@@ -1015,7 +1110,8 @@ class Walk:
         if len(reveals) > 2:
             return
         for target, _b in self.keyed(latest[1], scan):
-            if target in old or target in reveals or (twin is not None and target.key in twin.keys):
+            if target in old or target in reveals or \
+                    (twin is not None and (target.key in twin.keys or target.key in self.english_clicked)):
                 continue
             if target.rank == 0 or target.key not in {t.key for t in old}:
                 self._queue(kind.signature, Step(reveals, target))
@@ -1026,8 +1122,6 @@ class Walk:
             if not await self.goto(sig):
                 self.stats.left_out.append(f"{kind.label} → {step.target.key}: its route no longer leads there")
                 return
-            if step.filled or step.reveals:
-                pass
             if not await self.perform(step, current=kind):
                 self.stats.left_out.append(f"{kind.label} → {step.target.key}: button not found")
         except Exception as error:  # noqa: BLE001 - one broken step must not hide the others

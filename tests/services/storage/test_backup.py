@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from services.storage import JournaledTinyStore, Put, StockTinyStore, export_data, import_data
+from services.storage import JournaledTinyStore, Put, export_data, import_data
 from services.storage.backup import RestoreRefused
+from tests._common.stock_store import StockTinyStore
 from tests._common.storage import contents
 
 INDEXES = {"assignments": ["person_id"]}

@@ -1,4 +1,4 @@
-"""The outgoing-activity copy of :mod:`bot.turn_context` equals ``copy.deepcopy``, and sending never
+"""The outgoing-activity copy of :mod:`bot.sdk.turn_context` equals ``copy.deepcopy``, and sending never
 changes the caller's activity (what the SDK's copy protects)."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, Conversat
 from msrest.serialization import Model
 
 from bot.adapter import BenefitsAdapter
-from bot.connector import serialize_model
-from bot.turn_context import FastCopyTurnContext, copy_activity
+from bot.sdk.connector import serialize_model
+from bot.sdk.turn_context import FastCopyTurnContext, copy_activity
 
 
 def _card() -> dict[str, Any]:
@@ -111,7 +111,7 @@ async def test_sending_does_not_change_the_callers_activity() -> None:
 
 
 async def test_send_fresh_sends_what_send_activity_sends_and_leaves_the_activity_as_it_was() -> None:
-    from bot.turn_context import send_fresh
+    from bot.sdk.turn_context import send_fresh
 
     sent: list[Activity] = []
     adapter = _recording_adapter(sent.extend)
@@ -142,7 +142,7 @@ async def test_send_fresh_sends_what_send_activity_sends_and_leaves_the_activity
     Activity(type="message", id="a3", channel_id="directline", from_property=ChannelAccount(id="u")),
 ])
 def test_conversation_reference_is_the_sdks(activity: Activity) -> None:
-    from bot.turn_context import conversation_reference
+    from bot.sdk.turn_context import conversation_reference
 
     ours, theirs = conversation_reference(activity), TurnContext.get_conversation_reference(activity)
     assert ours.serialize() == theirs.serialize()

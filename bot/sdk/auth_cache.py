@@ -1,8 +1,8 @@
 """Remember, for a few minutes, which ``Authorization`` headers already passed validation.
 
 The Bot Connector signs one token and sends it with every activity for about an hour; validating it
-costs four JWT decodes and an RSA signature check (measured as the largest single cost of a turn,
-see ``bench/turns_bench.py``). The cache sits in front of whatever authentication object the app was
+costs four JWT decodes and an RSA signature check, for a token the bot has already checked. The
+cache sits in front of whatever authentication object the app was
 built with (the strict wrapper of ``bot/auth.py``) and changes nothing about what is accepted:
 
 * only successes are remembered; every failure goes through full validation every time;
@@ -22,7 +22,7 @@ from botbuilder.schema import Activity
 from botframework.connector.auth import ClaimsIdentity
 from botframework.connector.auth.authenticate_request_result import AuthenticateRequestResult
 
-from bot.turn_context import same_attributes
+from bot.sdk.turn_context import same_attributes
 
 MAX_AGE_S = 300.0
 MAX_ENTRIES = 2048

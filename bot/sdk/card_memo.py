@@ -1,26 +1,29 @@
 """Memoized rendering of cards that are pure functions of hashable inputs (the Benefits overview).
 
 Why: the overview is the most used admin card and, between two writes to the benefits, every admin
-asking in the same language gets the same card; building it (twenty catalog lookups, dates, ~60
-dicts) was a tenth of a turn. The memo is keyed by everything the card is made of: the locale, the
-(frozen, hashable) summaries and packages and the registered verbs, so a change to the data gives a
-new key and a stale card cannot be served; there is nothing to invalidate. From the second request
-on, every caller gets one shared, read-only :class:`~cards.frozen.FrozenCard` that carries its JSON
-text: no caller can change the card another one gets (changing it raises), and the connector sends
-the text as it is instead of copying and encoding the card again. Translators with their own
-catalogs (tests) bypass the memo.
+asking in the same language gets the same card, so building it again (catalog lookups, dates, dozens
+of dicts) is wasted work on the turn's hot path. The memo is keyed by everything the card is made of:
+the locale, the catalogs the translator reads, the (frozen, hashable) summaries and packages and the
+verbs the person may use, so a change to the data gives a new key and a stale card cannot be served;
+there is nothing to invalidate. From the second request on, every caller gets one shared, read-only
+:class:`~bot.sdk.frozen.FrozenCard` that carries its JSON text: no caller can change the card
+another one gets (changing it raises), and the connector sends the text as it is instead of copying
+and encoding the card again.
+
+The bot owns one memo (``BenefitsBot.card_memo``) and hands its :meth:`CardMemo.get` to the dialogs
+as ``Turn.memo``; dialogs never import this module (it belongs to the SDK's room, see README.md).
 """
 
 from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
+from bot.sdk.frozen import FrozenCard, freeze_json
 from cards.base import Card
-from cards.frozen import FrozenCard, freeze_json
-from services.i18n import Translator, load_catalogs
+from services.i18n import Translator
 
 #: distinct cards kept (locales x data versions); the oldest is dropped first
 MAX_CARDS = 64
@@ -31,27 +34,27 @@ class CardMemo:
 
     def __init__(self, size: int = MAX_CARDS) -> None:
         self.size = size
-        self._cards: OrderedDict[Hashable, FrozenCard] = OrderedDict()
+        #: each card with the catalogs it was translated from (kept, so their ``id`` in the key stays theirs)
+        self._cards: OrderedDict[Hashable, tuple[Mapping[str, Any], FrozenCard]] = OrderedDict()
         self.hits = 0
         self.misses = 0
 
     def get(self, t: Translator, key: tuple[Any, ...], build: Callable[[], Card]) -> Card:
-        if type(t) is not Translator or t.catalogs is not load_catalogs():
-            return build()
-        full = (t.locale, *key)
+        catalogs = t.catalogs
+        full = (t.locale, id(catalogs), *key)
         try:
             found = self._cards.get(full)
         except TypeError:  # an unhashable input: nothing to memoize on
             return build()
-        if found is not None:
+        if found is not None and found[0] is catalogs:
             self.hits += 1
             self._cards.move_to_end(full)
-            return found
+            return found[1]
         self.misses += 1
         card = build()
         text = _as_json(card)
         if text is not None:
-            self._cards[full] = freeze_json(text)
+            self._cards[full] = (catalogs, freeze_json(text))
             if len(self._cards) > self.size:
                 self._cards.popitem(last=False)
         return card  # freshly built and the caller's own: the memo keeps its frozen twin
@@ -79,5 +82,3 @@ def _plain_json(value: Any) -> bool:
         return all(_plain_json(v) for v in value)
     return kind in (str, int, float, bool, type(None))
 
-
-OVERVIEW = CardMemo()

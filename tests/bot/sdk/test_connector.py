@@ -29,8 +29,8 @@ from botframework.connector.auth._connector_factory_impl import _ConnectorFactor
 from botframework.connector.auth.service_client_credentials_factory import ServiceClientCredentialsFactory
 from botframework.connector.models import ErrorResponseException
 
-from bot.connector import _SERIALIZE, BotConnectorClient, ConnectorPool, serialize_model
-from bot.user_tokens import LazyUserTokenClient
+from bot.sdk.connector import _SERIALIZE, BotConnectorClient, ConnectorPool, serialize_model
+from bot.sdk.user_tokens import LazyUserTokenClient
 from tests._common.harness import ALEX, LEE, BotClient, bot_settings, cards_in, start_bot
 from tests._common.loopback import LoopbackServer
 
@@ -112,7 +112,7 @@ async def pool() -> AsyncIterator[ConnectorPool]:
 
 def client_for(pool: ConnectorPool, fake: RecordingConnector, credentials: AppCredentials | None = None
                ) -> BotConnectorClient:
-    from bot.connector import TokenSource
+    from bot.sdk.connector import TokenSource
 
     credentials = credentials or MicrosoftAppCredentials("", "")
     return BotConnectorClient(pool, fake.url, credentials, TokenSource(credentials))
@@ -319,7 +319,7 @@ INBOUND = {
     {"type": 5, "text": ["not", "a", "string"]},  # odd types: msrest decides
 ])
 def test_fast_deserialization_is_msrest_deserialization(body: dict[str, Any]) -> None:
-    from bot.connector import deserialize_model
+    from bot.sdk.connector import deserialize_model
 
     assert deserialize_model("Activity", body) == Activity().deserialize(body)
 
@@ -353,7 +353,7 @@ async def test_proactive_messages_use_the_pool(fake: RecordingConnector, tmp_pat
     ("ResourceResponse", b'\xef\xbb\xbf{"id": "bom"}', "application/json"),
 ])
 def test_results_are_what_msrest_reads(result_type: str, body: bytes, content_type: str) -> None:
-    from bot.connector import _DESERIALIZE, BufferedResponse, _result
+    from bot.sdk.connector import _DESERIALIZE, BufferedResponse, _result
 
     def response() -> BufferedResponse:
         return BufferedResponse(200, "OK", {"Content-Type": content_type}, body)
@@ -398,14 +398,14 @@ def test_shared_serialization_encodes_as_msrest_serialization(activity: Activity
 def test_join_url_is_urljoin(base: str, path: str) -> None:
     from urllib.parse import urljoin
 
-    from bot.connector import join_url
+    from bot.sdk.connector import join_url
 
     assert join_url(base, path) == urljoin(base.rstrip("/") + "/", path.lstrip("/"))
     assert join_url(base, path) == urljoin(base.rstrip("/") + "/", path.lstrip("/"))  # from the cached prefix
 
 
 def _frozen_card_activity(text: str = "before", conv: str = "a:1") -> tuple[Activity, dict[str, Any]]:
-    from cards.frozen import freeze_json
+    from bot.sdk.frozen import freeze_json
 
     plain = {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlock", "text": "權益 \"x\" \u2028"}]}
     activity = MessageFactory.attachment(CardFactory.adaptive_card(freeze_json(json.dumps(plain, ensure_ascii=False))))
@@ -419,7 +419,7 @@ def _frozen_card_activity(text: str = "before", conv: str = "a:1") -> tuple[Acti
 @pytest.mark.parametrize("text", ["before", '"\\ue000pbb-card-0000000000000000-0"', "\ue000pbb-card-"])
 def test_frozen_cards_are_sent_as_their_text(text: str) -> None:
     """The spliced bytes are the JSON msrest would send for the same activity, whatever the text says."""
-    from bot.connector import encode_json
+    from bot.sdk.connector import encode_json
 
     activity, plain = _frozen_card_activity(text)
     body = serialize_model(activity, "Activity", share=True)
@@ -431,7 +431,7 @@ def test_frozen_cards_are_sent_as_their_text(text: str) -> None:
 
 
 def test_bodies_without_frozen_cards_are_plain_json_dumps() -> None:
-    from bot.connector import encode_json
+    from bot.sdk.connector import encode_json
 
     for body in ({"text": "x", "attachments": [{"content": {"a": 1}}]}, {"attachments": None}, [1, 2], "x"):
         assert encode_json(body) == json.dumps(body).encode()

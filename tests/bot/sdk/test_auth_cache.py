@@ -13,8 +13,8 @@ from botframework.connector.auth._connector_factory_impl import _ConnectorFactor
 from botframework.connector.auth.authenticate_request_result import AuthenticateRequestResult
 
 from bot.adapter import BenefitsAdapter
-from bot.auth_cache import ValidatedTokens
-from tests.bot.test_connector import CountingFactory
+from bot.sdk.auth_cache import ValidatedTokens
+from tests.bot.sdk.test_connector import CountingFactory
 
 
 class StubAuthentication:

@@ -6,9 +6,9 @@ object the process holds (botbuilder, msrest, aiohttp and the in-memory tables a
 thousands of objects). Under load, 50 turns in flight keep thousands of objects alive at any moment,
 so passes kept coming, and the full ones stalled the event loop. After start-up, :func:`tune_gc`
 moves everything alive into the permanent generation (``gc.freeze``: the collector no longer scans
-it) and raises the generation-0 threshold. Nothing is leaked: objects created later are collected as
-before. A turn must also leave no reference cycle behind (see
-``bot.turn_context.FastCopyTurnContext``): cyclic garbage survives until a pass finds it, and keeps
+it) and raises the generation-0 threshold. Nothing is leaked: objects created later are still
+collected. A turn must also leave no reference cycle behind (see
+``bot.sdk.turn_context.FastCopyTurnContext``): cyclic garbage survives until a pass finds it, and keeps
 the count, and the passes, growing.
 """
 

@@ -1,4 +1,6 @@
-"""Stock TinyDB behind the store contract: the benchmark baseline and a second engine for the tests.
+"""Stock TinyDB behind the store contract: a second engine for the tests and the storage bench's baseline.
+
+It lives with the tests because the bot must never open it.
 
 Deliberately naive: TinyDB's default ``JSONStorage`` re-reads the whole file for every read and
 rewrites it in place for every batch, and ``find`` scans with a TinyDB query whatever ``indexes``

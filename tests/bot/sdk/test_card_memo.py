@@ -1,4 +1,4 @@
-"""The overview card memo (``dialogs.card_memo``): the same card as a fresh build, a new card as soon as
+"""The overview card memo (``bot.sdk.card_memo``): the same card as a fresh build, a new card as soon as
 the data changes, and copies that no caller can use to change what others get."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from bot.sdk.card_memo import CardMemo
 from cards.overview import overview_card
 from dialogs.actions import ACTIONS
-from dialogs.card_memo import OVERVIEW, CardMemo
 from services.benefits import BenefitsService
 from services.i18n import Translator, load_catalogs
 from tests._common.harness import ALEX, LEE, BotClient, all_text, cards_in
@@ -96,7 +96,8 @@ def test_no_caller_can_change_the_card_others_get() -> None:
     assert memo.get(t, ("k",), lambda: pytest.fail("built twice")) is second
 
 
-def test_own_catalogs_and_unhashable_keys_bypass_the_memo() -> None:
+def test_other_catalogs_get_their_own_cards_and_unhashable_keys_bypass_the_memo() -> None:
+    """A translator over other catalogs (other wording) never gets a card made from the shipped ones."""
     memo = CardMemo()
     builds: list[int] = []
 
@@ -104,9 +105,12 @@ def test_own_catalogs_and_unhashable_keys_bypass_the_memo() -> None:
         builds.append(1)
         return {"n": len(builds)}
 
+    shipped = Translator("en-US")
     custom = Translator("en-US", {k: dict(v) for k, v in load_catalogs().items()})
-    assert memo.get(custom, ("k",), build) == {"n": 1}
+    assert memo.get(shipped, ("k",), build) == {"n": 1}
     assert memo.get(custom, ("k",), build) == {"n": 2}
+    assert memo.get(custom, ("k",), build) == {"n": 2}
+    assert memo.get(shipped, ("k",), build) == {"n": 1}
     assert memo.get(Translator("en-US"), ([1],), build) == {"n": 3}
     assert memo.get(Translator("en-US"), ([1],), build) == {"n": 4}
 
@@ -117,7 +121,7 @@ def test_memo_is_bounded() -> None:
     for i in range(5):
         memo.get(t, (i,), lambda i=i: {"i": i})
     assert len(memo._cards) == 2
-    assert OVERVIEW.size >= 2
+    assert CardMemo().size >= 2
 
 
 def test_memo_gives_back_the_same_values_and_types() -> None:

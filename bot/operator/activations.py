@@ -14,8 +14,6 @@ running bot on 127.0.0.1 with the configured secret instead.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import hmac
 import json
 import logging
 import sys
@@ -28,6 +26,7 @@ from aiohttp import web
 
 from bot import keys
 from bot.loopback import call_running_bot
+from bot.operator.bearer import authenticated, sign
 from bot.settings import Settings
 from domain import errors
 from domain.errors import RuleViolation
@@ -88,21 +87,6 @@ def parse_activation(body: Any) -> ActivationRequest:
     if event_id is not None and (not isinstance(event_id, str) or not event_id.strip() or len(event_id) > 200):
         raise BadRequest("event_id", "event_id must be a non-empty string of at most 200 characters")
     return ActivationRequest(target.strip(), assignment_id is not None, activated_on, expires_on, event_id)
-
-
-def authenticated(secret: str, authorization: str, signature: str | None, body: bytes) -> bool:
-    """Bearer secret in constant time; the HMAC signature of the body too when one is sent."""
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), secret.encode()):
-        return False
-    if signature is not None:
-        expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(signature.strip().lower().encode(), expected.encode())
-    return True
-
-
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 async def activate(service: BenefitsService, req: ActivationRequest) -> Activation:
@@ -190,7 +174,7 @@ def _print_result(result: dict[str, Any]) -> None:
 
 
 async def cmd_activate(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import domain_store, storage_config
+    from bot.stores import domain_store, storage_config
     from services.notifications import Outbox
     from services.notifications.events import NotificationListener
     from services.storage.lock import DataFolderBusy

@@ -1,7 +1,7 @@
 """``GET /api/backup``: a backup of the running bot's domain data, for ``python -m bot export``.
 
-Why: the bot holds its data folder's lock while it runs, so ``export`` used to need the bot stopped.
-Now ``export`` asks the running bot, which writes its dump from a consistent view of its tables
+Why: the bot holds its data folder's lock while it runs, so ``export`` cannot open the data itself
+without stopping the bot. Instead it asks the running bot, which writes its dump from a consistent view of its tables
 (``services.storage.backup.encode_export``; no loop stall). The dump holds product keys, so the
 endpoint answers only loopback callers that send ``BACKUP_SECRET`` (compared in constant time), is
 off when that is not set, and never logs the body.
@@ -16,14 +16,12 @@ import urllib.request
 from aiohttp import web
 
 from bot import keys
-from bot.activations import authenticated
 from bot.loopback import call_running_bot
+from bot.operator.bearer import LOOPBACK, authenticated
 from bot.settings import Settings
 from services.storage.backup import encode_export
 
 log = logging.getLogger(__name__)
-
-LOOPBACK = frozenset({"127.0.0.1", "::1"})
 
 
 def _refusal(status: int, message: str) -> web.Response:
@@ -36,7 +34,7 @@ async def get_backup(request: web.Request) -> web.Response:
         return _refusal(503, "backups over HTTP are disabled: set BACKUP_SECRET to enable them")
     if request.remote not in LOOPBACK:
         return _refusal(403, "backups are served to this machine only")
-    if not authenticated(secret, request.headers.get("Authorization", ""), None, b""):
+    if not authenticated(secret, request.headers.get("Authorization", "")):
         return _refusal(401, "missing or wrong bearer secret")
     body = await encode_export(request.app[keys.DOMAIN_STORE])
     log.info("backup served", extra={"bytes": len(body)})

@@ -1,10 +1,10 @@
 """Read-only cards that carry the JSON text they were parsed from.
 
 Why: between two writes to the benefits, every admin asking for the overview in one language gets the
-same card (``dialogs.card_memo``). Handing every caller one shared read-only object, together with its
+same card (``bot.sdk.card_memo``). Handing every caller one shared read-only object, together with its
 JSON text, lets the Bot Connector client splice that text into the outgoing activity instead of
-parsing a private copy, checking it and encoding it again on every turn (profiled on the turns
-benchmark: about a third of a turn's CPU went to those three steps).
+parsing a private copy, checking it and encoding it again on every turn: three walks over a large
+card, each of them on the event loop of every turn that shows it.
 
 Read-only all the way down: changing a shared card raises ``TypeError`` instead of silently changing
 what the next admin is shown. ``copy.deepcopy`` (and ``thaw``) give a plain card that can be changed.

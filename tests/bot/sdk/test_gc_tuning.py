@@ -1,10 +1,10 @@
-"""The app tunes the garbage collector once it has started (see ``bot.runtime``)."""
+"""The app tunes the garbage collector once it has started (see ``bot.sdk.gc_tuning``)."""
 
 from __future__ import annotations
 
 import gc
 
-from bot.runtime import GEN0_THRESHOLD, tune_gc
+from bot.sdk.gc_tuning import GEN0_THRESHOLD, tune_gc
 from tests._common.harness import BotClient
 
 

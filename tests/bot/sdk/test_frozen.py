@@ -1,4 +1,4 @@
-"""Frozen cards (``cards.frozen``): the same JSON as the text they came from, read-only all the way
+"""Frozen cards (``bot.sdk.frozen``): the same JSON as the text they came from, read-only all the way
 down, and plain changeable cards again when copied."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from cards.frozen import FrozenCard, FrozenDict, FrozenList, freeze_json, thaw
+from bot.sdk.frozen import FrozenCard, FrozenDict, FrozenList, freeze_json, thaw
 
 CARD: dict[str, Any] = {
     "type": "AdaptiveCard", "version": "1.5", "body": [
