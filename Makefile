@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 NODE_TOOLS := node_modules/.stamp
 
-.PHONY: run test bench package doctor lint deps dev-deps node-deps e2e-deps clean
+.PHONY: run test bench package doctor lint deps dev-deps node-deps e2e-deps pg-deps clean
 
 ## run: start the bot on :3978 and the Agents Playground on :56150 (Ctrl-C stops both);
 ##      AS=leeg@contoso.com (an email or a name of the demo people) chats as that person instead of Alex
@@ -13,13 +13,13 @@ run: deps $(NODE_TOOLS)
 	$(PY) -m bot dev $(if $(AS),--as "$(AS)")
 
 ## test: install everything the tests need, then run the whole suite
-test: dev-deps $(NODE_TOOLS) e2e-deps
+test: dev-deps $(NODE_TOOLS) e2e-deps pg-deps
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m pytest
 
 ## bench: performance benchmarks (print figures; they are not tests)
-bench: dev-deps
+bench: dev-deps pg-deps
 	$(PY) -m bench
 
 ## package: build the Teams app package (build/appPackage.zip) from manifest/ and .env
@@ -59,6 +59,12 @@ e2e-deps:
 	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "noto sans cjk" || { \
 	  echo "installing chromium and fonts-noto-cjk"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+
+## pg-deps: Debian's PostgreSQL server for the storage tests (installed when missing; the tests start their own)
+pg-deps:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "installing postgresql"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
 clean:
 	rm -rf $(VENV) node_modules build

@@ -171,7 +171,8 @@ def bot_main(variant: str, config: dict[str, Any], ports: Any) -> None:
         signal.signal(signal.SIGTERM, dump)
         atexit.register(dump)
 
-    app = {"floor": floor_app, "stock": stock_app, "ours": ours_app, "ours1": ours_app}[variant](config)
+    app = {"floor": floor_app, "stock": stock_app, "ours": ours_app, "ours1": ours_app, "ourspg": ours_app,
+           "ourspg2": ours_app}[variant](config)
 
     async def serve() -> None:
         runner = web.AppRunner(app, access_log=None)
@@ -251,7 +252,7 @@ def ours_app(config: dict[str, Any]) -> Any:
         "BOT_OPENID_METADATA_URL": f"http://127.0.0.1:{http}/openid", "BOT_TOKEN_ISSUER": ISSUER,
         "BOT_LOGIN_URL": f"https://127.0.0.1:{https}/{TENANT}", "BOT_OAUTH_SCOPE": "https://api.botframework.com",
         "BOT_OAUTH_URL": f"http://127.0.0.1:{http}/", "MSAL_CA_BUNDLE": config["tls_cert"],
-        "GRAPH_ENABLED": "false",
+        "GRAPH_ENABLED": "false", **({"STORAGE_URL": config["storage_url"]} if config.get("storage_url") else {}),
     })
     configure_logging(settings.log_level)
     return bot.app.create_app(settings)
@@ -387,7 +388,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--warmup", type=int, default=300, help="warm-up turns per variant (default 300)")
     parser.add_argument("--concurrency", type=int, default=50, help="concurrent conversations (default 50)")
     parser.add_argument("--command", default="overview", help="what Alex types to our bot (default overview)")
-    parser.add_argument("--variants", default="floor,stock,ours,ours1",
+    parser.add_argument("--variants", default="floor,stock,ours,ours1",  # ourspg,ourspg2: on PostgreSQL
                         help="comma-separated: floor, stock, ours (50 chats, all Alex's), ours1 (Alex's one 1:1 chat)")
     parser.add_argument("--stock-turns", type=int, default=2000,
                         help="measured turns of the stock echo (default 2000; it runs at ~50 turns/s)")
@@ -402,6 +403,12 @@ def main(argv: list[str]) -> int:
         sys.path.insert(0, str(root))
     text, note = resolve_command(args.command)
     ctx = mp.get_context("spawn")
+    cluster = None
+    if any(v.startswith("ourspg") for v in args.variants.split(",")):  # a PostgreSQL server on this disk
+        from tests._common.postgres import PgCluster
+
+        cluster = PgCluster(durable=True).start()
+        storage_url = cluster.new_database()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="turns-bench-") as tmp:
         keys = make_keys(Path(tmp))
@@ -423,6 +430,8 @@ def main(argv: list[str]) -> int:
                 config = {"http_port": http_port, "https_port": https_port, "tls_cert": keys["tls_cert"],
                           "data_dir": str(Path(tmp) / f"data-{variant}"), "log_level": args.log_level,
                           "profile": args.profile}
+                if variant.startswith("ourspg") and cluster is not None:
+                    config["storage_url"] = storage_url  # ourspg and ourspg2: two instances, one database
                 bots[variant] = start_bot(ctx, variant, config)
             # The machine may be shared: alternating rounds expose every variant to the same load drift.
             for round_no in range(args.rounds):
@@ -434,26 +443,33 @@ def main(argv: list[str]) -> int:
                     turns = -(-total // rounds)
                     job = {"http_port": http_port, "concurrency": args.concurrency, "turns": turns,
                            "warmup": min(args.warmup, turns) if round_no == 0 else args.concurrency * 2,
-                           "auth": variant.startswith("ours"), "one_chat": variant == "ours1",
+                           "auth": variant.startswith("ours"), "one_chat": variant in ("ours1", "ourspg2"),
                            "signing": keys["signing"], "text": text if variant.startswith("ours") else "hello",
                            "bot_port": bots[variant][1]}
                     outcomes[variant].append(run_load(ctx, job))
             for variant in variants:
                 label = {"floor": "floor: bare aiohttp echo", "stock": "stock botbuilder echo (auth off)",
                          "ours": f"our bot ({text}, auth on, TinyDB)",
-                         "ours1": "our bot, Alex's one 1:1 chat"}[variant]
+                         "ours1": "our bot, Alex's one 1:1 chat",
+                         "ourspg": f"our bot ({text}, auth on, PostgreSQL)",
+                         "ourspg2": "a second instance on the same PostgreSQL, Alex's one 1:1 chat"}[variant]
                 figures[variant] = summarize(label, merge(outcomes[variant]))
         finally:
             for proc, _ in bots.values():
                 stop(proc)
             fake.terminate()
             fake.join(10)
+            if cluster is not None:
+                cluster.cleanup()
     ours, floor, stock = figures.get("ours"), figures.get("floor"), figures.get("stock")
     if ours and floor:
         print(f"our bot: {100 * ours['turns_s'] / floor['turns_s']:.0f} % of the floor's throughput (goal >= 40 %), "
               f"p99 {ours['p99_ms'] / floor['p99_ms']:.2f}x the floor's (goal <= 2x)")
     if ours and stock:
         print(f"our bot: {ours['turns_s'] / stock['turns_s']:.1f}x the stock echo's throughput (goal ~15x)")
+    if ours and figures.get("ourspg"):
+        print(f"our bot on PostgreSQL: {100 * figures['ourspg']['turns_s'] / ours['turns_s']:.0f} % of its turns/s on "
+              f"TinyDB (goal >= 70 %), p99 {figures['ourspg']['p99_ms'] / ours['p99_ms']:.2f}x")
     if figures.get("ours1") and floor:
         print(f"our bot in Alex's one 1:1 chat (50 turns in flight): "
               f"{100 * figures['ours1']['turns_s'] / floor['turns_s']:.0f} % of the floor")

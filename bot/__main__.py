@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot import doctor
+from bot import copy_store, doctor
 from bot import playground as playground_config
 from bot.app import create_app
 from bot.logs import configure_logging
@@ -28,6 +28,7 @@ from bot.operator.activations import cmd_activate
 from bot.operator.backup import fetch_from_running_bot
 from bot.server import ServerLimits, run
 from bot.settings import DOMAIN_FILE, STATE_FILE, Settings
+from bot.stores import domain_store
 from services.inventory import InventoryError, demo_inventory, import_inventory, parse_inventory
 from services.json_input import JsonInputError, load_json
 from services.repository import INDEXES
@@ -118,18 +119,14 @@ async def cmd_repair(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
-    with data_folder_lock(settings.data_dir):
-        store = open_store(settings.data_dir / DOMAIN_FILE, INDEXES)
-        try:
-            if store.all("organization"):
-                print("the store already holds data; nothing changed (export it, then remove it to start over)")
-                return 1
-            inventory = parse_inventory(demo_inventory(datetime.now(UTC).date()))
-            await import_inventory(store, inventory)
-            print(f"demo data loaded: {len(inventory.people)} people, {len(inventory.benefits)} benefits")
-            return 0
-        finally:
-            await store.close()
+    async with domain_store(settings) as store:
+        if store.all("organization"):
+            print("the store already holds data; nothing changed (export it, then remove it to start over)")
+            return 1
+        inventory = parse_inventory(demo_inventory(datetime.now(UTC).date()))
+        await import_inventory(store, inventory)
+        print(f"demo data loaded: {len(inventory.people)} people, {len(inventory.benefits)} benefits")
+        return 0
 
 
 async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
@@ -149,12 +146,8 @@ async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     except InventoryError as exc:
         print(f"error: {path}: {exc}; nothing changed", file=sys.stderr)
         return 2
-    with data_folder_lock(settings.data_dir):
-        store = open_store(settings.data_dir / DOMAIN_FILE, INDEXES)
-        try:
-            await import_inventory(store, inventory)
-        finally:
-            await store.close()
+    async with domain_store(settings) as store:
+        await import_inventory(store, inventory)
     print(f"imported {len(inventory.packages)} packages, {len(inventory.benefits)} benefits, "
           f"{len(inventory.people)} people from {path}")
     return 0
@@ -168,32 +161,24 @@ async def _restore(settings: Settings, path: Path, dump: dict[str, Any], *, repl
     except ValueError as exc:
         print(f"error: {path}: {exc}; nothing changed", file=sys.stderr)
         return 2
-    with data_folder_lock(settings.data_dir):
-        store = open_store(settings.data_dir / DOMAIN_FILE, INDEXES, accept_loss=replace)
-        try:
-            plan = plan_restore({t: len(store.all(t)) for t in store.table_names()}, dump)
-            print(f"restore of {path} (documents per table, now -> after):")
-            for line in plan.lines():
-                print(f"  {line}")
-            if plan.replaces_data and not replace:
-                print("error: the data folder holds data that this restore would replace; nothing changed. "
-                      "Run again with --replace to replace it.", file=sys.stderr)
-                return 1
-            count = await import_data(store, dump, replace=True)
-        finally:
-            await store.close()
+    async with domain_store(settings, accept_loss=replace) as store:
+        plan = plan_restore({t: len(store.all(t)) for t in store.table_names()}, dump)
+        print(f"restore of {path} (documents per table, now -> after):")
+        for line in plan.lines():
+            print(f"  {line}")
+        if plan.replaces_data and not replace:
+            print("error: the data folder holds data that this restore would replace; nothing changed. "
+                  "Run again with --replace to replace it.", file=sys.stderr)
+            return 1
+        count = await import_data(store, dump, replace=True)
     print(f"restored {count} records from {path}")
     return 0
 
 
 async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     try:
-        with data_folder_lock(settings.data_dir):
-            store = open_store(settings.data_dir / DOMAIN_FILE, INDEXES)
-            try:
-                body = await encode_export(store)
-            finally:
-                await store.close()
+        async with domain_store(settings) as store:
+            body = await encode_export(store)
     except DataFolderBusy:  # the bot is running: it encodes the dump from its own tables
         body = fetch_from_running_bot(settings)
         if isinstance(body, int):
@@ -297,6 +282,8 @@ async def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
 
 
 _HANDLERS["doctor"] = cmd_doctor
+_EXTENSIONS.append(copy_store.add_cli)
+_HANDLERS["copy-store"] = copy_store.cmd_copy_store
 
 if __name__ == "__main__":
     logging.captureWarnings(True)

@@ -28,6 +28,7 @@ from bot.sdk.gc_tuning import tune_gc_on_startup
 from bot.settings import DOMAIN_FILE, STATE_FILE, Settings
 from bot.signing_keys import signing_keys_ctx
 from bot.state_storage import TinyDBStateStorage
+from bot.stores import storage_config
 from dialogs.sso import SsoGate
 from domain.models import Role
 from services.benefits import BenefitsService
@@ -35,7 +36,7 @@ from services.conversations import ConversationBook
 from services.identity import MsalClients, build_directory, build_sso_verifier
 from services.inventory import demo_inventory, import_inventory, parse_inventory
 from services.repository import INDEXES, Repository
-from services.storage import open_store
+from services.storage import open_engine
 from services.storage.lock import data_folder_lock
 
 log = logging.getLogger(__name__)
@@ -59,14 +60,23 @@ def create_app(settings: Settings) -> web.Application:
 
 async def _stores(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
+    if storage_config(settings) is not None:  # a database shared by every instance: no data folder to own
+        async for _ in _open(app, settings):
+            yield
+        return
     with data_folder_lock(settings.data_dir):
         async for _ in _open(app, settings):
             yield
 
 
 async def _open(app: web.Application, settings: Settings) -> AsyncIterator[None]:
-    domain_store = await asyncio.to_thread(open_store, settings.data_dir / DOMAIN_FILE, INDEXES)
-    state_store = await asyncio.to_thread(open_store, settings.data_dir / STATE_FILE, {})
+    config = storage_config(settings)
+    domain_store = await open_engine(config, settings.data_dir / DOMAIN_FILE, INDEXES)
+    try:
+        state_store = await open_engine(config, settings.data_dir / STATE_FILE, {})
+    except BaseException:
+        await domain_store.close()
+        raise
     app[keys.DOMAIN_STORE] = domain_store
     app[keys.STATE_STORE] = state_store
     service = BenefitsService(domain_store)

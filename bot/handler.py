@@ -64,6 +64,7 @@ class BenefitsBot(TeamsActivityHandler):
     # --- the turn -----------------------------------------------------------------------------
     async def on_turn(self, turn_context: TurnContext) -> None:
         try:
+            await self.service.store.refresh()  # a store shared by several instances: see what they wrote
             await super().on_turn(turn_context)
             user_state = self.extras.get("user_state")  # the SSO gate's record of fresh sign-ins
             if user_state is not None:

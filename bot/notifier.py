@@ -160,7 +160,7 @@ def build_notifications(service: BenefitsService, conversations: ConversationBoo
                         settings: Any, directory: Any = None) -> Notifications:
     """The outbox, worker and scheduler for one store; limits from ``NOTIFY_*`` variables."""
     outbox = Outbox(service.store)
-    limiter = RateLimiter(per_app_rps=_float(settings, "NOTIFY_APP_RPS", 50.0))
+    limiter = RateLimiter(per_app_rps=_float(settings, "NOTIFY_APP_RPS", 50.0), share=service.store.instances)
     policy = RetryPolicy(max_attempts=int(_float(settings, "NOTIFY_MAX_ATTEMPTS", 6)),
                          base_delay=_float(settings, "NOTIFY_BACKOFF_SECONDS", 1.0))
     worker = Worker(outbox, sender, conversations.reference, CardRenderer(service, conversations), limiter, policy,

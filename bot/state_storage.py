@@ -16,7 +16,7 @@ from typing import Any
 import jsonpickle
 from botbuilder.core import Storage
 
-from services.storage.base import Delete, DocumentStore, Put
+from services.storage.base import Delete, DocumentStore
 
 STATE_TABLE = "state"
 
@@ -31,12 +31,14 @@ class TinyDBStateStorage(Storage):
     def __init__(self, store: DocumentStore) -> None:
         super().__init__()
         self.store = store
+        #: one e_tag check and write at a time in this process (``update_each`` decides it across processes)
         self._lock = asyncio.Lock()
 
     async def read(self, keys: list[str]) -> dict[str, Any]:
         if not keys:
             raise ValueError("Storage.read(): keys are required")
         result: dict[str, Any] = {}
+        await self.store.refresh()  # what another instance wrote for this conversation
         for key in keys:
             if not key:
                 raise ValueError("Storage.read(): empty key")
@@ -52,24 +54,23 @@ class TinyDBStateStorage(Storage):
             raise ValueError("Storage.write(): changes are required")
         if not changes:
             return
-        async with self._lock:
-            ops = []
-            new_etags: dict[str, str] = {}
-            for key, change in changes.items():
-                if not key:
-                    raise ValueError("Storage.write(): empty key")
-                wanted = _get_etag(change)
-                if wanted == "":
-                    raise ValueError("Storage.write(): e_tag is empty")
-                old = self.store.get(STATE_TABLE, key)
-                if old is not None and wanted not in (None, "*") and wanted != old["e_tag"]:
-                    raise ETagConflictError(f"e_tag conflict on {key!r}")
-                etag = uuid.uuid4().hex
-                new_etags[key] = etag
-                ops.append(Put(STATE_TABLE, key, {"value": jsonpickle.encode(_without_etag(change)), "e_tag": etag}))
-            await self.store.apply(ops)
-            for key, change in changes.items():
-                _set_etag(change, new_etags[key])
+        for key in changes:
+            if not key:
+                raise ValueError("Storage.write(): empty key")
+            if _get_etag(changes[key]) == "":
+                raise ValueError("Storage.write(): e_tag is empty")
+        new_etags = {key: uuid.uuid4().hex for key in changes}
+
+        def checked(key: str, old: dict[str, Any] | None) -> dict[str, Any]:
+            wanted = _get_etag(changes[key])
+            if old is not None and wanted not in (None, "*") and wanted != old["e_tag"]:
+                raise ETagConflictError(f"e_tag conflict on {key!r}")
+            return {"value": jsonpickle.encode(_without_etag(changes[key])), "e_tag": new_etags[key]}
+
+        async with self._lock:  # checked on the newest state: by this process, and by the store across processes
+            await self.store.update_each(STATE_TABLE, list(changes), checked)
+        for key, change in changes.items():
+            _set_etag(change, new_etags[key])
 
     async def delete(self, keys: list[str]) -> None:
         if not keys:

@@ -9,7 +9,6 @@ or a card's nonce) makes a redelivered activity or a double click have one effec
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import secrets
@@ -113,7 +112,7 @@ class BenefitsService:
         self.store = store
         self.repo = Repository(store)
         self.clock = clock
-        self._lock = asyncio.Lock()
+        self._lock = store.mutation_lock()
         self.listeners: list[Callable[[str, dict[str, Any]], Any]] = []
         #: the overview's rows and the versions of the tables they were computed from (see overview)
         self._overview_memo: tuple[tuple[Any, ...], list[CategorySummary]] | None = None

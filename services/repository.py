@@ -50,6 +50,8 @@ CONVERSATIONS = "conversations"
 PREFERENCES = "preferences"
 PROCESSED = "processed"
 OUTBOX = "outbox"
+#: when the next periodic job (the reminder scan) is due: the instance that claims it runs it
+TICKS = "ticks"
 
 #: Fields looked up often enough to be indexed by the storage engine.
 INDEXES: dict[str, tuple[str, ...]] = {

@@ -48,6 +48,7 @@ from services.repository import (
     PROCESSED,
     REQUESTS,
     SINGLETON,
+    TICKS,
 )
 from services.storage.backup import dump_tables
 
@@ -62,6 +63,7 @@ BOOKKEEPING: dict[str, dict[str, type | tuple[type, ...]]] = {
     PREFERENCES: {},
     PROCESSED: {"result": dict},
     OUTBOX: {"state": str, "recipient": str, "kind": str, "created_at": str, "attempts": int, "params": dict},
+    TICKS: {"next_at": str},
 }
 SINGLETONS = frozenset({ORG, MARKETING})
 

@@ -30,3 +30,6 @@ async def bot(connector: FakeConnector, data_dir: Path) -> AsyncIterator[BotClie
     async with ClientSession() as session:
         yield BotClient(base, connector, session, app=runner.app)
     await runner.cleanup()
+
+#: the session's throw-away PostgreSQL server (``pg_cluster``), started only by tests that use it
+pytest_plugins = ["tests._common.postgres"]

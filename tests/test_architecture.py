@@ -11,10 +11,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SDK = ("botbuilder", "botframework", "msrest")
 FORBIDDEN: dict[str, tuple[str, ...]] = {
-    "domain": SDK + ("bot", "dialogs", "cards", "services", "tinydb", "aiohttp", "msal", "requests", "os",
+    "domain": SDK + ("bot", "dialogs", "cards", "services", "tinydb", "psycopg", "psycopg_pool", "aiohttp", "msal",
+                     "requests", "os",
                      "socket", "pathlib"),
     "services": SDK + ("bot", "dialogs", "cards"),
-    "cards": SDK + ("bot", "dialogs", "tinydb", "aiohttp", "msal"),
+    "cards": SDK + ("bot", "dialogs", "tinydb", "psycopg", "psycopg_pool", "aiohttp", "msal"),
     "dialogs": ("bot",),
 }
 

@@ -27,7 +27,7 @@ from aiohttp import web
 from bot import keys
 from bot.loopback import call_running_bot
 from bot.operator.bearer import authenticated, sign
-from bot.settings import DOMAIN_FILE, Settings
+from bot.settings import Settings
 from domain import errors
 from domain.errors import RuleViolation
 from services.benefits import Activation, BenefitsService
@@ -174,11 +174,10 @@ def _print_result(result: dict[str, Any]) -> None:
 
 
 async def cmd_activate(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.stores import domain_store, storage_config
     from services.notifications import Outbox
     from services.notifications.events import NotificationListener
-    from services.repository import INDEXES
-    from services.storage import open_store
-    from services.storage.lock import DataFolderBusy, data_folder_lock
+    from services.storage.lock import DataFolderBusy
 
     body = _cli_body(args)
     try:
@@ -187,21 +186,18 @@ async def cmd_activate(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error: {exc.field}: {exc.message}", file=sys.stderr)
         return 2
     try:
-        with data_folder_lock(settings.data_dir):
-            store = open_store(settings.data_dir / DOMAIN_FILE, INDEXES)
+        async with domain_store(settings) as store:
+            service = BenefitsService(store)
+            NotificationListener(service, Outbox(store)).subscribe()
             try:
-                service = BenefitsService(store)
-                NotificationListener(service, Outbox(store)).subscribe()
-                try:
-                    activation = await activate(service, req)
-                except RuleViolation as violation:
-                    print(f"error: {violation.code} {violation.params}", file=sys.stderr)
-                    return 1
-                _print_result(activation_body(activation))
-                print("the bot is not running: the notifications go out when it starts")
-                return 0
-            finally:
-                await store.close()
+                activation = await activate(service, req)
+            except RuleViolation as violation:
+                print(f"error: {violation.code} {violation.params}", file=sys.stderr)
+                return 1
+            _print_result(activation_body(activation))
+            print("the bot's instances send the notifications" if storage_config(settings) is not None
+                  else "the bot is not running: the notifications go out when it starts")
+            return 0
     except DataFolderBusy:
         return post_to_running_bot(settings, body)
 

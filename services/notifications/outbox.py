@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.repository import OUTBOX
@@ -46,6 +46,19 @@ NOT_INSTALLED_YET = frozenset({NO_CONVERSATION, INSTALL_REQUESTED, INSTALL_NOT_P
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def not_before(doc: Document) -> datetime:
+    """When a notification may be sent (at once when it names no moment)."""
+    value = doc.get("not_before") or ""
+    return datetime.fromisoformat(value) if value else datetime.min.replace(tzinfo=UTC)
+
+
+def lease_expired(doc: Document, now: datetime) -> bool:
+    """Whether the instance sending ``doc`` held it past its lease (a claim without a lease never expires:
+    only a restart of the one process that owns the store settles it)."""
+    value = doc.get("lease_until") or ""
+    return bool(value) and datetime.fromisoformat(value) <= now
 
 
 def dedupe_key(event_id: str, recipient: str) -> str:
@@ -100,12 +113,41 @@ class Outbox:
         return ops
 
     async def enqueue(self, notes: Iterable[Notification]) -> int:
-        """Write the new notifications durably, then wake the worker; returns how many were new."""
-        ops = self.enqueue_ops(notes)
-        if ops:
-            await self.store.apply(ops)
+        """Write the new notifications durably, then wake the worker; returns how many were new.
+
+        Insert-if-absent on the newest state of the store (``update_each``): instances that produce the
+        same notification at once (a reminder tick on each, a redelivery) write it once.
+        """
+        new = {op.doc_id: op.doc for op in self.enqueue_ops(notes) if isinstance(op, Put)}
+        if not new:
+            return 0
+        written = await self.store.update_each(OUTBOX, list(new), lambda doc_id, current: (
+            new[doc_id] if current is None else None))
+        if written:
             self.wake()
-        return len(ops)
+        return len(written)
+
+    async def claim(self, doc_id: str, owner: str, lease_seconds: float) -> Document | None:
+        """Take a due notification for sending (``pending`` -> ``sending``), or one whose sender's lease ran
+        out (it died mid-send: taken over, flagged ``ambiguous``); None when it is not claimable (another
+        instance has it, or it is no longer due). Decided on the newest state, once across instances."""
+        now = self.clock()
+
+        def take(_: str, current: Document | None) -> Document | None:
+            if current is None:
+                return None
+            taken_over = current.get("state") == SENDING and lease_expired(current, now)
+            if not taken_over and (current.get("state") != PENDING or not_before(current) > now):
+                return None
+            current.update(state=SENDING, attempts=int(current.get("attempts", 0)) + 1, owner=owner,
+                           lease_until=(now + timedelta(seconds=lease_seconds)).isoformat(),
+                           updated_at=now.isoformat())
+            if taken_over:
+                current.update(ambiguous=True, reason="lease_expired")
+            return current
+
+        written = await self.store.update_each(OUTBOX, [doc_id], take)
+        return written[0] if written else None
 
     def wake(self) -> None:
         for callback in list(self.on_enqueue):
@@ -120,16 +162,15 @@ class Outbox:
         if not changes:
             return
         now = self.clock().isoformat()
-        ops: list[Op] = []
-        for doc_id, change in changes.items():
-            doc = self.store.get(OUTBOX, doc_id)
-            if doc is None:
-                continue
-            doc.pop("id", None)
-            doc.update(change)
-            doc["updated_at"] = now
-            ops.append(Put(OUTBOX, doc_id, doc))
-        await self.store.apply(ops)
+
+        def merge(doc_id: str, current: Document | None) -> Document | None:
+            if current is None:
+                return None
+            current.update(changes[doc_id])
+            current["updated_at"] = now
+            return current
+
+        await self.store.update_each(OUTBOX, list(changes), merge)
 
     async def reopen_reached(self, reachable: Callable[[str], bool], still_relevant: Callable[[Document], bool]
                              ) -> int:
@@ -172,6 +213,11 @@ class Outbox:
         """
         cutoff = since.isoformat()
         return [d for d in self.store.all(OUTBOX) if (d.get("counted_at") or "") >= cutoff]
+
+    def expired_claims(self) -> list[Document]:
+        """Notifications in ``sending`` whose sender's lease ran out (it was killed mid-send)."""
+        now = self.clock()
+        return [d for d in self.store.find(OUTBOX, "state", SENDING) if lease_expired(d, now)]
 
     def of_event(self, event_id: str) -> list[Document]:
         return self.store.find(OUTBOX, "event_id", event_id)

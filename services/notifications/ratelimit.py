@@ -69,8 +69,13 @@ class RateLimiter:
 
     def __init__(self, per_app_rps: float = PER_APP_RPS,
                  per_conversation: Sequence[tuple[int, float]] = PER_CONVERSATION,
-                 clock: Callable[[], float] = time.monotonic, answer_slack: float | None = None) -> None:
+                 clock: Callable[[], float] = time.monotonic, answer_slack: float | None = None,
+                 share: Callable[[], int] | None = None) -> None:
         self.clock = clock
+        #: how many instances send for the app (each takes ``1 / share()`` of the per-app rate)
+        self.share = share
+        self.per_app_rps = per_app_rps
+        self._shared_by = 1
         self.answer_slack = answer_slack
         self.per_conversation = tuple(per_conversation)
         # "N per second" as a window of N in 1 s; fractional rates widen the window instead.
@@ -93,7 +98,18 @@ class RateLimiter:
         return max([0.0, held, *waits])
 
     def app_wait(self, now: float | None = None) -> float:
+        if self.share is not None:
+            self._follow_share(max(1, self.share()))
         return self.app.wait_time(self.clock() if now is None else now)
+
+    def _follow_share(self, instances: int) -> None:
+        """Teams counts the app's requests from every instance: each keeps to its share of the rate."""
+        if instances == self._shared_by:
+            return
+        self._shared_by = instances
+        rate = self.per_app_rps / instances
+        # whole sends per second, rounded down: N windows of floor(rate) in 1 s never add up past the limit
+        self.app.limit, self.app.period = (int(rate), 1.0) if rate >= 1 else (1, 1 / rate)
 
     def record(self, conversation: str, now: float | None = None) -> None:
         now = self.clock() if now is None else now

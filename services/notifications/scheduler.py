@@ -4,7 +4,8 @@ A tick looks at everything active with an Expires date and enqueues the nearest 
 due (``domain.rules.reminders_due``). The reminder's event id names the target, the expiry and the
 day count, and the outbox never writes an id twice: ticks may repeat, overlap a restart or run late,
 and each reminder still reaches each person once. The clock is injected; ``run`` ticks every
-``interval`` seconds.
+``interval`` seconds. On a store several instances share, each tick is claimed first (``claim_tick``:
+the ``ticks`` document says when the next one is due), so one instance scans per interval.
 
 Each tick also sends again what could not reach someone because they had not installed the bot yet,
 once they have (``Outbox.reopen_reached``), unless it is a reminder whose moment has passed.
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from domain import rules
@@ -23,9 +24,14 @@ from domain.models import Status
 from services.benefits import BenefitsService
 from services.notifications.events import EXPIRY_REMINDER, benefit_params
 from services.notifications.outbox import Notification, Outbox
+from services.repository import TICKS
 from services.storage.base import Document
 
 log = logging.getLogger(__name__)
+
+REMINDER_TICK = "reminders"
+#: a claimed tick holds for this share of the interval, so instances whose timers drift still scan once
+TICK_SLACK = 0.9
 
 
 class ReminderScheduler:
@@ -71,10 +77,23 @@ class ReminderScheduler:
             await self.outbox.reopen_reached(self.reachable, lambda doc: still_relevant(doc, today))
         return new
 
+    async def claim_tick(self) -> bool:
+        """Whether this instance runs the tick due now: decided once across the instances sharing the store
+        (the first to move the ``ticks`` document's ``next_at`` past now wins)."""
+        now = self.service.clock()
+
+        def take(_: str, current: Document | None) -> Document | None:
+            if current is not None and datetime.fromisoformat(current["next_at"]) > now:
+                return None
+            return {"next_at": (now + timedelta(seconds=self.interval * TICK_SLACK)).isoformat()}
+
+        return bool(await self.service.store.update_each(TICKS, [REMINDER_TICK], take))
+
     async def run(self) -> None:
         while True:
             try:
-                await self.tick()
+                if not self.service.store.shared or await self.claim_tick():
+                    await self.tick()
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -15,6 +15,12 @@ What a crash (SIGKILL, power loss) can do, exactly:
   instants between its answer and our write: at most ``max_in_flight`` (requests that left and whose
   outcome is not durable yet; a stalling disk therefore pauses sending instead of piling up doubt).
 
+Several instances on one shared store (PostgreSQL): the ``sending`` write is a claim decided on the
+newest state (``Outbox.claim``), so of all instances exactly one sends a notification; the claim
+carries the instance's id and a lease, and a claim whose lease ran out (its sender died mid-send) is
+taken over by another instance, sent again and flagged ``ambiguous``. On such a store a start does not
+reset ``sending`` (it may be a live instance's send).
+
 Failures (Microsoft Learn, "Rate limiting" and the proactive-messaging errors):
 * 403/404 (blocked by the user, app not installed, conversation gone) and no stored conversation:
   ``undeliverable`` with the reason, not retried;
@@ -30,6 +36,7 @@ import asyncio
 import logging
 import random
 import time
+import uuid
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -45,6 +52,7 @@ from services.notifications.outbox import (
     SENDING,
     UNDELIVERABLE,
     Outbox,
+    not_before,
 )
 from services.notifications.ratelimit import RateLimiter
 from services.notifications.sender import DeliveryError, Sender
@@ -102,8 +110,14 @@ class Worker:
         installer: Installer | None = None,
         install_wait: float = 30.0,
         install_checks: int = 20,
+        owner: str = "",
+        lease_seconds: float = 120.0,
     ) -> None:
         self.outbox = outbox
+        #: who claims notifications (one id per process) and for how long a claim holds: past it, another
+        #: instance takes a notification over (its sender died mid-send); longer than any send + record
+        self.owner = owner or uuid.uuid4().hex
+        self.lease_seconds = lease_seconds
         self.installer = installer
         #: after installing the app for someone, how long to wait for Teams' installationUpdate, how often
         self.install_wait = install_wait
@@ -167,7 +181,9 @@ class Worker:
         if self._recovered:
             return 0
         now, mono = self.clock(), self.monotonic()
-        in_doubt = self.outbox.in_doubt()
+        # A store shared by several instances: what is in ``sending`` may be another live instance's send;
+        # only an expired lease says its sender died, and ``_due`` takes those over by claiming them.
+        in_doubt = [] if self.outbox.store.shared else self.outbox.in_doubt()
         horizon = max([self.limiter.app.period, *(p for _, p in self.limiter.per_conversation if p <= 60)])
         since = now - timedelta(seconds=horizon)
         recent = sorted((d for d in self.outbox.recent_sends(since) if d["state"] != SENDING),
@@ -249,31 +265,39 @@ class Worker:
             doc = self.outbox.get(doc_id)
             if doc is not None and doc["state"] == PENDING and _not_before(doc) <= now:
                 due.append(doc)
+        due.extend(d for d in self.outbox.expired_claims() if d["id"] not in self._inflight)
         return due
 
     def _next_due(self) -> float | None:
         pending = [d for d in (self.outbox.get(i) for i in self.outbox.pending_ids() if i not in self._inflight)
                    if d is not None]
-        if not pending:
+        claims = [datetime.fromisoformat(d["lease_until"]) for d in self.outbox.in_doubt()
+                  if d.get("lease_until") and d["id"] not in self._inflight]
+        if not pending and not claims:
             return None
         now = self.clock()
-        return max(0.0, min((_not_before(d) - now).total_seconds() for d in pending))
+        return max(0.0, min([(_not_before(d) - now).total_seconds() for d in pending] +
+                            [(at - now).total_seconds() for at in claims]))
 
     # --- one send ---------------------------------------------------------------------------------
     async def _send(self, doc: Document, reference: dict[str, Any], conversation: str) -> None:
-        attempts = int(doc.get("attempts", 0)) + 1
         doc_id = doc["id"]
         on_wire = False
         try:
+            # Durable BEFORE the request leaves: a crash from here on leaves it visibly in doubt. The
+            # claim is decided on the newest state, so of several instances exactly one sends it.
+            claimed = await self.outbox.claim(doc_id, self.owner, self.lease_seconds)
+            if claimed is None:
+                self.stats["claimed_elsewhere"] += 1
+                return
+            attempts = int(claimed["attempts"])
             try:
-                card = self.render(doc)
+                card = self.render(claimed)
             except Exception as exc:  # a notification we cannot render will never render: say so
                 log.exception("cannot render notification", extra={"kind": doc.get("kind")})
                 await self.outbox.record({doc_id: {"state": GIVEN_UP, "attempts": attempts, "status": 0,
                                                    "reason": f"render_failed:{type(exc).__name__}"}})
                 return
-            # Durable BEFORE the request leaves: a crash from here on leaves it visibly in doubt.
-            await self.outbox.record({doc_id: {"state": SENDING, "attempts": attempts}})
             async with self._gate:  # the app-wide slot is taken right before the request leaves
                 await self._on_wire.acquire()  # a disk that stalls stops new requests, not just their records
                 on_wire = True
@@ -361,9 +385,7 @@ class Worker:
         return None
 
 
-def _not_before(doc: Document) -> datetime:
-    value = doc.get("not_before") or ""
-    return datetime.fromisoformat(value) if value else datetime.min.replace(tzinfo=UTC)
+_not_before = not_before
 
 
 def _conversation_of(reference: dict[str, Any], fallback: str) -> str:

@@ -1,12 +1,16 @@
 """Document storage of the bot: the contract, its engines and backup helpers.
 
-Use :func:`open_store`; it returns the journaled engine, the only one fit for the bot's data.
+Use :func:`open_store` for the journaled engine (the embedded default, one process), or
+:func:`open_engine` for the engine the settings select: PostgreSQL when ``STORAGE_URL`` names one (several
+instances sharing a database, see ``services.storage.postgres``), the journaled engine otherwise.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from services.storage.backup import export_data, import_data
 from services.storage.base import Delete, Document, DocumentStore, Op, Put, StoreHealth
@@ -17,6 +21,9 @@ from services.storage.journaled import (
     StoreStats,
     StoreUnavailableError,
 )
+
+if TYPE_CHECKING:
+    from services.storage.postgres import PostgresConfig
 
 __all__ = [
     "Delete",
@@ -32,6 +39,7 @@ __all__ = [
     "StoreUnavailableError",
     "export_data",
     "import_data",
+    "open_engine",
     "open_store",
 ]
 
@@ -56,3 +64,22 @@ def open_store(path: Path, indexes: Mapping[str, Sequence[str]], *, accept_loss:
         StoreUnavailableError: the files cannot be opened (held by another process, unreadable).
     """
     return JournaledTinyStore(path, indexes, accept_loss=accept_loss)
+
+
+async def open_engine(config: PostgresConfig | None, path: Path, indexes: Mapping[str, Sequence[str]], *,
+                      accept_loss: bool = False) -> DocumentStore:
+    """Open the store the settings select for the data that the journaled engine keeps at ``path``.
+
+    With a PostgreSQL ``config`` (``PostgresConfig.from_settings``: ``STORAGE_URL=postgresql://...``) the
+    data lives in the database's schema named after the file (``benefits``, ``state``); without one it is
+    :func:`open_store` (run in a thread). Both kinds have ``created`` (this open made the store).
+
+    Raises:
+        StoreDamagedError: the files are damaged (journaled engine; see ``accept_loss``).
+        StoreUnavailableError: the files or the database cannot be opened.
+    """
+    from services.storage.postgres import PostgresStore
+
+    if config is None:
+        return await asyncio.to_thread(open_store, path, indexes, accept_loss=accept_loss)
+    return await PostgresStore.open(config, indexes, namespace=Path(path).stem)

@@ -13,6 +13,7 @@ import asyncio
 import bisect
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, TypeVar
@@ -109,6 +110,10 @@ class DocumentStore(ABC):
     because they wait for the disk.
     """
 
+    #: several processes write this store (a shared database): work one process would simply own
+    #: (a notification in flight) must be claimed, with a lease, instead
+    shared = False
+
     def __init__(self, indexes: Mapping[str, Sequence[str]] | None = None) -> None:
         self.indexes: dict[str, tuple[str, ...]] = {t: tuple(f) for t, f in (indexes or {}).items()}
         self.orderings: dict[str, dict[str, Ordering]] = {}
@@ -183,6 +188,49 @@ class DocumentStore(ABC):
         before returning override this (the default starts ``apply`` as a task).
         """
         return asyncio.ensure_future(self.apply(ops))
+
+    async def update_each(self, table: str, ids: Sequence[str],
+                          change: Callable[[str, Document | None], Mapping[str, Any] | None]) -> list[Document]:
+        """Read-modify-write of some documents as one atomic batch on their newest versions.
+
+        ``change(doc_id, current)`` gets a copy of the newest stored document (None when absent) and
+        returns the document to write, or None to leave it. No other writer's change to these
+        documents can land between that read and the write, across every process sharing the store:
+        an insert-if-absent or a claim (pending -> sending) is decided once. ``change`` must be quick
+        and free of I/O (an engine may call it inside a database transaction). Returns the documents
+        written (each with its id).
+
+        Raises:
+            ValueError: a bad table name or id, or a document ``change`` returned that is not storable.
+        """
+        ops: list[Op] = []
+        for doc_id in ids:
+            new = change(doc_id, self.get(table, doc_id))
+            if new is not None:
+                ops.append(Put(table, doc_id, new))
+        await self.apply(ops)
+        return [self.get(table, op.doc_id) or {} for op in ops if isinstance(op, Put)]
+
+    def instances(self) -> int:
+        """How many processes use this store now (each takes this share of an app-wide limit); 1 for an
+        engine that one process owns."""
+        return 1
+
+    async def refresh(self) -> None:
+        """Catch up with what other instances sharing the store wrote; the bot calls it before a turn.
+
+        Engines owned by one process have nothing to catch up with (the default does nothing).
+
+        Raises:
+            StoreUnavailableError: the shared store cannot be reached.
+        """
+        return None
+
+    def mutation_lock(self) -> AbstractAsyncContextManager[None]:
+        """A lock to hold around read, check the rules, write: two holders never overlap, and inside it
+        the reads are the newest state. One process's engine needs only an ``asyncio.Lock``; a shared
+        engine serializes across instances. Call once and keep it (it is entered again and again)."""
+        return asyncio.Lock()
 
     @abstractmethod
     def health(self) -> StoreHealth:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 
 class StoreUnavailableError(RuntimeError):
-    """The store refuses writes: it is closed, or a disk error left the journal in doubt."""
+    """The store refuses writes: it is closed, a disk error left the journal in doubt, or the database
+    cannot be reached."""
 
 
 class StoreLockedError(StoreUnavailableError):

@@ -25,6 +25,8 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 CARDS = ".ac-adaptiveCard"
+#: How long opening the Playground may take (a cold UI on a busy machine); each later step has ``timeout``.
+OPEN_TIMEOUT_MS = 90_000
 #: Runs before the Playground's scripts: remember every WebSocket the page opens.
 _TRACK_SOCKETS = """(() => {
     const Native = window.WebSocket;
@@ -63,18 +65,20 @@ class Journey:
 
     # --- actions ---------------------------------------------------------------------------------
     async def open(self, welcome: str = "Welcome, ") -> None:
-        """Open the Playground: it installs the app in the personal chat and the bot greets."""
+        """Open the Playground: it installs the app in the personal chat and the bot greets. The first
+        page of a session waits longer: the Playground's UI and the bot's first turn start cold."""
         context = await self.browser.new_context(viewport={"width": 1280, "height": 1000}, locale="en-US")
         self.page = await context.new_page()
         await self.page.add_init_script(_TRACK_SOCKETS)
         self.page.set_default_timeout(self.timeout_ms)
         await self._mark()
-        await self.page.goto(self.url)
-        await self.composer.wait_for()
+        await self.page.goto(self.url, timeout=OPEN_TIMEOUT_MS)
+        await self.composer.wait_for(timeout=OPEN_TIMEOUT_MS)
         close_log = self.page.get_by_role("button", name="Toggle Log Panel")
         if await close_log.count():
             await close_log.first.click()
-        await self.expect_card(welcome, step="open")
+        await self._wait_changed(CARDS, welcome, self._cards_before, "card", timeout_ms=OPEN_TIMEOUT_MS)
+        await self.screenshot("open")
 
     async def close(self) -> None:
         """Leave the page cleanly: the Playground pushes every bot message to each open UI socket, and a
@@ -157,14 +161,16 @@ class Journey:
         self._cards_before = await self.p.locator(CARDS).all_inner_texts()
         self._paragraphs_before = await self.p.locator("p").all_inner_texts()
 
-    async def _wait_changed(self, selector: str, text: str, before: list[str], what: str) -> None:
+    async def _wait_changed(self, selector: str, text: str, before: list[str], what: str,
+                            timeout_ms: float | None = None) -> None:
         """Poll in the page until an element at an index that is new, or whose text changed, has ``text``."""
         script = """([selector, text, before]) => {
             const now = [...document.querySelectorAll(selector)].map(e => e.innerText);
             return now.some((t, i) => t.includes(text) && (i >= before.length || before[i] !== t));
         }"""
         try:
-            await self.p.wait_for_function(script, arg=[selector, text, before], timeout=self.timeout_ms)
+            await self.p.wait_for_function(script, arg=[selector, text, before],
+                                           timeout=timeout_ms or self.timeout_ms)
         except PlaywrightTimeout:
             await self.screenshot(f"FAILED {what} {text}")
             shown = await self.p.locator(selector).all_inner_texts()

@@ -1,8 +1,9 @@
-"""The store contract, run against both engines (stock TinyDB and the journaled engine).
+"""The store contract, run against every engine (stock TinyDB, the journaled engine, PostgreSQL).
 
-Each test gets an ``engine`` that opens a store at one path in ``tmp_path``, so a test can close and
-reopen it. Both engines must give the same answers: the journaled engine is TinyDB made fast and safe,
-not a different database.
+Each test gets an ``engine`` that opens a store at one place (a path in ``tmp_path``, or a namespace
+of the session's PostgreSQL server), so a test can close and reopen it. Every engine must give the
+same answers: the journaled engine is TinyDB made fast and safe, and PostgreSQL is the same contract
+shared by several instances, not a different database.
 """
 
 from __future__ import annotations
@@ -14,43 +15,54 @@ from typing import Any
 import pytest
 
 from services.storage import Delete, DocumentStore, Put
+from services.storage.postgres import PostgresConfig, PostgresStore
+from tests._common.postgres import PgCluster, unique_namespace
 from tests._common.storage import ENGINES, by_id, contents
 
 INDEXES = {"assignments": ["person_id", "benefit_id"], "people": ["email"]}
 
 
 class Engine:
-    """Opens stores of one kind at one path; closes what it opened."""
+    """Opens stores of one kind at one place; closes what it opened."""
 
-    def __init__(self, kind: str, path: Path) -> None:
+    def __init__(self, kind: str, path: Path, cluster: PgCluster | None = None) -> None:
         self.kind = kind
         self.path = path
+        self.namespace = unique_namespace()
+        self.location = str(path)
+        if cluster is not None:
+            self.config = PostgresConfig(cluster.dsn(), pool_min=1, pool_max=3, poll_seconds=60)
+            self.location = f"{self.config.safe_target}#{self.namespace}"
         self._open: list[DocumentStore] = []
 
-    def open(self) -> DocumentStore:
-        store = ENGINES[self.kind](self.path, INDEXES)
+    async def open(self) -> DocumentStore:
+        if self.kind == "postgres":
+            store: DocumentStore = await PostgresStore.open(self.config, INDEXES, namespace=self.namespace)
+        else:
+            store = ENGINES[self.kind](self.path, INDEXES)
         self._open.append(store)
         return store
 
     async def reopen(self, store: DocumentStore) -> DocumentStore:
         await store.close()
-        return self.open()
+        return await self.open()
 
     async def close_all(self) -> None:
         for store in self._open:
             await store.close()
 
 
-@pytest.fixture(params=sorted(ENGINES))
+@pytest.fixture(params=[*sorted(ENGINES), "postgres"])
 async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Engine]:
-    eng = Engine(request.param, tmp_path / "data" / "benefits.json")
+    cluster = request.getfixturevalue("pg_cluster") if request.param == "postgres" else None
+    eng = Engine(request.param, tmp_path / "data" / "benefits.json", cluster)
     yield eng
     await eng.close_all()
 
 
 @pytest.fixture
-def store(engine: Engine) -> DocumentStore:
-    return engine.open()
+async def store(engine: Engine) -> DocumentStore:
+    return await engine.open()
 
 
 def assignment(person: str, benefit: str, **extra: Any) -> dict[str, Any]:
@@ -256,7 +268,25 @@ class TestConformance:
 
     async def test_health_reports_path(self, engine: Engine, store: DocumentStore) -> None:
         health = store.health()
-        assert health.ready and health.quarantined == () and health.path == str(engine.path)
+        assert health.ready and health.quarantined == () and health.path == engine.location
+
+    async def test_update_each_reads_the_newest_and_writes_what_change_returns(self, store: DocumentStore) -> None:
+        await store.apply([Put("outbox", "n1", {"state": "pending", "tries": 1})])
+        seen: dict[str, Any] = {}
+
+        def claim(doc_id: str, current: dict[str, Any] | None) -> dict[str, Any] | None:
+            seen[doc_id] = current
+            if current is None or current["state"] != "pending":
+                return None
+            return {**current, "state": "sending", "tries": current["tries"] + 1}
+
+        written = await store.update_each("outbox", ["n1", "absent"], claim)
+        assert seen == {"n1": {"id": "n1", "state": "pending", "tries": 1}, "absent": None}
+        assert written == [{"id": "n1", "state": "sending", "tries": 2}]
+        assert await store.update_each("outbox", ["n1"], claim) == []  # no longer pending
+        assert store.get("outbox", "n1") == {"id": "n1", "state": "sending", "tries": 2}
+        inserted = await store.update_each("outbox", ["n2"], lambda i, cur: {"state": "new"} if cur is None else None)
+        assert inserted == [{"id": "n2", "state": "new"}] and store.get("outbox", "n2") == {"id": "n2", "state": "new"}
 
 
 def _words(doc: dict[str, Any]) -> list[str]:

@@ -1,0 +1,181 @@
+"""Three bot processes on one PostgreSQL database, driven round-robin over HTTP as Teams would: the seat
+races give exactly the seats there are, a redelivered click has one effect, every assignee notice is sent
+once by one of them, and after one process is killed (``kill -9``) and the database restarted, the
+others go on by themselves."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import ClientSession
+
+from services.repository import INDEXES
+from services.storage.postgres import PostgresConfig, PostgresStore
+from tests._common.fake_connector import FakeConnector
+from tests._common.harness import ALEX, BOT, DIEGO, ISAIAH, LEE, MEGAN, NESTOR
+from tests._common.postgres import PgCluster
+
+ROOT = Path(__file__).resolve().parents[2]
+PEOPLE = (LEE, MEGAN, NESTOR, DIEGO, ISAIAH)
+
+
+class Instance:
+    """``python -m bot serve`` on a free loopback port, its store in PostgreSQL."""
+
+    def __init__(self, folder: Path, url: str) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        folder.mkdir(parents=True)
+        self.log = folder / "bot.log"
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "DATA_DIR": str(folder / "data"), "PORT": str(self.port),
+               "HOST": "127.0.0.1", "SEED_DEMO": "true", "LOG_LEVEL": "WARNING", "MicrosoftAppId": "",
+               "STORAGE_URL": url, "PG_POLL_SECONDS": "0.2", "PG_CONNECT_TIMEOUT_SECONDS": "2",
+               "NOTIFY_BACKOFF_SECONDS": "0.2"}
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=env, stdout=log,
+                                         stderr=subprocess.STDOUT)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+@pytest.fixture
+def cluster_url(pg_cluster: PgCluster) -> str:
+    return pg_cluster.new_database()
+
+
+@pytest.fixture
+async def instances(cluster_url: str, tmp_path: Path, session: ClientSession) -> AsyncIterator[list[Instance]]:
+    first = Instance(tmp_path / "i1", cluster_url)  # the first creates the schema and the demo organization
+    await ready(session, first)
+    started = [first, Instance(tmp_path / "i2", cluster_url), Instance(tmp_path / "i3", cluster_url)]
+    try:
+        for instance in started[1:]:
+            await ready(session, instance)
+        yield started
+    finally:
+        for instance in started:
+            instance.stop()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[ClientSession]:
+    async with ClientSession() as http:
+        yield http
+
+
+async def ready(session: ClientSession, instance: Instance) -> None:
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline:
+        assert instance.proc.poll() is None, instance.log.read_text(errors="replace")
+        try:
+            async with session.get(f"{instance.base}/readyz") as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"not ready: {instance.log.read_text(errors='replace')}")
+
+
+def activity(connector: FakeConnector, user: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {"type": "message", "id": uuid.uuid4().hex, "channelId": "msteams", "serviceUrl": connector.url,
+            "from": user, "recipient": BOT, "locale": "en-US",
+            "conversation": {"id": f"a:personal-{user['id']}", "conversationType": "personal", "tenantId": "t1"},
+            "channelData": {"tenant": {"id": "t1"}}, **fields}
+
+
+def assign(connector: FakeConnector, benefit_id: str, person: dict[str, Any]) -> dict[str, Any]:
+    data = {"action": "assign_user", "benefit_id": benefit_id, "person_id": person["aadObjectId"]}
+    return activity(connector, ALEX, type="invoke", name="adaptiveCard/action",
+                    value={"action": {"type": "Action.Execute", "verb": "assign_user", "data": data},
+                           "trigger": "manual"})
+
+
+async def post(session: ClientSession, instance: Instance, body: dict[str, Any]) -> tuple[int, Any]:
+    async with session.post(f"{instance.base}/api/messages", json=body) as resp:
+        return resp.status, (await resp.json() if resp.content_type == "application/json" else None)
+
+
+async def current_holders(url: str, benefit_id: str) -> Counter[str]:
+    store = await PostgresStore.open(PostgresConfig(url, pool_min=1, pool_max=2), INDEXES, poll=False)
+    try:
+        return Counter(d["person_id"] for d in store.find("assignments", "benefit_id", benefit_id)
+                       if not d.get("removed_at"))
+    finally:
+        await store.close()
+
+
+def notices(connector: FakeConnector) -> Counter[str]:
+    """Proactive messages per conversation (only Alex acts, by invokes answered in the HTTP response)."""
+    return Counter(a["_conversation"] for a in list(connector.sent) if a["_conversation"] != f"a:personal-{ALEX['id']}")
+
+
+async def settle(connector: FakeConnector, expected: Counter[str]) -> None:
+    deadline = time.monotonic() + 20
+    for _ in range(400):
+        if notices(connector) == expected or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(1.0)  # a duplicate would arrive meanwhile
+    assert notices(connector) == expected
+
+
+@pytest.mark.slow
+async def test_three_processes_on_one_database_are_one_bot(instances: list[Instance], connector: FakeConnector,
+                                                           session: ClientSession, cluster_url: str,
+                                                           pg_cluster: PgCluster) -> None:
+    for n, person in enumerate((ALEX, *PEOPLE)):  # each person's chat is recorded by another instance
+        status, _ = await post(session, instances[n % 3], activity(connector, person, text="help"))
+        assert status in (200, 201)
+    connector.clear()
+    # Alex clicks five assign buttons (stale cards) for the three seats, round-robin over the instances
+    results = await asyncio.gather(*(post(session, instances[n % 3], assign(connector, "vs-enterprise", person))
+                                     for n, person in enumerate(PEOPLE)))
+    texts = [json.dumps(body["value"]["body"][0], ensure_ascii=False) for _, body in results]
+    assert sum("is assigned to" in t for t in texts) == 3, texts
+    assert sum("Every seat of" in t for t in texts) == 2, texts  # the refusal, in the card
+    holders = await current_holders(cluster_url, "vs-enterprise")
+    assert sum(holders.values()) == 3 and set(holders.values()) == {1}
+    # one click redelivered to every instance at once: one assignment
+    click = assign(connector, "vs-professional", LEE)
+    await asyncio.gather(*(post(session, instance, click) for instance in instances))
+    assert (await current_holders(cluster_url, "vs-professional"))[LEE["aadObjectId"]] == 1
+    expected = Counter(f"a:personal-{p['id']}" for p in PEOPLE if p["aadObjectId"] in holders)
+    expected[f"a:personal-{LEE['id']}"] += 1
+    await settle(connector, expected)  # every assignee told once, by one of the three
+    # one instance dies without a word, the database restarts; the others go on by themselves
+    instances[2].proc.send_signal(signal.SIGKILL)
+    instances[2].proc.wait(10)
+    pg_cluster.restart("immediate")
+    for instance in instances[:2]:
+        await ready(session, instance)
+    status, body = await post(session, instances[1], assign(connector, "vs-professional", NESTOR))
+    assert status == 200 and "is assigned to" in json.dumps(body["value"]["body"][0]), body
+    expected[f"a:personal-{NESTOR['id']}"] += 1
+    await settle(connector, expected)
+    assert (await current_holders(cluster_url, "vs-professional"))[NESTOR["aadObjectId"]] == 1

@@ -1,0 +1,151 @@
+"""The bot on PostgreSQL (``STORAGE_URL``): two bot apps on one database act as one bot over HTTP, and a
+database that goes away is reported by ``/readyz``, answered with "try again", and recovered from alone."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp import ClientSession
+
+from domain.models import Role
+from tests._common.fake_connector import FakeConnector
+from tests._common.harness import (
+    ALEX,
+    DIEGO,
+    ISAIAH,
+    LEE,
+    MEGAN,
+    NESTOR,
+    BotClient,
+    all_text,
+    bot_settings,
+    cards_in,
+    start_bot,
+    texts_in,
+)
+from tests._common.postgres import PgCluster
+
+LEE_ID, NESTOR_ID, DIEGO_ID, MEGAN_ID = (p["aadObjectId"] for p in (LEE, NESTOR, DIEGO, MEGAN))
+
+
+@pytest.fixture
+async def two_bots(pg_cluster: PgCluster, connector: FakeConnector, tmp_path: Path
+                   ) -> AsyncIterator[tuple[BotClient, BotClient]]:
+    """Two bot apps (two instances) on one fresh database, each with its own (unused) data folder."""
+    url = pg_cluster.new_database()
+    runners, clients = [], []
+    async with ClientSession() as session:
+        for n in (1, 2):
+            runner, base = await start_bot(bot_settings(tmp_path / f"data{n}", STORAGE_URL=url,
+                                                        PG_POLL_SECONDS="30"))
+            runners.append(runner)
+            clients.append(BotClient(base, connector, session, app=runner.app))
+        yield clients[0], clients[1]
+        for runner in runners:
+            await runner.cleanup()
+
+
+def card_text(body: dict) -> str:  # type: ignore[type-arg]
+    assert body["statusCode"] == 200, body
+    return all_text(body["value"]["body"][0])
+
+
+async def test_two_instances_are_one_bot(two_bots: tuple[BotClient, BotClient], tmp_path: Path) -> None:
+    one, two = two_bots
+    assert not [p for n in (1, 2) for p in (tmp_path / f"data{n}").glob("*.json")]  # nothing went to files
+    async with one.session.get(f"{one.base}/readyz") as resp:
+        body = await resp.json()
+        assert resp.status == 200 and body["status"] == "ready"
+        assert [s["path"].rsplit("#", 1)[1] for s in body["stores"]] == ["benefits", "state"]
+    assert len(one.service.repo.people()) == len(two.service.repo.people()) > 0  # seeded once, seen by both
+    alex = one.service.repo.person(ALEX["aadObjectId"])
+    isaiah = one.service.repo.person(ISAIAH["aadObjectId"])
+    assert alex is not None and isaiah is not None
+    await one.service.set_roles(alex, isaiah.id, frozenset({Role.GLOBAL_ADMIN}))
+    await one.service.assign(alex, "vs-enterprise", LEE_ID)
+    await one.service.assign(alex, "vs-enterprise", NESTOR_ID)
+    # two admins, each on another instance, click for the last seat at the same moment
+    results = await asyncio.gather(
+        one.execute(ALEX, "assign_user", {"benefit_id": "vs-enterprise", "person_id": DIEGO_ID}),
+        two.execute(ISAIAH, "assign_user", {"benefit_id": "vs-enterprise", "person_id": MEGAN_ID}),
+    )
+    notices = [card_text(body) for _, body, _ in results]
+    assert sum("is assigned to" in n for n in notices) == 1, notices
+    assert sum("Every seat" in n for n in notices) == 1, notices
+    for client in (one, two):
+        await client.service.store.refresh()
+        held = [a for a in client.service.repo.assignments_of_benefit("vs-enterprise") if a.is_current]
+        assert len(held) == 3
+    # a redelivered click arrives at the other instance: one effect
+    activity = one.activity(ALEX, type="invoke", name="adaptiveCard/action", value={
+        "action": {"type": "Action.Execute", "verb": "assign_user",
+                   "data": {"action": "assign_user", "benefit_id": "vs-professional", "person_id": LEE_ID}}})
+    assert (await one.post(activity))[0] == 200
+    assert (await two.post(activity))[0] == 200
+    held = [a for a in two.service.repo.assignments_of_benefit("vs-professional") if a.is_current]
+    assert [a.person_id for a in held].count(LEE_ID) == 1
+    # a person's language chosen on one instance is spoken by the other on the next turn
+    assert "简体中文" in " ".join(texts_in(await one.say(LEE, "language zh-CN")))
+    assert "我能为你做什么" in all_text(cards_in(await two.say(LEE, "help"))[0])
+
+
+async def test_a_lost_database_is_reported_and_recovered_from(pg_cluster: PgCluster, connector: FakeConnector,
+                                                             tmp_path: Path) -> None:
+    url = pg_cluster.new_database()
+    runner, base = await start_bot(bot_settings(tmp_path / "data", STORAGE_URL=url, PG_POLL_SECONDS="0.1",
+                                                PG_CONNECT_TIMEOUT_SECONDS="1"))
+    try:
+        async with ClientSession() as session:
+            bot = BotClient(base, connector, session, app=runner.app)
+            assert (await bot.say(ALEX, "help"))
+            pg_cluster.stop("immediate")
+            try:
+                for _ in range(100):  # the background catch-up notices within a connect timeout
+                    async with session.get(f"{base}/readyz") as resp:
+                        body = await resp.json()
+                    if resp.status == 503:
+                        break
+                    await asyncio.sleep(0.1)
+                assert resp.status == 503 and body["status"] == "not ready", body
+                assert any("database" in store["detail"] and not store["ready"] for store in body["stores"]), body
+                before = len(connector.sent)
+                status, _ = await bot.post(bot.activity(ALEX, text="help"))
+                assert status < 500
+                replies = texts_in(connector.sent[before:])
+                assert any("try again in a moment" in t for t in replies), replies
+            finally:
+                pg_cluster.start()
+            for _ in range(100):
+                async with session.get(f"{base}/readyz") as resp:
+                    if resp.status == 200:
+                        break
+                await asyncio.sleep(0.1)
+            assert resp.status == 200
+            assert "What I can do for you" in all_text(cards_in(await bot.say(ALEX, "help"))[0])
+    finally:
+        await runner.cleanup()
+
+
+async def test_bot_state_e_tags_hold_across_instances(pg_cluster: PgCluster) -> None:
+    from bot.state_storage import ETagConflictError, TinyDBStateStorage
+    from services.storage.postgres import PostgresConfig, PostgresStore
+    from tests._common.postgres import unique_namespace
+
+    namespace = unique_namespace()
+    config = PostgresConfig(pg_cluster.dsn(), pool_min=1, pool_max=3, poll_seconds=60)
+    stores = [await PostgresStore.open(config, {}, namespace=namespace) for _ in range(2)]
+    try:
+        one, two = (TinyDBStateStorage(store) for store in stores)
+        await one.write({"conv-1": {"turns": 1}})
+        first, second = (await one.read(["conv-1"]))["conv-1"], (await two.read(["conv-1"]))["conv-1"]
+        assert first["e_tag"] == second["e_tag"]  # both instances read the same version
+        await one.write({"conv-1": {**first, "turns": 2}})
+        with pytest.raises(ETagConflictError):  # the other instance's copy is stale now
+            await two.write({"conv-1": {**second, "turns": 3}})
+        assert (await two.read(["conv-1"]))["conv-1"]["turns"] == 2
+    finally:
+        for store in stores:
+            await store.close()
