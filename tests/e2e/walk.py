@@ -948,11 +948,25 @@ class Walk:
             # walk has not clicked yet (Back to a request reached when it was sent)
             self._way_back_later.append((kind, verbs, came_from, places, button, self._last_shot))
 
+    def _leads_back(self, verbs: set[str], came_from: Kind, places: list[Kind]) -> bool:
+        return any(has_way_back(verbs, place, self.openers) for place in places) or \
+            bool(verbs & self.place_openers.get(came_from.face, set()) - {came_from.via_verb})
+
     async def check_ways_back_later(self) -> None:
-        """The ways back not seen on arrival, with every verb the walk has seen open each card."""
+        """The ways back not seen on arrival, with every verb the walk has seen open each card; a
+        button whose verb the walk never saw open a card (its budget ran out first) is clicked now."""
         for kind, verbs, came_from, places, button, shot in self._way_back_later:
-            if any(has_way_back(verbs, place, self.openers) for place in places) or \
-                    verbs & self.place_openers.get(came_from.face, set()) - {came_from.via_verb}:
+            known = set().union(*self.openers.values()) if self.openers else set()
+            for verb in sorted(verbs - MENU_VERBS - known):
+                if self._leads_back(verbs, came_from, places):
+                    break
+                key = next((k for k in kind.keys if k in (f"Execute:{verb}", f"Submit:{verb}")), None)
+                if key is None:
+                    continue
+                with contextlib.suppress(Exception):  # judged below: no way back found is the finding
+                    if await self.goto(kind.signature):
+                        await self.perform(Step((), Target(key)), current=kind)
+            if self._leads_back(verbs, came_from, places):
                 continue
             wanted = sorted(set().union(*(self.openers.get(p.face, {p.via_verb}) for p in places)))
             self._last_shot = shot
