@@ -57,7 +57,9 @@ async def browser(stack: Stack):  # noqa: ANN201 - a playwright Browser
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def journey(request: pytest.FixtureRequest, browser, stack: Stack, pg: Playground) -> AsyncIterator[Journey]:  # noqa: ANN001
-    """A fresh page for one journey; screenshots go to tests/e2e/screenshots/<test name>/."""
-    trip = Journey(browser, stack.browser_url, request.node.name)
+    """A fresh page for one journey; screenshots go to tests/e2e/screenshots/<test name>/. A module
+    whose journeys wait long on the bot's answers sets ``JOURNEY_TIMEOUT`` (seconds per step)."""
+    trip = Journey(browser, stack.browser_url, request.node.name,
+                   timeout=getattr(request.module, "JOURNEY_TIMEOUT", 15.0))
     yield trip
     await trip.close()

@@ -77,8 +77,7 @@ class Journey:
         close_log = self.page.get_by_role("button", name="Toggle Log Panel")
         if await close_log.count():
             await close_log.first.click()
-        await self._wait_changed(CARDS, welcome, self._cards_before, "card", timeout_ms=OPEN_TIMEOUT_MS)
-        await self.screenshot("open")
+        await self.expect_card(welcome, step="open", timeout_ms=OPEN_TIMEOUT_MS)
 
     async def close(self) -> None:
         """Leave the page cleanly: the Playground pushes every bot message to each open UI socket, and a
@@ -137,9 +136,9 @@ class Journey:
         await self.p.get_by_role("option").filter(has_text=person).first.click()
 
     # --- checks ----------------------------------------------------------------------------------
-    async def expect_card(self, text: str, step: str | None = None) -> None:
+    async def expect_card(self, text: str, step: str | None = None, timeout_ms: float | None = None) -> None:
         """A card that appeared or changed since the latest action contains ``text``."""
-        await self._wait_changed(CARDS, text, self._cards_before, "card")
+        await self._wait_changed(CARDS, text, self._cards_before, "card", timeout_ms)
         await self.screenshot(step or f"card {text}")
 
     async def expect_text(self, text: str, step: str | None = None) -> None:

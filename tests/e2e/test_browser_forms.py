@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-import pytest_asyncio
 
 from tests.e2e.journey import CARDS, Journey
-from tests.e2e.playground import Playground
-from tests.e2e.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def journey(request: pytest.FixtureRequest, browser, stack: Stack, pg: Playground) -> AsyncIterator[Journey]:  # noqa: ANN001
-    """The suite's journey with more patience: these journeys wait on the bot's answers while other
-    browsers may share the machine."""
-    trip = Journey(browser, stack.browser_url, request.node.name, timeout=45.0)
-    yield trip
-    await trip.close()
+#: seconds per step: these journeys wait on the bot's answers while other browsers may share the machine
+JOURNEY_TIMEOUT = 45.0
 
 
 async def test_a_refused_marketing_contact_keeps_the_user(journey: Journey) -> None:
