@@ -1,13 +1,13 @@
 """Click like a person: each demo role walks every kind of card from the menu, in all three languages.
 
-For each role the Playground is started *as* that person (fresh data folder, so destructive buttons
-leave the next walk unchanged); the walk clicks every button of every kind of card reachable from the
-menu in en-US, then switches language with the bot's own language card and reaches every kind again in
-zh-CN and zh-TW (see ``tests/e2e/walk.py`` for what it checks). A failure lists each finding with the
-role, language, card, button, what went wrong and the screenshot; ``walk.json`` beside the screenshots
-keeps the findings and figures. Budgets: ``ROLES`` (en-US, per role), ``WALK_TWIN_SECONDS`` (each
-Chinese walk), ``WALK_CLICKS``, all scaled by ``WALK_SCALE``.
-"""
+For each role the Playground is started *as* that person on a stack of its own (fresh data folder), and
+the four roles walk at once; the walk clicks every button of every kind of card reachable from the menu
+in en-US, then switches language with the bot's own language card and reaches every kind again in zh-CN
+and zh-TW (see ``tests/e2e/walk.py`` for what it checks, and how it puts back the data its own clicks
+changed). A failure lists each finding with the role, language, card, button, what went wrong and the
+screenshot; ``walk-<role>.json`` beside the screenshots keeps the findings and figures. Budgets: ``ROLES``
+(en-US, per role), ``WALK_TWIN_SECONDS`` (each Chinese walk), ``WALK_CLICKS``, all scaled by
+``WALK_SCALE``; what a budget leaves unclicked is listed as ``left_out``."""
 
 from __future__ import annotations
 

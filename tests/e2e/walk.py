@@ -14,16 +14,22 @@ filled plausibly. It records what a person would stumble on:
 - in zh-CN and zh-TW, an English word in a card (brand and product names, people, emails and URLs aside).
 
 *Kinds* of cards and *buttons* are named by what they do, not by their words, so a Chinese card is
-the twin of its English one: a card's kind is the set of its actions' verbs (``Action.Execute``/
-``Action.Submit``) and input ids, or its root ``id`` when it has one; a button's key is its action type
-with its verb, its toggled target, its link's host or its sub-card's verbs. A walk in Chinese reaches
-every kind the English walk found, along the route the English walk found it, checks it, and clicks
-only the buttons its English twin did not have.
+the twin of its English one: a card's kind is the verb that brought it, the verbs of its own buttons and
+the families of its element ids (``details-cloud-…``: the Cloud list, not the Visual Studio list), or its
+root ``id`` when it has one; a button's key is its action type with its verb, its toggled target, its
+link's host or its sub-card's verbs. A walk in Chinese starts from the English walk's first data,
+reaches every kind the English walk found in the order it found them, by what first showed it, checks
+it, and clicks only the buttons its English twin did not have.
 
-Routes are replayed from the menu (``help`` typed in the composer): a click often replaces its card
-in place (``Action.Execute``), so the way back to a card is the way there. The walk is bounded by a
-visited set of (kind, button, filled), a click budget and a time budget; what a budget leaves out is
-reported, never silently dropped. Each step's screenshot is kept under ``tests/e2e/screenshots/``.
+A card is reached again by sending again what first showed it (a click often replaces its card in
+place, ``Action.Execute``, so the way back to a card is the way there), or, while the data is as it was
+when the card was last on screen, by showing that card again. The walk's own clicks change the data (a
+package cancelled, a seat removed): when a card can no longer be reached so, the bot is restarted on a
+copy of its data taken just before the click that first showed it (:class:`Snapshots`). A button that
+sends none of the card's inputs and sends exactly what a clicked one sent is that click again (the
+renderer validates nothing for it), and is counted, not clicked. The walk is bounded by a visited set
+of (kind, button, filled), a click budget and a time budget; what a budget leaves out is reported,
+never silently dropped. Each step's screenshot is kept under ``tests/e2e/screenshots/``.
 """
 
 from __future__ import annotations
