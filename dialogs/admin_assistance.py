@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from cards.assistance import assistance_form
-from dialogs.actions import ADMINS, ROLE_REFUSALS, ActionResult, action
+from dialogs.actions import ADMINS, ActionResult, action
 from dialogs.admin_view import new_nonce, page_of, refusal, render_list
 from dialogs.requests import service_request_page
 from dialogs.turn import Turn
@@ -36,7 +36,7 @@ async def submit_assistance(turn: Turn, data: dict[str, Any]) -> ActionResult:
             turn.person, benefit_id, str(data.get("phase") or ""), str(data.get("topic") or ""),
             str(data.get("description") or ""), op_key=turn.op_key)
     except RuleViolation as violation:
-        if violation.code in ROLE_REFUSALS:
+        if turn.workflows.is_role_refusal(violation.code):
             raise
         benefit = turn.service.repo.benefit(benefit_id)
         if benefit is not None and rules.accepts_assistance_requests(benefit):

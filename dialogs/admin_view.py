@@ -18,7 +18,7 @@ from cards.base import Card, notice
 from cards.benefit_list import MAX_ASSIGNEE_LINES, MAX_CHOICES, PAGE_SIZE, ListView, clamp_page, list_card
 from cards.overview import overview_card
 from cards.text import compose
-from dialogs.actions import ROLE_REFUSALS, ActionResult, allowed_verbs
+from dialogs.actions import ActionResult
 from dialogs.turn import Turn
 from domain.errors import RuleViolation, RuleViolations
 from domain.models import Category
@@ -51,7 +51,7 @@ def list_view(turn: Turn, category: Category, page: int = 0) -> ListView:
         people=people,
         packages={p.id: p for p in service.repo.packages()},
         account_email=org.account_email if org else "", page=page, nonce=new_nonce(),
-        allowed=allowed_verbs(turn.person),
+        allowed=turn.workflows.allowed_verbs(turn.person),
     )
 
 
@@ -62,7 +62,7 @@ def render_list(turn: Turn, category: Category, page: int = 0, outcome: dict[str
 def render_overview(turn: Turn, outcome: dict[str, Any] | None = None) -> Card:
     summaries = turn.service.overview(turn.person)
     packages = turn.service.repo.packages()
-    verbs = allowed_verbs(turn.person)
+    verbs = turn.workflows.allowed_verbs(turn.person)
     if outcome is None:  # the same data in the same language gives the same card: the turn's memo may keep it
         return turn.memo(turn.t, (tuple(summaries), tuple(packages), verbs),
                             lambda: overview_card(summaries, packages, turn.t, set(verbs)))
@@ -87,7 +87,7 @@ async def change_then_show(turn: Turn, category: Category | None, page: int,
     try:
         outcome = await change()
     except RuleViolation as violation:
-        if violation.code in ROLE_REFUSALS or reraise(violation):
+        if turn.workflows.is_role_refusal(violation.code) or reraise(violation):
             raise
         outcome = refusal(turn, violation)
     if category is None:

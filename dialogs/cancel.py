@@ -13,10 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 from cards.cancel import cancel_list_card, confirm_card
-from dialogs.actions import GLOBAL_ADMINS, ActionResult, action
+from dialogs.actions import GLOBAL_ADMINS, ActionResult, Menu, Phrases, action
 from dialogs.requests import service_request_page
 from dialogs.turn import Turn
-from domain import errors, rules
+from domain import rules
 from domain.errors import RuleViolation, RuleViolations
 from domain.models import ServiceRequest
 
@@ -30,7 +30,9 @@ def _open(turn: Turn) -> dict[str, ServiceRequest]:
     return {r.package_id: r for r in found if r is not None}
 
 
-@action("cancel_start", roles=GLOBAL_ADMINS)
+@action("cancel_start", roles=GLOBAL_ADMINS, menu=Menu("menu.cancel", 100), phrases=Phrases(
+    en_US=("cancel", "refund", "cancel a benefit"), zh_CN=("取消", "退款", "取消权益"),
+    zh_TW=("取消", "退款", "取消權益")))
 async def cancel_start(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_admin(turn.person)
     return ActionResult(cancel_list_card(turn.t, _checks(turn), open_requests=_open(turn)))
@@ -54,7 +56,7 @@ async def cancel_package(turn: Turn, data: dict[str, Any]) -> ActionResult:
     try:
         request = await turn.service.prepare_cancellation(turn.person, package.id, op_key=turn.op_key)
     except RuleViolation as violation:
-        if violation.code in (errors.NEEDS_GLOBAL_ADMIN, errors.NOT_AN_ADMIN):
+        if turn.workflows.is_role_refusal(violation.code):
             raise
         messages = [turn.t(v.code, **v.params) for v in getattr(violation, "violations", [violation])]
         return ActionResult(cancel_list_card(turn.t, _checks(turn), open_requests=_open(turn)), tuple(messages))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from cards.gtm import CONTACT_LANGUAGES, contact_form, gtm_card
-from dialogs.actions import GO_TO_MARKET_ADMINS, ROLE_REFUSALS, ActionResult, action
+from dialogs.actions import GO_TO_MARKET_ADMINS, ActionResult, Menu, Phrases, action
 from dialogs.people import known_person, resolve_person
 from dialogs.turn import Turn
 from domain import errors, rules
@@ -27,13 +27,16 @@ def page(turn: Turn, outcome: dict[str, Any] | None = None) -> dict[str, Any]:
     return gtm_card(turn.t, offers, contact, person, turn.service.today(), outcome, packages)
 
 
-@action("list_go_to_market", roles=GO_TO_MARKET_ADMINS)
+@action("list_go_to_market", roles=GO_TO_MARKET_ADMINS, menu=Menu("menu.go_to_market", 80), phrases=Phrases(
+    en_US=("go-to-market", "go to market", "gtm", "offers"), zh_CN=("市场投放", "市场投放权益"),
+    zh_TW=("進入市場", "進入市場供應項目")))
 async def list_go_to_market(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_can_manage_go_to_market(turn.person)
     return ActionResult(page(turn))
 
 
-@action("marketing_contact", roles=GO_TO_MARKET_ADMINS)
+@action("marketing_contact", roles=GO_TO_MARKET_ADMINS, phrases=Phrases(
+    en_US=("marketing contact",), zh_CN=("营销联系人",), zh_TW=("行銷連絡人",)))
 async def marketing_contact(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_can_manage_go_to_market(turn.person)
     repo = turn.service.repo
@@ -60,7 +63,7 @@ async def set_marketing_contact(turn: Turn, data: dict[str, Any]) -> ActionResul
             turn.person, person.id, values["alternate_email"], values["phone"], values["preferred_language"],
             op_key=turn.op_key)
     except RuleViolation as violation:
-        if violation.code in ROLE_REFUSALS:
+        if turn.workflows.is_role_refusal(violation.code):
             raise
         chosen = known_person(turn, values["person_id"])
         if chosen is not None:  # the picker's value (an Entra id, an email) as the form's choices name it
@@ -94,7 +97,7 @@ async def activate_offer(turn: Turn, data: dict[str, Any]) -> ActionResult:
     try:
         offer = await turn.service.request_offer_activation(turn.person, benefit_id, op_key=turn.op_key)
     except RuleViolation as violation:
-        if violation.code in ROLE_REFUSALS:
+        if turn.workflows.is_role_refusal(violation.code):
             raise
         message = turn.t(violation.code, **violation.params)
         return ActionResult(page(turn, {"key": "gtm.refused", "style": "attention", "params": {"reason": message}}))

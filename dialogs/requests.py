@@ -25,7 +25,7 @@ from cards.requests import (
     service_request_card,
     submitted_card,
 )
-from dialogs.actions import ADMINS, GLOBAL_ADMINS, ROLE_REFUSALS, ActionResult, action
+from dialogs.actions import ADMINS, GLOBAL_ADMINS, ActionResult, Menu, Phrases, action
 from dialogs.admin_view import new_nonce, reason
 from dialogs.turn import Turn
 from domain import errors, rules
@@ -85,7 +85,8 @@ def _request(turn: Turn, data: dict[str, Any]) -> ServiceRequest:
     return request
 
 
-@action("request_benefit")
+@action("request_benefit", menu=Menu("menu.request_benefit", 20), phrases=Phrases(
+    en_US=("request", "request a benefit", "ask for"), zh_CN=("申请", "请求权益"), zh_TW=("申請", "要求權益")))
 async def request_benefit(turn: Turn, data: dict[str, Any]) -> ActionResult:
     return ActionResult(request_form_card(turn.t, requestable(turn.service, turn.person)))
 
@@ -127,7 +128,7 @@ async def decide_request(turn: Turn, data: dict[str, Any]) -> ActionResult:
         decided, _ = await turn.service.decide_request(turn.person, request.id, approve,
                                                        str(data.get("alternate_email") or ""))
     except RuleViolation as violation:
-        if violation.code in ROLE_REFUSALS:
+        if turn.workflows.is_role_refusal(violation.code):
             raise
         current = turn.service.repo.request(request.id) or request
         message = turn.t(violation.code, **violation.params)
@@ -147,7 +148,8 @@ def _page_of(read: Callable[[int, int], tuple[list[T], int]], number: int) -> Pa
     return Page(rows, total, number, size=REQUESTS_PAGE)
 
 
-@action("requests", roles=ADMINS)
+@action("requests", roles=ADMINS, menu=Menu("menu.requests", 90), phrases=Phrases(
+    en_US=("requests", "pending requests"), zh_CN=("服务请求",), zh_TW=("服務要求",)))
 async def pending_requests(turn: Turn, data: dict[str, Any]) -> ActionResult:
     """A page of the benefit requests to decide (each sent as its own card to decide on) and a page of
     the open Partner Center service requests."""
@@ -208,7 +210,7 @@ async def record_request_number(turn: Turn, data: dict[str, Any]) -> ActionResul
     try:
         recorded = await turn.service.record_request_number(turn.person, request.id, typed, op_key=turn.op_key)
     except RuleViolation as violation:
-        if violation.code in ROLE_REFUSALS:
+        if turn.workflows.is_role_refusal(violation.code):
             raise
         current = turn.service.repo.request(request.id) or request
         return service_request_page(turn, current, error=reason(turn, violation), typed=typed)
@@ -223,7 +225,7 @@ async def close_request(turn: Turn, data: dict[str, Any]) -> ActionResult:
         closed = await turn.service.close_request(turn.person, request.id, str(data.get("outcome") or ""),
                                                   op_key=turn.op_key)
     except RuleViolation as violation:
-        if violation.code in ROLE_REFUSALS:
+        if turn.workflows.is_role_refusal(violation.code):
             raise
         current = turn.service.repo.request(request.id) or request
         return service_request_page(turn, current, error=reason(turn, violation))
