@@ -413,7 +413,10 @@ def _op_key(context: TurnContext) -> str | None:
     """Redelivered activities keep their id; a card click's nonce (if any) identifies the click."""
     activity: Activity = context.activity
     value = activity.value if isinstance(activity.value, dict) else {}
-    data = ((value.get("action") or {}).get("data") or {}) if activity.type == ActivityTypes.invoke else value
+    data: Any = value
+    if activity.type == ActivityTypes.invoke:
+        action = value.get("action")  # an object for a card's click; a file consent's is a word
+        data = action.get("data") if isinstance(action, dict) else None
     nonce = data.get("nonce") if isinstance(data, dict) else None
     if nonce:
         return f"click:{activity.from_property.id}:{nonce}"

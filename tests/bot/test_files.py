@@ -9,6 +9,7 @@ import pytest
 
 from bot.files import consent_card, read_answer, uploadable
 from dialogs.actions import FileResult
+from tests._common.harness import ALEX, BotClient
 
 CONTEXT = {"verb": "export_visual_studio", "data": {"page": 1}}
 INFO = {"name": "a.csv", "uploadUrl": "https://contoso-my.sharepoint.com/upload?x=1",
@@ -46,3 +47,10 @@ def test_uploads_go_over_https_or_to_this_machine() -> None:
     assert uploadable("https://contoso-my.sharepoint.com/x")
     assert uploadable("http://127.0.0.1:8080/put") and uploadable("http://localhost/put")
     assert not uploadable("http://contoso.com/x") and not uploadable("ftp://127.0.0.1/x") and not uploadable("https://")
+
+
+@pytest.mark.parametrize("value", [{"action": "accept", "context": CONTEXT}, {"action": "decline", "context": 5},
+                                   {"action": ["x"]}, "accept"])
+async def test_an_answer_the_bot_cannot_read_is_a_400_not_a_failed_turn(bot: BotClient, value: Any) -> None:
+    status, _ = await bot.post(bot.activity(ALEX, type="invoke", name="fileConsent/invoke", value=value))
+    assert status == 400
