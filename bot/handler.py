@@ -276,7 +276,7 @@ class BenefitsBot(TeamsActivityHandler):
             blocked = await self._authorize(turn, name, data)
             if blocked is not None:
                 return blocked
-            result = await workflow.handler(turn, data)
+            result = await workflow.run(turn, data)
             if result.file is not None:  # offered now; made again and uploaded once accepted
                 await self._send_attachment(turn.context, files.consent_card(name, data, result.file))
                 result = replace(result, file=None)
@@ -317,7 +317,7 @@ class BenefitsBot(TeamsActivityHandler):
             if workflow is None:
                 raise RuleViolation("bot.file_not_offered")
             blocked = await self._authorize(turn, answer.verb, answer.data)
-            result = blocked or await workflow.handler(turn, answer.data)
+            result = blocked or await workflow.run(turn, answer.data)
         except RuleViolation as violation:
             await turn.context.send_activity(describe_violation(turn, violation))
             return InvokeResponse(status=HTTPStatus.OK)

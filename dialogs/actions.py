@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from dialogs import payloads
 from dialogs.turn import Turn
 from domain import errors, rules
 from domain.models import Person
@@ -66,7 +67,8 @@ ADMINS = Who(rules.is_admin, errors.NOT_AN_ADMIN)
 GLOBAL_ADMINS = Who(rules.can_assign_benefits, errors.NEEDS_GLOBAL_ADMIN)
 GO_TO_MARKET_ADMINS = Who(rules.can_manage_go_to_market, errors.NEEDS_GTM_ROLE)
 
-ActionHandler = Callable[[Turn, dict[str, Any]], Awaitable[ActionResult]]
+#: A verb's handler: the turn, and the click's data (a ``dict``, or the verb's declared payload)
+ActionHandler = Callable[[Turn, Any], Awaitable[ActionResult]]
 #: The card inputs an action reads: id patterns whose ``{name}`` is filled from the button's data
 #: (``person-{benefit_id}``), or a function of that data when it depends on which button was clicked.
 Inputs = tuple[str, ...] | Callable[[dict[str, Any]], Iterable[str]]
@@ -113,6 +115,12 @@ class Workflow:
     shared: bool = False
     #: answered only in the person's 1:1 chat (files); elsewhere refused, nothing runs
     personal_only: bool = False
+    #: the dataclass the handler gets the click's data as (``dialogs.payloads``); None: the raw dict
+    payload: type | None = None
+
+    async def run(self, turn: Turn, data: dict[str, Any]) -> ActionResult:
+        """The handler, given the data as it declared it (a bad field is refused before it runs)."""
+        return await self.handler(turn, payloads.parse(self.payload, data) if self.payload else data)
 
 
 #: the attribute of a handler that holds its declaration
@@ -121,12 +129,12 @@ DECLARATION = "__workflow__"
 
 def action(verb: str, roles: Who = ANYONE, inputs: Inputs = (), *, phrases: Phrases | None = None,
            menu: Menu | None = None, fresh_sign_in: bool = False, shared: bool = False,
-           personal_only: bool = False) -> Callable[[ActionHandler], ActionHandler]:
+           personal_only: bool = False, payload: type | None = None) -> Callable[[ActionHandler], ActionHandler]:
     """Declare ``fn`` as the handler of ``verb`` (see :class:`Workflow` for the rest)."""
 
     def declare(fn: ActionHandler) -> ActionHandler:
         setattr(fn, DECLARATION, Workflow(verb, fn, roles, inputs, phrases or Phrases(), menu, fresh_sign_in,
-                                          shared, personal_only))
+                                          shared, personal_only, payload))
         return fn
 
     return declare

@@ -3,9 +3,11 @@ Center's request form needs; the admin files it there and records the number it 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from cards.assistance import assistance_form
+from dialogs import payloads
 from dialogs.actions import ADMINS, ActionResult, action
 from dialogs.admin_view import new_nonce, page_of, refusal, render_list
 from dialogs.requests import service_request_page
@@ -27,14 +29,21 @@ async def request_assistance(turn: Turn, data: dict[str, Any]) -> ActionResult:
     return ActionResult(assistance_form(benefit, turn.t, new_nonce(), page_of(data)))
 
 
-@action("submit_assistance", roles=ADMINS, inputs=("phase", "topic", "description"))
-async def submit_assistance(turn: Turn, data: dict[str, Any]) -> ActionResult:
-    benefit_id = str(data.get("benefit_id") or "")
-    page = page_of(data)
+@dataclass(frozen=True)
+class AssistanceForm:
+    benefit_id: str = payloads.text("benefit", 200)
+    phase: str = payloads.text("phase", 200)
+    topic: str = payloads.text("topic", 200)
+    description: str = payloads.text("description", 4000)
+    page: int = payloads.page()
+
+
+@action("submit_assistance", roles=ADMINS, inputs=("phase", "topic", "description"), payload=AssistanceForm)
+async def submit_assistance(turn: Turn, form: AssistanceForm) -> ActionResult:
+    benefit_id, page = form.benefit_id, form.page
     try:
         request = await turn.service.prepare_assistance_request(
-            turn.person, benefit_id, str(data.get("phase") or ""), str(data.get("topic") or ""),
-            str(data.get("description") or ""), op_key=turn.op_key)
+            turn.person, benefit_id, form.phase, form.topic, form.description, op_key=turn.op_key)
     except RuleViolation as violation:
         if turn.workflows.is_role_refusal(violation.code):
             raise

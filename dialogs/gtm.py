@@ -7,9 +7,11 @@ the person on the form with what they typed; a stale click answers with the curr
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from cards.gtm import CONTACT_LANGUAGES, contact_form, gtm_card
+from dialogs import payloads
 from dialogs.actions import GO_TO_MARKET_ADMINS, ActionResult, Menu, Phrases, action
 from dialogs.people import known_person, resolve_person
 from dialogs.turn import Turn
@@ -46,13 +48,23 @@ async def marketing_contact(turn: Turn, data: dict[str, Any]) -> ActionResult:
                                      account_email(turn), mode))
 
 
+@dataclass(frozen=True)
+class ContactForm:
+    person_id: str = payloads.text("person_id", 254)
+    alternate_email: str = payloads.text("alternate_email", 254)
+    phone: str = payloads.text("phone", 40)
+    preferred_language: str = payloads.text("preferred_language", 40)
+    mode: str = payloads.carried("mode")
+
+
 @action("set_marketing_contact", roles=GO_TO_MARKET_ADMINS,
-        inputs=("person_id", "alternate_email", "phone", "preferred_language"))
-async def set_marketing_contact(turn: Turn, data: dict[str, Any]) -> ActionResult:
+        inputs=("person_id", "alternate_email", "phone", "preferred_language"), payload=ContactForm)
+async def set_marketing_contact(turn: Turn, form: ContactForm) -> ActionResult:
     rules.require_can_manage_go_to_market(turn.person)
     repo = turn.service.repo
-    values = {k: str(data.get(k) or "") for k in ("person_id", "alternate_email", "phone", "preferred_language")}
-    mode = str(data.get("mode") or "add")
+    values = {"person_id": form.person_id, "alternate_email": form.alternate_email, "phone": form.phone,
+              "preferred_language": form.preferred_language}
+    mode = form.mode or "add"
     try:
         person = await resolve_person(turn, values["person_id"])
         if person is None:
@@ -70,10 +82,9 @@ async def set_marketing_contact(turn: Turn, data: dict[str, Any]) -> ActionResul
             values["person_id"] = chosen.id
         contact = repo.marketing_contact()
         shown = [values["person_id"], *([contact.person_id] if contact else [])]
-        form = contact_form(turn.t, repo.picker_people(shown), contact, account_email(turn), mode,
-                            values, error=turn.t(violation.code, **violation.params),
-                            error_field=_CONTACT_FIELDS.get(violation.code, ""))
-        return ActionResult(form)
+        return ActionResult(contact_form(turn.t, repo.picker_people(shown), contact, account_email(turn), mode,
+                                         values, error=turn.t(violation.code, **violation.params),
+                                         error_field=_CONTACT_FIELDS.get(violation.code, "")))
     name = (repo.person(contact.person_id) or person).name
     return ActionResult(page(turn, {"key": "gtm.contact.saved", "params": {"name": name}}))
 

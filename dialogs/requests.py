@@ -13,6 +13,7 @@ the service calls its listeners with ``request.submitted`` and ``request.decided
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from cards.paging import Page, clamp, page_number
@@ -25,6 +26,7 @@ from cards.requests import (
     service_request_card,
     submitted_card,
 )
+from dialogs import payloads
 from dialogs.actions import ADMINS, GLOBAL_ADMINS, ActionResult, Menu, Phrases, action
 from dialogs.admin_view import new_nonce, reason
 from dialogs.turn import Turn
@@ -91,15 +93,20 @@ async def request_benefit(turn: Turn, data: dict[str, Any]) -> ActionResult:
     return ActionResult(request_form_card(turn.t, requestable(turn.service, turn.person)))
 
 
-@action("submit_benefit_request", inputs=("benefit_id", "note"))
-async def submit_benefit_request(turn: Turn, data: dict[str, Any]) -> ActionResult:
+@dataclass(frozen=True)
+class BenefitRequestForm:
+    benefit_id: str = payloads.text("benefit", 200)
+    note: str = payloads.text("note", 1000)
+
+
+@action("submit_benefit_request", inputs=("benefit_id", "note"), payload=BenefitRequestForm)
+async def submit_benefit_request(turn: Turn, form: BenefitRequestForm) -> ActionResult:
     options = requestable(turn.service, turn.person)
-    benefit_id = str(data.get("benefit_id") or "")
+    benefit_id = form.benefit_id
     if benefit_id not in {b.id for b, _ in options}:
         error = turn.t("requests.not_requestable") if benefit_id else turn.t("requests.benefit_error")
         return ActionResult(request_form_card(turn.t, options, error))
-    request = await turn.service.request_benefit(turn.person, benefit_id, str(data.get("note") or ""),
-                                                 op_key=turn.op_key)
+    request = await turn.service.request_benefit(turn.person, benefit_id, form.note, op_key=turn.op_key)
     benefit = turn.service.repo.benefit(request.benefit_id)
     assert benefit is not None
     return ActionResult(submitted_card(turn.t, request, benefit, turn.service.admins()))
@@ -202,11 +209,17 @@ async def show_service_request(turn: Turn, data: dict[str, Any]) -> ActionResult
     return service_request_page(turn, turn.service.service_request(turn.person, str(data.get("request_id") or "")))
 
 
-@action("record_request_number", roles=ADMINS, inputs=("partner_center_number",))
-async def record_request_number(turn: Turn, data: dict[str, Any]) -> ActionResult:
+@dataclass(frozen=True)
+class RequestNumberForm:
+    request_id: str = payloads.text("request", 200)
+    partner_center_number: str = payloads.text("partner_center_number", 200, keep=True)
+
+
+@action("record_request_number", roles=ADMINS, inputs=("partner_center_number",), payload=RequestNumberForm)
+async def record_request_number(turn: Turn, form: RequestNumberForm) -> ActionResult:
     """The admin filed it in Partner Center: the number it gave, checked; a refusal keeps what was typed."""
-    request = turn.service.service_request(turn.person, str(data.get("request_id") or ""))
-    typed = str(data.get("partner_center_number") or "")[:200]
+    request = turn.service.service_request(turn.person, form.request_id)
+    typed = form.partner_center_number
     try:
         recorded = await turn.service.record_request_number(turn.person, request.id, typed, op_key=turn.op_key)
     except RuleViolation as violation:

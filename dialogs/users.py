@@ -6,10 +6,12 @@ service refuses anyone but a Global admin and never removes the last Global admi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from cards.paging import PAGE_SIZE, Page, clamp
 from cards.users import add_user_card, confirm_roles_card, users_card
+from dialogs import payloads
 from dialogs.actions import GLOBAL_ADMINS, ActionResult, Menu, Phrases, action
 from dialogs.paging import asked, search_inputs
 from dialogs.turn import Turn
@@ -82,11 +84,18 @@ async def set_roles(turn: Turn, data: dict[str, Any]) -> ActionResult:
 _FIELD_ERRORS = {"name": ("new_name", "users.name_error"), "email": ("new_email", "users.email_error")}
 
 
-@action("add_user", roles=GLOBAL_ADMINS, inputs=("new_name", "new_email", "new_roles"))
-async def add_user(turn: Turn, data: dict[str, Any]) -> ActionResult:
-    # what was typed, as much of it as the form's inputs hold (a pasted essay is not sent back)
-    values = {k: str(data.get(k) or "")[:limit] for k, limit in (("new_name", 120), ("new_email", 254),
-                                                                  ("new_roles", 200))}
+@dataclass(frozen=True)
+class NewUserForm:
+    """What was typed, as much of it as the form's inputs hold (a pasted essay is not sent back)."""
+
+    new_name: str = payloads.text("name", 120, keep=True)
+    new_email: str = payloads.text("email", 254, keep=True)
+    new_roles: str = payloads.text("roles", 200, keep=True)
+
+
+@action("add_user", roles=GLOBAL_ADMINS, inputs=("new_name", "new_email", "new_roles"), payload=NewUserForm)
+async def add_user(turn: Turn, form: NewUserForm) -> ActionResult:
+    values = {"new_name": form.new_name, "new_email": form.new_email, "new_roles": form.new_roles}
     try:
         person = await turn.service.add_person(turn.person, values["new_name"], values["new_email"],
                                                parse_roles(values["new_roles"]))
