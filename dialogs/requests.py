@@ -80,10 +80,10 @@ def card_for(service: BenefitsService, request: ServiceRequest, viewer: Person, 
                         service.admins(), rules.can_assign_benefits(viewer), outcome, error)
 
 
-def _request(turn: Turn, data: dict[str, Any]) -> ServiceRequest:
-    request = turn.service.repo.request(str(data.get("request_id") or ""))
+def _request(turn: Turn, request_id: str) -> ServiceRequest:
+    request = turn.service.repo.request(request_id)
     if request is None or request.kind is not RequestKind.BENEFIT:
-        raise RuleViolation(errors.UNKNOWN_REQUEST, id=str(data.get("request_id") or ""))
+        raise RuleViolation(errors.UNKNOWN_REQUEST, id=request_id)
     return request
 
 
@@ -115,7 +115,7 @@ async def submit_benefit_request(turn: Turn, form: BenefitRequestForm) -> Action
 @action("request_card")
 async def show_request_card(turn: Turn, data: dict[str, Any]) -> ActionResult:
     """The refresh verb: the current state of a request, for an admin or the requester."""
-    request = _request(turn, data)
+    request = _request(turn, str(data.get("request_id") or ""))
     if request.requested_by != turn.person.id:
         rules.require_admin(turn.person)
     return ActionResult(card_for(turn.service, request, turn.person, turn.t))
@@ -126,14 +126,20 @@ def _decision_inputs(data: dict[str, Any]) -> tuple[str, ...]:
     return ("alternate_email",) if data.get("decision") == "approve" else ()
 
 
-@action("decide_request", roles=GLOBAL_ADMINS, inputs=_decision_inputs)
-async def decide_request(turn: Turn, data: dict[str, Any]) -> ActionResult:
+@dataclass(frozen=True)
+class DecisionForm:
+    request_id: str = payloads.text("request", 200)
+    decision: str = payloads.carried("decision")
+    alternate_email: str = payloads.text("alternate_email", 254)
+
+
+@action("decide_request", roles=GLOBAL_ADMINS, inputs=_decision_inputs, payload=DecisionForm)
+async def decide_request(turn: Turn, form: DecisionForm) -> ActionResult:
     rules.require_can_assign_benefits(turn.person)
-    request = _request(turn, data)
-    approve = str(data.get("decision") or "") == "approve"
+    request = _request(turn, form.request_id)
+    approve = form.decision == "approve"
     try:
-        decided, _ = await turn.service.decide_request(turn.person, request.id, approve,
-                                                       str(data.get("alternate_email") or ""))
+        decided, _ = await turn.service.decide_request(turn.person, request.id, approve, form.alternate_email)
     except RuleViolation as violation:
         if turn.workflows.is_role_refusal(violation.code):
             raise
@@ -231,12 +237,17 @@ async def record_request_number(turn: Turn, form: RequestNumberForm) -> ActionRe
                                                  "params": {"number": recorded.partner_center_number}})
 
 
-@action("close_request", roles=ADMINS)
-async def close_request(turn: Turn, data: dict[str, Any]) -> ActionResult:
-    request = turn.service.service_request(turn.person, str(data.get("request_id") or ""))
+@dataclass(frozen=True)
+class CloseClick:
+    request_id: str = payloads.text("request", 200)
+    outcome: str = payloads.carried("outcome")
+
+
+@action("close_request", roles=ADMINS, payload=CloseClick)
+async def close_request(turn: Turn, click: CloseClick) -> ActionResult:
+    request = turn.service.service_request(turn.person, click.request_id)
     try:
-        closed = await turn.service.close_request(turn.person, request.id, str(data.get("outcome") or ""),
-                                                  op_key=turn.op_key)
+        closed = await turn.service.close_request(turn.person, request.id, click.outcome, op_key=turn.op_key)
     except RuleViolation as violation:
         if turn.workflows.is_role_refusal(violation.code):
             raise

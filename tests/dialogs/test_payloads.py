@@ -13,7 +13,7 @@ from dialogs import payloads
 from domain import errors
 from domain.errors import EXCERPT_LENGTH, RuleViolation
 from services.i18n import Translator
-from tests._common.harness import MEGAN, BotClient, all_text
+from tests._common.harness import ALEX, MEGAN, BotClient, all_text
 
 
 @dataclass(frozen=True)
@@ -71,3 +71,15 @@ async def test_a_forged_click_is_refused_in_the_card_and_changes_nothing(bot: Bo
     assert "alternate_email" not in shown and len(json.dumps(body)) < 20_000
     assert bot.service.repo.marketing_contact() == before
     assert errors.NOT_TEXT == "errors.not_text"
+
+
+@pytest.mark.parametrize(("verb", "field", "label"), [
+    ("add_user", "new_name", "the name"), ("add_person", "new_person_email", "the email address"),
+    ("decide_request", "alternate_email", "the alternate email address"), ("submit_assistance", "topic", "the topic"),
+    ("record_request_number", "request_id", "the request"), ("submit_benefit_request", "note", "the note"),
+    ("close_request", "request_id", "the request"),
+])
+async def test_every_typed_verb_names_the_field_it_refuses(bot: BotClient, verb: str, field: str, label: str) -> None:
+    status, body, _ = await bot.execute(ALEX, verb, {field: {"nested": ["x"] * 100}})
+    shown = all_text(body["value"])
+    assert status == 200 and f"{label} must be text" in shown and field not in shown.replace(label, "")
