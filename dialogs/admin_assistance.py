@@ -4,12 +4,11 @@ Center's request form needs; the admin files it there and records the number it 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from cards.assistance import assistance_form
 from dialogs import payloads
 from dialogs.actions import ADMINS, ActionResult, action
-from dialogs.admin_view import new_nonce, page_of, refusal, render_list
+from dialogs.admin_view import new_nonce, refusal, render_list
 from dialogs.requests import service_request_page
 from dialogs.turn import Turn
 from domain import errors, rules
@@ -17,16 +16,22 @@ from domain.errors import RuleViolation
 from domain.models import Category
 
 
-@action("request_assistance", roles=ADMINS)
-async def request_assistance(turn: Turn, data: dict[str, Any]) -> ActionResult:
+@dataclass(frozen=True)
+class AssistanceClick:
+    benefit_id: str = payloads.text("benefit", 200)
+    page: int = payloads.page()
+
+
+@action("request_assistance", roles=ADMINS, payload=AssistanceClick)
+async def request_assistance(turn: Turn, click: AssistanceClick) -> ActionResult:
     rules.require_admin(turn.person)
-    benefit_id = str(data.get("benefit_id") or "")
+    benefit_id = click.benefit_id
     benefit = turn.service.repo.benefit(benefit_id)
     if benefit is None or not rules.accepts_assistance_requests(benefit):
         violation = RuleViolation(errors.UNKNOWN_BENEFIT, id=benefit_id) if benefit is None else RuleViolation(
             errors.WRONG_KIND, benefit=benefit)
-        return ActionResult(render_list(turn, Category.TECHNICAL, page_of(data), refusal(turn, violation)))
-    return ActionResult(assistance_form(benefit, turn.t, new_nonce(), page_of(data)))
+        return ActionResult(render_list(turn, Category.TECHNICAL, click.page, refusal(turn, violation)))
+    return ActionResult(assistance_form(benefit, turn.t, new_nonce(), click.page))
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Any
 from cards.base import Card, notice
 from cards.benefit_list import MAX_ASSIGNEE_LINES, MAX_CHOICES, PAGE_SIZE, ListView, clamp_page, list_card
 from cards.overview import overview_card
+from cards.paging import page_number
 from cards.text import compose
 from dialogs.actions import ActionResult
 from dialogs.turn import Turn
@@ -30,10 +31,7 @@ def new_nonce() -> str:
 
 
 def page_of(data: dict[str, Any]) -> int:
-    try:
-        return max(0, int(data.get("page") or 0))
-    except (TypeError, ValueError):
-        return 0
+    return page_number(data.get("page"))
 
 
 def list_view(turn: Turn, category: Category, page: int = 0) -> ListView:

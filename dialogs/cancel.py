@@ -10,9 +10,11 @@ service. A refused cancellation names every failing condition (``RuleViolations`
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from cards.cancel import cancel_list_card, confirm_card
+from dialogs import payloads
 from dialogs.actions import GLOBAL_ADMINS, ActionResult, Menu, Phrases, action
 from dialogs.requests import service_request_page
 from dialogs.turn import Turn
@@ -38,10 +40,16 @@ async def cancel_start(turn: Turn, data: dict[str, Any]) -> ActionResult:
     return ActionResult(cancel_list_card(turn.t, _checks(turn), open_requests=_open(turn)))
 
 
-@action("cancel_package", roles=GLOBAL_ADMINS)
-async def cancel_package(turn: Turn, data: dict[str, Any]) -> ActionResult:
+@dataclass(frozen=True)
+class CancelClick:
+    package_id: str = payloads.text("package", 200)
+    confirm: str = payloads.carried("confirm")
+
+
+@action("cancel_package", roles=GLOBAL_ADMINS, payload=CancelClick)
+async def cancel_package(turn: Turn, click: CancelClick) -> ActionResult:
     rules.require_can_assign_benefits(turn.person)
-    package_id = str(data.get("package_id") or "")
+    package_id = click.package_id
     package, failures = turn.service.refund_check(turn.person, package_id)
     open_request = turn.service.open_cancellation(package.id)
     if open_request is not None:  # already prepared (a second click, another admin): that request
@@ -50,7 +58,7 @@ async def cancel_package(turn: Turn, data: dict[str, Any]) -> ActionResult:
         if len(failures) == 1:
             raise failures[0]
         raise RuleViolations(failures)
-    if str(data.get("confirm") or "") != "yes":
+    if click.confirm != "yes":
         names = [turn.t.label(b) for b in turn.service.repo.benefits_of_package(package.id)]
         return ActionResult(confirm_card(turn.t, package, sorted(names)))
     try:

@@ -100,11 +100,16 @@ def account_email(turn: Turn) -> str:
     return org.account_email if org else ""
 
 
-@action("activate_offer", roles=GO_TO_MARKET_ADMINS)
-async def activate_offer(turn: Turn, data: dict[str, Any]) -> ActionResult:
+@dataclass(frozen=True)
+class OfferClick:
+    benefit_id: str = payloads.text("benefit", 200)
+
+
+@action("activate_offer", roles=GO_TO_MARKET_ADMINS, payload=OfferClick)
+async def activate_offer(turn: Turn, click: OfferClick) -> ActionResult:
     """Seed: *Activate* an offer; it goes to pending (it can take several days)."""
     rules.require_can_manage_go_to_market(turn.person)
-    benefit_id = str(data.get("benefit_id") or "")
+    benefit_id = click.benefit_id
     try:
         offer = await turn.service.request_offer_activation(turn.person, benefit_id, op_key=turn.op_key)
     except RuleViolation as violation:

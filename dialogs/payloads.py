@@ -18,6 +18,7 @@ import json
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, TypeVar
 
+from cards.paging import page_number
 from domain import errors
 from domain.errors import RuleViolation, excerpt
 
@@ -69,7 +70,7 @@ def parse(shape: type[T], data: dict[str, Any]) -> T:
         if isinstance(spec, _Text):
             values[declared.name] = _text(data.get(spec.key or declared.name), spec)
         elif isinstance(spec, _Page):
-            values[declared.name] = _page(data.get(spec.key))
+            values[declared.name] = page_number(data.get(spec.key))
         elif isinstance(spec, _Carried):
             given = data.get(spec.key)
             values[declared.name] = given if isinstance(given, str) and given else spec.default
@@ -89,10 +90,3 @@ def _text(value: Any, spec: _Text) -> str:
             return typed[:spec.max_length]
         raise RuleViolation(errors.TOO_LONG, field=spec.label, max=spec.max_length)
     return typed
-
-
-def _page(value: Any) -> int:
-    try:
-        return max(0, int(value or 0))
-    except (TypeError, ValueError, OverflowError):
-        return 0

@@ -112,10 +112,15 @@ async def submit_benefit_request(turn: Turn, form: BenefitRequestForm) -> Action
     return ActionResult(submitted_card(turn.t, request, benefit, turn.service.admins()))
 
 
-@action("request_card")
-async def show_request_card(turn: Turn, data: dict[str, Any]) -> ActionResult:
+@dataclass(frozen=True)
+class RequestClick:
+    request_id: str = payloads.text("request", 200)
+
+
+@action("request_card", payload=RequestClick)
+async def show_request_card(turn: Turn, click: RequestClick) -> ActionResult:
     """The refresh verb: the current state of a request, for an admin or the requester."""
-    request = _request(turn, str(data.get("request_id") or ""))
+    request = _request(turn, click.request_id)
     if request.requested_by != turn.person.id:
         rules.require_admin(turn.person)
     return ActionResult(card_for(turn.service, request, turn.person, turn.t))
@@ -210,9 +215,9 @@ def service_request_page(turn: Turn, request: ServiceRequest, outcome: dict[str,
     return ActionResult(service_request_card(turn.t, service_request_view(turn, request), outcome, error, typed))
 
 
-@action("service_request", roles=ADMINS)
-async def show_service_request(turn: Turn, data: dict[str, Any]) -> ActionResult:
-    return service_request_page(turn, turn.service.service_request(turn.person, str(data.get("request_id") or "")))
+@action("service_request", roles=ADMINS, payload=RequestClick)
+async def show_service_request(turn: Turn, click: RequestClick) -> ActionResult:
+    return service_request_page(turn, turn.service.service_request(turn.person, click.request_id))
 
 
 @dataclass(frozen=True)

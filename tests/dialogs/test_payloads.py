@@ -77,7 +77,9 @@ async def test_a_forged_click_is_refused_in_the_card_and_changes_nothing(bot: Bo
     ("add_user", "new_name", "the name"), ("add_person", "new_person_email", "the email address"),
     ("decide_request", "alternate_email", "the alternate email address"), ("submit_assistance", "topic", "the topic"),
     ("record_request_number", "request_id", "the request"), ("submit_benefit_request", "note", "the note"),
-    ("close_request", "request_id", "the request"),
+    ("close_request", "request_id", "the request"), ("request_card", "request_id", "the request"),
+    ("service_request", "request_id", "the request"), ("cancel_package", "package_id", "the benefit package"),
+    ("activate_offer", "benefit_id", "the benefit"), ("request_assistance", "benefit_id", "the benefit"),
 ])
 async def test_every_typed_verb_names_the_field_it_refuses(bot: BotClient, verb: str, field: str, label: str) -> None:
     status, body, _ = await bot.execute(ALEX, verb, {field: {"nested": ["x"] * 100}})
