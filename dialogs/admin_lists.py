@@ -13,6 +13,7 @@ from cards.paging import Page, clamp
 from dialogs.actions import ADMINS, ActionHandler, ActionResult, Menu, Phrases, action
 from dialogs.admin_view import new_nonce, page_of, render_list, render_overview
 from dialogs.paging import asked, search_inputs
+from dialogs.payloads import PageClick
 from dialogs.turn import Turn
 from domain.models import Category
 from services.repository import matches
@@ -25,24 +26,29 @@ async def overview(turn: Turn, data: dict[str, Any]) -> ActionResult:
 
 
 def _list_action(category: Category) -> ActionHandler:
-    async def show_list(turn: Turn, data: dict[str, Any]) -> ActionResult:
-        return ActionResult(render_list(turn, category, page_of(data)))
+    async def show_list(turn: Turn, click: PageClick) -> ActionResult:
+        return ActionResult(render_list(turn, category, click.page))
 
     return show_list
 
 
-list_software = action("list_software", roles=ADMINS, menu=Menu("menu.software", 40), phrases=Phrases(
-    en_US=("software", "keys", "get keys"), zh_CN=("软件", "获取密钥"), zh_TW=("軟體", "取得金鑰")),
+list_software = action(
+    "list_software", roles=ADMINS, payload=PageClick, menu=Menu("menu.software", 40),
+    phrases=Phrases(en_US=("software", "keys", "get keys"), zh_CN=("软件", "获取密钥"), zh_TW=("軟體", "取得金鑰")),
 )(_list_action(Category.SOFTWARE))
-list_cloud = action("list_cloud", roles=ADMINS, menu=Menu("menu.cloud", 50), phrases=Phrases(
-    en_US=("cloud", "azure"), zh_CN=("云", "云服务"), zh_TW=("雲端", "雲端服務")),
+list_cloud = action(
+    "list_cloud", roles=ADMINS, payload=PageClick, menu=Menu("menu.cloud", 50),
+    phrases=Phrases(en_US=("cloud", "azure"), zh_CN=("云", "云服务"), zh_TW=("雲端", "雲端服務")),
 )(_list_action(Category.CLOUD))
-list_visual_studio = action("list_visual_studio", roles=ADMINS, menu=Menu("menu.visual_studio", 60), phrases=Phrases(
-    en_US=("visual studio", "vs", "visual studio subscriptions"), zh_CN=("visual studio 订阅",),
-    zh_TW=("visual studio 訂閱",)),
+list_visual_studio = action(
+    "list_visual_studio", roles=ADMINS, payload=PageClick, menu=Menu("menu.visual_studio", 60),
+    phrases=Phrases(en_US=("visual studio", "vs", "visual studio subscriptions"), zh_CN=("visual studio 订阅",),
+                    zh_TW=("visual studio 訂閱",)),
 )(_list_action(Category.VISUAL_STUDIO))
-list_technical = action("list_technical", roles=ADMINS, menu=Menu("menu.technical", 70), phrases=Phrases(
-    en_US=("technical", "technical benefits", "support"), zh_CN=("技术权益", "技术"), zh_TW=("技術權益", "技術")),
+list_technical = action(
+    "list_technical", roles=ADMINS, payload=PageClick, menu=Menu("menu.technical", 70),
+    phrases=Phrases(en_US=("technical", "technical benefits", "support"), zh_CN=("技术权益", "技术"),
+                    zh_TW=("技術權益", "技術")),
 )(_list_action(Category.TECHNICAL))
 
 

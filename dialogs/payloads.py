@@ -62,6 +62,13 @@ def carried(key: str, default: str = "") -> Any:
     return field(default=default, metadata={_SPEC: _Carried(key, default)})
 
 
+@dataclass(frozen=True)
+class PageClick:
+    """A click (or a text command) that asks for one page of a list and nothing else."""
+
+    page: int = field(default=0, metadata={_SPEC: _Page("page")})
+
+
 def parse(shape: type[T], data: dict[str, Any]) -> T:
     """``data`` read into ``shape``; raises ``RuleViolation`` naming the first bad field."""
     values: dict[str, Any] = {}
