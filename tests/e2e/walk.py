@@ -345,14 +345,35 @@ def leave_identity(action: dict[str, Any]) -> str | None:
     return json.dumps([_verb(action), action.get("data")], sort_keys=True)
 
 
+def id_families(card: dict[str, Any]) -> list[str]:
+    """The families of the card's element ids: an id's first two words with its per-row part dropped
+    (``details-cloud-azure-credit`` → ``details-cloud``, ``user-edit-3`` → ``user-edit-#``). What tells
+    the Cloud list from the Visual Studio list when both answer an assignment with the same buttons."""
+    found: set[str] = set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("id"), str) and not str(node.get("type", "")).startswith("Action."):
+                found.add("-".join(_generic(node["id"]).split("-")[:2]))
+            for k, v in node.items():
+                if k not in ("fallback", "data"):
+                    visit(v)
+        elif isinstance(node, list):
+            for item in node:
+                visit(item)
+
+    visit(card.get("body"))
+    return sorted(found)
+
+
 def signature(card: dict[str, Any], via: str) -> str:
     """A card's kind, the same in every language and whatever rows the data gives it: the verb that
-    brought it (``via``) and the verbs of its own buttons (the card's ``actions``, not its rows'), or
-    its root ``id`` when it has one."""
+    brought it (``via``), the verbs of its own buttons (the card's ``actions``, not its rows') and the
+    families of its element ids (see :func:`id_families`), or its root ``id`` when it has one."""
     if card.get("id"):
         return f"id:{card['id']}"
     own = sorted({_verb(a) for a in card.get("actions") or [] if a.get("type") in ("Action.Execute", "Action.Submit")})
-    return hashlib.sha1(json.dumps([via, own]).encode()).hexdigest()[:10]
+    return hashlib.sha1(json.dumps([via, own, id_families(card)]).encode()).hexdigest()[:10]
 
 
 def face(card: dict[str, Any]) -> str:
@@ -966,7 +987,11 @@ class Walk:
             for target, _b in self.keyed(card, scan):
                 if twin is not None and (target.key in twin.keys or target.key in self.english_clicked):
                     continue
-                if target.rank == 0:
+                if target.key.startswith("?:"):
+                    # a button the page shows and the card does not have: the page is not showing this
+                    # card (a message arrived on top meanwhile); the card's own buttons are queued
+                    self.log(f"  not queued {target.key}: not a button of {known.label}")
+                elif target.rank == 0:
                     self._queue(sig, Step((), target))
             if self.twins is None or twin is None:
                 await self.check_way_back(card, known, came_from, button)
@@ -1081,6 +1106,9 @@ class Walk:
             count = len(self.pg.messages)
             await self.pg.say(f"language {self.locale}")
             await until(lambda: len(self.pg.messages) > count, 10)
+            while count != len(self.pg.messages):
+                count = len(self.pg.messages)
+                await asyncio.sleep(0.3)
 
     async def perform(self, step: Step, current: Kind | None) -> bool:
         """Do the step's reveals, fill, click; with ``current`` set, check the click and what follows."""
@@ -1102,6 +1130,10 @@ class Walk:
         messages_before = len(self.pg.messages)
         shown_before = self.latest_card()
         before = await self.take_snapshot() if action_type in ("Action.Execute", "Action.Submit") else None
+        if before is not None and current is not None:
+            # the data as it is when the person clicks (what the bot sent after showing the card, the
+            # notices, is in by now): the card can be shown again as long as the data stays so
+            current.shown = (before, card)
         outcome = await self.click(button, action_type)
         self.clicked.add(step.target.key)
         if outcome.sent and not outcome.failed_response and leave_identity(action) is not None:
@@ -1147,6 +1179,9 @@ class Walk:
                 continue
             self.notice_clicked.add((face(notice), key))
             latest = self.latest_card()
+            if latest is not None and latest[1] != notice:
+                await self.put_card(notice)  # replaced by what its first button did: shown again as it came
+                latest = self.latest_card()
             if latest is None or latest[1] != notice:
                 self.stats.left_out.append(f"{label} → {key}: the notice was replaced (sent when {when})")
                 continue
@@ -1220,7 +1255,7 @@ class Walk:
         if len(reveals) > 2:
             return
         for target, _b in self.keyed(latest[1], scan):
-            if target in old or target in reveals or \
+            if target in old or target in reveals or target.key.startswith("?:") or \
                     (twin is not None and (target.key in twin.keys or target.key in self.english_clicked)):
                 continue
             if target.rank == 0 or target.key not in {t.key for t in old}:
