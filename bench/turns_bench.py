@@ -321,13 +321,11 @@ async def _load(job: dict[str, Any]) -> dict[str, Any]:
 # --- orchestration --------------------------------------------------------------------------------
 def resolve_command(command: str) -> tuple[str, str]:
     """The text to send and a note: ``help`` when ``command`` is not a registered verb in this branch."""
-    from dialogs import load_actions
-    from dialogs.actions import ACTIONS
-    from dialogs.commands import parse_command
+    from dialogs.registry import Workflows
 
-    load_actions()
-    parsed = parse_command(command)
-    if parsed is not None and parsed.action in ACTIONS:
+    workflows = Workflows.load()
+    parsed = workflows.commands.parse(command)
+    if parsed is not None and parsed.action in workflows:
         return command, f"command: {command!r} (action {parsed.action!r})"
     return "help", f"command: 'help' ({command!r} is not a registered action in this branch yet)"
 

@@ -29,6 +29,7 @@ from bot.settings import DOMAIN_FILE, STATE_FILE, Settings
 from bot.signing_keys import signing_keys_ctx
 from bot.state_storage import TinyDBStateStorage
 from bot.stores import storage_config
+from dialogs.registry import Workflows
 from dialogs.sso import SsoGate
 from domain.models import Role
 from services.benefits import BenefitsService
@@ -103,8 +104,9 @@ async def _open(app: web.Application, settings: Settings) -> AsyncIterator[None]
         minutes = float(settings.extra.get("SSO_FRESH_MINUTES", "").strip() or 10)
         extras["sso_gate"] = SsoGate(settings.sso_connection_name, build_sso_verifier(settings.extra, clients),
                                      user_state, fresh_for=timedelta(minutes=minutes))
+    app[keys.WORKFLOWS] = workflows = Workflows.load()  # every verb's declaration: phrases, menu, roles
     app[keys.BOT] = BenefitsBot(service, conversations, sso_configured=bool(settings.sso_connection_name),
-                                extras=extras)
+                                extras=extras, workflows=workflows)
     warming = asyncio.create_task(keep_identity_warm(clients, identity_retry_s), name="identity warm-up")
     log.info("bot ready", extra={"settings": settings.safe_summary()})
     try:

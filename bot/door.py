@@ -46,9 +46,9 @@ MAX_DEPTH = 32
 MAX_NUMBER = 40
 #: longest id, service URL, locale or other protocol string
 MAX_ID = 1024
-#: the invokes the bot answers (card actions; sign-in ones with SSO on): the SDK would read the value of
-#: any other into a model of its own and answer 501, so they are refused here
-INVOKES = frozenset({"adaptiveCard/action"})
+#: the invokes the bot answers (card actions, answers to a file offered; sign-in ones with SSO on): the
+#: SDK would read the value of any other into a model of its own and answer 501, so they are refused here
+INVOKES = frozenset({"adaptiveCard/action", "fileConsent/invoke"})
 SSO_INVOKES = INVOKES | SIGNIN_INVOKES
 #: top-level fields holding what a person typed or a card sent: lone surrogates there are replaced
 _FREE_TEXT = frozenset({"text", "value", "summary", "speak", "label"})

@@ -18,6 +18,7 @@ from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationReference
 from botbuilder.schema.teams import TeamsChannelAccount
 
+from bot import files
 from bot.adapter import LOCALE_TURN_KEY
 from bot.outgoing import MESSAGE_RESPONSE
 from bot.roster import remember_members, sync_roster
@@ -26,11 +27,10 @@ from bot.sdk.connector import serialize_model
 from bot.sdk.turn_context import send_fresh
 from cards.base import with_menu
 from cards.help import refusal_card, welcome_card
-from dialogs import load_actions
-from dialogs.actions import ACTIONS, ROLE_REFUSALS, ActionResult, may, require
-from dialogs.commands import parse_command, suggest_action
-from dialogs.privacy import answers_privately
-from dialogs.sso import SIGNIN_INVOKES, SSO_REQUIRED
+from dialogs.actions import ActionResult
+from dialogs.privacy import answers_privately, is_shared_chat
+from dialogs.registry import Workflows
+from dialogs.sso import SIGNIN_INVOKES
 from dialogs.turn import Turn
 from domain.errors import RuleViolation, RuleViolations
 from domain.models import Person
@@ -41,7 +41,6 @@ from services.i18n import Translator, normalize_locale, normalize_timezone, reso
 from services.identity import DirectoryError, apply_directory_roles, is_configured_admin
 
 log = logging.getLogger(__name__)
-load_actions()
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 #: ids of people the directory does not know start with this
@@ -54,8 +53,9 @@ class BenefitsBot(TeamsActivityHandler):
     """Partner Benefits Bot's turn logic."""
 
     def __init__(self, service: BenefitsService, conversations: ConversationBook, sso_configured: bool = False,
-                 extras: dict[str, Any] | None = None) -> None:
+                 extras: dict[str, Any] | None = None, workflows: Workflows | None = None) -> None:
         self.service = service
+        self.workflows = workflows if workflows is not None else Workflows.load()
         self.conversations = conversations
         self.sso_configured = sso_configured
         self.extras = extras or {}
@@ -92,7 +92,7 @@ class BenefitsBot(TeamsActivityHandler):
             person = await self.service.remember_locale(person, client_locale or person.locale, zone)
         await self._remember(context, person)
         translator = Translator(locale, timezone=zone or person.timezone or None)
-        return Turn(context, person, locale, translator, self.service, op_key=_op_key(context),
+        return Turn(context, person, locale, translator, self.service, self.workflows, op_key=_op_key(context),
                     extras={"conversations": self.conversations, **self.extras}, memo=self.card_memo.get)
 
     async def _person(self, context: TurnContext) -> Person:
@@ -178,10 +178,11 @@ class BenefitsBot(TeamsActivityHandler):
             result = await self._run(turn, str(value["action"]), value, in_card=bool(clicked))
             await self._deliver(turn, result, replace=clicked)
             return
-        command = parse_command(turn_context.activity.text or "")
-        if command is None or command.action not in ACTIONS:
-            action = suggest_action(turn_context.activity.text or "")
-            hint = turn.t(f"commands.{action}") if action and turn.t.has(f"commands.{action}") else None
+        command = self.workflows.commands.parse(turn_context.activity.text or "")
+        if command is None or command.action not in self.workflows:
+            action = self.workflows.commands.suggest_action(turn_context.activity.text or "")
+            hint_key = self.workflows.hint_key(action) if action else ""
+            hint = turn.t(hint_key) if hint_key and turn.t.has(hint_key) else None
             key = "bot.unknown_with_hint" if hint else "bot.unknown"
             await turn_context.send_activity(turn.t(key, hint=hint or ""))
             return
@@ -212,6 +213,8 @@ class BenefitsBot(TeamsActivityHandler):
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse | None:
         if turn_context.activity.name == "adaptiveCard/action":
             return InvokeResponse(status=HTTPStatus.OK, body=await self.on_adaptive_card_invoke(turn_context))
+        if turn_context.activity.name == files.FILE_CONSENT_INVOKE:
+            return await self._on_file_consent(await self._turn(turn_context))
         if turn_context.activity.name in SIGNIN_INVOKES and self.extras.get("sso_gate") is not None:
             return await self.extras["sso_gate"].on_signin_invoke(await self._turn(turn_context), self._resume)
         return await super().on_invoke_activity(turn_context)
@@ -226,10 +229,13 @@ class BenefitsBot(TeamsActivityHandler):
     def _configured_admins(self) -> tuple[str, ...]:
         return tuple(getattr(self.extras.get("settings"), "global_admins", ()) or ())
 
-    @staticmethod
-    def _private(turn: Turn, verb: str) -> bool:
-        conversation = turn.context.activity.conversation
-        return verb in ACTIONS and answers_privately(verb, conversation.conversation_type if conversation else None)
+    def _private(self, turn: Turn, verb: str) -> bool:
+        """Whether the answer goes to the person's 1:1 chat (a verb that answers only there is refused
+        in place instead)."""
+        workflow = self.workflows.get(verb)
+        if workflow is None or workflow.personal_only:
+            return False
+        return answers_privately(verb, _conversation_type(turn), self.workflows.shared)
 
     async def _run_privately(self, turn: Turn, name: str, data: dict[str, Any]) -> str:
         """Run ``name`` and send its answer to the person's 1:1 chat; what to say in the shared chat."""
@@ -263,17 +269,17 @@ class BenefitsBot(TeamsActivityHandler):
     async def _run(self, turn: Turn, name: str, data: dict[str, Any], in_card: bool = False) -> ActionResult:
         """Run an action once its declared roles allow the person; a refusal replaces the clicked
         card when there is one (so no stale message stays in the chat), else it is a message."""
-        handler = ACTIONS.get(name)
-        if handler is None:
+        workflow = self.workflows.get(name)
+        if workflow is None:
             return ActionResult(None, (turn.t("bot.unknown_action"),))
-        gate = self.extras.get("sso_gate")
         try:
-            require(turn.person, name)
-            if name in SSO_REQUIRED and gate is not None:  # secrets need a fresh SSO sign-in
-                blocked = await gate.check(turn, name, data)
-                if blocked is not None:
-                    return blocked
-            result = await handler(turn, data)
+            blocked = await self._authorize(turn, name, data)
+            if blocked is not None:
+                return blocked
+            result = await workflow.run(turn, data)
+            if result.file is not None:  # offered now; made again and uploaded once accepted
+                await self._send_attachment(turn.context, files.consent_card(name, data, result.file))
+                result = replace(result, file=None)
             if result.card is not None and name != "help":  # every card leads back to the menu
                 result = replace(result, card=with_menu(turn.t, result.card))
             return result
@@ -282,8 +288,46 @@ class BenefitsBot(TeamsActivityHandler):
             reasons = [describe_violation(turn, v) for v in parts]
             if in_card:
                 back = str(data.get("back") or "")
-                return ActionResult(refusal_card(turn.t, reasons, back if may(turn.person, back) else None))
+                return ActionResult(refusal_card(turn.t, reasons, back if turn.may(back) else None))
             return ActionResult(None, tuple(reasons))
+
+    async def _authorize(self, turn: Turn, name: str, data: dict[str, Any]) -> ActionResult | None:
+        """The server's checks before a verb runs: its chat, its roles, a fresh sign-in for secrets
+        (raises ``RuleViolation``; a sign-in to ask for first is the answer returned)."""
+        workflow = self.workflows.get(name)
+        if workflow is not None and workflow.personal_only and is_shared_chat(_conversation_type(turn)):
+            raise RuleViolation("bot.only_in_personal_chat")
+        self.workflows.require(turn.person, name)
+        gate = self.extras.get("sso_gate")
+        if name in self.workflows.fresh_sign_in and gate is not None:  # secrets need a fresh SSO sign-in
+            blocked: ActionResult | None = await gate.check(turn, name, data)
+            return blocked
+        return None
+
+    async def _on_file_consent(self, turn: Turn) -> InvokeResponse:
+        """The person accepted or declined a file the bot offered: upload it, or say it was not sent."""
+        answer = files.read_answer(turn.context.activity.value)
+        if answer is None:
+            return InvokeResponse(status=HTTPStatus.BAD_REQUEST, body={"error": "not a file the bot offered"})
+        if not answer.accepted:
+            await turn.context.send_activity(turn.t("bot.file_declined"))
+            return InvokeResponse(status=HTTPStatus.OK)
+        workflow = self.workflows.get(answer.verb)
+        try:
+            if workflow is None:
+                raise RuleViolation("bot.file_not_offered")
+            blocked = await self._authorize(turn, answer.verb, answer.data)
+            result = blocked or await workflow.run(turn, answer.data)
+        except RuleViolation as violation:
+            await turn.context.send_activity(describe_violation(turn, violation))
+            return InvokeResponse(status=HTTPStatus.OK)
+        if result.file is None:
+            await turn.context.send_activity(turn.t("bot.file_not_offered"))
+        elif await files.upload(answer.upload_url, result.file.content):
+            await self._send_attachment(turn.context, files.info_card(answer))
+        else:
+            await turn.context.send_activity(turn.t("bot.file_upload_failed"))
+        return InvokeResponse(status=HTTPStatus.OK)
 
     async def _deliver(self, turn: Turn, result: ActionResult, replace: str | None = None) -> None:
         if result.card is not None:
@@ -305,6 +349,10 @@ class BenefitsBot(TeamsActivityHandler):
             await send_fresh(context, MessageFactory.attachment(CardFactory.adaptive_card(message)))
         else:
             await context.send_activity(message)
+
+    @staticmethod
+    async def _send_attachment(context: TurnContext, attachment: Any) -> None:
+        await context.send_activity(MessageFactory.attachment(attachment))
 
     @staticmethod
     async def _send_card(context: TurnContext, card: dict[str, Any]) -> None:
@@ -335,7 +383,7 @@ async def _settle(context: TurnContext, quiet: bool = False) -> None:
 def describe_violation(turn: Turn, violation: RuleViolation) -> str:
     """A refusal in the user's language; "not an admin" also names who the admins are."""
     params = dict(violation.params)
-    if violation.code in ROLE_REFUSALS:
+    if turn.workflows.is_role_refusal(violation.code):
         params["admins"] = ", ".join(p.name for p in turn.service.admins()) or turn.t("errors.no_admins_known")
     return turn.t(violation.code, **params)
 
@@ -356,11 +404,19 @@ def reference_json(activity: Activity) -> dict[str, Any]:
     return reference
 
 
+def _conversation_type(turn: Turn) -> str | None:
+    conversation = turn.context.activity.conversation
+    return conversation.conversation_type if conversation else None
+
+
 def _op_key(context: TurnContext) -> str | None:
     """Redelivered activities keep their id; a card click's nonce (if any) identifies the click."""
     activity: Activity = context.activity
     value = activity.value if isinstance(activity.value, dict) else {}
-    data = ((value.get("action") or {}).get("data") or {}) if activity.type == ActivityTypes.invoke else value
+    data: Any = value
+    if activity.type == ActivityTypes.invoke:
+        action = value.get("action")  # an object for a card's click; a file consent's is a word
+        data = action.get("data") if isinstance(action, dict) else None
     nonce = data.get("nonce") if isinstance(data, dict) else None
     if nonce:
         return f"click:{activity.from_property.id}:{nonce}"

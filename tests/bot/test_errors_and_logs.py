@@ -9,23 +9,20 @@ from collections.abc import Iterator
 
 import pytest
 
+from bot import keys
 from bot.logs import JsonFormatter, configure_logging, redact_text
 from bot.settings import Settings
-from dialogs.actions import ACTIONS
+from dialogs.actions import Phrases, Workflow
 from tests._common.harness import LEE, BotClient, texts_in
 
 
 @pytest.fixture
-def broken_action() -> Iterator[None]:
+def broken_action(bot: BotClient) -> Iterator[None]:
     async def explode(turn, data):  # type: ignore[no-untyped-def]
         raise RuntimeError("database on fire: SECRET-DETAIL")
 
-    ACTIONS["explode"] = explode
-    from dialogs import commands
-
-    commands.COMMANDS["explode"] = ("explode",)
+    bot.app[keys.WORKFLOWS].add(Workflow("explode", explode, phrases=Phrases(en_US=("explode",))))
     yield
-    del ACTIONS["explode"], commands.COMMANDS["explode"]
 
 
 async def test_turn_error_is_apologized_for_in_the_users_language(

@@ -1,7 +1,7 @@
 """Teams SSO before secrets, and Entra roles, through HTTP with the real app and fake identity services.
 
-The gate works by verb name: the tests put a stand-in ``reveal_keys`` action in the registry for
-their duration (whatever the real one does, the gate must stop it before it runs).
+The gate works by verb name: the tests put a stand-in ``reveal_keys`` handler in the running app's
+workflows for their duration (whatever the real one does, the gate must stop it before it runs).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from aiohttp import ClientSession
 
 from bot import keys
-from dialogs.actions import ACTIONS, ActionResult
+from dialogs.actions import ActionResult
 from dialogs.turn import Turn
 from tests._common.fake_connector import FakeConnector
 from tests._common.fake_identity import GLOBAL_ADMIN_TEMPLATE, FakeIdentity
@@ -41,14 +41,15 @@ def identity() -> Iterator[FakeIdentity]:
 
 
 @pytest.fixture
-def revealed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def revealed(request: pytest.FixtureRequest) -> list[str]:
     calls: list[str] = []
+    client = request.getfixturevalue("sso_bot" if "sso_bot" in request.fixturenames else "bot")
 
     async def stand_in(turn: Turn, data: dict[str, Any]) -> ActionResult:
         calls.append(turn.person.id)
         return ActionResult(None, (f"KEYS-SHOWN-{data.get('benefit_id', '')}",))
 
-    monkeypatch.setitem(ACTIONS, "reveal_keys", stand_in)
+    client.app[keys.WORKFLOWS].replace_handler("reveal_keys", stand_in)
     return calls
 
 
@@ -160,7 +161,7 @@ async def test_submits_and_set_roles_are_gated_too(sso_bot: BotClient, revealed:
         changed.append(str(data.get("person_id")))
         return ActionResult(None, ("ROLES-CHANGED",))
 
-    monkeypatch.setitem(ACTIONS, "set_roles", set_roles_stand_in)
+    sso_bot.app[keys.WORKFLOWS].replace_handler("set_roles", set_roles_stand_in)
     sent = await sso_bot.submit(ALEX, {"action": "set_roles", "person_id": LEE["aadObjectId"]})
     assert _oauth_cards(sent) and changed == []
     assert (await _exchange(sso_bot, ALEX, "sso-alex", ident="x9"))[0] == 200

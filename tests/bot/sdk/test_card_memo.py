@@ -12,7 +12,7 @@ import pytest
 
 from bot.sdk.card_memo import CardMemo
 from cards.overview import overview_card
-from dialogs.actions import ACTIONS
+from dialogs.registry import Workflows
 from services.benefits import BenefitsService
 from services.i18n import Translator, load_catalogs
 from tests._common.harness import ALEX, LEE, BotClient, all_text, cards_in
@@ -51,18 +51,20 @@ async def test_overview_card_follows_every_change(app: App) -> None:
     assert "Benefits overview" in all_text(after) and "Benefits overview" not in all_text(chinese)
 
 
+VERBS = frozenset(Workflows.load())
+
 async def test_memoized_card_is_the_fresh_card(app: App) -> None:
     service = app.service
     admin = service.repo.person(ALEX_ID)
     assert admin is not None
     for locale in ("en-US", "zh-CN", "zh-TW"):
         t = Translator(locale)
-        fresh = overview_card(service.overview(admin), service.repo.packages(), t, set(ACTIONS))
+        fresh = overview_card(service.overview(admin), service.repo.packages(), t, set(VERBS))
         memo = CardMemo()
-        key = (tuple(service.overview(admin)), tuple(service.repo.packages()), frozenset(ACTIONS))
+        key = (tuple(service.overview(admin)), tuple(service.repo.packages()), frozenset(VERBS))
 
         def build(t: Translator = t) -> dict[str, Any]:
-            return overview_card(service.overview(admin), service.repo.packages(), t, set(ACTIONS))
+            return overview_card(service.overview(admin), service.repo.packages(), t, set(VERBS))
 
         assert memo.get(t, key, build) == fresh
         assert json.dumps(memo.get(t, key, build)) == json.dumps(fresh)
