@@ -16,10 +16,12 @@ What a crash (SIGKILL, power loss) can do, exactly:
   outcome is not durable yet; a stalling disk therefore pauses sending instead of piling up doubt).
 
 Several instances on one shared store (PostgreSQL): the ``sending`` write is a claim decided on the
-newest state (``Outbox.claim``), so of all instances exactly one sends a notification; the claim
-carries the instance's id and a lease, and a claim whose lease ran out (its sender died mid-send) is
-taken over by another instance, sent again and flagged ``ambiguous``. On such a store a start does not
-reset ``sending`` (it may be a live instance's send).
+newest state (``Outbox.claim``; the database holds it beside the notification, its row locked ``FOR
+UPDATE SKIP LOCKED``), so of all instances exactly one sends a notification; the claim carries the
+instance's id and a lease, and a claim whose lease ran out (its sender died mid-send) is taken over by
+another instance, sent again and flagged ``ambiguous``. The others look at a notification claimed
+elsewhere again after ``HOLD_OFF_SECONDS``. On such a store a start does not reset ``sending`` (it may
+be a live instance's send).
 
 Failures (Microsoft Learn, "Rate limiting" and the proactive-messaging errors):
 * 403/404 (blocked by the user, app not installed, conversation gone) and no stored conversation:
@@ -57,10 +59,15 @@ from services.notifications.outbox import (
 from services.notifications.ratelimit import RateLimiter
 from services.notifications.sender import DeliveryError, Sender
 from services.storage.base import Document
+from services.storage.errors import StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
 Render = Callable[[Document], dict[str, Any]]
+#: how long a notification claimed by another instance (or whose claim failed) waits to be looked at again
+HOLD_OFF_SECONDS = 5.0
+#: tries to record an outcome while the store is away (backing off up to HOLD_OFF_SECONDS: about a minute)
+RECORD_ATTEMPTS = 16
 ReferenceOf = Callable[[str], dict[str, Any] | None]
 
 
@@ -143,6 +150,9 @@ class Worker:
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._inflight: set[str] = set()
+        #: notifications not to try before a moment (monotonic): claimed by another instance, or the store
+        #: failed; looked at again then (the claim's lease may have run out, the database may be back)
+        self._held_off: dict[str, float] = {}
         self._recovered = False
         outbox.on_enqueue.append(self.wake)
 
@@ -257,10 +267,11 @@ class Worker:
 
     def _due(self) -> list[Document]:
         """Pending notifications due now, read through the ``state`` index (one copy per due one)."""
-        now = self.clock()
+        now, mono = self.clock(), self.monotonic()
+        self._held_off = {doc_id: at for doc_id, at in self._held_off.items() if at > mono}
         due = []
         for doc_id in self.outbox.pending_ids():
-            if doc_id in self._inflight:
+            if doc_id in self._inflight or doc_id in self._held_off:
                 continue
             doc = self.outbox.get(doc_id)
             if doc is not None and doc["state"] == PENDING and _not_before(doc) <= now:
@@ -269,15 +280,17 @@ class Worker:
         return due
 
     def _next_due(self) -> float | None:
-        pending = [d for d in (self.outbox.get(i) for i in self.outbox.pending_ids() if i not in self._inflight)
+        skip = self._inflight | self._held_off.keys()
+        pending = [d for d in (self.outbox.get(i) for i in self.outbox.pending_ids() if i not in skip)
                    if d is not None]
         claims = [datetime.fromisoformat(d["lease_until"]) for d in self.outbox.in_doubt()
                   if d.get("lease_until") and d["id"] not in self._inflight]
-        if not pending and not claims:
+        if not pending and not claims and not self._held_off:
             return None
-        now = self.clock()
+        now, mono = self.clock(), self.monotonic()
         return max(0.0, min([(_not_before(d) - now).total_seconds() for d in pending] +
-                            [(at - now).total_seconds() for at in claims]))
+                            [(at - now).total_seconds() for at in claims] +
+                            [at - mono for at in self._held_off.values()]))
 
     # --- one send ---------------------------------------------------------------------------------
     async def _send(self, doc: Document, reference: dict[str, Any], conversation: str) -> None:
@@ -286,9 +299,16 @@ class Worker:
         try:
             # Durable BEFORE the request leaves: a crash from here on leaves it visibly in doubt. The
             # claim is decided on the newest state, so of several instances exactly one sends it.
-            claimed = await self.outbox.claim(doc_id, self.owner, self.lease_seconds)
+            try:
+                claimed = await self.outbox.claim(doc_id, self.owner, self.lease_seconds)
+            except StoreUnavailableError:
+                self._held_off[doc_id] = self.monotonic() + HOLD_OFF_SECONDS
+                self.stats["claim_failed"] += 1
+                return
             if claimed is None:
                 self.stats["claimed_elsewhere"] += 1
+                if self.outbox.store.shared:  # another instance sends it: look again when its lease may be over
+                    self._held_off[doc_id] = self.monotonic() + min(HOLD_OFF_SECONDS, self.lease_seconds)
                 return
             attempts = int(claimed["attempts"])
             try:
@@ -320,8 +340,10 @@ class Worker:
             at = self.limiter.complete_app(self.monotonic(), sent_at=sent_at)
             # until when the channel's window may count this request (for a restarted limiter)
             change["counted_at"] = (self.clock() - timedelta(seconds=self.monotonic() - at)).isoformat()
+            if claimed.get("ambiguous"):  # taken over: the claim said so (a shared store keeps it beside the doc)
+                change["ambiguous"] = True
             # Durable as soon as the answer is read: the in-doubt window is one group commit wide.
-            await self.outbox.record({doc_id: change})
+            await self._record_outcome(doc_id, change)
         except Exception:
             log.exception("could not record a notification's state; a restart settles it")
         finally:
@@ -329,6 +351,18 @@ class Worker:
                 self._on_wire.release()
             self._inflight.discard(doc_id)
             self._slots.release()
+
+    async def _record_outcome(self, doc_id: str, change: dict[str, Any]) -> None:
+        """Record a send's outcome, waiting out a store that is briefly away (a database restart): the
+        outcome is known only here, and a claim left unsettled would be sent again after its lease."""
+        for attempt in range(RECORD_ATTEMPTS):
+            try:
+                await self.outbox.record({doc_id: change})
+                return
+            except StoreUnavailableError:
+                if attempt == RECORD_ATTEMPTS - 1:
+                    raise
+                await self.sleep(min(HOLD_OFF_SECONDS, 0.25 * 2 ** attempt))
 
     async def _install(self, doc: Document) -> None:
         """Someone without the app: install it for them once, then look for their chat every

@@ -28,6 +28,11 @@ coherent and makes a decision taken on a stale view impossible to commit:
   view fails with :class:`StoreConflictError` instead of landing: two instances racing for the last
   seat give exactly one assignment. Writes outside the lock (conversation references, bot state,
   the outbox's bookkeeping) are plain upserts that never conflict.
+* **Claims beside the sequence.** Work exactly one instance may do (a notification's send) is claimed
+  with :meth:`claim_each`: the document's row is locked ``FOR UPDATE SKIP LOCKED`` and the claimed
+  version (owner, lease) goes into ``store_claims``, not into the change sequence, so claims neither
+  take the head's lock nor wait for each other. A claim holds until its document is next written
+  (the outcome), or until its lease, which the claimed version carries, runs out.
 * **Group commit.** Batches submitted while a commit is in flight go together in the next
   transaction (one round trip and one WAL flush for many turns), as the journaled engine shares
   an fsync.
@@ -311,6 +316,8 @@ class PostgresStore(MemoryTables):
         async with self._pool.connection() as conn, conn.transaction():
             await conn.execute(self._sql["head_for_update"])
             await conn.execute(self._sql["purge"], (self.config.tombstone_seconds,))
+        async with self._pool.connection() as conn:  # claims whose document was written since: settled
+            await conn.execute(self._sql["resolved_claims"])
 
     async def heartbeat(self) -> int:
         """Say this instance is alive; count the instances that said so within ``HEARTBEAT_POLLS`` polls."""
@@ -570,6 +577,71 @@ class PostgresStore(MemoryTables):
         await pending.done
         return pending.written
 
+    async def claim_each(self, table: str, ids: Sequence[str],
+                         change: Callable[[str, Document | None], Mapping[str, Any] | None], *,
+                         owner: str = "") -> list[Document]:
+        """Claim documents beside them, outside the change sequence (see ``DocumentStore.claim_each``).
+
+        One short transaction of its own (one round trip, then the claims' insert): lock the documents'
+        rows ``FOR UPDATE SKIP LOCKED`` (a row another instance is claiming right now is skipped, not
+        waited for), decide each claim with
+        ``change`` on what claimers see (the held claim's version while its document has not been written
+        since, else the document) and record the claims in ``store_claims``. The head of the change
+        sequence is never locked, so instances claiming at once neither wait for each other nor for the
+        group commit; the claim is resolved by the next write of its document (the outcome), which any
+        later claimer sees first.
+
+        Raises:
+            StoreUnavailableError: the database failed (nothing was claimed) or the store is closed.
+        """
+        check_table(table)
+        wanted = [check_doc_id(i) for i in ids]
+        if self._closed:
+            raise StoreUnavailableError(ERR_CLOSED)
+        if not wanted:
+            return []
+        for attempt in (1, 2):
+            try:
+                return await self._run(self._claim(table, wanted, change, owner))
+            except StoreUnavailableError as exc:
+                cause = exc.__cause__
+                if attempt == 2 or not isinstance(cause, psycopg.OperationalError) or not _stale(cause):
+                    raise
+                await self._pool.check()  # a connection the server dropped (a restart): once more
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _claim(self, table: str, ids: list[str],
+                     change: Callable[[str, Document | None], Mapping[str, Any] | None], owner: str) -> list[Document]:
+        claimed: list[Document] = []
+        async with self._pool.connection() as conn, conn.transaction():
+            # Lock first, then read in a statement of its own: its snapshot begins after the lock is held,
+            # so it sees a claim another instance committed while holding that row (a read in the locking
+            # statement would see the claims of the snapshot before the wait, and claim again).
+            async with conn.pipeline():
+                locking = await conn.execute(self._sql["lock_docs"], (table, ids))
+                reading = await conn.execute(self._sql["claimable"], (table, ids))
+                locked = {row[0] for row in await locking.fetchall()}
+                rows = [row for row in await reading.fetchall() if row[0] in locked]
+            claim_ids: list[str] = []
+            seqs: list[int] = []
+            texts: list[str] = []
+            for doc_id, doc, seq, held, base_seq in rows:
+                current = held if held is not None and base_seq >= seq else doc
+                current[ID_FIELD] = doc_id
+                new = change(doc_id, current)
+                if new is None:
+                    continue
+                put = normalize_ops([Put(table, doc_id, new)])[0]
+                text = _encode_rows([put])[(table, doc_id)]
+                assert text is not None
+                claim_ids.append(doc_id)
+                seqs.append(seq)
+                texts.append(text)
+                claimed.append(clone(put[3]))
+            if claim_ids:
+                await conn.execute(self._sql["claim"], (table, owner, claim_ids, seqs, texts))
+        return claimed
+
     async def _commit_queued(self) -> None:
         """Commit whatever is queued, group by group, until the queue is empty."""
         while self._queue:
@@ -716,6 +788,21 @@ _STATEMENTS = {
         SELECT h.seq, h.guarded, h.floor, d.tbl, d.id, d.doc
         FROM {schema}.store_head h
         LEFT JOIN {schema}.store_documents d ON d.doc IS NOT NULL""",
+    "lock_docs": """
+        SELECT id FROM {schema}.store_documents WHERE tbl = %s AND id = ANY(%s) ORDER BY id FOR UPDATE SKIP LOCKED""",
+    "claimable": """
+        SELECT d.id, d.doc, d.seq, c.doc, c.base_seq
+        FROM {schema}.store_documents d
+        LEFT JOIN {schema}.store_claims c ON c.tbl = d.tbl AND c.id = d.id
+        WHERE d.tbl = %s AND d.id = ANY(%s) AND d.doc IS NOT NULL""",
+    "claim": """
+        INSERT INTO {schema}.store_claims (tbl, id, owner, base_seq, doc)
+        SELECT %s, c.id, %s, c.seq, c.doc FROM unnest(%s::text[], %s::bigint[], %s::json[]) AS c(id, seq, doc)
+        ON CONFLICT (tbl, id) DO UPDATE
+        SET owner = EXCLUDED.owner, base_seq = EXCLUDED.base_seq, doc = EXCLUDED.doc, claimed_at = now()""",
+    "resolved_claims": """
+        DELETE FROM {schema}.store_claims c USING {schema}.store_documents d
+        WHERE c.tbl = d.tbl AND c.id = d.id AND (d.seq > c.base_seq OR d.doc IS NULL)""",
     "upsert": """
         INSERT INTO {schema}.store_documents (tbl, id, doc, seq)
         SELECT * FROM unnest(%s::text[], %s::text[], %s::json[], %s::bigint[])

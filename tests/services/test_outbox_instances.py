@@ -132,3 +132,29 @@ async def test_the_reminder_scan_is_claimed_by_one_instance_per_interval(instanc
     from services.storage.backup import export_data
 
     assert plan_restore({}, export_data(instances[0])).after == {"ticks": 1}  # a backup of it restores
+
+
+async def test_a_claim_skips_a_notification_being_claimed_elsewhere_and_leaves_the_change_sequence_alone(
+        instances: list[PostgresStore], pg_cluster: PgCluster) -> None:
+    import psycopg
+
+    clock = ManualClock()
+    outbox = Outbox(instances[0], clock)
+    await outbox.enqueue(notes(2))
+    busy, free = (note.id for note in notes(2))
+    namespace = instances[0].namespace
+    head = f"SELECT seq FROM {namespace}.store_head"
+    before = pg_cluster.psql(head)
+    async with await psycopg.AsyncConnection.connect(pg_cluster.dsn()) as other, other.transaction():
+        # another instance in the middle of claiming ``busy``: its row is locked
+        await other.execute(f"SELECT 1 FROM {namespace}.store_documents WHERE tbl = 'outbox' AND id = %s FOR UPDATE",
+                            (busy,))
+        assert await asyncio.wait_for(outbox.claim(busy, "me", 60), 5) is None  # skipped, not waited for
+        claimed = await asyncio.wait_for(outbox.claim(free, "me", 60), 5)
+        assert claimed is not None and claimed["owner"] == "me"
+    assert pg_cluster.psql(head) == before  # claims take no number of the change sequence (nor its lock)
+    assert pg_cluster.psql(f"SELECT owner FROM {namespace}.store_claims WHERE id = '{free}'") == "me"
+    assert (await outbox.claim(busy, "me", 60)) is not None  # free again once the other is done
+    assert await Outbox(instances[1], clock).claim(free, "you", 60) is None  # held, though not in the document
+    await outbox.record({free: {"state": DELIVERED}})
+    assert await Outbox(instances[1], clock).claim(free, "you", 60) is None  # the outcome settles it
