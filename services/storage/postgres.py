@@ -83,6 +83,8 @@ LOCK_CLASS = 0x5042  # "PB"
 MIGRATION_LOCK = 1
 #: an instance silent for this many polls no longer counts (killed, or cut off from the database)
 HEARTBEAT_POLLS = 5
+#: seconds before the second retry of an operation on a dropped connection (doubling, up to the connect timeout)
+RETRY_PAUSE = 0.2
 NAMESPACE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 ERR_CLOSED = "the store is closed"
@@ -118,6 +120,9 @@ class PostgresConfig:
     poll_seconds: float = 1.0
     """How often an idle instance catches up with the others' writes (and checks the database)."""
     tombstone_seconds: float = 3600.0
+    retries: int = 1
+    """Times an operation whose pooled connection the server dropped (a restart, a failover) is tried again
+    on a fresh one before the turn is told to try again later; a write only while none of it was sent."""
 
     @classmethod
     def from_settings(cls, extra: Mapping[str, str], number: NumberSetting) -> PostgresConfig | None:
@@ -126,8 +131,9 @@ class PostgresConfig:
         ``STORAGE_URL=postgresql://user@host/db?sslmode=require`` names the database; ``STORAGE_URL=postgresql``
         alone takes every detail from ``PGHOST``, ``PGPORT``, ``PGUSER``, ``PGPASSWORD``, ``PGDATABASE`` and
         ``PGSSLMODE``. Tunables: ``PG_POOL_MIN``, ``PG_POOL_MAX``, ``PG_CONNECT_TIMEOUT_SECONDS``,
-        ``PG_STATEMENT_TIMEOUT_SECONDS``, ``PG_POLL_SECONDS``, read with ``number(extra, name, default)``
-        (the bot's own parser of numeric settings: positive, a typo falls back to the default).
+        ``PG_STATEMENT_TIMEOUT_SECONDS``, ``PG_POLL_SECONDS``, ``PG_RETRIES``, read with
+        ``number(extra, name, default)`` (the bot's own parser of numeric settings: positive, a typo falls
+        back to the default).
         """
         url = (extra.get("STORAGE_URL") or "").strip()
         pg_vars = {key: extra[name].strip() for name, key in PG_SETTINGS.items() if (extra.get(name) or "").strip()}
@@ -145,6 +151,7 @@ class PostgresConfig:
             connect_timeout=number(extra, "PG_CONNECT_TIMEOUT_SECONDS", 5.0),
             statement_timeout=number(extra, "PG_STATEMENT_TIMEOUT_SECONDS", 15.0),
             poll_seconds=number(extra, "PG_POLL_SECONDS", 1.0),
+            retries=int(number(extra, "PG_RETRIES", 1)),
         )
 
     @property
@@ -419,14 +426,14 @@ class PostgresStore(MemoryTables):
         self._served = max(self._served, covered)
 
     async def _read_changes_once(self) -> _Changes:
-        for attempt in (1, 2):
+        for attempt in range(1, self.config.retries + 2):
             try:
                 async with self._pool.connection() as conn:
                     return await self._read_changes(conn)
             except psycopg.OperationalError as exc:
-                if attempt == 2 or not _stale(exc):
+                if attempt > self.config.retries or not _stale(exc):
                     raise
-                await self._pool.check()  # the other idle connections died with this one: replace them
+                await self._retry_pause(attempt)  # the other idle connections died with this one
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _read_changes(self, conn: psycopg.AsyncConnection[Any]) -> _Changes:
@@ -512,16 +519,16 @@ class PostgresStore(MemoryTables):
 
     async def _locked_connection(self, stack: contextlib.AsyncExitStack) -> psycopg.AsyncConnection[Any]:
         """A pooled connection holding the mutation lock (a connection the server dropped is replaced once)."""
-        for attempt in (1, 2):
+        for attempt in range(1, self.config.retries + 2):
             inner = contextlib.AsyncExitStack()
             conn = await inner.enter_async_context(self._pool.connection())
             try:
                 await conn.execute("SELECT pg_advisory_lock(%s, %s)", (LOCK_CLASS, self._lock_key))
             except psycopg.OperationalError as exc:
                 await inner.aclose()
-                if attempt == 2 or not _stale(exc):
+                if attempt > self.config.retries or not _stale(exc):
                     raise
-                await self._pool.check()
+                await self._retry_pause(attempt)
                 continue
             stack.push_async_exit(inner)
             return conn
@@ -600,14 +607,15 @@ class PostgresStore(MemoryTables):
             raise StoreUnavailableError(ERR_CLOSED)
         if not wanted:
             return []
-        for attempt in (1, 2):
+        for attempt in range(1, self.config.retries + 2):
             try:
                 return await self._run(self._claim(table, wanted, change, owner))
             except StoreUnavailableError as exc:
                 cause = exc.__cause__
-                if attempt == 2 or not isinstance(cause, psycopg.OperationalError) or not _stale(cause):
+                if (attempt > self.config.retries or not isinstance(cause, psycopg.OperationalError)
+                        or not _stale(cause)):
                     raise
-                await self._pool.check()  # a connection the server dropped (a restart): once more
+                await self._retry_pause(attempt)  # a connection the server dropped (a restart)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _claim(self, table: str, ids: list[str],
@@ -658,16 +666,26 @@ class PostgresStore(MemoryTables):
                 self._publish(changes, list(zip(group, outcomes, strict=True)))
 
     async def _write_retrying(self, group: list[_Pending]) -> tuple[_Changes, list[int | None]]:
-        """:meth:`_write`, once more on another connection if the first failed before sending any write
-        (a connection the server dropped, e.g. after a restart: the pool does not test them on checkout)."""
-        progress: list[str] = []
-        try:
-            return await self._write(group, progress)
-        except psycopg.OperationalError as exc:
-            if progress or not _stale(exc):  # writes that may have left: the next catch-up tells their outcome
-                raise
-            await self._pool.check()
-            return await self._write(group, [])
+        """:meth:`_write`, again on another connection (up to ``retries`` times) while it failed before
+        sending any write (a connection the server dropped, e.g. after a restart: the pool does not test
+        them on checkout)."""
+        for attempt in range(1, self.config.retries + 2):
+            progress: list[str] = []
+            try:
+                return await self._write(group, progress)
+            except psycopg.OperationalError as exc:
+                # writes that may have left: the next catch-up tells their outcome
+                if progress or not _stale(exc) or attempt > self.config.retries:
+                    raise
+                await self._retry_pause(attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _retry_pause(self, attempt: int) -> None:
+        """Before retry ``attempt``: replace the pool's dead connections, after a pause from the second on
+        (the server may be starting again)."""
+        if attempt > 1:
+            await asyncio.sleep(min(self.config.connect_timeout, RETRY_PAUSE * 2 ** (attempt - 2)))
+        await self._pool.check()
 
     async def _write(self, group: list[_Pending], progress: list[str]) -> tuple[_Changes, list[int | None]]:
         """One transaction in two round trips (pipelined): lock the head and read others' changes and what
