@@ -153,6 +153,7 @@ class Worker:
         #: notifications not to try before a moment (monotonic): claimed by another instance, or the store
         #: failed; looked at again then (the claim's lease may have run out, the database may be back)
         self._held_off: dict[str, float] = {}
+        self._spread = random.Random(self.owner)
         self._recovered = False
         outbox.on_enqueue.append(self.wake)
 
@@ -232,7 +233,7 @@ class Worker:
                 deferred = [x for x in deferred if x[0] > mono]
                 continue
             doc = queue.popleft()
-            if doc["id"] in self._inflight:
+            if doc["id"] in self._inflight or self._settled_elsewhere(doc["id"]):
                 continue
             reference = self.reference_of(doc["recipient"])
             if reference is None:
@@ -277,7 +278,17 @@ class Worker:
             if doc is not None and doc["state"] == PENDING and _not_before(doc) <= now:
                 due.append(doc)
         due.extend(d for d in self.outbox.expired_claims() if d["id"] not in self._inflight)
+        if self.outbox.store.shared:  # instances draining the same notifications in the same order would
+            self._spread.shuffle(due)  # mostly try to claim what another one just took
         return due
+
+    def _settled_elsewhere(self, doc_id: str) -> bool:
+        """Whether another instance sent (or is known to hold) a notification since this round began: the
+        store's view catches up meanwhile, and trying to claim it would cost a round trip for nothing."""
+        if not self.outbox.store.shared:
+            return False
+        current = self.outbox.get(doc_id)
+        return current is None or current["state"] not in (PENDING, SENDING) or doc_id in self._held_off
 
     def _next_due(self) -> float | None:
         skip = self._inflight | self._held_off.keys()
@@ -299,32 +310,30 @@ class Worker:
         try:
             # Durable BEFORE the request leaves: a crash from here on leaves it visibly in doubt. The
             # claim is decided on the newest state, so of several instances exactly one sends it.
-            try:
-                claimed = await self.outbox.claim(doc_id, self.owner, self.lease_seconds)
-            except StoreUnavailableError:
-                self._held_off[doc_id] = self.monotonic() + HOLD_OFF_SECONDS
-                self.stats["claim_failed"] += 1
-                return
-            if claimed is None:
-                self.stats["claimed_elsewhere"] += 1
-                if self.outbox.store.shared:  # another instance sends it: look again when its lease may be over
-                    self._held_off[doc_id] = self.monotonic() + min(HOLD_OFF_SECONDS, self.lease_seconds)
-                return
-            attempts = int(claimed["attempts"])
-            try:
-                card = self.render(claimed)
-            except Exception as exc:  # a notification we cannot render will never render: say so
-                log.exception("cannot render notification", extra={"kind": doc.get("kind")})
-                await self.outbox.record({doc_id: {"state": GIVEN_UP, "attempts": attempts, "status": 0,
-                                                   "reason": f"render_failed:{type(exc).__name__}"}})
+            shared = self.outbox.store.shared
+            claimed = None if shared else await self._claim(doc_id)
+            if not shared and claimed is None:
                 return
             async with self._gate:  # the app-wide slot is taken right before the request leaves
                 await self._on_wire.acquire()  # a disk that stalls stops new requests, not just their records
                 on_wire = True
+                if shared:  # several instances: claim only when this one sends next, so none hoards the work
+                    claimed = await self._claim(doc_id)
+                if claimed is None:
+                    return
                 while (wait := self.limiter.app_wait(self.monotonic())) > 0:
                     await self.sleep(wait)
                 self.limiter.reserve_app()
                 sent_at = self.monotonic()
+            attempts = int(claimed["attempts"])
+            try:
+                card = self.render(claimed)
+            except Exception as exc:  # a notification we cannot render will never render: say so
+                self.limiter.release_app()
+                log.exception("cannot render notification", extra={"kind": doc.get("kind")})
+                await self.outbox.record({doc_id: {"state": GIVEN_UP, "attempts": attempts, "status": 0,
+                                                   "reason": f"render_failed:{type(exc).__name__}"}})
+                return
             try:
                 await self.sender.send(reference, card)
             except DeliveryError as exc:
@@ -351,6 +360,21 @@ class Worker:
                 self._on_wire.release()
             self._inflight.discard(doc_id)
             self._slots.release()
+
+    async def _claim(self, doc_id: str) -> Document | None:
+        """Claim a notification for sending; None when it is not this instance's to send now (claimed
+        elsewhere, no longer due, or the store failed: then it is looked at again after a hold-off)."""
+        try:
+            claimed = await self.outbox.claim(doc_id, self.owner, self.lease_seconds)
+        except StoreUnavailableError:
+            self._held_off[doc_id] = self.monotonic() + HOLD_OFF_SECONDS
+            self.stats["claim_failed"] += 1
+            return None
+        if claimed is None:
+            self.stats["claimed_elsewhere"] += 1
+            if self.outbox.store.shared:  # another instance sends it: look again when its lease may be over
+                self._held_off[doc_id] = self.monotonic() + min(HOLD_OFF_SECONDS, self.lease_seconds)
+        return claimed
 
     async def _record_outcome(self, doc_id: str, change: dict[str, Any]) -> None:
         """Record a send's outcome, waiting out a store that is briefly away (a database restart): the
