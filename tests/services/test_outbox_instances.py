@@ -158,3 +158,26 @@ async def test_a_claim_skips_a_notification_being_claimed_elsewhere_and_leaves_t
     assert await Outbox(instances[1], clock).claim(free, "you", 60) is None  # held, though not in the document
     await outbox.record({free: {"state": DELIVERED}})
     assert await Outbox(instances[1], clock).claim(free, "you", 60) is None  # the outcome settles it
+
+
+def test_each_instance_keeps_to_its_share_of_a_chats_limits_too() -> None:
+    from services.notifications import RateLimiter
+
+    now = [0.0]
+    instances = [3]
+    limiter = RateLimiter(per_app_rps=50, clock=lambda: now[0], share=lambda: instances[0])
+
+    def burst() -> int:
+        sent = 0
+        while limiter.conversation_wait("a:lee") == 0 and sent < 100:
+            limiter.record_conversation("a:lee")
+            sent += 1
+        return sent
+
+    assert burst() == 2  # 7 a second for the chat, three instances: two each (never past 7 together)
+    instances[0] = 1
+    now[0] += 2.0  # the windows have passed
+    assert burst() == 7  # alone again: the whole limit
+    instances[0] = 10
+    now[0] += 60.0
+    assert burst() == 1 and limiter.conversation_wait("a:lee") > 1.0  # under one a second: a wider window
