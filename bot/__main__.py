@@ -161,7 +161,7 @@ async def _restore(settings: Settings, path: Path, dump: dict[str, Any], *, repl
     except ValueError as exc:
         print(f"error: {path}: {exc}; nothing changed", file=sys.stderr)
         return 2
-    async with domain_store(settings, accept_loss=replace) as store:
+    async with domain_store(settings, accept_loss=replace) as store, store.mutation_lock():
         plan = plan_restore({t: len(store.all(t)) for t in store.table_names()}, dump)
         print(f"restore of {path} (documents per table, now -> after):")
         for line in plan.lines():

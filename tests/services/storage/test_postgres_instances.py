@@ -227,3 +227,21 @@ async def test_catch_ups_asked_for_at_once_share_a_read_but_never_one_that_began
     await asyncio.gather(early, *late)
     assert b.get("people", "p1") == {"id": "p1", "n": 1}
     assert len(reads) == 2  # the twenty late ones shared one read
+
+
+async def test_an_import_on_one_instance_keeps_a_change_another_made_meanwhile(open_instance: Opener) -> None:
+    from services.repository import Repository
+
+    a, b = await open_instance(), await open_instance()
+    inventory = parse_inventory(demo_inventory(NOW.date()))
+    await import_inventory(a, inventory)
+    await b.refresh()
+    person = next(p for p in inventory.people if not p.has(Role.GLOBAL_ADMIN))
+    repo = Repository(a)
+    async with a.mutation_lock():  # an admin on instance a makes them a Global admin
+        await a.apply([repo.put_person(dataclasses.replace(repo.person(person.id),
+                                                           roles=person.roles | {Role.GLOBAL_ADMIN}))])
+    assert not Repository(b).person(person.id).has(Role.GLOBAL_ADMIN)  # b has not caught up yet
+    await import_inventory(b, inventory)  # the same inventory again, from instance b
+    await a.refresh()
+    assert Repository(a).person(person.id).has(Role.GLOBAL_ADMIN)  # merged, not overwritten by b's stale view
