@@ -339,6 +339,31 @@ class PostgresStore(MemoryTables):
         """Instances whose heartbeat is recent (as of the last poll)."""
         return self._instances
 
+    async def repair(self) -> list[str]:
+        """Check the store's bookkeeping and tidy what needs no decision; one line per finding.
+
+        PostgreSQL keeps the documents themselves consistent (a failed transaction leaves nothing), so what
+        is checked is this engine's own bookkeeping: the schema version, that the head of the change
+        sequence covers every document (instances catching up rely on it), and what is tidied is what
+        only costs space: settled claims, expired tombstones and heartbeats of instances long gone.
+
+        Raises:
+            StoreUnavailableError: the database failed.
+        """
+        await self._run(self.purge_tombstones())
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(self._sql["report"], (self.config.poll_seconds * HEARTBEAT_POLLS,))
+            row = await cur.fetchone()
+            gone = await conn.execute(self._sql["forget_silent"], (max(3600.0, self.config.poll_seconds * 100),))
+        assert row is not None
+        version, seq, max_seq, documents, tombstones, claims, alive = row
+        lines = [f"schema version {version} (this bot knows {MIGRATIONS[-1].version})",
+                 f"{documents} documents, {tombstones} deletions kept for other instances, {claims} claims held, "
+                 f"{alive} instances alive; removed {gone.rowcount} heartbeats of instances gone"]
+        if max_seq is not None and max_seq > seq:
+            lines.append(f"damaged: a document carries change number {max_seq}, past the head ({seq})")
+        return lines
+
     async def _poll(self) -> None:
         """Catch up every ``poll_seconds``; a failure is reported by :meth:`health`, and retried."""
         purge_every = max(60.0, self.config.tombstone_seconds / 4)
@@ -830,6 +855,16 @@ _STATEMENTS = {
         ON CONFLICT (id) DO UPDATE SET seen_at = now()""",
     "alive": "SELECT count(*) FROM {schema}.store_instances WHERE seen_at > now() - make_interval(secs => %s)",
     "leave": "DELETE FROM {schema}.store_instances WHERE id = %s",
+    "forget_silent": "DELETE FROM {schema}.store_instances WHERE seen_at < now() - make_interval(secs => %s)",
+    "report": """
+        SELECT (SELECT max(version) FROM {schema}.store_migrations), h.seq,
+               (SELECT max(seq) FROM {schema}.store_documents),
+               (SELECT count(*) FROM {schema}.store_documents WHERE doc IS NOT NULL),
+               (SELECT count(*) FROM {schema}.store_documents WHERE doc IS NULL),
+               (SELECT count(*) FROM {schema}.store_claims),
+               (SELECT count(*) FROM {schema}.store_instances
+                WHERE seen_at > now() - make_interval(secs => %s))
+        FROM {schema}.store_head h""",
     "move_head": "UPDATE {schema}.store_head SET seq = %s, guarded = %s",
     "purge": """
         WITH gone AS (

@@ -179,3 +179,33 @@ def test_the_pool_timeouts_and_retries_are_settings(tmp_path: Path) -> None:
     typo = storage_config(bot_settings(tmp_path / "data", STORAGE_URL=url, PG_RETRIES="many", PG_POOL_MAX="-1"))
     assert typo is not None and (typo.retries, typo.pool_max) == (1, 10)  # a typo falls back to the default
     assert storage_config(bot_settings(tmp_path / "data", PG_RETRIES="4")) is None  # no database: the data folder
+
+
+async def test_repair_checks_the_database_and_tidies_its_bookkeeping(pg_cluster: PgCluster, tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from bot.__main__ import cmd_repair
+    from services.notifications import DELIVERED, Notification, Outbox
+    from services.repository import INDEXES
+    from services.storage.postgres import PostgresConfig, PostgresStore
+
+    url = pg_cluster.new_database()
+    dbname = url.rsplit("/", 1)[1]
+    store = await PostgresStore.open(PostgresConfig(url, pool_min=1, pool_max=2), INDEXES, poll=False)
+    outbox = Outbox(store)
+    await outbox.enqueue([Notification("ev", "p1", "assigned")])
+    await outbox.claim("ev|p1", "someone", 60)
+    await outbox.record({"ev|p1": {"state": DELIVERED}})  # the claim is settled
+    await store.close()
+    pg_cluster.psql("INSERT INTO benefits.store_instances (id, seen_at) VALUES ('gone', now() - interval '2 days')",
+                    dbname)
+    settings = bot_settings(tmp_path / "data", STORAGE_URL=url)
+    assert await cmd_repair(settings, argparse.Namespace(accept_loss=False)) == 0
+    out = capsys.readouterr().out
+    assert "benefits: schema version 3" in out and "1 documents" in out and "0 claims held" in out, out
+    assert "removed 1 heartbeats" in out and "damaged" not in out, out
+    assert pg_cluster.psql("SELECT count(*) FROM benefits.store_claims", dbname) == "0"
+    pg_cluster.psql("UPDATE benefits.store_head SET seq = 0", dbname)  # the head no longer covers a document
+    assert await cmd_repair(settings, argparse.Namespace(accept_loss=False)) == 1
+    assert "damaged: a document carries change number" in capsys.readouterr().out
