@@ -21,7 +21,7 @@ from services.storage.journaled import (
     StoreStats,
     StoreUnavailableError,
 )
-from services.storage.schema_versions import check_version, upgrade
+from services.storage.schema_versions import check_version, upgrade, upgrade_shared
 
 if TYPE_CHECKING:
     from services.storage.postgres import PostgresConfig
@@ -93,4 +93,10 @@ async def open_engine(config: PostgresConfig | None, path: Path, indexes: Mappin
             await store.close()
             raise
         return store
-    return await PostgresStore.open(config, indexes, namespace=Path(path).stem)
+    shared = await PostgresStore.open(config, indexes, namespace=Path(path).stem)
+    try:
+        await upgrade_shared(shared, Path(path).stem)
+    except BaseException:
+        await shared.close()
+        raise
+    return shared

@@ -339,6 +339,16 @@ class PostgresStore(MemoryTables):
         """Instances whose heartbeat is recent (as of the last poll)."""
         return self._instances
 
+    async def data_version(self) -> int | None:
+        """The version of the data recorded in the database (``schema_versions``); None when none is."""
+        async with self._pool.connection() as conn:
+            row = await (await conn.execute(self._sql["data_version"])).fetchone()
+        return int(row[0]) if row else None
+
+    async def record_data_version(self, version: int) -> None:
+        async with self._pool.connection() as conn:
+            await conn.execute(self._sql["record_data_version"], (version,))
+
     async def repair(self) -> list[str]:
         """Check the store's bookkeeping and tidy what needs no decision; one line per finding.
 
@@ -855,6 +865,10 @@ _STATEMENTS = {
         ON CONFLICT (id) DO UPDATE SET seen_at = now()""",
     "alive": "SELECT count(*) FROM {schema}.store_instances WHERE seen_at > now() - make_interval(secs => %s)",
     "leave": "DELETE FROM {schema}.store_instances WHERE id = %s",
+    "data_version": "SELECT version FROM {schema}.store_data_version",
+    "record_data_version": """
+        INSERT INTO {schema}.store_data_version (version) VALUES (%s)
+        ON CONFLICT (one) DO UPDATE SET version = EXCLUDED.version""",
     "forget_silent": "DELETE FROM {schema}.store_instances WHERE seen_at < now() - make_interval(secs => %s)",
     "report": """
         SELECT (SELECT max(version) FROM {schema}.store_migrations), h.seq,

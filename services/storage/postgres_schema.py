@@ -63,4 +63,10 @@ CREATE TABLE {schema}.store_claims (
     PRIMARY KEY (tbl, id)
 );
 """),
+    Migration(4, "the version of the data the documents hold (upgraded at start, see schema_versions)", """
+CREATE TABLE {schema}.store_data_version (
+    one boolean PRIMARY KEY DEFAULT true CHECK (one),
+    version integer NOT NULL
+);
+"""),
 )

@@ -14,9 +14,9 @@ store's files (``data/benefits.schema.json``), written atomically after each upg
 * A record newer than this code knows is refused with :class:`StoreUnavailableError`, before anything
   is written.
 
-The PostgreSQL engine records its own schema in ``store_migrations`` (``postgres_schema``); its data
-reaches it through ``copy-store`` from a folder this module has upgraded, or from a bot that wrote it
-in the current shape.
+The PostgreSQL engine records its tables' schema in ``store_migrations`` (``postgres_schema``) and the
+version of its data in ``store_data_version``; :func:`upgrade_shared` applies the same migrations there,
+one instance at a time.
 """
 
 from __future__ import annotations
@@ -26,11 +26,14 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from services.storage.base import DocumentStore, Op, Put
 from services.storage.errors import StoreUnavailableError
 from services.storage.journal import fsync_dir
+
+if TYPE_CHECKING:
+    from services.storage.postgres import PostgresStore
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +116,22 @@ def _record(store_path: Path, version: int) -> None:
     fsync_dir(path.parent)
 
 
+async def _apply(store: DocumentStore, name: str, found: int, migrations: Sequence[DataMigration]) -> list[int]:
+    """Apply the migrations past ``found`` to the store called ``name``; the versions applied."""
+    applied: list[int] = []
+    for migration in migrations:
+        if migration.version <= found:
+            continue
+        if migration.store == name:
+            ops = migration.upgrade(store)
+            if ops:
+                await store.apply(ops)
+            log.warning("upgraded the stored data", extra={
+                "event": "storage.data_upgraded", "store": name, "version": migration.version, "documents": len(ops)})
+        applied.append(migration.version)
+    return applied
+
+
 async def upgrade(store: DocumentStore, store_path: Path, *, created: bool,
                   migrations: Sequence[DataMigration] = MIGRATIONS) -> list[int]:
     """Bring the data of the open journaled ``store`` (files at ``store_path``) to the newest version.
@@ -127,21 +146,31 @@ async def upgrade(store: DocumentStore, store_path: Path, *, created: bool,
     found = recorded_version(store_path)
     if found is None:
         found = newest if created else 1
-    applied: list[int] = []
-    for migration in migrations:
-        if migration.version <= found:
-            continue
-        if migration.store == store_path.stem:
-            ops = migration.upgrade(store)
-            if ops:
-                await store.apply(ops)
-            log.warning("upgraded the stored data", extra={
-                "event": "storage.data_upgraded", "file": str(store_path), "version": migration.version,
-                "documents": len(ops)})
-        applied.append(migration.version)
+    applied = await _apply(store, store_path.stem, found, migrations)
     if applied or not record_path(store_path).exists():
         try:
             _record(store_path, max(found, *applied) if applied else found)
         except OSError as exc:
             raise StoreUnavailableError(f"cannot record the data version beside {store_path}: {exc.strerror}") from exc
+    return applied
+
+
+async def upgrade_shared(store: PostgresStore, name: str, *,
+                         migrations: Sequence[DataMigration] = MIGRATIONS) -> list[int]:
+    """The same for a store in PostgreSQL (its version recorded in ``store_data_version``), under the
+    store's mutation lock: of several instances starting together one upgrades, on the newest data.
+
+    Raises:
+        StoreUnavailableError: the recorded version is newer than this code, or the database failed.
+    """
+    newest = migrations[-1].version if migrations else 1
+    async with store.mutation_lock():
+        found = await store.data_version()
+        if found is not None and found > newest:
+            raise StoreUnavailableError(ERR_NEWER.format(path=f"{store.config.safe_target}#{store.namespace}",
+                                                         found=found, known=newest))
+        start = found if found is not None else (newest if store.created else 1)
+        applied = await _apply(store, name, start, migrations)
+        if applied or found is None:
+            await store.record_data_version(max(start, *applied) if applied else start)
     return applied

@@ -203,7 +203,7 @@ async def test_repair_checks_the_database_and_tidies_its_bookkeeping(pg_cluster:
     settings = bot_settings(tmp_path / "data", STORAGE_URL=url)
     assert await cmd_repair(settings, argparse.Namespace(accept_loss=False)) == 0
     out = capsys.readouterr().out
-    assert "benefits: schema version 3" in out and "1 documents" in out and "0 claims held" in out, out
+    assert "benefits: schema version 4" in out and "1 documents" in out and "0 claims held" in out, out
     assert "removed 1 heartbeats" in out and "damaged" not in out, out
     assert pg_cluster.psql("SELECT count(*) FROM benefits.store_claims", dbname) == "0"
     pg_cluster.psql("UPDATE benefits.store_head SET seq = 0", dbname)  # the head no longer covers a document

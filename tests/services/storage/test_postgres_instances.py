@@ -191,12 +191,13 @@ async def test_a_database_of_an_older_schema_is_upgraded_at_start_and_a_newer_on
     await store.close()
     # as a bot of schema version 1 left it
     pg_cluster.psql("DROP TABLE benefits.store_instances; DROP TABLE benefits.store_claims; "
-                    "DELETE FROM benefits.store_migrations WHERE version >= 2", dbname)
+                    "DROP TABLE benefits.store_data_version; DELETE FROM benefits.store_migrations WHERE version >= 2",
+                    dbname)
     store = await PostgresStore.open(config, INDEXES)
     assert not store.created and store.get("people", "p1") == {"id": "p1", "n": 1}
     await store.close()
     assert pg_cluster.psql("SELECT string_agg(version::text, ',' ORDER BY version) FROM benefits.store_migrations",
-                           dbname) == "1,2,3"
+                           dbname) == "1,2,3,4"
     assert pg_cluster.psql("SELECT count(*) FROM benefits.store_instances", dbname) == "0"
     pg_cluster.psql("INSERT INTO benefits.store_migrations (version, name) VALUES (99, 'from a newer bot')", dbname)
     with pytest.raises(StoreUnavailableError, match="newer than this bot knows"):

@@ -11,6 +11,7 @@ import pytest
 from services.repository import INDEXES
 from services.storage import JournaledTinyStore, Put, StoreUnavailableError, open_engine, open_store
 from services.storage.schema_versions import CURRENT, record_path, upgrade
+from tests._common.postgres import PgCluster
 
 OLD_PERSON = {"name": "王小明", "email": "wang@contoso.com", "role": "member",
               "_search": ["王小明", "小明", "明", "wang@contoso.com"], "_skeleton": "王小明"}
@@ -89,3 +90,28 @@ async def test_a_folder_of_a_newer_bot_or_an_unreadable_record_is_refused_before
         open_store(path, INDEXES)
     assert sorted(p.name for p in tmp_path.iterdir()) == [record_path(path).name]  # nothing created or changed
     assert record_path(path).read_text(encoding="utf-8") == record
+
+
+async def test_data_an_older_bot_left_in_postgresql_is_upgraded_once_and_a_newer_version_refused(
+        pg_cluster: PgCluster) -> None:
+    from services.storage.postgres import PostgresConfig, PostgresStore
+    from services.storage.schema_versions import upgrade_shared
+
+    url = pg_cluster.new_database()
+    dbname = url.rsplit("/", 1)[1]
+    config = PostgresConfig(url, pool_min=1, pool_max=3, poll_seconds=60)
+    old = await PostgresStore.open(config, INDEXES, poll=False)  # as a bot before data versions left it
+    await old.apply([Put("people", "p1", OLD_PERSON)])
+    await old.close()
+    assert pg_cluster.psql("SELECT count(*) FROM benefits.store_data_version", dbname) == "0"
+    store = await open_engine(config, Path("data/benefits.json"), INDEXES)
+    try:
+        assert store.get("people", "p1") == {"id": "p1", "name": "王小明", "email": "wang@contoso.com",
+                                             "role": "member"}
+        assert await upgrade_shared(store, "benefits") == []  # recorded: nothing left to do
+    finally:
+        await store.close()
+    assert pg_cluster.psql("SELECT version FROM benefits.store_data_version", dbname) == str(CURRENT)
+    pg_cluster.psql(f"UPDATE benefits.store_data_version SET version = {CURRENT + 1}", dbname)
+    with pytest.raises(StoreUnavailableError, match="newer than this bot knows"):
+        await open_engine(config, Path("data/benefits.json"), INDEXES)
