@@ -75,20 +75,21 @@ async def test_every_button_of_every_card(role: str, email: str, seconds: float,
 
         started = time.monotonic()
         english = Walk(page, pg, role, "en-US", SCREENSHOTS / f"walk-{role}-en-US",
-                       max_clicks=WALK_CLICKS, max_seconds=seconds * WALK_SCALE)
+                       max_clicks=WALK_CLICKS, max_seconds=seconds * WALK_SCALE, snapshots=stack)
         stats = await english.run()
         findings += english.findings
         figures["en-US"] = {"seconds": round(stats.seconds, 1), "clicks": stats.clicks, "kinds": stats.kinds,
-                            "left_out": stats.left_out}
+                            "restores": stats.restores, "left_out": stats.left_out}
         for locale, choice in LANGUAGES:
             folder = SCREENSHOTS / f"walk-{role}-{locale}"
             await switch_language(page, pg, choice, folder)
             twin = Walk(page, pg, role, locale, folder, twins=english.kinds, english_clicked=english.clicked,
-                        max_clicks=WALK_CLICKS, max_seconds=WALK_TWIN_SECONDS * WALK_SCALE)
+                        max_clicks=WALK_CLICKS, max_seconds=WALK_TWIN_SECONDS * WALK_SCALE, snapshots=stack,
+                        language=choice)
             stats = await twin.run()
             findings += twin.findings
             figures[locale] = {"seconds": round(stats.seconds, 1), "clicks": stats.clicks, "kinds": stats.kinds,
-                               "left_out": stats.left_out}
+                               "restores": stats.restores, "left_out": stats.left_out}
         figures["total_seconds"] = {"seconds": round(time.monotonic() - started, 1)}
     finally:
         try:
