@@ -64,11 +64,11 @@ from services.storage.errors import StoreUnavailableError
 log = logging.getLogger(__name__)
 
 Render = Callable[[Document], dict[str, Any]]
+ReferenceOf = Callable[[str], dict[str, Any] | None]
 #: how long a notification claimed by another instance (or whose claim failed) waits to be looked at again
 HOLD_OFF_SECONDS = 5.0
 #: tries to record an outcome while the store is away (backing off up to HOLD_OFF_SECONDS: about a minute)
 RECORD_ATTEMPTS = 16
-ReferenceOf = Callable[[str], dict[str, Any] | None]
 
 
 class Installer(Protocol):
