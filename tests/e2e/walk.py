@@ -14,16 +14,22 @@ filled plausibly. It records what a person would stumble on:
 - in zh-CN and zh-TW, an English word in a card (brand and product names, people, emails and URLs aside).
 
 *Kinds* of cards and *buttons* are named by what they do, not by their words, so a Chinese card is
-the twin of its English one: a card's kind is the set of its actions' verbs (``Action.Execute``/
-``Action.Submit``) and input ids, or its root ``id`` when it has one; a button's key is its action type
-with its verb, its toggled target, its link's host or its sub-card's verbs. A walk in Chinese reaches
-every kind the English walk found, along the route the English walk found it, checks it, and clicks
-only the buttons its English twin did not have.
+the twin of its English one: a card's kind is the verb that brought it, the verbs of its own buttons and
+the families of its element ids (``details-cloud-…``: the Cloud list, not the Visual Studio list), or its
+root ``id`` when it has one; a button's key is its action type with its verb, its toggled target, its
+link's host or its sub-card's verbs. A walk in Chinese starts from the English walk's first data,
+reaches every kind the English walk found in the order it found them, by what first showed it, checks
+it, and clicks only the buttons its English twin did not have.
 
-Routes are replayed from the menu (``help`` typed in the composer): a click often replaces its card
-in place (``Action.Execute``), so the way back to a card is the way there. The walk is bounded by a
-visited set of (kind, button, filled), a click budget and a time budget; what a budget leaves out is
-reported, never silently dropped. Each step's screenshot is kept under ``tests/e2e/screenshots/``.
+A card is reached again by sending again what first showed it (a click often replaces its card in
+place, ``Action.Execute``, so the way back to a card is the way there), or, while the data is as it was
+when the card was last on screen, by showing that card again. The walk's own clicks change the data (a
+package cancelled, a seat removed): when a card can no longer be reached so, the bot is restarted on a
+copy of its data taken just before the click that first showed it (:class:`Snapshots`). A button that
+sends none of the card's inputs and sends exactly what a clicked one sent is that click again (the
+renderer validates nothing for it), and is counted, not clicked. The walk is bounded by a visited set
+of (kind, button, filled), a click budget and a time budget; what a budget leaves out is reported,
+never silently dropped. Each step's screenshot is kept under ``tests/e2e/screenshots/``.
 """
 
 from __future__ import annotations
@@ -345,14 +351,35 @@ def leave_identity(action: dict[str, Any]) -> str | None:
     return json.dumps([_verb(action), action.get("data")], sort_keys=True)
 
 
+def id_families(card: dict[str, Any]) -> list[str]:
+    """The families of the card's element ids: an id's first two words with its per-row part dropped
+    (``details-cloud-azure-credit`` → ``details-cloud``, ``user-edit-3`` → ``user-edit-#``). What tells
+    the Cloud list from the Visual Studio list when both answer an assignment with the same buttons."""
+    found: set[str] = set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("id"), str) and not str(node.get("type", "")).startswith("Action."):
+                found.add("-".join(_generic(node["id"]).split("-")[:2]))
+            for k, v in node.items():
+                if k not in ("fallback", "data"):
+                    visit(v)
+        elif isinstance(node, list):
+            for item in node:
+                visit(item)
+
+    visit(card.get("body"))
+    return sorted(found)
+
+
 def signature(card: dict[str, Any], via: str) -> str:
     """A card's kind, the same in every language and whatever rows the data gives it: the verb that
-    brought it (``via``) and the verbs of its own buttons (the card's ``actions``, not its rows'), or
-    its root ``id`` when it has one."""
+    brought it (``via``), the verbs of its own buttons (the card's ``actions``, not its rows') and the
+    families of its element ids (see :func:`id_families`), or its root ``id`` when it has one."""
     if card.get("id"):
         return f"id:{card['id']}"
     own = sorted({_verb(a) for a in card.get("actions") or [] if a.get("type") in ("Action.Execute", "Action.Submit")})
-    return hashlib.sha1(json.dumps([via, own]).encode()).hexdigest()[:10]
+    return hashlib.sha1(json.dumps([via, own, id_families(card)]).encode()).hexdigest()[:10]
 
 
 def face(card: dict[str, Any]) -> str:
@@ -966,7 +993,11 @@ class Walk:
             for target, _b in self.keyed(card, scan):
                 if twin is not None and (target.key in twin.keys or target.key in self.english_clicked):
                     continue
-                if target.rank == 0:
+                if target.key.startswith("?:"):
+                    # a button the page shows and the card does not have: the page is not showing this
+                    # card (a message arrived on top meanwhile); the card's own buttons are queued
+                    self.log(f"  not queued {target.key}: not a button of {known.label}")
+                elif target.rank == 0:
                     self._queue(sig, Step((), target))
             if self.twins is None or twin is None:
                 await self.check_way_back(card, known, came_from, button)
@@ -1081,6 +1112,9 @@ class Walk:
             count = len(self.pg.messages)
             await self.pg.say(f"language {self.locale}")
             await until(lambda: len(self.pg.messages) > count, 10)
+            while count != len(self.pg.messages):
+                count = len(self.pg.messages)
+                await asyncio.sleep(0.3)
 
     async def perform(self, step: Step, current: Kind | None) -> bool:
         """Do the step's reveals, fill, click; with ``current`` set, check the click and what follows."""
@@ -1102,6 +1136,10 @@ class Walk:
         messages_before = len(self.pg.messages)
         shown_before = self.latest_card()
         before = await self.take_snapshot() if action_type in ("Action.Execute", "Action.Submit") else None
+        if before is not None and current is not None:
+            # the data as it is when the person clicks (what the bot sent after showing the card, the
+            # notices, is in by now): the card can be shown again as long as the data stays so
+            current.shown = (before, card)
         outcome = await self.click(button, action_type)
         self.clicked.add(step.target.key)
         if outcome.sent and not outcome.failed_response and leave_identity(action) is not None:
@@ -1147,6 +1185,9 @@ class Walk:
                 continue
             self.notice_clicked.add((face(notice), key))
             latest = self.latest_card()
+            if latest is not None and latest[1] != notice:
+                await self.put_card(notice)  # replaced by what its first button did: shown again as it came
+                latest = self.latest_card()
             if latest is None or latest[1] != notice:
                 self.stats.left_out.append(f"{label} → {key}: the notice was replaced (sent when {when})")
                 continue
@@ -1220,7 +1261,7 @@ class Walk:
         if len(reveals) > 2:
             return
         for target, _b in self.keyed(latest[1], scan):
-            if target in old or target in reveals or \
+            if target in old or target in reveals or target.key.startswith("?:") or \
                     (twin is not None and (target.key in twin.keys or target.key in self.english_clicked)):
                 continue
             if target.rank == 0 or target.key not in {t.key for t in old}:
