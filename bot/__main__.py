@@ -28,7 +28,7 @@ from bot.operator.activations import cmd_activate
 from bot.operator.backup import fetch_from_running_bot
 from bot.server import ServerLimits, run
 from bot.settings import DOMAIN_FILE, STATE_FILE, Settings
-from bot.stores import domain_store
+from bot.stores import domain_store, storage_config
 from services.inventory import InventoryError, demo_inventory, import_inventory, parse_inventory
 from services.json_input import JsonInputError, load_json
 from services.repository import INDEXES
@@ -37,6 +37,7 @@ from services.storage import StoreDamagedError, StoreUnavailableError, open_stor
 from services.storage.backup import DUMP_FORMAT, encode_export, import_data
 from services.storage.journal import write_atomically
 from services.storage.lock import DataFolderBusy, data_folder_lock
+from services.storage.postgres import PostgresConfig, PostgresStore
 
 PLAYGROUND = Path("node_modules/.bin/agentsplayground")
 
@@ -95,6 +96,9 @@ DAMAGED_HELP = ("Restore a backup (python -m bot import BACKUP.json --replace), 
 async def cmd_repair(settings: Settings, args: argparse.Namespace) -> int:
     """Open each store of the data folder: report what is damaged, or (``--accept-loss``) open it from what
     is readable, which moves the damaged files aside and starts a new generation."""
+    config = storage_config(settings)
+    if config is not None:
+        return await _repair_database(config, accept_loss=args.accept_loss)
     damaged = 0
     with data_folder_lock(settings.data_dir):
         for name, indexes in ((DOMAIN_FILE, INDEXES), (STATE_FILE, {})):
@@ -116,6 +120,23 @@ async def cmd_repair(settings: Settings, args: argparse.Namespace) -> int:
         print(f"nothing was changed. {DAMAGED_HELP}", file=sys.stderr)
         return 1
     return 0
+
+
+async def _repair_database(config: PostgresConfig, *, accept_loss: bool) -> int:
+    """``repair`` with ``STORAGE_URL``: check each store's bookkeeping in the database and tidy it."""
+    if accept_loss:
+        print("--accept-loss concerns a data folder's files; the database keeps its own consistency "
+              "(restore a backup, or the server's point-in-time restore, to go back)")
+    damaged = 0
+    for name, indexes in ((DOMAIN_FILE, INDEXES), (STATE_FILE, {})):
+        store = await PostgresStore.open(config, indexes, namespace=Path(name).stem, poll=False)
+        try:
+            lines = await store.repair()
+        finally:
+            await store.close()
+        damaged += any(line.startswith("damaged") for line in lines)
+        print(f"{config.safe_target}#{Path(name).stem}: " + "\n  ".join(lines))
+    return 1 if damaged else 0
 
 
 async def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
@@ -161,7 +182,7 @@ async def _restore(settings: Settings, path: Path, dump: dict[str, Any], *, repl
     except ValueError as exc:
         print(f"error: {path}: {exc}; nothing changed", file=sys.stderr)
         return 2
-    async with domain_store(settings, accept_loss=replace) as store:
+    async with domain_store(settings, accept_loss=replace) as store, store.mutation_lock():
         plan = plan_restore({t: len(store.all(t)) for t in store.table_names()}, dump)
         print(f"restore of {path} (documents per table, now -> after):")
         for line in plan.lines():

@@ -131,12 +131,15 @@ async def bootstrap(settings: Settings, service: BenefitsService, *, new_store: 
         await import_inventory(service.store, inventory)
         log.info("demo data loaded", extra={"benefits": len(inventory.benefits), "people": len(inventory.people)})
     for who in settings.global_admins:
-        person = repo.person(who) or repo.person_by_email(who) or repo.person_by("aad_object_id", who)
-        if person is None:
-            log.warning("GLOBAL_ADMINS names nobody in the directory yet", extra={"who": who})
-            continue
-        if not person.has(Role.GLOBAL_ADMIN):
-            await service.store.apply([repo.put_person(replace(person, roles=person.roles | {Role.GLOBAL_ADMIN}))])
+        # under the store's mutation lock: instances starting together (or one changing this person's roles)
+        # see the newest version of the person, so no change made meanwhile is overwritten
+        async with service.store.mutation_lock():
+            person = repo.person(who) or repo.person_by_email(who) or repo.person_by("aad_object_id", who)
+            if person is None:
+                log.warning("GLOBAL_ADMINS names nobody in the directory yet", extra={"who": who})
+                continue
+            if not person.has(Role.GLOBAL_ADMIN):
+                await service.store.apply([repo.put_person(replace(person, roles=person.roles | {Role.GLOBAL_ADMIN}))])
 
 
 async def messages(request: web.Request) -> web.StreamResponse:

@@ -177,8 +177,11 @@ def inventory_ops(store: DocumentStore, inventory: Inventory) -> list[Op]:
 
 
 async def import_inventory(store: DocumentStore, inventory: Inventory) -> int:
-    ops = inventory_ops(store, inventory)
-    await store.apply(ops)
+    """Upsert the inventory (see :func:`inventory_ops`), decided on the newest state: under the store's
+    mutation lock, so that on a store several instances share no change made meanwhile is overwritten."""
+    async with store.mutation_lock():
+        ops = inventory_ops(store, inventory)
+        await store.apply(ops)
     return len(ops)
 
 

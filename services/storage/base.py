@@ -211,6 +211,23 @@ class DocumentStore(ABC):
         await self.apply(ops)
         return [self.get(table, op.doc_id) or {} for op in ops if isinstance(op, Put)]
 
+    async def claim_each(self, table: str, ids: Sequence[str],
+                         change: Callable[[str, Document | None], Mapping[str, Any] | None], *,
+                         owner: str = "") -> list[Document]:
+        """Take documents for work exactly one process may do (a notification to send), with a lease.
+
+        ``change`` is as for :meth:`update_each`: it gets the document as claimers see it and returns the
+        claimed version (state, ``owner``, lease), or None when it is not claimable (held by a live
+        lease, no longer due). Returns the claimed documents. An engine one process owns writes the
+        claimed version (this default); a shared engine may hold it as a claim beside the document
+        instead, so that instances claiming at once do not queue behind each other; the claim then
+        holds until the document itself is next written (the work's outcome) or its lease runs out.
+
+        Raises:
+            ValueError: a bad table name or id.
+        """
+        return await self.update_each(table, ids, change)
+
     def instances(self) -> int:
         """How many processes use this store now (each takes this share of an app-wide limit); 1 for an
         engine that one process owns."""
