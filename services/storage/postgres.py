@@ -644,7 +644,8 @@ class PostgresStore(MemoryTables):
             return []
         for attempt in range(1, self.config.retries + 2):
             try:
-                return await self._run(self._claim(table, wanted, change, owner))
+                claimed: list[dict[str, Any]] = await self._run(self._claim(table, wanted, change, owner))
+                return claimed
             except StoreUnavailableError as exc:
                 cause = exc.__cause__
                 if (attempt > self.config.retries or not isinstance(cause, psycopg.OperationalError)
