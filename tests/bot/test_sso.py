@@ -68,7 +68,7 @@ async def sso_bot(connector: FakeConnector, identity: FakeIdentity, data_dir: Pa
     async with ClientSession() as session:
         client = await _client(started, connector, session, identity)
         client.clock = Clock()  # type: ignore[attr-defined]
-        started[0].app[keys.BOT].extras["sso_gate"].clock = client.clock  # type: ignore[attr-defined]
+        started[0].app[keys.BOT].sso_gate.clock = client.clock
         yield client
     await started[0].cleanup()
 
