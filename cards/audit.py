@@ -47,7 +47,7 @@ def _value(t: Translator, field: str, value: Any, names: dict[str, str]) -> str:
 
 def summary(t: Translator, entry: AuditEntry, names: dict[str, str]) -> list[str]:
     before, after = entry.before or {}, entry.after or {}
-    lines = []
+    lines: list[str] = []
     for field in SHOWN_FIELDS:
         if field not in before and field not in after:
             continue

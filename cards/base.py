@@ -6,7 +6,8 @@ markup is kept, names and inventory text are escaped. Inputs, choices and titles
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 from cards.text import markdown, plain
 from services.i18n import Translator
@@ -23,7 +24,7 @@ def card(body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = None
     if actions:
         result["actions"] = actions
     result.update(extra)
-    return plain(result)
+    return cast(Card, plain(result))
 
 
 def text(value: str, **props: Any) -> dict[str, Any]:
@@ -126,7 +127,7 @@ def leave(title: str, verb: str, data: dict[str, Any] | None = None) -> dict[str
     return button
 
 
-def confirm(t: Translator, title: str, lines: list[str], yes: dict[str, Any], no: dict[str, Any]) -> Card:
+def confirm(t: Translator, title: str, lines: Sequence[str], yes: dict[str, Any], no: dict[str, Any]) -> Card:
     """Ask before a destructive action: what will happen, the button that does it, and the way back."""
     return card([heading(title), *(text(line) for line in lines)], [yes, no])
 

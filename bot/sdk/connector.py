@@ -48,7 +48,7 @@ from bot.sdk.frozen import FrozenCard, FrozenDict, FrozenList
 
 log = logging.getLogger(__name__)
 
-_CLIENT_MODELS = {k: v for k, v in models.__dict__.items() if isinstance(v, type)}
+_CLIENT_MODELS: dict[str, Any] = {k: v for k, v in models.__dict__.items() if isinstance(v, type)}
 _SERIALIZE = Serializer(_CLIENT_MODELS)
 _DESERIALIZE = Deserializer(_CLIENT_MODELS)
 _JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json; charset=utf-8"}
@@ -139,7 +139,7 @@ def _plan(kind: type) -> tuple[tuple[str, str, str], ...]:
 
 
 _SCALARS = frozenset({*_PLAIN, type(None)})
-_DICTS = frozenset({dict, FrozenDict, FrozenCard})
+_DICTS = frozenset[type]((dict, FrozenDict, FrozenCard))
 _LISTS = frozenset({list, FrozenList})
 
 
@@ -318,7 +318,7 @@ class BufferedResponse(HTTPClientResponse):
     """An HTTP response already read, in the shape msrest's deserializer and exceptions expect."""
 
     def __init__(self, status: int, reason: str | None, headers: dict[str, str], body: bytes) -> None:
-        super().__init__(None, None)
+        super().__init__(None, None)  # type: ignore[arg-type]  # read already: no request, no aiohttp response
         self.status_code = status
         self.reason = reason
         self.headers = headers
@@ -338,9 +338,9 @@ class BufferedResponse(HTTPClientResponse):
         return self._body
 
     def raise_for_status(self) -> None:
-        if self.status_code >= 400:
+        if (self.status_code or 0) >= 400:
             raise aiohttp.ClientResponseError(
-                request_info=None, history=(), status=self.status_code, message=self.reason or ""  # type: ignore[arg-type]
+                request_info=None, history=(), status=self.status_code, message=self.reason or ""  # type: ignore[arg-type]  # no request to describe: msrest reads only the status
             )
 
 
@@ -567,8 +567,8 @@ def _factory_params(connector_factory: ConnectorFactory) -> tuple[Any, ...] | No
     if getattr(connector_factory, "_connector_client_configuration", None) is not None:
         return None  # a custom msrest configuration: let the SDK build its own client
     try:
-        return (connector_factory._credential_factory, connector_factory._app_id,  # type: ignore[attr-defined]
-                connector_factory._to_channel_from_bot_oauth_scope,  # type: ignore[attr-defined]
-                connector_factory._login_endpoint, connector_factory._validate_authority)  # type: ignore[attr-defined]
+        return (connector_factory._credential_factory, connector_factory._app_id,
+                connector_factory._to_channel_from_bot_oauth_scope,
+                connector_factory._login_endpoint, connector_factory._validate_authority)
     except AttributeError:
         return None
