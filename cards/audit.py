@@ -62,8 +62,9 @@ def summary(t: Translator, entry: AuditEntry, names: dict[str, str]) -> list[str
         else:
             lines.append(t("audit.changed", field=label, old=_value(t, field, old, names),
                            new=_value(t, field, new, names)))
-    for name, value in sorted(entry.extra.items()):
-        if isinstance(value, str) and value and t.has(f"audit.field.{name}"):  # said as the person reads it
+    for name in AuditEntry.DETAILS:
+        value = getattr(entry, name)
+        if value and t.has(f"audit.field.{name}"):  # said as the person reads it
             lines.append(t("audit.set", field=t(f"audit.field.{name}"), new=t.choice("choices", value)))
     return lines[:MAX_CHANGES_PER_ENTRY + 2]
 

@@ -44,11 +44,12 @@ class ServiceCore:
     def today(self) -> date:
         return self.clock().date()
 
-    def _audit(self, actor: Person | None, action: str, subject_id: str, before: Any, after: Any,
-               **extra: Any) -> Op:
+    def _audit(self, actor: Person | None, action: str, subject_id: str, before: Any, after: Any, *,
+               language: str = "", os: str = "", source: str = "") -> Op:
         entry = AuditEntry(
             id=uuid.uuid4().hex, at=self.clock(), actor_id=actor.id if actor else "system", action=action,
-            subject_id=subject_id, before=_public(before), after=_public(after), extra=extra,
+            subject_id=subject_id, before=_public(before), after=_public(after), language=language, os=os,
+            source=source,
         )
         return self.repo.put_audit(entry)
 

@@ -194,7 +194,7 @@ async def test_global_admin_from_entra_follows_entra(service: BenefitsService, g
     assert alex.roles == {Role.USER_ADMIN} and not alex.admin_from_directory
     assert service.repo.person("aad-1").roles == {Role.USER_ADMIN}  # type: ignore[union-attr]
     entry = service.repo.audit_of("aad-1", 1)[0]
-    assert entry.actor_id == "system" and entry.extra == {"source": "entra"}
+    assert entry.actor_id == "system" and entry.source == "entra"
 
     graph.clock.now += timedelta(hours=1)  # type: ignore[attr-defined]
     assert (await apply_directory_roles(service, graph, megan)).has(Role.GLOBAL_ADMIN)  # not Entra's to take
