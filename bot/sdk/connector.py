@@ -126,12 +126,12 @@ def _fast(value: Any, type_name: str, plain: Callable[[Any], Any] | None = None)
 _PLANS: dict[type, tuple[tuple[str, str, str], ...]] = {}
 
 
-def _plan(kind: type) -> tuple[tuple[str, str, str], ...]:
+def _plan(kind: Any) -> tuple[tuple[str, str, str], ...]:
     """What ``_fast`` walks for ``kind``; models with validation rules go to msrest."""
-    if kind._validation:  # type: ignore[attr-defined]
+    if kind._validation:
         raise _Fallback
     plan = []
-    for attr, desc in kind._attribute_map.items():  # type: ignore[attr-defined]
+    for attr, desc in kind._attribute_map.items():
         key = desc["key"]
         plan.append((attr, "" if "." in key else key, desc["type"]))
     _PLANS[kind] = found = tuple(plan)
@@ -236,10 +236,10 @@ def deserialize_model(type_name: str, data: Any) -> Any:
 _KEYS: dict[type, tuple[dict[str, tuple[str, str]], tuple[str, ...]]] = {}
 
 
-def _model_keys(cls: type) -> tuple[dict[str, tuple[str, str]], tuple[str, ...]]:
+def _model_keys(cls: Any) -> tuple[dict[str, tuple[str, str]], tuple[str, ...]]:
     found = _KEYS.get(cls)
     if found is None:
-        attrs = {a: d for a, d in cls._attribute_map.items()  # type: ignore[attr-defined]
+        attrs = {a: d for a, d in cls._attribute_map.items()
                  if not (a == "additional_properties" and d["key"] == "")}
         if any("." in d["key"] or "\\" in d["key"] or not d["key"] for d in attrs.values()):
             raise _Fallback

@@ -44,6 +44,6 @@ class LoopbackServer:
         for context in self.ssl_contexts:
             site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=context)
             self._loop.run_until_complete(site.start())
-            self.ports.append(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+            self.ports.append(site._server.sockets[0].getsockname()[1])
         ready.set()
         self._loop.run_forever()

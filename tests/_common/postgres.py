@@ -73,7 +73,7 @@ class PgCluster:
             kwargs = {"user": self._user.pw_uid, "group": self._user.pw_gid, "extra_groups": []}
         env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C", "HOME": str(self.folder)}
         return subprocess.run([str(self.bin / args[0]), *args[1:]], check=check, capture_output=True, text=True,
-                              env=env, cwd=self.folder, timeout=120, **kwargs)  # type: ignore[call-overload]
+                              env=env, cwd=self.folder, timeout=120, **kwargs)
 
     def start(self) -> PgCluster:
         if not self.data.exists():

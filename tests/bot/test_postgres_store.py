@@ -48,7 +48,7 @@ async def two_bots(pg_cluster: PgCluster, connector: FakeConnector, tmp_path: Pa
             await runner.cleanup()
 
 
-def card_text(body: dict) -> str:  # type: ignore[type-arg]
+def card_text(body: dict) -> str:
     assert body["statusCode"] == 200, body
     return all_text(body["value"]["body"][0])
 

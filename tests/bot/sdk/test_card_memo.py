@@ -42,7 +42,7 @@ async def test_overview_card_follows_every_change(app: App) -> None:
     again = cards_in(await app.client.say(ALEX, "overview"))[0]
     assert again == first
     assert "0 assigned" in _row(first, "visual_studio")
-    await app.service.assign(app.service.repo.person(ALEX_ID), "vs-enterprise", LEE_ID)  # type: ignore[arg-type]
+    await app.service.assign(app.service.repo.person(ALEX_ID), "vs-enterprise", LEE_ID)
     after = cards_in(await app.client.say(ALEX, "overview"))[0]
     assert "1 assigned" in _row(after, "visual_studio")
     chinese = cards_in(await app.client.say(ALEX, "overview", locale="zh-CN"))[0]
