@@ -10,7 +10,6 @@ import asyncio
 import json
 import logging
 import re
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -24,7 +23,7 @@ from tests._common.harness import (
     LEE,
     MEGAN,
     NESTOR,
-    BotClient,
+    App,
     all_text,
     cards_in,
     texts_in,
@@ -35,18 +34,6 @@ NESTOR_ID = NESTOR["aadObjectId"]
 DIEGO_ID = DIEGO["aadObjectId"]
 ALEX_ID = ALEX["aadObjectId"]
 MEGAN_ID = MEGAN["aadObjectId"]
-
-
-@dataclass
-class App:
-    client: BotClient
-    service: BenefitsService
-
-
-@pytest.fixture
-def app(bot: BotClient) -> App:
-    """The shared ``bot`` fixture (real app over HTTP), with its service at hand."""
-    return App(bot, bot.service)
 
 
 def card_of(body: Any) -> dict[str, Any]:

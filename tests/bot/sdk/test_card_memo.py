@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -13,24 +12,11 @@ import pytest
 from bot.sdk.card_memo import CardMemo
 from cards.overview import overview_card
 from dialogs.actions import ACTIONS
-from services.benefits import BenefitsService
 from services.i18n import Translator, load_catalogs
-from tests._common.harness import ALEX, LEE, BotClient, all_text, cards_in
+from tests._common.harness import ALEX, LEE, App, all_text, cards_in
 
 ALEX_ID = ALEX["aadObjectId"]
 LEE_ID = LEE["aadObjectId"]
-
-
-@dataclass
-class App:
-    client: BotClient
-    service: BenefitsService
-
-
-@pytest.fixture
-def app(bot: BotClient) -> App:
-    """The shared ``bot`` fixture (real app over HTTP), with its service at hand."""
-    return App(bot, bot.service)
 
 
 def _row(card: dict[str, Any], category: str) -> str:
