@@ -79,15 +79,22 @@ def serialize_model(model: Any, type_name: str, *, share: bool = False) -> Any:
     holds the model's own dicts and lists: for a body encoded at once and dropped (the send paths).
     """
     try:
-        return _fast(model, type_name, _checked if share else _plain)
+        return _fast(type_name, model, _checked if share else _plain)
     except _Fallback:
         # msrest writes any dict or list that is not exactly one as its str(): frozen cards are thawed
         # (deepcopy gives plain copies) before it sees them.
         return _SERIALIZE.body(deepcopy(model), type_name)
 
 
-def _fast(value: Any, type_name: str, plain: Callable[[Any], Any] | None = None) -> Any:
-    plain = plain or _plain
+#: what :func:`_json_value` answers for a type it leaves to its caller (models, msrest's own types)
+_OTHER = object()
+
+
+def _json_value(type_name: str, value: Any, convert: Callable[[str, Any, Callable[[Any], Any]], Any],
+                plain: Callable[[Any], Any]) -> Any:
+    """What serializing and deserializing do alike for msrest type ``type_name``: a string (an enum
+    stands for its string value), free JSON (``object``, through ``plain``), a bool, int or float, or
+    a list whose items go through ``convert``; ``_OTHER`` for any other type."""
     kind = type(value)
     if type_name == "str":
         if kind is str:
@@ -105,7 +112,15 @@ def _fast(value: Any, type_name: str, plain: Callable[[Any], Any] | None = None)
         if kind is not list:
             raise _Fallback
         inner = type_name[1:-1]
-        return [_fast(v, inner, plain) if v is not None else _fallback() for v in value]
+        return [convert(inner, v, plain) if v is not None else _fallback() for v in value]
+    return _OTHER
+
+
+def _fast(type_name: str, value: Any, plain: Callable[[Any], Any]) -> Any:
+    done = _json_value(type_name, value, _fast, plain)
+    if done is not _OTHER:
+        return done
+    kind = type(value)
     if type_name in _SERIALIZE.serialize_type:  # dates, durations, decimals...: msrest's own converter
         return _SERIALIZE.serialize_data(value, type_name)
     if type_name not in _CLIENT_MODELS or not isinstance(value, Model):
@@ -118,7 +133,7 @@ def _fast(value: Any, type_name: str, plain: Callable[[Any], Any] | None = None)
         if not key:
             raise _Fallback  # a flattened or unnamed key holds a value: msrest's own job
         # plain strings (most of an activity) inline, without a call
-        out[key] = item if item_type == "str" and type(item) is str else _fast(item, item_type, plain)
+        out[key] = item if item_type == "str" and type(item) is str else _fast(item_type, item, plain)
     return out
 
 
@@ -267,23 +282,10 @@ def _fast_model(type_name: str, data: Any) -> Any:
     return model
 
 
-def _fast_value(type_name: str, value: Any) -> Any:
-    kind = type(value)
-    if type_name == "str":
-        if kind is str:
-            return value
-        raise _Fallback
-    if type_name == "object":
-        return _plain(value)
-    if type_name in ("bool", "int", "float"):
-        if kind.__name__ == type_name:
-            return value
-        raise _Fallback
-    if type_name[0] == "[" and type_name[-1] == "]":
-        if kind is not list:
-            raise _Fallback
-        inner = type_name[1:-1]
-        return [_fast_value(inner, v) if v is not None else _fallback() for v in value]
+def _fast_value(type_name: str, value: Any, plain: Callable[[Any], Any] = _plain) -> Any:
+    done = _json_value(type_name, value, _fast_value, plain)
+    if done is not _OTHER:
+        return done
     if type_name in _CLIENT_MODELS:
         return _fast_model(type_name, value)
     if type_name in _DESERIALIZE.deserialize_type:  # dates, durations...: msrest's own converter
