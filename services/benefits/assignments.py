@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from domain import errors, rules
 from domain.errors import RuleViolation
-from domain.models import Assignment, Person, Status
+from domain.models import Assignment, Benefit, Person, Status
 from services.benefits.core import ServiceCore
 
 
@@ -53,11 +53,7 @@ class Assignments(ServiceCore):
             after = replace(benefit, fully_assigned_on=rules.fully_assigned_on_after(benefit, count, today))
             if status is Status.ACTIVE and benefit.status is Status.NOT_ACTIVATED:
                 after = replace(after, status=Status.ACTIVE, activated_on=today)
-            ops = [self.repo.put_assignment(assignment)]
-            if after != benefit:
-                ops.append(self.repo.put_benefit(after))
-            ops.append(self._audit(actor, "assignment.created", benefit.id, None, assignment))
-            await self._commit(ops, op_key, {"assignment_id": assignment.id})
+            await self._write(actor, "assignment.created", None, assignment, benefit, after, op_key)
             return assignment
 
     async def remove_assignment(self, actor: Person, assignment_id: str, op_key: str | None = None) -> Assignment:
@@ -82,9 +78,15 @@ class Assignments(ServiceCore):
             removed = replace(assignment, removed_at=self.clock(), removed_by=actor.id)
             count = len(rules.current_assignments(benefit, self.repo.assignments_of_benefit(benefit.id))) - 1
             after = replace(benefit, fully_assigned_on=rules.fully_assigned_on_after(benefit, count, today))
-            ops = [self.repo.put_assignment(removed)]
-            if after != benefit:
-                ops.append(self.repo.put_benefit(after))
-            ops.append(self._audit(actor, "assignment.removed", benefit.id, assignment, removed))
-            await self._commit(ops, op_key, {"assignment_id": removed.id})
+            await self._write(actor, "assignment.removed", assignment, removed, benefit, after, op_key)
             return removed
+
+    async def _write(self, actor: Person, action: str, before: Assignment | None, assignment: Assignment,
+                     benefit: Benefit, after: Benefit, op_key: str | None) -> None:
+        """The assignment, its benefit if that changed (seats filled or freed, activated) and the audit
+        entry, in one batch; a replay under ``op_key`` answers with this assignment."""
+        ops = [self.repo.put_assignment(assignment)]
+        if after != benefit:
+            ops.append(self.repo.put_benefit(after))
+        ops.append(self._audit(actor, action, benefit.id, before, assignment))
+        await self._commit(ops, op_key, {"assignment_id": assignment.id})
