@@ -16,13 +16,14 @@ import itertools
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests._common.loopback import free_port
 
 _names = itertools.count(1)
 
@@ -44,12 +45,6 @@ def _bin_dir() -> Path:
     raise RuntimeError("PostgreSQL is not installed: run `make pg-deps` (Debian's postgresql package)")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class PgCluster:
     """One server: ``dsn()`` connects to its ``postgres`` database, ``new_database()`` makes a fresh one."""
 
@@ -59,7 +54,7 @@ class PgCluster:
         self.bin = _bin_dir()
         self.folder = Path(tempfile.mkdtemp(prefix="pgtest-"))
         self.data = self.folder / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self._user: pwd.struct_passwd | None = None
         if os.geteuid() == 0:
             names = [u.pw_name for u in pwd.getpwall()]
