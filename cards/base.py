@@ -7,7 +7,7 @@ markup is kept, names and inventory text are escaped. Inputs, choices and titles
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 from cards.text import markdown, plain
 from services.i18n import Translator
@@ -24,7 +24,8 @@ def card(body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = None
     if actions:
         result["actions"] = actions
     result.update(extra)
-    return cast(Card, plain(result))
+    cleaned: Card = plain(result)
+    return cleaned
 
 
 def text(value: str, **props: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ validators, equality with plain cards, ``isinstance(card, dict)``) works unchang
 from __future__ import annotations
 
 import json
-from typing import Any, NoReturn, cast
+from typing import Any, NoReturn
 
 ERR_READ_ONLY = "this card is shared by every caller of the card memo: thaw() or copy.deepcopy() it to change it"
 
@@ -34,7 +34,8 @@ class FrozenDict(dict[str, Any]):
         return dict(self)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
-        return cast(dict[str, Any], thaw(self))
+        copied: dict[str, Any] = thaw(self)
+        return copied
 
     def __reduce__(self) -> tuple[Any, ...]:  # pickles (and copies by reduce) as a plain, changeable dict
         return (dict, (thaw(self),))
@@ -51,7 +52,8 @@ class FrozenList(list[Any]):
         return list(self)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> list[Any]:
-        return cast(list[Any], thaw(self))
+        copied: list[Any] = thaw(self)
+        return copied
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (list, (thaw(self),))
