@@ -54,10 +54,10 @@ async def engine_figures(store: object, rng: random.Random) -> dict[str, list[fl
     for _ in range(LOOKUPS):
         person = f"p{rng.randrange(PEOPLE)}"
         start = time.perf_counter()
-        store.find("assignments", "person_id", person)  # type: ignore[attr-defined]
+        store.find("assignments", "person_id", person)
         find.append(time.perf_counter() - start)
     start = time.perf_counter()
-    await asyncio.gather(*(store.apply([Put("people", f"w{w}-{i}", {"n": i})])  # type: ignore[attr-defined]
+    await asyncio.gather(*(store.apply([Put("people", f"w{w}-{i}", {"n": i})])
                            for w in range(WRITERS) for i in range(4)))
     return {"find": find, "rate": WRITERS * 4 / (time.perf_counter() - start)}
 
@@ -127,7 +127,7 @@ class FakeChannel:
 
     async def send(self, reference: dict[str, object], card: dict[str, object]) -> None:
         await asyncio.sleep(0.005)
-        self.sent.append((str(reference["conversation"]["id"]), time.perf_counter()))  # type: ignore[index]
+        self.sent.append((str(reference["conversation"]["id"]), time.perf_counter()))
 
 
 async def fanout(config: PostgresConfig) -> tuple[float, int, int]:
@@ -187,11 +187,11 @@ async def run() -> int:
     print(f"{ASSIGNMENTS:,} assignments, {PEOPLE:,} people; {LOOKUPS} lookups, {WRITES} sequential writes per "
           "engine, the three engines taking turns")
     for name, fig in (("journaled", j), ("postgres", p), ("sqlite", s)):
-        print(f"  {name:10} lookup   {ms(fig['find'])}")  # type: ignore[arg-type]
-        print(f"  {name:10} write    {ms(fig['write'])}")  # type: ignore[arg-type]
+        print(f"  {name:10} lookup   {ms(fig['find'])}")
+        print(f"  {name:10} write    {ms(fig['write'])}")
         if "rate" in fig:
             print(f"  {name:10} {WRITERS} writers: {fig['rate']:,.0f} writes/s")
-    sw, jw, pw = (pct(f["write"], 99) for f in (s, j, p))  # type: ignore[arg-type]
+    sw, jw, pw = (pct(f["write"], 99) for f in (s, j, p))
     print(f"  durable-write p99 ratio to SQLite: journaled {jw / sw:.2f}x, postgres {pw / sw:.2f}x")
     print(f"  guarded mutation (advisory lock + catch-up + write), one instance: {ms(alone)}")
     print(f"  guarded mutation, two instances taking turns:                  {ms(shared)}")

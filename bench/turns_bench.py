@@ -83,7 +83,7 @@ def fake_connector_main(keys: dict[str, str], ports: Any) -> None:
     from cryptography.hazmat.primitives import serialization
 
     signing = serialization.load_pem_private_key(Path(keys["signing"]).read_bytes(), None)
-    numbers = signing.public_key().public_numbers()  # type: ignore[union-attr]
+    numbers = signing.public_key().public_numbers()
 
     def b64(n: int) -> str:
         return base64.urlsafe_b64encode(n.to_bytes((n.bit_length() + 7) // 8, "big")).rstrip(b"=").decode()
@@ -143,8 +143,8 @@ def fake_connector_main(keys: dict[str, str], ports: Any) -> None:
         context.load_cert_chain(keys["tls_cert"], keys["tls_key"])
         secure = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
         await secure.start()
-        state["http"] = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        state["https"] = secure._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        state["http"] = site._server.sockets[0].getsockname()[1]
+        state["https"] = secure._server.sockets[0].getsockname()[1]
         ports.put((state["http"], state["https"]))
         await asyncio.Event().wait()
 
@@ -179,7 +179,7 @@ def bot_main(variant: str, config: dict[str, Any], ports: Any) -> None:
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
         await site.start()
-        ports.put(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        ports.put(site._server.sockets[0].getsockname()[1])
         await asyncio.Event().wait()
 
     asyncio.run(serve())

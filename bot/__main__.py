@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -201,9 +202,10 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         async with domain_store(settings) as store:
             body = await encode_export(store)
     except DataFolderBusy:  # the bot is running: it encodes the dump from its own tables
-        body = fetch_from_running_bot(settings)
-        if isinstance(body, int):
-            return body
+        fetched = fetch_from_running_bot(settings)
+        if isinstance(fetched, int):
+            return fetched
+        body = fetched
     write_atomically(args.file, body)
     records = sum(len(t) for t in json.loads(body)["tables"].values())
     print(f"exported {records} records to {args.file} (it contains product keys: keep it safe)")
@@ -281,7 +283,9 @@ def _wait_for(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) ->
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"error: {proc.args[0]} exited with {proc.returncode} before it was ready")
+            program = proc.args[0] if isinstance(proc.args, (list, tuple)) else proc.args
+            name = program if isinstance(program, str) else repr(program)
+            raise SystemExit(f"error: {name} exited with {proc.returncode} before it was ready")
         try:
             with LOCAL.open(url, timeout=1):
                 return
@@ -292,7 +296,7 @@ def _wait_for(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) ->
 
 _HANDLERS = {"seed": cmd_seed, "import": cmd_import, "export": cmd_export, "repair": cmd_repair}
 #: Further subcommands (e.g. ``activate``) register here: a function adding a parser to ``sub``.
-_EXTENSIONS: list = []
+_EXTENSIONS: list[Callable[[Any], None]] = []
 _EXTENSIONS.append(add_activate_cli)
 _HANDLERS["activate"] = cmd_activate
 _EXTENSIONS.append(doctor.add_cli)

@@ -71,7 +71,7 @@ class BenefitsAdapter(CloudAdapter):
         self.on_turn_error = self._on_turn_error
 
     async def process_activity(self, auth_header_or_authenticate_request_result: str | AuthenticateRequestResult,
-                               activity: Activity, logic: Callable[[TurnContext], Awaitable]) -> Any:
+                               activity: Activity, logic: Callable[[TurnContext], Awaitable[Any]]) -> Any:
         """``CloudAdapterBase.process_activity`` with pooled connector clients and a lazy user-token client."""
         auth = self.bot_framework_authentication
         if isinstance(auth_header_or_authenticate_request_result, str):
@@ -103,7 +103,7 @@ class BenefitsAdapter(CloudAdapter):
         return await super().update_activity(context, prepare(context, activity))
 
     async def process_proactive(self, claims_identity: ClaimsIdentity, continuation_activity: Activity,
-                                audience: str, logic: Callable[[TurnContext], Awaitable]) -> None:
+                                audience: str, logic: Callable[[TurnContext], Awaitable[Any]]) -> None:
         """Proactive turns (``continue_conversation``) share the pool too."""
         connector_factory = self.bot_framework_authentication.create_connector_factory(claims_identity)
         connector_client = await self.connectors.client(connector_factory, continuation_activity.service_url,
@@ -115,8 +115,8 @@ class BenefitsAdapter(CloudAdapter):
         await self.run_pipeline(context, logic)
 
     def _create_turn_context(self, activity: Activity, claims_identity: ClaimsIdentity, oauth_scope: str,
-                             connector_client: Any, user_token_client: Any, logic: Callable[[TurnContext], Awaitable],
-                             connector_factory: Any) -> TurnContext:
+                             connector_client: Any, user_token_client: Any,
+                             logic: Callable[[TurnContext], Awaitable[Any]], connector_factory: Any) -> TurnContext:
         """``CloudAdapterBase._create_turn_context`` (4.17.1), building a :class:`FastCopyTurnContext`."""
         context = FastCopyTurnContext(self, activity)
         context.turn_state[self.BOT_IDENTITY_KEY] = claims_identity

@@ -98,15 +98,15 @@ async def _open(app: web.Application, settings: Settings) -> AsyncIterator[None]
                                         ServiceUrls.from_setting(settings.extra.get("ALLOWED_SERVICE_URLS", "")),
                                         SSO_INVOKES if settings.sso_connection_name else INVOKES)
     user_state = UserState(state)
-    extras = {"user_state": user_state, "settings": settings,
-              "directory": directory}
+    sso_gate = None
     if settings.sso_connection_name:
         minutes = float(settings.extra.get("SSO_FRESH_MINUTES", "").strip() or 10)
-        extras["sso_gate"] = SsoGate(settings.sso_connection_name, build_sso_verifier(settings.extra, clients),
-                                     user_state, fresh_for=timedelta(minutes=minutes))
+        sso_gate = SsoGate(settings.sso_connection_name, build_sso_verifier(settings.extra, clients),
+                           user_state, fresh_for=timedelta(minutes=minutes))
     app[keys.WORKFLOWS] = workflows = Workflows.load()  # every verb's declaration: phrases, menu, roles
     app[keys.BOT] = BenefitsBot(service, conversations, sso_configured=bool(settings.sso_connection_name),
-                                extras=extras, workflows=workflows)
+                                settings=settings, directory=directory, user_state=user_state, sso_gate=sso_gate,
+                                workflows=workflows)
     warming = asyncio.create_task(keep_identity_warm(clients, identity_retry_s), name="identity warm-up")
     log.info("bot ready", extra={"settings": settings.safe_summary()})
     try:

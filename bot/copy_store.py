@@ -62,8 +62,8 @@ async def _stores(where: str, *, source: bool) -> AsyncIterator[list[DocumentSto
                 opened.append(await open_engine(None, folder / name, indexes))
             yield opened
     finally:
-        for store in opened:
-            await store.close()
+        for each in opened:
+            await each.close()
 
 
 async def copy_stores(source: str, target: str) -> list[tuple[str, int]]:

@@ -13,7 +13,7 @@ from dataclasses import replace
 from http import HTTPStatus
 from typing import Any
 
-from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
+from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext, UserState
 from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationReference
 from botbuilder.schema.teams import TeamsChannelAccount
@@ -25,12 +25,13 @@ from bot.roster import remember_members, sync_roster
 from bot.sdk.card_memo import CardMemo
 from bot.sdk.connector import serialize_model
 from bot.sdk.turn_context import send_fresh
+from bot.settings import Settings
 from cards.base import with_menu
 from cards.help import refusal_card, welcome_card
 from dialogs.actions import ActionResult
 from dialogs.privacy import answers_privately, is_shared_chat
 from dialogs.registry import Workflows
-from dialogs.sso import SIGNIN_INVOKES
+from dialogs.sso import SIGNIN_INVOKES, SsoGate
 from dialogs.turn import Turn
 from domain.errors import RuleViolation, RuleViolations
 from domain.models import Person
@@ -39,6 +40,7 @@ from services.benefits import BenefitsService
 from services.conversations import ConversationBook
 from services.i18n import Translator, normalize_locale, normalize_timezone, resolve_locale
 from services.identity import DirectoryError, apply_directory_roles, is_configured_admin
+from services.identity.directory import Directory
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +55,20 @@ class BenefitsBot(TeamsActivityHandler):
     """Partner Benefits Bot's turn logic."""
 
     def __init__(self, service: BenefitsService, conversations: ConversationBook, sso_configured: bool = False,
-                 extras: dict[str, Any] | None = None, workflows: Workflows | None = None) -> None:
+                 *, settings: Settings | None = None, directory: Directory | None = None,
+                 user_state: UserState | None = None, sso_gate: SsoGate | None = None,
+                 workflows: Workflows | None = None) -> None:
         self.service = service
         self.workflows = workflows if workflows is not None else Workflows.load()
         self.conversations = conversations
         self.sso_configured = sso_configured
-        self.extras = extras or {}
+        self.settings = settings
+        #: Entra (through Graph) or the bot's own table: who is in the organization, and their roles
+        self.directory = directory
+        #: the SSO gate's record of fresh sign-ins, saved at the end of each turn
+        self.user_state = user_state
+        #: asks for a fresh sign-in before the verbs declared ``fresh_sign_in`` (None: SSO not configured)
+        self.sso_gate = sso_gate
         self.card_memo = CardMemo()  # the overview, shared read-only by everyone who sees the same data
 
     # --- the turn -----------------------------------------------------------------------------
@@ -66,9 +76,8 @@ class BenefitsBot(TeamsActivityHandler):
         try:
             await self.service.store.refresh()  # a store shared by several instances: see what they wrote
             await super().on_turn(turn_context)
-            user_state = self.extras.get("user_state")  # the SSO gate's record of fresh sign-ins
-            if user_state is not None:
-                await user_state.save_changes(turn_context)
+            if self.user_state is not None:
+                await self.user_state.save_changes(turn_context)
         except BaseException:
             await _settle(turn_context, quiet=True)
             raise
@@ -77,9 +86,9 @@ class BenefitsBot(TeamsActivityHandler):
     async def _turn(self, context: TurnContext) -> Turn:
         """Resolve the acting person (from the activity) and their language."""
         person = await self._person(context)
-        if self.extras.get("directory") is not None and not person.id.startswith(GUEST_PREFIX):
+        if self.directory is not None and not person.id.startswith(GUEST_PREFIX):
             # Entra Global Administrators (cached, not per turn)
-            person = await apply_directory_roles(self.service, self.extras["directory"], person,
+            person = await apply_directory_roles(self.service, self.directory, person,
                                                  self._configured_admins())
         prefs = self.conversations.preferences(person.id)
         locale = resolve_locale(prefs.get("language"), context.activity.locale)
@@ -93,7 +102,7 @@ class BenefitsBot(TeamsActivityHandler):
         await self._remember(context, person)
         translator = Translator(locale, timezone=zone or person.timezone or None)
         return Turn(context, person, locale, translator, self.service, self.workflows, op_key=_op_key(context),
-                    extras={"conversations": self.conversations, **self.extras}, memo=self.card_memo.get)
+                    conversations=self.conversations, directory=self.directory, memo=self.card_memo.get)
 
     async def _person(self, context: TurnContext) -> Person:
         sender: ChannelAccount = context.activity.from_property
@@ -127,8 +136,8 @@ class BenefitsBot(TeamsActivityHandler):
             return person  # merged into that entry: its ids are filled in
         if is_configured_admin(person, self._configured_admins()):
             return person  # GLOBAL_ADMINS names them: the configuration vouches for them
-        directory = self.extras.get("directory")
-        if not person.aad_object_id or not getattr(directory, "authoritative_roles", False):
+        directory = self.directory
+        if directory is None or not person.aad_object_id or not directory.authoritative_roles:
             return None
         try:
             found = await directory.get(person.aad_object_id)
@@ -197,7 +206,8 @@ class BenefitsBot(TeamsActivityHandler):
         """``Action.Execute``: run the verb, answer with the card that replaces the clicked one."""
         turn = await self._turn(turn_context)
         value = turn_context.activity.value if isinstance(turn_context.activity.value, dict) else {}
-        action = value.get("action") if isinstance(value.get("action"), dict) else {}
+        found = value.get("action")
+        action: dict[str, Any] = found if isinstance(found, dict) else {}
         data = dict(action.get("data") or {}) if isinstance(action.get("data"), dict) else {}
         verb = str(action.get("verb") or data.get("action") or "")
         if self._private(turn, verb):
@@ -215,8 +225,8 @@ class BenefitsBot(TeamsActivityHandler):
             return InvokeResponse(status=HTTPStatus.OK, body=await self.on_adaptive_card_invoke(turn_context))
         if turn_context.activity.name == files.FILE_CONSENT_INVOKE:
             return await self._on_file_consent(await self._turn(turn_context))
-        if turn_context.activity.name in SIGNIN_INVOKES and self.extras.get("sso_gate") is not None:
-            return await self.extras["sso_gate"].on_signin_invoke(await self._turn(turn_context), self._resume)
+        if turn_context.activity.name in SIGNIN_INVOKES and self.sso_gate is not None:
+            return await self.sso_gate.on_signin_invoke(await self._turn(turn_context), self._resume)
         return await super().on_invoke_activity(turn_context)
 
     async def _resume(self, turn: Turn, name: str, data: dict[str, Any]) -> None:
@@ -227,7 +237,7 @@ class BenefitsBot(TeamsActivityHandler):
         await self._deliver(turn, await self._run(turn, name, data))
 
     def _configured_admins(self) -> tuple[str, ...]:
-        return tuple(getattr(self.extras.get("settings"), "global_admins", ()) or ())
+        return tuple(self.settings.global_admins) if self.settings is not None else ()
 
     def _private(self, turn: Turn, verb: str) -> bool:
         """Whether the answer goes to the person's 1:1 chat (a verb that answers only there is refused
@@ -254,10 +264,10 @@ class BenefitsBot(TeamsActivityHandler):
             except Exception as exc:  # kept from on_turn_error, which would answer in the 1:1 chat
                 failure.append(exc)
 
-        settings = self.extras.get("settings")
+        app_id = self.settings.app_id if self.settings is not None else ""
         try:
             await turn.context.adapter.continue_conversation(
-                ConversationReference().deserialize(reference), send, getattr(settings, "app_id", None) or None)
+                ConversationReference().deserialize(reference), send, app_id or None)
         except Exception as exc:
             failure.append(exc)
         if failure:
@@ -298,7 +308,7 @@ class BenefitsBot(TeamsActivityHandler):
         if workflow is not None and workflow.personal_only and is_shared_chat(_conversation_type(turn)):
             raise RuleViolation("bot.only_in_personal_chat")
         self.workflows.require(turn.person, name)
-        gate = self.extras.get("sso_gate")
+        gate = self.sso_gate
         if name in self.workflows.fresh_sign_in and gate is not None:  # secrets need a fresh SSO sign-in
             blocked: ActionResult | None = await gate.check(turn, name, data)
             return blocked

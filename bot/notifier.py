@@ -42,7 +42,7 @@ from services.storage.base import Document
 
 log = logging.getLogger(__name__)
 
-NOTIFICATIONS = web.AppKey("notifications", "Notifications")
+NOTIFICATIONS: web.AppKey[Notifications] = web.AppKey("notifications")
 
 
 def delivery_error(exc: BaseException) -> DeliveryError:

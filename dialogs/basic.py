@@ -30,8 +30,7 @@ async def set_language(turn: Turn, data: dict[str, Any]) -> ActionResult:
     locale = normalize_locale(str(data.get("locale") or ""))
     if locale not in LOCALES:
         return ActionResult(language_card(turn.locale, turn.t), (turn.t("language.unknown"),))
-    book = turn.extras["conversations"]
-    await book.set_preference(turn.person.id, language=locale)
+    await turn.conversations.set_preference(turn.person.id, language=locale)
     turn.locale, turn.t = locale, Translator(locale, timezone=turn.t.timezone)
     card = language_card(locale, turn.t)
     return ActionResult(card, (turn.t("language.changed"),))

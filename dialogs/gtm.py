@@ -80,11 +80,12 @@ async def set_marketing_contact(turn: Turn, form: ContactForm) -> ActionResult:
         chosen = known_person(turn, values["person_id"])
         if chosen is not None:  # the picker's value (an Entra id, an email) as the form's choices name it
             values["person_id"] = chosen.id
-        contact = repo.marketing_contact()
-        shown = [values["person_id"], *([contact.person_id] if contact else [])]
-        return ActionResult(contact_form(turn.t, repo.picker_people(shown), contact, account_email(turn), mode,
-                                         values, error=turn.t(violation.code, **violation.params),
-                                         error_field=_CONTACT_FIELDS.get(violation.code, "")))
+        stored = repo.marketing_contact()
+        shown = [values["person_id"], *([stored.person_id] if stored else [])]
+        refused = contact_form(turn.t, repo.picker_people(shown), stored, account_email(turn), mode,
+                               values, error=turn.t(violation.code, **violation.params),
+                               error_field=_CONTACT_FIELDS.get(violation.code, ""))
+        return ActionResult(refused)
     name = (repo.person(contact.person_id) or person).name
     return ActionResult(page(turn, {"key": "gtm.contact.saved", "params": {"name": name}}))
 

@@ -12,7 +12,9 @@ from cards.base import Card
 from cards.help import MenuEntry
 from domain.models import Person
 from services.benefits import BenefitsService
+from services.conversations import ConversationBook
 from services.i18n import Translator
+from services.identity.directory import Directory
 
 #: renders a card that is a pure function of the translator and a hashable key: ``memo(t, key, build)``
 CardCache = Callable[[Translator, tuple[Any, ...], Callable[[], Card]], Card]
@@ -54,7 +56,10 @@ class Turn:
     workflows: Offers
     #: a key unique to this delivery (activity id) for idempotent writes
     op_key: str | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    #: each person's 1:1 chat and preferences (the language they chose)
+    conversations: ConversationBook = field(kw_only=True)
+    #: who is in the organization beyond the people table (Microsoft Graph), when configured
+    directory: Directory | None = None
     #: where cards that are the same for everyone with the same data come from (the bot's memo)
     memo: CardCache = build_now
 

@@ -113,6 +113,8 @@ class DocumentStore(ABC):
     #: several processes write this store (a shared database): work one process would simply own
     #: (a notification in flight) must be claimed, with a lease, instead
     shared = False
+    #: opening made a new, empty store (the bot then loads its demo data or an inventory)
+    created = False
 
     def __init__(self, indexes: Mapping[str, Sequence[str]] | None = None) -> None:
         self.indexes: dict[str, tuple[str, ...]] = {t: tuple(f) for t, f in (indexes or {}).items()}

@@ -730,7 +730,8 @@ class PostgresStore(MemoryTables):
         async with self._pool.connection() as conn, conn.pipeline(), conn.transaction():
             head_cur = await conn.execute(self._sql["head_for_update"])
             changes_cur = await conn.execute(self._sql["docs_after"], (self._seen,))
-            depends = [await conn.execute(self._sql["docs_of"], p.conditional[:2]) for p in conditionals]  # type: ignore[index]
+            depends = [await conn.execute(self._sql["docs_of"], p.conditional[:2])  # type: ignore[index]  # set: see above
+                       for p in conditionals]
             head = await head_cur.fetchone()
             assert head is not None
             seq, guarded, floor = head

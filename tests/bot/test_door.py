@@ -216,7 +216,7 @@ async def test_a_compressed_body_is_a_415_on_the_serving_runner(
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = site._server.sockets[0].getsockname()[1]
     try:
         activity = {"type": "message", "text": "help", "from": LEE, "conversation": {"id": "a:1"},
                     "serviceUrl": connector.url}

@@ -9,7 +9,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from services.storage import Put
 from services.storage.postgres import PostgresConfig, PostgresStore
 from tests._common.fake_connector import FakeConnector
 from tests._common.harness import ALEX, BOT, DIEGO, ISAIAH, LEE, MEGAN, NESTOR
+from tests._common.loopback import free_port, wait_ready
 from tests._common.postgres import PgCluster
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,9 +43,7 @@ class Instance:
     """``python -m bot serve`` on a free loopback port, its store in PostgreSQL."""
 
     def __init__(self, folder: Path, url: str) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         folder.mkdir(parents=True)
         self.log = folder / "bot.log"
         env = {**os.environ, "PYTHONPATH": str(ROOT), "DATA_DIR": str(folder / "data"), "PORT": str(self.port),
@@ -97,17 +95,7 @@ async def session() -> AsyncIterator[ClientSession]:
 
 
 async def ready(session: ClientSession, instance: Instance) -> None:
-    deadline = time.monotonic() + 40
-    while time.monotonic() < deadline:
-        assert instance.proc.poll() is None, instance.log.read_text(errors="replace")
-        try:
-            async with session.get(f"{instance.base}/readyz") as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"not ready: {instance.log.read_text(errors='replace')}")
+    await wait_ready(session, instance.base, instance.proc, log=instance.log)
 
 
 def activity(connector: FakeConnector, user: dict[str, Any], **fields: Any) -> dict[str, Any]:

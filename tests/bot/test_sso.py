@@ -58,7 +58,7 @@ async def _client(runner_base: tuple[Any, str], connector: FakeConnector, sessio
     runner, base = runner_base
     client = BotClient(base, connector, session)
     client.headers = {"Authorization": "Bearer " + identity.mint(connector.url)}
-    client.app = runner.app  # type: ignore[attr-defined]
+    client.app = runner.app
     return client
 
 
@@ -68,8 +68,8 @@ async def sso_bot(connector: FakeConnector, identity: FakeIdentity, data_dir: Pa
                                                                          GRAPH_ENABLED="false")))
     async with ClientSession() as session:
         client = await _client(started, connector, session, identity)
-        client.clock = Clock()  # type: ignore[attr-defined]
-        started[0].app[keys.BOT].extras["sso_gate"].clock = client.clock  # type: ignore[attr-defined]
+        client.clock = Clock()
+        started[0].app[keys.BOT].sso_gate.clock = client.clock
         yield client
     await started[0].cleanup()
 
@@ -109,10 +109,10 @@ async def test_reveal_waits_for_sign_in_then_runs_once(sso_bot: BotClient, ident
 async def test_a_sign_in_goes_stale_after_ten_minutes(sso_bot: BotClient, revealed: list[str]) -> None:
     await sso_bot.execute(ALEX, "reveal_keys")
     assert (await _exchange(sso_bot, ALEX, "sso-alex"))[0] == 200
-    sso_bot.clock.now += timedelta(minutes=9)  # type: ignore[attr-defined]
+    sso_bot.clock.now += timedelta(minutes=9)
     await sso_bot.execute(ALEX, "reveal_keys")
     assert len(revealed) == 2
-    sso_bot.clock.now += timedelta(minutes=2)  # type: ignore[attr-defined]
+    sso_bot.clock.now += timedelta(minutes=2)
     _, _, sent = await sso_bot.execute(ALEX, "reveal_keys")
     assert len(revealed) == 2 and _oauth_cards(sent)
 

@@ -212,13 +212,13 @@ async def test_catch_ups_asked_for_at_once_share_a_read_but_never_one_that_began
     original = b._read_changes
 
     async def held_read(conn: object) -> object:
-        changes = await original(conn)  # type: ignore[arg-type]
+        changes = await original(conn)
         reads.append(1)
         read_done.set()
         await gate.wait()  # the read is done, its answer not yet handed out
         return changes
 
-    b._read_changes = held_read  # type: ignore[method-assign]
+    b._read_changes = held_read
     early = asyncio.create_task(b.refresh())
     await read_done.wait()
     await a.apply([Put("people", "p1", {"n": 1})])  # committed after the running read took its snapshot
