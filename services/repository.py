@@ -17,6 +17,7 @@ import copy
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from domain import names, rules
@@ -139,6 +140,25 @@ def open_request_key(doc: dict[str, Any]) -> list[str]:
     return []
 
 
+#: The audit trail by time, oldest first: what the retention (``services.audit_archive``) moves out first.
+AUDIT_BY_TIME = "by_time"
+
+
+def audit_time_key(doc: dict[str, Any]) -> str:
+    """When the change was made, as UTC ISO text (which sorts as the times do)."""
+    at = str(doc.get("at") or "")
+    if at.endswith("+00:00"):
+        return at
+    try:
+        return datetime.fromisoformat(at).astimezone(UTC).isoformat()
+    except ValueError:
+        return ""
+
+
+def audit_time_keys(doc: dict[str, Any]) -> list[str]:
+    return [audit_time_key(doc)]
+
+
 def matches(person: Person, query: str) -> bool:
     """Whether a search for ``query`` finds ``person`` (the same test as the directory's index)."""
     prefix = fold(query)
@@ -169,6 +189,7 @@ class Repository:
         store.order_by(PEOPLE, GLOBAL_ADMINS, global_admin_key)
         store.order_by(PEOPLE, LOOK_ALIKES, skeleton_key)
         store.order_by(REQUESTS, OPEN_REQUESTS, open_request_key)
+        store.order_by(AUDIT, AUDIT_BY_TIME, audit_time_keys)
 
     # --- organization and people -------------------------------------------------------------
     def organization(self) -> Organization | None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ ERR_BAD_TABLE = "snapshot table is not an object of documents"
 ERR_BAD_DOC = "snapshot document is not a JSON object"
 
 Tables = dict[str, dict[str, dict[str, Any]]]
+#: Tables as they are written: decoded documents, or :class:`DocumentTexts`.
+TablesView = Mapping[str, Mapping[str, dict[str, Any]]]
 SNAPSHOT_CHUNK = 500
 
 
@@ -64,7 +67,98 @@ def parse_snapshot(data: bytes, *, allow_empty: bool = False) -> Tables:
     return tables
 
 
-def snapshot_chunks(tables: Tables) -> Iterator[bytes]:
+class DocumentTexts(Mapping[str, dict[str, Any]]):
+    """A table held as the JSON text of each document: read as a mapping of decoded documents, and
+    written by :func:`snapshot_chunks` as the texts are, without decoding them."""
+
+    __slots__ = ("texts",)
+
+    def __init__(self, texts: dict[str, str]) -> None:
+        self.texts = texts
+
+    def __getitem__(self, doc_id: str) -> dict[str, Any]:
+        return json.loads(self.texts[doc_id])  # type: ignore[no-any-return]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.texts)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+_SPACE = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+
+
+def _documents(text: str) -> Iterator[tuple[str, str, dict[str, Any], str]]:
+    """``(table, doc_id, doc, the doc's text)`` of each document of a snapshot, in file order.
+
+    Raises:
+        ValueError: not the JSON of an object of objects of objects.
+    """
+    decode = _DECODER.raw_decode
+
+    def space(at: int) -> int:
+        return _SPACE.match(text, at).end()  # type: ignore[union-attr]  # matches everywhere
+
+    def expect(at: int, char: str) -> int:
+        at = space(at)
+        if text[at:at + 1] != char:
+            raise ValueError(f"expected {char!r} at {at}")
+        return space(at + 1)
+
+    def key(at: int) -> tuple[str, int]:
+        name, at = decode(text, at)
+        if type(name) is not str:
+            raise ValueError(f"expected a name at {at}")
+        return name, expect(at, ":")
+
+    def closes(at: int) -> bool:
+        return text[at:at + 1] == "}"
+
+    def after(at: int) -> int:
+        """Past the comma between two members (at the closing brace if there is none)."""
+        if closes(at):
+            return at
+        at = expect(at, ",")
+        if closes(at):
+            raise ValueError(f"a comma before the end at {at}")
+        return at
+
+    at = expect(0, "{")
+    while not closes(at):
+        table, at = key(at)
+        at = expect(at, "{")
+        while not closes(at):
+            doc_id, at = key(at)
+            doc, end = decode(text, at)
+            if type(doc) is not dict:
+                raise ValueError(ERR_BAD_DOC)
+            yield table, doc_id, doc, text[at:end]
+            at = after(space(end))
+        at = after(space(at + 1))
+    if space(at + 1) != len(text):
+        raise ValueError(f"extra data at {at + 1}")
+
+
+def snapshot_documents(data: bytes) -> Iterator[tuple[str, str, dict[str, Any], str | None]]:
+    """``(table, doc_id, doc, its JSON text)`` of every document of a snapshot's bytes, decoded one
+    at a time, so a large snapshot is never held decoded whole.
+
+    Raises:
+        SnapshotCorruptError: as :func:`parse_snapshot` does (its message), before or while yielding.
+    """
+    try:
+        yield from _documents(data.decode("utf-8"))
+    except ValueError:
+        # the precise reason, as a whole-file parse gives it; a file this reader failed on that still
+        # parses whole is read whole (the documents already given are given again, unchanged)
+        for table, docs in parse_snapshot(data).items():
+            for doc_id, doc in docs.items():
+                yield table, doc_id, doc, None
+
+
+def snapshot_chunks(tables: TablesView) -> Iterator[bytes]:
     """Tables as TinyDB JSON (empty tables are left out), a few hundred documents per chunk.
 
     Why chunks: a compaction runs this in a worker thread, and a C call (``json.dumps`` of a whole
@@ -79,6 +173,14 @@ def snapshot_chunks(tables: Tables) -> Iterator[bytes]:
             continue
         yield f"{'' if first else ','}{json.dumps(name, ensure_ascii=False)}:{{".encode()
         first = False
+        if isinstance(docs, DocumentTexts):
+            texts = iter(docs.texts.items())
+            sep = ""
+            while chunk := list(islice(texts, SNAPSHOT_CHUNK)):
+                yield (sep + ",".join(f"{json.dumps(i, ensure_ascii=False)}:{t}" for i, t in chunk)).encode()
+                sep = ","
+            yield b"}"
+            continue
         # islice, not a list of every (id, doc) pair: tens of thousands of live tuples would set off
         # the garbage collector's full passes, which stall the loop far longer than the encoding
         pairs = iter(docs.items())
@@ -91,7 +193,7 @@ def snapshot_chunks(tables: Tables) -> Iterator[bytes]:
     yield b"}"
 
 
-def encode_snapshot(tables: Tables) -> bytes:
+def encode_snapshot(tables: TablesView) -> bytes:
     """The whole snapshot of ``tables`` at once (see :func:`snapshot_chunks`)."""
     return b"".join(snapshot_chunks(tables))
 
