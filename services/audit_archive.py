@@ -127,11 +127,17 @@ def read_archive(folder: Path) -> Iterator[Document]:
 
 #: How often a running bot moves what has grown older than the retention period.
 EVERY_SECONDS = 24 * 3600.0
+#: The first run waits this long after the start: it sorts the trail by time once (O(n log n), on the
+#: event loop), which the first turns after a start should not wait behind.
+FIRST_DELAY_SECONDS = 600.0
 
 
 async def archive_periodically(store: DocumentStore, folder: Path, retention_days: float,
-                               every_seconds: float = EVERY_SECONDS) -> None:
-    """Archive now, then once every ``every_seconds``; a failed run is logged and retried next time."""
+                               every_seconds: float = EVERY_SECONDS,
+                               first_delay_seconds: float = FIRST_DELAY_SECONDS) -> None:
+    """Archive after ``first_delay_seconds``, then once every ``every_seconds``; a failed run is logged
+    and retried next time."""
+    await asyncio.sleep(first_delay_seconds)
     while True:
         try:
             await archive_audit(store, folder, retention_days)

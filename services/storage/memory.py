@@ -17,6 +17,7 @@ import itertools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from services.storage._common import ERR_FIELD_NAME, ID_FIELD, check_doc_id, check_name, check_table
@@ -88,14 +89,14 @@ class MemoryTables(DocumentStore):
         self._load_documents((name, doc_id, doc, None) for name, docs in tables.items()
                              for doc_id, doc in docs.items())
 
-    def _load_snapshot(self, data: bytes) -> None:
-        """Adopt a snapshot file's bytes into the empty store, one document decoded at a time (the
-        decoded snapshot is never held whole).
+    def _load_snapshot(self, path: Path) -> None:
+        """Adopt a snapshot file into the empty store, one document decoded at a time (the decoded
+        snapshot is never held whole).
 
         Raises:
             SnapshotCorruptError: ``data`` is not a snapshot (nothing is adopted).
         """
-        self._load_documents(snapshot_documents(data))
+        self._load_documents(snapshot_documents(path))
 
     def _load_documents(self, documents: Iterable[tuple[str, str, Document, str | None]]) -> None:
         """Adopt ``(table, doc_id, doc, its JSON text or None)`` into the empty store, building the
@@ -103,15 +104,18 @@ class MemoryTables(DocumentStore):
         tables: dict[str, dict[str, str]] = {}
         index: dict[str, dict[str, dict[Any, dict[str, None]]]] = {
             t: {f: {} for f in fields} for t, fields in self.indexes.items()}
+        table: str | None = None
+        docs: dict[str, str] = {}
+        fields: list[tuple[str, dict[Any, dict[str, None]]]] = []
         for name, doc_id, doc, text in documents:
+            if name != table:
+                table, docs = name, tables.setdefault(name, {})
+                fields = list(index.get(name, {}).items())
             if doc.get(ID_FIELD, _MISSING) != doc_id:
                 doc[ID_FIELD] = doc_id
                 text = None
-            docs = tables.get(name)
-            if docs is None:
-                docs = tables[name] = {}
             docs[doc_id] = _encode(doc) if text is None else text
-            for field_name, entries in index.get(name, {}).items():
+            for field_name, entries in fields:
                 value = doc.get(field_name, _MISSING)
                 if value is _MISSING:
                     continue

@@ -176,7 +176,7 @@ class JournalFiles(MemoryTables):
         base: int | None = None
         for gen in sorted(snaps, reverse=True):
             try:
-                self._load_snapshot(snaps[gen].read_bytes())
+                self._load_snapshot(snaps[gen])
             except SnapshotCorruptError as exc:
                 aside.append((snaps[gen], str(exc), False))
                 continue

@@ -10,8 +10,8 @@ one, never a mix, unlike stock ``JSONStorage`` which rewrites the file in place.
 from __future__ import annotations
 
 import json
+import json.scanner
 import os
-import re
 from collections.abc import Iterator, Mapping
 from itertools import islice
 from pathlib import Path
@@ -86,80 +86,89 @@ class DocumentTexts(Mapping[str, dict[str, Any]]):
         return len(self.texts)
 
 
-_SPACE = re.compile(r"[ \t\n\r]*")
-_DECODER = json.JSONDecoder()
+_scan_name = json.decoder.scanstring
+#: The JSON decoder's own scanner: ``(value, end)`` of the value at an index (what ``json.loads`` calls)
+_scan_value = json.scanner.make_scanner(json.JSONDecoder())
 
 
-def _documents(text: str) -> Iterator[tuple[str, str, dict[str, Any], str]]:
-    """``(table, doc_id, doc, the doc's text)`` of each document of a snapshot, in file order.
+def _table_header(rest: str) -> str:
+    """The table named by ``"name":{`` (the rest of a line that opens a table)."""
+    if not rest.startswith('"') or not rest.endswith(":{"):
+        raise ValueError("expected a table")
+    name, end = _scan_name(rest, 1)
+    if end != len(rest) - 2:
+        raise ValueError("expected a table")
+    return name  # type: ignore[no-any-return]
+
+
+def _line_documents(lines: Iterator[bytes]) -> Iterator[tuple[str, str, dict[str, Any], str]]:
+    """``(table, doc_id, doc, the doc's text)`` of a snapshot laid out as :func:`snapshot_chunks` writes
+    it: a line per document, a line per change of table.
 
     Raises:
-        ValueError: not the JSON of an object of objects of objects.
+        ValueError: the lines are not laid out so (or not JSON).
     """
-    decode = _DECODER.raw_decode
-
-    def space(at: int) -> int:
-        return _SPACE.match(text, at).end()  # type: ignore[union-attr]  # matches everywhere
-
-    def expect(at: int, char: str) -> int:
-        at = space(at)
-        if text[at:at + 1] != char:
-            raise ValueError(f"expected {char!r} at {at}")
-        return space(at + 1)
-
-    def key(at: int) -> tuple[str, int]:
-        name, at = decode(text, at)
-        if type(name) is not str:
-            raise ValueError(f"expected a name at {at}")
-        return name, expect(at, ":")
-
-    def closes(at: int) -> bool:
-        return text[at:at + 1] == "}"
-
-    def after(at: int) -> int:
-        """Past the comma between two members (at the closing brace if there is none)."""
-        if closes(at):
-            return at
-        at = expect(at, ",")
-        if closes(at):
-            raise ValueError(f"a comma before the end at {at}")
-        return at
-
-    at = expect(0, "{")
-    while not closes(at):
-        table, at = key(at)
-        at = expect(at, "{")
-        while not closes(at):
-            doc_id, at = key(at)
-            doc, end = decode(text, at)
-            if type(doc) is not dict:
+    first = next(lines, b"").rstrip(b"\n").decode()
+    if first == "{}":
+        if any(line.strip() for line in lines):
+            raise ValueError("extra data")
+        return
+    if not first.startswith("{"):
+        raise ValueError("expected an object")
+    table, more = _table_header(first[1:]), False
+    for raw in lines:
+        line = raw.rstrip(b"\n").decode()
+        if line.startswith('"'):
+            doc_id, end = _scan_name(line, 1)
+            if line[end:end + 1] != ":":
+                raise ValueError("expected a document")
+            more = line.endswith(",")
+            text = line[end + 1:-1] if more else line[end + 1:]
+            try:
+                doc, end = _scan_value(text, 0)
+            except StopIteration:  # what the scanner raises for text that is not JSON
+                raise ValueError(ERR_BAD_DOC) from None
+            if type(doc) is not dict or end != len(text):
                 raise ValueError(ERR_BAD_DOC)
-            yield table, doc_id, doc, text[at:end]
-            at = after(space(end))
-        at = after(space(at + 1))
-    if space(at + 1) != len(text):
-        raise ValueError(f"extra data at {at + 1}")
+            yield table, doc_id, doc, text
+            continue
+        if more:
+            raise ValueError("expected a document after a comma")
+        if line.startswith("},"):
+            table = _table_header(line[2:])
+        elif line == "}}":
+            if any(rest.strip() for rest in lines):
+                raise ValueError("extra data")
+            return
+        else:
+            raise ValueError("expected a document or the end of a table")
+    raise ValueError("the snapshot ends early")
 
 
-def snapshot_documents(data: bytes) -> Iterator[tuple[str, str, dict[str, Any], str | None]]:
-    """``(table, doc_id, doc, its JSON text)`` of every document of a snapshot's bytes, decoded one
-    at a time, so a large snapshot is never held decoded whole.
+def snapshot_documents(path: Path) -> Iterator[tuple[str, str, dict[str, Any], str | None]]:
+    """``(table, doc_id, doc, its JSON text)`` of every document of a snapshot file, read and decoded
+    a line at a time, so a large snapshot is never held whole, as bytes or decoded.
+
+    A file not laid out as :func:`snapshot_chunks` writes it (a plain TinyDB file) is read whole.
 
     Raises:
         SnapshotCorruptError: as :func:`parse_snapshot` does (its message), before or while yielding.
+        OSError: the file cannot be read.
     """
     try:
-        yield from _documents(data.decode("utf-8"))
-    except ValueError:
-        # the precise reason, as a whole-file parse gives it; a file this reader failed on that still
-        # parses whole is read whole (the documents already given are given again, unchanged)
-        for table, docs in parse_snapshot(data).items():
+        with path.open("rb") as file:
+            yield from _line_documents(iter(file))
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        # the precise reason, as a whole-file parse gives it; a file that parses whole after all is
+        # read whole (the documents already given are given again, unchanged)
+        for table, docs in parse_snapshot(path.read_bytes()).items():
             for doc_id, doc in docs.items():
                 yield table, doc_id, doc, None
 
 
 def snapshot_chunks(tables: TablesView) -> Iterator[bytes]:
-    """Tables as TinyDB JSON (empty tables are left out), a few hundred documents per chunk.
+    """Tables as TinyDB JSON (empty tables are left out), a few hundred documents per chunk, each
+    document on a line of its own (so that :func:`snapshot_documents` reads it a line at a time).
 
     Why chunks: a compaction runs this in a worker thread, and a C call (``json.dumps`` of a whole
     table, joining or encoding megabytes) keeps the GIL for its whole length, stalling the event
@@ -171,26 +180,20 @@ def snapshot_chunks(tables: TablesView) -> Iterator[bytes]:
     for name, docs in tables.items():
         if not docs:
             continue
-        yield f"{'' if first else ','}{json.dumps(name, ensure_ascii=False)}:{{".encode()
+        yield f"{'' if first else chr(10) + '},'}{json.dumps(name, ensure_ascii=False)}:{{".encode()
         first = False
-        if isinstance(docs, DocumentTexts):
-            texts = iter(docs.texts.items())
-            sep = ""
-            while chunk := list(islice(texts, SNAPSHOT_CHUNK)):
-                yield (sep + ",".join(f"{json.dumps(i, ensure_ascii=False)}:{t}" for i, t in chunk)).encode()
-                sep = ","
-            yield b"}"
-            continue
         # islice, not a list of every (id, doc) pair: tens of thousands of live tuples would set off
         # the garbage collector's full passes, which stall the loop far longer than the encoding
-        pairs = iter(docs.items())
-        sep = ""
-        while chunk := dict(islice(pairs, SNAPSHOT_CHUNK)):
-            text = json.dumps(chunk, ensure_ascii=False, separators=(",", ":"))
-            yield (sep + text[1:-1]).encode()
-            sep = ","
-        yield b"}"
-    yield b"}"
+        pairs = iter(docs.texts.items() if isinstance(docs, DocumentTexts) else docs.items())
+        sep = "\n"
+        while chunk := list(islice(pairs, SNAPSHOT_CHUNK)):
+            yield (sep + ",\n".join(f"{json.dumps(i, ensure_ascii=False)}:{_text(d)}" for i, d in chunk)).encode()
+            sep = ",\n"
+    yield b"}" if first else b"\n}}"
+
+
+def _text(doc: str | dict[str, Any]) -> str:
+    return doc if isinstance(doc, str) else json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
 
 
 def encode_snapshot(tables: TablesView) -> bytes:
