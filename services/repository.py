@@ -312,7 +312,7 @@ class Repository:
         return sorted(entries, key=lambda e: e.at, reverse=True)
 
     def audit_count(self, subject_id: str) -> int:
-        return len(self.store.find_ids(AUDIT, "subject_id", subject_id))
+        return self.store.count(AUDIT, "subject_id", subject_id)
 
     # --- bot bookkeeping ------------------------------------------------------------------------
     # --- write operations (applied by the caller, atomically, with the rest of its batch) -------

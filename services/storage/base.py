@@ -177,6 +177,10 @@ class DocumentStore(ABC):
         """
         return [doc["id"] for doc in self.find(table, field_name, value)]
 
+    def count(self, table: str, field_name: str, value: Any) -> int:
+        """How many documents :meth:`find_ids` would give (engines with indexes: without listing them)."""
+        return len(self.find_ids(table, field_name, value))
+
     @abstractmethod
     async def apply(self, ops: Sequence[Op]) -> None:
         """Apply a batch atomically; durable (fsynced) before returning."""

@@ -263,6 +263,13 @@ class MemoryTables(DocumentStore):
             return super().find_ids(table, field_name, value)
         return list(entries.get(_index_key(value), ()))
 
+    def count(self, table: str, field_name: str, value: Any) -> int:
+        """How many documents match ``field_name == value``: the size of an index entry, O(1)."""
+        entries = self._index.get(check_table(table), {}).get(check_name(field_name, ERR_FIELD_NAME))
+        if entries is None:
+            return super().count(table, field_name, value)
+        return len(entries.get(_index_key(value), ()))
+
     # ------------------------------------------------------------------------- decoded reads
 
     def _forget_decoded(self, table: str, doc_id: str) -> None:
