@@ -60,6 +60,18 @@ def _index_key(value: Any) -> Any:
     return value
 
 
+#: The ids an index lists under one value, in indexing order: the id itself while there is one (most
+#: values, such as an email, name one document, and a dict per value would cost more than the document).
+Ids = str | dict[str, None]
+
+
+def _ids(entries: dict[Any, Ids], value: Any) -> tuple[str] | dict[str, None] | tuple[()]:
+    ids = entries.get(_index_key(value))
+    if ids is None:
+        return ()
+    return (ids,) if type(ids) is str else ids
+
+
 class MemoryTables(DocumentStore):
     """Every table in memory with an index per declared field, a version per table and a cache of
     decoded documents; the reads of the :class:`DocumentStore` contract. Writing is the subclass's."""
@@ -69,7 +81,8 @@ class MemoryTables(DocumentStore):
         self.stats = StoreStats()
         #: ``{table: {doc_id: the document's JSON text}}``
         self._tables: dict[str, dict[str, str]] = {}
-        self._index: dict[str, dict[str, dict[Any, dict[str, None]]]] = {
+        #: ``{table: {field: {value: ids}}}``, see :data:`Ids`
+        self._index: dict[str, dict[str, dict[Any, Ids]]] = {
             t: {f: {} for f in fields} for t, fields in self.indexes.items()
         }
         #: ``{table: {ordering: entries}}``, kept sorted by every write (see order_by)
@@ -102,11 +115,11 @@ class MemoryTables(DocumentStore):
         """Adopt ``(table, doc_id, doc, its JSON text or None)`` into the empty store, building the
         indexes in bulk; nothing is adopted when ``documents`` raises."""
         tables: dict[str, dict[str, str]] = {}
-        index: dict[str, dict[str, dict[Any, dict[str, None]]]] = {
+        index: dict[str, dict[str, dict[Any, Ids]]] = {
             t: {f: {} for f in fields} for t, fields in self.indexes.items()}
         table: str | None = None
         docs: dict[str, str] = {}
-        fields: list[tuple[str, dict[Any, dict[str, None]]]] = []
+        fields: list[tuple[str, dict[Any, Ids]]] = []
         for name, doc_id, doc, text in documents:
             if name != table:
                 table, docs = name, tables.setdefault(name, {})
@@ -125,8 +138,11 @@ class MemoryTables(DocumentStore):
                     value = _index_key(value)
                     ids = entries.get(value)
                 if ids is None:
-                    ids = entries[value] = {}
-                ids[doc_id] = None
+                    entries[value] = doc_id
+                elif type(ids) is str:
+                    entries[value] = {ids: None, doc_id: None}
+                else:
+                    ids[doc_id] = None
         for name, docs in tables.items():
             if docs:
                 self._tables[name] = docs
@@ -182,10 +198,7 @@ class MemoryTables(DocumentStore):
                         continue
                     self._unindex(entries, old_key, doc_id)
             if new_key is not _MISSING:
-                ids = entries.get(new_key)
-                if ids is None:
-                    ids = entries[new_key] = {}
-                ids[doc_id] = None
+                self._add_id(entries, new_key, doc_id)
 
     def _delete(self, table: str, doc_id: str) -> None:
         docs = self._tables.get(table)
@@ -215,12 +228,30 @@ class MemoryTables(DocumentStore):
                 entries.add(key, doc_id)
 
     @staticmethod
-    def _unindex(entries: dict[Any, dict[str, None]], key: Any, doc_id: str) -> None:
+    def _add_id(entries: dict[Any, Ids], key: Any, doc_id: str) -> None:
         ids = entries.get(key)
-        if ids is not None:
-            ids.pop(doc_id, None)
-            if not ids:
+        if ids is None:
+            entries[key] = doc_id
+        elif type(ids) is str:
+            if ids != doc_id:
+                entries[key] = {ids: None, doc_id: None}
+        else:
+            ids[doc_id] = None
+
+    @staticmethod
+    def _unindex(entries: dict[Any, Ids], key: Any, doc_id: str) -> None:
+        ids = entries.get(key)
+        if ids is None:
+            return
+        if type(ids) is str:
+            if ids == doc_id:
                 del entries[key]
+            return
+        ids.pop(doc_id, None)
+        if len(ids) == 1:
+            entries[key] = next(iter(ids))
+        elif not ids:
+            del entries[key]
 
     # ---------------------------------------------------------------------------------- reads
 
@@ -247,7 +278,7 @@ class MemoryTables(DocumentStore):
             return [] if found is None else [_decode(found)]
         entries = self._index.get(table, {}).get(field_name)
         if entries is not None:
-            return [_decode(docs[i]) for i in entries.get(_index_key(value), ())]
+            return [_decode(docs[i]) for i in _ids(entries, value)]
         self.stats.scans += 1
         found_docs = []
         for text in docs.values():
@@ -261,14 +292,14 @@ class MemoryTables(DocumentStore):
         entries = self._index.get(check_table(table), {}).get(check_name(field_name, ERR_FIELD_NAME))
         if entries is None:
             return super().find_ids(table, field_name, value)
-        return list(entries.get(_index_key(value), ()))
+        return list(_ids(entries, value))
 
     def count(self, table: str, field_name: str, value: Any) -> int:
         """How many documents match ``field_name == value``: the size of an index entry, O(1)."""
         entries = self._index.get(check_table(table), {}).get(check_name(field_name, ERR_FIELD_NAME))
         if entries is None:
             return super().count(table, field_name, value)
-        return len(entries.get(_index_key(value), ()))
+        return len(_ids(entries, value))
 
     # ------------------------------------------------------------------------- decoded reads
 
@@ -320,7 +351,7 @@ class MemoryTables(DocumentStore):
         entries = self._index.get(table, {}).get(field_name)
         if entries is None:
             return super().find_decoded(table, field_name, value, decode)
-        return [self._decoded_of(table, decode, i, docs[i]) for i in entries.get(_index_key(value), ())]
+        return [self._decoded_of(table, decode, i, docs[i]) for i in _ids(entries, value)]
 
     def order_by(self, table: str, name: str, keys: Ordering) -> None:
         """Declare an ordering. It is sorted when a page of it is first asked for (O(n log n): a process
