@@ -28,8 +28,6 @@ _MISSING = object()
 #: A document as it is held: compact JSON (what the journal and the snapshot hold of it too).
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 _decode = json.loads
-#: Writes to one table in one batch past which its orderings are sorted again rather than shifted per write.
-BULK_WRITES = 1_000
 
 
 @dataclass
@@ -87,8 +85,8 @@ class MemoryTables(DocumentStore):
         }
         #: ``{table: {ordering: entries}}``, kept sorted by every write (see order_by)
         self._sorted: dict[str, dict[str, SortedEntries]] = {}
-        #: tables the batch being applied writes in bulk: their orderings are sorted after it
-        self._bulk: frozenset[str] = frozenset()
+        #: while a batch is applied: ``{(table, ordering): {(key, doc_id): +1 added / -1 removed}}``
+        self._moves: dict[tuple[str, str], dict[tuple[str, str], int]] | None = None
         #: ``{table: {decode: {doc_id: (stored doc, decoded object)}}}``: see :meth:`get_decoded`
         self._decoded: dict[str, dict[Decoder[Any], dict[str, tuple[Document, Any]]]] = {}
         #: ``{table: version}``, bumped from one store-wide counter on every change (see table_version)
@@ -152,14 +150,11 @@ class MemoryTables(DocumentStore):
         self._sorted.clear()  # sorted again from what was loaded when next asked
 
     def _apply_in_memory(self, ops: list[list[Any]]) -> None:
-        """Apply a durable batch to memory. An ordering is kept sorted write by write (each an insert
-        into a list: a memmove), except for a table the batch writes in bulk (an import): that one's
-        orderings are sorted again once, after the batch, rather than shifted once per document."""
-        counts: dict[str, int] = {}
-        for op in ops:
-            if op[1] in self._sorted:
-                counts[op[1]] = counts.get(op[1], 0) + 1
-        self._bulk = frozenset(table for table, count in counts.items() if count > BULK_WRITES)
+        """Apply a durable batch to memory. The moves within each ordering are gathered over the batch
+        and made once after it (:meth:`SortedEntries.update`): a batch that deletes the oldest
+        thousands of a long ordering shifts it once, and an import merges its documents in at once,
+        rather than shifting the whole list once per document."""
+        self._moves = {}
         try:
             for op in ops:
                 if op[0] == "put":
@@ -167,10 +162,12 @@ class MemoryTables(DocumentStore):
                 else:
                     self._delete(op[1], op[2])
         finally:
-            bulk, self._bulk = self._bulk, frozenset()
-            for table in bulk:
-                for name in list(self._sorted[table]):
-                    self._sort(table, name, self.orderings[table][name])
+            moves, self._moves = self._moves, None
+            for (table, name), delta in moves.items():
+                entries = self._sorted.get(table, {}).get(name)
+                if entries is not None:
+                    entries.update([pair for pair, n in delta.items() if n < 0],
+                                   [pair for pair, n in delta.items() if n > 0])
 
     def _put(self, table: str, doc_id: str, doc: dict[str, Any]) -> None:
         docs = self._tables.get(table)
@@ -181,7 +178,7 @@ class MemoryTables(DocumentStore):
         self._versions[table] = next(self._version_counter)
         self._forget_decoded(table, doc_id)
         index = self._index.get(table)
-        reorder = table in self._sorted and table not in self._bulk
+        reorder = table in self._sorted
         old = _decode(old_text) if old_text is not None and (index or reorder) else None
         if reorder:
             self._reorder(table, doc_id, old, doc)
@@ -208,24 +205,28 @@ class MemoryTables(DocumentStore):
         old = _decode(old_text)
         self._versions[table] = next(self._version_counter)
         self._forget_decoded(table, doc_id)
-        if table in self._sorted and table not in self._bulk:
+        if table in self._sorted:
             self._reorder(table, doc_id, old, None)
         for field_name, entries in self._index.get(table, {}).items():
             if field_name in old:
                 self._unindex(entries, _index_key(old[field_name]), doc_id)
 
     def _reorder(self, table: str, doc_id: str, old: Document | None, new: Document | None) -> None:
-        """Move ``doc_id`` within each ordering of ``table``: O(log n) to find, a memmove to shift."""
+        """Move ``doc_id`` within each ordering of ``table`` (at the end of the batch being applied)."""
         for name, entries in self._sorted[table].items():
             keys = self.orderings[table][name]
             before = sorted(set(keys(old))) if old is not None else []
             after = sorted(set(keys(new))) if new is not None else []
             if before == after:
                 continue
+            if self._moves is None:  # a change outside a batch (another instance's, read back)
+                entries.update([(key, doc_id) for key in before], [(key, doc_id) for key in after])
+                continue
+            delta = self._moves.setdefault((table, name), {})
             for key in before:
-                entries.remove(key, doc_id)
+                delta[key, doc_id] = delta.get((key, doc_id), 0) - 1
             for key in after:
-                entries.add(key, doc_id)
+                delta[key, doc_id] = delta.get((key, doc_id), 0) + 1
 
     @staticmethod
     def _add_id(entries: dict[Any, Ids], key: Any, doc_id: str) -> None:
