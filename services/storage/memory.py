@@ -67,7 +67,7 @@ def _ids(entries: dict[Any, Ids], value: Any) -> tuple[str] | dict[str, None] | 
     ids = entries.get(_index_key(value))
     if ids is None:
         return ()
-    return (ids,) if type(ids) is str else ids
+    return (ids,) if isinstance(ids, str) else ids
 
 
 class MemoryTables(DocumentStore):
@@ -88,7 +88,7 @@ class MemoryTables(DocumentStore):
         #: while a batch is applied: ``{(table, ordering): {(key, doc_id): +1 added / -1 removed}}``
         self._moves: dict[tuple[str, str], dict[tuple[str, str], int]] | None = None
         #: ``{table: {decode: {doc_id: (stored doc, decoded object)}}}``: see :meth:`get_decoded`
-        self._decoded: dict[str, dict[Decoder[Any], dict[str, tuple[Document, Any]]]] = {}
+        self._decoded: dict[str, dict[Decoder[Any], dict[str, tuple[str, Any]]]] = {}
         #: ``{table: version}``, bumped from one store-wide counter on every change (see table_version)
         self._versions: dict[str, int] = {}
         self._version_counter = itertools.count(1)
@@ -137,7 +137,7 @@ class MemoryTables(DocumentStore):
                     ids = entries.get(value)
                 if ids is None:
                     entries[value] = doc_id
-                elif type(ids) is str:
+                elif isinstance(ids, str):
                     entries[value] = {ids: None, doc_id: None}
                 else:
                     ids[doc_id] = None
@@ -233,7 +233,7 @@ class MemoryTables(DocumentStore):
         ids = entries.get(key)
         if ids is None:
             entries[key] = doc_id
-        elif type(ids) is str:
+        elif isinstance(ids, str):
             if ids != doc_id:
                 entries[key] = {ids: None, doc_id: None}
         else:
@@ -244,7 +244,7 @@ class MemoryTables(DocumentStore):
         ids = entries.get(key)
         if ids is None:
             return
-        if type(ids) is str:
+        if isinstance(ids, str):
             if ids == doc_id:
                 del entries[key]
             return
@@ -259,7 +259,7 @@ class MemoryTables(DocumentStore):
     def get(self, table: str, doc_id: str) -> Document | None:
         """Return a copy of one document, or None."""
         raw = self._tables.get(check_table(table), {}).get(check_doc_id(doc_id))
-        return None if raw is None else _decode(raw)  # type: ignore[no-any-return]
+        return None if raw is None else _decode(raw)
 
     def all(self, table: str) -> list[Document]:
         """Return copies of every document of ``table``."""

@@ -86,9 +86,9 @@ class DocumentTexts(Mapping[str, dict[str, Any]]):
         return len(self.texts)
 
 
-_scan_name = json.decoder.scanstring
+_scan_name = json.decoder.scanstring  # type: ignore[attr-defined]  # the C scanner, not in the stubs
 #: The JSON decoder's own scanner: ``(value, end)`` of the value at an index (what ``json.loads`` calls)
-_scan_value = json.scanner.make_scanner(json.JSONDecoder())
+_scan_value = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]  # as json.decoder calls it
 
 
 def _table_header(rest: str) -> str:
@@ -184,7 +184,7 @@ def snapshot_chunks(tables: TablesView) -> Iterator[bytes]:
         first = False
         # islice, not a list of every (id, doc) pair: tens of thousands of live tuples would set off
         # the garbage collector's full passes, which stall the loop far longer than the encoding
-        pairs = iter(docs.texts.items() if isinstance(docs, DocumentTexts) else docs.items())
+        pairs: Iterator[tuple[str, Any]] = iter(docs.texts.items() if isinstance(docs, DocumentTexts) else docs.items())
         sep = "\n"
         while chunk := list(islice(pairs, SNAPSHOT_CHUNK)):
             yield (sep + ",\n".join(f"{json.dumps(i, ensure_ascii=False)}:{_text(d)}" for i, d in chunk)).encode()
@@ -225,6 +225,6 @@ class SnapshotStorage(Storage):
             return None
         return parse_snapshot(data)
 
-    def write(self, data: Tables) -> None:
+    def write(self, data: TablesView) -> None:
         """Replace the snapshot atomically and durably."""
         write_atomically(self.path, snapshot_chunks(data))
