@@ -12,8 +12,10 @@ not among them).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -125,15 +127,41 @@ class Stack:
             raise
         return self
 
-    def _start_bot(self) -> None:
-        self.bot_port = free_port()
+    def state(self) -> str:
+        """A name for the bot's data as it is now: its files' names, sizes and times."""
+        files = sorted(p for p in self.data_dir.rglob("*") if p.is_file())
+        state = [(str(p.relative_to(self.data_dir)), p.stat().st_size, p.stat().st_mtime_ns) for p in files]
+        return hashlib.sha1(repr(state).encode()).hexdigest()[:12]
+
+    def snapshot(self) -> str:
+        """Copy the bot's data folder as it is now, named by :meth:`state` (a state already copied is
+        not copied again), to put back later with :meth:`restore`. A copy taken mid-write is what a
+        crash leaves: the store's recovery reads it."""
+        name = self.state()
+        target = self.workdir / "snapshots" / name
+        if not target.exists():
+            shutil.copytree(self.data_dir, target)
+        return name
+
+    def restore(self, name: str) -> None:
+        """Restart the bot, on the same port, on the data of snapshot ``name``: the Playground and the
+        browser go on talking to it as if nothing happened."""
+        bot = self.procs.pop(0)
+        bot.terminate()
+        bot.wait(timeout=10)
+        shutil.rmtree(self.data_dir)
+        shutil.copytree(self.workdir / "snapshots" / name, self.data_dir)
+        self._start_bot(self.bot_port)
+
+    def _start_bot(self, port: int = 0) -> None:
+        self.bot_port = port or free_port()
         env = {**os.environ, "PYTHONPATH": str(ROOT), "DATA_DIR": str(self.data_dir), "PORT": str(self.bot_port),
                "HOST": "127.0.0.1", "SEED_DEMO": "true", "LOG_LEVEL": "INFO",
                "MicrosoftAppId": "", "MicrosoftAppPassword": "", "SSO_CONNECTION_NAME": ""}
-        log = open(self.workdir / "bot.log", "wb")  # noqa: SIM115 - closed with the process
+        log = open(self.workdir / "bot.log", "ab")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=self.workdir, env=env,
                                 stdout=log, stderr=subprocess.STDOUT)
-        self.procs.append(proc)
+        self.procs.insert(0, proc)
         self._wait(f"http://127.0.0.1:{self.bot_port}/readyz", proc, self.workdir / "bot.log")
 
     def _start_playground(self) -> None:

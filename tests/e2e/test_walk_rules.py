@@ -95,6 +95,17 @@ def test_a_chinese_card_is_the_same_kind_as_its_english_twin_whatever_its_rows()
     assert action_key(execute("Open", "list_cloud")) != action_key(execute("Open", "list_software"))
 
 
+def test_two_lists_answering_an_assignment_with_the_same_buttons_are_two_kinds() -> None:
+    def listed(area: str, rows: list[str]) -> dict:
+        body = [heading("Assigned")] + [{"type": "Container", "id": f"details-{area}-{r}", "items": [text(r)]}
+                                        for r in rows]
+        return card(body, [execute("Benefits overview", "overview"), execute("Menu", "help")])
+
+    cloud = listed("cloud", ["azure-credit", "dynamics"])
+    assert signature(cloud, "assign") != signature(listed("vs", ["enterprise"]), "assign")
+    assert signature(cloud, "assign") == signature(listed("cloud", ["azure-credit"]), "assign")
+
+
 def test_message_size_counts_utf16_units() -> None:
     assert utf16_size("ab") == 4
     assert utf16_size("权益") == 4
