@@ -15,8 +15,10 @@ For each size, in one run on one machine:
   the time to the HTTP response, and the bot's RSS (and peak) after them all.
 
 ``python -m bench.growth_bench [--sizes 1000,10000,150000] [--turns 200] [--changes 6] [--retention-days 400]``.
-``--changes``: audit entries about each person (6 gives about a million at 150,000 people, spread over
-five years); ``--retention-days``: the bot's ``AUDIT_RETENTION_DAYS``.
+``--keep DIR``: make each size's data in ``DIR`` once and serve it again on later runs (the import and
+crowd figures are those of the run that made it). ``--changes``: audit entries about each person (6
+gives about a million at 150,000 people, spread over five years); ``--retention-days``: the bot's
+``AUDIT_RETENTION_DAYS``.
 """
 
 from __future__ import annotations
@@ -208,14 +210,23 @@ async def serve_and_measure(figures: Figures, folder: Path, data_dir: Path, coun
             proc.wait()
 
 
-async def one_size(n: int, count: int, changes: int, retention_days: float) -> Figures:
+async def one_size(n: int, count: int, changes: int, retention_days: float, keep: Path | None) -> Figures:
+    """Import, write the crowd, serve and measure; with ``keep``, in ``keep/<n>`` (made once, measured
+    again on later runs: the serving figures of several runs of the same data)."""
     figures = Figures(n)
     with tempfile.TemporaryDirectory(prefix=f"growth-{n}-") as tmp:
-        folder = Path(tmp)
+        folder = Path(tmp) if keep is None else keep / str(n)
         data_dir = folder / "data"
-        figures.import_s, figures.import_rss_mb = measure_import(n, folder, data_dir)
-        figures.crowd_s, figures.documents, figures.archived = await write_crowd(
-            n, data_dir, changes, retention_days)
+        if not (folder / "made").exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            figures.import_s, figures.import_rss_mb = measure_import(n, folder, data_dir)
+            figures.crowd_s, figures.documents, figures.archived = await write_crowd(
+                n, data_dir, changes, retention_days)
+            (folder / "made").write_text(json.dumps([figures.import_s, figures.import_rss_mb, figures.crowd_s,
+                                                     figures.documents, figures.archived]))
+        else:
+            (figures.import_s, figures.import_rss_mb, figures.crowd_s, figures.documents,
+             figures.archived) = json.loads((folder / "made").read_text())
         await serve_and_measure(figures, folder, data_dir, count, retention_days)
     return figures
 
@@ -250,11 +261,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--turns", type=int, default=200, help="measured turns of each kind per size")
     parser.add_argument("--changes", type=int, default=6, help="audit entries about each person")
     parser.add_argument("--retention-days", type=float, default=400.0, help="the bot's AUDIT_RETENTION_DAYS")
+    parser.add_argument("--keep", type=Path, help="make each size's data in this folder once, and reuse it")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     results = []
     for n in sizes:
-        figures = asyncio.run(one_size(n, args.turns, args.changes, args.retention_days))
+        figures = asyncio.run(one_size(n, args.turns, args.changes, args.retention_days, args.keep))
         print(f"{n:,} people: done (crowd written in {figures.crowd_s:.1f} s)", flush=True)
         results.append(figures)
     report(results)
