@@ -66,6 +66,7 @@ class Figures:
     documents: int = 0
     archived: int = 0
     start_s: float = 0.0
+    start_cpu_s: float = 0.0
     start_rss_mb: float = 0.0
     rss_mb: float = 0.0
     peak_rss_mb: float = 0.0
@@ -96,6 +97,13 @@ def _rss_mb(pid: int) -> tuple[float, float]:
         if name in ("VmRSS", "VmHWM"):
             values[name] = int(rest.split()[0]) / 1024
     return values.get("VmRSS", 0.0), values.get("VmHWM", 0.0)
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU time (user + system) a running process has used, in seconds: what a start costs whatever
+    else the machine is doing meanwhile."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _env(data_dir: Path, port: int = 0, retention_days: float = 400.0) -> dict[str, str]:
@@ -183,6 +191,7 @@ async def serve_and_measure(figures: Figures, folder: Path, data_dir: Path, coun
     try:
         await _wait_ready(url, proc)
         figures.start_s = time.perf_counter() - started
+        figures.start_cpu_s = _cpu_s(proc.pid)
         figures.start_rss_mb, _ = _rss_mb(proc.pid)
         async with ClientSession() as session:
             client = BotClient(url, connector, session)
@@ -244,6 +253,7 @@ def report(all_figures: list[Figures]) -> None:
     row("import (s)", [f"{f.import_s:.2f}" for f in all_figures])
     row("import peak RSS (MB)", [f"{f.import_rss_mb:.0f}" for f in all_figures])
     row("start to /readyz (s)", [f"{f.start_s:.2f}" for f in all_figures])
+    row("start: CPU time of the bot (s)", [f"{f.start_cpu_s:.2f}" for f in all_figures])
     row("RSS when ready (MB)", [f"{f.start_rss_mb:.0f}" for f in all_figures])
     row("RSS after the turns (MB)", [f"{f.rss_mb:.0f}" for f in all_figures])
     row("peak RSS of the bot (MB)", [f"{f.peak_rss_mb:.0f}" for f in all_figures])
