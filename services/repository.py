@@ -68,7 +68,10 @@ INDEXES: dict[str, tuple[str, ...]] = {
 SINGLETON = "default"
 
 #: Orderings of the people table (``DocumentStore.order_by``): everyone by name; everyone under each
-#: word of their name and their email (a search); the Global admins by name.
+#: word of their name and their email (a search); the Global admins by name. Names sort by their folded
+#: text's code points, in every language: Chinese names are in Unicode order, not pinyin (zh-CN) nor
+#: stroke count (zh-TW), as neither the standard library nor the deployment image (no compiled
+#: zh_CN/zh_TW locales for ``locale.strxfrm``) has a Chinese collation.
 BY_NAME = "by_name"
 SEARCH = "search"
 GLOBAL_ADMINS = "global_admins"
