@@ -259,8 +259,8 @@ def report(all_figures: list[Figures]) -> None:
     row("peak RSS of the bot (MB)", [f"{f.peak_rss_mb:.0f}" for f in all_figures])
     for name in all_figures[0].turns:
         row(f"{name} p50/p99 (ms)", [f"{f.turns[name][0]:.1f}/{f.turns[name][1]:.1f}" for f in all_figures])
-    first = all_figures[0]
-    for f in all_figures[1:]:
+    first = min(all_figures, key=lambda f: f.people)
+    for f in (f for f in all_figures if f is not first):
         worst = max(f.turns[name][1] / first.turns[name][1] for name in first.turns)
         print(f"largest p99 ratio {f.people:,} vs {first.people:,} people: {worst:.2f}")
 
