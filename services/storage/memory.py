@@ -105,7 +105,7 @@ class MemoryTables(DocumentStore):
         snapshot is never held whole).
 
         Raises:
-            SnapshotCorruptError: ``data`` is not a snapshot (nothing is adopted).
+            SnapshotCorruptError: the file is not a snapshot (nothing is adopted).
         """
         self._load_documents(snapshot_documents(path))
 
