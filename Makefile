@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 NODE_TOOLS := node_modules/.stamp
 
-.PHONY: run test bench package doctor lint deps dev-deps node-deps e2e-deps pg-deps clean
+.PHONY: run test walk bench package doctor lint deps dev-deps node-deps e2e-deps pg-deps clean
 
 ## run: start the bot on :3978 and the Agents Playground on :56150 (Ctrl-C stops both);
 ##      AS=leeg@contoso.com (an email or a name of the demo people) chats as that person instead of Alex
@@ -17,6 +17,10 @@ test: dev-deps $(NODE_TOOLS) e2e-deps pg-deps
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m pytest
+
+## walk: the browser walk of every role without its make-test budgets (every button; takes a while)
+walk: dev-deps $(NODE_TOOLS) e2e-deps
+	WALK_SCALE=10 WALK_CLICKS=2000 $(PY) -m pytest tests/e2e/test_browser_walk.py -s
 
 ## bench: performance benchmarks (print figures; they are not tests)
 bench: dev-deps pg-deps

@@ -30,16 +30,16 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.asyncio(loop_scope=
 #: The demo roles and who plays them (``examples``' directory of Contoso).
 #: The demo roles, who plays them, and the en-US walk's time budget (seconds; more cards, more time).
 ROLES = [
-    ("global-admin", "alexw@contoso.com", 120.0),
-    ("mpn-partner-admin", "meganb@contoso.com", 100.0),
-    ("user-admin", "isaiahl@contoso.com", 60.0),
-    ("employee", "leeg@contoso.com", 45.0),
+    ("global-admin", "alexw@contoso.com", 240.0),
+    ("mpn-partner-admin", "meganb@contoso.com", 200.0),
+    ("user-admin", "isaiahl@contoso.com", 160.0),
+    ("employee", "leeg@contoso.com", 60.0),
 ]
 LANGUAGES = [("zh-CN", "简体中文"), ("zh-TW", "繁體中文")]
 #: ``WALK_SCALE=2`` doubles every time budget (a slower machine, or a deeper look).
 WALK_SCALE = float(os.environ.get("WALK_SCALE", "1"))
-WALK_TWIN_SECONDS = float(os.environ.get("WALK_TWIN_SECONDS", "40"))
-WALK_CLICKS = int(os.environ.get("WALK_CLICKS", "120"))
+WALK_TWIN_SECONDS = float(os.environ.get("WALK_TWIN_SECONDS", "60"))
+WALK_CLICKS = int(os.environ.get("WALK_CLICKS", "600"))
 #: ``WALK_ROLES=employee,user-admin`` walks only those roles
 WALK_ROLES = {r for r in os.environ.get("WALK_ROLES", "").split(",") if r}
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}

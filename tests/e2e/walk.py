@@ -853,12 +853,12 @@ class Walk:
         request = self._sent[sent_before] if sent else None
         return Outcome(sent, new_errors, after["html"] != before["html"], opened, self._failed, request)
 
-    async def show_menu(self) -> None:
+    async def show_menu(self, typed: bool = False) -> None:
         """The menu, fresh. The first time it is typed in the composer; then the bot's own menu card is
         put back in place of the latest card (as the bot updates a card), so the chat stays one card
         long and the page as quick as a person's."""
         latest = self.latest_card()
-        if self._menu is not None and latest is not None and self.pg.messages[-1].id == latest[0]:
+        if not typed and self._menu is not None and latest is not None and self.pg.messages[-1].id == latest[0]:
             await self.put_card(self._menu)
             self._via = MENU_COMMAND
             self.log("menu put back")
@@ -909,12 +909,20 @@ class Walk:
         sent = json.loads(body)
         sent["replyToId"] = latest[0]
         count = len(self.pg.messages)
+        data_before = await self.data_state()
         async with self.pg.session.post(url, json=sent) as resp:
             text = await resp.text()
         if "/invoke" in url:
             answer = json.loads(text) if text.strip().startswith("{") else {}
             answer = answer.get("body", answer)
             if answer.get("type") == ADAPTIVE_CARD and isinstance(answer.get("value"), dict):
+                # a change may send this person a notice, on top: the answer goes over it
+                deadline = time.monotonic() + (2 if await self.data_state() != data_before else 0)
+                while time.monotonic() < deadline:
+                    seen = len(self.pg.messages)
+                    await asyncio.sleep(0.4)
+                    if seen == len(self.pg.messages):
+                        break
                 await self.put_card(answer["value"])
         else:
             await self._settle(count, url)
@@ -1001,8 +1009,9 @@ class Walk:
                     self._queue(sig, Step((), target))
             if self.twins is None or twin is None:
                 await self.check_way_back(card, known, came_from, button)
-        if self.snapshots is not None:
-            known.shown = (await asyncio.to_thread(self.snapshots.state), card)
+        state = await self.data_state()
+        if state is not None:
+            known.shown = (state, card)
         return known
 
     def _queue(self, sig: str, step: Step) -> None:
@@ -1062,8 +1071,7 @@ class Walk:
         if self._fresh and latest and signature(latest[1], self._via) == sig and \
                 (not key or key in {action_key(a) for a in actions_of(latest[1])}):
             return True
-        if kind.shown is not None and self.snapshots is not None and \
-                kind.shown[0] == await asyncio.to_thread(self.snapshots.state):
+        if kind.shown is not None and kind.shown[0] == await self.data_state():
             # the data has not changed since the bot showed it: the same card, shown again as it was
             await self.put_card(kind.shown[1])
             self._via = kind.via_verb
@@ -1083,6 +1091,10 @@ class Walk:
         self._via = kind.via_verb
         latest = self.latest_card()
         return bool(latest) and signature(latest[1], self._via) == kind.signature
+
+    async def data_state(self) -> str | None:
+        """A name of the bot's data as it is now (None without :class:`Snapshots`)."""
+        return await asyncio.to_thread(self.snapshots.state) if self.snapshots is not None else None
 
     async def take_snapshot(self) -> str | None:
         return await asyncio.to_thread(self.snapshots.snapshot) if self.snapshots is not None else None
@@ -1115,6 +1127,9 @@ class Walk:
             while count != len(self.pg.messages):
                 count = len(self.pg.messages)
                 await asyncio.sleep(0.3)
+        # the menu typed anew: the card the walk shows next goes at the bottom of the chat, below
+        # whatever the restart sent
+        await self.show_menu(typed=True)
 
     async def perform(self, step: Step, current: Kind | None) -> bool:
         """Do the step's reveals, fill, click; with ``current`` set, check the click and what follows."""
