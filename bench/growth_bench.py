@@ -78,7 +78,7 @@ def turns_of(n: int) -> dict[str, tuple[dict[str, Any], str, dict[str, Any]]]:
     return {
         "users": (ALEX, "users", {}),
         "users, middle page": (ALEX, "users", {"page": n // 20}),
-        # a word start that a full page of people share at every size (4 in 5 of them: English names)
+        # a word start that more than a page of people share at every size (every Avery)
         "users, search": (ALEX, "users", {"query": crowd_person(0).name.split()[0][:4]}),
         "visual studio list": (ALEX, "list_visual_studio", {}),
         "assignees of a benefit": (ALEX, "assignees", {"benefit_id": benefit_id(0)}),
