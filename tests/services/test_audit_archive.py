@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -96,3 +97,32 @@ async def test_many_entries_go_to_several_files_and_survive_a_restart(tmp_path: 
         assert len({d["id"] for d in read_archive(folder)}) == 30
     finally:
         await reopened.close()
+
+
+async def test_the_bot_archives_after_its_first_delay_and_a_failed_run_is_retried(
+        store: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    today = datetime.now(UTC)
+    await store.apply([Repository.put_audit(AuditEntry("old", today - timedelta(days=500), "admin", "x", "p-1")),
+                       Repository.put_audit(AuditEntry("new", today - timedelta(days=5), "admin", "x", "p-1"))])
+    folder = tmp_path / "audit-archive"
+    runs: list[int] = []
+    real = audit_archive.archive_audit
+
+    async def flaky(*args: Any, **kwargs: Any) -> int:
+        runs.append(1)
+        if len(runs) == 1:
+            raise OSError("disk full")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(audit_archive, "archive_audit", flaky)
+    task = asyncio.create_task(audit_archive.archive_periodically(store, folder, 400, every_seconds=0.01,
+                                                                  first_delay_seconds=0.05))
+    await asyncio.sleep(0.02)
+    assert runs == [] and len(store.all(AUDIT)) == 2  # not during the first delay
+    for _ in range(200):
+        await asyncio.sleep(0.01)
+        if len(store.all(AUDIT)) == 1:
+            break
+    task.cancel()
+    assert len(runs) >= 2 and [d["id"] for d in store.all(AUDIT)] == ["new"]
+    assert [d["id"] for d in read_archive(folder)] == ["old"]
