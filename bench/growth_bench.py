@@ -51,6 +51,7 @@ from services.storage import open_store  # noqa: E402
 from tests._common.crowd import benefit_id, crowd_ops, crowd_person, person_id  # noqa: E402
 from tests._common.fake_connector import FakeConnector  # noqa: E402
 from tests._common.harness import ALEX, LEE, BotClient  # noqa: E402
+from tests._common.loopback import free_port, wait_ready  # noqa: E402
 
 DOMAIN_FILE = "benefits.json"
 #: How long a start may take before the bench gives up (150k people and a million changes load slowly).
@@ -153,27 +154,8 @@ async def write_crowd(n: int, data_dir: Path, changes: int, retention_days: floa
 
 
 async def _wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + READY_SECONDS
     async with ClientSession() as session:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise SystemExit(f"the bot exited with {proc.returncode}")
-            try:
-                async with session.get(f"{url}/readyz") as resp:
-                    if resp.status == 200:
-                        return
-            except OSError:
-                pass
-            await asyncio.sleep(0.02)
-    raise SystemExit("the bot did not get ready")
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        await wait_ready(session, url, proc, within=READY_SECONDS, interval=0.02, failure=SystemExit)
 
 
 def _serve(folder: Path, data_dir: Path, port: int, retention_days: float) -> subprocess.Popen[bytes]:
@@ -184,7 +166,7 @@ def _serve(folder: Path, data_dir: Path, port: int, retention_days: float) -> su
 
 async def serve_and_measure(figures: Figures, folder: Path, data_dir: Path, count: int,
                             retention_days: float) -> None:
-    port = _free_port()
+    port = free_port()
     started = time.perf_counter()
     proc = _serve(folder, data_dir, port, retention_days)
     url = f"http://127.0.0.1:{port}"

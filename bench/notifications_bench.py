@@ -104,7 +104,7 @@ def run_connector(limit: int, fail_rate: float, port_file: Path, seed: int) -> N
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = site._server.sockets[0].getsockname()[1]
         port_file.write_text(str(port))
         await asyncio.Event().wait()
 

@@ -41,7 +41,7 @@ def row(what: str, stock_us: float, ours_us: float) -> None:
 async def overview_card() -> dict[str, Any]:
     """The overview card of the demo organization, as the bot renders it for a Global admin."""
     from cards.overview import overview_card as render
-    from dialogs.actions import allowed_verbs
+    from dialogs.registry import Workflows
     from services.benefits import BenefitsService
     from services.i18n import Translator
     from services.inventory import demo_inventory, import_inventory, parse_inventory
@@ -55,7 +55,8 @@ async def overview_card() -> dict[str, Any]:
             service = BenefitsService(store)
             admin = next(p for p in service.repo.people() if p.roles)
             t = Translator("en-US")
-            summaries, packages, verbs = service.overview(admin), service.repo.packages(), allowed_verbs(admin)
+            verbs = Workflows.load().allowed_verbs(admin)
+            summaries, packages = service.overview(admin), service.repo.packages()
             key = (tuple(summaries), tuple(packages), verbs)
             build = lambda: render(summaries, packages, t, set(verbs))  # noqa: E731
             from bot.sdk.card_memo import CardMemo

@@ -81,7 +81,7 @@ def timed(fn: Callable[[], object]) -> float:
 async def atimed(coro_fn: Callable[[], object]) -> float:
     """Seconds one awaited call took."""
     start = time.perf_counter()
-    await coro_fn()  # type: ignore[misc]
+    await coro_fn()
     return time.perf_counter() - start
 
 
@@ -155,7 +155,7 @@ async def loop_stall_during(work: Callable[[], object]) -> tuple[float, float]:
     tick = asyncio.create_task(ticker())
     await asyncio.sleep(0.005)
     start = time.perf_counter()
-    await work()  # type: ignore[misc]
+    await work()
     took = time.perf_counter() - start
     done = True
     await tick

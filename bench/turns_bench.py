@@ -83,7 +83,7 @@ def fake_connector_main(keys: dict[str, str], ports: Any) -> None:
     from cryptography.hazmat.primitives import serialization
 
     signing = serialization.load_pem_private_key(Path(keys["signing"]).read_bytes(), None)
-    numbers = signing.public_key().public_numbers()  # type: ignore[union-attr]
+    numbers = signing.public_key().public_numbers()
 
     def b64(n: int) -> str:
         return base64.urlsafe_b64encode(n.to_bytes((n.bit_length() + 7) // 8, "big")).rstrip(b"=").decode()
@@ -143,8 +143,8 @@ def fake_connector_main(keys: dict[str, str], ports: Any) -> None:
         context.load_cert_chain(keys["tls_cert"], keys["tls_key"])
         secure = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
         await secure.start()
-        state["http"] = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        state["https"] = secure._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        state["http"] = site._server.sockets[0].getsockname()[1]
+        state["https"] = secure._server.sockets[0].getsockname()[1]
         ports.put((state["http"], state["https"]))
         await asyncio.Event().wait()
 
@@ -172,14 +172,14 @@ def bot_main(variant: str, config: dict[str, Any], ports: Any) -> None:
         atexit.register(dump)
 
     app = {"floor": floor_app, "stock": stock_app, "ours": ours_app, "ours1": ours_app, "ourspg": ours_app,
-           "ourspg2": ours_app}[variant](config)
+           "ourspg2": ours_app, "ourspg3": ours_app}[variant](config)
 
     async def serve() -> None:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
         await site.start()
-        ports.put(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        ports.put(site._server.sockets[0].getsockname()[1])
         await asyncio.Event().wait()
 
     asyncio.run(serve())
@@ -277,12 +277,13 @@ async def _load(job: dict[str, Any]) -> dict[str, Any]:
                   "exp": now + 3600}
         token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": KID})
         tokens = {i: token for i in range(job["concurrency"])}  # the channel reuses its token too
-    url = f"http://127.0.0.1:{job['bot_port']}/api/messages"
+    urls = [f"http://127.0.0.1:{port}/api/messages" for port in job.get("bot_ports") or [job["bot_port"]]]
     latencies: list[float] = []
     errors: dict[str, int] = {}
     remaining = {"warmup": job["warmup"], "turns": job["turns"]}
 
     async def worker(i: int, session: ClientSession, phase: str) -> None:
+        url = urls[i % len(urls)]  # several instances: each conversation sticks to one, as behind a balancer
         conv_id = "a:personal-alex" if job["one_chat"] else f"a:bench-{i}-{uuid.uuid4().hex[:8]}"
         conv = {"id": conv_id, "conversationType": "personal", "tenantId": TENANT}
         headers = {"Authorization": f"Bearer {tokens[i]}"} if tokens else {}
@@ -321,13 +322,11 @@ async def _load(job: dict[str, Any]) -> dict[str, Any]:
 # --- orchestration --------------------------------------------------------------------------------
 def resolve_command(command: str) -> tuple[str, str]:
     """The text to send and a note: ``help`` when ``command`` is not a registered verb in this branch."""
-    from dialogs import load_actions
-    from dialogs.actions import ACTIONS
-    from dialogs.commands import parse_command
+    from dialogs.registry import Workflows
 
-    load_actions()
-    parsed = parse_command(command)
-    if parsed is not None and parsed.action in ACTIONS:
+    workflows = Workflows.load()
+    parsed = workflows.commands.parse(command)
+    if parsed is not None and parsed.action in workflows:
         return command, f"command: {command!r} (action {parsed.action!r})"
     return "help", f"command: 'help' ({command!r} is not a registered action in this branch yet)"
 
@@ -388,8 +387,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--warmup", type=int, default=300, help="warm-up turns per variant (default 300)")
     parser.add_argument("--concurrency", type=int, default=50, help="concurrent conversations (default 50)")
     parser.add_argument("--command", default="overview", help="what Alex types to our bot (default overview)")
-    parser.add_argument("--variants", default="floor,stock,ours,ours1",  # ourspg,ourspg2: on PostgreSQL
-                        help="comma-separated: floor, stock, ours (50 chats, all Alex's), ours1 (Alex's one 1:1 chat)")
+    parser.add_argument("--variants", default="floor,stock,ours,ours1",
+                        help="comma-separated: floor, stock, ours (50 chats, all Alex's), ours1 (Alex's one 1:1 chat); "
+                             "on PostgreSQL: ourspg (one instance), ourspg2 (a second, one chat), ourspg3 (three)")
     parser.add_argument("--stock-turns", type=int, default=2000,
                         help="measured turns of the stock echo (default 2000; it runs at ~50 turns/s)")
     parser.add_argument("--rounds", type=int, default=12,
@@ -431,7 +431,12 @@ def main(argv: list[str]) -> int:
                           "data_dir": str(Path(tmp) / f"data-{variant}"), "log_level": args.log_level,
                           "profile": args.profile}
                 if variant.startswith("ourspg") and cluster is not None:
-                    config["storage_url"] = storage_url  # ourspg and ourspg2: two instances, one database
+                    config["storage_url"] = storage_url  # every ourspg* instance on one database
+                if variant == "ourspg3":  # three instances behind one balancer (conversations spread over them)
+                    for n in range(3):
+                        folder = f"{config['data_dir']}{n}"
+                        bots[f"{variant}#{n}"] = start_bot(ctx, variant, {**config, "data_dir": folder})
+                    continue
                 bots[variant] = start_bot(ctx, variant, config)
             # The machine may be shared: alternating rounds expose every variant to the same load drift.
             for round_no in range(args.rounds):
@@ -445,14 +450,16 @@ def main(argv: list[str]) -> int:
                            "warmup": min(args.warmup, turns) if round_no == 0 else args.concurrency * 2,
                            "auth": variant.startswith("ours"), "one_chat": variant in ("ours1", "ourspg2"),
                            "signing": keys["signing"], "text": text if variant.startswith("ours") else "hello",
-                           "bot_port": bots[variant][1]}
+                           "bot_port": bots[variant][1] if variant in bots else 0,
+                           "bot_ports": [port for name, (_, port) in bots.items() if name.startswith(f"{variant}#")]}
                     outcomes[variant].append(run_load(ctx, job))
             for variant in variants:
                 label = {"floor": "floor: bare aiohttp echo", "stock": "stock botbuilder echo (auth off)",
                          "ours": f"our bot ({text}, auth on, TinyDB)",
                          "ours1": "our bot, Alex's one 1:1 chat",
                          "ourspg": f"our bot ({text}, auth on, PostgreSQL)",
-                         "ourspg2": "a second instance on the same PostgreSQL, Alex's one 1:1 chat"}[variant]
+                         "ourspg2": "a second instance on the same PostgreSQL, Alex's one 1:1 chat",
+                         "ourspg3": f"three instances on one PostgreSQL ({text}, auth on)"}[variant]
                 figures[variant] = summarize(label, merge(outcomes[variant]))
         finally:
             for proc, _ in bots.values():
@@ -470,6 +477,9 @@ def main(argv: list[str]) -> int:
     if ours and figures.get("ourspg"):
         print(f"our bot on PostgreSQL: {100 * figures['ourspg']['turns_s'] / ours['turns_s']:.0f} % of its turns/s on "
               f"TinyDB (goal >= 70 %), p99 {figures['ourspg']['p99_ms'] / ours['p99_ms']:.2f}x")
+    if ours and figures.get("ourspg3"):
+        print(f"three instances on PostgreSQL: {100 * figures['ourspg3']['turns_s'] / ours['turns_s']:.0f} % of one "
+              f"TinyDB instance's turns/s, p99 {figures['ourspg3']['p99_ms'] / ours['p99_ms']:.2f}x")
     if figures.get("ours1") and floor:
         print(f"our bot in Alex's one 1:1 chat (50 turns in flight): "
               f"{100 * figures['ours1']['turns_s'] / floor['turns_s']:.0f} % of the floor")

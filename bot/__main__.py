@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from bot.operator.activations import cmd_activate
 from bot.operator.backup import fetch_from_running_bot
 from bot.server import ServerLimits, run
 from bot.settings import DOMAIN_FILE, STATE_FILE, Settings
-from bot.stores import domain_store
+from bot.stores import domain_store, storage_config
 from services.inventory import InventoryError, demo_inventory, import_inventory, parse_inventory
 from services.json_input import JsonInputError, load_json
 from services.repository import INDEXES
@@ -37,6 +38,7 @@ from services.storage import StoreDamagedError, StoreUnavailableError, open_stor
 from services.storage.backup import DUMP_FORMAT, encode_export, import_data
 from services.storage.journal import write_atomically
 from services.storage.lock import DataFolderBusy, data_folder_lock
+from services.storage.postgres import PostgresConfig, PostgresStore
 
 PLAYGROUND = Path("node_modules/.bin/agentsplayground")
 
@@ -95,6 +97,9 @@ DAMAGED_HELP = ("Restore a backup (python -m bot import BACKUP.json --replace), 
 async def cmd_repair(settings: Settings, args: argparse.Namespace) -> int:
     """Open each store of the data folder: report what is damaged, or (``--accept-loss``) open it from what
     is readable, which moves the damaged files aside and starts a new generation."""
+    config = storage_config(settings)
+    if config is not None:
+        return await _repair_database(config, accept_loss=args.accept_loss)
     damaged = 0
     with data_folder_lock(settings.data_dir):
         for name, indexes in ((DOMAIN_FILE, INDEXES), (STATE_FILE, {})):
@@ -116,6 +121,23 @@ async def cmd_repair(settings: Settings, args: argparse.Namespace) -> int:
         print(f"nothing was changed. {DAMAGED_HELP}", file=sys.stderr)
         return 1
     return 0
+
+
+async def _repair_database(config: PostgresConfig, *, accept_loss: bool) -> int:
+    """``repair`` with ``STORAGE_URL``: check each store's bookkeeping in the database and tidy it."""
+    if accept_loss:
+        print("--accept-loss concerns a data folder's files; the database keeps its own consistency "
+              "(restore a backup, or the server's point-in-time restore, to go back)")
+    damaged = 0
+    for name, indexes in ((DOMAIN_FILE, INDEXES), (STATE_FILE, {})):
+        store = await PostgresStore.open(config, indexes, namespace=Path(name).stem, poll=False)
+        try:
+            lines = await store.repair()
+        finally:
+            await store.close()
+        damaged += any(line.startswith("damaged") for line in lines)
+        print(f"{config.safe_target}#{Path(name).stem}: " + "\n  ".join(lines))
+    return 1 if damaged else 0
 
 
 async def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
@@ -162,7 +184,7 @@ async def _restore(settings: Settings, path: Path, dump: dict[str, Any], *, repl
     except ValueError as exc:
         print(f"error: {path}: {exc}; nothing changed", file=sys.stderr)
         return 2
-    async with domain_store(settings, accept_loss=replace) as store:
+    async with domain_store(settings, accept_loss=replace) as store, store.mutation_lock():
         plan = plan_restore({t: len(store.all(t)) for t in store.table_names()}, dump)
         print(f"restore of {path} (documents per table, now -> after):")
         for line in plan.lines():
@@ -181,9 +203,10 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         async with domain_store(settings) as store:
             body = await encode_export(store)
     except DataFolderBusy:  # the bot is running: it encodes the dump from its own tables
-        body = fetch_from_running_bot(settings)
-        if isinstance(body, int):
-            return body
+        fetched = fetch_from_running_bot(settings)
+        if isinstance(fetched, int):
+            return fetched
+        body = fetched
     write_atomically(args.file, body)
     records = sum(len(t) for t in json.loads(body)["tables"].values())
     print(f"exported {records} records to {args.file} (it contains product keys: keep it safe)")
@@ -261,7 +284,9 @@ def _wait_for(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) ->
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"error: {proc.args[0]} exited with {proc.returncode} before it was ready")
+            program = proc.args[0] if isinstance(proc.args, (list, tuple)) else proc.args
+            name = program if isinstance(program, str) else repr(program)
+            raise SystemExit(f"error: {name} exited with {proc.returncode} before it was ready")
         try:
             with LOCAL.open(url, timeout=1):
                 return
@@ -272,7 +297,7 @@ def _wait_for(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) ->
 
 _HANDLERS = {"seed": cmd_seed, "import": cmd_import, "export": cmd_export, "repair": cmd_repair}
 #: Further subcommands (e.g. ``activate``) register here: a function adding a parser to ``sub``.
-_EXTENSIONS: list = []
+_EXTENSIONS: list[Callable[[Any], None]] = []
 _EXTENSIONS.append(add_activate_cli)
 _HANDLERS["activate"] = cmd_activate
 _EXTENSIONS.append(doctor.add_cli)

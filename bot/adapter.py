@@ -43,6 +43,7 @@ from bot.sdk.connector import ConnectorPool
 from bot.sdk.turn_context import FastCopyTurnContext
 from bot.sdk.user_tokens import LazyUserTokenClient
 from services.i18n import Translator, resolve_locale
+from services.storage.errors import StoreUnavailableError
 
 log = logging.getLogger(__name__)
 __all__ = ["LOCALE_TURN_KEY", "BenefitsAdapter", "serialize_invoke_body"]
@@ -70,7 +71,7 @@ class BenefitsAdapter(CloudAdapter):
         self.on_turn_error = self._on_turn_error
 
     async def process_activity(self, auth_header_or_authenticate_request_result: str | AuthenticateRequestResult,
-                               activity: Activity, logic: Callable[[TurnContext], Awaitable]) -> Any:
+                               activity: Activity, logic: Callable[[TurnContext], Awaitable[Any]]) -> Any:
         """``CloudAdapterBase.process_activity`` with pooled connector clients and a lazy user-token client."""
         auth = self.bot_framework_authentication
         if isinstance(auth_header_or_authenticate_request_result, str):
@@ -102,7 +103,7 @@ class BenefitsAdapter(CloudAdapter):
         return await super().update_activity(context, prepare(context, activity))
 
     async def process_proactive(self, claims_identity: ClaimsIdentity, continuation_activity: Activity,
-                                audience: str, logic: Callable[[TurnContext], Awaitable]) -> None:
+                                audience: str, logic: Callable[[TurnContext], Awaitable[Any]]) -> None:
         """Proactive turns (``continue_conversation``) share the pool too."""
         connector_factory = self.bot_framework_authentication.create_connector_factory(claims_identity)
         connector_client = await self.connectors.client(connector_factory, continuation_activity.service_url,
@@ -114,8 +115,8 @@ class BenefitsAdapter(CloudAdapter):
         await self.run_pipeline(context, logic)
 
     def _create_turn_context(self, activity: Activity, claims_identity: ClaimsIdentity, oauth_scope: str,
-                             connector_client: Any, user_token_client: Any, logic: Callable[[TurnContext], Awaitable],
-                             connector_factory: Any) -> TurnContext:
+                             connector_client: Any, user_token_client: Any,
+                             logic: Callable[[TurnContext], Awaitable[Any]], connector_factory: Any) -> TurnContext:
         """``CloudAdapterBase._create_turn_context`` (4.17.1), building a :class:`FastCopyTurnContext`."""
         context = FastCopyTurnContext(self, activity)
         context.turn_state[self.BOT_IDENTITY_KEY] = claims_identity
@@ -151,15 +152,16 @@ class BenefitsAdapter(CloudAdapter):
 
     async def _on_turn_error(self, context: TurnContext, error: Exception) -> None:
         activity = context.activity
-        log.error(
-            "turn failed",
-            exc_info=error,
-            extra={"activity_id": activity.id, "activity_type": activity.type,
-                   "conversation_id": activity.conversation.id if activity.conversation else None},
-        )
+        extra = {"activity_id": activity.id, "activity_type": activity.type,
+                 "conversation_id": activity.conversation.id if activity.conversation else None}
+        store_away = _store_unavailable(error)
+        if store_away is not None:  # the store says why (no secret in it); it comes back by itself
+            log.warning("turn refused: the store is unavailable", extra={**extra, "reason": str(store_away)})
+        else:
+            log.error("turn failed", exc_info=error, extra=extra)
         try:
             locale = context.turn_state.get(LOCALE_TURN_KEY) or resolve_locale(None, activity.locale)
-            apology = Translator(locale)("bot.error_apology")
+            apology = Translator(locale)("bot.store_unavailable" if store_away is not None else "bot.error_apology")
             if activity.type == ActivityTypes.invoke:
                 # Teams shows an invoke's message response in place of the card action's spinner.
                 body = {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": apology}
@@ -169,3 +171,16 @@ class BenefitsAdapter(CloudAdapter):
                 await context.send_activity(apology)
         except Exception:  # the connector may be what failed; never raise from the error handler
             log.warning("could not send the apology", extra={"activity_id": activity.id})
+
+
+def _store_unavailable(error: BaseException) -> StoreUnavailableError | None:
+    """The store's refusal behind a failed turn (the database is away, a disk error), if that is what
+    failed: then nothing was written, and the person is told to try again in a moment."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, StoreUnavailableError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None

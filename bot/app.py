@@ -30,6 +30,7 @@ from bot.settings import DOMAIN_FILE, STATE_FILE, Settings, number_setting
 from bot.signing_keys import signing_keys_ctx
 from bot.state_storage import TinyDBStateStorage
 from bot.stores import storage_config
+from dialogs.registry import Workflows
 from dialogs.sso import SsoGate
 from domain.models import Role
 from services.audit_archive import ARCHIVE_FOLDER, DEFAULT_RETENTION_DAYS, archive_periodically
@@ -99,14 +100,15 @@ async def _open(app: web.Application, settings: Settings) -> AsyncIterator[None]
                                         ServiceUrls.from_setting(settings.extra.get("ALLOWED_SERVICE_URLS", "")),
                                         SSO_INVOKES if settings.sso_connection_name else INVOKES)
     user_state = UserState(state)
-    extras = {"user_state": user_state, "settings": settings,
-              "directory": directory}
+    sso_gate = None
     if settings.sso_connection_name:
         minutes = float(settings.extra.get("SSO_FRESH_MINUTES", "").strip() or 10)
-        extras["sso_gate"] = SsoGate(settings.sso_connection_name, build_sso_verifier(settings.extra, clients),
-                                     user_state, fresh_for=timedelta(minutes=minutes))
+        sso_gate = SsoGate(settings.sso_connection_name, build_sso_verifier(settings.extra, clients),
+                           user_state, fresh_for=timedelta(minutes=minutes))
+    app[keys.WORKFLOWS] = workflows = Workflows.load()  # every verb's declaration: phrases, menu, roles
     app[keys.BOT] = BenefitsBot(service, conversations, sso_configured=bool(settings.sso_connection_name),
-                                extras=extras)
+                                settings=settings, directory=directory, user_state=user_state, sso_gate=sso_gate,
+                                workflows=workflows)
     warming = asyncio.create_task(keep_identity_warm(clients, identity_retry_s), name="identity warm-up")
     archiving = asyncio.create_task(archive_periodically(
         domain_store, settings.data_dir / ARCHIVE_FOLDER,
@@ -137,12 +139,15 @@ async def bootstrap(settings: Settings, service: BenefitsService, *, new_store: 
         await import_inventory(service.store, inventory)
         log.info("demo data loaded", extra={"benefits": len(inventory.benefits), "people": len(inventory.people)})
     for who in settings.global_admins:
-        person = repo.person(who) or repo.person_by_email(who) or repo.person_by("aad_object_id", who)
-        if person is None:
-            log.warning("GLOBAL_ADMINS names nobody in the directory yet", extra={"who": who})
-            continue
-        if not person.has(Role.GLOBAL_ADMIN):
-            await service.store.apply([repo.put_person(replace(person, roles=person.roles | {Role.GLOBAL_ADMIN}))])
+        # under the store's mutation lock: instances starting together (or one changing this person's roles)
+        # see the newest version of the person, so no change made meanwhile is overwritten
+        async with service.store.mutation_lock():
+            person = repo.person(who) or repo.person_by_email(who) or repo.person_by("aad_object_id", who)
+            if person is None:
+                log.warning("GLOBAL_ADMINS names nobody in the directory yet", extra={"who": who})
+                continue
+            if not person.has(Role.GLOBAL_ADMIN):
+                await service.store.apply([repo.put_person(replace(person, roles=person.roles | {Role.GLOBAL_ADMIN}))])
 
 
 async def messages(request: web.Request) -> web.StreamResponse:

@@ -19,7 +19,7 @@ from typing import Any
 
 from bot.settings import DOMAIN_FILE, STATE_FILE, Settings
 from services.repository import INDEXES
-from services.storage import DocumentStore, open_store
+from services.storage import DocumentStore, open_engine
 from services.storage.backup import export_data, import_data
 from services.storage.lock import data_folder_lock
 from services.storage.postgres import URL_SCHEMES, PostgresConfig, PostgresStore
@@ -59,11 +59,11 @@ async def _stores(where: str, *, source: bool) -> AsyncIterator[list[DocumentSto
             raise CopyRefused(f"{folder} holds no store of the bot")
         with data_folder_lock(folder):
             for name, indexes in STORES:
-                opened.append(open_store(folder / name, indexes))
+                opened.append(await open_engine(None, folder / name, indexes))
             yield opened
     finally:
-        for store in opened:
-            await store.close()
+        for each in opened:
+            await each.close()
 
 
 async def copy_stores(source: str, target: str) -> list[tuple[str, int]]:

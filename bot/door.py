@@ -46,15 +46,16 @@ MAX_DEPTH = 32
 MAX_NUMBER = 40
 #: longest id, service URL, locale or other protocol string
 MAX_ID = 1024
-#: the invokes the bot answers (card actions; sign-in ones with SSO on): the SDK would read the value of
-#: any other into a model of its own and answer 501, so they are refused here
-INVOKES = frozenset({"adaptiveCard/action"})
+#: the invokes the bot answers (card actions, answers to a file offered; sign-in ones with SSO on): the
+#: SDK would read the value of any other into a model of its own and answer 501, so they are refused here
+INVOKES = frozenset({"adaptiveCard/action", "fileConsent/invoke"})
 SSO_INVOKES = INVOKES | SIGNIN_INVOKES
 #: top-level fields holding what a person typed or a card sent: lone surrogates there are replaced
 _FREE_TEXT = frozenset({"text", "value", "summary", "speak", "label"})
 
-_MODELS: dict[str, type] = {**{k: v for k, v in models.__dict__.items() if isinstance(v, type)},
-                            **{k: v for k, v in teams.__dict__.items() if isinstance(v, type)}}
+#: botbuilder's model classes, by name (Any to mypy: botbuilder has no type hints)
+_MODELS: dict[str, Any] = {**{k: v for k, v in models.__dict__.items() if isinstance(v, type)},
+                           **{k: v for k, v in teams.__dict__.items() if isinstance(v, type)}}
 _DATES = Deserializer(_MODELS)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 #: fields of the activity checked against their own schema beyond the SDK's ``object``
@@ -191,7 +192,7 @@ def _plan(type_name: str) -> dict[str, str]:
     """JSON key -> msrest type of each attribute of a model."""
     plan = _PLANS.get(type_name)
     if plan is None:
-        attributes = _MODELS[type_name]._attribute_map.values()  # type: ignore[attr-defined]
+        attributes = _MODELS[type_name]._attribute_map.values()
         plan = _PLANS[type_name] = {a["key"]: a["type"] for a in attributes if a["key"] and "." not in a["key"]}
         plan.update(_TEAMS_KEYS.get(type_name, {}))
     return plan

@@ -13,24 +13,25 @@ from dataclasses import replace
 from http import HTTPStatus
 from typing import Any
 
-from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
+from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext, UserState
 from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationReference
 from botbuilder.schema.teams import TeamsChannelAccount
 
+from bot import files
 from bot.adapter import LOCALE_TURN_KEY
 from bot.outgoing import MESSAGE_RESPONSE
 from bot.roster import remember_members, sync_roster
 from bot.sdk.card_memo import CardMemo
 from bot.sdk.connector import serialize_model
 from bot.sdk.turn_context import send_fresh
+from bot.settings import Settings
 from cards.base import with_menu
 from cards.help import refusal_card, welcome_card
-from dialogs import load_actions
-from dialogs.actions import ACTIONS, ROLE_REFUSALS, ActionResult, may, require
-from dialogs.commands import parse_command, suggest_action
-from dialogs.privacy import answers_privately
-from dialogs.sso import SIGNIN_INVOKES, SSO_REQUIRED
+from dialogs.actions import ActionResult
+from dialogs.privacy import answers_privately, is_shared_chat
+from dialogs.registry import Workflows
+from dialogs.sso import SIGNIN_INVOKES, SsoGate
 from dialogs.turn import Turn
 from domain.errors import RuleViolation, RuleViolations
 from domain.models import Person
@@ -39,9 +40,9 @@ from services.benefits import BenefitsService
 from services.conversations import ConversationBook
 from services.i18n import Translator, normalize_locale, normalize_timezone, resolve_locale
 from services.identity import DirectoryError, apply_directory_roles, is_configured_admin
+from services.identity.directory import Directory
 
 log = logging.getLogger(__name__)
-load_actions()
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 #: ids of people the directory does not know start with this
@@ -54,11 +55,20 @@ class BenefitsBot(TeamsActivityHandler):
     """Partner Benefits Bot's turn logic."""
 
     def __init__(self, service: BenefitsService, conversations: ConversationBook, sso_configured: bool = False,
-                 extras: dict[str, Any] | None = None) -> None:
+                 *, settings: Settings | None = None, directory: Directory | None = None,
+                 user_state: UserState | None = None, sso_gate: SsoGate | None = None,
+                 workflows: Workflows | None = None) -> None:
         self.service = service
+        self.workflows = workflows if workflows is not None else Workflows.load()
         self.conversations = conversations
         self.sso_configured = sso_configured
-        self.extras = extras or {}
+        self.settings = settings
+        #: Entra (through Graph) or the bot's own table: who is in the organization, and their roles
+        self.directory = directory
+        #: the SSO gate's record of fresh sign-ins, saved at the end of each turn
+        self.user_state = user_state
+        #: asks for a fresh sign-in before the verbs declared ``fresh_sign_in`` (None: SSO not configured)
+        self.sso_gate = sso_gate
         self.card_memo = CardMemo()  # the overview, shared read-only by everyone who sees the same data
 
     # --- the turn -----------------------------------------------------------------------------
@@ -66,9 +76,8 @@ class BenefitsBot(TeamsActivityHandler):
         try:
             await self.service.store.refresh()  # a store shared by several instances: see what they wrote
             await super().on_turn(turn_context)
-            user_state = self.extras.get("user_state")  # the SSO gate's record of fresh sign-ins
-            if user_state is not None:
-                await user_state.save_changes(turn_context)
+            if self.user_state is not None:
+                await self.user_state.save_changes(turn_context)
         except BaseException:
             await _settle(turn_context, quiet=True)
             raise
@@ -77,9 +86,9 @@ class BenefitsBot(TeamsActivityHandler):
     async def _turn(self, context: TurnContext) -> Turn:
         """Resolve the acting person (from the activity) and their language."""
         person = await self._person(context)
-        if self.extras.get("directory") is not None and not person.id.startswith(GUEST_PREFIX):
+        if self.directory is not None and not person.id.startswith(GUEST_PREFIX):
             # Entra Global Administrators (cached, not per turn)
-            person = await apply_directory_roles(self.service, self.extras["directory"], person,
+            person = await apply_directory_roles(self.service, self.directory, person,
                                                  self._configured_admins())
         prefs = self.conversations.preferences(person.id)
         locale = resolve_locale(prefs.get("language"), context.activity.locale)
@@ -92,8 +101,8 @@ class BenefitsBot(TeamsActivityHandler):
             person = await self.service.remember_locale(person, client_locale or person.locale, zone)
         await self._remember(context, person)
         translator = Translator(locale, timezone=zone or person.timezone or None)
-        return Turn(context, person, locale, translator, self.service, op_key=_op_key(context),
-                    extras={"conversations": self.conversations, **self.extras}, memo=self.card_memo.get)
+        return Turn(context, person, locale, translator, self.service, self.workflows, op_key=_op_key(context),
+                    conversations=self.conversations, directory=self.directory, memo=self.card_memo.get)
 
     async def _person(self, context: TurnContext) -> Person:
         sender: ChannelAccount = context.activity.from_property
@@ -127,8 +136,8 @@ class BenefitsBot(TeamsActivityHandler):
             return person  # merged into that entry: its ids are filled in
         if is_configured_admin(person, self._configured_admins()):
             return person  # GLOBAL_ADMINS names them: the configuration vouches for them
-        directory = self.extras.get("directory")
-        if not person.aad_object_id or not getattr(directory, "authoritative_roles", False):
+        directory = self.directory
+        if directory is None or not person.aad_object_id or not directory.authoritative_roles:
             return None
         try:
             found = await directory.get(person.aad_object_id)
@@ -178,10 +187,11 @@ class BenefitsBot(TeamsActivityHandler):
             result = await self._run(turn, str(value["action"]), value, in_card=bool(clicked))
             await self._deliver(turn, result, replace=clicked)
             return
-        command = parse_command(turn_context.activity.text or "")
-        if command is None or command.action not in ACTIONS:
-            action = suggest_action(turn_context.activity.text or "")
-            hint = turn.t(f"commands.{action}") if action and turn.t.has(f"commands.{action}") else None
+        command = self.workflows.commands.parse(turn_context.activity.text or "")
+        if command is None or command.action not in self.workflows:
+            action = self.workflows.commands.suggest_action(turn_context.activity.text or "")
+            hint_key = self.workflows.hint_key(action) if action else ""
+            hint = turn.t(hint_key) if hint_key and turn.t.has(hint_key) else None
             key = "bot.unknown_with_hint" if hint else "bot.unknown"
             await turn_context.send_activity(turn.t(key, hint=hint or ""))
             return
@@ -196,7 +206,8 @@ class BenefitsBot(TeamsActivityHandler):
         """``Action.Execute``: run the verb, answer with the card that replaces the clicked one."""
         turn = await self._turn(turn_context)
         value = turn_context.activity.value if isinstance(turn_context.activity.value, dict) else {}
-        action = value.get("action") if isinstance(value.get("action"), dict) else {}
+        found = value.get("action")
+        action: dict[str, Any] = found if isinstance(found, dict) else {}
         data = dict(action.get("data") or {}) if isinstance(action.get("data"), dict) else {}
         verb = str(action.get("verb") or data.get("action") or "")
         if self._private(turn, verb):
@@ -212,8 +223,10 @@ class BenefitsBot(TeamsActivityHandler):
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse | None:
         if turn_context.activity.name == "adaptiveCard/action":
             return InvokeResponse(status=HTTPStatus.OK, body=await self.on_adaptive_card_invoke(turn_context))
-        if turn_context.activity.name in SIGNIN_INVOKES and self.extras.get("sso_gate") is not None:
-            return await self.extras["sso_gate"].on_signin_invoke(await self._turn(turn_context), self._resume)
+        if turn_context.activity.name == files.FILE_CONSENT_INVOKE:
+            return await self._on_file_consent(await self._turn(turn_context))
+        if turn_context.activity.name in SIGNIN_INVOKES and self.sso_gate is not None:
+            return await self.sso_gate.on_signin_invoke(await self._turn(turn_context), self._resume)
         return await super().on_invoke_activity(turn_context)
 
     async def _resume(self, turn: Turn, name: str, data: dict[str, Any]) -> None:
@@ -224,12 +237,15 @@ class BenefitsBot(TeamsActivityHandler):
         await self._deliver(turn, await self._run(turn, name, data))
 
     def _configured_admins(self) -> tuple[str, ...]:
-        return tuple(getattr(self.extras.get("settings"), "global_admins", ()) or ())
+        return tuple(self.settings.global_admins) if self.settings is not None else ()
 
-    @staticmethod
-    def _private(turn: Turn, verb: str) -> bool:
-        conversation = turn.context.activity.conversation
-        return verb in ACTIONS and answers_privately(verb, conversation.conversation_type if conversation else None)
+    def _private(self, turn: Turn, verb: str) -> bool:
+        """Whether the answer goes to the person's 1:1 chat (a verb that answers only there is refused
+        in place instead)."""
+        workflow = self.workflows.get(verb)
+        if workflow is None or workflow.personal_only:
+            return False
+        return answers_privately(verb, _conversation_type(turn), self.workflows.shared)
 
     async def _run_privately(self, turn: Turn, name: str, data: dict[str, Any]) -> str:
         """Run ``name`` and send its answer to the person's 1:1 chat; what to say in the shared chat."""
@@ -248,10 +264,10 @@ class BenefitsBot(TeamsActivityHandler):
             except Exception as exc:  # kept from on_turn_error, which would answer in the 1:1 chat
                 failure.append(exc)
 
-        settings = self.extras.get("settings")
+        app_id = self.settings.app_id if self.settings is not None else ""
         try:
             await turn.context.adapter.continue_conversation(
-                ConversationReference().deserialize(reference), send, getattr(settings, "app_id", None) or None)
+                ConversationReference().deserialize(reference), send, app_id or None)
         except Exception as exc:
             failure.append(exc)
         if failure:
@@ -263,17 +279,17 @@ class BenefitsBot(TeamsActivityHandler):
     async def _run(self, turn: Turn, name: str, data: dict[str, Any], in_card: bool = False) -> ActionResult:
         """Run an action once its declared roles allow the person; a refusal replaces the clicked
         card when there is one (so no stale message stays in the chat), else it is a message."""
-        handler = ACTIONS.get(name)
-        if handler is None:
+        workflow = self.workflows.get(name)
+        if workflow is None:
             return ActionResult(None, (turn.t("bot.unknown_action"),))
-        gate = self.extras.get("sso_gate")
         try:
-            require(turn.person, name)
-            if name in SSO_REQUIRED and gate is not None:  # secrets need a fresh SSO sign-in
-                blocked = await gate.check(turn, name, data)
-                if blocked is not None:
-                    return blocked
-            result = await handler(turn, data)
+            blocked = await self._authorize(turn, name, data)
+            if blocked is not None:
+                return blocked
+            result = await workflow.run(turn, data)
+            if result.file is not None:  # offered now; made again and uploaded once accepted
+                await self._send_attachment(turn.context, files.consent_card(name, data, result.file))
+                result = replace(result, file=None)
             if result.card is not None and name != "help":  # every card leads back to the menu
                 result = replace(result, card=with_menu(turn.t, result.card))
             return result
@@ -282,8 +298,46 @@ class BenefitsBot(TeamsActivityHandler):
             reasons = [describe_violation(turn, v) for v in parts]
             if in_card:
                 back = str(data.get("back") or "")
-                return ActionResult(refusal_card(turn.t, reasons, back if may(turn.person, back) else None))
+                return ActionResult(refusal_card(turn.t, reasons, back if turn.may(back) else None))
             return ActionResult(None, tuple(reasons))
+
+    async def _authorize(self, turn: Turn, name: str, data: dict[str, Any]) -> ActionResult | None:
+        """The server's checks before a verb runs: its chat, its roles, a fresh sign-in for secrets
+        (raises ``RuleViolation``; a sign-in to ask for first is the answer returned)."""
+        workflow = self.workflows.get(name)
+        if workflow is not None and workflow.personal_only and is_shared_chat(_conversation_type(turn)):
+            raise RuleViolation("bot.only_in_personal_chat")
+        self.workflows.require(turn.person, name)
+        gate = self.sso_gate
+        if name in self.workflows.fresh_sign_in and gate is not None:  # secrets need a fresh SSO sign-in
+            blocked: ActionResult | None = await gate.check(turn, name, data)
+            return blocked
+        return None
+
+    async def _on_file_consent(self, turn: Turn) -> InvokeResponse:
+        """The person accepted or declined a file the bot offered: upload it, or say it was not sent."""
+        answer = files.read_answer(turn.context.activity.value)
+        if answer is None:
+            return InvokeResponse(status=HTTPStatus.BAD_REQUEST, body={"error": "not a file the bot offered"})
+        if not answer.accepted:
+            await turn.context.send_activity(turn.t("bot.file_declined"))
+            return InvokeResponse(status=HTTPStatus.OK)
+        workflow = self.workflows.get(answer.verb)
+        try:
+            if workflow is None:
+                raise RuleViolation("bot.file_not_offered")
+            blocked = await self._authorize(turn, answer.verb, answer.data)
+            result = blocked or await workflow.run(turn, answer.data)
+        except RuleViolation as violation:
+            await turn.context.send_activity(describe_violation(turn, violation))
+            return InvokeResponse(status=HTTPStatus.OK)
+        if result.file is None:
+            await turn.context.send_activity(turn.t("bot.file_not_offered"))
+        elif await files.upload(answer.upload_url, result.file.content):
+            await self._send_attachment(turn.context, files.info_card(answer))
+        else:
+            await turn.context.send_activity(turn.t("bot.file_upload_failed"))
+        return InvokeResponse(status=HTTPStatus.OK)
 
     async def _deliver(self, turn: Turn, result: ActionResult, replace: str | None = None) -> None:
         if result.card is not None:
@@ -305,6 +359,10 @@ class BenefitsBot(TeamsActivityHandler):
             await send_fresh(context, MessageFactory.attachment(CardFactory.adaptive_card(message)))
         else:
             await context.send_activity(message)
+
+    @staticmethod
+    async def _send_attachment(context: TurnContext, attachment: Any) -> None:
+        await context.send_activity(MessageFactory.attachment(attachment))
 
     @staticmethod
     async def _send_card(context: TurnContext, card: dict[str, Any]) -> None:
@@ -335,7 +393,7 @@ async def _settle(context: TurnContext, quiet: bool = False) -> None:
 def describe_violation(turn: Turn, violation: RuleViolation) -> str:
     """A refusal in the user's language; "not an admin" also names who the admins are."""
     params = dict(violation.params)
-    if violation.code in ROLE_REFUSALS:
+    if turn.workflows.is_role_refusal(violation.code):
         params["admins"] = ", ".join(p.name for p in turn.service.admins()) or turn.t("errors.no_admins_known")
     return turn.t(violation.code, **params)
 
@@ -356,11 +414,19 @@ def reference_json(activity: Activity) -> dict[str, Any]:
     return reference
 
 
+def _conversation_type(turn: Turn) -> str | None:
+    conversation = turn.context.activity.conversation
+    return conversation.conversation_type if conversation else None
+
+
 def _op_key(context: TurnContext) -> str | None:
     """Redelivered activities keep their id; a card click's nonce (if any) identifies the click."""
     activity: Activity = context.activity
     value = activity.value if isinstance(activity.value, dict) else {}
-    data = ((value.get("action") or {}).get("data") or {}) if activity.type == ActivityTypes.invoke else value
+    data: Any = value
+    if activity.type == ActivityTypes.invoke:
+        action = value.get("action")  # an object for a card's click; a file consent's is a word
+        data = action.get("data") if isinstance(action, dict) else None
     nonce = data.get("nonce") if isinstance(data, dict) else None
     if nonce:
         return f"click:{activity.from_property.id}:{nonce}"

@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -40,7 +42,7 @@ from services.storage.base import Document
 
 log = logging.getLogger(__name__)
 
-NOTIFICATIONS = web.AppKey("notifications", "Notifications")
+NOTIFICATIONS: web.AppKey[Notifications] = web.AppKey("notifications")
 
 
 def delivery_error(exc: BaseException) -> DeliveryError:
@@ -165,7 +167,11 @@ def build_notifications(service: BenefitsService, conversations: ConversationBoo
                          base_delay=_float(settings, "NOTIFY_BACKOFF_SECONDS", 1.0))
     worker = Worker(outbox, sender, conversations.reference, CardRenderer(service, conversations), limiter, policy,
                     installer=build_installer(service, conversations, directory, settings),
-                    install_wait=_float(settings, "NOTIFY_INSTALL_WAIT_SECONDS", 30.0))
+                    install_wait=_float(settings, "NOTIFY_INSTALL_WAIT_SECONDS", 30.0),
+                    owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+                    lease_seconds=_float(settings, "NOTIFY_LEASE_SECONDS", 120.0),
+                    # several instances: what another one enqueued is seen at a catch-up, not by a wake-up
+                    idle_interval=_float(settings, "NOTIFY_IDLE_SECONDS", 2.0 if service.store.shared else 60.0))
     scheduler = ReminderScheduler(service, outbox, interval=_float(settings, "NOTIFY_REMINDER_MINUTES", 15.0) * 60,
                                   reachable=lambda person_id: conversations.reference(person_id) is not None)
     listener = NotificationListener(service, outbox).subscribe()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from bot.keys import SETTINGS
 from domain.models import Role
@@ -59,7 +60,7 @@ def render(page: str, locale: str, bot_name: str) -> str:
             f"<p>{e(t('legal.other_languages'))}: {others}</p></body></html>")
 
 
-def _page(name: str) -> web.Handler:
+def _page(name: str) -> Handler:
     async def serve(request: web.Request) -> web.Response:
         settings = request.app[SETTINGS] if SETTINGS in request.app else None
         bot_name = (settings.extra.get("BOT_NAME", "") if settings else "").strip()[:30] or "Partner Benefits"

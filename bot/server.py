@@ -174,6 +174,10 @@ class GuardedRunner(web.AppRunner):
         self.events = events
         self.cap = limits.connection_cap()
 
+    def open_connections(self) -> int:
+        """Connections open now (none before the server starts)."""
+        return self.server.open_connections if isinstance(self.server, GuardedServer) else 0
+
     async def _make_server(self) -> web.Server:
         stock = await super()._make_server()
         return GuardedServer(stock.request_handler, limits=self.limits, cap=self.cap, events=self.events,
@@ -199,7 +203,7 @@ def _quiet_accept_failures(events: RateLimitedLog) -> Callable[[asyncio.Abstract
 
 async def _serve(app: web.Application, host: str, port: int, limits: ServerLimits) -> None:
     runner: GuardedRunner | None = None
-    events = connection_events(lambda: {"open": runner.server.open_connections if runner and runner.server else 0,
+    events = connection_events(lambda: {"open": runner.open_connections() if runner else 0,
                                         "cap": runner.cap if runner else 0})
     asyncio.get_running_loop().set_exception_handler(_quiet_accept_failures(events))
     runner = GuardedRunner(app, limits, events, handle_signals=True, shutdown_timeout=60.0)

@@ -203,7 +203,7 @@ class SigningKeys(dict[str, KeySet]):
         super().__init__()
         self.policy = policy
 
-    def get(self, url: str, default: Any = None) -> KeySet:  # type: ignore[override]
+    def get(self, url: str, default: Any = None) -> KeySet:
         found = super().get(url)
         if found is None:
             found = self[url] = KeySet(url, self.policy)

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 from bot.settings import DOMAIN_FILE, Settings, number_setting
 from services.repository import INDEXES
-from services.storage import DocumentStore, open_engine, open_store
+from services.storage import DocumentStore, open_engine
 from services.storage.lock import data_folder_lock
 from services.storage.postgres import PostgresConfig
 
@@ -34,7 +34,7 @@ async def domain_store(settings: Settings, *, accept_loss: bool = False) -> Asyn
             await store.close()
         return
     with data_folder_lock(settings.data_dir):
-        store = open_store(settings.data_dir / DOMAIN_FILE, INDEXES, accept_loss=accept_loss)
+        store = await open_engine(None, settings.data_dir / DOMAIN_FILE, INDEXES, accept_loss=accept_loss)
         try:
             yield store
         finally:

@@ -47,7 +47,7 @@ def _value(t: Translator, field: str, value: Any, names: dict[str, str]) -> str:
 
 def summary(t: Translator, entry: AuditEntry, names: dict[str, str]) -> list[str]:
     before, after = entry.before or {}, entry.after or {}
-    lines = []
+    lines: list[str] = []
     for field in SHOWN_FIELDS:
         if field not in before and field not in after:
             continue
@@ -62,8 +62,9 @@ def summary(t: Translator, entry: AuditEntry, names: dict[str, str]) -> list[str
         else:
             lines.append(t("audit.changed", field=label, old=_value(t, field, old, names),
                            new=_value(t, field, new, names)))
-    for name, value in sorted(entry.extra.items()):
-        if isinstance(value, str) and value and t.has(f"audit.field.{name}"):  # said as the person reads it
+    for name in AuditEntry.DETAILS:
+        value = getattr(entry, name)
+        if value and t.has(f"audit.field.{name}"):  # said as the person reads it
             lines.append(t("audit.set", field=t(f"audit.field.{name}"), new=t.choice("choices", value)))
     return lines[:MAX_CHANGES_PER_ENTRY + 2]
 

@@ -6,6 +6,7 @@ markup is kept, names and inventory text are escaped. Inputs, choices and titles
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from cards.text import markdown, plain
@@ -23,7 +24,8 @@ def card(body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = None
     if actions:
         result["actions"] = actions
     result.update(extra)
-    return plain(result)
+    cleaned: Card = plain(result)
+    return cleaned
 
 
 def text(value: str, **props: Any) -> dict[str, Any]:
@@ -126,7 +128,7 @@ def leave(title: str, verb: str, data: dict[str, Any] | None = None) -> dict[str
     return button
 
 
-def confirm(t: Translator, title: str, lines: list[str], yes: dict[str, Any], no: dict[str, Any]) -> Card:
+def confirm(t: Translator, title: str, lines: Sequence[str], yes: dict[str, Any], no: dict[str, Any]) -> Card:
     """Ask before a destructive action: what will happen, the button that does it, and the way back."""
     return card([heading(title), *(text(line) for line in lines)], [yes, no])
 

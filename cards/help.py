@@ -1,12 +1,13 @@
 """The welcome card and the help/menu card: what this bot can do *for this user's role*.
 
-Hiding an entry is a courtesy, not a permission check: every action checks the role on the server;
-who may run what comes in as ``may`` (``dialogs.actions.may``), so the card stays a pure function.
+Hiding an entry is a courtesy, not a permission check: every action checks the role on the server.
+The entries come in as data (each workflow declares its own; ``dialogs.registry.Workflows.menu_for``
+keeps those the person may run), so the card stays a pure function.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cards.base import Card, card, execute, heading, nav, text
@@ -20,29 +21,7 @@ class MenuEntry:
     """One thing the bot can do: the action it runs (offered to whoever may run it)."""
 
     action: str
-    key: str  # catalog key prefix: ``menu.<key>.title`` and ``menu.<key>.description``
-
-
-MENU: tuple[MenuEntry, ...] = (
-    MenuEntry("my_benefits", "my_benefits"),
-    MenuEntry("request_benefit", "request_benefit"),
-    MenuEntry("overview", "overview"),
-    MenuEntry("list_software", "software"),
-    MenuEntry("list_cloud", "cloud"),
-    MenuEntry("list_visual_studio", "visual_studio"),
-    MenuEntry("list_technical", "technical"),
-    MenuEntry("list_go_to_market", "go_to_market"),
-    MenuEntry("requests", "requests"),
-    MenuEntry("cancel_start", "cancel"),
-    MenuEntry("users", "users"),
-    MenuEntry("activate", "activate"),
-    MenuEntry("notifications", "notifications"),
-    MenuEntry("language", "language"),
-)
-
-
-def entries_for(may: Callable[[str], bool]) -> list[MenuEntry]:
-    return [e for e in MENU if may(e.action)]
+    key: str  # catalog key prefix: ``<key>.title`` and ``<key>.description`` (``menu.users``)
 
 
 def role_names(person: Person, t: Translator) -> str:
@@ -51,18 +30,18 @@ def role_names(person: Person, t: Translator) -> str:
     return ", ".join(t(f"roles.{r.value}") for r in sorted(person.roles))
 
 
-def help_card(person: Person, t: Translator, may: Callable[[str], bool]) -> Card:
-    """The menu: one button per action this person may run, titled with what it opens."""
+def help_card(person: Person, t: Translator, entries: Sequence[MenuEntry]) -> Card:
+    """The menu: one button per entry (those this person may run), titled with what it opens."""
     body = [heading(t("help.title")), text(t("help.your_roles", roles=role_names(person, t)), isSubtle=True)]
-    for e in entries_for(may):
+    for e in entries:
         body.append({
             "type": "ColumnSet",
             "columns": [
                 {"type": "Column", "width": "auto", "verticalContentAlignment": "Center", "items": [
-                    {"type": "ActionSet", "actions": [execute(t(f"menu.{e.key}.title"), e.action)]},
+                    {"type": "ActionSet", "actions": [execute(t(f"{e.key}.title"), e.action)]},
                 ]},
                 {"type": "Column", "width": "stretch", "verticalContentAlignment": "Center", "items": [
-                    text(t(f"menu.{e.key}.description"), isSubtle=True),
+                    text(t(f"{e.key}.description"), isSubtle=True),
                 ]},
             ],
         })

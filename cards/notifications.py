@@ -102,7 +102,7 @@ def _how_to_start(params: dict[str, Any], t: Translator) -> list[str]:
         return [t("notify.assigned_start_visual_studio")]
     if kind == "cloud_usage_based":
         return [t("notify.assigned_start_azure")]
-    lines = [t("notify.assigned_start_pending")]
+    lines: list[str] = [t("notify.assigned_start_pending")]
     if params.get("alternate_email"):
         lines.append(t("notify.assigned_instructions_to", email=params["alternate_email"]))
     return lines

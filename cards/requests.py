@@ -11,6 +11,7 @@ admin decides, the others see the decision instead of stale buttons.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -262,7 +263,7 @@ def service_request_card(t: Translator, view: ServiceRequestView, outcome: dict[
          "associatedInputs": "none"}])
 
 
-def service_requests_section(t: Translator, rows: list[tuple[ServiceRequest, str]]) -> list[dict[str, Any]]:
+def service_requests_section(t: Translator, rows: Sequence[tuple[ServiceRequest, str]]) -> list[dict[str, Any]]:
     """The admins' list of Partner Center service requests still open, each with a button to open it."""
     items: list[dict[str, Any]] = [subheading(t("requests.sr_list_title"))]
     if not rows:

@@ -10,10 +10,12 @@ new users in Account settings" for someone who is not in the list (Global admin 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from cards.base import confirm, execute, notice
 from cards.benefit_list import LIST_VERBS, assign_form_card
+from dialogs import payloads
 from dialogs.actions import GLOBAL_ADMINS, ActionResult, action
 from dialogs.admin_view import change_then_show, list_view, page_of, reason
 from dialogs.people import known_person, resolve_person
@@ -36,11 +38,16 @@ async def _resolve_person(turn: Turn, value: str) -> Person:
 
 
 def _category(turn: Turn, benefit_id: str, data: dict[str, Any]) -> Category | None:
+    return _category_named(turn, benefit_id, str(data.get("category") or ""))
+
+
+def _category_named(turn: Turn, benefit_id: str, category: str) -> Category | None:
+    """The list a click came from: its benefit's, else the category its button names."""
     benefit = turn.service.repo.benefit(benefit_id)
     if benefit is not None:
         return benefit.category
     try:
-        return Category(str(data.get("category") or ""))
+        return Category(category)
     except ValueError:
         return None
 
@@ -152,13 +159,20 @@ def _confirm_removal(turn: Turn, assignment: Assignment, category: Category | No
                    yes, execute(t("benefits.keep_button", **names), back, {"page": page_of(data)}))
 
 
-@action("add_person", roles=GLOBAL_ADMINS, inputs=("new_person_name", "new_person_email"))
-async def add_person(turn: Turn, data: dict[str, Any]) -> ActionResult:
-    category = _category(turn, "", data)
+@dataclass(frozen=True)
+class NewPersonForm:
+    new_person_name: str = payloads.text("name", 120)
+    new_person_email: str = payloads.text("email", 254)
+    category: str = payloads.carried("category")
+    page: int = payloads.page()
+
+
+@action("add_person", roles=GLOBAL_ADMINS, inputs=("new_person_name", "new_person_email"), payload=NewPersonForm)
+async def add_person(turn: Turn, form: NewPersonForm) -> ActionResult:
+    category = _category_named(turn, "", form.category)
 
     async def change() -> dict[str, Any]:
-        person = await turn.service.add_person(turn.person, str(data.get("new_person_name") or ""),
-                                               str(data.get("new_person_email") or ""))
+        person = await turn.service.add_person(turn.person, form.new_person_name, form.new_person_email)
         return notice(turn.t, "benefits.person_added", person=person.name)
 
-    return await change_then_show(turn, category, page_of(data), change)
+    return await change_then_show(turn, category, form.page, change)

@@ -22,7 +22,8 @@ def _field(data: dict[str, Any], name: str, benefit_id: str) -> str:
     return str(data.get(name) or data.get(f"{name}-{benefit_id}") or "").strip()
 
 
-@action("reveal_keys", roles=ADMINS, inputs=("language-{benefit_id}", "os-{benefit_id}", "language", "os"))
+@action("reveal_keys", roles=ADMINS, inputs=("language-{benefit_id}", "os-{benefit_id}", "language", "os"),
+        fresh_sign_in=True)
 async def reveal_keys(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_can_reveal_keys(turn.person)  # a forged invoke from an employee stops here
     benefit_id = str(data.get("benefit_id") or "")

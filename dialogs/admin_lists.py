@@ -10,37 +10,46 @@ from typing import Any
 
 from cards.benefit_list import ASSIGNEES_PAGE, ListView, assignees_card
 from cards.paging import Page, clamp
-from dialogs.actions import ADMINS, ActionHandler, ActionResult, action, allowed_verbs
+from dialogs.actions import ADMINS, ActionHandler, ActionResult, Menu, Phrases, action
 from dialogs.admin_view import new_nonce, page_of, render_list, render_overview
 from dialogs.paging import asked, search_inputs
+from dialogs.payloads import PageClick
 from dialogs.turn import Turn
 from domain.models import Category
 from services.repository import matches
 
 
-@action("overview", roles=ADMINS)
+@action("overview", roles=ADMINS, menu=Menu("menu.overview", 30), phrases=Phrases(
+    en_US=("overview", "benefits", "benefits overview"), zh_CN=("权益", "权益概览"), zh_TW=("權益", "權益概覽")))
 async def overview(turn: Turn, data: dict[str, Any]) -> ActionResult:
     return ActionResult(render_overview(turn))
 
 
-#: The lists of the Benefits page this module serves, by verb.
-LIST_VERBS: dict[str, Category] = {
-    "list_software": Category.SOFTWARE,
-    "list_cloud": Category.CLOUD,
-    "list_visual_studio": Category.VISUAL_STUDIO,
-    "list_technical": Category.TECHNICAL,
-}
-
-
 def _list_action(category: Category) -> ActionHandler:
-    async def show_list(turn: Turn, data: dict[str, Any]) -> ActionResult:
-        return ActionResult(render_list(turn, category, page_of(data)))
+    async def show_list(turn: Turn, click: PageClick) -> ActionResult:
+        return ActionResult(render_list(turn, category, click.page))
 
     return show_list
 
 
-for _verb, _category in LIST_VERBS.items():
-    action(_verb, roles=ADMINS)(_list_action(_category))
+list_software = action(
+    "list_software", roles=ADMINS, payload=PageClick, menu=Menu("menu.software", 40),
+    phrases=Phrases(en_US=("software", "keys", "get keys"), zh_CN=("软件", "获取密钥"), zh_TW=("軟體", "取得金鑰")),
+)(_list_action(Category.SOFTWARE))
+list_cloud = action(
+    "list_cloud", roles=ADMINS, payload=PageClick, menu=Menu("menu.cloud", 50),
+    phrases=Phrases(en_US=("cloud", "azure"), zh_CN=("云", "云服务"), zh_TW=("雲端", "雲端服務")),
+)(_list_action(Category.CLOUD))
+list_visual_studio = action(
+    "list_visual_studio", roles=ADMINS, payload=PageClick, menu=Menu("menu.visual_studio", 60),
+    phrases=Phrases(en_US=("visual studio", "vs", "visual studio subscriptions"), zh_CN=("visual studio 订阅",),
+                    zh_TW=("visual studio 訂閱",)),
+)(_list_action(Category.VISUAL_STUDIO))
+list_technical = action(
+    "list_technical", roles=ADMINS, payload=PageClick, menu=Menu("menu.technical", 70),
+    phrases=Phrases(en_US=("technical", "technical benefits", "support"), zh_CN=("技术权益", "技术"),
+                    zh_TW=("技術權益", "技術")),
+)(_list_action(Category.TECHNICAL))
 
 
 @action("assignees", roles=ADMINS, inputs=search_inputs)
@@ -59,5 +68,5 @@ async def assignees(turn: Turn, data: dict[str, Any]) -> ActionResult:
     package = service.repo.package(benefit.package_id)
     view = ListView(category=benefit.category, rows=[], actor=turn.person, today=service.today(), people=people,
                     packages={package.id: package} if package else {}, page=page_of({"page": data.get("list_page")}),
-                    nonce=new_nonce(), allowed=allowed_verbs(turn.person))
+                    nonce=new_nonce(), allowed=turn.workflows.allowed_verbs(turn.person))
     return ActionResult(assignees_card(view, benefit, Page(shown, len(held), number, query, ASSIGNEES_PAGE), turn.t))

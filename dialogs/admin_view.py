@@ -17,8 +17,9 @@ from typing import Any
 from cards.base import Card, notice
 from cards.benefit_list import MAX_ASSIGNEE_LINES, MAX_CHOICES, PAGE_SIZE, ListView, clamp_page, list_card
 from cards.overview import overview_card
+from cards.paging import page_number
 from cards.text import compose
-from dialogs.actions import ROLE_REFUSALS, ActionResult, allowed_verbs
+from dialogs.actions import ActionResult
 from dialogs.turn import Turn
 from domain.errors import RuleViolation, RuleViolations
 from domain.models import Category
@@ -30,10 +31,7 @@ def new_nonce() -> str:
 
 
 def page_of(data: dict[str, Any]) -> int:
-    try:
-        return max(0, int(data.get("page") or 0))
-    except (TypeError, ValueError):
-        return 0
+    return page_number(data.get("page"))
 
 
 def list_view(turn: Turn, category: Category, page: int = 0) -> ListView:
@@ -51,7 +49,7 @@ def list_view(turn: Turn, category: Category, page: int = 0) -> ListView:
         people=people,
         packages={p.id: p for p in service.repo.packages()},
         account_email=org.account_email if org else "", page=page, nonce=new_nonce(),
-        allowed=allowed_verbs(turn.person),
+        allowed=turn.workflows.allowed_verbs(turn.person),
     )
 
 
@@ -62,7 +60,7 @@ def render_list(turn: Turn, category: Category, page: int = 0, outcome: dict[str
 def render_overview(turn: Turn, outcome: dict[str, Any] | None = None) -> Card:
     summaries = turn.service.overview(turn.person)
     packages = turn.service.repo.packages()
-    verbs = allowed_verbs(turn.person)
+    verbs = turn.workflows.allowed_verbs(turn.person)
     if outcome is None:  # the same data in the same language gives the same card: the turn's memo may keep it
         return turn.memo(turn.t, (tuple(summaries), tuple(packages), verbs),
                             lambda: overview_card(summaries, packages, turn.t, set(verbs)))
@@ -87,7 +85,7 @@ async def change_then_show(turn: Turn, category: Category | None, page: int,
     try:
         outcome = await change()
     except RuleViolation as violation:
-        if violation.code in ROLE_REFUSALS or reraise(violation):
+        if turn.workflows.is_role_refusal(violation.code) or reraise(violation):
             raise
         outcome = refusal(turn, violation)
     if category is None:

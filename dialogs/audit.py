@@ -10,7 +10,7 @@ from typing import Any
 
 from cards.audit import changes_card, choose_subject_card, names_in
 from cards.paging import Page, clamp, page_number
-from dialogs.actions import ADMINS, ActionResult, action, may
+from dialogs.actions import ADMINS, ActionResult, Phrases, action
 from dialogs.turn import Turn
 from domain import errors, rules
 from domain.errors import RuleViolation
@@ -55,7 +55,8 @@ def resolve_subject(turn: Turn, wanted: str) -> tuple[str, str] | None:
     return partial[0] if len(partial) == 1 else None
 
 
-@action("recent_changes", roles=ADMINS, inputs=("subject_id",))
+@action("recent_changes", roles=ADMINS, inputs=("subject_id",), phrases=Phrases(
+    en_US=("changes", "history", "audit", "recent changes"), zh_CN=("更改", "历史记录"), zh_TW=("變更", "歷程記錄")))
 async def recent_changes(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_admin(turn.person)
     wanted = str(data.get("subject_id") or data.get("argument") or "").strip()
@@ -75,6 +76,6 @@ async def recent_changes(turn: Turn, data: dict[str, Any]) -> ActionResult:
     raw = data.get("back_data")
     back_data = {k: v for k, v in raw.items() if isinstance(k, str) and isinstance(v, str)} \
         if isinstance(raw, dict) else None
-    allowed = may(turn.person, back)
+    allowed = turn.may(back)
     return ActionResult(changes_card(turn.t, title, Page(entries, total, number, size=CHANGES_PAGE), names,
                                      back if allowed else None, back_data if allowed else None, subject_id))

@@ -10,13 +10,15 @@ service. A refused cancellation names every failing condition (``RuleViolations`
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from cards.cancel import cancel_list_card, confirm_card
-from dialogs.actions import GLOBAL_ADMINS, ActionResult, action
+from dialogs import payloads
+from dialogs.actions import GLOBAL_ADMINS, ActionResult, Menu, Phrases, action
 from dialogs.requests import service_request_page
 from dialogs.turn import Turn
-from domain import errors, rules
+from domain import rules
 from domain.errors import RuleViolation, RuleViolations
 from domain.models import ServiceRequest
 
@@ -30,16 +32,24 @@ def _open(turn: Turn) -> dict[str, ServiceRequest]:
     return {r.package_id: r for r in found if r is not None}
 
 
-@action("cancel_start", roles=GLOBAL_ADMINS)
+@action("cancel_start", roles=GLOBAL_ADMINS, menu=Menu("menu.cancel", 100), phrases=Phrases(
+    en_US=("cancel", "refund", "cancel a benefit"), zh_CN=("取消", "退款", "取消权益"),
+    zh_TW=("取消", "退款", "取消權益")))
 async def cancel_start(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_admin(turn.person)
     return ActionResult(cancel_list_card(turn.t, _checks(turn), open_requests=_open(turn)))
 
 
-@action("cancel_package", roles=GLOBAL_ADMINS)
-async def cancel_package(turn: Turn, data: dict[str, Any]) -> ActionResult:
+@dataclass(frozen=True)
+class CancelClick:
+    package_id: str = payloads.text("package", 200)
+    confirm: str = payloads.carried("confirm")
+
+
+@action("cancel_package", roles=GLOBAL_ADMINS, payload=CancelClick)
+async def cancel_package(turn: Turn, click: CancelClick) -> ActionResult:
     rules.require_can_assign_benefits(turn.person)
-    package_id = str(data.get("package_id") or "")
+    package_id = click.package_id
     package, failures = turn.service.refund_check(turn.person, package_id)
     open_request = turn.service.open_cancellation(package.id)
     if open_request is not None:  # already prepared (a second click, another admin): that request
@@ -48,13 +58,13 @@ async def cancel_package(turn: Turn, data: dict[str, Any]) -> ActionResult:
         if len(failures) == 1:
             raise failures[0]
         raise RuleViolations(failures)
-    if str(data.get("confirm") or "") != "yes":
+    if click.confirm != "yes":
         names = [turn.t.label(b) for b in turn.service.repo.benefits_of_package(package.id)]
         return ActionResult(confirm_card(turn.t, package, sorted(names)))
     try:
         request = await turn.service.prepare_cancellation(turn.person, package.id, op_key=turn.op_key)
     except RuleViolation as violation:
-        if violation.code in (errors.NEEDS_GLOBAL_ADMIN, errors.NOT_AN_ADMIN):
+        if turn.workflows.is_role_refusal(violation.code):
             raise
         messages = [turn.t(v.code, **v.params) for v in getattr(violation, "violations", [violation])]
         return ActionResult(cancel_list_card(turn.t, _checks(turn), open_requests=_open(turn)), tuple(messages))

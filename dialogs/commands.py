@@ -1,6 +1,7 @@
-"""Text commands in plain words, in en-US, zh-CN and zh-TW, mapped to action names.
+"""Text commands in plain words, in en-US, zh-CN and zh-TW, mapped to verbs.
 
-The table is data: each action lists the phrases that start it. Matching ignores case, mentions,
+The table is built from what each workflow declares (``@action(..., phrases=Phrases(...))``, see
+``dialogs.registry``); a phrase two verbs declare is refused when the table is built. Matching ignores case, mentions,
 surrounding punctuation and spaces between Chinese characters, and accepts a phrase followed by an
 argument (``language zh-TW``).
 
@@ -14,28 +15,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-COMMANDS: dict[str, tuple[str, ...]] = {
-    "help": ("help", "menu", "start", "帮助", "菜单", "幫助", "說明", "選單", "功能表"),
-    "language": ("language", "lang", "语言", "語言", "切换语言", "切換語言"),
-    "my_benefits": ("my benefits", "mine", "what do i have", "我的权益", "我的權益"),
-    "overview": ("overview", "benefits", "benefits overview", "权益", "權益", "权益概览", "權益概覽"),
-    "list_software": ("software", "keys", "get keys", "软件", "軟體", "获取密钥", "取得金鑰"),
-    "list_cloud": ("cloud", "azure", "云", "雲端", "云服务", "雲端服務"),
-    "list_visual_studio": ("visual studio", "vs", "visual studio subscriptions", "visual studio 订阅",
-                           "visual studio 訂閱"),
-    "list_technical": ("technical", "technical benefits", "support", "技术权益", "技術權益", "技术", "技術"),
-    "list_go_to_market": ("go-to-market", "go to market", "gtm", "offers", "市场投放", "市场投放权益",
-                          "進入市場", "進入市場供應項目"),
-    "marketing_contact": ("marketing contact", "营销联系人", "行銷連絡人"),
-    "cancel_start": ("cancel", "refund", "cancel a benefit", "取消", "退款", "取消权益", "取消權益"),
-    "users": ("users", "roles", "permissions", "用户", "使用者", "角色", "权限", "權限"),
-    "request_benefit": ("request", "request a benefit", "ask for", "申请", "申請", "请求权益", "要求權益"),
-    "requests": ("requests", "pending requests", "服务请求", "服務要求"),
-    "notifications": ("notifications", "undeliverable", "通知", "无法送达", "無法傳遞"),
-    "activate": ("activate", "mark activated", "激活", "啟用"),
-    "recent_changes": ("changes", "history", "audit", "recent changes", "更改", "历史记录", "變更", "歷程記錄"),
-}
 
 #: characters of a message considered as a command
 MAX_TEXT = 28 * 1024
@@ -84,66 +63,56 @@ def normalize(text: str) -> str:
     return re.sub(r"\s+", " ", text).lower()
 
 
-def _phrase_table() -> dict[str, str]:
-    """Each phrase and its action; on a phrase listed twice the first action wins, as the scan did."""
-    table: dict[str, str] = {}
-    for action, phrases in COMMANDS.items():
-        for phrase in phrases:
-            table.setdefault(phrase, action)
-    return table
+class PhraseTable:
+    """Each phrase and the verb it starts."""
 
+    def __init__(self, commands: dict[str, tuple[str, ...]]) -> None:
+        table: dict[str, str] = {}
+        for verb, phrases in commands.items():
+            for phrase in phrases:
+                if table.setdefault(phrase, verb) != verb:
+                    raise ValueError(f"phrase {phrase!r} declared by {table[phrase]!r} and {verb!r}")
+        self.commands = {verb: tuple(phrases) for verb, phrases in commands.items()}
+        self._phrases = table
+        self._longest = max(map(len, table), default=0)
+        self._suggestible = [p for ps in self.commands.values() for p in ps if len(p) > 1]
 
-_PHRASES: dict[str, str] = _phrase_table()
-_COMMANDS_SEEN: dict[str, tuple[str, ...]] = dict(COMMANDS)
-_LONGEST: int = max(map(len, _PHRASES))
+    def parse(self, text: str) -> Command | None:
+        """The verb a message asks for, with any argument after the phrase; None if unknown.
 
-
-def _phrases() -> dict[str, str]:
-    global _PHRASES, _COMMANDS_SEEN, _LONGEST
-    if COMMANDS != _COMMANDS_SEEN:  # the table is data: an added phrase is picked up
-        _PHRASES, _COMMANDS_SEEN = _phrase_table(), dict(COMMANDS)
-        _LONGEST = max(map(len, _PHRASES), default=0)
-    return _PHRASES
-
-
-def parse_command(text: str) -> Command | None:
-    """The action a message asks for, with any argument after the phrase; None if unknown.
-
-    The longest phrase that is the whole message or its first words wins (lookups in a table of
-    phrases, one per word boundary, instead of a scan of every phrase).
-    """
-    said = normalize(text)
-    if not said:
+        The longest phrase that is the whole message or its first words wins (lookups in a table of
+        phrases, one per word boundary, instead of a scan of every phrase).
+        """
+        said = normalize(text)
+        if not said:
+            return None
+        phrases = self._phrases
+        verb = phrases.get(said)
+        if verb is not None:
+            return Command(verb, "")
+        # A phrase followed by " " and an argument: try every prefix ending before a space, longest
+        # first (no prefix longer than the longest phrase can be one).
+        end = said.rfind(" ", 0, self._longest + 1)
+        while end > 0:
+            verb = phrases.get(said[:end])
+            if verb is not None:
+                return Command(verb, said[end:].strip())
+            end = said.rfind(" ", 0, end)
         return None
-    phrases = _phrases()
-    action = phrases.get(said)
-    if action is not None:
-        return Command(action, "")
-    # A phrase followed by " " and an argument: try every prefix ending before a space, longest first
-    # (no prefix longer than the longest phrase can be one).
-    end = said.rfind(" ", 0, _LONGEST + 1)
-    while end > 0:
-        action = phrases.get(said[:end])
-        if action is not None:
-            return Command(action, said[end:].strip())
-        end = said.rfind(" ", 0, end)
-    return None
 
+    def suggest(self, text: str) -> str | None:
+        """The closest known phrase to an unknown message (for "did you mean ...")."""
+        import difflib
 
-def suggest(text: str) -> str | None:
-    """The closest known phrase to an unknown message (for "did you mean ...")."""
-    import difflib
+        said = normalize(text)
+        phrases = self._suggestible
+        if len(said) > 3 * max(map(len, phrases), default=0):
+            return None  # a ratio of 2*matches/(len(a)+len(b)) cannot reach the cutoff of 0.5
+        match = difflib.get_close_matches(said, phrases, n=1, cutoff=0.5)
+        return match[0] if match else None
 
-    said = normalize(text)
-    phrases = [p for ps in COMMANDS.values() for p in ps if len(p) > 1]
-    if len(said) > 3 * max(map(len, phrases), default=0):
-        return None  # a ratio of 2*matches/(len(a)+len(b)) cannot reach the cutoff of 0.5
-    match = difflib.get_close_matches(said, phrases, n=1, cutoff=0.5)
-    return match[0] if match else None
-
-
-def suggest_action(text: str) -> str | None:
-    """The action of the closest known phrase, whatever its language: the hint is then said in the
-    person's own language (catalog ``commands.<action>``), not in the language of the phrase matched."""
-    phrase = suggest(text)
-    return _phrases().get(phrase) if phrase else None
+    def suggest_action(self, text: str) -> str | None:
+        """The verb of the closest known phrase, whatever its language: the hint is then said in the
+        person's own language (catalog ``commands.<verb>``), not in the language of the phrase."""
+        phrase = self.suggest(text)
+        return self._phrases.get(phrase) if phrase else None

@@ -7,10 +7,12 @@ the person on the form with what they typed; a stale click answers with the curr
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from cards.gtm import CONTACT_LANGUAGES, contact_form, gtm_card
-from dialogs.actions import GO_TO_MARKET_ADMINS, ROLE_REFUSALS, ActionResult, action
+from dialogs import payloads
+from dialogs.actions import GO_TO_MARKET_ADMINS, ActionResult, Menu, Phrases, action
 from dialogs.people import known_person, resolve_person
 from dialogs.turn import Turn
 from domain import errors, rules
@@ -27,13 +29,16 @@ def page(turn: Turn, outcome: dict[str, Any] | None = None) -> dict[str, Any]:
     return gtm_card(turn.t, offers, contact, person, turn.service.today(), outcome, packages)
 
 
-@action("list_go_to_market", roles=GO_TO_MARKET_ADMINS)
+@action("list_go_to_market", roles=GO_TO_MARKET_ADMINS, menu=Menu("menu.go_to_market", 80), phrases=Phrases(
+    en_US=("go-to-market", "go to market", "gtm", "offers"), zh_CN=("市场投放", "市场投放权益"),
+    zh_TW=("進入市場", "進入市場供應項目")))
 async def list_go_to_market(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_can_manage_go_to_market(turn.person)
     return ActionResult(page(turn))
 
 
-@action("marketing_contact", roles=GO_TO_MARKET_ADMINS)
+@action("marketing_contact", roles=GO_TO_MARKET_ADMINS, phrases=Phrases(
+    en_US=("marketing contact",), zh_CN=("营销联系人",), zh_TW=("行銷連絡人",)))
 async def marketing_contact(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_can_manage_go_to_market(turn.person)
     repo = turn.service.repo
@@ -43,13 +48,23 @@ async def marketing_contact(turn: Turn, data: dict[str, Any]) -> ActionResult:
                                      account_email(turn), mode))
 
 
+@dataclass(frozen=True)
+class ContactForm:
+    person_id: str = payloads.text("person_id", 254)
+    alternate_email: str = payloads.text("alternate_email", 254)
+    phone: str = payloads.text("phone", 40)
+    preferred_language: str = payloads.text("preferred_language", 40)
+    mode: str = payloads.carried("mode")
+
+
 @action("set_marketing_contact", roles=GO_TO_MARKET_ADMINS,
-        inputs=("person_id", "alternate_email", "phone", "preferred_language"))
-async def set_marketing_contact(turn: Turn, data: dict[str, Any]) -> ActionResult:
+        inputs=("person_id", "alternate_email", "phone", "preferred_language"), payload=ContactForm)
+async def set_marketing_contact(turn: Turn, form: ContactForm) -> ActionResult:
     rules.require_can_manage_go_to_market(turn.person)
     repo = turn.service.repo
-    values = {k: str(data.get(k) or "") for k in ("person_id", "alternate_email", "phone", "preferred_language")}
-    mode = str(data.get("mode") or "add")
+    values = {"person_id": form.person_id, "alternate_email": form.alternate_email, "phone": form.phone,
+              "preferred_language": form.preferred_language}
+    mode = form.mode or "add"
     try:
         person = await resolve_person(turn, values["person_id"])
         if person is None:
@@ -60,17 +75,17 @@ async def set_marketing_contact(turn: Turn, data: dict[str, Any]) -> ActionResul
             turn.person, person.id, values["alternate_email"], values["phone"], values["preferred_language"],
             op_key=turn.op_key)
     except RuleViolation as violation:
-        if violation.code in ROLE_REFUSALS:
+        if turn.workflows.is_role_refusal(violation.code):
             raise
         chosen = known_person(turn, values["person_id"])
         if chosen is not None:  # the picker's value (an Entra id, an email) as the form's choices name it
             values["person_id"] = chosen.id
-        contact = repo.marketing_contact()
-        shown = [values["person_id"], *([contact.person_id] if contact else [])]
-        form = contact_form(turn.t, repo.picker_people(shown), contact, account_email(turn), mode,
-                            values, error=turn.t(violation.code, **violation.params),
-                            error_field=_CONTACT_FIELDS.get(violation.code, ""))
-        return ActionResult(form)
+        stored = repo.marketing_contact()
+        shown = [values["person_id"], *([stored.person_id] if stored else [])]
+        refused = contact_form(turn.t, repo.picker_people(shown), stored, account_email(turn), mode,
+                               values, error=turn.t(violation.code, **violation.params),
+                               error_field=_CONTACT_FIELDS.get(violation.code, ""))
+        return ActionResult(refused)
     name = (repo.person(contact.person_id) or person).name
     return ActionResult(page(turn, {"key": "gtm.contact.saved", "params": {"name": name}}))
 
@@ -86,15 +101,20 @@ def account_email(turn: Turn) -> str:
     return org.account_email if org else ""
 
 
-@action("activate_offer", roles=GO_TO_MARKET_ADMINS)
-async def activate_offer(turn: Turn, data: dict[str, Any]) -> ActionResult:
+@dataclass(frozen=True)
+class OfferClick:
+    benefit_id: str = payloads.text("benefit", 200)
+
+
+@action("activate_offer", roles=GO_TO_MARKET_ADMINS, payload=OfferClick)
+async def activate_offer(turn: Turn, click: OfferClick) -> ActionResult:
     """Seed: *Activate* an offer; it goes to pending (it can take several days)."""
     rules.require_can_manage_go_to_market(turn.person)
-    benefit_id = str(data.get("benefit_id") or "")
+    benefit_id = click.benefit_id
     try:
         offer = await turn.service.request_offer_activation(turn.person, benefit_id, op_key=turn.op_key)
     except RuleViolation as violation:
-        if violation.code in ROLE_REFUSALS:
+        if turn.workflows.is_role_refusal(violation.code):
             raise
         message = turn.t(violation.code, **violation.params)
         return ActionResult(page(turn, {"key": "gtm.refused", "style": "attention", "params": {"reason": message}}))

@@ -15,7 +15,8 @@ from typing import Any
 
 from cards.notifications import PendingRow, activate_card, notifications_card
 from cards.paging import Page, clamp, page_number
-from dialogs.actions import ADMINS, ActionResult, action
+from dialogs.actions import ADMINS, ActionResult, Menu, Phrases, action
+from dialogs.payloads import PageClick
 from dialogs.turn import Turn
 from domain import rules
 from domain.models import Status
@@ -53,7 +54,8 @@ def pending_page(turn: Turn, data: dict[str, Any]) -> Page[PendingRow]:
     return Page(shown, len(rows), number, size=ACTIVATE_PAGE)
 
 
-@action("activate", roles=ADMINS)
+@action("activate", roles=ADMINS, menu=Menu("menu.activate", 120), phrases=Phrases(
+    en_US=("activate", "mark activated"), zh_CN=("激活",), zh_TW=("啟用",)))
 async def show_pending(turn: Turn, data: dict[str, Any]) -> ActionResult:
     rules.require_admin(turn.person)
     return ActionResult(activate_card(pending_page(turn, data), turn.t))
@@ -81,11 +83,12 @@ async def mark_activated(turn: Turn, data: dict[str, Any]) -> ActionResult:
     return ActionResult(activate_card(pending_page(turn, data), turn.t, outcome))
 
 
-@action("notifications", roles=ADMINS)
-async def show_notifications(turn: Turn, data: dict[str, Any]) -> ActionResult:
+@action("notifications", roles=ADMINS, payload=PageClick, menu=Menu("menu.notifications", 130), phrases=Phrases(
+    en_US=("notifications", "undeliverable"), zh_CN=("通知", "无法送达"), zh_TW=("通知", "無法傳遞")))
+async def show_notifications(turn: Turn, click: PageClick) -> ActionResult:
     rules.require_admin(turn.person)
     outbox = Outbox(turn.service.store)
-    number = page_number(data.get("page"))
+    number = click.page
     docs, total = outbox.problems_page(number * PROBLEMS_PAGE, PROBLEMS_PAGE)
     if not docs and number:  # past the end: the last page
         number = clamp(number, total, PROBLEMS_PAGE)

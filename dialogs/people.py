@@ -11,7 +11,7 @@ import logging
 
 from dialogs.turn import Turn
 from domain.models import Person
-from services.identity import Directory, DirectoryError
+from services.identity import DirectoryError
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +28,10 @@ def known_person(turn: Turn, value: str) -> Person | None:
 async def resolve_person(turn: Turn, value: str) -> Person | None:
     """The person a card names, looked up in our table first, then in the directory (Graph)."""
     person = known_person(turn, value)
-    directory = turn.extras.get("directory")
-    if person is not None or not value.strip() or not isinstance(directory, Directory):
+    directory = turn.directory
+    if person is not None or not value.strip() or directory is None:
         return person
-    if not getattr(directory, "authoritative_roles", False):
+    if not directory.authoritative_roles:
         return None  # the local directory is our own table: nothing more to find
     try:
         found = await directory.get(value.strip())

@@ -13,6 +13,7 @@ the service calls its listeners with ``request.submitted`` and ``request.decided
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from cards.paging import Page, clamp, page_number
@@ -25,7 +26,8 @@ from cards.requests import (
     service_request_card,
     submitted_card,
 )
-from dialogs.actions import ADMINS, GLOBAL_ADMINS, ROLE_REFUSALS, ActionResult, action
+from dialogs import payloads
+from dialogs.actions import ADMINS, GLOBAL_ADMINS, ActionResult, Menu, Phrases, action
 from dialogs.admin_view import new_nonce, reason
 from dialogs.turn import Turn
 from domain import errors, rules
@@ -78,36 +80,47 @@ def card_for(service: BenefitsService, request: ServiceRequest, viewer: Person, 
                         service.admins(), rules.can_assign_benefits(viewer), outcome, error)
 
 
-def _request(turn: Turn, data: dict[str, Any]) -> ServiceRequest:
-    request = turn.service.repo.request(str(data.get("request_id") or ""))
+def _request(turn: Turn, request_id: str) -> ServiceRequest:
+    request = turn.service.repo.request(request_id)
     if request is None or request.kind is not RequestKind.BENEFIT:
-        raise RuleViolation(errors.UNKNOWN_REQUEST, id=str(data.get("request_id") or ""))
+        raise RuleViolation(errors.UNKNOWN_REQUEST, id=request_id)
     return request
 
 
-@action("request_benefit")
+@action("request_benefit", menu=Menu("menu.request_benefit", 20), phrases=Phrases(
+    en_US=("request", "request a benefit", "ask for"), zh_CN=("申请", "请求权益"), zh_TW=("申請", "要求權益")))
 async def request_benefit(turn: Turn, data: dict[str, Any]) -> ActionResult:
     return ActionResult(request_form_card(turn.t, requestable(turn.service, turn.person)))
 
 
-@action("submit_benefit_request", inputs=("benefit_id", "note"))
-async def submit_benefit_request(turn: Turn, data: dict[str, Any]) -> ActionResult:
+@dataclass(frozen=True)
+class BenefitRequestForm:
+    benefit_id: str = payloads.text("benefit", 200)
+    note: str = payloads.text("note", 1000)
+
+
+@action("submit_benefit_request", inputs=("benefit_id", "note"), payload=BenefitRequestForm)
+async def submit_benefit_request(turn: Turn, form: BenefitRequestForm) -> ActionResult:
     options = requestable(turn.service, turn.person)
-    benefit_id = str(data.get("benefit_id") or "")
+    benefit_id = form.benefit_id
     if benefit_id not in {b.id for b, _ in options}:
         error = turn.t("requests.not_requestable") if benefit_id else turn.t("requests.benefit_error")
         return ActionResult(request_form_card(turn.t, options, error))
-    request = await turn.service.request_benefit(turn.person, benefit_id, str(data.get("note") or ""),
-                                                 op_key=turn.op_key)
+    request = await turn.service.request_benefit(turn.person, benefit_id, form.note, op_key=turn.op_key)
     benefit = turn.service.repo.benefit(request.benefit_id)
     assert benefit is not None
     return ActionResult(submitted_card(turn.t, request, benefit, turn.service.admins()))
 
 
-@action("request_card")
-async def show_request_card(turn: Turn, data: dict[str, Any]) -> ActionResult:
+@dataclass(frozen=True)
+class RequestClick:
+    request_id: str = payloads.text("request", 200)
+
+
+@action("request_card", payload=RequestClick)
+async def show_request_card(turn: Turn, click: RequestClick) -> ActionResult:
     """The refresh verb: the current state of a request, for an admin or the requester."""
-    request = _request(turn, data)
+    request = _request(turn, click.request_id)
     if request.requested_by != turn.person.id:
         rules.require_admin(turn.person)
     return ActionResult(card_for(turn.service, request, turn.person, turn.t))
@@ -118,16 +131,22 @@ def _decision_inputs(data: dict[str, Any]) -> tuple[str, ...]:
     return ("alternate_email",) if data.get("decision") == "approve" else ()
 
 
-@action("decide_request", roles=GLOBAL_ADMINS, inputs=_decision_inputs)
-async def decide_request(turn: Turn, data: dict[str, Any]) -> ActionResult:
+@dataclass(frozen=True)
+class DecisionForm:
+    request_id: str = payloads.text("request", 200)
+    decision: str = payloads.carried("decision")
+    alternate_email: str = payloads.text("alternate_email", 254)
+
+
+@action("decide_request", roles=GLOBAL_ADMINS, inputs=_decision_inputs, payload=DecisionForm)
+async def decide_request(turn: Turn, form: DecisionForm) -> ActionResult:
     rules.require_can_assign_benefits(turn.person)
-    request = _request(turn, data)
-    approve = str(data.get("decision") or "") == "approve"
+    request = _request(turn, form.request_id)
+    approve = form.decision == "approve"
     try:
-        decided, _ = await turn.service.decide_request(turn.person, request.id, approve,
-                                                       str(data.get("alternate_email") or ""))
+        decided, _ = await turn.service.decide_request(turn.person, request.id, approve, form.alternate_email)
     except RuleViolation as violation:
-        if violation.code in ROLE_REFUSALS:
+        if turn.workflows.is_role_refusal(violation.code):
             raise
         current = turn.service.repo.request(request.id) or request
         message = turn.t(violation.code, **violation.params)
@@ -147,7 +166,8 @@ def _page_of(read: Callable[[int, int], tuple[list[T], int]], number: int) -> Pa
     return Page(rows, total, number, size=REQUESTS_PAGE)
 
 
-@action("requests", roles=ADMINS)
+@action("requests", roles=ADMINS, menu=Menu("menu.requests", 90), phrases=Phrases(
+    en_US=("requests", "pending requests"), zh_CN=("服务请求",), zh_TW=("服務要求",)))
 async def pending_requests(turn: Turn, data: dict[str, Any]) -> ActionResult:
     """A page of the benefit requests to decide (each sent as its own card to decide on) and a page of
     the open Partner Center service requests."""
@@ -195,20 +215,26 @@ def service_request_page(turn: Turn, request: ServiceRequest, outcome: dict[str,
     return ActionResult(service_request_card(turn.t, service_request_view(turn, request), outcome, error, typed))
 
 
-@action("service_request", roles=ADMINS)
-async def show_service_request(turn: Turn, data: dict[str, Any]) -> ActionResult:
-    return service_request_page(turn, turn.service.service_request(turn.person, str(data.get("request_id") or "")))
+@action("service_request", roles=ADMINS, payload=RequestClick)
+async def show_service_request(turn: Turn, click: RequestClick) -> ActionResult:
+    return service_request_page(turn, turn.service.service_request(turn.person, click.request_id))
 
 
-@action("record_request_number", roles=ADMINS, inputs=("partner_center_number",))
-async def record_request_number(turn: Turn, data: dict[str, Any]) -> ActionResult:
+@dataclass(frozen=True)
+class RequestNumberForm:
+    request_id: str = payloads.text("request", 200)
+    partner_center_number: str = payloads.text("partner_center_number", 200, keep=True)
+
+
+@action("record_request_number", roles=ADMINS, inputs=("partner_center_number",), payload=RequestNumberForm)
+async def record_request_number(turn: Turn, form: RequestNumberForm) -> ActionResult:
     """The admin filed it in Partner Center: the number it gave, checked; a refusal keeps what was typed."""
-    request = turn.service.service_request(turn.person, str(data.get("request_id") or ""))
-    typed = str(data.get("partner_center_number") or "")[:200]
+    request = turn.service.service_request(turn.person, form.request_id)
+    typed = form.partner_center_number
     try:
         recorded = await turn.service.record_request_number(turn.person, request.id, typed, op_key=turn.op_key)
     except RuleViolation as violation:
-        if violation.code in ROLE_REFUSALS:
+        if turn.workflows.is_role_refusal(violation.code):
             raise
         current = turn.service.repo.request(request.id) or request
         return service_request_page(turn, current, error=reason(turn, violation), typed=typed)
@@ -216,14 +242,19 @@ async def record_request_number(turn: Turn, data: dict[str, Any]) -> ActionResul
                                                  "params": {"number": recorded.partner_center_number}})
 
 
-@action("close_request", roles=ADMINS)
-async def close_request(turn: Turn, data: dict[str, Any]) -> ActionResult:
-    request = turn.service.service_request(turn.person, str(data.get("request_id") or ""))
+@dataclass(frozen=True)
+class CloseClick:
+    request_id: str = payloads.text("request", 200)
+    outcome: str = payloads.carried("outcome")
+
+
+@action("close_request", roles=ADMINS, payload=CloseClick)
+async def close_request(turn: Turn, click: CloseClick) -> ActionResult:
+    request = turn.service.service_request(turn.person, click.request_id)
     try:
-        closed = await turn.service.close_request(turn.person, request.id, str(data.get("outcome") or ""),
-                                                  op_key=turn.op_key)
+        closed = await turn.service.close_request(turn.person, request.id, click.outcome, op_key=turn.op_key)
     except RuleViolation as violation:
-        if violation.code in ROLE_REFUSALS:
+        if turn.workflows.is_role_refusal(violation.code):
             raise
         current = turn.service.repo.request(request.id) or request
         return service_request_page(turn, current, error=reason(turn, violation))

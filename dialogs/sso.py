@@ -1,6 +1,6 @@
 """Teams SSO before secrets: revealing product keys and changing roles need a fresh sign-in.
 
-When ``SSO_CONNECTION_NAME`` is configured, a verb in ``SSO_REQUIRED`` runs only if the person
+When ``SSO_CONNECTION_NAME`` is configured, a verb declared with ``fresh_sign_in=True`` runs only if the person
 confirmed who they are within the last ``SSO_FRESH_MINUTES`` (default 10). Confirming means: the Bot
 Framework token service holds (or, via Teams' silent token exchange, obtains) a user token for the
 connection; the bot exchanges it on behalf of the user for a Graph token (msal) and Graph ``/me``
@@ -34,19 +34,10 @@ from botframework.connector.token_api.models import TokenExchangeRequest
 
 from dialogs.actions import ActionResult
 from dialogs.turn import Turn
-from domain import rules
-from domain.models import Person
 from services.identity import SsoError, SsoVerifier
 
 log = logging.getLogger(__name__)
 
-#: Verbs that need a fresh SSO sign-in (reserved names, see ARCHITECTURE.md), with the role each
-#: needs: someone without the role is refused before being asked to sign in for nothing.
-SSO_ROLE_CHECKS: dict[str, Callable[[Person], None]] = {
-    "reveal_keys": rules.require_can_reveal_keys,
-    "set_roles": rules.require_can_manage_roles,
-}
-SSO_REQUIRED = frozenset(SSO_ROLE_CHECKS)
 SIGNIN_INVOKES = frozenset({"signin/tokenExchange", "signin/verifyState"})
 FAILURE_DETAIL = "The bot could not exchange the token or confirm who signed in. Proceed with regular sign-in."
 STATE_PROPERTY = "pbb.sso"
@@ -74,9 +65,9 @@ class SsoGate:
     # --- the gate -------------------------------------------------------------------------------
     async def check(self, turn: Turn, verb: str, data: dict[str, Any]) -> ActionResult | None:
         """``None`` when ``verb`` may run; otherwise what to answer (a sign-in was asked for)."""
-        if verb not in SSO_REQUIRED:
+        if verb not in turn.workflows.fresh_sign_in:
             return None
-        SSO_ROLE_CHECKS[verb](turn.person)  # raises RuleViolation: refused before any sign-in
+        turn.workflows.require(turn.person, verb)  # raises RuleViolation: refused before any sign-in
         state = await self._state(turn)
         if self._is_fresh(state, turn):
             return None
@@ -176,7 +167,7 @@ class SsoGate:
         if not token or not await self._confirm(turn, token, state):
             return self._failed(value)
         pending = state.pop("pending", None)
-        if isinstance(pending, dict) and pending.get("verb") in SSO_REQUIRED:
+        if isinstance(pending, dict) and pending.get("verb") in turn.workflows.fresh_sign_in:
             await resume(turn, str(pending["verb"]), dict(pending.get("data") or {}))
         return InvokeResponse(status=HTTPStatus.OK,
                               body={"id": value.get("id"), "connectionName": self.connection_name})

@@ -6,11 +6,13 @@ service refuses anyone but a Global admin and never removes the last Global admi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from cards.paging import PAGE_SIZE, Page, clamp
 from cards.users import add_user_card, confirm_roles_card, users_card
-from dialogs.actions import GLOBAL_ADMINS, ROLE_REFUSALS, ActionResult, action, may
+from dialogs import payloads
+from dialogs.actions import GLOBAL_ADMINS, ActionResult, Menu, Phrases, action
 from dialogs.paging import asked, search_inputs
 from dialogs.turn import Turn
 from domain import errors
@@ -42,23 +44,24 @@ def _page(turn: Turn, outcome: dict[str, Any] | None = None, data: dict[str, Any
         number = clamp(number, total)
         people, total = repo.people_page(query, number * PAGE_SIZE, PAGE_SIZE)
     return ActionResult(users_card(turn.t, Page(people, total, number, query), outcome,
-                                   lambda verb: may(turn.person, verb)))
+                                   turn.may))
 
 
 def _refused(turn: Turn, violation: RuleViolation, data: dict[str, Any]) -> ActionResult:
     """The directory again, with why nothing changed on top (a stale or forged click)."""
-    if violation.code in ROLE_REFUSALS:
+    if turn.workflows.is_role_refusal(violation.code):
         raise violation
     return _page(turn, {"key": "users.refused", "style": "attention",
                         "params": {"reason": turn.t(violation.code, **violation.params)}}, data)
 
 
-@action("users", roles=GLOBAL_ADMINS, inputs=search_inputs)
+@action("users", roles=GLOBAL_ADMINS, inputs=search_inputs, menu=Menu("menu.users", 110), phrases=Phrases(
+    en_US=("users", "roles", "permissions"), zh_CN=("用户", "角色", "权限"), zh_TW=("使用者", "角色", "權限")))
 async def users(turn: Turn, data: dict[str, Any]) -> ActionResult:
     return _page(turn, data=data)
 
 
-@action("set_roles", roles=GLOBAL_ADMINS, inputs=("{input}",))
+@action("set_roles", roles=GLOBAL_ADMINS, inputs=("{input}",), fresh_sign_in=True)
 async def set_roles(turn: Turn, data: dict[str, Any]) -> ActionResult:
     """Removing a role asks first (it can lock someone out); adding one does not."""
     person_id = str(data.get("person_id") or "")
@@ -81,16 +84,23 @@ async def set_roles(turn: Turn, data: dict[str, Any]) -> ActionResult:
 _FIELD_ERRORS = {"name": ("new_name", "users.name_error"), "email": ("new_email", "users.email_error")}
 
 
-@action("add_user", roles=GLOBAL_ADMINS, inputs=("new_name", "new_email", "new_roles"))
-async def add_user(turn: Turn, data: dict[str, Any]) -> ActionResult:
-    # what was typed, as much of it as the form's inputs hold (a pasted essay is not sent back)
-    values = {k: str(data.get(k) or "")[:limit] for k, limit in (("new_name", 120), ("new_email", 254),
-                                                                  ("new_roles", 200))}
+@dataclass(frozen=True)
+class NewUserForm:
+    """What was typed, as much of it as the form's inputs hold (a pasted essay is not sent back)."""
+
+    new_name: str = payloads.text("name", 120, keep=True)
+    new_email: str = payloads.text("email", 254, keep=True)
+    new_roles: str = payloads.text("roles", 200, keep=True)
+
+
+@action("add_user", roles=GLOBAL_ADMINS, inputs=("new_name", "new_email", "new_roles"), payload=NewUserForm)
+async def add_user(turn: Turn, form: NewUserForm) -> ActionResult:
+    values = {"new_name": form.new_name, "new_email": form.new_email, "new_roles": form.new_roles}
     try:
         person = await turn.service.add_person(turn.person, values["new_name"], values["new_email"],
                                                parse_roles(values["new_roles"]))
     except RuleViolation as violation:
-        if violation.code in ROLE_REFUSALS:
+        if turn.workflows.is_role_refusal(violation.code):
             raise
         field = "email" if violation.code == errors.INVALID_EMAIL else str(violation.params.get("field") or "")
         input_id, key = _FIELD_ERRORS.get(field, ("new_roles", ""))

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from functools import cache
 from types import UnionType
-from typing import Any, Self, Union, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar, Self, Union, get_args, get_origin, get_type_hints
 
 
 class Role(StrEnum):
@@ -385,4 +385,18 @@ class AuditEntry(_Doc):
     subject_id: str
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: the language and OS type of the keys revealed (``keys.revealed``)
+    language: str = ""
+    os: str = ""
+    #: where a change no person made came from (``entra``)
+    source: str = ""
+
+    #: the details an entry may carry besides before and after, in the order they are shown
+    DETAILS: ClassVar[tuple[str, ...]] = ("language", "os", "source")
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Self:
+        legacy = doc.get("extra")
+        if isinstance(legacy, dict):  # written when the details were a free-form dict: lift the known ones
+            doc = {**{k: str(v) for k, v in legacy.items() if k in cls.DETAILS and v}, **doc}
+        return super().from_doc(doc)

@@ -77,19 +77,21 @@ def _substitute(value: Any, values: dict[str, str], where: str) -> Any:
 
 def load_template() -> dict[str, Any]:
     """The manifest template with its placeholders still in place."""
-    return json.loads(TEMPLATE.read_text(encoding="utf-8"))
+    template: dict[str, Any] = json.loads(TEMPLATE.read_text(encoding="utf-8"))
+    return template
 
 
 def build_manifest(settings: ManifestSettings) -> dict[str, Any]:
     """``manifest.json`` for ``settings``."""
-    manifest = _substitute(load_template(), settings.placeholders(), TEMPLATE.name)
+    manifest: dict[str, Any] = _substitute(load_template(), settings.placeholders(), TEMPLATE.name)
     manifest["$schema"] = SCHEMA_URL
     manifest["manifestVersion"] = MANIFEST_VERSION
     return manifest
 
 
 def _load_locale_source(file_name: str) -> dict[str, Any]:
-    return json.loads((LOCALES_DIR / file_name).read_text(encoding="utf-8"))
+    source: dict[str, Any] = json.loads((LOCALES_DIR / file_name).read_text(encoding="utf-8"))
+    return source
 
 
 def build_language_files(settings: ManifestSettings) -> dict[str, dict[str, Any]]:

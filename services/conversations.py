@@ -195,7 +195,7 @@ def _resolve_as(waiting: asyncio.Future[None], outcome: asyncio.Future[None]) ->
         return
     if outcome.cancelled():
         waiting.cancel()
-    elif outcome.exception() is not None:
-        waiting.set_exception(outcome.exception())  # type: ignore[arg-type]
+    elif (error := outcome.exception()) is not None:
+        waiting.set_exception(error)
     else:
         waiting.set_result(None)

@@ -185,7 +185,9 @@ IMPORT_BATCH = 5_000
 
 
 async def import_inventory(store: DocumentStore, inventory: Inventory) -> int:
-    """Write an inventory (validated whole already) in batches of ``IMPORT_BATCH`` documents.
+    """Write an inventory (validated whole already) in batches of ``IMPORT_BATCH`` documents, each decided
+    on the newest state: under the store's mutation lock, so that on a store several instances share no
+    change made meanwhile is overwritten.
 
     Why batches: one batch for a whole directory holds every document several times over while it is
     encoded and journaled (an organization of 150,000 people would need several times the memory of
@@ -193,14 +195,15 @@ async def import_inventory(store: DocumentStore, inventory: Inventory) -> int:
     importing the file again completes it, as an import only ever upserts.
     """
     count = 0
-    batch: list[Op] = []
-    for op in _inventory_ops(store, inventory):
-        batch.append(op)
-        if len(batch) >= IMPORT_BATCH:
+    async with store.mutation_lock():
+        batch: list[Op] = []
+        for op in _inventory_ops(store, inventory):
+            batch.append(op)
+            if len(batch) >= IMPORT_BATCH:
+                await store.apply(batch)
+                count, batch = count + len(batch), []
+        if batch:
             await store.apply(batch)
-            count, batch = count + len(batch), []
-    if batch:
-        await store.apply(batch)
     return count + len(batch)
 
 

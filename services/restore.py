@@ -149,7 +149,7 @@ def _check_model(model: type, doc: Mapping[str, Any], where: str) -> None:
             continue
         _check_value(hints[f.name], doc[f.name], f"{where}.{f.name}")
     try:
-        model.from_doc(dict(doc))  # type: ignore[attr-defined]
+        model.from_doc(dict(doc))  # type: ignore[attr-defined]  # every class of MODELS is a domain model (_Doc)
     except (TypeError, ValueError) as exc:  # what the checks above cannot see
         raise RestoreError(where, f"not a valid {model.__name__}: {exc}") from None
 

@@ -6,10 +6,9 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from aiohttp import ClientSession
 
 from tests._common.fake_connector import FakeConnector
-from tests._common.harness import BotClient, bot_settings, start_bot
+from tests._common.harness import BotClient, bot_settings, running_bot
 
 
 @pytest.fixture
@@ -26,10 +25,8 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def bot(connector: FakeConnector, data_dir: Path) -> AsyncIterator[BotClient]:
-    runner, base = await start_bot(bot_settings(data_dir))
-    async with ClientSession() as session:
-        yield BotClient(base, connector, session, app=runner.app)
-    await runner.cleanup()
+    async with running_bot(bot_settings(data_dir), connector) as client:
+        yield client
 
 #: the session's throw-away PostgreSQL server (``pg_cluster``), started only by tests that use it
 pytest_plugins = ["tests._common.postgres"]

@@ -48,7 +48,7 @@ from bot.sdk.frozen import FrozenCard, FrozenDict, FrozenList
 
 log = logging.getLogger(__name__)
 
-_CLIENT_MODELS = {k: v for k, v in models.__dict__.items() if isinstance(v, type)}
+_CLIENT_MODELS: dict[str, Any] = {k: v for k, v in models.__dict__.items() if isinstance(v, type)}
 _SERIALIZE = Serializer(_CLIENT_MODELS)
 _DESERIALIZE = Deserializer(_CLIENT_MODELS)
 _JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json; charset=utf-8"}
@@ -79,15 +79,22 @@ def serialize_model(model: Any, type_name: str, *, share: bool = False) -> Any:
     holds the model's own dicts and lists: for a body encoded at once and dropped (the send paths).
     """
     try:
-        return _fast(model, type_name, _checked if share else _plain)
+        return _fast(type_name, model, _checked if share else _plain)
     except _Fallback:
         # msrest writes any dict or list that is not exactly one as its str(): frozen cards are thawed
         # (deepcopy gives plain copies) before it sees them.
         return _SERIALIZE.body(deepcopy(model), type_name)
 
 
-def _fast(value: Any, type_name: str, plain: Callable[[Any], Any] | None = None) -> Any:
-    plain = plain or _plain
+#: what :func:`_json_value` answers for a type it leaves to its caller (models, msrest's own types)
+_OTHER = object()
+
+
+def _json_value(type_name: str, value: Any, convert: Callable[[str, Any, Callable[[Any], Any]], Any],
+                plain: Callable[[Any], Any]) -> Any:
+    """What serializing and deserializing do alike for msrest type ``type_name``: a string (an enum
+    stands for its string value), free JSON (``object``, through ``plain``), a bool, int or float, or
+    a list whose items go through ``convert``; ``_OTHER`` for any other type."""
     kind = type(value)
     if type_name == "str":
         if kind is str:
@@ -105,7 +112,15 @@ def _fast(value: Any, type_name: str, plain: Callable[[Any], Any] | None = None)
         if kind is not list:
             raise _Fallback
         inner = type_name[1:-1]
-        return [_fast(v, inner, plain) if v is not None else _fallback() for v in value]
+        return [convert(inner, v, plain) if v is not None else _fallback() for v in value]
+    return _OTHER
+
+
+def _fast(type_name: str, value: Any, plain: Callable[[Any], Any]) -> Any:
+    done = _json_value(type_name, value, _fast, plain)
+    if done is not _OTHER:
+        return done
+    kind = type(value)
     if type_name in _SERIALIZE.serialize_type:  # dates, durations, decimals...: msrest's own converter
         return _SERIALIZE.serialize_data(value, type_name)
     if type_name not in _CLIENT_MODELS or not isinstance(value, Model):
@@ -118,7 +133,7 @@ def _fast(value: Any, type_name: str, plain: Callable[[Any], Any] | None = None)
         if not key:
             raise _Fallback  # a flattened or unnamed key holds a value: msrest's own job
         # plain strings (most of an activity) inline, without a call
-        out[key] = item if item_type == "str" and type(item) is str else _fast(item, item_type, plain)
+        out[key] = item if item_type == "str" and type(item) is str else _fast(item_type, item, plain)
     return out
 
 
@@ -126,12 +141,12 @@ def _fast(value: Any, type_name: str, plain: Callable[[Any], Any] | None = None)
 _PLANS: dict[type, tuple[tuple[str, str, str], ...]] = {}
 
 
-def _plan(kind: type) -> tuple[tuple[str, str, str], ...]:
+def _plan(kind: Any) -> tuple[tuple[str, str, str], ...]:
     """What ``_fast`` walks for ``kind``; models with validation rules go to msrest."""
-    if kind._validation:  # type: ignore[attr-defined]
+    if kind._validation:
         raise _Fallback
     plan = []
-    for attr, desc in kind._attribute_map.items():  # type: ignore[attr-defined]
+    for attr, desc in kind._attribute_map.items():
         key = desc["key"]
         plan.append((attr, "" if "." in key else key, desc["type"]))
     _PLANS[kind] = found = tuple(plan)
@@ -139,7 +154,7 @@ def _plan(kind: type) -> tuple[tuple[str, str, str], ...]:
 
 
 _SCALARS = frozenset({*_PLAIN, type(None)})
-_DICTS = frozenset({dict, FrozenDict, FrozenCard})
+_DICTS = frozenset[type]((dict, FrozenDict, FrozenCard))
 _LISTS = frozenset({list, FrozenList})
 
 
@@ -236,10 +251,10 @@ def deserialize_model(type_name: str, data: Any) -> Any:
 _KEYS: dict[type, tuple[dict[str, tuple[str, str]], tuple[str, ...]]] = {}
 
 
-def _model_keys(cls: type) -> tuple[dict[str, tuple[str, str]], tuple[str, ...]]:
+def _model_keys(cls: Any) -> tuple[dict[str, tuple[str, str]], tuple[str, ...]]:
     found = _KEYS.get(cls)
     if found is None:
-        attrs = {a: d for a, d in cls._attribute_map.items()  # type: ignore[attr-defined]
+        attrs = {a: d for a, d in cls._attribute_map.items()
                  if not (a == "additional_properties" and d["key"] == "")}
         if any("." in d["key"] or "\\" in d["key"] or not d["key"] for d in attrs.values()):
             raise _Fallback
@@ -267,23 +282,10 @@ def _fast_model(type_name: str, data: Any) -> Any:
     return model
 
 
-def _fast_value(type_name: str, value: Any) -> Any:
-    kind = type(value)
-    if type_name == "str":
-        if kind is str:
-            return value
-        raise _Fallback
-    if type_name == "object":
-        return _plain(value)
-    if type_name in ("bool", "int", "float"):
-        if kind.__name__ == type_name:
-            return value
-        raise _Fallback
-    if type_name[0] == "[" and type_name[-1] == "]":
-        if kind is not list:
-            raise _Fallback
-        inner = type_name[1:-1]
-        return [_fast_value(inner, v) if v is not None else _fallback() for v in value]
+def _fast_value(type_name: str, value: Any, plain: Callable[[Any], Any] = _plain) -> Any:
+    done = _json_value(type_name, value, _fast_value, plain)
+    if done is not _OTHER:
+        return done
     if type_name in _CLIENT_MODELS:
         return _fast_model(type_name, value)
     if type_name in _DESERIALIZE.deserialize_type:  # dates, durations...: msrest's own converter
@@ -318,7 +320,7 @@ class BufferedResponse(HTTPClientResponse):
     """An HTTP response already read, in the shape msrest's deserializer and exceptions expect."""
 
     def __init__(self, status: int, reason: str | None, headers: dict[str, str], body: bytes) -> None:
-        super().__init__(None, None)
+        super().__init__(None, None)  # type: ignore[arg-type]  # read already: no request, no aiohttp response
         self.status_code = status
         self.reason = reason
         self.headers = headers
@@ -338,9 +340,9 @@ class BufferedResponse(HTTPClientResponse):
         return self._body
 
     def raise_for_status(self) -> None:
-        if self.status_code >= 400:
+        if (self.status_code or 0) >= 400:
             raise aiohttp.ClientResponseError(
-                request_info=None, history=(), status=self.status_code, message=self.reason or ""  # type: ignore[arg-type]
+                request_info=None, history=(), status=self.status_code, message=self.reason or ""  # type: ignore[arg-type]  # no request to describe: msrest reads only the status
             )
 
 
@@ -567,8 +569,8 @@ def _factory_params(connector_factory: ConnectorFactory) -> tuple[Any, ...] | No
     if getattr(connector_factory, "_connector_client_configuration", None) is not None:
         return None  # a custom msrest configuration: let the SDK build its own client
     try:
-        return (connector_factory._credential_factory, connector_factory._app_id,  # type: ignore[attr-defined]
-                connector_factory._to_channel_from_bot_oauth_scope,  # type: ignore[attr-defined]
-                connector_factory._login_endpoint, connector_factory._validate_authority)  # type: ignore[attr-defined]
+        return (connector_factory._credential_factory, connector_factory._app_id,
+                connector_factory._to_channel_from_bot_oauth_scope,
+                connector_factory._login_endpoint, connector_factory._validate_authority)
     except AttributeError:
         return None

@@ -34,7 +34,8 @@ class FrozenDict(dict[str, Any]):
         return dict(self)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
-        return thaw(self)
+        copied: dict[str, Any] = thaw(self)
+        return copied
 
     def __reduce__(self) -> tuple[Any, ...]:  # pickles (and copies by reduce) as a plain, changeable dict
         return (dict, (thaw(self),))
@@ -51,7 +52,8 @@ class FrozenList(list[Any]):
         return list(self)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> list[Any]:
-        return thaw(self)
+        copied: list[Any] = thaw(self)
+        return copied
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (list, (thaw(self),))

@@ -25,7 +25,7 @@ def tune_gc(*_: Any) -> None:
     """Freeze what start-up built and collect less often; an ``on_startup`` hook of the app."""
     gc.collect()
     gc.freeze()
-    _, gen1, gen2 = gc.get_threshold()
+    _gen0, gen1, gen2 = gc.get_threshold()
     gc.set_threshold(GEN0_THRESHOLD, gen1, gen2)
 
 

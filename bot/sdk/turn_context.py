@@ -33,7 +33,7 @@ def copy_activity(value: Any, memo: dict[int, Any] | None = None) -> Any:
 
 
 def _copy(value: Any, memo: dict[int, Any]) -> Any:
-    kind = type(value)
+    kind: Any = type(value)  # a model class of botbuilder (Any to mypy)
     if kind in _ATOMIC:
         return value
     found = memo.get(id(value), memo)
@@ -78,7 +78,7 @@ def _plain_model(kind: type) -> bool:
 def same_attributes(value: Any) -> Any:
     """A new object of ``value``'s class holding the same attribute values: what ``copy.copy`` makes
     of a plain model (see :func:`_plain_model`), without copyreg's generic reduce/reconstruct path."""
-    kind = type(value)
+    kind: Any = type(value)  # a model class of botbuilder (Any to mypy)
     out = kind.__new__(kind)
     out.__dict__.update(value.__dict__)
     return out

@@ -130,7 +130,8 @@ class Outbox:
     async def claim(self, doc_id: str, owner: str, lease_seconds: float) -> Document | None:
         """Take a due notification for sending (``pending`` -> ``sending``), or one whose sender's lease ran
         out (it died mid-send: taken over, flagged ``ambiguous``); None when it is not claimable (another
-        instance has it, or it is no longer due). Decided on the newest state, once across instances."""
+        instance has it, or it is no longer due). Decided on the newest state, once across instances; on a
+        shared store the claim is held beside the document until the outcome is recorded (``claim_each``)."""
         now = self.clock()
 
         def take(_: str, current: Document | None) -> Document | None:
@@ -146,7 +147,7 @@ class Outbox:
                 current.update(ambiguous=True, reason="lease_expired")
             return current
 
-        written = await self.store.update_each(OUTBOX, [doc_id], take)
+        written = await self.store.claim_each(OUTBOX, [doc_id], take, owner=owner)
         return written[0] if written else None
 
     def wake(self) -> None:

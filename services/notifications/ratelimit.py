@@ -1,5 +1,8 @@
 """Teams' rate limits as sliding windows: per conversation (7/1 s, 8/2 s, 60/30 s) and per app.
 
+Several instances sending for one app (``share``: how many there are now) each keep to their share of
+both: Teams counts the app's requests, and a chat's, whichever instance sends them.
+
 A sliding window admits a send when fewer than ``limit`` sends happened in the last ``period``
 seconds: exactly the shape of Teams' published limits ("7 per 1 s"), so the limiter never sends a
 burst Teams would refuse, and after a pause it may catch up to the limit at once. The app-wide window
@@ -88,10 +91,13 @@ class RateLimiter:
     def _windows(self, conversation: str) -> list[SlidingWindow]:
         windows = self._conversations.get(conversation)
         if windows is None:
-            windows = self._conversations[conversation] = [SlidingWindow(n, p) for n, p in self.per_conversation]
+            windows = self._conversations[conversation] = [
+                SlidingWindow(*_share_of(n, p, self._shared_by)) for n, p in self.per_conversation]
         return windows
 
     def conversation_wait(self, conversation: str, now: float | None = None) -> float:
+        if self.share is not None:
+            self._follow_share(max(1, self.share()))
         now = self.clock() if now is None else now
         held = self._held.get(conversation, 0.0) - now
         waits = [w.wait_time(now) for w in self._conversations.get(conversation, ())]
@@ -110,6 +116,10 @@ class RateLimiter:
         rate = self.per_app_rps / instances
         # whole sends per second, rounded down: N windows of floor(rate) in 1 s never add up past the limit
         self.app.limit, self.app.period = (int(rate), 1.0) if rate >= 1 else (1, 1 / rate)
+        # a person's chat may get notices from any instance: each keeps to its share of that chat's limits too
+        for windows in self._conversations.values():
+            for window, (limit, period) in zip(windows, self.per_conversation, strict=True):
+                window.limit, window.period = _share_of(limit, period, instances)
 
     def record(self, conversation: str, now: float | None = None) -> None:
         now = self.clock() if now is None else now
@@ -179,3 +189,10 @@ class RateLimiter:
             if all(w.idle for w in windows):
                 del self._conversations[conv]
         self._held = {c: t for c, t in self._held.items() if t > now}
+
+
+def _share_of(limit: int, period: float, instances: int) -> tuple[int, float]:
+    """One instance's part of "``limit`` per ``period``" shared by ``instances``: whole sends, rounded down
+    (the parts never add up past the limit); below one send a wider window instead."""
+    part = limit / instances
+    return (int(part), period) if part >= 1 else (1, period / part)

@@ -16,10 +16,12 @@ What a crash (SIGKILL, power loss) can do, exactly:
   outcome is not durable yet; a stalling disk therefore pauses sending instead of piling up doubt).
 
 Several instances on one shared store (PostgreSQL): the ``sending`` write is a claim decided on the
-newest state (``Outbox.claim``), so of all instances exactly one sends a notification; the claim
-carries the instance's id and a lease, and a claim whose lease ran out (its sender died mid-send) is
-taken over by another instance, sent again and flagged ``ambiguous``. On such a store a start does not
-reset ``sending`` (it may be a live instance's send).
+newest state (``Outbox.claim``; the database holds it beside the notification, its row locked ``FOR
+UPDATE SKIP LOCKED``), so of all instances exactly one sends a notification; the claim carries the
+instance's id and a lease, and a claim whose lease ran out (its sender died mid-send) is taken over by
+another instance, sent again and flagged ``ambiguous``. The others look at a notification claimed
+elsewhere again after ``HOLD_OFF_SECONDS``. On such a store a start does not reset ``sending`` (it may
+be a live instance's send).
 
 Failures (Microsoft Learn, "Rate limiting" and the proactive-messaging errors):
 * 403/404 (blocked by the user, app not installed, conversation gone) and no stored conversation:
@@ -57,11 +59,16 @@ from services.notifications.outbox import (
 from services.notifications.ratelimit import RateLimiter
 from services.notifications.sender import DeliveryError, Sender
 from services.storage.base import Document
+from services.storage.errors import StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
 Render = Callable[[Document], dict[str, Any]]
 ReferenceOf = Callable[[str], dict[str, Any] | None]
+#: how long a notification claimed by another instance (or whose claim failed) waits to be looked at again
+HOLD_OFF_SECONDS = 5.0
+#: tries to record an outcome while the store is away (backing off up to HOLD_OFF_SECONDS: about a minute)
+RECORD_ATTEMPTS = 16
 
 
 class Installer(Protocol):
@@ -143,6 +150,10 @@ class Worker:
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._inflight: set[str] = set()
+        #: notifications not to try before a moment (monotonic): claimed by another instance, or the store
+        #: failed; looked at again then (the claim's lease may have run out, the database may be back)
+        self._held_off: dict[str, float] = {}
+        self._spread = random.Random(self.owner)
         self._recovered = False
         outbox.on_enqueue.append(self.wake)
 
@@ -222,7 +233,7 @@ class Worker:
                 deferred = [x for x in deferred if x[0] > mono]
                 continue
             doc = queue.popleft()
-            if doc["id"] in self._inflight:
+            if doc["id"] in self._inflight or self._settled_elsewhere(doc["id"]):
                 continue
             reference = self.reference_of(doc["recipient"])
             if reference is None:
@@ -257,27 +268,40 @@ class Worker:
 
     def _due(self) -> list[Document]:
         """Pending notifications due now, read through the ``state`` index (one copy per due one)."""
-        now = self.clock()
+        now, mono = self.clock(), self.monotonic()
+        self._held_off = {doc_id: at for doc_id, at in self._held_off.items() if at > mono}
         due = []
         for doc_id in self.outbox.pending_ids():
-            if doc_id in self._inflight:
+            if doc_id in self._inflight or doc_id in self._held_off:
                 continue
             doc = self.outbox.get(doc_id)
             if doc is not None and doc["state"] == PENDING and _not_before(doc) <= now:
                 due.append(doc)
         due.extend(d for d in self.outbox.expired_claims() if d["id"] not in self._inflight)
+        if self.outbox.store.shared:  # instances draining the same notifications in the same order would
+            self._spread.shuffle(due)  # mostly try to claim what another one just took
         return due
 
+    def _settled_elsewhere(self, doc_id: str) -> bool:
+        """Whether another instance sent (or is known to hold) a notification since this round began: the
+        store's view catches up meanwhile, and trying to claim it would cost a round trip for nothing."""
+        if not self.outbox.store.shared:
+            return False
+        current = self.outbox.get(doc_id)
+        return current is None or current["state"] not in (PENDING, SENDING) or doc_id in self._held_off
+
     def _next_due(self) -> float | None:
-        pending = [d for d in (self.outbox.get(i) for i in self.outbox.pending_ids() if i not in self._inflight)
+        skip = self._inflight | self._held_off.keys()
+        pending = [d for d in (self.outbox.get(i) for i in self.outbox.pending_ids() if i not in skip)
                    if d is not None]
         claims = [datetime.fromisoformat(d["lease_until"]) for d in self.outbox.in_doubt()
                   if d.get("lease_until") and d["id"] not in self._inflight]
-        if not pending and not claims:
+        if not pending and not claims and not self._held_off:
             return None
-        now = self.clock()
+        now, mono = self.clock(), self.monotonic()
         return max(0.0, min([(_not_before(d) - now).total_seconds() for d in pending] +
-                            [(at - now).total_seconds() for at in claims]))
+                            [(at - now).total_seconds() for at in claims] +
+                            [at - mono for at in self._held_off.values()]))
 
     # --- one send ---------------------------------------------------------------------------------
     async def _send(self, doc: Document, reference: dict[str, Any], conversation: str) -> None:
@@ -286,25 +310,30 @@ class Worker:
         try:
             # Durable BEFORE the request leaves: a crash from here on leaves it visibly in doubt. The
             # claim is decided on the newest state, so of several instances exactly one sends it.
-            claimed = await self.outbox.claim(doc_id, self.owner, self.lease_seconds)
-            if claimed is None:
-                self.stats["claimed_elsewhere"] += 1
-                return
-            attempts = int(claimed["attempts"])
-            try:
-                card = self.render(claimed)
-            except Exception as exc:  # a notification we cannot render will never render: say so
-                log.exception("cannot render notification", extra={"kind": doc.get("kind")})
-                await self.outbox.record({doc_id: {"state": GIVEN_UP, "attempts": attempts, "status": 0,
-                                                   "reason": f"render_failed:{type(exc).__name__}"}})
+            shared = self.outbox.store.shared
+            claimed = None if shared else await self._claim(doc_id)
+            if not shared and claimed is None:
                 return
             async with self._gate:  # the app-wide slot is taken right before the request leaves
                 await self._on_wire.acquire()  # a disk that stalls stops new requests, not just their records
                 on_wire = True
+                if shared:  # several instances: claim only when this one sends next, so none hoards the work
+                    claimed = await self._claim(doc_id)
+                if claimed is None:
+                    return
                 while (wait := self.limiter.app_wait(self.monotonic())) > 0:
                     await self.sleep(wait)
                 self.limiter.reserve_app()
                 sent_at = self.monotonic()
+            attempts = int(claimed["attempts"])
+            try:
+                card = self.render(claimed)
+            except Exception as exc:  # a notification we cannot render will never render: say so
+                self.limiter.release_app()
+                log.exception("cannot render notification", extra={"kind": doc.get("kind")})
+                await self.outbox.record({doc_id: {"state": GIVEN_UP, "attempts": attempts, "status": 0,
+                                                   "reason": f"render_failed:{type(exc).__name__}"}})
+                return
             try:
                 await self.sender.send(reference, card)
             except DeliveryError as exc:
@@ -320,8 +349,10 @@ class Worker:
             at = self.limiter.complete_app(self.monotonic(), sent_at=sent_at)
             # until when the channel's window may count this request (for a restarted limiter)
             change["counted_at"] = (self.clock() - timedelta(seconds=self.monotonic() - at)).isoformat()
+            if claimed.get("ambiguous"):  # taken over: the claim said so (a shared store keeps it beside the doc)
+                change["ambiguous"] = True
             # Durable as soon as the answer is read: the in-doubt window is one group commit wide.
-            await self.outbox.record({doc_id: change})
+            await self._record_outcome(doc_id, change)
         except Exception:
             log.exception("could not record a notification's state; a restart settles it")
         finally:
@@ -329,6 +360,33 @@ class Worker:
                 self._on_wire.release()
             self._inflight.discard(doc_id)
             self._slots.release()
+
+    async def _claim(self, doc_id: str) -> Document | None:
+        """Claim a notification for sending; None when it is not this instance's to send now (claimed
+        elsewhere, no longer due, or the store failed: then it is looked at again after a hold-off)."""
+        try:
+            claimed = await self.outbox.claim(doc_id, self.owner, self.lease_seconds)
+        except StoreUnavailableError:
+            self._held_off[doc_id] = self.monotonic() + HOLD_OFF_SECONDS
+            self.stats["claim_failed"] += 1
+            return None
+        if claimed is None:
+            self.stats["claimed_elsewhere"] += 1
+            if self.outbox.store.shared:  # another instance sends it: look again when its lease may be over
+                self._held_off[doc_id] = self.monotonic() + min(HOLD_OFF_SECONDS, self.lease_seconds)
+        return claimed
+
+    async def _record_outcome(self, doc_id: str, change: dict[str, Any]) -> None:
+        """Record a send's outcome, waiting out a store that is briefly away (a database restart): the
+        outcome is known only here, and a claim left unsettled would be sent again after its lease."""
+        for attempt in range(RECORD_ATTEMPTS):
+            try:
+                await self.outbox.record({doc_id: change})
+                return
+            except StoreUnavailableError:
+                if attempt == RECORD_ATTEMPTS - 1:
+                    raise
+                await self.sleep(min(HOLD_OFF_SECONDS, 0.25 * 2 ** attempt))
 
     async def _install(self, doc: Document) -> None:
         """Someone without the app: install it for them once, then look for their chat every

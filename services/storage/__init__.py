@@ -21,6 +21,7 @@ from services.storage.journaled import (
     StoreStats,
     StoreUnavailableError,
 )
+from services.storage.schema_versions import check_version, upgrade, upgrade_shared
 
 if TYPE_CHECKING:
     from services.storage.postgres import PostgresConfig
@@ -61,8 +62,10 @@ def open_store(path: Path, indexes: Mapping[str, Sequence[str]], *, accept_loss:
 
     Raises:
         StoreDamagedError: the files are damaged in a way that loses acknowledged writes.
-        StoreUnavailableError: the files cannot be opened (held by another process, unreadable).
+        StoreUnavailableError: the files cannot be opened (held by another process, unreadable), or hold
+            data of a version newer than this code knows.
     """
+    check_version(Path(path))
     return JournaledTinyStore(path, indexes, accept_loss=accept_loss)
 
 
@@ -72,7 +75,8 @@ async def open_engine(config: PostgresConfig | None, path: Path, indexes: Mappin
 
     With a PostgreSQL ``config`` (``PostgresConfig.from_settings``: ``STORAGE_URL=postgresql://...``) the
     data lives in the database's schema named after the file (``benefits``, ``state``); without one it is
-    :func:`open_store` (run in a thread). Both kinds have ``created`` (this open made the store).
+    :func:`open_store` (run in a thread), its data upgraded to the newest version (``schema_versions``).
+    Both kinds have ``created`` (this open made the store).
 
     Raises:
         StoreDamagedError: the files are damaged (journaled engine; see ``accept_loss``).
@@ -81,5 +85,18 @@ async def open_engine(config: PostgresConfig | None, path: Path, indexes: Mappin
     from services.storage.postgres import PostgresStore
 
     if config is None:
-        return await asyncio.to_thread(open_store, path, indexes, accept_loss=accept_loss)
-    return await PostgresStore.open(config, indexes, namespace=Path(path).stem)
+        plain_file = Path(path).is_file()  # a plain TinyDB file an older bot wrote: imported, then upgraded
+        store = await asyncio.to_thread(open_store, path, indexes, accept_loss=accept_loss)
+        try:
+            await upgrade(store, Path(path), created=store.created and not plain_file)
+        except BaseException:
+            await store.close()
+            raise
+        return store
+    shared = await PostgresStore.open(config, indexes, namespace=Path(path).stem)
+    try:
+        await upgrade_shared(shared, Path(path).stem)
+    except BaseException:
+        await shared.close()
+        raise
+    return shared

@@ -33,7 +33,7 @@ ID_FIELD = "id"
 class StrIdTable(Table):
     """A TinyDB table whose document ids are strings, as the bot's ids are."""
 
-    document_id_class = str  # type: ignore[assignment]
+    document_id_class = str  # type: ignore[assignment]  # TinyDB declares int, and takes any hashable id class
 
 
 class StrIdTinyDB(TinyDB):

@@ -147,6 +147,8 @@ class DocumentStore(ABC):
     #: several processes write this store (a shared database): work one process would simply own
     #: (a notification in flight) must be claimed, with a lease, instead
     shared = False
+    #: opening made a new, empty store (the bot then loads its demo data or an inventory)
+    created = False
 
     def __init__(self, indexes: Mapping[str, Sequence[str]] | None = None) -> None:
         self.indexes: dict[str, tuple[str, ...]] = {t: tuple(f) for t, f in (indexes or {}).items()}
@@ -248,6 +250,23 @@ class DocumentStore(ABC):
                 ops.append(Put(table, doc_id, new))
         await self.apply(ops)
         return [self.get(table, op.doc_id) or {} for op in ops if isinstance(op, Put)]
+
+    async def claim_each(self, table: str, ids: Sequence[str],
+                         change: Callable[[str, Document | None], Mapping[str, Any] | None], *,
+                         owner: str = "") -> list[Document]:
+        """Take documents for work exactly one process may do (a notification to send), with a lease.
+
+        ``change`` is as for :meth:`update_each`: it gets the document as claimers see it and returns the
+        claimed version (state, ``owner``, lease), or None when it is not claimable (held by a live
+        lease, no longer due). Returns the claimed documents. An engine one process owns writes the
+        claimed version (this default); a shared engine may hold it as a claim beside the document
+        instead, so that instances claiming at once do not queue behind each other; the claim then
+        holds until the document itself is next written (the work's outcome) or its lease runs out.
+
+        Raises:
+            ValueError: a bad table name or id.
+        """
+        return await self.update_each(table, ids, change)
 
     def instances(self) -> int:
         """How many processes use this store now (each takes this share of an app-wide limit); 1 for an

@@ -324,7 +324,7 @@ class MemoryTables(DocumentStore):
             entries = by_decoder[decode] = {}
         entry = entries.get(doc_id)
         if entry is not None and entry[0] is raw:
-            return entry[1]  # type: ignore[no-any-return]
+            return entry[1]  # type: ignore[no-any-return]  # what ``decode`` (keyed above) returned: a T
         value = decode(_decode(raw))
         entries[doc_id] = (raw, value)
         return value

@@ -28,6 +28,11 @@ coherent and makes a decision taken on a stale view impossible to commit:
   view fails with :class:`StoreConflictError` instead of landing: two instances racing for the last
   seat give exactly one assignment. Writes outside the lock (conversation references, bot state,
   the outbox's bookkeeping) are plain upserts that never conflict.
+* **Claims beside the sequence.** Work exactly one instance may do (a notification's send) is claimed
+  with :meth:`claim_each`: the document's row is locked ``FOR UPDATE SKIP LOCKED`` and the claimed
+  version (owner, lease) goes into ``store_claims``, not into the change sequence, so claims neither
+  take the head's lock nor wait for each other. A claim holds until its document is next written
+  (the outcome), or until its lease, which the claimed version carries, runs out.
 * **Group commit.** Batches submitted while a commit is in flight go together in the next
   transaction (one round trip and one WAL flush for many turns), as the journaled engine shares
   an fsync.
@@ -78,6 +83,8 @@ LOCK_CLASS = 0x5042  # "PB"
 MIGRATION_LOCK = 1
 #: an instance silent for this many polls no longer counts (killed, or cut off from the database)
 HEARTBEAT_POLLS = 5
+#: seconds before the second retry of an operation on a dropped connection (doubling, up to the connect timeout)
+RETRY_PAUSE = 0.2
 NAMESPACE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 ERR_CLOSED = "the store is closed"
@@ -113,6 +120,9 @@ class PostgresConfig:
     poll_seconds: float = 1.0
     """How often an idle instance catches up with the others' writes (and checks the database)."""
     tombstone_seconds: float = 3600.0
+    retries: int = 1
+    """Times an operation whose pooled connection the server dropped (a restart, a failover) is tried again
+    on a fresh one before the turn is told to try again later; a write only while none of it was sent."""
 
     @classmethod
     def from_settings(cls, extra: Mapping[str, str], number: NumberSetting) -> PostgresConfig | None:
@@ -121,8 +131,9 @@ class PostgresConfig:
         ``STORAGE_URL=postgresql://user@host/db?sslmode=require`` names the database; ``STORAGE_URL=postgresql``
         alone takes every detail from ``PGHOST``, ``PGPORT``, ``PGUSER``, ``PGPASSWORD``, ``PGDATABASE`` and
         ``PGSSLMODE``. Tunables: ``PG_POOL_MIN``, ``PG_POOL_MAX``, ``PG_CONNECT_TIMEOUT_SECONDS``,
-        ``PG_STATEMENT_TIMEOUT_SECONDS``, ``PG_POLL_SECONDS``, read with ``number(extra, name, default)``
-        (the bot's own parser of numeric settings: positive, a typo falls back to the default).
+        ``PG_STATEMENT_TIMEOUT_SECONDS``, ``PG_POLL_SECONDS``, ``PG_RETRIES``, read with
+        ``number(extra, name, default)`` (the bot's own parser of numeric settings: positive, a typo falls
+        back to the default).
         """
         url = (extra.get("STORAGE_URL") or "").strip()
         pg_vars = {key: extra[name].strip() for name, key in PG_SETTINGS.items() if (extra.get(name) or "").strip()}
@@ -140,6 +151,7 @@ class PostgresConfig:
             connect_timeout=number(extra, "PG_CONNECT_TIMEOUT_SECONDS", 5.0),
             statement_timeout=number(extra, "PG_STATEMENT_TIMEOUT_SECONDS", 15.0),
             poll_seconds=number(extra, "PG_POLL_SECONDS", 1.0),
+            retries=int(number(extra, "PG_RETRIES", 1)),
         )
 
     @property
@@ -311,6 +323,8 @@ class PostgresStore(MemoryTables):
         async with self._pool.connection() as conn, conn.transaction():
             await conn.execute(self._sql["head_for_update"])
             await conn.execute(self._sql["purge"], (self.config.tombstone_seconds,))
+        async with self._pool.connection() as conn:  # claims whose document was written since: settled
+            await conn.execute(self._sql["resolved_claims"])
 
     async def heartbeat(self) -> int:
         """Say this instance is alive; count the instances that said so within ``HEARTBEAT_POLLS`` polls."""
@@ -324,6 +338,41 @@ class PostgresStore(MemoryTables):
     def instances(self) -> int:
         """Instances whose heartbeat is recent (as of the last poll)."""
         return self._instances
+
+    async def data_version(self) -> int | None:
+        """The version of the data recorded in the database (``schema_versions``); None when none is."""
+        async with self._pool.connection() as conn:
+            row = await (await conn.execute(self._sql["data_version"])).fetchone()
+        return int(row[0]) if row else None
+
+    async def record_data_version(self, version: int) -> None:
+        async with self._pool.connection() as conn:
+            await conn.execute(self._sql["record_data_version"], (version,))
+
+    async def repair(self) -> list[str]:
+        """Check the store's bookkeeping and tidy what needs no decision; one line per finding.
+
+        PostgreSQL keeps the documents themselves consistent (a failed transaction leaves nothing), so what
+        is checked is this engine's own bookkeeping: the schema version, that the head of the change
+        sequence covers every document (instances catching up rely on it), and what is tidied is what
+        only costs space: settled claims, expired tombstones and heartbeats of instances long gone.
+
+        Raises:
+            StoreUnavailableError: the database failed.
+        """
+        await self._run(self.purge_tombstones())
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(self._sql["report"], (self.config.poll_seconds * HEARTBEAT_POLLS,))
+            row = await cur.fetchone()
+            gone = await conn.execute(self._sql["forget_silent"], (max(3600.0, self.config.poll_seconds * 100),))
+        assert row is not None
+        version, seq, max_seq, documents, tombstones, claims, alive = row
+        lines = [f"schema version {version} (this bot knows {MIGRATIONS[-1].version})",
+                 f"{documents} documents, {tombstones} deletions kept for other instances, {claims} claims held, "
+                 f"{alive} instances alive; removed {gone.rowcount} heartbeats of instances gone"]
+        if max_seq is not None and max_seq > seq:
+            lines.append(f"damaged: a document carries change number {max_seq}, past the head ({seq})")
+        return lines
 
     async def _poll(self) -> None:
         """Catch up every ``poll_seconds``; a failure is reported by :meth:`health`, and retried."""
@@ -412,14 +461,14 @@ class PostgresStore(MemoryTables):
         self._served = max(self._served, covered)
 
     async def _read_changes_once(self) -> _Changes:
-        for attempt in (1, 2):
+        for attempt in range(1, self.config.retries + 2):
             try:
                 async with self._pool.connection() as conn:
                     return await self._read_changes(conn)
             except psycopg.OperationalError as exc:
-                if attempt == 2 or not _stale(exc):
+                if attempt > self.config.retries or not _stale(exc):
                     raise
-                await self._pool.check()  # the other idle connections died with this one: replace them
+                await self._retry_pause(attempt)  # the other idle connections died with this one
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _read_changes(self, conn: psycopg.AsyncConnection[Any]) -> _Changes:
@@ -505,16 +554,16 @@ class PostgresStore(MemoryTables):
 
     async def _locked_connection(self, stack: contextlib.AsyncExitStack) -> psycopg.AsyncConnection[Any]:
         """A pooled connection holding the mutation lock (a connection the server dropped is replaced once)."""
-        for attempt in (1, 2):
+        for attempt in range(1, self.config.retries + 2):
             inner = contextlib.AsyncExitStack()
             conn = await inner.enter_async_context(self._pool.connection())
             try:
                 await conn.execute("SELECT pg_advisory_lock(%s, %s)", (LOCK_CLASS, self._lock_key))
             except psycopg.OperationalError as exc:
                 await inner.aclose()
-                if attempt == 2 or not _stale(exc):
+                if attempt > self.config.retries or not _stale(exc):
                     raise
-                await self._pool.check()
+                await self._retry_pause(attempt)
                 continue
             stack.push_async_exit(inner)
             return conn
@@ -570,6 +619,73 @@ class PostgresStore(MemoryTables):
         await pending.done
         return pending.written
 
+    async def claim_each(self, table: str, ids: Sequence[str],
+                         change: Callable[[str, Document | None], Mapping[str, Any] | None], *,
+                         owner: str = "") -> list[Document]:
+        """Claim documents beside them, outside the change sequence (see ``DocumentStore.claim_each``).
+
+        One short transaction of its own (one round trip, then the claims' insert): lock the documents'
+        rows ``FOR UPDATE SKIP LOCKED`` (a row another instance is claiming right now is skipped, not
+        waited for), decide each claim with
+        ``change`` on what claimers see (the held claim's version while its document has not been written
+        since, else the document) and record the claims in ``store_claims``. The head of the change
+        sequence is never locked, so instances claiming at once neither wait for each other nor for the
+        group commit; the claim is resolved by the next write of its document (the outcome), which any
+        later claimer sees first.
+
+        Raises:
+            StoreUnavailableError: the database failed (nothing was claimed) or the store is closed.
+        """
+        check_table(table)
+        wanted = [check_doc_id(i) for i in ids]
+        if self._closed:
+            raise StoreUnavailableError(ERR_CLOSED)
+        if not wanted:
+            return []
+        for attempt in range(1, self.config.retries + 2):
+            try:
+                claimed: list[dict[str, Any]] = await self._run(self._claim(table, wanted, change, owner))
+                return claimed
+            except StoreUnavailableError as exc:
+                cause = exc.__cause__
+                if (attempt > self.config.retries or not isinstance(cause, psycopg.OperationalError)
+                        or not _stale(cause)):
+                    raise
+                await self._retry_pause(attempt)  # a connection the server dropped (a restart)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _claim(self, table: str, ids: list[str],
+                     change: Callable[[str, Document | None], Mapping[str, Any] | None], owner: str) -> list[Document]:
+        claimed: list[Document] = []
+        async with self._pool.connection() as conn, conn.transaction():
+            # Lock first, then read in a statement of its own: its snapshot begins after the lock is held,
+            # so it sees a claim another instance committed while holding that row (a read in the locking
+            # statement would see the claims of the snapshot before the wait, and claim again).
+            async with conn.pipeline():
+                locking = await conn.execute(self._sql["lock_docs"], (table, ids))
+                reading = await conn.execute(self._sql["claimable"], (table, ids))
+                locked = {row[0] for row in await locking.fetchall()}
+                rows = [row for row in await reading.fetchall() if row[0] in locked]
+            claim_ids: list[str] = []
+            seqs: list[int] = []
+            texts: list[str] = []
+            for doc_id, doc, seq, held, base_seq in rows:
+                current = held if held is not None and base_seq >= seq else doc
+                current[ID_FIELD] = doc_id
+                new = change(doc_id, current)
+                if new is None:
+                    continue
+                put = normalize_ops([Put(table, doc_id, new)])[0]
+                text = _encode_rows([put])[(table, doc_id)]
+                assert text is not None
+                claim_ids.append(doc_id)
+                seqs.append(seq)
+                texts.append(text)
+                claimed.append(clone(put[3]))
+            if claim_ids:
+                await conn.execute(self._sql["claim"], (table, owner, claim_ids, seqs, texts))
+        return claimed
+
     async def _commit_queued(self) -> None:
         """Commit whatever is queued, group by group, until the queue is empty."""
         while self._queue:
@@ -586,16 +702,26 @@ class PostgresStore(MemoryTables):
                 self._publish(changes, list(zip(group, outcomes, strict=True)))
 
     async def _write_retrying(self, group: list[_Pending]) -> tuple[_Changes, list[int | None]]:
-        """:meth:`_write`, once more on another connection if the first failed before sending any write
-        (a connection the server dropped, e.g. after a restart: the pool does not test them on checkout)."""
-        progress: list[str] = []
-        try:
-            return await self._write(group, progress)
-        except psycopg.OperationalError as exc:
-            if progress or not _stale(exc):  # writes that may have left: the next catch-up tells their outcome
-                raise
-            await self._pool.check()
-            return await self._write(group, [])
+        """:meth:`_write`, again on another connection (up to ``retries`` times) while it failed before
+        sending any write (a connection the server dropped, e.g. after a restart: the pool does not test
+        them on checkout)."""
+        for attempt in range(1, self.config.retries + 2):
+            progress: list[str] = []
+            try:
+                return await self._write(group, progress)
+            except psycopg.OperationalError as exc:
+                # writes that may have left: the next catch-up tells their outcome
+                if progress or not _stale(exc) or attempt > self.config.retries:
+                    raise
+                await self._retry_pause(attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _retry_pause(self, attempt: int) -> None:
+        """Before retry ``attempt``: replace the pool's dead connections, after a pause from the second on
+        (the server may be starting again)."""
+        if attempt > 1:
+            await asyncio.sleep(min(self.config.connect_timeout, RETRY_PAUSE * 2 ** (attempt - 2)))
+        await self._pool.check()
 
     async def _write(self, group: list[_Pending], progress: list[str]) -> tuple[_Changes, list[int | None]]:
         """One transaction in two round trips (pipelined): lock the head and read others' changes and what
@@ -604,7 +730,8 @@ class PostgresStore(MemoryTables):
         async with self._pool.connection() as conn, conn.pipeline(), conn.transaction():
             head_cur = await conn.execute(self._sql["head_for_update"])
             changes_cur = await conn.execute(self._sql["docs_after"], (self._seen,))
-            depends = [await conn.execute(self._sql["docs_of"], p.conditional[:2]) for p in conditionals]  # type: ignore[index]
+            depends = [await conn.execute(self._sql["docs_of"], p.conditional[:2])  # type: ignore[index]  # set: see above
+                       for p in conditionals]
             head = await head_cur.fetchone()
             assert head is not None
             seq, guarded, floor = head
@@ -716,6 +843,21 @@ _STATEMENTS = {
         SELECT h.seq, h.guarded, h.floor, d.tbl, d.id, d.doc
         FROM {schema}.store_head h
         LEFT JOIN {schema}.store_documents d ON d.doc IS NOT NULL""",
+    "lock_docs": """
+        SELECT id FROM {schema}.store_documents WHERE tbl = %s AND id = ANY(%s) ORDER BY id FOR UPDATE SKIP LOCKED""",
+    "claimable": """
+        SELECT d.id, d.doc, d.seq, c.doc, c.base_seq
+        FROM {schema}.store_documents d
+        LEFT JOIN {schema}.store_claims c ON c.tbl = d.tbl AND c.id = d.id
+        WHERE d.tbl = %s AND d.id = ANY(%s) AND d.doc IS NOT NULL""",
+    "claim": """
+        INSERT INTO {schema}.store_claims (tbl, id, owner, base_seq, doc)
+        SELECT %s, c.id, %s, c.seq, c.doc FROM unnest(%s::text[], %s::bigint[], %s::json[]) AS c(id, seq, doc)
+        ON CONFLICT (tbl, id) DO UPDATE
+        SET owner = EXCLUDED.owner, base_seq = EXCLUDED.base_seq, doc = EXCLUDED.doc, claimed_at = now()""",
+    "resolved_claims": """
+        DELETE FROM {schema}.store_claims c USING {schema}.store_documents d
+        WHERE c.tbl = d.tbl AND c.id = d.id AND (d.seq > c.base_seq OR d.doc IS NULL)""",
     "upsert": """
         INSERT INTO {schema}.store_documents (tbl, id, doc, seq)
         SELECT * FROM unnest(%s::text[], %s::text[], %s::json[], %s::bigint[])
@@ -725,6 +867,20 @@ _STATEMENTS = {
         ON CONFLICT (id) DO UPDATE SET seen_at = now()""",
     "alive": "SELECT count(*) FROM {schema}.store_instances WHERE seen_at > now() - make_interval(secs => %s)",
     "leave": "DELETE FROM {schema}.store_instances WHERE id = %s",
+    "data_version": "SELECT version FROM {schema}.store_data_version",
+    "record_data_version": """
+        INSERT INTO {schema}.store_data_version (version) VALUES (%s)
+        ON CONFLICT (one) DO UPDATE SET version = EXCLUDED.version""",
+    "forget_silent": "DELETE FROM {schema}.store_instances WHERE seen_at < now() - make_interval(secs => %s)",
+    "report": """
+        SELECT (SELECT max(version) FROM {schema}.store_migrations), h.seq,
+               (SELECT max(seq) FROM {schema}.store_documents),
+               (SELECT count(*) FROM {schema}.store_documents WHERE doc IS NOT NULL),
+               (SELECT count(*) FROM {schema}.store_documents WHERE doc IS NULL),
+               (SELECT count(*) FROM {schema}.store_claims),
+               (SELECT count(*) FROM {schema}.store_instances
+                WHERE seen_at > now() - make_interval(secs => %s))
+        FROM {schema}.store_head h""",
     "move_head": "UPDATE {schema}.store_head SET seq = %s, guarded = %s",
     "purge": """
         WITH gone AS (

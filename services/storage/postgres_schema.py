@@ -52,4 +52,21 @@ CREATE TABLE {schema}.store_instances (
     seen_at timestamptz NOT NULL DEFAULT now()
 );
 """),
+    Migration(3, "claims on documents (work one instance does, e.g. a notification's send), beside them", """
+CREATE TABLE {schema}.store_claims (
+    tbl text NOT NULL,
+    id text NOT NULL,
+    owner text NOT NULL,
+    base_seq bigint NOT NULL,
+    doc json NOT NULL,
+    claimed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tbl, id)
+);
+"""),
+    Migration(4, "the version of the data the documents hold (upgraded at start, see schema_versions)", """
+CREATE TABLE {schema}.store_data_version (
+    one boolean PRIMARY KEY DEFAULT true CHECK (one),
+    version integer NOT NULL
+);
+"""),
 )

@@ -8,6 +8,7 @@ the SDK block (see shared/notes/offline-auth.md).
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 import uuid
@@ -38,6 +39,8 @@ class FakeConnector:
     port: int = 0
     #: largest roster page the fake answers with
     page_size: int = 2
+    #: seconds a send takes to be answered, once it is recorded (a request the bot may die waiting on)
+    delay: float = 0.0
     _cond: threading.Condition = field(default_factory=threading.Condition)
 
     @property
@@ -76,6 +79,8 @@ class FakeConnector:
         with self._cond:
             self.sent.append(body)
             self._cond.notify_all()
+        if self.delay:
+            await asyncio.sleep(self.delay)
         return web.json_response({"id": uuid.uuid4().hex})
 
     async def _update(self, request: web.Request) -> web.Response:

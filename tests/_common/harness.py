@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,12 +85,36 @@ class BotClient:
         return status, body, self.connector.sent[before:]
 
 
+@contextlib.asynccontextmanager
+async def running_bot(settings: Settings, connector: FakeConnector, session: ClientSession | None = None,
+                      **client: Any) -> AsyncIterator[BotClient]:
+    """The bot app of ``settings`` serving on loopback and a client of it (on ``session``, or on a
+    session of its own); the app stops on leaving."""
+    runner, base = await start_bot(settings)
+    try:
+        if session is not None:
+            yield BotClient(base, connector, session, app=runner.app, **client)
+        else:
+            async with ClientSession() as own:
+                yield BotClient(base, connector, own, app=runner.app, **client)
+    finally:
+        await runner.cleanup()
+
+
+@dataclass
+class App:
+    """A bot client with the service behind it at hand (to arrange a state, or check what was stored)."""
+
+    client: BotClient
+    service: Any
+
+
 async def start_bot(settings: Settings) -> tuple[web.AppRunner, str]:
     runner = web.AppRunner(create_app(settings), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = site._server.sockets[0].getsockname()[1]
     return runner, f"http://127.0.0.1:{port}"
 
 

@@ -1,16 +1,51 @@
-"""An aiohttp application served on 127.0.0.1 from its own thread and event loop.
+"""Loopback (127.0.0.1 only): free ports, servers in their own processes, and fakes in their own threads.
 
-Fakes of the Bot Connector, Entra, Graph and the token service run this way: parts of botbuilder
+Fakes of the Bot Connector, Entra, Graph and the token service run in a thread: parts of botbuilder
 and msal block, so a fake served on the bot's own loop would deadlock (shared/notes/offline-auth.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
+import subprocess
 import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
 
-from aiohttp import web
+from aiohttp import ClientSession, web
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 that is free now (for a process started next to listen on)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def wait_ready(session: ClientSession, base: str, proc: subprocess.Popen[bytes], *,
+                     within: float = 40.0, interval: float = 0.1, log: Path | None = None,
+                     failure: Callable[[str], BaseException] = AssertionError) -> None:
+    """Until ``base``'s ``/readyz`` answers 200; ``failure(reason)`` is raised when the process ``proc``
+    exits first or ``within`` seconds pass (the reason ends with the tail of its ``log``, if any)."""
+
+    def reason(what: str) -> str:
+        return f"{what}\n{log.read_text(errors='replace')[-4000:]}" if log is not None and log.exists() else what
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise failure(reason(f"the bot exited with {proc.returncode}"))
+        try:
+            async with session.get(f"{base}/readyz") as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        await asyncio.sleep(interval)
+    raise failure(reason(f"the bot did not get ready within {within:.0f} s"))
 
 
 class LoopbackServer:
@@ -44,6 +79,6 @@ class LoopbackServer:
         for context in self.ssl_contexts:
             site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=context)
             self._loop.run_until_complete(site.start())
-            self.ports.append(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+            self.ports.append(site._server.sockets[0].getsockname()[1])
         ready.set()
         self._loop.run_forever()

@@ -16,13 +16,14 @@ import itertools
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests._common.loopback import free_port
 
 _names = itertools.count(1)
 
@@ -44,12 +45,6 @@ def _bin_dir() -> Path:
     raise RuntimeError("PostgreSQL is not installed: run `make pg-deps` (Debian's postgresql package)")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class PgCluster:
     """One server: ``dsn()`` connects to its ``postgres`` database, ``new_database()`` makes a fresh one."""
 
@@ -59,7 +54,7 @@ class PgCluster:
         self.bin = _bin_dir()
         self.folder = Path(tempfile.mkdtemp(prefix="pgtest-"))
         self.data = self.folder / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self._user: pwd.struct_passwd | None = None
         if os.geteuid() == 0:
             names = [u.pw_name for u in pwd.getpwall()]
@@ -73,7 +68,7 @@ class PgCluster:
             kwargs = {"user": self._user.pw_uid, "group": self._user.pw_gid, "extra_groups": []}
         env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C", "HOME": str(self.folder)}
         return subprocess.run([str(self.bin / args[0]), *args[1:]], check=check, capture_output=True, text=True,
-                              env=env, cwd=self.folder, timeout=120, **kwargs)  # type: ignore[call-overload]
+                              env=env, cwd=self.folder, timeout=120, **kwargs)
 
     def start(self) -> PgCluster:
         if not self.data.exists():

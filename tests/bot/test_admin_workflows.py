@@ -10,7 +10,6 @@ import asyncio
 import json
 import logging
 import re
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -24,7 +23,7 @@ from tests._common.harness import (
     LEE,
     MEGAN,
     NESTOR,
-    BotClient,
+    App,
     all_text,
     cards_in,
     texts_in,
@@ -35,18 +34,6 @@ NESTOR_ID = NESTOR["aadObjectId"]
 DIEGO_ID = DIEGO["aadObjectId"]
 ALEX_ID = ALEX["aadObjectId"]
 MEGAN_ID = MEGAN["aadObjectId"]
-
-
-@dataclass
-class App:
-    client: BotClient
-    service: BenefitsService
-
-
-@pytest.fixture
-def app(bot: BotClient) -> App:
-    """The shared ``bot`` fixture (real app over HTTP), with its service at hand."""
-    return App(bot, bot.service)
 
 
 def card_of(body: Any) -> dict[str, Any]:
@@ -66,8 +53,8 @@ def _parse(text_date: str) -> date:
 
 # --- overview ------------------------------------------------------------------------------------
 async def test_overview_counts_per_category(app: App) -> None:
-    await app.service.assign(app.service.repo.person(ALEX_ID), "vs-enterprise", LEE_ID)  # type: ignore[arg-type]
-    await app.service.assign(app.service.repo.person(ALEX_ID), "tech-support", NESTOR_ID,  # type: ignore[arg-type]
+    await app.service.assign(app.service.repo.person(ALEX_ID), "vs-enterprise", LEE_ID)
+    await app.service.assign(app.service.repo.person(ALEX_ID), "tech-support", NESTOR_ID,
                              "nestor.alt@example.com")
     card = cards_in(await app.client.say(ALEX, "overview"))[0]
     rows = {c["id"]: all_text(c) for c in card["body"] if c.get("id", "").startswith("category-")}
@@ -129,7 +116,7 @@ async def test_get_keys_reveals_records_and_activates(app: App, caplog: pytest.L
     data = {"benefit_id": "sw-office", "language-sw-office": "Chinese (Simplified)", "os-sw-office": "64-bit"}
     status, body, _ = await app.client.execute(ALEX, "reveal_keys", data)
     card = card_of(body)
-    secret = [k.key for k in app.service.repo.benefit("sw-office").keys  # type: ignore[union-attr]
+    secret = [k.key for k in app.service.repo.benefit("sw-office").keys
               if k.language == "Chinese (Simplified)" and k.os == "64-bit"][0]
     text_ = all_text(card)
     assert secret in text_ and "Recorded: Alex Wilber revealed these keys" in text_
@@ -149,7 +136,7 @@ async def test_forged_reveal_by_an_employee_changes_nothing(app: App) -> None:
     refusal = all_text(card_of(body))
     assert "Only admins can do this" in refusal and "Alex Wilber" in refusal
     assert app.service.repo.key_reveals(["sw-office"]) == []
-    assert app.service.repo.benefit("sw-office").status.value == "not_activated"  # type: ignore[union-attr]
+    assert app.service.repo.benefit("sw-office").status.value == "not_activated"
     app.client.locale = "zh-TW"
     _, body, sent = await app.client.execute(DIEGO, "reveal_keys", data)
     assert "只有系統管理員才能執行此操作" in all_text(card_of(body))
@@ -161,7 +148,7 @@ async def test_license_based_cloud_keys_with_instructions(app: App) -> None:
         "benefit_id": "cloud-dynamics", "language": "English"})  # a SaaS licence has no OS type to choose
     text_ = all_text(card_of(body))
     assert "Redeem the key in the Microsoft 365 admin center" in text_ and "DYN36-00000" in text_
-    assert app.service.repo.benefit("cloud-dynamics").status.value == "active"  # type: ignore[union-attr]
+    assert app.service.repo.benefit("cloud-dynamics").status.value == "active"
 
 
 async def test_double_click_reveal_is_recorded_once(app: App) -> None:

@@ -76,7 +76,7 @@ async def test_bad_bodies_are_400_not_500(bot: BotClient) -> None:
         assert resp.status == 400
 
 
-async def test_data_survives_a_restart(connector, data_dir) -> None:  # type: ignore[no-untyped-def]
+async def test_data_survives_a_restart(connector, data_dir) -> None:
     runner, base = await start_bot(bot_settings(data_dir))
     async with ClientSession() as session:
         client = BotClient(base, connector, session)
@@ -89,7 +89,7 @@ async def test_data_survives_a_restart(connector, data_dir) -> None:  # type: ig
     await runner.cleanup()
 
 
-async def test_conversation_references_are_recorded_on_install_and_message(connector, data_dir) -> None:  # type: ignore[no-untyped-def]
+async def test_conversation_references_are_recorded_on_install_and_message(connector, data_dir) -> None:
     from services.conversations import ConversationBook
     from services.storage import open_store
 
@@ -112,7 +112,7 @@ async def test_mentions_are_ignored_in_commands(bot: BotClient) -> None:
     assert "What I can do for you" in all_text(card)
 
 
-async def test_a_corrupt_file_is_kept_aside_and_reported_in_readyz(connector, data_dir) -> None:  # type: ignore[no-untyped-def]
+async def test_a_corrupt_file_is_kept_aside_and_reported_in_readyz(connector, data_dir) -> None:
     runner, base = await start_bot(bot_settings(data_dir))
     async with ClientSession() as session:
         await BotClient(base, connector, session).say(LEE, "language zh-TW")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,14 +21,9 @@ from pathlib import Path
 import pytest
 
 from tests._common.fake_connector import FakeConnector
+from tests._common.loopback import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get(url: str) -> tuple[int, str]:
@@ -44,7 +38,7 @@ def _get(url: str) -> tuple[int, str]:
 def test_the_app_service_startup_command_serves_a_first_turn(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    port = _free_port()
+    port = free_port()
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "PORT": str(port), "HOME": str(home),
            "DATA_DIR": str(home / "data" / "partner-benefits"), "WEBSITE_SITE_NAME": "contoso-benefits"}
     connector = FakeConnector().start()

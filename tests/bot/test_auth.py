@@ -31,7 +31,7 @@ async def secured(connector: FakeConnector, identity: FakeIdentity, data_dir: Pa
     runner, base = await start_bot(bot_settings(data_dir, **identity.settings(GRAPH_ENABLED="false")))
     async with ClientSession() as session:
         client = BotClient(base, connector, session)
-        client.app = runner.app  # type: ignore[attr-defined]
+        client.app = runner.app
         yield client
     await runner.cleanup()
 
@@ -67,7 +67,7 @@ async def test_every_invalid_credential_is_401_and_runs_no_bot_code(secured: Bot
         statuses[case] = await _post(secured, secured.activity(MALLORY, text="help"), auth)
     assert statuses == {case: 401 for case in statuses}
     assert secured.connector.sent == []
-    repo = secured.app[keys.SERVICE].repo  # type: ignore[attr-defined]
+    repo = secured.app[keys.SERVICE].repo
     assert repo.person_by("teams_id", MALLORY["id"]) is None
     assert ConversationBook(repo.store).reference(MALLORY["aadObjectId"]) is None
 
@@ -78,7 +78,7 @@ async def test_refusals_are_logged_without_the_token(secured: BotClient, identit
     with caplog.at_level("WARNING", logger="bot.auth"):
         assert await _post(secured, secured.activity(MALLORY, text="help"), f"Bearer {token}") == 401
     records = [r for r in caplog.records if r.name == "bot.auth"]
-    assert records and "Signature" in str(records[0].events)  # type: ignore[attr-defined]
+    assert records and "Signature" in str(records[0].events)
     assert all(token not in (r.getMessage() + str(r.__dict__)) for r in caplog.records)
 
 

@@ -77,7 +77,7 @@ def test_example_inventory_file_is_valid() -> None:
     (lambda inv: inv["packages"][0]["benefits"][0]["downloads"][0].update(url="http://x"),
      "packages[0].benefits[0].downloads[0].url"),
 ])
-def test_field_errors_name_their_path(mutate, where) -> None:  # type: ignore[no-untyped-def]
+def test_field_errors_name_their_path(mutate, where) -> None:
     from datetime import date
 
     inventory = demo_inventory(date(2026, 11, 22))

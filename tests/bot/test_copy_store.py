@@ -27,7 +27,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=60)
 
 
-async def organization(folder: Path) -> dict[str, dict]:  # type: ignore[type-arg]
+async def organization(folder: Path) -> dict[str, dict]:
     """A data folder with the demo organization and some bot state; what it holds, per store."""
     domain = open_store(folder / "benefits.json", INDEXES)
     state = open_store(folder / "state.json", {})
@@ -39,7 +39,7 @@ async def organization(folder: Path) -> dict[str, dict]:  # type: ignore[type-ar
     return held
 
 
-async def held_by(url: str) -> dict[str, dict]:  # type: ignore[type-arg]
+async def held_by(url: str) -> dict[str, dict]:
     out = {}
     for namespace, indexes in (("benefits", INDEXES), ("state", {})):
         store = await PostgresStore.open(PostgresConfig(url, pool_min=1, pool_max=3), indexes, namespace=namespace,

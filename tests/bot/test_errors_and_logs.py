@@ -9,23 +9,20 @@ from collections.abc import Iterator
 
 import pytest
 
+from bot import keys
 from bot.logs import JsonFormatter, configure_logging, redact_text
 from bot.settings import Settings
-from dialogs.actions import ACTIONS
+from dialogs.actions import Phrases, Workflow
 from tests._common.harness import LEE, BotClient, texts_in
 
 
 @pytest.fixture
-def broken_action() -> Iterator[None]:
-    async def explode(turn, data):  # type: ignore[no-untyped-def]
+def broken_action(bot: BotClient) -> Iterator[None]:
+    async def explode(turn, data):
         raise RuntimeError("database on fire: SECRET-DETAIL")
 
-    ACTIONS["explode"] = explode
-    from dialogs import commands
-
-    commands.COMMANDS["explode"] = ("explode",)
+    bot.app[keys.WORKFLOWS].add(Workflow("explode", explode, phrases=Phrases(en_US=("explode",))))
     yield
-    del ACTIONS["explode"], commands.COMMANDS["explode"]
 
 
 async def test_turn_error_is_apologized_for_in_the_users_language(
@@ -35,7 +32,7 @@ async def test_turn_error_is_apologized_for_in_the_users_language(
     text = " ".join(texts_in(replies))
     assert "Sorry, something went wrong" in text and "SECRET-DETAIL" not in text and "Traceback" not in text
     failed = [r for r in caplog.records if r.getMessage() == "turn failed"]
-    assert failed and failed[0].activity_id == "act-123"  # type: ignore[attr-defined]
+    assert failed and failed[0].activity_id == "act-123"
     await bot.say(LEE, "language zh-TW")
     replies = await bot.say(LEE, "explode")
     assert "抱歉" in " ".join(texts_in(replies))

@@ -39,8 +39,7 @@ from typing import Any
 
 import aiohttp
 
-from dialogs import load_actions
-from dialogs.actions import ACTIONS
+from dialogs.registry import Workflows
 from services.repository import CONVERSATIONS, INDEXES, PEOPLE, PREFERENCES
 from services.storage import open_store
 from tests._common.fake_connector import FakeConnector
@@ -134,8 +133,7 @@ class Hostile:
     def __init__(self, seed: int, service_url: str) -> None:
         self.rnd = random.Random(seed)
         self.service_url = service_url
-        load_actions()
-        self.verbs = sorted(ACTIONS)
+        self.verbs = sorted(Workflows.load())
         self._pairs: list[tuple[str, int]] = []
 
     def activity(self, person: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:

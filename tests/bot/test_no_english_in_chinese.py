@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from dialogs.commands import COMMANDS, parse_command
+from dialogs.registry import Workflows
 from domain.models import Role
 from services.i18n import Translator
 from tests._common.english import english_in_card, english_words
@@ -86,8 +86,10 @@ async def _crawl(bot: BotClient, user: dict[str, Any], locale: str) -> tuple[lis
             queue.extend(_buttons(card))
         messages.extend(a["text"] for a in activities if a.get("text"))
 
-    for action in COMMANDS:
-        phrase = t(f"commands.{action}")
+    workflows = Workflows.load()
+    parse_command = workflows.commands.parse
+    for action in workflows.commands.commands:
+        phrase = t(workflows.hint_key(action))
         assert parse_command(phrase) is not None and parse_command(phrase).action == action, (locale, phrase)
         take(await bot.say(user, phrase))
     clicks = 0

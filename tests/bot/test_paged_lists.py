@@ -14,7 +14,7 @@ import pytest
 
 from cards.paging import PAGE_SIZE
 from cards.text import json_size
-from dialogs.actions import inputs_read
+from dialogs.registry import Workflows
 from services.repository import fold
 from tests._common.card_rules import associated_inputs, same_named_actions, verb_and_data
 from tests._common.card_validation import MAX_CARD_BYTES, assert_valid_cards
@@ -37,6 +37,9 @@ def card_of(result: tuple[int, Any, list[dict[str, Any]]]) -> dict[str, Any]:
     return body["value"]
 
 
+WORKFLOWS = Workflows.load()
+
+
 def buttons(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Every button of the card (ShowCards' included) by its title."""
     return {a["title"]: a for a, _ in associated_inputs(card) if a.get("title")}
@@ -47,7 +50,7 @@ async def click(bot: BotClient, user: dict[str, Any], card: dict[str, Any], titl
     """Press the button titled ``title`` as the renderer would: its data, and what was typed into the
     inputs it sends."""
     verb, data = verb_and_data(buttons(card)[title])
-    sent = {k: v for k, v in (typed or {}).items() if k in inputs_read(verb, data)}
+    sent = {k: v for k, v in (typed or {}).items() if k in WORKFLOWS.inputs_read(verb, data)}
     return card_of(await bot.execute(user, verb, {**{k: v for k, v in data.items() if k != "action"}, **sent}))
 
 

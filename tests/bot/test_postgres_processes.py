@@ -9,7 +9,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,29 +21,36 @@ from typing import Any
 import pytest
 from aiohttp import ClientSession
 
-from services.repository import INDEXES
+from services.notifications import DELIVERED, Notification, Outbox
+from services.repository import CONVERSATIONS, INDEXES, OUTBOX
+from services.storage import Put
 from services.storage.postgres import PostgresConfig, PostgresStore
 from tests._common.fake_connector import FakeConnector
 from tests._common.harness import ALEX, BOT, DIEGO, ISAIAH, LEE, MEGAN, NESTOR
+from tests._common.loopback import free_port, wait_ready
 from tests._common.postgres import PgCluster
 
 ROOT = Path(__file__).resolve().parents[2]
 PEOPLE = (LEE, MEGAN, NESTOR, DIEGO, ISAIAH)
+#: a claim's lease: longer than a send plus a database restart, short enough to wait for in a test
+LEASE = 8
+FANOUT = 240
+#: sends one worker works on at once (``Worker.concurrency``): the most a killed instance can leave in doubt
+CONCURRENCY = 16
 
 
 class Instance:
     """``python -m bot serve`` on a free loopback port, its store in PostgreSQL."""
 
     def __init__(self, folder: Path, url: str) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         folder.mkdir(parents=True)
         self.log = folder / "bot.log"
         env = {**os.environ, "PYTHONPATH": str(ROOT), "DATA_DIR": str(folder / "data"), "PORT": str(self.port),
                "HOST": "127.0.0.1", "SEED_DEMO": "true", "LOG_LEVEL": "WARNING", "MicrosoftAppId": "",
                "STORAGE_URL": url, "PG_POLL_SECONDS": "0.2", "PG_CONNECT_TIMEOUT_SECONDS": "2",
-               "NOTIFY_BACKOFF_SECONDS": "0.2"}
+               "NOTIFY_BACKOFF_SECONDS": "0.2", "NOTIFY_LEASE_SECONDS": str(LEASE), "NOTIFY_IDLE_SECONDS": "0.2",
+               "NOTIFY_APP_RPS": "60"}
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=env, stdout=log,
                                          stderr=subprocess.STDOUT)
@@ -89,17 +95,7 @@ async def session() -> AsyncIterator[ClientSession]:
 
 
 async def ready(session: ClientSession, instance: Instance) -> None:
-    deadline = time.monotonic() + 40
-    while time.monotonic() < deadline:
-        assert instance.proc.poll() is None, instance.log.read_text(errors="replace")
-        try:
-            async with session.get(f"{instance.base}/readyz") as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"not ready: {instance.log.read_text(errors='replace')}")
+    await wait_ready(session, instance.base, instance.proc, log=instance.log)
 
 
 def activity(connector: FakeConnector, user: dict[str, Any], **fields: Any) -> dict[str, Any]:
@@ -179,3 +175,74 @@ async def test_three_processes_on_one_database_are_one_bot(instances: list[Insta
     expected[f"a:personal-{NESTOR['id']}"] += 1
     await settle(connector, expected)
     assert (await current_holders(cluster_url, "vs-professional"))[NESTOR["aadObjectId"]] == 1
+
+
+def fan_out_received(connector: FakeConnector) -> Counter[str]:
+    return Counter(a["_conversation"] for a in list(connector.sent) if a["_conversation"].startswith("a:fan-"))
+
+
+async def outbox_of(url: str, event_id: str) -> list[dict[str, Any]]:
+    store = await PostgresStore.open(PostgresConfig(url, pool_min=1, pool_max=2), INDEXES, poll=False)
+    try:
+        return store.find(OUTBOX, "event_id", event_id)
+    finally:
+        await store.close()
+
+
+@pytest.mark.slow
+async def test_an_instance_killed_mid_fan_out_and_a_database_restart_lose_nothing(
+        instances: list[Instance], connector: FakeConnector, session: ClientSession, cluster_url: str,
+        pg_cluster: PgCluster) -> None:
+    """240 notices drained by three instances; one is ``kill -9``ed mid-send while two admins race for seats,
+    then the database restarts: every notice arrives, no seat is given twice, and only what the killed
+    instance had claimed and not settled (its sends in flight) may arrive twice."""
+    connector.delay = 0.4  # a send stays in flight this long after the channel took it
+    dbname = cluster_url.rsplit("/", 1)[1]
+    writer = await PostgresStore.open(PostgresConfig(cluster_url, pool_min=1, pool_max=2), INDEXES, poll=False)
+    try:  # a fourth process writes the people's chats and the fan-out; the instances see it at a catch-up
+        await writer.apply([Put(CONVERSATIONS, f"fan-{n}", {"reference": {
+            "user": {"id": f"29:fan-{n}"}, "bot": BOT, "conversation": {"id": f"a:fan-{n}"},
+            "serviceUrl": connector.url, "channelId": "msteams"}}) for n in range(FANOUT)])
+        await Outbox(writer).enqueue(Notification("fan-out", f"fan-{n}", "assigned", {"benefit": "Azure credits"})
+                                     for n in range(FANOUT))
+    finally:
+        await writer.close()
+    deadline = time.monotonic() + 60
+    while sum(fan_out_received(connector).values()) < FANOUT // 6:
+        assert time.monotonic() < deadline, "the fan-out did not start"
+        await asyncio.sleep(0.02)
+    victim = instances[2]
+    race = asyncio.gather(*(post(session, instances[n % 2], assign(connector, "vs-enterprise", person))
+                            for n, person in enumerate(PEOPLE)))
+    victim.proc.send_signal(signal.SIGKILL)
+    victim.proc.wait(10)
+    # what the killed instance had claimed and not settled: the sends that were in flight when it died
+    in_flight = int(pg_cluster.psql(
+        "SELECT count(*) FROM benefits.store_claims c JOIN benefits.store_documents d USING (tbl, id) "
+        f"WHERE c.tbl = 'outbox' AND c.owner LIKE '%:{victim.proc.pid}:%' AND d.seq <= c.base_seq", dbname))
+    received_at_kill = sum(fan_out_received(connector).values())
+    results = await race
+    assert received_at_kill < FANOUT  # the kill came mid fan-out
+    assert 1 <= in_flight <= CONCURRENCY
+    pg_cluster.restart("immediate")
+    for instance in instances[:2]:
+        await ready(session, instance)
+    delivered = ("SELECT count(*) FROM benefits.store_documents WHERE tbl = 'outbox' "
+                 "AND doc->>'event_id' = 'fan-out' AND doc->>'state' = 'delivered'")
+    for _ in range(900):  # the killed instance's claims are taken over once their lease runs out
+        if int(pg_cluster.psql(delivered, dbname)) == FANOUT:
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1.5)  # a duplicate would arrive meanwhile
+    received = fan_out_received(connector)
+    assert set(received) == {f"a:fan-{n}" for n in range(FANOUT)}  # nothing lost
+    twice = {conv: count for conv, count in received.items() if count > 1}
+    assert sum(count - 1 for count in twice.values()) <= in_flight, (twice, in_flight)
+    docs = await outbox_of(cluster_url, "fan-out")
+    assert len(docs) == FANOUT and {d["state"] for d in docs} == {DELIVERED}
+    ambiguous = {f"a:{d['recipient']}" for d in docs if d.get("ambiguous")}
+    assert set(twice) <= ambiguous and len(ambiguous) <= in_flight  # only taken-over claims, each flagged
+    texts = [json.dumps(body["value"]["body"][0], ensure_ascii=False) for status, body in results if status == 200]
+    holders = await current_holders(cluster_url, "vs-enterprise")
+    assert sum(holders.values()) == 3 and set(holders.values()) == {1}  # no seat given twice
+    assert sum("is assigned to" in t for t in texts) == 3, texts

@@ -199,7 +199,7 @@ def test_a_flood_of_events_is_one_line_per_interval(caplog: pytest.LogCaptureFix
         now[0] = 10.0
         events.count("refused_all_busy")
         events.flush()
-    assert [r.events for r in caplog.records] == [  # type: ignore[attr-defined]
+    assert [r.events for r in caplog.records] == [
         {"header_timeout": 1}, {"header_timeout": 999, "refused_all_busy": 1}]
 
 
@@ -221,7 +221,7 @@ async def test_at_the_cap_the_longest_idle_connection_goes_and_busy_ones_stay(
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = site._server.sockets[0].getsockname()[1]
     try:
         busy_reader, busy = await asyncio.open_connection("127.0.0.1", port)
         busy.write(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -252,7 +252,7 @@ async def test_at_the_cap_the_longest_idle_connection_goes_and_busy_ones_stay(
     for record in caplog.records:
         if record.name != "test.cap":
             continue
-        for name, count in record.events.items():  # type: ignore[attr-defined]
+        for name, count in record.events.items():
             counted[name] = counted.get(name, 0) + count
     assert counted == {"closed_idle_at_cap": 2, "refused_all_busy": 1}
 

@@ -27,7 +27,7 @@ async def _secured(connector: FakeConnector, identity: FakeIdentity, data_dir: P
                    **more: str) -> AsyncIterator[BotClient]:
     runner, base = await start_bot(bot_settings(data_dir, **identity.settings(GRAPH_ENABLED="false", **more)))
     async with ClientSession() as session:
-        yield BotClient(base, connector, session, app=runner.app)  # type: ignore[attr-defined]
+        yield BotClient(base, connector, session, app=runner.app)
     await runner.cleanup()
 
 

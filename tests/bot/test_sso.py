@@ -1,7 +1,7 @@
 """Teams SSO before secrets, and Entra roles, through HTTP with the real app and fake identity services.
 
-The gate works by verb name: the tests put a stand-in ``reveal_keys`` action in the registry for
-their duration (whatever the real one does, the gate must stop it before it runs).
+The gate works by verb name: the tests put a stand-in ``reveal_keys`` handler in the running app's
+workflows for their duration (whatever the real one does, the gate must stop it before it runs).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from aiohttp import ClientSession
 
 from bot import keys
-from dialogs.actions import ACTIONS, ActionResult
+from dialogs.actions import ActionResult
 from dialogs.turn import Turn
 from tests._common.fake_connector import FakeConnector
 from tests._common.fake_identity import GLOBAL_ADMIN_TEMPLATE, FakeIdentity
@@ -41,14 +41,15 @@ def identity() -> Iterator[FakeIdentity]:
 
 
 @pytest.fixture
-def revealed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def revealed(request: pytest.FixtureRequest) -> list[str]:
     calls: list[str] = []
+    client = request.getfixturevalue("sso_bot" if "sso_bot" in request.fixturenames else "bot")
 
     async def stand_in(turn: Turn, data: dict[str, Any]) -> ActionResult:
         calls.append(turn.person.id)
         return ActionResult(None, (f"KEYS-SHOWN-{data.get('benefit_id', '')}",))
 
-    monkeypatch.setitem(ACTIONS, "reveal_keys", stand_in)
+    client.app[keys.WORKFLOWS].replace_handler("reveal_keys", stand_in)
     return calls
 
 
@@ -57,7 +58,7 @@ async def _client(runner_base: tuple[Any, str], connector: FakeConnector, sessio
     runner, base = runner_base
     client = BotClient(base, connector, session)
     client.headers = {"Authorization": "Bearer " + identity.mint(connector.url)}
-    client.app = runner.app  # type: ignore[attr-defined]
+    client.app = runner.app
     return client
 
 
@@ -67,8 +68,8 @@ async def sso_bot(connector: FakeConnector, identity: FakeIdentity, data_dir: Pa
                                                                          GRAPH_ENABLED="false")))
     async with ClientSession() as session:
         client = await _client(started, connector, session, identity)
-        client.clock = Clock()  # type: ignore[attr-defined]
-        started[0].app[keys.BOT].extras["sso_gate"].clock = client.clock  # type: ignore[attr-defined]
+        client.clock = Clock()
+        started[0].app[keys.BOT].sso_gate.clock = client.clock
         yield client
     await started[0].cleanup()
 
@@ -108,10 +109,10 @@ async def test_reveal_waits_for_sign_in_then_runs_once(sso_bot: BotClient, ident
 async def test_a_sign_in_goes_stale_after_ten_minutes(sso_bot: BotClient, revealed: list[str]) -> None:
     await sso_bot.execute(ALEX, "reveal_keys")
     assert (await _exchange(sso_bot, ALEX, "sso-alex"))[0] == 200
-    sso_bot.clock.now += timedelta(minutes=9)  # type: ignore[attr-defined]
+    sso_bot.clock.now += timedelta(minutes=9)
     await sso_bot.execute(ALEX, "reveal_keys")
     assert len(revealed) == 2
-    sso_bot.clock.now += timedelta(minutes=2)  # type: ignore[attr-defined]
+    sso_bot.clock.now += timedelta(minutes=2)
     _, _, sent = await sso_bot.execute(ALEX, "reveal_keys")
     assert len(revealed) == 2 and _oauth_cards(sent)
 
@@ -160,7 +161,7 @@ async def test_submits_and_set_roles_are_gated_too(sso_bot: BotClient, revealed:
         changed.append(str(data.get("person_id")))
         return ActionResult(None, ("ROLES-CHANGED",))
 
-    monkeypatch.setitem(ACTIONS, "set_roles", set_roles_stand_in)
+    sso_bot.app[keys.WORKFLOWS].replace_handler("set_roles", set_roles_stand_in)
     sent = await sso_bot.submit(ALEX, {"action": "set_roles", "person_id": LEE["aadObjectId"]})
     assert _oauth_cards(sent) and changed == []
     assert (await _exchange(sso_bot, ALEX, "sso-alex", ident="x9"))[0] == 200

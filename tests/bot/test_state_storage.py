@@ -19,7 +19,7 @@ class Note(StoreItem):
 
 
 @pytest.fixture(params=["memory", "tinydb"])
-async def storage(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+async def storage(request: pytest.FixtureRequest, tmp_path: Path):
     if request.param == "memory":
         yield MemoryStorage()
     else:
@@ -28,7 +28,7 @@ async def storage(request: pytest.FixtureRequest, tmp_path: Path):  # type: igno
         await store.close()
 
 
-async def test_write_read_delete_round_trip(storage) -> None:  # type: ignore[no-untyped-def]
+async def test_write_read_delete_round_trip(storage) -> None:
     await storage.write({"a": {"count": 1}, "b": Note("hello")})
     got = await storage.read(["a", "b", "missing"])
     assert got["a"]["count"] == 1 and got["b"].text == "hello" and "missing" not in got
@@ -42,7 +42,7 @@ async def test_stale_etag_is_refused(tmp_path: Path) -> None:
     await store.close()
 
 
-async def _stale_etag_is_refused(store) -> None:  # type: ignore[no-untyped-def]
+async def _stale_etag_is_refused(store) -> None:
     storage = TinyDBStateStorage(store)
     await storage.write({"k": {"n": 1}})
     first = (await storage.read(["k"]))["k"]

@@ -64,7 +64,7 @@ async def test_my_benefits_shows_the_expiry_of_an_active_benefit(bot: BotClient)
     card = cards_in(await bot.say(LEE, "my benefits"))[0]
     text_ = all_text(card)
     assert "No expiry date yet" not in text_ and "Active" in text_
-    expires = bot.service.repo.package("pkg-gold-cloud").expires_on  # type: ignore[union-attr]
+    expires = bot.service.repo.package("pkg-gold-cloud").expires_on
     assert f"{expires:%b} {expires.day}, {expires.year}" in text_
     assert "You hold 1 benefit." in text_ and "benefit(s)" not in text_  # a proper plural
 
@@ -72,7 +72,7 @@ async def test_my_benefits_shows_the_expiry_of_an_active_benefit(bot: BotClient)
 async def test_the_go_to_market_row_counts_offers_by_status(bot: BotClient) -> None:
     repo = bot.service.repo
     gold = repo.benefit("gtm-gold-core")
-    await bot.service.store.apply([repo.put_benefit(replace(gold, status=Status.ACTIVE,  # type: ignore[arg-type]
+    await bot.service.store.apply([repo.put_benefit(replace(gold, status=Status.ACTIVE,
                                                             activated_on=bot.service.today()))])
     bot.locale = "zh-CN"
     card = cards_in(await bot.say(ALEX, "权益概览"))[0]
@@ -156,15 +156,15 @@ async def test_dates_and_times_are_in_the_persons_time_zone(bot: BotClient) -> N
     shown = {f"{t:%b} {t.day}, {t.year}, {t.hour % 12 or 12}:{t:%M} {'AM' if t.hour < 12 else 'PM'}"
              for t in (before.astimezone(ZoneInfo(zone)), after.astimezone(ZoneInfo(zone)))}
     assert any(s in recorded for s in shown), (recorded, shown)
-    assert bot.service.repo.person(ALEX_ID).timezone == zone  # type: ignore[union-attr]
+    assert bot.service.repo.person(ALEX_ID).timezone == zone
 
 
 async def test_an_unknown_time_zone_is_ignored(bot: BotClient) -> None:
     entities = [{"type": "clientInfo", "timezone": "Mars/Olympus_Mons"}]
     await bot.say(ALEX, "help", entities=entities, localTimezone="../../etc/passwd")
-    assert bot.service.repo.person(ALEX_ID).timezone == ""  # type: ignore[union-attr]
+    assert bot.service.repo.person(ALEX_ID).timezone == ""
     await bot.say(ALEX, "help", localTimezone="Asia/Shanghai")
-    assert bot.service.repo.person(ALEX_ID).timezone == "Asia/Shanghai"  # type: ignore[union-attr]
+    assert bot.service.repo.person(ALEX_ID).timezone == "Asia/Shanghai"
 
 
 # --- the inventory's per-locale wording ---------------------------------------------------------------

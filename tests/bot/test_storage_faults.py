@@ -55,7 +55,7 @@ async def test_demo_data_is_never_seeded_over_a_store_that_lost_its_newest_snaps
     await runner.cleanup()
     store = open_store(data_dir / "benefits.json", INDEXES)
     repo = Repository(store)
-    assert repo.organization().name == "Fabrikam"  # type: ignore[union-attr]
+    assert repo.organization().name == "Fabrikam"
     assert {p.email for p in repo.people()} == {f"person{n}@fabrikam.com" for n in range(6)}
     await store.close()
 
@@ -77,7 +77,7 @@ async def test_the_bot_refuses_to_start_on_a_deleted_journal_and_repair_accepts_
     data_dir = tmp_path / "data"
     await real_organization(data_dir)
     store = open_store(data_dir / "benefits.json", INDEXES)
-    await store.apply([Repository.put_organization(Repository(store).organization().__class__(  # type: ignore[union-attr]
+    await store.apply([Repository.put_organization(Repository(store).organization().__class__(
         id="default", name="Fabrikam Ltd", account_email="pc@fabrikam.com"))])
     await store.close()
     newest = sorted(data_dir.glob("benefits.g*.journal"))[-1]
@@ -93,7 +93,7 @@ async def test_the_bot_refuses_to_start_on_a_deleted_journal_and_repair_accepts_
     result = run(data_dir, "repair", "--accept-loss")
     assert result.returncode == 0, result.stderr
     store = open_store(data_dir / "benefits.json", INDEXES)
-    assert Repository(store).organization().name == "Fabrikam"  # type: ignore[union-attr]  # the snapshot's
+    assert Repository(store).organization().name == "Fabrikam"  # the snapshot's
     await store.close()
 
 

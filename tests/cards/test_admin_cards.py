@@ -13,8 +13,7 @@ from cards.assistance import assistance_form
 from cards.benefit_list import PAGE_SIZE, ListView, list_card
 from cards.keys import keys_card
 from cards.overview import overview_card
-from dialogs import load_actions
-from dialogs.actions import ACTIONS
+from dialogs.registry import Workflows
 from domain.models import (
     Assignment,
     Benefit,
@@ -32,7 +31,7 @@ from services.benefits import CategorySummary
 from services.i18n import LOCALES, Translator
 from tests._common.card_validation import assert_valid_cards
 
-load_actions()
+VERBS = frozenset(Workflows.load())
 TODAY = date(2026, 11, 22)
 ALEX = Person("alex", "Alex Wilber", "alexw@contoso.com", frozenset({Role.GLOBAL_ADMIN}))
 LEE = Person("lee", "Lee Gu", "leeg@contoso.com")
@@ -67,7 +66,7 @@ def check(card: dict[str, Any]) -> None:
     assert not [i for i, c in ids.items() if c > 1]
     for node in walk(card):
         if node.get("type") == "Action.Execute":
-            assert node["verb"] in ACTIONS, node["verb"]
+            assert node["verb"] in VERBS, node["verb"]
             assert node["fallback"]["type"] == "Action.Submit"
         if node.get("type", "").startswith("Action."):
             assert node.get("style") not in ("positive", "destructive")
@@ -164,9 +163,9 @@ def test_many_benefits_are_paginated_under_80_kb() -> None:
 def test_overview_and_keys_and_assistance_cards_are_valid() -> None:
     t = Translator("zh-TW")
     summaries = [SUMMARY(c) for c in Category]
-    card = overview_card(summaries, [PACKAGE], t, set(ACTIONS))
+    card = overview_card(summaries, [PACKAGE], t, set(VERBS))
     check(card)
-    assert "list_go_to_market" not in json.dumps(card) or "list_go_to_market" in ACTIONS
+    assert "list_go_to_market" not in json.dumps(card) or "list_go_to_market" in VERBS
     assert "2026年11月10日" in json.dumps(card, ensure_ascii=False)
     software = benefits()[Category.SOFTWARE][0][0]
     keys = keys_card(software, [KEYS[0]], "English", "64-bit", ALEX, datetime(2026, 11, 22, tzinfo=UTC), t)
@@ -200,7 +199,7 @@ def test_cards_pass_the_official_1_5_schema_and_parser() -> None:
         t = Translator(locale)
         cards += [list_card(view(c, rows), t) for c, rows in benefits().items()]
         cards += [list_card(view(Category.VISUAL_STUDIO, [(vs_open, [])]), t),
-                  overview_card([SUMMARY(c) for c in Category], [PACKAGE], t, set(ACTIONS)),
+                  overview_card([SUMMARY(c) for c in Category], [PACKAGE], t, set(VERBS)),
                   keys_card(benefits()[Category.SOFTWARE][0][0], [KEYS[0]], "English", "64-bit", ALEX,
                             datetime(2026, 11, 22, tzinfo=UTC), t),
                   assistance_form(benefits()[Category.TECHNICAL][1][0], t, "n")]

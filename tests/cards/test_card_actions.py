@@ -8,7 +8,7 @@ or asks first. For every card:
 - no two buttons shown together have the same accessible name (title, else tooltip), so a screen reader
   tells them apart;
 - there is a way back to the menu;
-- it offers only what the viewer may do (``dialogs.actions.may``).
+- it offers only what the viewer may do (``dialogs.registry.Workflows.may``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from dialogs.actions import inputs_read, may
+from dialogs.registry import Workflows
 from tests._common.card_rules import (
     SENDING,
     all_inputs,
@@ -29,6 +29,7 @@ from tests._common.card_rules import (
 )
 from tests._common.harness import ALEX, ISAIAH, LEE, MEGAN, BotClient, cards_in
 
+WORKFLOWS = Workflows.load()
 ROLES = {"global admin": ALEX, "MPN partner admin": MEGAN, "user admin": ISAIAH, "employee": LEE}
 #: Buttons that change something with the data they carry alone; the walk does not press them.
 CHANGES = {"activate_offer", "set_language", "mark_activated", "decide_request"}
@@ -88,7 +89,7 @@ def test_each_button_sends_exactly_the_inputs_its_action_reads(
             present = set(all_inputs(card))
             for action, scope in associated_inputs(card):
                 verb, data = verb_and_data(action)
-                reads = inputs_read(verb, data)
+                reads = WORKFLOWS.inputs_read(verb, data)
                 validated = set(scope)
                 checked += 1
                 if validated - reads:
@@ -127,6 +128,6 @@ def test_cards_offer_only_what_the_viewer_may_do(bot: BotClient,
             for current, _ in cards_within(card):
                 for action in _all_sending(current):
                     verb, _ = verb_and_data(action)
-                    if not may(person, verb):
+                    if not WORKFLOWS.may(person, verb):
                         problems.append(f"{role} {how}: {action.get('title')!r} ({verb}) would be refused")
     assert not problems, "\n".join(problems)

@@ -1,11 +1,19 @@
-"""Text commands: the phrase table lookup answers exactly what a scan of every phrase answers."""
+"""Text commands: the phrase table lookup answers exactly what a scan of every phrase answers; the
+table is built from the phrases each workflow declares."""
 
 from __future__ import annotations
 
 import pytest
 
 from dialogs import commands
-from dialogs.commands import COMMANDS, Command, normalize, parse_command
+from dialogs.actions import ActionResult, Phrases, Workflow
+from dialogs.commands import Command, PhraseTable, normalize
+from dialogs.registry import Workflows
+
+WORKFLOWS = Workflows.load()
+TABLE = WORKFLOWS.commands
+COMMANDS = TABLE.commands
+parse_command = TABLE.parse
 
 
 def _scan(text: str) -> Command | None:
@@ -35,11 +43,26 @@ def test_parse_command_matches_the_phrase_scan(text: str) -> None:
     assert parse_command(text) == _scan(text)
 
 
-def test_a_phrase_added_to_the_table_is_recognized(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(commands.COMMANDS, "help", (*COMMANDS["help"], "what can you do"))
-    assert parse_command("What can you do") == Command("help", "")
-    monkeypatch.undo()
-    assert parse_command("what can you do") is None
+async def _nothing(turn: object, data: object) -> ActionResult:
+    return ActionResult()
+
+
+def test_a_declared_workflow_is_recognized_in_each_language() -> None:
+    workflows = Workflows.load()
+    assert workflows.commands.parse("what can you do") is None
+    workflows.add(Workflow("capabilities", _nothing, phrases=Phrases(
+        en_US=("what can you do",), zh_CN=("你能做什么",), zh_TW=("你能做什麼",))))
+    assert workflows.commands.parse("What can you do") == Command("capabilities", "")
+    assert workflows.commands.parse("你能做什么？") == Command("capabilities", "")
+    assert workflows.commands.parse("你能做什麼") == Command("capabilities", "")
+    assert WORKFLOWS.commands.parse("what can you do") is None  # another app's workflows are its own
+
+
+def test_a_phrase_two_verbs_declare_is_refused() -> None:
+    with pytest.raises(ValueError, match="'help'"):
+        PhraseTable({"help": ("help",), "other": ("help",)})
+    with pytest.raises(ValueError, match="declared twice"):
+        Workflows.load().add(Workflow("help", _nothing))
 
 
 def _cpu(fn: object, text: str) -> float:
@@ -49,13 +72,13 @@ def _cpu(fn: object, text: str) -> float:
     best = float("inf")
     for _ in range(3):
         start = time.process_time()
-        fn(text)  # type: ignore[operator]
+        fn(text)
         best = min(best, time.process_time() - start)
     return max(best, 1e-4)
 
 
 @pytest.mark.parametrize("unit", ["<at>", "<at>x</at> ", "a ", "help a ", "权 "])
-@pytest.mark.parametrize("fn", [parse_command, commands.suggest], ids=["parse_command", "suggest"])
+@pytest.mark.parametrize("fn", [parse_command, TABLE.suggest], ids=["parse_command", "suggest"])
 def test_parsing_grows_linearly_with_the_message(fn: object, unit: str) -> None:
     """Size scaling, not speed: 8x the text must cost far less than the 64x of a quadratic parse."""
     small, large = unit * (4000 // len(unit)), unit * (32000 // len(unit))

@@ -26,7 +26,7 @@ USER_ADMIN = Person("u", "Isaiah", "isaiah@contoso.com", frozenset({Role.USER_AD
 EMPLOYEE = Person("e", "Lee", "lee@contoso.com")
 
 
-def code_of(fn, *args) -> str:  # type: ignore[no-untyped-def]
+def code_of(fn, *args) -> str:
     with pytest.raises(RuleViolation) as info:
         fn(*args)
     return info.value.code

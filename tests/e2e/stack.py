@@ -16,13 +16,14 @@ import hashlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests._common.loopback import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAYGROUND_BIN = ROOT / "node_modules" / ".bin" / "agentsplayground"
@@ -32,12 +33,6 @@ _LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 class StackError(RuntimeError):
     """The bot or the Playground did not start; the message carries the reason and the log."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _get(url: str) -> str | None:

@@ -18,7 +18,7 @@ from tests.e2e.stack import ROOT, _get, free_port
 pytestmark = pytest.mark.e2e
 
 
-def _until(predicate, seconds: float) -> bool:  # type: ignore[no-untyped-def]
+def _until(predicate, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if predicate():

@@ -73,7 +73,7 @@ async def test_nothing_follows_when_the_chats_went_back_to_the_one_being_written
         assert first is not None and await asyncio.to_thread(entered.wait, 10)
         back = [book.remember("alex", ref("a:2")), book.remember("alex", ref("a:1"))]
         release.set()
-        await asyncio.gather(first, *back)  # type: ignore[arg-type]
+        await asyncio.gather(first, *back)
     assert store.stats.batches == 1
     assert book.remember("alex", ref("a:1")) is None  # known: no write at all
 
@@ -96,15 +96,15 @@ async def test_a_cancelled_waiter_cancels_neither_the_write_nor_the_others(store
 async def test_people_are_written_independently(store: Any) -> None:
     book = ConversationBook(store)
     writes = [book.remember(p, ref(f"a:{p}")) for p in ("alex", "megan", "lee")]
-    await asyncio.gather(*writes)  # type: ignore[arg-type]
-    assert {p: book.reference(p)["conversation"]["id"] for p in ("alex", "megan", "lee")} == {  # type: ignore[index]
+    await asyncio.gather(*writes)
+    assert {p: book.reference(p)["conversation"]["id"] for p in ("alex", "megan", "lee")} == {
         "alex": "a:alex", "megan": "a:megan", "lee": "a:lee"}
 
 
 async def test_a_store_that_refuses_writes_fails_the_waiters_and_leaves_the_stored_reference(
         store: Any) -> None:
     book = ConversationBook(store)
-    await book.remember("alex", ref("a:1"))  # type: ignore[misc]
+    await book.remember("alex", ref("a:1"))
 
     def broken() -> None:
         raise OSError(5, "Input/output error")
@@ -138,7 +138,7 @@ async def test_only_what_a_proactive_message_needs_is_stored(store: Any) -> None
     incoming["user"] = {"id": "29:alex", "name": "A" * 5000, "properties": deep(600), "role": "user"}
     incoming["conversation"]["tenantId"] = "t1"
     incoming["activityId"] = "x" * 100_000
-    await book.remember("alex", incoming)  # type: ignore[misc]
+    await book.remember("alex", incoming)
     stored = store.get(CONVERSATIONS, "alex")["reference"]
     assert stored == {"conversation": {"id": "a:1", "conversationType": "personal", "tenantId": "t1"},
                       "serviceUrl": "http://127.0.0.1:1/", "user": {"id": "29:alex", "name": "A" * 256,

@@ -40,9 +40,9 @@ def test_every_cached_model_is_immutable_all_the_way_down(service: BenefitsServi
     assert {type(o).__name__ for o in objects} >= {"Organization", "Person", "BenefitPackage", "Benefit"}
     for obj in objects:
         hash(obj)  # raises TypeError if any field (at any depth) is a dict, a list or a set
-        assert dataclasses.fields(obj)  # type: ignore[arg-type]
+        assert dataclasses.fields(obj)
         with pytest.raises(dataclasses.FrozenInstanceError):
-            obj.id = "x"  # type: ignore[attr-defined]
+            obj.id = "x"
 
 
 def test_reads_share_one_object_per_document_version(service: BenefitsService) -> None:
@@ -62,8 +62,8 @@ async def test_a_person_is_never_stale_after_an_update(service: BenefitsService)
     updated = await service.set_roles(admin, person.id, frozenset({Role.USER_ADMIN}))
     assert repo.person(person.id) == updated
     await service.store.apply([repo.put_person(dataclasses.replace(updated, name="Renamed"))])
-    assert repo.person(person.id).name == "Renamed"  # type: ignore[union-attr]
-    assert repo.person_by_email(person.email).roles == frozenset({Role.USER_ADMIN})  # type: ignore[union-attr]
+    assert repo.person(person.id).name == "Renamed"
+    assert repo.person_by_email(person.email).roles == frozenset({Role.USER_ADMIN})
     assert any(p.name == "Renamed" for p in repo.people())
 
 
@@ -86,7 +86,7 @@ async def test_assignments_and_the_overview_follow_writes(service: BenefitsServi
     assert after[Category.VISUAL_STUDIO].seats_available == max(0, before[Category.VISUAL_STUDIO].seats_available - 1)
     removed = await service.remove_assignment(admin, assignment.id)
     assert repo.assignment(assignment.id) == removed
-    assert not repo.assignment(assignment.id).is_current  # type: ignore[union-attr]
+    assert not repo.assignment(assignment.id).is_current
     # the seats are back; the benefit itself stays activated once a seat was used
     assert {row.category: (row.units, row.seats, row.seats_assigned) for row in service.overview(admin)} == {
         c: (row.units, row.seats, row.seats_assigned) for c, row in before.items()}
@@ -95,5 +95,5 @@ async def test_assignments_and_the_overview_follow_writes(service: BenefitsServi
 def test_a_shared_person_cannot_be_changed_by_a_caller(service: BenefitsService) -> None:
     person: Person = service.repo.people()[0]
     with pytest.raises(AttributeError):
-        person.roles.add(Role.GLOBAL_ADMIN)  # type: ignore[attr-defined]  # a frozenset
+        person.roles.add(Role.GLOBAL_ADMIN)  # a frozenset
     assert service.repo.person(person.id) == person

@@ -165,7 +165,7 @@ async def test_conversation_limit_defers_one_chat_without_blocking_others() -> N
     assert [k for k, _ in sender.sent].index("a:p2") < 8  # the other chat did not wait behind it
 
 
-async def test_restart_mid_fan_out_resumes_and_nobody_is_told_twice(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_restart_mid_fan_out_resumes_and_nobody_is_told_twice(tmp_path) -> None:
     path = tmp_path / "benefits.json"
     clock = ManualClock()
     store = SimpleStore(path, INDEXES)

@@ -132,3 +132,52 @@ async def test_the_reminder_scan_is_claimed_by_one_instance_per_interval(instanc
     from services.storage.backup import export_data
 
     assert plan_restore({}, export_data(instances[0])).after == {"ticks": 1}  # a backup of it restores
+
+
+async def test_a_claim_skips_a_notification_being_claimed_elsewhere_and_leaves_the_change_sequence_alone(
+        instances: list[PostgresStore], pg_cluster: PgCluster) -> None:
+    import psycopg
+
+    clock = ManualClock()
+    outbox = Outbox(instances[0], clock)
+    await outbox.enqueue(notes(2))
+    busy, free = (note.id for note in notes(2))
+    namespace = instances[0].namespace
+    head = f"SELECT seq FROM {namespace}.store_head"
+    before = pg_cluster.psql(head)
+    async with await psycopg.AsyncConnection.connect(pg_cluster.dsn()) as other, other.transaction():
+        # another instance in the middle of claiming ``busy``: its row is locked
+        await other.execute(f"SELECT 1 FROM {namespace}.store_documents WHERE tbl = 'outbox' AND id = %s FOR UPDATE",
+                            (busy,))
+        assert await asyncio.wait_for(outbox.claim(busy, "me", 60), 5) is None  # skipped, not waited for
+        claimed = await asyncio.wait_for(outbox.claim(free, "me", 60), 5)
+        assert claimed is not None and claimed["owner"] == "me"
+    assert pg_cluster.psql(head) == before  # claims take no number of the change sequence (nor its lock)
+    assert pg_cluster.psql(f"SELECT owner FROM {namespace}.store_claims WHERE id = '{free}'") == "me"
+    assert (await outbox.claim(busy, "me", 60)) is not None  # free again once the other is done
+    assert await Outbox(instances[1], clock).claim(free, "you", 60) is None  # held, though not in the document
+    await outbox.record({free: {"state": DELIVERED}})
+    assert await Outbox(instances[1], clock).claim(free, "you", 60) is None  # the outcome settles it
+
+
+def test_each_instance_keeps_to_its_share_of_a_chats_limits_too() -> None:
+    from services.notifications import RateLimiter
+
+    now = [0.0]
+    instances = [3]
+    limiter = RateLimiter(per_app_rps=50, clock=lambda: now[0], share=lambda: instances[0])
+
+    def burst() -> int:
+        sent = 0
+        while limiter.conversation_wait("a:lee") == 0 and sent < 100:
+            limiter.record_conversation("a:lee")
+            sent += 1
+        return sent
+
+    assert burst() == 2  # 7 a second for the chat, three instances: two each (never past 7 together)
+    instances[0] = 1
+    now[0] += 2.0  # the windows have passed
+    assert burst() == 7  # alone again: the whole limit
+    instances[0] = 10
+    now[0] += 60.0
+    assert burst() == 1 and limiter.conversation_wait("a:lee") > 1.0  # under one a second: a wider window

@@ -32,7 +32,7 @@ async def service(tmp_path: Path) -> AsyncIterator[BenefitsService]:
 def _fresh(service: BenefitsService, admin: object) -> list[object]:
     """What the overview computes with no memo."""
     service._overview_memo = None
-    return service.overview(admin)  # type: ignore[arg-type]
+    return service.overview(admin)
 
 
 async def test_table_version_changes_on_every_write_and_only_its_table(service: BenefitsService) -> None:

@@ -57,7 +57,7 @@ async def turns(adapter: BenefitsAdapter, header: str, *activities: Activity) ->
 
 async def test_a_valid_token_is_validated_once() -> None:
     auth = StubAuthentication()
-    adapter = BenefitsAdapter(auth)  # type: ignore[arg-type]
+    adapter = BenefitsAdapter(auth)
     seen = await turns(adapter, "Bearer good-1", activity(), activity(), activity())
     assert auth.calls == 1 and len(seen) == 3
     seen[0].claims["mutated"] = True  # one turn's claims never leak into another's
@@ -67,7 +67,7 @@ async def test_a_valid_token_is_validated_once() -> None:
 
 async def test_failures_are_never_cached() -> None:
     auth = StubAuthentication()
-    adapter = BenefitsAdapter(auth)  # type: ignore[arg-type]
+    adapter = BenefitsAdapter(auth)
     for _ in range(3):
         with pytest.raises(PermissionError):
             await turns(adapter, "Bearer forged", activity())
@@ -76,7 +76,7 @@ async def test_failures_are_never_cached() -> None:
 
 async def test_another_endpoint_or_tenant_validates_again() -> None:
     auth = StubAuthentication()
-    adapter = BenefitsAdapter(auth)  # type: ignore[arg-type]
+    adapter = BenefitsAdapter(auth)
     await turns(adapter, "Bearer good-1", activity(), activity(service_url="http://127.0.0.1:10/"),
                 activity(tenant="t2"))
     assert auth.calls == 3
@@ -85,7 +85,7 @@ async def test_another_endpoint_or_tenant_validates_again() -> None:
 
 async def test_expired_tokens_are_validated_again() -> None:
     auth = StubAuthentication(exp=time.time() - 1)  # accepted by the (stub) validator, e.g. within clock skew
-    adapter = BenefitsAdapter(auth)  # type: ignore[arg-type]
+    adapter = BenefitsAdapter(auth)
     await turns(adapter, "Bearer good-1", activity(), activity())
     assert auth.calls == 2
     await adapter.connectors.close()

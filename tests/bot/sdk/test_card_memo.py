@@ -5,32 +5,18 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from bot.sdk.card_memo import CardMemo
 from cards.overview import overview_card
-from dialogs.actions import ACTIONS
-from services.benefits import BenefitsService
+from dialogs.registry import Workflows
 from services.i18n import Translator, load_catalogs
-from tests._common.harness import ALEX, LEE, BotClient, all_text, cards_in
+from tests._common.harness import ALEX, LEE, App, all_text, cards_in
 
 ALEX_ID = ALEX["aadObjectId"]
 LEE_ID = LEE["aadObjectId"]
-
-
-@dataclass
-class App:
-    client: BotClient
-    service: BenefitsService
-
-
-@pytest.fixture
-def app(bot: BotClient) -> App:
-    """The shared ``bot`` fixture (real app over HTTP), with its service at hand."""
-    return App(bot, bot.service)
 
 
 def _row(card: dict[str, Any], category: str) -> str:
@@ -42,7 +28,7 @@ async def test_overview_card_follows_every_change(app: App) -> None:
     again = cards_in(await app.client.say(ALEX, "overview"))[0]
     assert again == first
     assert "0 assigned" in _row(first, "visual_studio")
-    await app.service.assign(app.service.repo.person(ALEX_ID), "vs-enterprise", LEE_ID)  # type: ignore[arg-type]
+    await app.service.assign(app.service.repo.person(ALEX_ID), "vs-enterprise", LEE_ID)
     after = cards_in(await app.client.say(ALEX, "overview"))[0]
     assert "1 assigned" in _row(after, "visual_studio")
     chinese = cards_in(await app.client.say(ALEX, "overview", locale="zh-CN"))[0]
@@ -51,18 +37,20 @@ async def test_overview_card_follows_every_change(app: App) -> None:
     assert "Benefits overview" in all_text(after) and "Benefits overview" not in all_text(chinese)
 
 
+VERBS = frozenset(Workflows.load())
+
 async def test_memoized_card_is_the_fresh_card(app: App) -> None:
     service = app.service
     admin = service.repo.person(ALEX_ID)
     assert admin is not None
     for locale in ("en-US", "zh-CN", "zh-TW"):
         t = Translator(locale)
-        fresh = overview_card(service.overview(admin), service.repo.packages(), t, set(ACTIONS))
+        fresh = overview_card(service.overview(admin), service.repo.packages(), t, set(VERBS))
         memo = CardMemo()
-        key = (tuple(service.overview(admin)), tuple(service.repo.packages()), frozenset(ACTIONS))
+        key = (tuple(service.overview(admin)), tuple(service.repo.packages()), frozenset(VERBS))
 
         def build(t: Translator = t) -> dict[str, Any]:
-            return overview_card(service.overview(admin), service.repo.packages(), t, set(ACTIONS))
+            return overview_card(service.overview(admin), service.repo.packages(), t, set(VERBS))
 
         assert memo.get(t, key, build) == fresh
         assert json.dumps(memo.get(t, key, build)) == json.dumps(fresh)

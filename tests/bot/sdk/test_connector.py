@@ -289,7 +289,7 @@ async def test_turns_through_the_app_reuse_one_connection(fake: RecordingConnect
     runner, base = await start_bot(bot_settings(data_dir))
     try:
         async with ClientSession() as session:
-            client = BotClient(base, fake, session)  # type: ignore[arg-type]
+            client = BotClient(base, fake, session)
             for who in (ALEX, LEE) * 5:
                 status, _ = await client.post(client.activity(who, text="help"))
                 assert status in (200, 201)

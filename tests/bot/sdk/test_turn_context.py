@@ -98,7 +98,7 @@ def _incoming() -> Activity:
 async def test_sending_does_not_change_the_callers_activity() -> None:
     sent: list[Activity] = []
     adapter = _recording_adapter(sent.extend)
-    context = adapter._create_turn_context(_incoming(), None, "scope", None, None, None, None)  # type: ignore[arg-type]
+    context = adapter._create_turn_context(_incoming(), None, "scope", None, None, None, None)
     assert isinstance(context, FastCopyTurnContext)
     card = _card()
     outgoing = MessageFactory.attachment(CardFactory.adaptive_card(card))
@@ -116,7 +116,7 @@ async def test_send_fresh_sends_what_send_activity_sends_and_leaves_the_activity
     sent: list[Activity] = []
     adapter = _recording_adapter(sent.extend)
     incoming = _incoming()
-    context = adapter._create_turn_context(incoming, None, "scope", None, None, None, None)  # type: ignore[arg-type]
+    context = adapter._create_turn_context(incoming, None, "scope", None, None, None, None)
     copied = MessageFactory.attachment(CardFactory.adaptive_card(_card()))
     fresh = MessageFactory.attachment(CardFactory.adaptive_card(_card()))
     fresh.id = "mine"

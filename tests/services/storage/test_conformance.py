@@ -243,7 +243,7 @@ class TestConformance:
 
     async def test_bad_documents_rejected(self, store: DocumentStore) -> None:
         bad_batches: list[Callable[[], Any]] = [
-            lambda: [Put("people", "p1", ["not", "a", "mapping"])],  # type: ignore[arg-type]
+            lambda: [Put("people", "p1", ["not", "a", "mapping"])],
             lambda: [Put("people", "p1", {"x": float("nan")})],
             lambda: [Put("people", "p1", {"id": "p2"})],
             lambda: ["not an op"],

@@ -72,7 +72,7 @@ class TestMissingOrEmptyGenerations:
         assert contents(store) == expected  # snapshot 2 + journals 2 and 3
         health = store.health()
         assert health.ready and len(health.quarantined) == 1 and snapshot_file(path, 3).name in health.quarantined[0]
-        assert any(getattr(r, "event", "") == "storage.quarantine" and "empty" in r.reason  # type: ignore[attr-defined]
+        assert any(getattr(r, "event", "") == "storage.quarantine" and "empty" in r.reason
                    for r in caplog.records)
         await store.close()
 
@@ -175,8 +175,8 @@ class TestFlippedByte:
         assert contents(store) == model_of(*batches[:49], *batches[50:])
         skipped = [r for r in caplog.records if getattr(r, "event", "") == "storage.records_skipped"]
         assert len(skipped) == 1
-        assert skipped[0].skipped == f"bytes {start}-{start + length} (1 record after record 49)"  # type: ignore[attr-defined]
-        assert skipped[0].recovered_records == 499  # type: ignore[attr-defined]
+        assert skipped[0].skipped == f"bytes {start}-{start + length} (1 record after record 49)"
+        assert skipped[0].recovered_records == 499
         (copy,) = store.health().quarantined
         assert Path(copy).read_bytes() == bytes(data)  # the damaged bytes are kept
         await store.apply(BATCH_C)

@@ -33,7 +33,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 async def test_decoded_reads_match_plain_reads(store: DocumentStore) -> None:
     await store.apply([Put("people", "a", {"email": "x@c.com", "n": 1}), Put("people", "b", {"email": "x@c.com"}),
                        Put("people", "c", {"email": "y@c.com", "n": 3})])
-    assert store.get_decoded("people", "a", decode) == decode(store.get("people", "a"))  # type: ignore[arg-type]
+    assert store.get_decoded("people", "a", decode) == decode(store.get("people", "a"))
     assert store.get_decoded("people", "zz", decode) is None
     assert store.all_decoded("people", decode) == [decode(d) for d in store.all("people")]
     assert store.find_decoded("people", "email", "x@c.com", decode) == [

@@ -48,7 +48,7 @@ def probe() -> Iterator[FsyncProbe]:
 
 
 @pytest.fixture
-async def store(tmp_path: Path, probe: FsyncProbe):  # type: ignore[no-untyped-def]
+async def store(tmp_path: Path, probe: FsyncProbe):
     s = JournaledTinyStore(tmp_path / "benefits.json", INDEXES, before_fsync=probe)
     yield s
     probe.release.set()

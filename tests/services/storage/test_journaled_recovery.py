@@ -314,8 +314,8 @@ class TestQuarantine:
         assert not broken.exists()
         assert contents(store) == model_of(BATCH_A, BATCH_B)  # snapshot 1 + journals 1 and 2
         errors = [r for r in caplog.records if r.levelno == logging.ERROR]
-        assert errors and errors[0].event == "storage.quarantine"  # type: ignore[attr-defined]
-        assert errors[0].file == str(broken)  # type: ignore[attr-defined]
+        assert errors and errors[0].event == "storage.quarantine"
+        assert errors[0].file == str(broken)
         for record in caplog.records:  # logs never hold document contents (product keys)
             assert SECRET not in record.getMessage() and SECRET not in json.dumps(
                 record.__dict__, default=str

@@ -190,13 +190,14 @@ async def test_a_database_of_an_older_schema_is_upgraded_at_start_and_a_newer_on
     await store.apply([Put("people", "p1", {"n": 1})])
     await store.close()
     # as a bot of schema version 1 left it
-    pg_cluster.psql("DROP TABLE benefits.store_instances; DELETE FROM benefits.store_migrations WHERE version = 2",
+    pg_cluster.psql("DROP TABLE benefits.store_instances; DROP TABLE benefits.store_claims; "
+                    "DROP TABLE benefits.store_data_version; DELETE FROM benefits.store_migrations WHERE version >= 2",
                     dbname)
     store = await PostgresStore.open(config, INDEXES)
     assert not store.created and store.get("people", "p1") == {"id": "p1", "n": 1}
     await store.close()
     assert pg_cluster.psql("SELECT string_agg(version::text, ',' ORDER BY version) FROM benefits.store_migrations",
-                           dbname) == "1,2"
+                           dbname) == "1,2,3,4"
     assert pg_cluster.psql("SELECT count(*) FROM benefits.store_instances", dbname) == "0"
     pg_cluster.psql("INSERT INTO benefits.store_migrations (version, name) VALUES (99, 'from a newer bot')", dbname)
     with pytest.raises(StoreUnavailableError, match="newer than this bot knows"):
@@ -211,13 +212,13 @@ async def test_catch_ups_asked_for_at_once_share_a_read_but_never_one_that_began
     original = b._read_changes
 
     async def held_read(conn: object) -> object:
-        changes = await original(conn)  # type: ignore[arg-type]
+        changes = await original(conn)
         reads.append(1)
         read_done.set()
         await gate.wait()  # the read is done, its answer not yet handed out
         return changes
 
-    b._read_changes = held_read  # type: ignore[method-assign]
+    b._read_changes = held_read
     early = asyncio.create_task(b.refresh())
     await read_done.wait()
     await a.apply([Put("people", "p1", {"n": 1})])  # committed after the running read took its snapshot
@@ -227,3 +228,21 @@ async def test_catch_ups_asked_for_at_once_share_a_read_but_never_one_that_began
     await asyncio.gather(early, *late)
     assert b.get("people", "p1") == {"id": "p1", "n": 1}
     assert len(reads) == 2  # the twenty late ones shared one read
+
+
+async def test_an_import_on_one_instance_keeps_a_change_another_made_meanwhile(open_instance: Opener) -> None:
+    from services.repository import Repository
+
+    a, b = await open_instance(), await open_instance()
+    inventory = parse_inventory(demo_inventory(NOW.date()))
+    await import_inventory(a, inventory)
+    await b.refresh()
+    person = next(p for p in inventory.people if not p.has(Role.GLOBAL_ADMIN))
+    repo = Repository(a)
+    async with a.mutation_lock():  # an admin on instance a makes them a Global admin
+        await a.apply([repo.put_person(dataclasses.replace(repo.person(person.id),
+                                                           roles=person.roles | {Role.GLOBAL_ADMIN}))])
+    assert not Repository(b).person(person.id).has(Role.GLOBAL_ADMIN)  # b has not caught up yet
+    await import_inventory(b, inventory)  # the same inventory again, from instance b
+    await a.refresh()
+    assert Repository(a).person(person.id).has(Role.GLOBAL_ADMIN)  # merged, not overwritten by b's stale view
