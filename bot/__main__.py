@@ -168,6 +168,7 @@ async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     except InventoryError as exc:
         print(f"error: {path}: {exc}; nothing changed", file=sys.stderr)
         return 2
+    del raw  # the file's values, checked and copied into the inventory: not held while it is written
     async with domain_store(settings) as store:
         await import_inventory(store, inventory)
     print(f"imported {len(inventory.packages)} packages, {len(inventory.benefits)} benefits, "

@@ -7,6 +7,7 @@ so that a failed start-up cleans up only what it opened. No module-level singlet
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -25,13 +26,14 @@ from bot.operator import add_routes as add_operator_routes
 from bot.pages import add_routes as add_pages
 from bot.sdk.connector import ConnectorPool
 from bot.sdk.gc_tuning import tune_gc_on_startup
-from bot.settings import DOMAIN_FILE, STATE_FILE, Settings
+from bot.settings import DOMAIN_FILE, STATE_FILE, Settings, number_setting
 from bot.signing_keys import signing_keys_ctx
 from bot.state_storage import TinyDBStateStorage
 from bot.stores import storage_config
 from dialogs.registry import Workflows
 from dialogs.sso import SsoGate
 from domain.models import Role
+from services.audit_archive import ARCHIVE_FOLDER, DEFAULT_RETENTION_DAYS, archive_periodically
 from services.benefits import BenefitsService
 from services.conversations import ConversationBook
 from services.identity import MsalClients, build_directory, build_sso_verifier
@@ -108,11 +110,17 @@ async def _open(app: web.Application, settings: Settings) -> AsyncIterator[None]
                                 settings=settings, directory=directory, user_state=user_state, sso_gate=sso_gate,
                                 workflows=workflows)
     warming = asyncio.create_task(keep_identity_warm(clients, identity_retry_s), name="identity warm-up")
+    archiving = asyncio.create_task(archive_periodically(
+        domain_store, settings.data_dir / ARCHIVE_FOLDER,
+        number_setting(settings.extra, "AUDIT_RETENTION_DAYS", DEFAULT_RETENTION_DAYS)), name="audit archive")
     log.info("bot ready", extra={"settings": settings.safe_summary()})
     try:
         yield
     finally:
         warming.cancel()
+        archiving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await archiving
         await directory.close()
         await connectors.close()
         await domain_store.close()

@@ -12,6 +12,7 @@ and still reads). The en-US text (else the plain one) is the record's own; the o
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal, overload
@@ -150,8 +151,12 @@ def parse_inventory(raw: Any) -> Inventory:
 
 def inventory_ops(store: DocumentStore, inventory: Inventory) -> list[Op]:
     """Upsert everything in the inventory; keep assignments, reveals and state already recorded."""
+    return list(_inventory_ops(store, inventory))
+
+
+def _inventory_ops(store: DocumentStore, inventory: Inventory) -> Iterator[Op]:
     repo = Repository(store)
-    ops: list[Op] = [repo.put_organization(inventory.organization)]
+    yield repo.put_organization(inventory.organization)
     for person in inventory.people:
         existing = repo.person(person.id) or repo.person_by_email(person.email)
         if existing is not None:
@@ -159,12 +164,12 @@ def inventory_ops(store: DocumentStore, inventory: Inventory) -> list[Op]:
                             roles=person.roles | existing.roles, aad_object_id=person.aad_object_id or
                             existing.aad_object_id, teams_id=person.teams_id or existing.teams_id,
                             locale=person.locale or existing.locale, timezone=existing.timezone)
-        ops.append(repo.put_person(person))
+        yield repo.put_person(person)
     for package in inventory.packages:
         existing_pkg = repo.package(package.id)
         if existing_pkg is not None and existing_pkg.status is Status.CANCELLED:
             package = BenefitPackage(**{**package.__dict__, "status": Status.CANCELLED})
-        ops.append(repo.put_package(package))
+        yield repo.put_package(package)
     for benefit in inventory.benefits:
         existing_b = repo.benefit(benefit.id)
         if existing_b is not None:  # activation state lives here, not in the export
@@ -172,17 +177,34 @@ def inventory_ops(store: DocumentStore, inventory: Inventory) -> list[Op]:
                                  "activated_on": existing_b.activated_on or benefit.activated_on,
                                  "expires_on": existing_b.expires_on or benefit.expires_on,
                                  "fully_assigned_on": existing_b.fully_assigned_on})
-        ops.append(repo.put_benefit(benefit))
-    return ops
+        yield repo.put_benefit(benefit)
+
+
+#: Documents written per batch by an import.
+IMPORT_BATCH = 5_000
 
 
 async def import_inventory(store: DocumentStore, inventory: Inventory) -> int:
-    """Upsert the inventory (see :func:`inventory_ops`), decided on the newest state: under the store's
-    mutation lock, so that on a store several instances share no change made meanwhile is overwritten."""
+    """Write an inventory (validated whole already) in batches of ``IMPORT_BATCH`` documents, each decided
+    on the newest state: under the store's mutation lock, so that on a store several instances share no
+    change made meanwhile is overwritten.
+
+    Why batches: one batch for a whole directory holds every document several times over while it is
+    encoded and journaled (an organization of 150,000 people would need several times the memory of
+    the bot that then holds them). An import cut short (a crash) leaves the batches written so far;
+    importing the file again completes it, as an import only ever upserts.
+    """
+    count = 0
     async with store.mutation_lock():
-        ops = inventory_ops(store, inventory)
-        await store.apply(ops)
-    return len(ops)
+        batch: list[Op] = []
+        for op in _inventory_ops(store, inventory):
+            batch.append(op)
+            if len(batch) >= IMPORT_BATCH:
+                await store.apply(batch)
+                count, batch = count + len(batch), []
+        if batch:
+            await store.apply(batch)
+    return count + len(batch)
 
 
 def demo_inventory(today: date) -> dict[str, Any]:

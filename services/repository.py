@@ -17,6 +17,7 @@ import copy
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from domain import names, rules
@@ -67,7 +68,10 @@ INDEXES: dict[str, tuple[str, ...]] = {
 SINGLETON = "default"
 
 #: Orderings of the people table (``DocumentStore.order_by``): everyone by name; everyone under each
-#: word of their name and their email (a search); the Global admins by name.
+#: word of their name and their email (a search); the Global admins by name. Names sort by their folded
+#: text's code points, in every language: Chinese names are in Unicode order, not pinyin (zh-CN) nor
+#: stroke count (zh-TW), as neither the standard library nor the deployment image (no compiled
+#: zh_CN/zh_TW locales for ``locale.strxfrm``) has a Chinese collation.
 BY_NAME = "by_name"
 SEARCH = "search"
 GLOBAL_ADMINS = "global_admins"
@@ -139,6 +143,25 @@ def open_request_key(doc: dict[str, Any]) -> list[str]:
     return []
 
 
+#: The audit trail by time, oldest first: what the retention (``services.audit_archive``) moves out first.
+AUDIT_BY_TIME = "by_time"
+
+
+def audit_time_key(doc: dict[str, Any]) -> str:
+    """When the change was made, as UTC ISO text (which sorts as the times do)."""
+    at = str(doc.get("at") or "")
+    if at.endswith("+00:00"):
+        return at
+    try:
+        return datetime.fromisoformat(at).astimezone(UTC).isoformat()
+    except ValueError:
+        return ""
+
+
+def audit_time_keys(doc: dict[str, Any]) -> list[str]:
+    return [audit_time_key(doc)]
+
+
 def matches(person: Person, query: str) -> bool:
     """Whether a search for ``query`` finds ``person`` (the same test as the directory's index)."""
     prefix = fold(query)
@@ -169,6 +192,7 @@ class Repository:
         store.order_by(PEOPLE, GLOBAL_ADMINS, global_admin_key)
         store.order_by(PEOPLE, LOOK_ALIKES, skeleton_key)
         store.order_by(REQUESTS, OPEN_REQUESTS, open_request_key)
+        store.order_by(AUDIT, AUDIT_BY_TIME, audit_time_keys)
 
     # --- organization and people -------------------------------------------------------------
     def organization(self) -> Organization | None:
@@ -291,7 +315,7 @@ class Repository:
         return sorted(entries, key=lambda e: e.at, reverse=True)
 
     def audit_count(self, subject_id: str) -> int:
-        return len(self.store.find_ids(AUDIT, "subject_id", subject_id))
+        return self.store.count(AUDIT, "subject_id", subject_id)
 
     # --- bot bookkeeping ------------------------------------------------------------------------
     # --- write operations (applied by the caller, atomically, with the rest of its batch) -------

@@ -225,7 +225,7 @@ class Outbox:
 
     def counts(self) -> dict[str, int]:
         """How many notifications are in each state (counted from the index, no document read)."""
-        return {state: len(self.store.find_ids(OUTBOX, "state", state)) for state in STATES}
+        return {state: self.store.count(OUTBOX, "state", state) for state in STATES}
 
     def problems(self, limit: int = 30, offset: int = 0) -> list[Document]:
         """Undeliverable and given-up notifications, newest first (what admins are shown)."""

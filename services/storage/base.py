@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import heapq
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -27,6 +28,10 @@ once under each, so that a search by prefix finds the document by any of them)."
 #: Sorts after every character a key holds: ``prefix + PREFIX_END`` bounds the keys starting with ``prefix``.
 PREFIX_END = "\U0010ffff"
 
+
+
+#: Entries added at once past which :meth:`SortedEntries.update` merges rather than inserts one by one.
+MERGE_FROM = 64
 
 
 class SortedEntries:
@@ -54,12 +59,41 @@ class SortedEntries:
         self.ids.insert(at, doc_id)
 
     def remove(self, key: str, doc_id: str) -> None:
+        at = self._position(key, doc_id)
+        if at is not None:
+            del self.keys[at], self.ids[at]
+
+    def _position(self, key: str, doc_id: str) -> int | None:
         at = bisect.bisect_left(self.keys, key)
         while at < len(self.keys) and self.keys[at] == key:
             if self.ids[at] == doc_id:
-                del self.keys[at], self.ids[at]
-                return
+                return at
             at += 1
+        return None
+
+    def update(self, removed: Sequence[tuple[str, str]], added: Sequence[tuple[str, str]]) -> None:
+        """Remove the ``(key, doc_id)`` entries ``removed``, then add ``added`` (each once).
+
+        Many at once cost what few do: the removed entries are deleted run by run (the oldest
+        thousands of entries are one run: one shift of the lists), and many added ones are merged in
+        one pass, where entry by entry each would shift the whole lists.
+        """
+        positions = sorted(p for p in (self._position(k, i) for k, i in removed) if p is not None)
+        runs: list[list[int]] = []
+        for at in positions:
+            if runs and runs[-1][1] == at:
+                runs[-1][1] = at + 1
+            else:
+                runs.append([at, at + 1])
+        for start, end in reversed(runs):
+            del self.keys[start:end], self.ids[start:end]
+        if len(added) <= MERGE_FROM:
+            for key, doc_id in added:
+                self.add(key, doc_id)
+            return
+        merged = list(heapq.merge(zip(self.keys, self.ids, strict=True), sorted(added)))
+        self.keys = [key for key, _ in merged]
+        self.ids = [doc_id for _, doc_id in merged]
 
     def prefix_range(self, prefix: str) -> tuple[int, int]:
         """Where the entries whose key starts with ``prefix`` lie."""
@@ -178,6 +212,10 @@ class DocumentStore(ABC):
         this); the default goes through :meth:`find`.
         """
         return [doc["id"] for doc in self.find(table, field_name, value)]
+
+    def count(self, table: str, field_name: str, value: Any) -> int:
+        """How many documents :meth:`find_ids` would give (engines with indexes: without listing them)."""
+        return len(self.find_ids(table, field_name, value))
 
     @abstractmethod
     async def apply(self, ops: Sequence[Op]) -> None:

@@ -73,7 +73,7 @@ from services.storage.memory import StoreStats
 from services.storage.recovery import JournalFiles
 from services.storage.snapshot import (
     SnapshotStorage,
-    Tables,
+    TablesView,
 )
 
 #: the engine's public names, wherever they are defined (callers import them from here)
@@ -401,7 +401,7 @@ class JournaledTinyStore(JournalFiles):
         with contextlib.suppress(OSError):  # best effort: the next compaction removes them too
             await asyncio.to_thread(self._remove_generations_below, previous)
 
-    def _write_snapshot(self, gen: int, frozen: Tables) -> int:
+    def _write_snapshot(self, gen: int, frozen: TablesView) -> int:
         path = self._snapshot_path(gen)
         SnapshotStorage(path).write(frozen)
         return path.stat().st_size

@@ -4,28 +4,30 @@ Why its own module: how documents are held, indexed and decoded for readers does
 they reach the disk (``services.storage.journaled``: the journal, recovery and compaction). A store
 built on :class:`MemoryTables` answers every read from memory, never scanning for an indexed field,
 and changes its tables only through :meth:`MemoryTables._apply_in_memory` once a batch is durable.
+
+Each document is held as its compact JSON text, not as the dicts it decodes to: a dict of strings
+costs four to seven times its text (a directory of people, a long audit trail), and every read hands
+out a copy anyway, which decoding the text makes as cheaply as copying the dicts did. The indexes
+and orderings hold what they need of each document, so no lookup decodes more than it returns.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from tinydb import where
-from tinydb.storages import Storage
-
-from services.storage._common import ERR_FIELD_NAME, ID_FIELD, StrIdTinyDB, check_doc_id, check_name, check_table, clone
+from services.storage._common import ERR_FIELD_NAME, ID_FIELD, check_doc_id, check_name, check_table
 from services.storage.base import Decoder, Document, DocumentStore, Ordering, SortedEntries, T
-from services.storage.errors import StoreUnavailableError
-from services.storage.snapshot import Tables
+from services.storage.snapshot import DocumentTexts, Tables, snapshot_documents
 
-ERR_READ_ONLY_VIEW = "the TinyDB view of the journaled store is read-only: write with apply()"
 _MISSING = object()
-#: Writes to one table in one batch past which its orderings are sorted again rather than shifted per write.
-BULK_WRITES = 1_000
+#: A document as it is held: compact JSON (what the journal and the snapshot hold of it too).
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+_decode = json.loads
 
 
 @dataclass
@@ -42,20 +44,6 @@ class StoreStats:
     """Snapshots written by compaction."""
 
 
-class _LiveStorage(Storage):
-    """A read-only TinyDB storage over the engine's in-memory tables (TinyDB scans non-indexed finds)."""
-
-    def __init__(self, tables: Tables) -> None:
-        super().__init__()
-        self._tables = tables
-
-    def read(self) -> Tables:
-        return self._tables
-
-    def write(self, data: Tables) -> None:  # pragma: no cover - the view is never written to
-        raise StoreUnavailableError(ERR_READ_ONLY_VIEW)
-
-
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
@@ -70,6 +58,18 @@ def _index_key(value: Any) -> Any:
     return value
 
 
+#: The ids an index lists under one value, in indexing order: the id itself while there is one (most
+#: values, such as an email, name one document, and a dict per value would cost more than the document).
+Ids = str | dict[str, None]
+
+
+def _ids(entries: dict[Any, Ids], value: Any) -> tuple[str] | dict[str, None] | tuple[()]:
+    ids = entries.get(_index_key(value))
+    if ids is None:
+        return ()
+    return (ids,) if isinstance(ids, str) else ids
+
+
 class MemoryTables(DocumentStore):
     """Every table in memory with an index per declared field, a version per table and a cache of
     decoded documents; the reads of the :class:`DocumentStore` contract. Writing is the subclass's."""
@@ -77,17 +77,18 @@ class MemoryTables(DocumentStore):
     def __init__(self, indexes: Mapping[str, Sequence[str]] | None = None) -> None:
         super().__init__(indexes)
         self.stats = StoreStats()
-        self._tables: Tables = {}
-        self._index: dict[str, dict[str, dict[Any, dict[str, None]]]] = {
+        #: ``{table: {doc_id: the document's JSON text}}``
+        self._tables: dict[str, dict[str, str]] = {}
+        #: ``{table: {field: {value: ids}}}``, see :data:`Ids`
+        self._index: dict[str, dict[str, dict[Any, Ids]]] = {
             t: {f: {} for f in fields} for t, fields in self.indexes.items()
         }
-        self._view = StrIdTinyDB(self._tables, storage=_LiveStorage)
         #: ``{table: {ordering: entries}}``, kept sorted by every write (see order_by)
         self._sorted: dict[str, dict[str, SortedEntries]] = {}
-        #: tables the batch being applied writes in bulk: their orderings are sorted after it
-        self._bulk: frozenset[str] = frozenset()
+        #: while a batch is applied: ``{(table, ordering): {(key, doc_id): +1 added / -1 removed}}``
+        self._moves: dict[tuple[str, str], dict[tuple[str, str], int]] | None = None
         #: ``{table: {decode: {doc_id: (stored doc, decoded object)}}}``: see :meth:`get_decoded`
-        self._decoded: dict[str, dict[Decoder[Any], dict[str, tuple[Document, Any]]]] = {}
+        self._decoded: dict[str, dict[Decoder[Any], dict[str, tuple[str, Any]]]] = {}
         #: ``{table: version}``, bumped from one store-wide counter on every change (see table_version)
         self._versions: dict[str, int] = {}
         self._version_counter = itertools.count(1)
@@ -95,37 +96,65 @@ class MemoryTables(DocumentStore):
     # ------------------------------------------------------------------------------- changes
 
     def _load_tables(self, tables: Tables) -> None:
-        """Adopt the tables of a snapshot into the empty store and build their indexes in bulk."""
-        for name, docs in tables.items():
-            if not docs:
-                continue
-            for doc_id, doc in docs.items():
+        """Adopt decoded tables (a plain TinyDB file) into the empty store."""
+        self._load_documents((name, doc_id, doc, None) for name, docs in tables.items()
+                             for doc_id, doc in docs.items())
+
+    def _load_snapshot(self, path: Path) -> None:
+        """Adopt a snapshot file into the empty store, one document decoded at a time (the decoded
+        snapshot is never held whole).
+
+        Raises:
+            SnapshotCorruptError: the file is not a snapshot (nothing is adopted).
+        """
+        self._load_documents(snapshot_documents(path))
+
+    def _load_documents(self, documents: Iterable[tuple[str, str, Document, str | None]]) -> None:
+        """Adopt ``(table, doc_id, doc, its JSON text or None)`` into the empty store, building the
+        indexes in bulk; nothing is adopted when ``documents`` raises."""
+        tables: dict[str, dict[str, str]] = {}
+        index: dict[str, dict[str, dict[Any, Ids]]] = {
+            t: {f: {} for f in fields} for t, fields in self.indexes.items()}
+        table: str | None = None
+        docs: dict[str, str] = {}
+        fields: list[tuple[str, dict[Any, Ids]]] = []
+        for name, doc_id, doc, text in documents:
+            if name != table:
+                table, docs = name, tables.setdefault(name, {})
+                fields = list(index.get(name, {}).items())
+            if doc.get(ID_FIELD, _MISSING) != doc_id:
                 doc[ID_FIELD] = doc_id
-            self._tables[name] = docs
-            self._versions[name] = next(self._version_counter)
-            for field_name, entries in self._index.get(name, {}).items():
-                for doc_id, doc in docs.items():
-                    value = doc.get(field_name, _MISSING)
-                    if value is _MISSING:
-                        continue
-                    try:
-                        ids = entries.get(value)
-                    except TypeError:  # a list or an object: keyed by its JSON
-                        value = _index_key(value)
-                        ids = entries.get(value)
-                    if ids is None:
-                        ids = entries[value] = {}
+                text = None
+            docs[doc_id] = _encode(doc) if text is None else text
+            for field_name, entries in fields:
+                value = doc.get(field_name, _MISSING)
+                if value is _MISSING:
+                    continue
+                try:
+                    ids = entries.get(value)
+                except TypeError:  # a list or an object: keyed by its JSON
+                    value = _index_key(value)
+                    ids = entries.get(value)
+                if ids is None:
+                    entries[value] = doc_id
+                elif isinstance(ids, str):
+                    entries[value] = {ids: None, doc_id: None}
+                else:
                     ids[doc_id] = None
+        for name, docs in tables.items():
+            if docs:
+                self._tables[name] = docs
+                self._versions[name] = next(self._version_counter)
+        for name, by_field in index.items():
+            self._index[name] = by_field
+        self._sorted.clear()  # sorted again from what was loaded when next asked
 
     def _apply_in_memory(self, ops: list[list[Any]]) -> None:
-        """Apply a durable batch to memory. An ordering is kept sorted write by write (each an insert
-        into a list: a memmove), except for a table the batch writes in bulk (an import): that one's
-        orderings are sorted again once, after the batch, rather than shifted once per document."""
-        counts: dict[str, int] = {}
-        for op in ops:
-            if op[1] in self._sorted:
-                counts[op[1]] = counts.get(op[1], 0) + 1
-        self._bulk = frozenset(table for table, count in counts.items() if count > BULK_WRITES)
+        """Apply a durable batch to memory. The moves within each ordering are gathered over the batch
+        and made once after it (:meth:`SortedEntries.update`): a batch that deletes the oldest
+        thousands of a long ordering shifts it once, and an import merges its documents in at once,
+        rather than shifting the whole list once per document."""
+        self._moves = {}
         try:
             for op in ops:
                 if op[0] == "put":
@@ -133,22 +162,26 @@ class MemoryTables(DocumentStore):
                 else:
                     self._delete(op[1], op[2])
         finally:
-            bulk, self._bulk = self._bulk, frozenset()
-            for table in bulk:
-                for name in list(self._sorted[table]):
-                    self._sort(table, name, self.orderings[table][name])
+            moves, self._moves = self._moves, None
+            for (table, name), delta in moves.items():
+                entries = self._sorted.get(table, {}).get(name)
+                if entries is not None:
+                    entries.update([pair for pair, n in delta.items() if n < 0],
+                                   [pair for pair, n in delta.items() if n > 0])
 
     def _put(self, table: str, doc_id: str, doc: dict[str, Any]) -> None:
         docs = self._tables.get(table)
         if docs is None:
             docs = self._tables[table] = {}
-        old = docs.get(doc_id)
-        docs[doc_id] = doc
+        old_text = docs.get(doc_id)
+        docs[doc_id] = _encode(doc)
         self._versions[table] = next(self._version_counter)
         self._forget_decoded(table, doc_id)
-        if table in self._sorted and table not in self._bulk:
-            self._reorder(table, doc_id, old, doc)
         index = self._index.get(table)
+        reorder = table in self._sorted
+        old = _decode(old_text) if old_text is not None and (index or reorder) else None
+        if reorder:
+            self._reorder(table, doc_id, old, doc)
         if not index:
             return
         for field_name, entries in index.items():
@@ -162,83 +195,112 @@ class MemoryTables(DocumentStore):
                         continue
                     self._unindex(entries, old_key, doc_id)
             if new_key is not _MISSING:
-                ids = entries.get(new_key)
-                if ids is None:
-                    ids = entries[new_key] = {}
-                ids[doc_id] = None
+                self._add_id(entries, new_key, doc_id)
 
     def _delete(self, table: str, doc_id: str) -> None:
         docs = self._tables.get(table)
-        old = docs.pop(doc_id, None) if docs is not None else None
-        if old is None:
+        old_text = docs.pop(doc_id, None) if docs is not None else None
+        if old_text is None:
             return
+        old = _decode(old_text)
         self._versions[table] = next(self._version_counter)
         self._forget_decoded(table, doc_id)
-        if table in self._sorted and table not in self._bulk:
+        if table in self._sorted:
             self._reorder(table, doc_id, old, None)
         for field_name, entries in self._index.get(table, {}).items():
             if field_name in old:
                 self._unindex(entries, _index_key(old[field_name]), doc_id)
 
     def _reorder(self, table: str, doc_id: str, old: Document | None, new: Document | None) -> None:
-        """Move ``doc_id`` within each ordering of ``table``: O(log n) to find, a memmove to shift."""
+        """Move ``doc_id`` within each ordering of ``table`` (at the end of the batch being applied)."""
         for name, entries in self._sorted[table].items():
             keys = self.orderings[table][name]
             before = sorted(set(keys(old))) if old is not None else []
             after = sorted(set(keys(new))) if new is not None else []
             if before == after:
                 continue
+            if self._moves is None:  # a change outside a batch (another instance's, read back)
+                entries.update([(key, doc_id) for key in before], [(key, doc_id) for key in after])
+                continue
+            delta = self._moves.setdefault((table, name), {})
             for key in before:
-                entries.remove(key, doc_id)
+                delta[key, doc_id] = delta.get((key, doc_id), 0) - 1
             for key in after:
-                entries.add(key, doc_id)
+                delta[key, doc_id] = delta.get((key, doc_id), 0) + 1
 
     @staticmethod
-    def _unindex(entries: dict[Any, dict[str, None]], key: Any, doc_id: str) -> None:
+    def _add_id(entries: dict[Any, Ids], key: Any, doc_id: str) -> None:
         ids = entries.get(key)
-        if ids is not None:
-            ids.pop(doc_id, None)
-            if not ids:
+        if ids is None:
+            entries[key] = doc_id
+        elif isinstance(ids, str):
+            if ids != doc_id:
+                entries[key] = {ids: None, doc_id: None}
+        else:
+            ids[doc_id] = None
+
+    @staticmethod
+    def _unindex(entries: dict[Any, Ids], key: Any, doc_id: str) -> None:
+        ids = entries.get(key)
+        if ids is None:
+            return
+        if isinstance(ids, str):
+            if ids == doc_id:
                 del entries[key]
+            return
+        ids.pop(doc_id, None)
+        if len(ids) == 1:
+            entries[key] = next(iter(ids))
+        elif not ids:
+            del entries[key]
 
     # ---------------------------------------------------------------------------------- reads
 
     def get(self, table: str, doc_id: str) -> Document | None:
         """Return a copy of one document, or None."""
         raw = self._tables.get(check_table(table), {}).get(check_doc_id(doc_id))
-        return None if raw is None else clone(raw)
+        return None if raw is None else _decode(raw)
 
     def all(self, table: str) -> list[Document]:
         """Return copies of every document of ``table``."""
-        return [clone(doc) for doc in self._tables.get(check_table(table), {}).values()]
+        return [_decode(doc) for doc in self._tables.get(check_table(table), {}).values()]
 
     def find(self, table: str, field_name: str, value: Any) -> list[Document]:
         """Return copies of the documents whose ``field_name`` equals ``value``.
 
-        An indexed field (or ``"id"``) is answered from the index; any other field is scanned by
-        TinyDB's own query engine over the in-memory table (counted in ``stats.scans``).
+        An indexed field (or ``"id"``) is answered from the index; any other field is scanned, as
+        TinyDB's ``where(field) == value`` would (counted in ``stats.scans``).
         """
         check_table(table)
         check_name(field_name, ERR_FIELD_NAME)
         docs = self._tables.get(table, {})
         if field_name == ID_FIELD:
             found = docs.get(value) if isinstance(value, str) else None
-            return [] if found is None else [clone(found)]
+            return [] if found is None else [_decode(found)]
         entries = self._index.get(table, {}).get(field_name)
         if entries is not None:
-            return [clone(docs[i]) for i in entries.get(_index_key(value), ())]
+            return [_decode(docs[i]) for i in _ids(entries, value)]
         self.stats.scans += 1
-        if not docs:
-            return []
-        view = self._view.table(table, cache_size=0)
-        return [clone(dict(doc)) for doc in view.search(where(field_name) == value)]
+        found_docs = []
+        for text in docs.values():
+            doc = _decode(text)
+            if field_name in doc and doc[field_name] == value:
+                found_docs.append(doc)
+        return found_docs
 
     def find_ids(self, table: str, field_name: str, value: Any) -> list[str]:
         """Ids matching ``field_name == value``: straight from the index (in indexing order), no copies."""
         entries = self._index.get(check_table(table), {}).get(check_name(field_name, ERR_FIELD_NAME))
         if entries is None:
             return super().find_ids(table, field_name, value)
-        return list(entries.get(_index_key(value), ()))
+        return list(_ids(entries, value))
+
+    def count(self, table: str, field_name: str, value: Any) -> int:
+        """How many documents match ``field_name == value``: the size of an index entry, O(1)."""
+        entries = self._index.get(check_table(table), {}).get(check_name(field_name, ERR_FIELD_NAME))
+        if entries is None:
+            return super().count(table, field_name, value)
+        return len(_ids(entries, value))
 
     # ------------------------------------------------------------------------- decoded reads
 
@@ -248,11 +310,11 @@ class MemoryTables(DocumentStore):
             for entries in cached.values():
                 entries.pop(doc_id, None)
 
-    def _decoded_of(self, table: str, decode: Decoder[T], doc_id: str, raw: Document) -> T:
+    def _decoded_of(self, table: str, decode: Decoder[T], doc_id: str, raw: str) -> T:
         """The decoded object of stored document ``raw``, decoded once per version of the document.
 
-        Stored documents are replaced on every write, never changed in place, so the cache entry is
-        valid exactly while it was made from the very object now stored (``is``); writes also drop it.
+        A write stores a new text, so the cache entry is valid exactly while it was made from the very
+        text now stored (``is``); writes also drop it.
         """
         by_decoder = self._decoded.get(table)
         if by_decoder is None:
@@ -263,7 +325,7 @@ class MemoryTables(DocumentStore):
         entry = entries.get(doc_id)
         if entry is not None and entry[0] is raw:
             return entry[1]  # type: ignore[no-any-return]  # what ``decode`` (keyed above) returned: a T
-        value = decode(clone(raw))
+        value = decode(_decode(raw))
         entries[doc_id] = (raw, value)
         return value
 
@@ -290,7 +352,7 @@ class MemoryTables(DocumentStore):
         entries = self._index.get(table, {}).get(field_name)
         if entries is None:
             return super().find_decoded(table, field_name, value, decode)
-        return [self._decoded_of(table, decode, i, docs[i]) for i in entries.get(_index_key(value), ())]
+        return [self._decoded_of(table, decode, i, docs[i]) for i in _ids(entries, value)]
 
     def order_by(self, table: str, name: str, keys: Ordering) -> None:
         """Declare an ordering. It is sorted when a page of it is first asked for (O(n log n): a process
@@ -304,7 +366,7 @@ class MemoryTables(DocumentStore):
     def _sort(self, table: str, name: str, keys: Ordering) -> None:
         docs = self._tables.get(table, {})
         self._sorted.setdefault(table, {})[name] = SortedEntries(
-            (key, doc_id) for doc_id, doc in docs.items() for key in dict.fromkeys(keys(doc)))
+            (key, doc_id) for doc_id, text in docs.items() for key in dict.fromkeys(keys(_decode(text))))
 
     def _ordered_entries(self, table: str, name: str) -> SortedEntries:
         entries = self._sorted.get(table, {}).get(name)
@@ -321,14 +383,14 @@ class MemoryTables(DocumentStore):
         """Changes on every put or delete in ``table`` (a store-wide counter: never repeats)."""
         return self._versions.get(table, 0)
 
-    def frozen_tables(self) -> Tables:
+    def frozen_tables(self) -> dict[str, DocumentTexts]:  # type: ignore[override]
         """A consistent view of every table, for encoding in another thread (backup, compaction).
 
-        Shallow: the documents are the stored ones, which are replaced on write, never changed in
-        place, so the view stays as it was while writers go on. Read-only by contract.
+        Each table is a mapping over a copy of its texts, decoded as they are read (the snapshot's
+        encoder writes the texts as they are); writers going on meanwhile do not change it.
         """
-        return {name: dict(docs) for name, docs in self._tables.items() if docs}
+        return {name: DocumentTexts(dict(docs)) for name, docs in self._tables.items() if docs}
 
     def dump(self) -> dict[str, dict[str, Document]]:
         """Every table as ``{table: {doc_id: doc}}`` (copies)."""
-        return {name: {i: clone(d) for i, d in docs.items()} for name, docs in self._tables.items() if docs}
+        return {name: {i: _decode(d) for i, d in docs.items()} for name, docs in self._tables.items() if docs}

@@ -32,8 +32,7 @@ from services.storage.journal import (
 from services.storage.memory import MemoryTables
 from services.storage.snapshot import (
     SnapshotCorruptError,
-    SnapshotStorage,
-    Tables,
+    TablesView,
     encode_snapshot,
     parse_snapshot,
 )
@@ -177,13 +176,12 @@ class JournalFiles(MemoryTables):
         base: int | None = None
         for gen in sorted(snaps, reverse=True):
             try:
-                tables = SnapshotStorage(snaps[gen]).read() or {}
+                self._load_snapshot(snaps[gen])
             except SnapshotCorruptError as exc:
                 aside.append((snaps[gen], str(exc), False))
                 continue
             base = gen
             self._snapshot_bytes = snaps[gen].stat().st_size
-            self._load_tables(tables)
             break
         if base is None:
             if not snaps and recorded is None and self._only_empty_journals(journals):
@@ -347,9 +345,9 @@ class JournalFiles(MemoryTables):
 
     def _write_generation(self, gen: int) -> None:
         """Start generation ``gen`` from the current tables and append to its journal (blocking)."""
-        self._writer, self._snapshot_bytes = self._new_generation(gen, self._tables)
+        self._writer, self._snapshot_bytes = self._new_generation(gen, self.frozen_tables())
 
-    def _new_generation(self, gen: int, tables: Tables) -> tuple[JournalWriter, int]:
+    def _new_generation(self, gen: int, tables: TablesView) -> tuple[JournalWriter, int]:
         """Create journal ``gen``, snapshot ``gen`` of ``tables`` and name ``gen`` in the marker;
         return the journal's writer and the snapshot's size.
 

@@ -10,8 +10,9 @@ one, never a mix, unlike stock ``JSONStorage`` which rewrites the file in place.
 from __future__ import annotations
 
 import json
+import json.scanner
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ ERR_BAD_TABLE = "snapshot table is not an object of documents"
 ERR_BAD_DOC = "snapshot document is not a JSON object"
 
 Tables = dict[str, dict[str, dict[str, Any]]]
+#: Tables as they are written: decoded documents, or :class:`DocumentTexts`.
+TablesView = Mapping[str, Mapping[str, dict[str, Any]]]
 SNAPSHOT_CHUNK = 500
 
 
@@ -64,8 +67,108 @@ def parse_snapshot(data: bytes, *, allow_empty: bool = False) -> Tables:
     return tables
 
 
-def snapshot_chunks(tables: Tables) -> Iterator[bytes]:
-    """Tables as TinyDB JSON (empty tables are left out), a few hundred documents per chunk.
+class DocumentTexts(Mapping[str, dict[str, Any]]):
+    """A table held as the JSON text of each document: read as a mapping of decoded documents, and
+    written by :func:`snapshot_chunks` as the texts are, without decoding them."""
+
+    __slots__ = ("texts",)
+
+    def __init__(self, texts: dict[str, str]) -> None:
+        self.texts = texts
+
+    def __getitem__(self, doc_id: str) -> dict[str, Any]:
+        return json.loads(self.texts[doc_id])  # type: ignore[no-any-return]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.texts)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+_scan_name = json.decoder.scanstring  # type: ignore[attr-defined]  # the C scanner, not in the stubs
+#: The JSON decoder's own scanner: ``(value, end)`` of the value at an index (what ``json.loads`` calls)
+_scan_value = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]  # as json.decoder calls it
+
+
+def _table_header(rest: str) -> str:
+    """The table named by ``"name":{`` (the rest of a line that opens a table)."""
+    if not rest.startswith('"') or not rest.endswith(":{"):
+        raise ValueError("expected a table")
+    name, end = _scan_name(rest, 1)
+    if end != len(rest) - 2:
+        raise ValueError("expected a table")
+    return name  # type: ignore[no-any-return]
+
+
+def _line_documents(lines: Iterator[bytes]) -> Iterator[tuple[str, str, dict[str, Any], str]]:
+    """``(table, doc_id, doc, the doc's text)`` of a snapshot laid out as :func:`snapshot_chunks` writes
+    it: a line per document, a line per change of table.
+
+    Raises:
+        ValueError: the lines are not laid out so (or not JSON).
+    """
+    first = next(lines, b"").rstrip(b"\n").decode()
+    if first == "{}":
+        if any(line.strip() for line in lines):
+            raise ValueError("extra data")
+        return
+    if not first.startswith("{"):
+        raise ValueError("expected an object")
+    table, more = _table_header(first[1:]), False
+    for raw in lines:
+        line = raw.rstrip(b"\n").decode()
+        if line.startswith('"'):
+            doc_id, end = _scan_name(line, 1)
+            if line[end:end + 1] != ":":
+                raise ValueError("expected a document")
+            more = line.endswith(",")
+            text = line[end + 1:-1] if more else line[end + 1:]
+            try:
+                doc, end = _scan_value(text, 0)
+            except StopIteration:  # what the scanner raises for text that is not JSON
+                raise ValueError(ERR_BAD_DOC) from None
+            if type(doc) is not dict or end != len(text):
+                raise ValueError(ERR_BAD_DOC)
+            yield table, doc_id, doc, text
+            continue
+        if more:
+            raise ValueError("expected a document after a comma")
+        if line.startswith("},"):
+            table = _table_header(line[2:])
+        elif line == "}}":
+            if any(rest.strip() for rest in lines):
+                raise ValueError("extra data")
+            return
+        else:
+            raise ValueError("expected a document or the end of a table")
+    raise ValueError("the snapshot ends early")
+
+
+def snapshot_documents(path: Path) -> Iterator[tuple[str, str, dict[str, Any], str | None]]:
+    """``(table, doc_id, doc, its JSON text)`` of every document of a snapshot file, read and decoded
+    a line at a time, so a large snapshot is never held whole, as bytes or decoded.
+
+    A file not laid out as :func:`snapshot_chunks` writes it (a plain TinyDB file) is read whole.
+
+    Raises:
+        SnapshotCorruptError: as :func:`parse_snapshot` does (its message), before or while yielding.
+        OSError: the file cannot be read.
+    """
+    try:
+        with path.open("rb") as file:
+            yield from _line_documents(iter(file))
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        # the precise reason, as a whole-file parse gives it; a file that parses whole after all is
+        # read whole (the documents already given are given again, unchanged)
+        for table, docs in parse_snapshot(path.read_bytes()).items():
+            for doc_id, doc in docs.items():
+                yield table, doc_id, doc, None
+
+
+def snapshot_chunks(tables: TablesView) -> Iterator[bytes]:
+    """Tables as TinyDB JSON (empty tables are left out), a few hundred documents per chunk, each
+    document on a line of its own (so that :func:`snapshot_documents` reads it a line at a time).
 
     Why chunks: a compaction runs this in a worker thread, and a C call (``json.dumps`` of a whole
     table, joining or encoding megabytes) keeps the GIL for its whole length, stalling the event
@@ -77,21 +180,23 @@ def snapshot_chunks(tables: Tables) -> Iterator[bytes]:
     for name, docs in tables.items():
         if not docs:
             continue
-        yield f"{'' if first else ','}{json.dumps(name, ensure_ascii=False)}:{{".encode()
+        yield f"{'' if first else chr(10) + '},'}{json.dumps(name, ensure_ascii=False)}:{{".encode()
         first = False
         # islice, not a list of every (id, doc) pair: tens of thousands of live tuples would set off
         # the garbage collector's full passes, which stall the loop far longer than the encoding
-        pairs = iter(docs.items())
-        sep = ""
-        while chunk := dict(islice(pairs, SNAPSHOT_CHUNK)):
-            text = json.dumps(chunk, ensure_ascii=False, separators=(",", ":"))
-            yield (sep + text[1:-1]).encode()
-            sep = ","
-        yield b"}"
-    yield b"}"
+        pairs: Iterator[tuple[str, Any]] = iter(docs.texts.items() if isinstance(docs, DocumentTexts) else docs.items())
+        sep = "\n"
+        while chunk := list(islice(pairs, SNAPSHOT_CHUNK)):
+            yield (sep + ",\n".join(f"{json.dumps(i, ensure_ascii=False)}:{_text(d)}" for i, d in chunk)).encode()
+            sep = ",\n"
+    yield b"}" if first else b"\n}}"
 
 
-def encode_snapshot(tables: Tables) -> bytes:
+def _text(doc: str | dict[str, Any]) -> str:
+    return doc if isinstance(doc, str) else json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+
+
+def encode_snapshot(tables: TablesView) -> bytes:
     """The whole snapshot of ``tables`` at once (see :func:`snapshot_chunks`)."""
     return b"".join(snapshot_chunks(tables))
 
@@ -120,6 +225,6 @@ class SnapshotStorage(Storage):
             return None
         return parse_snapshot(data)
 
-    def write(self, data: Tables) -> None:
+    def write(self, data: TablesView) -> None:
         """Replace the snapshot atomically and durably."""
         write_atomically(self.path, snapshot_chunks(data))

@@ -37,6 +37,8 @@ PEOPLE_PER_BENEFIT = 500
 PACKAGE_ID = "pkg-crowd"
 BATCH = 5_000
 START = datetime(2026, 1, 1, tzinfo=UTC)
+#: Days between two changes about one person: a trail of six spans five years, as a large one does.
+CHANGE_EVERY_DAYS = 300
 
 
 def person_id(i: int) -> str:
@@ -68,7 +70,8 @@ def crowd_ops(n: int, today: date, actor_id: str, changes_per_person: int = 2,
     """Batches of puts for ``n`` people; one Visual Studio benefit of ``SEATS`` seats per 500 people, all
     seats held (``n / 10`` assignments); ``changes_per_person`` audit entries about each person; one
     pending benefit request and one undelivered notification per 100 people. ``people=False``: all but
-    the people themselves (imported from an inventory)."""
+    the people themselves (imported from an inventory). A person's changes are ``CHANGE_EVERY_DAYS``
+    apart, the last one in 2026 (so a retention period keeps some and archives the rest)."""
     ops: list[Op] = []
 
     def flush() -> Iterator[list[Op]]:
@@ -89,7 +92,8 @@ def crowd_ops(n: int, today: date, actor_id: str, changes_per_person: int = 2,
             ops.append(Repository.put_person(person))
         at = START + timedelta(minutes=i)
         for k in range(changes_per_person):
-            ops.append(Repository.put_audit(AuditEntry(f"crowd-audit-{i}-{k}", at + timedelta(seconds=k), actor_id,
+            when = at - timedelta(days=CHANGE_EVERY_DAYS * (changes_per_person - 1 - k), seconds=-k)
+            ops.append(Repository.put_audit(AuditEntry(f"crowd-audit-{i}-{k}", when, actor_id,
                                                        "person.roles_set", person.id, {"roles": []},
                                                        {"roles": ["user_admin"] if k % 2 == 0 else []})))
         j, seat = divmod(i, 10)

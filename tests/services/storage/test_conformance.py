@@ -111,6 +111,11 @@ class TestConformance:
         assert [d["id"] for d in by_id(store.find("assignments", "seats", 3))] == ["a1", "a2"]
         assert store.find("assignments", "person_id", None) == []
         assert [d["id"] for d in store.find("assignments", "id", "a3")] == ["a3"]
+        counts = [store.count("assignments", f, v) for f, v in
+                  [("person_id", "p1"), ("benefit_id", "b9"), ("seats", 3), ("person_id", None), ("person_id", "p7")]]
+        assert counts == [2, 1, 2, 0, 0]
+        await store.apply([Delete("assignments", "a1"), Put("assignments", "a2", assignment("p2", "b2"))])
+        assert [store.count("assignments", "person_id", p) for p in ("p1", "p2")] == [0, 2]
 
     async def test_find_values_of_every_json_kind(self, store: DocumentStore) -> None:
         values: list[Any] = [0, 1.5, True, None, "", "s", [1, "x"], {"k": [1]}]

@@ -57,3 +57,24 @@ async def test_a_bulk_batch_leaves_the_ordering_as_writing_one_by_one_would(tmp_
         assert store.ordered("people", "name", "", 0, 2) == (["p0006", "p0007"], 2_999)
     finally:
         await store.close()
+
+
+async def test_a_batch_deleting_the_oldest_thousands_reads_only_the_documents_it_writes(tmp_path: Path) -> None:
+    """What the audit archive does each day: the oldest entries of a long ordering go, a few are added."""
+    store = JournaledTinyStore(tmp_path / "benefits.json", {})
+    try:
+        await store.apply([Put("audit", f"a{i:05d}", {"name": f"t{i:05d}"}) for i in range(5_000)])
+        keys = CountingKeys()
+        store.order_by("audit", "time", keys)
+        store.ordered("audit", "time")
+        assert keys.calls == 5_000
+        await store.apply([Delete("audit", f"a{i:05d}") for i in range(2_000)]
+                          + [Delete("audit", "a03000"), Put("audit", "a03001", {"name": "t99999"})]
+                          + [Put("audit", f"b{i:05d}", {"name": f"t{i:05d}"}) for i in range(100)])
+        assert keys.calls == 5_000 + 2_001 + 2 + 100  # the deleted, the rewritten before and after, the new
+        ids, count = store.ordered("audit", "time", "", 0, 10_000)
+        expected = sorted([(f"t{i:05d}", f"a{i:05d}") for i in range(2_000, 5_000) if i not in (3_000, 3_001)]
+                          + [(f"t{i:05d}", f"b{i:05d}") for i in range(100)] + [("t99999", "a03001")])
+        assert count == len(expected) == 3_099 and ids == [doc_id for _, doc_id in expected]
+    finally:
+        await store.close()
