@@ -22,6 +22,7 @@ from tests.e2e.walk import (
     product_words,
     shown_text,
     signature,
+    toggles_revealing,
     utf16_size,
 )
 
@@ -104,6 +105,15 @@ def test_two_lists_answering_an_assignment_with_the_same_buttons_are_two_kinds()
     cloud = listed("cloud", ["azure-credit", "dynamics"])
     assert signature(cloud, "assign") != signature(listed("vs", ["enterprise"]), "assign")
     assert signature(cloud, "assign") == signature(listed("cloud", ["azure-credit"]), "assign")
+
+
+def test_the_toggle_that_shows_a_hidden_button_is_known() -> None:
+    shown = card([{"type": "Container", "id": "details-vs-enterprise", "isVisible": False, "items": [
+        {"type": "ActionSet", "actions": [execute("Remove Lee Gu", "remove_assignment", {"id": "a1"})]}]},
+        {"type": "ActionSet", "actions": [toggle("Details", "details-vs-enterprise"),
+                                          toggle("Details", "details-vs-professional")]}])
+    assert toggles_revealing(shown, "Execute:remove_assignment") == {"Toggle:details-vs-enterprise"}
+    assert toggles_revealing(shown, "Execute:help") == set()
 
 
 def test_message_size_counts_utf16_units() -> None:

@@ -342,6 +342,27 @@ def action_key(action: dict[str, Any]) -> str:
     return kind
 
 
+def toggles_revealing(card: dict[str, Any], key: str) -> set[str]:
+    """The keys of the toggles that show a part of ``card`` holding a button of key ``key``."""
+    holders: set[str] = set()
+
+    def visit(node: Any, ids: tuple[str, ...]) -> None:
+        if isinstance(node, dict):
+            if str(node.get("type", "")).startswith("Action.") and action_key(node) == key:
+                holders.update(ids)
+            here = (*ids, node["id"]) if isinstance(node.get("id"), str) else ids
+            for k, v in node.items():
+                if k not in ("fallback", "data"):
+                    visit(v, here)
+        elif isinstance(node, list):
+            for item in node:
+                visit(item, ids)
+
+    visit(card.get("body"), ())
+    return {action_key(a) for a in actions_of(card) if a.get("type") == "Action.ToggleVisibility" and
+            {t if isinstance(t, str) else str(t.get("elementId", "")) for t in a.get("targetElements", [])} & holders}
+
+
 def leave_identity(action: dict[str, Any]) -> str | None:
     """What an ``Action.Execute`` that sends none of the card's inputs sends, whatever card it is on
     (``None`` for any other button): the renderer validates nothing before sending such a button, so
@@ -751,8 +772,10 @@ class Walk:
             out.append((Target(key, rank), b))
         return out
 
-    async def find(self, target: Target) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None:
-        """The visible button for ``target`` on the latest card: (button, scan, card)."""
+    async def find(self, target: Target, hidden: bool = False
+                   ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None:
+        """The visible button for ``target`` on the latest card: (button, scan, card); a button in a
+        part of the card a toggle hides is shown with that toggle first."""
         latest = self.latest_card()
         if latest is None:
             return None
@@ -761,6 +784,11 @@ class Walk:
         for t, b in keyed:
             if t == target:
                 return b, scan, latest[1]
+        if not hidden:
+            # a card shown again keeps what the person had toggled: the button is in a part now hidden
+            for toggle in (b for t, b in keyed if t.key in toggles_revealing(latest[1], target.key)):
+                await self.click(toggle, "Action.ToggleVisibility")
+                return await self.find(target, hidden=True)
         self.log(f"not found {target.key} on {self.kind_label(latest[1])}: the page shows "
                  f"{[b['name'] for b in scan['buttons']][:12]}, the card has {[t.key for t, _ in keyed][:12]}")
         return None
