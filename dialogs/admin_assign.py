@@ -17,16 +17,12 @@ from cards.base import confirm, execute, notice
 from cards.benefit_list import LIST_VERBS, assign_form_card
 from dialogs import payloads
 from dialogs.actions import GLOBAL_ADMINS, ActionResult, action
-from dialogs.admin_view import change_then_show, list_view, page_of, reason
+from dialogs.admin_view import change_then_show, list_view, reason
 from dialogs.people import known_person, resolve_person
 from dialogs.turn import Turn
 from domain import errors
 from domain.errors import RuleViolation
 from domain.models import Assignment, BenefitKind, Category, Person, Status
-
-
-def _value(data: dict[str, Any], name: str, suffix: str) -> str:
-    return str(data.get(name) or data.get(suffix) or "").strip()
 
 
 async def _resolve_person(turn: Turn, value: str) -> Person:
@@ -35,10 +31,6 @@ async def _resolve_person(turn: Turn, value: str) -> Person:
     if person is None:
         raise RuleViolation(errors.UNKNOWN_PERSON, id=value)
     return person
-
-
-def _category(turn: Turn, benefit_id: str, data: dict[str, Any]) -> Category | None:
-    return _category_named(turn, benefit_id, str(data.get("category") or ""))
 
 
 def _category_named(turn: Turn, benefit_id: str, category: str) -> Category | None:
@@ -52,18 +44,29 @@ def _category_named(turn: Turn, benefit_id: str, category: str) -> Category | No
         return None
 
 
+@dataclass(frozen=True)
+class AssignForm:
+    """The list's row of a benefit holds its own assign form, whose inputs are named after it."""
+
+    benefit_id: str = payloads.text("benefit", 200)
+    person_id: str = payloads.text("person_id", 254, key=("person_id", "person-{benefit_id}"))
+    alternate_email: str = payloads.text("alternate_email", 254, key=("alternate_email", "alternate-{benefit_id}"))
+    category: str = payloads.carried("category")
+    page: int = payloads.page()
+
+
 @action("assign_user", roles=GLOBAL_ADMINS,
-        inputs=("person-{benefit_id}", "alternate-{benefit_id}", "person_id", "alternate_email"))
-async def assign_user(turn: Turn, data: dict[str, Any]) -> ActionResult:
-    benefit_id = str(data.get("benefit_id") or "")
-    category = _category(turn, benefit_id, data)
+        inputs=("person-{benefit_id}", "alternate-{benefit_id}", "person_id", "alternate_email"), payload=AssignForm)
+async def assign_user(turn: Turn, form: AssignForm) -> ActionResult:
+    benefit_id = form.benefit_id
+    category = _category_named(turn, benefit_id, form.category)
 
     async def change() -> dict[str, Any]:
-        chosen = _value(data, "person_id", f"person-{benefit_id}")
+        chosen = form.person_id.strip()
         if not chosen:
             raise RuleViolation(errors.MISSING_FIELD, field="person_id")
         person = await _resolve_person(turn, chosen)
-        alternate = _value(data, "alternate_email", f"alternate-{benefit_id}")
+        alternate = form.alternate_email.strip()
         assignment = await turn.service.assign(turn.person, benefit_id, person.id, alternate, op_key=turn.op_key)
         # A replayed click answers with the assignment the first click made, not with this click's choice.
         assignee = turn.service.repo.person(assignment.person_id) or person
@@ -76,12 +79,12 @@ async def assign_user(turn: Turn, data: dict[str, Any]) -> ActionResult:
         return notice(turn.t, "benefits.assigned_notice", benefit=name, person=assignee.name)
 
     try:
-        return await change_then_show(turn, category, page_of(data), change, reraise=_refused_input)
+        return await change_then_show(turn, category, form.page, change, reraise=_refused_input)
     except RuleViolation as violation:
-        form = _form_again(turn, benefit_id, data, violation)
-        if form is None:
+        again = _form_again(turn, form, violation)
+        if again is None:
             raise
-        return ActionResult(form)
+        return ActionResult(again)
 
 
 #: Refusals about what was typed in the assign form: the input each is about.
@@ -103,34 +106,45 @@ def _refused_input(violation: RuleViolation) -> bool:
     return _refused_field(violation) is not None
 
 
-def _form_again(turn: Turn, benefit_id: str, data: dict[str, Any], violation: RuleViolation) -> dict[str, Any] | None:
+def _form_again(turn: Turn, form: AssignForm, violation: RuleViolation) -> dict[str, Any] | None:
     """The assign form again with what was typed and the reason under its field (a free seat is left)."""
     field = _refused_field(violation)
+    benefit_id = form.benefit_id
     benefit = turn.service.repo.benefit(benefit_id)
     if field is None or benefit is None:
         return None
-    view = list_view(turn, benefit.category, page_of(data))
+    view = list_view(turn, benefit.category, form.page)
     row = next((assignments for b, assignments in view.rows if b.id == benefit_id), None)
     if row is None or len(row) >= benefit.quantity:
         return None
-    typed = _value(data, "person_id", f"person-{benefit_id}")
+    typed = form.person_id.strip()
     chosen = known_person(turn, typed)  # the picker's value as the form's choices name it
     values = {f"person-{benefit_id}": chosen.id if chosen is not None else typed,
-              f"alternate-{benefit_id}": _value(data, "alternate_email", f"alternate-{benefit_id}")}
+              f"alternate-{benefit_id}": form.alternate_email.strip()}
     errors_ = {f"{field}-{benefit_id}": reason(turn, violation)}
     return assign_form_card(view, benefit, row, turn.t, values, errors_)
 
 
-@action("remove_assignment", roles=GLOBAL_ADMINS)
-async def remove_assignment(turn: Turn, data: dict[str, Any]) -> ActionResult:
-    assignment_id = str(data.get("assignment_id") or "")
-    benefit_id = str(data.get("benefit_id") or "")
+@dataclass(frozen=True)
+class RemovalClick:
+    assignment_id: str = payloads.text("assignment", 200)
+    benefit_id: str = payloads.text("benefit", 200)
+    category: str = payloads.carried("category")
+    confirm: str = payloads.carried("confirm")
+    nonce: str = payloads.carried("nonce")
+    page: int = payloads.page()
+
+
+@action("remove_assignment", roles=GLOBAL_ADMINS, payload=RemovalClick)
+async def remove_assignment(turn: Turn, click: RemovalClick) -> ActionResult:
+    assignment_id = click.assignment_id
+    benefit_id = click.benefit_id
     existing = turn.service.repo.assignment(assignment_id)
     if existing is not None:
         benefit_id = existing.benefit_id
-    category = _category(turn, benefit_id, data)
-    if existing is not None and existing.is_current and str(data.get("confirm") or "") != "yes":
-        return ActionResult(_confirm_removal(turn, existing, category, data))
+    category = _category_named(turn, benefit_id, click.category)
+    if existing is not None and existing.is_current and click.confirm != "yes":
+        return ActionResult(_confirm_removal(turn, existing, category, click))
 
     async def change() -> dict[str, Any]:
         removed = await turn.service.remove_assignment(turn.person, assignment_id, op_key=turn.op_key)
@@ -139,24 +153,24 @@ async def remove_assignment(turn: Turn, data: dict[str, Any]) -> ActionResult:
         return notice(turn.t, "benefits.removed_notice", person=person.name if person else removed.person_id,
                       benefit=turn.t.label(benefit) if benefit else removed.benefit_id)
 
-    return await change_then_show(turn, category, page_of(data), change)
+    return await change_then_show(turn, category, click.page, change)
 
 
 def _confirm_removal(turn: Turn, assignment: Assignment, category: Category | None,
-                     data: dict[str, Any]) -> dict[str, Any]:
+                     click: RemovalClick) -> dict[str, Any]:
     """Removing a seat asks first: who loses what, the button that removes, and the way back."""
     t = turn.t
     person = turn.service.repo.person(assignment.person_id)
     benefit = turn.service.repo.benefit(assignment.benefit_id)
     names = {"person": person.name if person else assignment.person_id,
              "benefit": t.label(benefit) if benefit else assignment.benefit_id}
-    nonce = str(data.get("nonce") or "")
+    nonce = click.nonce
     yes = execute(t("benefits.confirm_remove_button", **names), "remove_assignment", {
-        "assignment_id": assignment.id, "benefit_id": assignment.benefit_id, "page": page_of(data), "confirm": "yes",
+        "assignment_id": assignment.id, "benefit_id": assignment.benefit_id, "page": click.page, "confirm": "yes",
         **({"nonce": f"{nonce}:confirm"} if nonce else {})})
     back = LIST_VERBS.get(category, "overview") if category is not None else "overview"
     return confirm(t, t("benefits.confirm_remove_title", **names), [t("benefits.confirm_remove_text", **names)],
-                   yes, execute(t("benefits.keep_button", **names), back, {"page": page_of(data)}))
+                   yes, execute(t("benefits.keep_button", **names), back, {"page": click.page}))
 
 
 @dataclass(frozen=True)

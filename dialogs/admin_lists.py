@@ -6,22 +6,23 @@ verb is registered.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from cards.benefit_list import ASSIGNEES_PAGE, ListView, assignees_card
 from cards.paging import Page, clamp
+from dialogs import payloads
 from dialogs.actions import ADMINS, ActionHandler, ActionResult, Menu, Phrases, action
-from dialogs.admin_view import new_nonce, page_of, render_list, render_overview
-from dialogs.paging import asked, search_inputs
-from dialogs.payloads import PageClick
+from dialogs.admin_view import new_nonce, render_list, render_overview
+from dialogs.paging import SearchClick, asked, search_inputs
+from dialogs.payloads import NoData, PageClick
 from dialogs.turn import Turn
 from domain.models import Category
 from services.repository import matches
 
 
-@action("overview", roles=ADMINS, menu=Menu("menu.overview", 30), phrases=Phrases(
+@action("overview", payload=NoData, roles=ADMINS, menu=Menu("menu.overview", 30), phrases=Phrases(
     en_US=("overview", "benefits", "benefits overview"), zh_CN=("权益", "权益概览"), zh_TW=("權益", "權益概覽")))
-async def overview(turn: Turn, data: dict[str, Any]) -> ActionResult:
+async def overview(turn: Turn, _: NoData) -> ActionResult:
     return ActionResult(render_overview(turn))
 
 
@@ -52,12 +53,19 @@ list_technical = action(
 )(_list_action(Category.TECHNICAL))
 
 
-@action("assignees", roles=ADMINS, inputs=search_inputs)
-async def assignees(turn: Turn, data: dict[str, Any]) -> ActionResult:
+@dataclass(frozen=True)
+class AssigneesClick(SearchClick):
+    benefit_id: str = payloads.text("benefit", 200)
+    #: the page of the benefits' list to go back to
+    list_page: int = payloads.page("list_page")
+
+
+@action("assignees", roles=ADMINS, inputs=search_inputs, payload=AssigneesClick)
+async def assignees(turn: Turn, click: AssigneesClick) -> ActionResult:
     """A page of one benefit's assignees, or of those whose name or email a search finds."""
     service = turn.service
-    benefit, held = service.assignees(turn.person, str(data.get("benefit_id") or ""))
-    number, query = asked(data)
+    benefit, held = service.assignees(turn.person, click.benefit_id)
+    number, query = asked(click)
     people = {p.id: p for p in service.repo.people_by_ids(a.person_id for a in held)} if query else {}
     if query:
         held = [a for a in held if a.person_id in people and matches(people[a.person_id], query)]
@@ -67,6 +75,6 @@ async def assignees(turn: Turn, data: dict[str, Any]) -> ActionResult:
         people = {p.id: p for p in service.repo.people_by_ids(a.person_id for a in shown)}
     package = service.repo.package(benefit.package_id)
     view = ListView(category=benefit.category, rows=[], actor=turn.person, today=service.today(), people=people,
-                    packages={package.id: package} if package else {}, page=page_of({"page": data.get("list_page")}),
+                    packages={package.id: package} if package else {}, page=click.list_page,
                     nonce=new_nonce(), allowed=turn.workflows.allowed_verbs(turn.person))
     return ActionResult(assignees_card(view, benefit, Page(shown, len(held), number, query, ASSIGNEES_PAGE), turn.t))

@@ -17,7 +17,6 @@ from typing import Any
 from cards.base import Card, notice
 from cards.benefit_list import MAX_ASSIGNEE_LINES, MAX_CHOICES, PAGE_SIZE, ListView, clamp_page, list_card
 from cards.overview import overview_card
-from cards.paging import page_number
 from cards.text import compose
 from dialogs.actions import ActionResult
 from dialogs.turn import Turn
@@ -28,10 +27,6 @@ from domain.models import Category
 def new_nonce() -> str:
     """A fresh id per rendered card; a button's repeated click reuses it (see ``bot.handler._op_key``)."""
     return uuid.uuid4().hex[:16]
-
-
-def page_of(data: dict[str, Any]) -> int:
-    return page_number(data.get("page"))
 
 
 def list_view(turn: Turn, category: Category, page: int = 0) -> ListView:

@@ -6,10 +6,11 @@ Reached from the *Recent changes* buttons in the list rows and from the text com
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from cards.audit import changes_card, choose_subject_card, names_in
-from cards.paging import Page, clamp, page_number
+from cards.paging import Page, clamp
+from dialogs import payloads
 from dialogs.actions import ADMINS, ActionResult, Phrases, action
 from dialogs.turn import Turn
 from domain import errors, rules
@@ -55,27 +56,35 @@ def resolve_subject(turn: Turn, wanted: str) -> tuple[str, str] | None:
     return partial[0] if len(partial) == 1 else None
 
 
-@action("recent_changes", roles=ADMINS, inputs=("subject_id",), phrases=Phrases(
+@dataclass(frozen=True)
+class ChangesClick:
+    """Whose changes: chosen in the card, carried by a button or typed after the command; and the
+    list the card came from, to go back to."""
+
+    subject_id: str = payloads.text("subject", 200, key=("subject_id", "argument"))
+    page: int = payloads.page()
+    back: str = payloads.carried("back")
+    back_data: dict[str, str] = payloads.carried_words("back_data")
+
+
+@action("recent_changes", roles=ADMINS, inputs=("subject_id",), payload=ChangesClick, phrases=Phrases(
     en_US=("changes", "history", "audit", "recent changes"), zh_CN=("更改", "历史记录"), zh_TW=("變更", "歷程記錄")))
-async def recent_changes(turn: Turn, data: dict[str, Any]) -> ActionResult:
+async def recent_changes(turn: Turn, click: ChangesClick) -> ActionResult:
     rules.require_admin(turn.person)
-    wanted = str(data.get("subject_id") or data.get("argument") or "").strip()
+    wanted = click.subject_id.strip()
     if not wanted:
         return ActionResult(choose_subject_card(turn.t, _subjects(turn)))
     found = resolve_subject(turn, wanted)
     if found is None:
         raise RuleViolation(errors.UNKNOWN_BENEFIT, id=wanted)
     subject_id, title = found
-    number = page_number(data.get("page"))
+    number = click.page
     entries, total = turn.service.recent_changes(turn.person, subject_id, CHANGES_PAGE, number * CHANGES_PAGE)
     if not entries and number:  # past the end: the last page
         number = clamp(number, total, CHANGES_PAGE)
         entries, total = turn.service.recent_changes(turn.person, subject_id, CHANGES_PAGE, number * CHANGES_PAGE)
     names = turn.service.repo.names_of(names_in(entries))
-    back = str(data.get("back") or "")
-    raw = data.get("back_data")
-    back_data = {k: v for k, v in raw.items() if isinstance(k, str) and isinstance(v, str)} \
-        if isinstance(raw, dict) else None
+    back = click.back
     allowed = turn.may(back)
     return ActionResult(changes_card(turn.t, title, Page(entries, total, number, size=CHANGES_PAGE), names,
-                                     back if allowed else None, back_data if allowed else None, subject_id))
+                                     back if allowed else None, click.back_data if allowed else None, subject_id))

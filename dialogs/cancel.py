@@ -16,6 +16,7 @@ from typing import Any
 from cards.cancel import cancel_list_card, confirm_card
 from dialogs import payloads
 from dialogs.actions import GLOBAL_ADMINS, ActionResult, Menu, Phrases, action
+from dialogs.payloads import NoData
 from dialogs.requests import service_request_page
 from dialogs.turn import Turn
 from domain import rules
@@ -32,10 +33,10 @@ def _open(turn: Turn) -> dict[str, ServiceRequest]:
     return {r.package_id: r for r in found if r is not None}
 
 
-@action("cancel_start", roles=GLOBAL_ADMINS, menu=Menu("menu.cancel", 100), phrases=Phrases(
+@action("cancel_start", payload=NoData, roles=GLOBAL_ADMINS, menu=Menu("menu.cancel", 100), phrases=Phrases(
     en_US=("cancel", "refund", "cancel a benefit"), zh_CN=("取消", "退款", "取消权益"),
     zh_TW=("取消", "退款", "取消權益")))
-async def cancel_start(turn: Turn, data: dict[str, Any]) -> ActionResult:
+async def cancel_start(turn: Turn, _: NoData) -> ActionResult:
     rules.require_admin(turn.person)
     return ActionResult(cancel_list_card(turn.t, _checks(turn), open_requests=_open(turn)))
 

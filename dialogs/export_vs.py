@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
 
 from dialogs.actions import GLOBAL_ADMINS, ActionResult, FileResult, Menu, Phrases, action
+from dialogs.payloads import NoData
 from dialogs.turn import Turn
 from domain.models import Category
 
@@ -52,11 +52,11 @@ def assignment_rows(turn: Turn) -> list[list[str]]:
     return out
 
 
-@action("export_visual_studio", roles=GLOBAL_ADMINS, personal_only=True, menu=Menu("export.menu", 65),
+@action("export_visual_studio", payload=NoData, roles=GLOBAL_ADMINS, personal_only=True, menu=Menu("export.menu", 65),
         phrases=Phrases(en_US=("export visual studio", "export vs", "export visual studio assignments"),
                         zh_CN=("导出 visual studio 订阅", "导出订阅分配"),
                         zh_TW=("匯出 visual studio 訂閱", "匯出訂閱指派"), hint="export.command"))
-async def export_visual_studio(turn: Turn, data: dict[str, Any]) -> ActionResult:
+async def export_visual_studio(turn: Turn, _: NoData) -> ActionResult:
     rows = assignment_rows(turn)
     if len(rows) == 1:
         return ActionResult(None, (turn.t("export.nothing"),))

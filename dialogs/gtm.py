@@ -13,6 +13,7 @@ from typing import Any
 from cards.gtm import CONTACT_LANGUAGES, contact_form, gtm_card
 from dialogs import payloads
 from dialogs.actions import GO_TO_MARKET_ADMINS, ActionResult, Menu, Phrases, action
+from dialogs.payloads import NoData
 from dialogs.people import known_person, resolve_person
 from dialogs.turn import Turn
 from domain import errors, rules
@@ -29,20 +30,27 @@ def page(turn: Turn, outcome: dict[str, Any] | None = None) -> dict[str, Any]:
     return gtm_card(turn.t, offers, contact, person, turn.service.today(), outcome, packages)
 
 
-@action("list_go_to_market", roles=GO_TO_MARKET_ADMINS, menu=Menu("menu.go_to_market", 80), phrases=Phrases(
-    en_US=("go-to-market", "go to market", "gtm", "offers"), zh_CN=("市场投放", "市场投放权益"),
-    zh_TW=("進入市場", "進入市場供應項目")))
-async def list_go_to_market(turn: Turn, data: dict[str, Any]) -> ActionResult:
+@action("list_go_to_market", roles=GO_TO_MARKET_ADMINS, payload=NoData, menu=Menu("menu.go_to_market", 80),
+        phrases=Phrases(en_US=("go-to-market", "go to market", "gtm", "offers"), zh_CN=("市场投放", "市场投放权益"),
+                        zh_TW=("進入市場", "進入市場供應項目")))
+async def list_go_to_market(turn: Turn, _: NoData) -> ActionResult:
     rules.require_can_manage_go_to_market(turn.person)
     return ActionResult(page(turn))
 
 
-@action("marketing_contact", roles=GO_TO_MARKET_ADMINS, phrases=Phrases(
+@dataclass(frozen=True)
+class ContactClick:
+    """``add`` or ``update``, as the button that opens the form says; else as the contact stands."""
+
+    mode: str = payloads.carried("mode")
+
+
+@action("marketing_contact", roles=GO_TO_MARKET_ADMINS, payload=ContactClick, phrases=Phrases(
     en_US=("marketing contact",), zh_CN=("营销联系人",), zh_TW=("行銷連絡人",)))
-async def marketing_contact(turn: Turn, data: dict[str, Any]) -> ActionResult:
+async def marketing_contact(turn: Turn, click: ContactClick) -> ActionResult:
     rules.require_can_manage_go_to_market(turn.person)
     repo = turn.service.repo
-    mode = str(data.get("mode") or ("update" if repo.marketing_contact() else "add"))
+    mode = click.mode or ("update" if repo.marketing_contact() else "add")
     contact = repo.marketing_contact()
     return ActionResult(contact_form(turn.t, repo.picker_people([contact.person_id] if contact else []), contact,
                                      account_email(turn), mode))

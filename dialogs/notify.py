@@ -9,12 +9,12 @@ not be reached and why.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any
 
 from cards.notifications import PendingRow, activate_card, notifications_card
-from cards.paging import Page, clamp, page_number
+from cards.paging import Page, clamp
+from dialogs import payloads
 from dialogs.actions import ADMINS, ActionResult, Menu, Phrases, action
 from dialogs.payloads import PageClick
 from dialogs.turn import Turn
@@ -44,43 +44,52 @@ def pending_rows(turn: Turn) -> list[PendingRow]:
     return rows
 
 
-def pending_page(turn: Turn, data: dict[str, Any]) -> Page[PendingRow]:
+def pending_page(turn: Turn, asked: int) -> Page[PendingRow]:
     """The page of pending activations the click asked for; only its assignees are looked up."""
     rows = pending_rows(turn)
-    number = clamp(page_number(data.get("page")), len(rows), ACTIVATE_PAGE)
+    number = clamp(asked, len(rows), ACTIVATE_PAGE)
     shown = rows[number * ACTIVATE_PAGE:(number + 1) * ACTIVATE_PAGE]
     names = turn.service.repo.names_of(r.assignee for r in shown if r.assignee)
     shown = [replace(r, assignee=names.get(r.assignee, r.assignee)) if r.assignee else r for r in shown]
     return Page(shown, len(rows), number, size=ACTIVATE_PAGE)
 
 
-@action("activate", roles=ADMINS, menu=Menu("menu.activate", 120), phrases=Phrases(
+@action("activate", roles=ADMINS, payload=PageClick, menu=Menu("menu.activate", 120), phrases=Phrases(
     en_US=("activate", "mark activated"), zh_CN=("激活",), zh_TW=("啟用",)))
-async def show_pending(turn: Turn, data: dict[str, Any]) -> ActionResult:
+async def show_pending(turn: Turn, click: PageClick) -> ActionResult:
     rules.require_admin(turn.person)
-    return ActionResult(activate_card(pending_page(turn, data), turn.t))
+    return ActionResult(activate_card(pending_page(turn, click.page), turn.t))
 
 
-@action("mark_activated", roles=ADMINS, inputs=("{field}",))
-async def mark_activated(turn: Turn, data: dict[str, Any]) -> ActionResult:
+@dataclass(frozen=True)
+class ActivationForm:
+    """Each pending row holds its own expiry date input, whose id the button carries (``field``)."""
+
+    target: str = payloads.text("benefit", 200)
+    field: str = payloads.carried("field")
+    expires_on: str = payloads.text("expires_on", 40, key="{field}")
+    page: int = payloads.page()
+
+
+@action("mark_activated", roles=ADMINS, inputs=("{field}",), payload=ActivationForm)
+async def mark_activated(turn: Turn, form: ActivationForm) -> ActionResult:
     rules.require_admin(turn.person)
-    target = str(data.get("target") or "")
-    field = str(data.get("field") or "")
-    raw = str(data.get(field) or "").strip() if field.startswith("expires_") else ""
+    target = form.target
+    raw = form.expires_on.strip() if form.field.startswith("expires_") else ""
     expires: date | None = None
     if raw:
         try:
             expires = date.fromisoformat(raw[:10])
         except ValueError:
             outcome = {"key": "activate.bad_date", "style": "attention", "params": {"value": raw}}
-            return ActionResult(activate_card(pending_page(turn, data), turn.t, outcome))
+            return ActionResult(activate_card(pending_page(turn, form.page), turn.t, outcome))
     activation = await turn.service.mark_activated(turn.person, target, turn.service.today(), expires)
     name = turn.t.label(activation.benefit)
     if activation.changed:
         outcome = {"key": "activate.done", "params": {"benefit": name, "count": len(activation.recipients)}}
     else:
         outcome = {"key": "activate.already", "style": "default", "params": {"benefit": name}}
-    return ActionResult(activate_card(pending_page(turn, data), turn.t, outcome))
+    return ActionResult(activate_card(pending_page(turn, form.page), turn.t, outcome))
 
 
 @action("notifications", roles=ADMINS, payload=PageClick, menu=Menu("menu.notifications", 130), phrases=Phrases(

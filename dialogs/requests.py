@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from cards.paging import Page, clamp, page_number
+from cards.paging import Page, clamp
 from cards.requests import (
     SR_PAGE,
     ServiceRequestView,
@@ -29,6 +29,7 @@ from cards.requests import (
 from dialogs import payloads
 from dialogs.actions import ADMINS, GLOBAL_ADMINS, ActionResult, Menu, Phrases, action
 from dialogs.admin_view import new_nonce, reason
+from dialogs.payloads import NoData
 from dialogs.turn import Turn
 from domain import errors, rules
 from domain.errors import RuleViolation
@@ -87,9 +88,9 @@ def _request(turn: Turn, request_id: str) -> ServiceRequest:
     return request
 
 
-@action("request_benefit", menu=Menu("menu.request_benefit", 20), phrases=Phrases(
+@action("request_benefit", payload=NoData, menu=Menu("menu.request_benefit", 20), phrases=Phrases(
     en_US=("request", "request a benefit", "ask for"), zh_CN=("申请", "请求权益"), zh_TW=("申請", "要求權益")))
-async def request_benefit(turn: Turn, data: dict[str, Any]) -> ActionResult:
+async def request_benefit(turn: Turn, _: NoData) -> ActionResult:
     return ActionResult(request_form_card(turn.t, requestable(turn.service, turn.person)))
 
 
@@ -166,21 +167,29 @@ def _page_of(read: Callable[[int, int], tuple[list[T], int]], number: int) -> Pa
     return Page(rows, total, number, size=REQUESTS_PAGE)
 
 
-@action("requests", roles=ADMINS, menu=Menu("menu.requests", 90), phrases=Phrases(
+@dataclass(frozen=True)
+class RequestsClick:
+    """The card pages two lists, each with its own page number."""
+
+    page: int = payloads.page()
+    service_requests_page: int = payloads.page(SR_PAGE)
+
+
+@action("requests", roles=ADMINS, payload=RequestsClick, menu=Menu("menu.requests", 90), phrases=Phrases(
     en_US=("requests", "pending requests"), zh_CN=("服务请求",), zh_TW=("服務要求",)))
-async def pending_requests(turn: Turn, data: dict[str, Any]) -> ActionResult:
+async def pending_requests(turn: Turn, click: RequestsClick) -> ActionResult:
     """A page of the benefit requests to decide (each sent as its own card to decide on) and a page of
     the open Partner Center service requests."""
     rules.require_admin(turn.person)
     repo, service = turn.service.repo, turn.service
     pending = _page_of(lambda offset, limit: service.pending_requests(turn.person, offset, limit),
-                       page_number(data.get("page")))
+                       click.page)
     names: dict[str, str] = {}
     for r in pending.rows:
         who, what = repo.person(r.requested_by), repo.benefit(r.benefit_id)
         names[r.id] = f"{who.name if who else r.requested_by} · {turn.t.label(what) if what else r.benefit_id}"
     open_page = _page_of(lambda offset, limit: service.open_service_requests(turn.person, offset, limit),
-                         page_number(data.get(SR_PAGE)))
+                         click.service_requests_page)
     open_requests = Page([(r, subject_of(turn, r)) for r in open_page.rows], open_page.total, open_page.number,
                          size=REQUESTS_PAGE)
     cards = tuple(card_for(turn.service, r, turn.person, turn.t) for r in pending.rows[:MAX_PENDING_CARDS])

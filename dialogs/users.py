@@ -13,7 +13,7 @@ from cards.paging import PAGE_SIZE, Page, clamp
 from cards.users import add_user_card, confirm_roles_card, users_card
 from dialogs import payloads
 from dialogs.actions import GLOBAL_ADMINS, ActionResult, Menu, Phrases, action
-from dialogs.paging import asked, search_inputs
+from dialogs.paging import SearchClick, asked, search_inputs
 from dialogs.turn import Turn
 from domain import errors
 from domain.errors import RuleViolation
@@ -35,9 +35,9 @@ def parse_roles(value: Any) -> frozenset[Role]:
     return frozenset(out)
 
 
-def _page(turn: Turn, outcome: dict[str, Any] | None = None, data: dict[str, Any] | None = None) -> ActionResult:
+def _page(turn: Turn, outcome: dict[str, Any] | None = None, click: SearchClick | None = None) -> ActionResult:
     """The page of the directory the click asked for (the same page and search after a change)."""
-    number, query = asked(data or {})
+    number, query = asked(click or SearchClick())
     repo = turn.service.repo
     people, total = repo.people_page(query, number * PAGE_SIZE, PAGE_SIZE)
     if not people and number:  # past the end (people went away): the last page
@@ -47,37 +47,47 @@ def _page(turn: Turn, outcome: dict[str, Any] | None = None, data: dict[str, Any
                                    turn.may))
 
 
-def _refused(turn: Turn, violation: RuleViolation, data: dict[str, Any]) -> ActionResult:
+def _refused(turn: Turn, violation: RuleViolation, click: SearchClick) -> ActionResult:
     """The directory again, with why nothing changed on top (a stale or forged click)."""
     if turn.workflows.is_role_refusal(violation.code):
         raise violation
     return _page(turn, {"key": "users.refused", "style": "attention",
-                        "params": {"reason": turn.t(violation.code, **violation.params)}}, data)
+                        "params": {"reason": turn.t(violation.code, **violation.params)}}, click)
 
 
-@action("users", roles=GLOBAL_ADMINS, inputs=search_inputs, menu=Menu("menu.users", 110), phrases=Phrases(
-    en_US=("users", "roles", "permissions"), zh_CN=("用户", "角色", "权限"), zh_TW=("使用者", "角色", "權限")))
-async def users(turn: Turn, data: dict[str, Any]) -> ActionResult:
-    return _page(turn, data=data)
+@action("users", roles=GLOBAL_ADMINS, inputs=search_inputs, payload=SearchClick, menu=Menu("menu.users", 110),
+        phrases=Phrases(en_US=("users", "roles", "permissions"), zh_CN=("用户", "角色", "权限"),
+                        zh_TW=("使用者", "角色", "權限")))
+async def users(turn: Turn, click: SearchClick) -> ActionResult:
+    return _page(turn, click=click)
 
 
-@action("set_roles", roles=GLOBAL_ADMINS, inputs=("{input}",), fresh_sign_in=True)
-async def set_roles(turn: Turn, data: dict[str, Any]) -> ActionResult:
+@dataclass(frozen=True)
+class RolesForm(SearchClick):
+    """Each person's row holds its own roles input, whose id the button carries (``input``); the
+    confirmation's button carries the roles themselves. The search and page come back to the list."""
+
+    person_id: str = payloads.text("person_id", 254)
+    roles: str = payloads.text("roles", 200, key=("{input}", "roles"))
+    confirm: str = payloads.carried("confirm")
+
+
+@action("set_roles", roles=GLOBAL_ADMINS, inputs=("{input}",), fresh_sign_in=True, payload=RolesForm)
+async def set_roles(turn: Turn, form: RolesForm) -> ActionResult:
     """Removing a role asks first (it can lock someone out); adding one does not."""
-    person_id = str(data.get("person_id") or "")
-    field = str(data.get("input") or "roles")
+    person_id = form.person_id
     try:
-        wanted = parse_roles(data.get(field) if field in data else data.get("roles"))
+        wanted = parse_roles(form.roles)
         current = turn.service.repo.person(person_id)
         if current is None:
             raise RuleViolation(errors.UNKNOWN_PERSON, id=person_id)
-        if current.roles - wanted and str(data.get("confirm") or "") != "yes":
+        if current.roles - wanted and form.confirm != "yes":
             return ActionResult(confirm_roles_card(turn.t, current, wanted))
         person = await turn.service.set_roles(turn.person, person_id, wanted)
     except RuleViolation as violation:
-        return _refused(turn, violation, data)
+        return _refused(turn, violation, form)
     roles = ", ".join(turn.t(f"roles.{r.value}") for r in sorted(person.roles)) or turn.t("roles.employee")
-    return _page(turn, {"key": "users.roles_saved", "params": {"name": person.name, "roles": roles}}, data)
+    return _page(turn, {"key": "users.roles_saved", "params": {"name": person.name, "roles": roles}}, form)
 
 
 #: Which field of the add-a-user form a refusal is about, and what to say under it.
@@ -107,4 +117,4 @@ async def add_user(turn: Turn, form: NewUserForm) -> ActionResult:
         message = turn.t(key) if key else turn.t(violation.code, **violation.params)
         return ActionResult(add_user_card(turn.t, values, {input_id: message}))
     return _page(turn, {"key": "users.added", "params": {"name": person.name, "email": person.email}},
-                 {"query": person.email})
+                 SearchClick(query=person.email))

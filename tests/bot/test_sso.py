@@ -16,7 +16,9 @@ from aiohttp import ClientSession
 
 from bot import keys
 from dialogs.actions import ActionResult
+from dialogs.admin_keys import KeysForm
 from dialogs.turn import Turn
+from dialogs.users import RolesForm
 from tests._common.fake_connector import FakeConnector
 from tests._common.fake_identity import GLOBAL_ADMIN_TEMPLATE, FakeIdentity
 from tests._common.harness import ALEX, LEE, MEGAN, BotClient, all_text, bot_settings, cards_in, start_bot, texts_in
@@ -45,9 +47,9 @@ def revealed(request: pytest.FixtureRequest) -> list[str]:
     calls: list[str] = []
     client = request.getfixturevalue("sso_bot" if "sso_bot" in request.fixturenames else "bot")
 
-    async def stand_in(turn: Turn, data: dict[str, Any]) -> ActionResult:
+    async def stand_in(turn: Turn, form: KeysForm) -> ActionResult:
         calls.append(turn.person.id)
-        return ActionResult(None, (f"KEYS-SHOWN-{data.get('benefit_id', '')}",))
+        return ActionResult(None, (f"KEYS-SHOWN-{form.benefit_id}",))
 
     client.app[keys.WORKFLOWS].replace_handler("reveal_keys", stand_in)
     return calls
@@ -157,8 +159,8 @@ async def test_submits_and_set_roles_are_gated_too(sso_bot: BotClient, revealed:
     assert _oauth_cards(sent) and revealed == []
     changed: list[str] = []
 
-    async def set_roles_stand_in(turn: Turn, data: dict[str, Any]) -> ActionResult:
-        changed.append(str(data.get("person_id")))
+    async def set_roles_stand_in(turn: Turn, form: RolesForm) -> ActionResult:
+        changed.append(form.person_id)
         return ActionResult(None, ("ROLES-CHANGED",))
 
     sso_bot.app[keys.WORKFLOWS].replace_handler("set_roles", set_roles_stand_in)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from dialogs import payloads
+from dialogs.registry import Workflows
 from domain import errors
 from domain.errors import EXCERPT_LENGTH, RuleViolation
 from services.i18n import Translator
@@ -85,3 +86,80 @@ async def test_every_typed_verb_names_the_field_it_refuses(bot: BotClient, verb:
     status, body, _ = await bot.execute(ALEX, verb, {field: {"nested": ["x"] * 100}})
     shown = all_text(body["value"])
     assert status == 200 and f"{label} must be text" in shown and field not in shown.replace(label, "")
+
+
+@dataclass(frozen=True)
+class RowForm:
+    benefit_id: str = payloads.text("benefit", 20)
+    person_id: str = payloads.text("person_id", 10, key=("person_id", "person-{benefit_id}"))
+    field: str = payloads.carried("field")
+    expires_on: str = payloads.text("expires_on", 10, key="{field}")
+    back_data: dict[str, str] = payloads.carried_words("back_data")
+
+
+def test_an_input_named_after_its_row_is_read_by_the_id_the_button_carries() -> None:
+    assert payloads.parse(RowForm, {"benefit_id": "vs", "person-vs": "lee", "person-sw": "pat"}).person_id == "lee"
+    assert payloads.parse(RowForm, {"benefit_id": "vs", "person_id": "pat", "person-vs": "lee"}).person_id == "pat"
+    assert payloads.parse(RowForm, {"person-vs": "lee", "person-{benefit_id}": "x"}).person_id == ""
+    assert payloads.parse(RowForm, {"field": "expires_2", "expires_2": "2027-01-01"}).expires_on == "2027-01-01"
+    with pytest.raises(RuleViolation) as refused:
+        payloads.parse(RowForm, {"benefit_id": "vs", "person-vs": ["lee"]})
+    assert refused.value.params["field"] == "person_id"
+    with pytest.raises(RuleViolation) as refused:
+        payloads.parse(RowForm, {"field": "expires_0", "expires_0": "x" * 11})
+    assert refused.value.code == errors.TOO_LONG and refused.value.params["field"] == "expires_on"
+    words = payloads.parse(RowForm, {"back_data": {"page": "2", "query": ["x"], "n": 1}}).back_data
+    assert words == {"page": "2"} and payloads.parse(RowForm, {"back_data": "page=2"}).back_data == {}
+
+
+def test_every_verb_declares_the_shape_of_its_data() -> None:
+    workflows = Workflows.load()
+    untyped = [verb for verb in workflows if (declared := workflows.get(verb)) is None or declared.payload is None]
+    assert not untyped, f"verbs reading raw card data: {untyped}"
+
+
+def _state(bot: BotClient) -> tuple[Any, ...]:
+    repo = bot.service.repo
+    people = sorted((p.id, sorted(p.roles)) for p in repo.people())
+    benefits = [b.id for b in repo.benefits()]
+    return people, sorted(repo.all_assignments(), key=lambda a: a.id), repo.key_reveals(benefits)
+
+
+#: (verb, forged click, the field's name in en-US, in zh-CN, in zh-TW); never the data's own key
+FORGED = [
+    ("assign_user", {"benefit_id": "vs-ent", "person-vs-ent": ["x"] * 50}, "the user", "用户", "使用者"),
+    ("assign_user", {"benefit_id": "vs-ent", "person_id": MEGAN["aadObjectId"], "alternate-vs-ent": {"a": 1}},
+     "the alternate email address", "备用电子邮件地址", "替代電子郵件地址"),
+    ("reveal_keys", {"benefit_id": "sw-1", "language-sw-1": ["English"]}, "the language", "语言", "語言"),
+    ("reveal_keys", {"benefit_id": "sw-1", "os": {"x": 64}}, "the operating system (OS) type", None, None),
+    ("set_roles", {"person_id": MEGAN["aadObjectId"], "input": "roles_3", "roles_3": ["global_admin"]},
+     "the roles", None, None),
+    ("set_roles", {"person_id": ["x"] * 20, "roles": "", "confirm": "yes"}, "the user", "用户", "使用者"),
+    ("mark_activated", {"target": "a-1", "field": "expires_0", "expires_0": {"y": 2027}}, "Expires", None, None),
+    ("mark_activated", {"target": [1, 2], "field": "expires_0"}, "the benefit", "权益", "權益"),
+    ("users", {"query": ["alex"] * 30, "find": 1}, "the search", "搜索", "搜尋"),
+    ("assignees", {"benefit_id": {"id": "vs"}}, "the benefit", "权益", "權益"),
+    ("assignees", {"benefit_id": "vs", "argument": ["a"]}, "the search", None, None),
+    ("remove_assignment", {"assignment_id": ["a-1"], "confirm": "yes"}, "the assignment", "分配", "指派"),
+    ("recent_changes", {"subject_id": {"id": "vs"}}, "the benefit or package", "权益或套餐", "權益或套件"),
+    ("set_language", {"locale": ["zh-CN"]}, "the language", "语言", "語言"),
+    ("language", {"argument": ["zh-TW"]}, "the language", "语言", "語言"),
+]
+
+
+@pytest.mark.parametrize(("verb", "data", "en", "zh_cn", "zh_tw"), FORGED)
+async def test_a_forged_field_of_any_verb_is_refused_by_its_name_and_changes_nothing(
+        bot: BotClient, verb: str, data: dict[str, Any], en: str, zh_cn: str | None, zh_tw: str | None) -> None:
+    before = _state(bot)
+    for locale, label, must in [("en-US", en, " must be text"), ("zh-CN", zh_cn, "必须是文本"),
+                                ("zh-TW", zh_tw, "必須是文字")]:
+        if label is None:
+            continue
+        bot.locale = locale
+        status, body, sent = await bot.execute(ALEX, verb, data)
+        shown = all_text(body["value"]) if isinstance(body, dict) and "value" in body else ""
+        shown += " ".join(all_text(s) for s in sent)
+        assert status == 200 and f"{label}{must}" in shown, (locale, shown[:300])
+        assert not [key for key in data if key in shown.replace(label, "")], shown[:300]
+        assert len(shown) < 2_000
+    assert _state(bot) == before
