@@ -77,7 +77,15 @@ class Journey:
         close_log = self.page.get_by_role("button", name="Toggle Log Panel")
         if await close_log.count():
             await close_log.first.click()
-        await self.expect_card(welcome, step="open", timeout_ms=OPEN_TIMEOUT_MS)
+        try:
+            await self.expect_card(welcome, step="open", timeout_ms=OPEN_TIMEOUT_MS / 2)
+        except AssertionError:
+            # the greeting can be lost when it is sent while an earlier page's socket is still closing
+            # (the Playground's connector then fails that send): a person reloads the page
+            await self._mark()
+            await self.page.reload(timeout=OPEN_TIMEOUT_MS)
+            await self.composer.wait_for(timeout=OPEN_TIMEOUT_MS)
+            await self.expect_card(welcome, step="open again", timeout_ms=OPEN_TIMEOUT_MS / 2)
 
     async def close(self) -> None:
         """Leave the page cleanly: the Playground pushes every bot message to each open UI socket, and a
