@@ -40,7 +40,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -273,23 +273,23 @@ async def until(done: Callable[[], bool], seconds: float) -> bool:
 
 
 # --- card JSON -----------------------------------------------------------------------------------------
+def nodes(value: Any, ids: tuple[str, ...] = ()) -> Iterator[tuple[dict[str, Any], tuple[str, ...]]]:
+    """Every element and action of a card in document order, with the ids of the elements around it
+    (sub-cards included; fallbacks and the data a button sends are not what the card shows)."""
+    if isinstance(value, dict):
+        yield value, ids
+        inner = (*ids, value["id"]) if isinstance(value.get("id"), str) else ids
+        for k, v in value.items():
+            if k not in ("fallback", "data"):
+                yield from nodes(v, inner)
+    elif isinstance(value, list):
+        for item in value:
+            yield from nodes(item, ids)
+
+
 def actions_of(value: Any) -> list[dict[str, Any]]:
     """Every action of a card in document order (sub-cards included, fallbacks not)."""
-    found: list[dict[str, Any]] = []
-
-    def visit(node: Any) -> None:
-        if isinstance(node, dict):
-            if str(node.get("type", "")).startswith("Action."):
-                found.append(node)
-            for k, v in node.items():
-                if k not in ("fallback", "data"):
-                    visit(v)
-        elif isinstance(node, list):
-            for item in node:
-                visit(item)
-
-    visit(value)
-    return found
+    return [node for node, _ in nodes(value) if str(node.get("type", "")).startswith("Action.")]
 
 
 def subcard_actions(card: dict[str, Any]) -> list[dict[str, Any]]:
@@ -302,17 +302,12 @@ def subcard_actions(card: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _inputs_of(value: Any) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    if isinstance(value, dict):
-        if str(value.get("type", "")).startswith("Input."):
-            found.append(value)
-        for k, v in value.items():
-            if k not in ("fallback", "data"):
-                found += _inputs_of(v)
-    elif isinstance(value, list):
-        for item in value:
-            found += _inputs_of(item)
-    return found
+    return [node for node, _ in nodes(value) if str(node.get("type", "")).startswith("Input.")]
+
+
+def toggle_targets(action: dict[str, Any]) -> list[str]:
+    """The ids of the elements an ``Action.ToggleVisibility`` shows or hides."""
+    return [t if isinstance(t, str) else str(t.get("elementId", "")) for t in action.get("targetElements", [])]
 
 
 def _verb(action: dict[str, Any]) -> str:
@@ -330,8 +325,7 @@ def action_key(action: dict[str, Any]) -> str:
     if kind in ("Execute", "Submit"):
         return f"{kind}:{_verb(action)}"
     if kind == "ToggleVisibility":
-        targets = [t if isinstance(t, str) else str(t.get("elementId", "")) for t in action.get("targetElements", [])]
-        return "Toggle:" + ",".join(sorted({_generic(t) for t in targets}))
+        return "Toggle:" + ",".join(sorted({_generic(t) for t in toggle_targets(action)}))
     if kind == "OpenUrl":
         url = urlparse(str(action.get("url", "")))
         return f"OpenUrl:{url.netloc}{_generic(url.path)}"
@@ -344,23 +338,10 @@ def action_key(action: dict[str, Any]) -> str:
 
 def toggles_revealing(card: dict[str, Any], key: str) -> set[str]:
     """The keys of the toggles that show a part of ``card`` holding a button of key ``key``."""
-    holders: set[str] = set()
-
-    def visit(node: Any, ids: tuple[str, ...]) -> None:
-        if isinstance(node, dict):
-            if str(node.get("type", "")).startswith("Action.") and action_key(node) == key:
-                holders.update(ids)
-            here = (*ids, node["id"]) if isinstance(node.get("id"), str) else ids
-            for k, v in node.items():
-                if k not in ("fallback", "data"):
-                    visit(v, here)
-        elif isinstance(node, list):
-            for item in node:
-                visit(item, ids)
-
-    visit(card.get("body"), ())
-    return {action_key(a) for a in actions_of(card) if a.get("type") == "Action.ToggleVisibility" and
-            {t if isinstance(t, str) else str(t.get("elementId", "")) for t in a.get("targetElements", [])} & holders}
+    holders = {i for node, ids in nodes(card.get("body")) for i in ids
+               if str(node.get("type", "")).startswith("Action.") and action_key(node) == key}
+    return {action_key(a) for a in actions_of(card)
+            if a.get("type") == "Action.ToggleVisibility" and set(toggle_targets(a)) & holders}
 
 
 def leave_identity(action: dict[str, Any]) -> str | None:
@@ -376,21 +357,8 @@ def id_families(card: dict[str, Any]) -> list[str]:
     """The families of the card's element ids: an id's first two words with its per-row part dropped
     (``details-cloud-azure-credit`` → ``details-cloud``, ``user-edit-3`` → ``user-edit-#``). What tells
     the Cloud list from the Visual Studio list when both answer an assignment with the same buttons."""
-    found: set[str] = set()
-
-    def visit(node: Any) -> None:
-        if isinstance(node, dict):
-            if isinstance(node.get("id"), str) and not str(node.get("type", "")).startswith("Action."):
-                found.add("-".join(_generic(node["id"]).split("-")[:2]))
-            for k, v in node.items():
-                if k not in ("fallback", "data"):
-                    visit(v)
-        elif isinstance(node, list):
-            for item in node:
-                visit(item)
-
-    visit(card.get("body"))
-    return sorted(found)
+    return sorted({"-".join(_generic(node["id"]).split("-")[:2]) for node, _ in nodes(card.get("body"))
+                   if isinstance(node.get("id"), str) and not str(node.get("type", "")).startswith("Action.")})
 
 
 def signature(card: dict[str, Any], via: str) -> str:
