@@ -623,11 +623,16 @@ class Walk:
             await asyncio.gather(*self._responses, return_exceptions=True)
             self._responses.clear()
             await asyncio.sleep(0.05)
+        await self.quiet(0.1, deadline - time.monotonic())
+        await self.page.wait_for_function(_RENDERED, arg=[TOP_CARD, self._card_count()], timeout=10000)
+
+    async def quiet(self, pause: float, seconds: float) -> None:
+        """Wait until the bot has sent nothing new for ``pause`` seconds, or ``seconds`` have passed."""
+        deadline = time.monotonic() + seconds
         count = -1
         while count != len(self.pg.messages) and time.monotonic() < deadline:
             count = len(self.pg.messages)
-            await asyncio.sleep(0.1)
-        await self.page.wait_for_function(_RENDERED, arg=[TOP_CARD, self._card_count()], timeout=10000)
+            await asyncio.sleep(pause)
 
     def _card_count(self) -> int:
         return len({m.id for m in self.pg.messages if m.cards and m.conversation_id == self.pg.personal_chat})
@@ -913,12 +918,8 @@ class Walk:
             answer = answer.get("body", answer)
             if answer.get("type") == ADAPTIVE_CARD and isinstance(answer.get("value"), dict):
                 # a change may send this person a notice, on top: the answer goes over it
-                deadline = time.monotonic() + (2 if await self.data_state() != data_before else 0)
-                while time.monotonic() < deadline:
-                    seen = len(self.pg.messages)
-                    await asyncio.sleep(0.4)
-                    if seen == len(self.pg.messages):
-                        break
+                if await self.data_state() != data_before:
+                    await self.quiet(0.4, 2)
                 await self.put_card(answer["value"])
         else:
             await self._settle(count, url)
@@ -1111,18 +1112,12 @@ class Walk:
         assert self.snapshots is not None
         await asyncio.to_thread(self.snapshots.restore, snapshot)
         self._fresh = False
-        count = -1
-        deadline = time.monotonic() + 3
-        while count != len(self.pg.messages) and time.monotonic() < deadline:
-            count = len(self.pg.messages)
-            await asyncio.sleep(0.7)
+        await self.quiet(0.7, 3)
         if self.locale != "en-US":
             count = len(self.pg.messages)
             await self.pg.say(f"language {self.locale}")
             await until(lambda: len(self.pg.messages) > count, 10)
-            while count != len(self.pg.messages):
-                count = len(self.pg.messages)
-                await asyncio.sleep(0.3)
+            await self.quiet(0.3, 10)
         # the menu typed anew: the card the walk shows next goes at the bottom of the chat, below
         # whatever the restart sent
         await self.show_menu(typed=True)
