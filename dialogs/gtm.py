@@ -50,8 +50,8 @@ class ContactClick:
 async def marketing_contact(turn: Turn, click: ContactClick) -> ActionResult:
     rules.require_can_manage_go_to_market(turn.person)
     repo = turn.service.repo
-    mode = click.mode or ("update" if repo.marketing_contact() else "add")
     contact = repo.marketing_contact()
+    mode = click.mode or ("update" if contact else "add")
     return ActionResult(contact_form(turn.t, repo.picker_people([contact.person_id] if contact else []), contact,
                                      account_email(turn), mode))
 
