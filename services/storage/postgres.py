@@ -56,9 +56,9 @@ import logging
 import re
 import uuid
 import zlib
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -72,6 +72,8 @@ from services.storage.memory import MemoryTables
 from services.storage.postgres_schema import MIGRATIONS, MIGRATIONS_TABLE
 
 log = logging.getLogger(__name__)
+#: what a retried database operation returns
+T = TypeVar("T")
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 #: conninfo keywords read from ``PG*`` settings (a ``.env`` file is not seen by libpq itself)
@@ -461,14 +463,23 @@ class PostgresStore(MemoryTables):
         self._served = max(self._served, covered)
 
     async def _read_changes_once(self) -> _Changes:
-        for attempt in range(1, self.config.retries + 2):
+        async def attempt() -> _Changes:
+            async with self._pool.connection() as conn:
+                return await self._read_changes(conn)
+
+        return await self._retrying(attempt)
+
+    async def _retrying(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """``attempt()``, again on a fresh connection (up to ``retries`` times) while it failed on one the
+        server dropped (a restart, a failover: the other idle connections died with it). The caller
+        wraps the whole in :meth:`_run`, so a retry that succeeds is not a failure of the database."""
+        for number in range(1, self.config.retries + 2):
             try:
-                async with self._pool.connection() as conn:
-                    return await self._read_changes(conn)
+                return await attempt()
             except psycopg.OperationalError as exc:
-                if attempt > self.config.retries or not _stale(exc):
+                if number > self.config.retries or not _stale(exc):
                     raise
-                await self._retry_pause(attempt)  # the other idle connections died with this one
+                await self._retry_pause(number)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _read_changes(self, conn: psycopg.AsyncConnection[Any]) -> _Changes:
@@ -608,16 +619,25 @@ class PostgresStore(MemoryTables):
                           change: Callable[[str, Document | None], Mapping[str, Any] | None]) -> list[Document]:
         """Read-modify-write on the newest versions, decided inside the commit's transaction (the head row
         is locked there, so no other instance's write lands in between); see ``DocumentStore.update_each``."""
-        check_table(table)
-        wanted = [check_doc_id(i) for i in ids]
-        if self._closed:
-            raise StoreUnavailableError(ERR_CLOSED)
+        wanted = self._checked_ids(table, ids)
         if not wanted:
             return []
         pending = _Pending([], {}, asyncio.get_running_loop().create_future(), None, (table, wanted, change))
         self._enqueue(pending)
         await pending.done
         return pending.written
+
+    def _checked_ids(self, table: str, ids: Sequence[str]) -> list[str]:
+        """The ids of a read-modify-write or a claim, checked, while the store is open.
+
+        Raises:
+            StoreUnavailableError: the store is closed.
+        """
+        check_table(table)
+        wanted = [check_doc_id(i) for i in ids]
+        if self._closed:
+            raise StoreUnavailableError(ERR_CLOSED)
+        return wanted
 
     async def claim_each(self, table: str, ids: Sequence[str],
                          change: Callable[[str, Document | None], Mapping[str, Any] | None], *,
@@ -636,23 +656,11 @@ class PostgresStore(MemoryTables):
         Raises:
             StoreUnavailableError: the database failed (nothing was claimed) or the store is closed.
         """
-        check_table(table)
-        wanted = [check_doc_id(i) for i in ids]
-        if self._closed:
-            raise StoreUnavailableError(ERR_CLOSED)
+        wanted = self._checked_ids(table, ids)
         if not wanted:
             return []
-        for attempt in range(1, self.config.retries + 2):
-            try:
-                claimed: list[dict[str, Any]] = await self._run(self._claim(table, wanted, change, owner))
-                return claimed
-            except StoreUnavailableError as exc:
-                cause = exc.__cause__
-                if (attempt > self.config.retries or not isinstance(cause, psycopg.OperationalError)
-                        or not _stale(cause)):
-                    raise
-                await self._retry_pause(attempt)  # a connection the server dropped (a restart)
-        raise AssertionError("unreachable")  # pragma: no cover
+        claimed: list[Document] = await self._run(self._retrying(lambda: self._claim(table, wanted, change, owner)))
+        return claimed
 
     async def _claim(self, table: str, ids: list[str],
                      change: Callable[[str, Document | None], Mapping[str, Any] | None], owner: str) -> list[Document]:
