@@ -18,6 +18,8 @@ Files, for ``path = data/benefits.json``::
 
     data/benefits.g00000007.json      snapshot of generation 7: the state when journal 7 began
     data/benefits.g00000007.journal   batches applied after that snapshot
+    data/benefits.g00000007.index     the indexes of snapshot 7's documents (``snapshot_index``: a start
+                                      that finds it matching decodes no document; never needed)
     data/benefits.lock                flock held by the one store object that has the files open
 
 Invariant: snapshot ``g + 1`` equals snapshot ``g`` plus journal ``g``. Compaction therefore first
@@ -71,10 +73,6 @@ from services.storage.journal import (
 )
 from services.storage.memory import StoreStats
 from services.storage.recovery import JournalFiles
-from services.storage.snapshot import (
-    SnapshotStorage,
-    TablesView,
-)
 
 #: the engine's public names, wherever they are defined (callers import them from here)
 __all__ = [
@@ -338,10 +336,10 @@ class JournaledTinyStore(JournalFiles):
             await asyncio.to_thread(self._record_generation, gen)
             writer = await asyncio.to_thread(JournalWriter, journal, HEADER_SIZE, self._before_fsync)
             old, self._writer, self._gen = self._writer, writer, gen
-            frozen = self.frozen_tables()
+            frozen, index = self.frozen_tables(), self._frozen_index()
         await asyncio.to_thread(old.close)
         try:
-            size = await asyncio.to_thread(self._write_snapshot, gen, frozen)
+            size = await asyncio.to_thread(self._write_snapshot, gen, frozen, index)
         except OSError as exc:
             logger.error(
                 "compaction could not write its snapshot; the journals still hold every write",
@@ -389,7 +387,8 @@ class JournaledTinyStore(JournalFiles):
             if self._closed or not self._failure:
                 return
             gen = self._gen + 1
-            writer, size = await asyncio.to_thread(self._new_generation, gen, self.frozen_tables())
+            writer, size = await asyncio.to_thread(self._new_generation, gen, self.frozen_tables(),
+                                                   self._frozen_index())
             old, self._writer, self._gen = self._writer, writer, gen
             previous, self._base_gen, self._snapshot_bytes, self._retry_at = self._base_gen, gen, size, 0
             reason, self._failure = self._failure, ""
@@ -401,15 +400,11 @@ class JournaledTinyStore(JournalFiles):
         with contextlib.suppress(OSError):  # best effort: the next compaction removes them too
             await asyncio.to_thread(self._remove_generations_below, previous)
 
-    def _write_snapshot(self, gen: int, frozen: TablesView) -> int:
-        path = self._snapshot_path(gen)
-        SnapshotStorage(path).write(frozen)
-        return path.stat().st_size
-
     def _remove_generations_below(self, gen: int) -> None:
-        """Delete snapshots first, then journals, of generations below ``gen`` (any order is safe)."""
-        snaps, journals = self._scan_files()
-        for files in (snaps, journals):
+        """Delete snapshots first, then journals and index files, of generations below ``gen`` (any order
+        is safe)."""
+        snaps, journals, index_files = self._scan_files()
+        for files in (snaps, journals, index_files):
             for old in sorted(g for g in files if g < gen):
                 files[old].unlink(missing_ok=True)
         fsync_dir(self.path.parent)

@@ -23,6 +23,7 @@ from typing import Any
 from services.storage._common import ERR_FIELD_NAME, ID_FIELD, check_doc_id, check_name, check_table
 from services.storage.base import Decoder, Document, DocumentStore, Ordering, SortedEntries, T
 from services.storage.snapshot import DocumentTexts, Tables, snapshot_documents
+from services.storage.snapshot_index import FrozenIndex, IndexFileMismatch, freeze_entries, thaw_entries
 
 _MISSING = object()
 #: A document as it is held: compact JSON (what the journal and the snapshot hold of it too).
@@ -100,24 +101,28 @@ class MemoryTables(DocumentStore):
         self._load_documents((name, doc_id, doc, None) for name, docs in tables.items()
                              for doc_id, doc in docs.items())
 
-    def _load_snapshot(self, path: Path) -> None:
+    def _load_snapshot(self, path: Path) -> bool:
         """Adopt a snapshot file into the empty store, one document decoded at a time (the decoded
-        snapshot is never held whole).
+        snapshot is never held whole). Returns whether every document's text was adopted as the file
+        holds it (see :meth:`_load_documents`).
 
         Raises:
             SnapshotCorruptError: the file is not a snapshot (nothing is adopted).
         """
-        self._load_documents(snapshot_documents(path))
+        return self._load_documents(snapshot_documents(path))
 
-    def _load_documents(self, documents: Iterable[tuple[str, str, Document, str | None]]) -> None:
+    def _load_documents(self, documents: Iterable[tuple[str, str, Document, str | None]]) -> bool:
         """Adopt ``(table, doc_id, doc, its JSON text or None)`` into the empty store, building the
-        indexes in bulk; nothing is adopted when ``documents`` raises."""
+        indexes in bulk; nothing is adopted when ``documents`` raises. Returns whether every text was
+        adopted as given (none was missing, none lacked its id): then the texts alone, with the
+        indexes, make this very state again (:meth:`_adopt_texts`)."""
         tables: dict[str, dict[str, str]] = {}
         index: dict[str, dict[str, dict[Any, Ids]]] = {
             t: {f: {} for f in fields} for t, fields in self.indexes.items()}
         table: str | None = None
         docs: dict[str, str] = {}
         fields: list[tuple[str, dict[Any, Ids]]] = []
+        verbatim = True
         for name, doc_id, doc, text in documents:
             if name != table:
                 table, docs = name, tables.setdefault(name, {})
@@ -125,7 +130,10 @@ class MemoryTables(DocumentStore):
             if doc.get(ID_FIELD, _MISSING) != doc_id:
                 doc[ID_FIELD] = doc_id
                 text = None
-            docs[doc_id] = _encode(doc) if text is None else text
+            if text is None:
+                verbatim = False
+                text = _encode(doc)
+            docs[doc_id] = text
             for field_name, entries in fields:
                 value = doc.get(field_name, _MISSING)
                 if value is _MISSING:
@@ -141,6 +149,23 @@ class MemoryTables(DocumentStore):
                     entries[value] = {ids: None, doc_id: None}
                 else:
                     ids[doc_id] = None
+        self._adopt(tables, index)
+        return verbatim
+
+    def _adopt_texts(self, tables: dict[str, dict[str, str]], index: FrozenIndex) -> None:
+        """Adopt documents' texts and the indexes they make (as :meth:`_frozen_index` gave them) into
+        the empty store, decoding no document.
+
+        Raises:
+            IndexFileMismatch: ``index`` lacks a declared field or is not shaped so (nothing is adopted).
+        """
+        try:
+            thawed = {t: {f: thaw_entries(index[t][f]) for f in fields} for t, fields in self.indexes.items()}
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise IndexFileMismatch(f"an index is missing or not shaped as the engine writes it ({exc!r})") from exc
+        self._adopt(tables, thawed)
+
+    def _adopt(self, tables: dict[str, dict[str, str]], index: dict[str, dict[str, dict[Any, Ids]]]) -> None:
         for name, docs in tables.items():
             if docs:
                 self._tables[name] = docs
@@ -148,6 +173,12 @@ class MemoryTables(DocumentStore):
         for name, by_field in index.items():
             self._index[name] = by_field
         self._sorted.clear()  # sorted again from what was loaded when next asked
+
+    def _frozen_index(self) -> FrozenIndex:
+        """A copy of every index as an index file holds it (``services.storage.snapshot_index``), taken
+        with :meth:`frozen_tables`, so that both describe the same state."""
+        return {table: {name: freeze_entries(entries) for name, entries in by_field.items()}
+                for table, by_field in self._index.items()}
 
     def _apply_in_memory(self, ops: list[list[Any]]) -> None:
         """Apply a durable batch to memory. The moves within each ordering are gathered over the batch

@@ -33,8 +33,17 @@ from services.storage.memory import MemoryTables
 from services.storage.snapshot import (
     SnapshotCorruptError,
     TablesView,
-    encode_snapshot,
     parse_snapshot,
+    snapshot_chunks,
+    snapshot_texts,
+)
+from services.storage.snapshot_index import (
+    FrozenIndex,
+    IndexFileMismatch,
+    checksummed,
+    file_checksum,
+    read_index_file,
+    write_index_file,
 )
 
 logger = logging.getLogger("services.storage.journaled")  # one logger for the engine, whichever file logs
@@ -79,11 +88,14 @@ class JournalFiles(MemoryTables):
     def _journal_path(self, gen: int) -> Path:
         return self._name(gen, "journal")
 
-    def _scan_files(self) -> tuple[dict[int, Path], dict[int, Path]]:
-        """Snapshots and journals beside ``path`` by generation; leftover temp files are removed."""
-        pattern = re.compile(rf"^{re.escape(self.path.stem)}\.g(\d{{8,}})\.(json|journal)(\.tmp)?$")
-        snaps: dict[int, Path] = {}
-        journals: dict[int, Path] = {}
+    def _index_path(self, gen: int) -> Path:
+        return self._name(gen, "index")
+
+    def _scan_files(self) -> tuple[dict[int, Path], dict[int, Path], dict[int, Path]]:
+        """Snapshots, journals and index files beside ``path`` by generation; leftover temp files are
+        removed."""
+        pattern = re.compile(rf"^{re.escape(self.path.stem)}\.g(\d{{8,}})\.(json|journal|index)(\.tmp)?$")
+        found: dict[str, dict[int, Path]] = {"json": {}, "journal": {}, "index": {}}
         for entry in self.path.parent.iterdir():
             match = pattern.match(entry.name)
             if not match:
@@ -91,8 +103,8 @@ class JournalFiles(MemoryTables):
             if match.group(3):  # a temp file is never part of the state: its rename did not happen
                 entry.unlink()
                 continue
-            (snaps if match.group(2) == "json" else journals)[int(match.group(1))] = entry
-        return snaps, journals
+            found[match.group(2)][int(match.group(1))] = entry
+        return found["json"], found["journal"], found["index"]
 
     def _quarantine(self, path: Path, reason: str, *, copy: bool = False) -> None:
         """Move (or copy) a file that failed to load aside, log it loudly and report it in health."""
@@ -152,7 +164,7 @@ class JournalFiles(MemoryTables):
         loses nothing, or only the records whose checksum fails, is repaired: the bad files are moved
         or copied aside, logged, and listed in :meth:`health`.
         """
-        snaps, journals = self._scan_files()
+        snaps, journals, _ = self._scan_files()
         recorded = self._recorded_generation()
         if not snaps and not journals:
             if recorded is None:
@@ -176,7 +188,7 @@ class JournalFiles(MemoryTables):
         base: int | None = None
         for gen in sorted(snaps, reverse=True):
             try:
-                self._load_snapshot(snaps[gen])
+                self._load_generation(gen, snaps[gen])
             except SnapshotCorruptError as exc:
                 aside.append((snaps[gen], str(exc), False))
                 continue
@@ -256,6 +268,47 @@ class JournalFiles(MemoryTables):
         if recorded is None:
             self._record_generation(top)  # a store made before the marker existed
         self._writer = JournalWriter(self._journal_path(top), end, self._before_fsync)
+
+    def _load_generation(self, gen: int, snapshot: Path) -> None:
+        """Adopt snapshot ``gen``: through its index file when that matches it (no document decoded),
+        else decoding every document, and then writing the index file for the next start.
+
+        Raises:
+            SnapshotCorruptError: the snapshot is damaged (nothing is adopted).
+        """
+        index_path = self._index_path(gen)
+        try:
+            size, crc, index = read_index_file(index_path, gen, self.indexes)
+        except FileNotFoundError:
+            pass
+        except (OSError, IndexFileMismatch) as exc:
+            self._index_ignored(index_path, exc)
+        else:
+            try:
+                tables, found_size, found_crc = snapshot_texts(snapshot)
+                if (found_size, found_crc) != (size, crc):
+                    raise IndexFileMismatch("the snapshot is not the one the index file was made from")
+                self._adopt_texts(tables, index)
+                return
+            except ValueError as exc:  # IndexFileMismatch, or a snapshot not laid out as the engine writes
+                self._index_ignored(index_path, exc)
+        if not self._load_snapshot(snapshot):
+            return  # texts were rewritten as they were loaded: an index file could not describe the file
+        try:
+            size, crc = file_checksum(snapshot)
+            write_index_file(index_path, gen, size, crc, self.indexes, self._frozen_index())
+        except OSError as exc:
+            logger.warning(
+                "could not write the index file of the snapshot; the next start decodes it again",
+                extra={"event": "storage.index_unwritten", "file": str(index_path), "reason": str(exc)},
+            )
+
+    @staticmethod
+    def _index_ignored(path: Path, exc: Exception) -> None:
+        logger.warning(
+            "the snapshot's index file does not match it and was ignored; the snapshot is decoded instead",
+            extra={"event": "storage.index_ignored", "file": str(path), "reason": f"{type(exc).__name__}: {exc}"},
+        )
 
     def _refuse_unless_accepted(self, losses: list[str]) -> None:
         """Raise :class:`StoreDamagedError` for ``losses`` unless the store was opened accepting them."""
@@ -345,18 +398,32 @@ class JournalFiles(MemoryTables):
 
     def _write_generation(self, gen: int) -> None:
         """Start generation ``gen`` from the current tables and append to its journal (blocking)."""
-        self._writer, self._snapshot_bytes = self._new_generation(gen, self.frozen_tables())
+        self._writer, self._snapshot_bytes = self._new_generation(gen, self.frozen_tables(), self._frozen_index())
 
-    def _new_generation(self, gen: int, tables: TablesView) -> tuple[JournalWriter, int]:
-        """Create journal ``gen``, snapshot ``gen`` of ``tables`` and name ``gen`` in the marker;
-        return the journal's writer and the snapshot's size.
+    def _new_generation(self, gen: int, tables: TablesView, index: FrozenIndex) -> tuple[JournalWriter, int]:
+        """Create journal ``gen``, snapshot ``gen`` of ``tables`` (whose indexes are ``index``) and name
+        ``gen`` in the marker; return the journal's writer and the snapshot's size.
 
         The journal comes first: a snapshot without its journal is then always damage (its writes
         were deleted), never what a crash left; an empty journal without its snapshot replays as
         nothing.
         """
         create_journal(self._journal_path(gen), gen)
-        data = encode_snapshot(tables)
-        write_atomically(self._snapshot_path(gen), data)
+        size = self._write_snapshot(gen, tables, index)
         self._record_generation(gen)
-        return JournalWriter(self._journal_path(gen), HEADER_SIZE, self._before_fsync), len(data)
+        return JournalWriter(self._journal_path(gen), HEADER_SIZE, self._before_fsync), size
+
+    def _write_snapshot(self, gen: int, tables: TablesView, index: FrozenIndex) -> int:
+        """Write snapshot ``gen`` of ``tables``, then its index file (``index``: the indexes of exactly
+        those tables); return the snapshot's size. The index file only speeds the next start up: when
+        it cannot be written, that start decodes the snapshot (and writes it then)."""
+        sums = [0, 0]
+        write_atomically(self._snapshot_path(gen), checksummed(snapshot_chunks(tables), sums))
+        try:
+            write_index_file(self._index_path(gen), gen, sums[0], sums[1], self.indexes, index)
+        except OSError as exc:
+            logger.warning(
+                "could not write the index file of the snapshot; the next start decodes it instead",
+                extra={"event": "storage.index_unwritten", "file": str(self._index_path(gen)), "reason": str(exc)},
+            )
+        return sums[0]

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import json.scanner
 import os
+import re
+import zlib
 from collections.abc import Iterator, Mapping
 from itertools import islice
 from pathlib import Path
@@ -164,6 +166,91 @@ def snapshot_documents(path: Path) -> Iterator[tuple[str, str, dict[str, Any], s
         for table, docs in parse_snapshot(path.read_bytes()).items():
             for doc_id, doc in docs.items():
                 yield table, doc_id, doc, None
+
+
+#: a document's line whose id needs no unescaping, with the newline before it: ``(id, text)`` (the text
+#: is a JSON object, so it ends with ``}``; a comma may follow)
+_DOC_LINE = re.compile(r'\n"([^"\\\n]*+)":([^\n]*})')
+
+
+def snapshot_texts(path: Path, chunk_size: int = 4 << 20) -> tuple[dict[str, dict[str, str]], int, int]:
+    """The text of every document of a snapshot laid out as :func:`snapshot_chunks` writes it, by table,
+    without decoding any; and the file's size and CRC-32, of the very bytes the texts were cut from.
+
+    Only for a file whose checksum the caller knows (``services.storage.snapshot_index``): the texts are
+    cut where the layout says, not validated as JSON, so a file that does not match is not to be used.
+    The cutting is done by the regular expression engine a few megabytes at a time: a Python loop over
+    the lines costs as much as decoding them would.
+
+    Raises:
+        ValueError: the file is not laid out so.
+        OSError: it cannot be read.
+    """
+    tables: dict[str, dict[str, str]] = {}
+    with path.open("rb") as file:
+        first = file.readline()
+        size, crc = len(first), zlib.crc32(first)
+        docs: dict[str, str] | None = None
+        if first.startswith(b"{") and first.endswith(b":{\n"):
+            docs = tables.setdefault(_table_header(first[1:-1].decode()), {})
+        elif first != b"{}":
+            raise ValueError("the file is not laid out as the engine writes snapshots")
+        rest = b""
+        while chunk := file.read(chunk_size):
+            size += len(chunk)
+            crc = zlib.crc32(chunk, crc)
+            data = rest + chunk
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                rest = data
+                continue
+            if docs is None:
+                raise ValueError("extra data")
+            block = data[:cut]
+            lines = block.count(b'\n"') + block.startswith(b'"')  # a document's line starts so, no other
+            docs = _cut_texts("\n" + block.decode(), docs, tables, lines)
+            rest = data[cut:]
+    if docs is not None and rest != b"\n}}":
+        raise ValueError("the snapshot does not end as the engine ends one")
+    return tables, size, crc
+
+
+def _cut_texts(text: str, docs: dict[str, str], tables: dict[str, dict[str, str]], lines: int) -> dict[str, str]:
+    """Add the documents of ``text`` (whole lines, a newline before each; ``lines`` of them are
+    documents) to ``docs``, and to the tables its lines that change table open; return the table its
+    last line is in."""
+    segments: list[tuple[dict[str, str], int, int]] = []
+    start = 0
+    while True:
+        at = text.find('\n},"', start)
+        segments.append((docs, start, len(text) if at < 0 else at))
+        if at < 0:
+            break
+        start = text.find("\n", at + 1)
+        if start < 0:
+            raise ValueError("expected a table")
+        docs = tables.setdefault(_table_header(text[at + 3:start]), {})
+    found = [_DOC_LINE.findall(text, start, end) for _, start, end in segments]
+    if sum(map(len, found)) != lines:  # an id with an escape in it: each line scanned
+        found = [_line_texts(text[start:end]) for _, start, end in segments]
+    for (table, _, _), pairs in zip(segments, found, strict=True):
+        table.update(pairs)
+    return docs
+
+
+def _line_texts(part: str) -> list[tuple[str, str]]:
+    """``(id, text)`` of each document's line of ``part``, the id unescaped."""
+    pairs = []
+    for line in part.split("\n"):
+        if line[:1] != '"':
+            if line.strip():
+                raise ValueError("expected a document")
+            continue
+        doc_id, end = _scan_name(line, 1)
+        if line[end:end + 1] != ":":
+            raise ValueError("expected a document")
+        pairs.append((doc_id, line[end + 1:-1] if line[-1:] == "," else line[end + 1:]))
+    return pairs
 
 
 def snapshot_chunks(tables: TablesView) -> Iterator[bytes]:

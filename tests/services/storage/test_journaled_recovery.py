@@ -62,6 +62,10 @@ def journal_file(path: Path, gen: int) -> Path:
     return path.with_name(f"{path.stem}.g{gen:08d}.journal")
 
 
+def index_file(path: Path, gen: int) -> Path:
+    return path.with_name(f"{path.stem}.g{gen:08d}.index")
+
+
 def model_of(*batches: list[Any]) -> Model:
     model: Model = {}
     for batch in batches:
@@ -233,6 +237,8 @@ class TestCompactionCrash:
             journal_file(path, gen - 1).name,
             snapshot_file(path, gen).name,
             journal_file(path, gen).name,
+            index_file(path, gen - 1).name,
+            index_file(path, gen).name,
             "benefits.lock",
             "benefits.store",
         }
