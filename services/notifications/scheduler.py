@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from domain import rules
-from domain.models import Status
+from domain.models import Assignment, Status
 from services.benefits import BenefitsService
 from services.notifications.events import EXPIRY_REMINDER, benefit_params
 from services.notifications.outbox import Notification, Outbox
@@ -46,26 +46,41 @@ class ReminderScheduler:
         self.reachable = reachable
 
     def due(self, today: date) -> list[Notification]:
+        """The reminders due ``today``, benefit by benefit (by kind and name). Only the seats expiring
+        within the reminders' reach are read, and the admins once a reminder names them, so a tick costs
+        what is due, not the size of the organization."""
         repo = self.service.repo
-        admins = [p.id for p in self.service.admins()]
+        admin_ids: list[str] | None = None
+
+        def admins() -> list[str]:
+            nonlocal admin_ids
+            if admin_ids is None:
+                admin_ids = [p.id for p in self.service.admins()]
+            return admin_ids
+
+        expiring: dict[str, list[Assignment]] = {}
+        for seat in repo.seats_expiring(today, max(rules.EXPIRY_REMINDER_DAYS)):
+            expiring.setdefault(seat.benefit_id, []).append(seat)
         notes: list[Notification] = []
         for benefit in repo.benefits():
             if benefit.status is Status.CANCELLED:
                 continue
-            seats = [a for a in repo.assignments_of_benefit(benefit.id)
-                     if a.is_current and a.status is Status.ACTIVE and a.expires_on is not None]
-            for a in seats:
+            for a in expiring.get(benefit.id, ()):
                 for days in rules.reminders_due(a.expires_on, today):
                     event = f"reminder:{a.id}:{a.expires_on}:{days}"
                     params = {**benefit_params(benefit, a, repo.person(a.person_id)), "days": days}
-                    for person_id in dict.fromkeys([a.person_id, *admins]):
+                    for person_id in dict.fromkeys([a.person_id, *admins()]):
                         role = "assignee" if person_id == a.person_id else "admin"
                         notes.append(Notification(event, person_id, EXPIRY_REMINDER, {**params, "role": role}))
-            if benefit.status is Status.ACTIVE and benefit.expires_on is not None and not seats:
-                for days in rules.reminders_due(benefit.expires_on, today):
+            if benefit.status is not Status.ACTIVE or benefit.expires_on is None:
+                continue
+            reminders = rules.reminders_due(benefit.expires_on, today)
+            if reminders and not any(a.is_current and a.status is Status.ACTIVE and a.expires_on is not None
+                                     for a in repo.assignments_of_benefit(benefit.id)):
+                for days in reminders:
                     event = f"reminder:{benefit.id}:{benefit.expires_on}:{days}"
                     params = {**benefit_params(benefit, None, None), "days": days, "role": "admin"}
-                    notes.extend(Notification(event, admin, EXPIRY_REMINDER, params) for admin in admins)
+                    notes.extend(Notification(event, admin, EXPIRY_REMINDER, params) for admin in admins())
         return notes
 
     async def tick(self, today: date | None = None) -> int:

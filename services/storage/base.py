@@ -153,6 +153,8 @@ class DocumentStore(ABC):
     def __init__(self, indexes: Mapping[str, Sequence[str]] | None = None) -> None:
         self.indexes: dict[str, tuple[str, ...]] = {t: tuple(f) for t, f in (indexes or {}).items()}
         self.orderings: dict[str, dict[str, Ordering]] = {}
+        #: ``{table: {ordering: text}}``: see ``order_by``'s ``listed_only_with``
+        self.ordering_needs: dict[str, dict[str, str]] = {}
 
     # --- orderings: pages of a sorted table ------------------------------------------------------
     # A card shows a table a page at a time, sorted (people by name) or searched (by a prefix of a
@@ -160,13 +162,17 @@ class DocumentStore(ABC):
     # so an engine may keep each declared ordering sorted as it writes and answer a page with two
     # binary searches and a slice. These defaults sort on every call: correct, for small stores.
 
-    def order_by(self, table: str, name: str, keys: Ordering) -> None:
+    def order_by(self, table: str, name: str, keys: Ordering, *, listed_only_with: str = "") -> None:
         """Declare the ordering ``name`` of ``table``: each document is listed under ``keys(doc)``.
 
         ``keys`` must be a stable function of the document alone (a module-level function) and must
         not change the document. Declaring the same name again replaces the ordering.
+        ``listed_only_with``: text that the compact JSON of every document with keys holds (the JSON of
+        a value it requires, such as ``"global_admin"``), so that an engine holding documents as text
+        sorts a few without decoding the rest; it must never leave out a document ``keys`` lists.
         """
         self.orderings.setdefault(table, {})[name] = keys
+        self.ordering_needs.setdefault(table, {})[name] = listed_only_with
 
     def _ordered_entries(self, table: str, name: str) -> SortedEntries:
         keys = self.orderings[table][name]

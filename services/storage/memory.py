@@ -385,19 +385,23 @@ class MemoryTables(DocumentStore):
             return super().find_decoded(table, field_name, value, decode)
         return [self._decoded_of(table, decode, i, docs[i]) for i in _ids(entries, value)]
 
-    def order_by(self, table: str, name: str, keys: Ordering) -> None:
+    def order_by(self, table: str, name: str, keys: Ordering, *, listed_only_with: str = "") -> None:
         """Declare an ordering. It is sorted when a page of it is first asked for (O(n log n): a process
         that never shows a page, such as an import, never pays for it); from then on every write keeps
-        it sorted, so a page costs two binary searches and a slice."""
-        if self.orderings.get(check_table(table), {}).get(name) is keys:
+        it sorted, so a page costs two binary searches and a slice. With ``listed_only_with``, that
+        first sort decodes only the documents whose text holds it."""
+        declared = self.orderings.get(check_table(table), {}).get(name)
+        if declared is keys and self.ordering_needs.get(table, {}).get(name) == listed_only_with:
             return  # already declared
-        super().order_by(table, name, keys)
+        super().order_by(table, name, keys, listed_only_with=listed_only_with)
         self._sorted.get(table, {}).pop(name, None)  # a new key function: sorted again when next asked
 
     def _sort(self, table: str, name: str, keys: Ordering) -> None:
         docs = self._tables.get(table, {})
+        needs = self.ordering_needs.get(table, {}).get(name, "")
+        texts = docs.items() if not needs else ((i, text) for i, text in docs.items() if needs in text)
         self._sorted.setdefault(table, {})[name] = SortedEntries(
-            (key, doc_id) for doc_id, text in docs.items() for key in dict.fromkeys(keys(_decode(text))))
+            (key, doc_id) for doc_id, text in texts for key in dict.fromkeys(keys(_decode(text))))
 
     def _ordered_entries(self, table: str, name: str) -> SortedEntries:
         entries = self._sorted.get(table, {}).get(name)
