@@ -9,7 +9,10 @@ For each size, in one run on one machine:
   retention period are archived (``services.audit_archive``, as a running bot does daily), and the
   store is compacted;
 * **start**: ``python -m bot serve`` on that data folder, from the process start to the first ``200`` of
-  ``/readyz`` (the store's recovery included), and its RSS once ready;
+  ``/readyz`` (the store's recovery included), and its RSS once ready. A restarted bot finds its modules
+  compiled (Python caches their bytecode on the first start), so the bench compiles them once before it
+  measures, into a cache of its own (``PYTHONPYCACHEPREFIX``: the checkout is left alone), whatever
+  ``PYTHONDONTWRITEBYTECODE`` says; ``--cold`` measures a start that compiles every module as well;
 * **turns**: each listed turn (an ``Action.Execute`` over HTTP on loopback, authentication off, a
   fake Bot Connector for anything the bot sends), one at a time, ``--turns`` times: p50 and p99 of
   the time to the HTTP response, and the bot's RSS (and peak) after them all.
@@ -108,8 +111,15 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+#: where the served bot caches its compiled modules (see the module docstring); None: as the caller's environment says
+PYCACHE: Path | None = None
+
+
 def _env(data_dir: Path, port: int = 0, retention_days: float = 400.0) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MicrosoftApp", "SSO_"))}
+    if PYCACHE is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
     env.update({"PYTHONPATH": str(ROOT), "DATA_DIR": str(data_dir), "LOG_LEVEL": "WARNING", "SEED_DEMO": "false",
                 "PORT": str(port), "HOST": "127.0.0.1",
                 "AUDIT_RETENTION_DAYS": str(retention_days)})
@@ -158,6 +168,11 @@ async def _wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
         await wait_ready(session, url, proc, within=READY_SECONDS, interval=0.02, failure=SystemExit)
 
 
+def compile_once(folder: Path, data_dir: Path) -> None:
+    """Import what ``python -m bot serve`` imports, so that its modules' bytecode is cached for the start."""
+    subprocess.run([sys.executable, "-c", "import bot.__main__"], cwd=folder, env=_env(data_dir), check=True)
+
+
 def _serve(folder: Path, data_dir: Path, port: int, retention_days: float) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=folder,
                             env=_env(data_dir, port, retention_days),
@@ -166,6 +181,8 @@ def _serve(folder: Path, data_dir: Path, port: int, retention_days: float) -> su
 
 async def serve_and_measure(figures: Figures, folder: Path, data_dir: Path, count: int,
                             retention_days: float) -> None:
+    if PYCACHE is not None:
+        compile_once(folder, data_dir)
     port = free_port()
     started = time.perf_counter()
     proc = _serve(folder, data_dir, port, retention_days)
@@ -255,7 +272,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--changes", type=int, default=6, help="audit entries about each person")
     parser.add_argument("--retention-days", type=float, default=400.0, help="the bot's AUDIT_RETENTION_DAYS")
     parser.add_argument("--keep", type=Path, help="make each size's data in this folder once, and reuse it")
+    parser.add_argument("--cold", action="store_true",
+                        help="measure a start that compiles the modules too (as the environment says)")
     args = parser.parse_args(argv)
+    global PYCACHE
+    cache = None if args.cold else tempfile.TemporaryDirectory(prefix="growth-pycache-")
+    PYCACHE = None if cache is None else Path(cache.name)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     results = []
     for n in sizes:
@@ -263,6 +285,8 @@ def main(argv: list[str]) -> int:
         print(f"{n:,} people: done (crowd written in {figures.crowd_s:.1f} s)", flush=True)
         results.append(figures)
     report(results)
+    if cache is not None:
+        cache.cleanup()
     return 0
 
 

@@ -305,3 +305,38 @@ async def test_people_who_install_later_get_what_could_not_reach_them() -> None:
     assert fresh["state"] == DELIVERED
     assert after[f"blocked-event|{NESTOR}"]["state"] == UNDELIVERABLE
     assert [k for k, _ in sender.sent].count(f"a:{LEE}") == 2  # the activation and the 7-day reminder, once each
+
+
+async def test_a_reminder_tick_reads_only_the_seats_with_an_expires_date(tmp_path, monkeypatch) -> None:
+    """A tick costs what may be due, not the size of the organization: seats without an Expires date are
+    not even decoded."""
+    import services.repository
+    from services.storage import JournaledTinyStore, Put
+
+    calls: list[str] = []
+    original = services.repository.expiring_seat_key
+
+    def counting(doc):
+        calls.append(doc["id"])
+        return original(doc)
+
+    monkeypatch.setattr(services.repository, "expiring_seat_key", counting)
+    clock = ManualClock()
+    store = JournaledTinyStore(tmp_path / "benefits.json", INDEXES)
+    try:
+        service = BenefitsService(store, clock=clock)
+        from services.inventory import demo_inventory, import_inventory, parse_inventory
+        await import_inventory(store, parse_inventory(demo_inventory(clock().date())))
+        alex = service.repo.person(ALEX)
+        expires = clock().date() + timedelta(days=60)
+        seat = await service.assign(alex, "tech-support", LEE, "lee.alt@example.com")
+        await service.mark_activated(alex, seat.id, clock().date(), expires)
+        undated = {"benefit_id": "tech-support", "assigned_by": ALEX, "assigned_at": "2026-01-01T00:00:00+00:00",
+                   "status": "active", "expires_on": None}
+        await store.apply([Put("assignments", f"crowd-{i}", {**undated, "person_id": f"x{i}"}) for i in range(300)])
+        with_dates = [a.id for a in service.repo.all_assignments() if a.expires_on is not None]
+        outbox = Outbox(store, clock)
+        assert await ReminderScheduler(service, outbox).tick(expires - timedelta(days=30)) == 2
+        assert sorted(calls) == sorted(with_dates) and seat.id in calls
+    finally:
+        await store.close()

@@ -78,3 +78,26 @@ async def test_a_batch_deleting_the_oldest_thousands_reads_only_the_documents_it
         assert count == len(expected) == 3_099 and ids == [doc_id for _, doc_id in expected]
     finally:
         await store.close()
+
+
+class AdminKeys(CountingKeys):
+    def __call__(self, doc: dict[str, Any]) -> list[str]:
+        self.calls += 1
+        return [str(doc["name"])] if "admin" in doc.get("roles", []) else []
+
+
+async def test_an_ordering_listed_only_with_a_text_decodes_only_the_documents_holding_it(tmp_path: Path) -> None:
+    """The Global admins among a large directory: the first page decodes the admins, not everyone."""
+    store = JournaledTinyStore(tmp_path / "benefits.json", {})
+    try:
+        await store.apply([Put("people", f"p{i:04d}", {"name": f"n{i:04d}", "roles": ["admin"] if i % 100 == 7 else []})
+                           for i in range(1_000)]
+                          + [Put("people", "x", {"name": "admin", "roles": ["administrator"]})])  # holds the text
+        keys = AdminKeys()
+        store.order_by("people", "admins", keys, listed_only_with='"admin"')
+        assert store.ordered("people", "admins", "", 0, 100) == ([f"p{i:04d}" for i in range(7, 1_000, 100)], 10)
+        assert keys.calls == 11
+        await store.apply([Put("people", "p0008", {"name": "a", "roles": ["admin"]}), Delete("people", "p0007")])
+        assert store.ordered("people", "admins", "", 0, 2) == (["p0008", "p0107"], 10)
+    finally:
+        await store.close()
