@@ -23,7 +23,7 @@ from typing import Any
 from services.storage._common import ERR_FIELD_NAME, ID_FIELD, check_doc_id, check_name, check_table
 from services.storage.base import Decoder, Document, DocumentStore, Ordering, SortedEntries, T
 from services.storage.snapshot import DocumentTexts, Tables, snapshot_documents
-from services.storage.snapshot_index import FrozenIndex, IndexFileMismatch, freeze_entries, thaw_entries
+from services.storage.snapshot_index import FrozenIndex
 
 _MISSING = object()
 #: A document as it is held: compact JSON (what the journal and the snapshot hold of it too).
@@ -59,8 +59,23 @@ def _index_key(value: Any) -> Any:
     return value
 
 
-#: The ids an index lists under one value, in indexing order: the id itself while there is one (most
-#: values, such as an email, name one document, and a dict per value would cost more than the document).
+class Several(dict[str, None]):
+    """The ids an index lists under a value that names several documents, as keys (in indexing order).
+
+    A copy of the indexes (:meth:`MemoryTables._frozen_index`, encoded into an index file in another
+    thread) copies each field's mapping, not these: one that was copied is copied before it changes
+    (``epoch``: the copy of the indexes it was made after).
+    """
+
+    __slots__ = ("epoch",)
+
+    def __init__(self, ids: Iterable[str], epoch: int) -> None:
+        super().__init__(dict.fromkeys(ids))
+        self.epoch = epoch
+
+
+#: The ids an index lists under one value: the id itself while there is one (most values, such as an
+#: email, name one document, and a dict per value would cost more than the document), else a dict.
 Ids = str | dict[str, None]
 
 
@@ -90,6 +105,8 @@ class MemoryTables(DocumentStore):
         self._moves: dict[tuple[str, str], dict[tuple[str, str], int]] | None = None
         #: ``{table: {decode: {doc_id: (stored doc, decoded object)}}}``: see :meth:`get_decoded`
         self._decoded: dict[str, dict[Decoder[Any], dict[str, tuple[str, Any]]]] = {}
+        #: how many copies of the indexes were taken (see :class:`Several`)
+        self._epoch = 0
         #: ``{table: version}``, bumped from one store-wide counter on every change (see table_version)
         self._versions: dict[str, int] = {}
         self._version_counter = itertools.count(1)
@@ -152,20 +169,9 @@ class MemoryTables(DocumentStore):
         self._adopt(tables, index)
         return verbatim
 
-    def _adopt_texts(self, tables: dict[str, dict[str, str]], index: FrozenIndex) -> None:
-        """Adopt documents' texts and the indexes they make (as :meth:`_frozen_index` gave them) into
-        the empty store, decoding no document.
-
-        Raises:
-            IndexFileMismatch: ``index`` lacks a declared field or is not shaped so (nothing is adopted).
-        """
-        try:
-            thawed = {t: {f: thaw_entries(index[t][f]) for f in fields} for t, fields in self.indexes.items()}
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise IndexFileMismatch(f"an index is missing or not shaped as the engine writes it ({exc!r})") from exc
-        self._adopt(tables, thawed)
-
-    def _adopt(self, tables: dict[str, dict[str, str]], index: dict[str, dict[str, dict[Any, Ids]]]) -> None:
+    def _adopt(self, tables: dict[str, dict[str, str]], index: FrozenIndex) -> None:
+        """Adopt documents' texts and the indexes they make (of every declared field) into the empty
+        store: what a start read from a snapshot, decoded (:meth:`_load_documents`) or not."""
         for name, docs in tables.items():
             if docs:
                 self._tables[name] = docs
@@ -175,9 +181,11 @@ class MemoryTables(DocumentStore):
         self._sorted.clear()  # sorted again from what was loaded when next asked
 
     def _frozen_index(self) -> FrozenIndex:
-        """A copy of every index as an index file holds it (``services.storage.snapshot_index``), taken
-        with :meth:`frozen_tables`, so that both describe the same state."""
-        return {table: {name: freeze_entries(entries) for name, entries in by_field.items()}
+        """A copy of every index that later writes leave as it is (see :class:`Several`), taken with
+        :meth:`frozen_tables` so that both describe the same state, for an index file
+        (``services.storage.snapshot_index``) encoded in another thread."""
+        self._epoch += 1
+        return {table: {name: dict(entries) for name, entries in by_field.items()}
                 for table, by_field in self._index.items()}
 
     def _apply_in_memory(self, ops: list[list[Any]]) -> None:
@@ -259,19 +267,17 @@ class MemoryTables(DocumentStore):
             for key in after:
                 delta[key, doc_id] = delta.get((key, doc_id), 0) + 1
 
-    @staticmethod
-    def _add_id(entries: dict[Any, Ids], key: Any, doc_id: str) -> None:
+    def _add_id(self, entries: dict[Any, Ids], key: Any, doc_id: str) -> None:
         ids = entries.get(key)
         if ids is None:
             entries[key] = doc_id
         elif isinstance(ids, str):
             if ids != doc_id:
-                entries[key] = {ids: None, doc_id: None}
-        else:
-            ids[doc_id] = None
+                entries[key] = Several((ids, doc_id), self._epoch)
+        elif doc_id not in ids:
+            self._changeable(entries, key, ids)[doc_id] = None
 
-    @staticmethod
-    def _unindex(entries: dict[Any, Ids], key: Any, doc_id: str) -> None:
+    def _unindex(self, entries: dict[Any, Ids], key: Any, doc_id: str) -> None:
         ids = entries.get(key)
         if ids is None:
             return
@@ -279,11 +285,23 @@ class MemoryTables(DocumentStore):
             if ids == doc_id:
                 del entries[key]
             return
-        ids.pop(doc_id, None)
-        if len(ids) == 1:
-            entries[key] = next(iter(ids))
-        elif not ids:
+        if doc_id not in ids:
+            return
+        if len(ids) > 2:
+            del self._changeable(entries, key, ids)[doc_id]
+            return
+        rest = [i for i in ids if i != doc_id]
+        if rest:
+            entries[key] = rest[0]
+        else:
             del entries[key]
+
+    def _changeable(self, entries: dict[Any, Ids], key: Any, ids: dict[str, None]) -> dict[str, None]:
+        """``ids``, or a copy of it put in its place when a copy of the indexes may hold it."""
+        if type(ids) is Several and ids.epoch == self._epoch:
+            return ids
+        own = entries[key] = Several(ids, self._epoch)
+        return own
 
     # ---------------------------------------------------------------------------------- reads
 

@@ -278,17 +278,19 @@ class JournalFiles(MemoryTables):
         """
         index_path = self._index_path(gen)
         try:
-            size, crc, index = read_index_file(index_path, gen, self.indexes)
+            found = read_index_file(index_path, gen, self.indexes)
         except FileNotFoundError:
             pass
         except (OSError, IndexFileMismatch) as exc:
             self._index_ignored(index_path, exc)
         else:
             try:
-                tables, found_size, found_crc = snapshot_texts(snapshot)
-                if (found_size, found_crc) != (size, crc):
+                tables, size, crc = snapshot_texts(snapshot)
+                if (size, crc) != (found.snapshot_size, found.snapshot_crc):
                     raise IndexFileMismatch("the snapshot is not the one the index file was made from")
-                self._adopt_texts(tables, index)
+                if {name: len(docs) for name, docs in tables.items() if docs} != found.documents:
+                    tables, _, _ = snapshot_texts(snapshot, by_line=True)  # an id with an escape in it
+                self._adopt(tables, found.indexes(tables, self.indexes))
                 return
             except ValueError as exc:  # IndexFileMismatch, or a snapshot not laid out as the engine writes
                 self._index_ignored(index_path, exc)
@@ -296,7 +298,7 @@ class JournalFiles(MemoryTables):
             return  # texts were rewritten as they were loaded: an index file could not describe the file
         try:
             size, crc = file_checksum(snapshot)
-            write_index_file(index_path, gen, size, crc, self.indexes, self._frozen_index())
+            write_index_file(index_path, gen, size, crc, self.indexes, self._tables, self._frozen_index())
         except OSError as exc:
             logger.warning(
                 "could not write the index file of the snapshot; the next start decodes it again",
@@ -420,7 +422,7 @@ class JournalFiles(MemoryTables):
         sums = [0, 0]
         write_atomically(self._snapshot_path(gen), checksummed(snapshot_chunks(tables), sums))
         try:
-            write_index_file(self._index_path(gen), gen, sums[0], sums[1], self.indexes, index)
+            write_index_file(self._index_path(gen), gen, sums[0], sums[1], self.indexes, tables, index)
         except OSError as exc:
             logger.warning(
                 "could not write the index file of the snapshot; the next start decodes it instead",

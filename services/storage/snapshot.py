@@ -173,14 +173,17 @@ def snapshot_documents(path: Path) -> Iterator[tuple[str, str, dict[str, Any], s
 _DOC_LINE = re.compile(r'\n"([^"\\\n]*+)":([^\n]*})')
 
 
-def snapshot_texts(path: Path, chunk_size: int = 4 << 20) -> tuple[dict[str, dict[str, str]], int, int]:
+def snapshot_texts(path: Path, *, by_line: bool = False,
+                   chunk_size: int = 4 << 20) -> tuple[dict[str, dict[str, str]], int, int]:
     """The text of every document of a snapshot laid out as :func:`snapshot_chunks` writes it, by table,
     without decoding any; and the file's size and CRC-32, of the very bytes the texts were cut from.
 
     Only for a file whose checksum the caller knows (``services.storage.snapshot_index``): the texts are
     cut where the layout says, not validated as JSON, so a file that does not match is not to be used.
-    The cutting is done by the regular expression engine a few megabytes at a time: a Python loop over
-    the lines costs as much as decoding them would.
+    The cutting is done by the regular expression engine a few megabytes at a time (a Python loop over
+    the lines costs as much as decoding them would), and leaves out the rare document whose id holds an
+    escape (a quote, a backslash, a control character): a caller that finds fewer documents than it
+    expects reads the file again ``by_line``, each line scanned.
 
     Raises:
         ValueError: the file is not laid out so.
@@ -206,19 +209,16 @@ def snapshot_texts(path: Path, chunk_size: int = 4 << 20) -> tuple[dict[str, dic
                 continue
             if docs is None:
                 raise ValueError("extra data")
-            block = data[:cut]
-            lines = block.count(b'\n"') + block.startswith(b'"')  # a document's line starts so, no other
-            docs = _cut_texts("\n" + block.decode(), docs, tables, lines)
+            docs = _cut_texts("\n" + data[:cut].decode(), docs, tables, by_line)
             rest = data[cut:]
     if docs is not None and rest != b"\n}}":
         raise ValueError("the snapshot does not end as the engine ends one")
     return tables, size, crc
 
 
-def _cut_texts(text: str, docs: dict[str, str], tables: dict[str, dict[str, str]], lines: int) -> dict[str, str]:
-    """Add the documents of ``text`` (whole lines, a newline before each; ``lines`` of them are
-    documents) to ``docs``, and to the tables its lines that change table open; return the table its
-    last line is in."""
+def _cut_texts(text: str, docs: dict[str, str], tables: dict[str, dict[str, str]], by_line: bool) -> dict[str, str]:
+    """Add the documents of ``text`` (whole lines, a newline before each) to ``docs``, and to the tables
+    its lines that change table open; return the table its last line is in."""
     segments: list[tuple[dict[str, str], int, int]] = []
     start = 0
     while True:
@@ -230,9 +230,10 @@ def _cut_texts(text: str, docs: dict[str, str], tables: dict[str, dict[str, str]
         if start < 0:
             raise ValueError("expected a table")
         docs = tables.setdefault(_table_header(text[at + 3:start]), {})
-    found = [_DOC_LINE.findall(text, start, end) for _, start, end in segments]
-    if sum(map(len, found)) != lines:  # an id with an escape in it: each line scanned
+    if by_line:
         found = [_line_texts(text[start:end]) for _, start, end in segments]
+    else:
+        found = [_DOC_LINE.findall(text, start, end) for _, start, end in segments]
     for (table, _, _), pairs in zip(segments, found, strict=True):
         table.update(pairs)
     return docs

@@ -14,11 +14,13 @@ sends the start down the path that decodes every document, which detects a damag
 and writes the index file again for the next start. The index file is never needed: deleting it costs
 one slow start.
 
-Layout: a header line ``{"format", "generation", "snapshot_size", "snapshot_crc32", "fields",
-"body_size", "body_crc32"}``, then the body, the JSON ``{table: {field: entries}}`` where ``entries`` is
-``{"s": {value: id}, "m": {value: [ids]}, "o": [[value, id or [ids]], ...]}``: values that are strings
-listing one id (most of them: an email names one person) or several, then the values of other types
-(numbers, booleans, null, and ``["\\u0000json", text]`` for a list or object).
+Layout: a header line ``{"format", "generation", "snapshot_size", "snapshot_crc32", "fields", "documents",
+"body_size", "body_crc32"}`` (``documents``: how many each table holds), then the body, the JSON ``{table:
+{field: entries}}`` where ``entries`` is ``{"s": {value: n}, "m": {value: [n, ...]}, "o": [[value, n or [n,
+...]], ...]}``: values that are strings listing one document or several, then the values of other types
+(numbers, booleans, null, and ``["\\u0000json", text]`` for a list or object). A document is named by its
+place in its table in the snapshot (``n``), so that a start shares each id with the table rather than
+holding it twice.
 """
 
 from __future__ import annotations
@@ -27,63 +29,63 @@ import json
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from services.storage.journal import write_atomically
 
 FORMAT = "partner-benefits-bot/snapshot-index-1"
 #: what a start reads of a snapshot at a time (the checksum and the lines are taken from the same bytes)
 READ_CHUNK = 1 << 20
-#: the key of a list or object value in an index (see ``services.storage.memory``)
-JSON_KEY = "\0json"
 
 #: ``{value: id, or {id: None, ...} for several}``: one field's index, as the store holds it
 Entries = dict[Any, "str | dict[str, None]"]
-#: ``{"s": ..., "m": ..., "o": ...}``: one field's index as the file holds it (see the module docstring)
-FrozenEntries = dict[str, Any]
-FrozenIndex = dict[str, dict[str, FrozenEntries]]
+#: ``{table: {field: entries}}``: every index, each copied (see ``MemoryTables._frozen_index``)
+FrozenIndex = dict[str, dict[str, Entries]]
 
 
 class IndexFileMismatch(ValueError):
     """The index file does not describe this snapshot for this code (stale, damaged, other fields)."""
 
 
-def freeze_entries(entries: Entries) -> FrozenEntries:
-    """A copy of one field's index in the file's form, safe to encode in another thread while the store
-    goes on changing ``entries``."""
-    single = {k: v for k, v in entries.items() if type(k) is str and type(v) is str}
-    several = {k: list(v) for k, v in entries.items() if type(k) is str and type(v) is not str}
-    other = [[list(k) if type(k) is tuple else k, v if type(v) is str else list(v)]
+def _encode_entries(entries: Entries, place: Mapping[str, int]) -> dict[str, Any]:
+    """One field's index in the file's form, each id as its document's place in the table."""
+    single = {k: place[v] for k, v in entries.items() if type(k) is str and type(v) is str}
+    several = {k: [place[i] for i in v] for k, v in entries.items() if type(k) is str and type(v) is not str}
+    other = [[list(k) if type(k) is tuple else k, place[v] if type(v) is str else [place[i] for i in v]]
              for k, v in entries.items() if type(k) is not str]
     return {"s": single, "m": several, "o": other}
 
 
-def thaw_entries(frozen: Mapping[str, Any]) -> Entries:
-    """One field's index as the store holds it, from the file's form.
+def _decode_entries(frozen: Any, ids: list[str]) -> Entries:
+    """One field's index as the store holds it, from the file's form (``ids``: the table's, in order).
 
     Raises:
-        IndexFileMismatch: ``frozen`` is not shaped as :func:`freeze_entries` makes it.
+        IndexFileMismatch: ``frozen`` is not shaped as :func:`_encode_entries` makes it.
     """
+    if type(frozen) is not dict:
+        raise IndexFileMismatch("an index is not shaped as the engine writes it")
     single, several, other = frozen.get("s"), frozen.get("m"), frozen.get("o")
     if type(single) is not dict or type(several) is not dict or type(other) is not list:
         raise IndexFileMismatch("an index is not shaped as the engine writes it")
-    entries: Entries = single
-    for key, ids in several.items():
-        entries[key] = _ids(ids)
-    for pair in other:
-        if type(pair) is not list or len(pair) != 2:
-            raise IndexFileMismatch("an index entry is not a pair")
-        key, ids = pair
-        if type(key) is list:
-            key = tuple(key)
-        entries[key] = ids if type(ids) is str else _ids(ids)
+    try:
+        entries: Entries = dict(zip(single, map(ids.__getitem__, single.values()), strict=True))
+        for key, places in several.items():
+            entries[key] = _several(places, ids)
+        for pair in other:
+            if type(pair) is not list or len(pair) != 2:
+                raise IndexFileMismatch("an index entry is not a pair")
+            key, places = pair
+            entries[tuple(key) if type(key) is list else key] = (
+                ids[places] if type(places) is int else _several(places, ids))
+    except (IndexError, TypeError) as exc:  # a place out of the table, or not a number
+        raise IndexFileMismatch(f"an index names a document the snapshot does not hold ({exc})") from exc
     return entries
 
 
-def _ids(ids: Any) -> dict[str, None]:
-    if type(ids) is not list or len(ids) < 2:
-        raise IndexFileMismatch("an index entry does not list several ids")
-    return dict.fromkeys(ids)
+def _several(places: Any, ids: list[str]) -> dict[str, None]:
+    if type(places) is not list or len(places) < 2:
+        raise IndexFileMismatch("an index entry does not list several documents")
+    return dict.fromkeys(map(ids.__getitem__, places))
 
 
 def _declared(fields: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
@@ -91,18 +93,55 @@ def _declared(fields: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
 
 
 def write_index_file(path: Path, generation: int, snapshot_size: int, snapshot_crc: int,
-                     fields: Mapping[str, Sequence[str]], index: FrozenIndex) -> None:
-    """Write the index file of snapshot ``generation`` atomically and durably (as snapshots are)."""
-    body = json.dumps(index, ensure_ascii=False, separators=(",", ":")).encode()
+                     fields: Mapping[str, Sequence[str]], tables: Mapping[str, Iterable[str]],
+                     index: FrozenIndex) -> None:
+    """Write the index file of snapshot ``generation`` atomically and durably (as snapshots are).
+
+    ``tables``: the ids of each table, in the order the snapshot holds them; ``index``: the indexes of
+    exactly those documents, which nothing changes meanwhile (they are encoded here, in any thread).
+    """
+    places: dict[str, dict[str, int]] = {}
+    counts: dict[str, int] = {}
+    for name, ids in tables.items():
+        places[name] = {doc_id: n for n, doc_id in enumerate(ids)}
+        if places[name]:  # the snapshot leaves empty tables out
+            counts[name] = len(places[name])
+    encoded = {table: {name: _encode_entries(entries, places.get(table, {})) for name, entries in by_field.items()}
+               for table, by_field in index.items()}
+    body = json.dumps(encoded, ensure_ascii=False, separators=(",", ":")).encode()
     header = {"format": FORMAT, "generation": generation, "snapshot_size": snapshot_size,
-              "snapshot_crc32": snapshot_crc, "fields": _declared(fields), "body_size": len(body),
-              "body_crc32": zlib.crc32(body)}
-    write_atomically(path, [json.dumps(header).encode(), b"\n", body])
+              "snapshot_crc32": snapshot_crc, "fields": _declared(fields), "documents": counts,
+              "body_size": len(body), "body_crc32": zlib.crc32(body)}
+    write_atomically(path, [json.dumps(header, ensure_ascii=False).encode(), b"\n", body])
 
 
-def read_index_file(path: Path, generation: int, fields: Mapping[str, Sequence[str]]) -> tuple[int, int, FrozenIndex]:
-    """``(snapshot size, snapshot CRC-32, index)`` of an index file made for snapshot ``generation``
-    and for ``fields``; the caller checks the snapshot against the first two.
+class IndexFile(NamedTuple):
+    """What an index file says of its snapshot, and the indexes it holds (see :meth:`indexes`)."""
+
+    snapshot_size: int
+    snapshot_crc: int
+    documents: dict[str, int]
+    body: dict[str, Any]
+
+    def indexes(self, tables: Mapping[str, dict[str, str]], fields: Mapping[str, Sequence[str]]) -> FrozenIndex:
+        """The indexes as the store holds them, over ``tables`` (the snapshot's texts, as cut).
+
+        Raises:
+            IndexFileMismatch: a table does not hold what the file says, or an index is damaged.
+        """
+        if {name: len(docs) for name, docs in tables.items() if docs} != self.documents:
+            raise IndexFileMismatch("the snapshot's tables do not hold the documents the index file counts")
+        order = {name: list(docs) for name, docs in tables.items()}
+        try:
+            return {table: {name: _decode_entries(self.body[table][name], order.get(table, [])) for name in names}
+                    for table, names in fields.items()}
+        except (KeyError, TypeError) as exc:
+            raise IndexFileMismatch(f"an index is missing from the index file ({exc!r})") from exc
+
+
+def read_index_file(path: Path, generation: int, fields: Mapping[str, Sequence[str]]) -> IndexFile:
+    """The index file made for snapshot ``generation`` and for ``fields``; the caller checks the snapshot
+    against its size and checksum before it uses the indexes.
 
     Raises:
         FileNotFoundError: there is none.
@@ -118,13 +157,12 @@ def read_index_file(path: Path, generation: int, fields: Mapping[str, Sequence[s
               and header.get("body_crc32") == zlib.crc32(body))
         if not ok:
             raise IndexFileMismatch("the index file was made for another snapshot or other fields, or is damaged")
-        index = json.loads(body)
-        size, crc = header["snapshot_size"], header["snapshot_crc32"]
+        found = IndexFile(header["snapshot_size"], header["snapshot_crc32"], header["documents"], json.loads(body))
     except (ValueError, KeyError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise IndexFileMismatch(f"the index file is damaged ({type(exc).__name__})") from exc
-    if type(index) is not dict or type(size) is not int or type(crc) is not int:
+    if type(found.body) is not dict or type(found.documents) is not dict:
         raise IndexFileMismatch("the index file is not shaped as the engine writes it")
-    return size, crc, index
+    return found
 
 
 def checksummed(chunks: Iterable[bytes], sums: list[int]) -> Iterator[bytes]:

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -128,12 +129,15 @@ async def test_a_matching_index_file_rebuilds_what_decoding_does(path: Path, tmp
 
 async def test_the_cut_texts_are_the_documents_texts(path: Path) -> None:
     await compacted_store(path)
-    tables, size, _ = snapshot_texts(snapshot_file(path, 2))
-    assert size == snapshot_file(path, 2).stat().st_size
-    assert {t: {i: json.loads(text) for i, text in docs.items()} for t, docs in tables.items()} == {
-        t: {i: json.loads(text) for i, text in docs.items()}
-        for t, docs in decoded_texts(snapshot_file(path, 2)).items()}
-    assert set(ODD_IDS) <= set(tables["people"])
+    snapshot = snapshot_file(path, 2)
+    expected = {t: {i: json.loads(text) for i, text in docs.items()} for t, docs in decoded_texts(snapshot).items()}
+    by_line, size, crc = snapshot_texts(snapshot, by_line=True)
+    assert (size, crc) == (snapshot.stat().st_size, zlib.crc32(snapshot.read_bytes()))
+    assert {t: {i: json.loads(text) for i, text in docs.items()} for t, docs in by_line.items()} == expected
+    fast, _, _ = snapshot_texts(snapshot, chunk_size=97)  # lines and tables across chunks
+    escaped = {'p"quoted"', "p\\back\\slash", "p\nnew:line", 'p":{"x":1}'}
+    assert fast["people"] == {i: text for i, text in by_line["people"].items() if i not in escaped}
+    assert fast["audit"] == by_line["audit"]
 
 
 def decoded_texts(snapshot: Path) -> dict[str, dict[str, str]]:
@@ -163,14 +167,16 @@ async def test_a_start_without_an_index_file_decodes_and_writes_one(path: Path, 
 
 
 def damage(raw: bytes) -> list[bytes]:
-    """Ways an index file can be wrong: torn, a flipped byte in its body, an id changed into another (still
-    JSON), garbage, empty, a header naming another snapshot or generation."""
+    """Ways an index file can be wrong: torn, a flipped byte in its body, a document changed into another
+    (still JSON), garbage, empty, a header naming another snapshot or generation."""
     head, _, body = raw.partition(b"\n")
-    assert b'"p041"' in body
+    listed = b'"p1@contoso.com":[1,40,80]'  # the people of one email, by their place in the table
+    assert listed in body
     middle = len(body) // 2
     flipped = body[:middle] + bytes([body[middle] ^ 0x01]) + body[middle + 1:]
     header = json.loads(head)
-    return [raw[: len(raw) // 2], head + b"\n" + flipped, head + b"\n" + body.replace(b'"p041"', b'"p042"'),
+    moved = body.replace(listed, listed.replace(b"40", b"41"))
+    return [raw[: len(raw) // 2], head + b"\n" + flipped, head + b"\n" + moved,
             b"garbage", b"",
             json.dumps({**header, "snapshot_crc32": header["snapshot_crc32"] ^ 1}).encode() + b"\n" + body,
             json.dumps({**header, "generation": 1}).encode() + b"\n" + body]
@@ -279,3 +285,23 @@ def test_a_kill_between_the_snapshot_and_its_index_file_loses_nothing(path: Path
         assert [d["id"] for d in store.find("people", "email", "e3")] == [f"p{i}" for i in range(3, 50, 5)]
         store._unlock()
         assert index_file(path, 2).is_file()
+
+
+async def test_writes_after_the_indexes_were_copied_leave_the_copy_alone(path: Path) -> None:
+    """Compaction encodes its copy of the indexes in another thread while writes go on."""
+    store = JournaledTinyStore(path, INDEXES)
+    try:
+        for batch in batches():
+            await store.apply(batch)
+        frozen = store._frozen_index()
+        before = json.loads(json.dumps({t: {f: {repr(k): v if isinstance(v, str) else list(v) for k, v in e.items()}
+                                            for f, e in by_field.items()} for t, by_field in frozen.items()}))
+        await store.apply([Put("people", "new", {"email": "p1@contoso.com"}), Delete("people", "p041"),
+                           Delete("audit", "a0000"), Put("audit", "a9999", {"subject_id": "p000"})])
+        after = {t: {f: {repr(k): v if isinstance(v, str) else list(v) for k, v in e.items()}
+                     for f, e in by_field.items()} for t, by_field in frozen.items()}
+        assert after == before
+        assert [d["id"] for d in store.find("people", "email", "p1@contoso.com")] == ["p001", "p081", "new"]
+        assert store.find_ids("audit", "subject_id", "p000")[-1] == "a9999"
+    finally:
+        await store.close()
