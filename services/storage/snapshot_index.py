@@ -16,16 +16,21 @@ one slow start.
 
 Layout: a header line ``{"format", "generation", "snapshot_size", "snapshot_crc32", "fields", "documents",
 "body_size", "body_crc32"}`` (``documents``: how many each table holds), then the body, the JSON ``{table:
-{field: entries}}`` where ``entries`` is ``{"s": {value: n}, "m": {value: [n, ...]}, "o": [[value, n or [n,
-...]], ...]}``: values that are strings listing one document or several, then the values of other types
-(numbers, booleans, null, and ``["\\u0000json", text]`` for a list or object). A document is named by its
-place in its table in the snapshot (``n``), so that a start shares each id with the table rather than
-holding it twice.
+{field: entries}}`` where ``entries`` is ``{"s": [value, ...], "p": places, "m": {value: [n, ...]}, "o":
+[[value, n or [n, ...]], ...]}``: the values that are strings naming one document each (``places``: where
+each of those documents is, as unsigned 32-bit little-endian numbers in base64), those naming several,
+then the values of other types (numbers, booleans, null, and ``["\\u0000json", text]`` for a list or
+object). A document is named by its place in its table in the snapshot (``n``), so that a start shares
+each id with the table rather than holding it twice, and reads the places of most without making a
+number of each.
 """
 
 from __future__ import annotations
 
+import array
+import base64
 import json
+import sys
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -49,11 +54,14 @@ class IndexFileMismatch(ValueError):
 
 def _encode_entries(entries: Entries, place: Mapping[str, int]) -> dict[str, Any]:
     """One field's index in the file's form, each id as its document's place in the table."""
-    single = {k: place[v] for k, v in entries.items() if type(k) is str and type(v) is str}
+    single: dict[str, str] = {k: v for k, v in entries.items() if type(k) is str and type(v) is str}
+    places = array.array("I", [place[v] for v in single.values()])
+    if sys.byteorder == "big":
+        places.byteswap()
     several = {k: [place[i] for i in v] for k, v in entries.items() if type(k) is str and type(v) is not str}
     other = [[list(k) if type(k) is tuple else k, place[v] if type(v) is str else [place[i] for i in v]]
              for k, v in entries.items() if type(k) is not str]
-    return {"s": single, "m": several, "o": other}
+    return {"s": list(single), "p": base64.b64encode(places.tobytes()).decode(), "m": several, "o": other}
 
 
 def _decode_entries(frozen: Any, ids: list[str]) -> Entries:
@@ -64,11 +72,14 @@ def _decode_entries(frozen: Any, ids: list[str]) -> Entries:
     """
     if type(frozen) is not dict:
         raise IndexFileMismatch("an index is not shaped as the engine writes it")
-    single, several, other = frozen.get("s"), frozen.get("m"), frozen.get("o")
-    if type(single) is not dict or type(several) is not dict or type(other) is not list:
+    single, places, several, other = frozen.get("s"), frozen.get("p"), frozen.get("m"), frozen.get("o")
+    if type(single) is not list or type(places) is not str or type(several) is not dict or type(other) is not list:
         raise IndexFileMismatch("an index is not shaped as the engine writes it")
     try:
-        entries: Entries = dict(zip(single, map(ids.__getitem__, single.values()), strict=True))
+        numbers = array.array("I", base64.b64decode(places, validate=True))
+        if sys.byteorder == "big":
+            numbers.byteswap()
+        entries: Entries = dict(zip(single, map(ids.__getitem__, numbers), strict=True))
         for key, places in several.items():
             entries[key] = _several(places, ids)
         for pair in other:
@@ -77,7 +88,7 @@ def _decode_entries(frozen: Any, ids: list[str]) -> Entries:
             key, places = pair
             entries[tuple(key) if type(key) is list else key] = (
                 ids[places] if type(places) is int else _several(places, ids))
-    except (IndexError, TypeError) as exc:  # a place out of the table, or not a number
+    except (IndexError, TypeError, ValueError) as exc:  # a place out of the table, not a number, bad base64
         raise IndexFileMismatch(f"an index names a document the snapshot does not hold ({exc})") from exc
     return entries
 
