@@ -38,7 +38,7 @@ from services.storage import StoreDamagedError, StoreUnavailableError, open_stor
 from services.storage.backup import DUMP_FORMAT, encode_export, import_data
 from services.storage.journal import write_atomically
 from services.storage.lock import DataFolderBusy, data_folder_lock
-from services.storage.postgres import PostgresConfig, PostgresStore
+from services.storage.postgres_config import PostgresConfig
 
 PLAYGROUND = Path("node_modules/.bin/agentsplayground")
 
@@ -125,6 +125,8 @@ async def cmd_repair(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _repair_database(config: PostgresConfig, *, accept_loss: bool) -> int:
     """``repair`` with ``STORAGE_URL``: check each store's bookkeeping in the database and tidy it."""
+    from services.storage.postgres import PostgresStore  # the driver, only when a database is named
+
     if accept_loss:
         print("--accept-loss concerns a data folder's files; the database keeps its own consistency "
               "(restore a backup, or the server's point-in-time restore, to go back)")

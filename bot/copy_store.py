@@ -22,7 +22,7 @@ from services.repository import INDEXES
 from services.storage import DocumentStore, open_engine
 from services.storage.backup import export_data, import_data
 from services.storage.lock import data_folder_lock
-from services.storage.postgres import URL_SCHEMES, PostgresConfig, PostgresStore
+from services.storage.postgres_config import URL_SCHEMES, PostgresConfig
 
 STORES: tuple[tuple[str, Mapping[str, Sequence[str]]], ...] = ((DOMAIN_FILE, INDEXES), (STATE_FILE, {}))
 
@@ -46,6 +46,8 @@ async def _stores(where: str, *, source: bool) -> AsyncIterator[list[DocumentSto
     opened: list[DocumentStore] = []
     try:
         if where.startswith(URL_SCHEMES):
+            from services.storage.postgres import PostgresStore  # the driver, only when a database is named
+
             config = PostgresConfig(where, pool_min=1, pool_max=3)
             for name, indexes in STORES:
                 store = await PostgresStore.open(config, indexes, namespace=Path(name).stem, poll=False)

@@ -13,7 +13,7 @@ from bot.settings import DOMAIN_FILE, Settings, number_setting
 from services.repository import INDEXES
 from services.storage import DocumentStore, open_engine
 from services.storage.lock import data_folder_lock
-from services.storage.postgres import PostgresConfig
+from services.storage.postgres_config import PostgresConfig
 
 
 def storage_config(settings: Settings) -> PostgresConfig | None:

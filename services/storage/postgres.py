@@ -59,7 +59,6 @@ import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -69,17 +68,13 @@ from services.storage._common import ID_FIELD, check_doc_id, check_table, clone,
 from services.storage.base import Document, Op, Put, StoreHealth
 from services.storage.errors import StoreUnavailableError
 from services.storage.memory import MemoryTables
+from services.storage.postgres_config import PostgresConfig as PostgresConfig  # where callers found it
 from services.storage.postgres_schema import MIGRATIONS, MIGRATIONS_TABLE
 
 log = logging.getLogger(__name__)
 #: what a retried database operation returns
 T = TypeVar("T")
 
-URL_SCHEMES = ("postgresql://", "postgres://")
-#: conninfo keywords read from ``PG*`` settings (a ``.env`` file is not seen by libpq itself)
-PG_SETTINGS = {"PGHOST": "host", "PGPORT": "port", "PGUSER": "user", "PGPASSWORD": "password",
-               "PGDATABASE": "dbname", "PGSSLMODE": "sslmode", "PGSSLROOTCERT": "sslrootcert",
-               "PGAPPNAME": "application_name"}
 #: first key of the advisory locks this engine takes (the second is derived from the namespace)
 LOCK_CLASS = 0x5042  # "PB"
 MIGRATION_LOCK = 1
@@ -100,75 +95,8 @@ DETAIL_OK = "PostgreSQL: connected"
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
-NumberSetting = Callable[[Mapping[str, str], str, float], float]
-
-
 class StoreConflictError(StoreUnavailableError):
     """A guarded batch was refused: the data changed since the rules were checked. Nothing was written."""
-
-
-@dataclass(frozen=True)
-class PostgresConfig:
-    """Where the database is and how the engine talks to it (see :meth:`from_settings`)."""
-
-    conninfo: str
-    """A ``postgresql://`` URL or libpq key=value string; empty: libpq's ``PG*`` environment."""
-    pool_min: int = 2
-    pool_max: int = 10
-    connect_timeout: float = 5.0
-    """Seconds to wait for a connection (from the pool or the server) before the operation fails."""
-    statement_timeout: float = 15.0
-    """Seconds a statement (or a lock wait) may take before the server cancels it."""
-    poll_seconds: float = 1.0
-    """How often an idle instance catches up with the others' writes (and checks the database)."""
-    tombstone_seconds: float = 3600.0
-    retries: int = 1
-    """Times an operation whose pooled connection the server dropped (a restart, a failover) is tried again
-    on a fresh one before the turn is told to try again later; a write only while none of it was sent."""
-
-    @classmethod
-    def from_settings(cls, extra: Mapping[str, str], number: NumberSetting) -> PostgresConfig | None:
-        """The configuration that ``STORAGE_URL`` (or, when it is unset, ``PGHOST``) selects; None: TinyDB.
-
-        ``STORAGE_URL=postgresql://user@host/db?sslmode=require`` names the database; ``STORAGE_URL=postgresql``
-        alone takes every detail from ``PGHOST``, ``PGPORT``, ``PGUSER``, ``PGPASSWORD``, ``PGDATABASE`` and
-        ``PGSSLMODE``. Tunables: ``PG_POOL_MIN``, ``PG_POOL_MAX``, ``PG_CONNECT_TIMEOUT_SECONDS``,
-        ``PG_STATEMENT_TIMEOUT_SECONDS``, ``PG_POLL_SECONDS``, ``PG_RETRIES``, read with
-        ``number(extra, name, default)`` (the bot's own parser of numeric settings: positive, a typo falls
-        back to the default).
-        """
-        url = (extra.get("STORAGE_URL") or "").strip()
-        pg_vars = {key: extra[name].strip() for name, key in PG_SETTINGS.items() if (extra.get(name) or "").strip()}
-        if url.startswith(URL_SCHEMES):
-            conninfo = url
-        elif url.rstrip(":/") in ("postgresql", "postgres") or (not url and "host" in pg_vars):
-            conninfo = psycopg.conninfo.make_conninfo("", **pg_vars)
-        else:
-            return None
-        pool_min = int(number(extra, "PG_POOL_MIN", 2))
-        return cls(
-            conninfo=conninfo,
-            pool_min=pool_min,
-            pool_max=max(pool_min, 3, int(number(extra, "PG_POOL_MAX", 10))),
-            connect_timeout=number(extra, "PG_CONNECT_TIMEOUT_SECONDS", 5.0),
-            statement_timeout=number(extra, "PG_STATEMENT_TIMEOUT_SECONDS", 15.0),
-            poll_seconds=number(extra, "PG_POLL_SECONDS", 1.0),
-            retries=int(number(extra, "PG_RETRIES", 1)),
-        )
-
-    @property
-    def safe_target(self) -> str:
-        """The database named without its password, for logs and ``/readyz``."""
-        if self.conninfo.startswith(URL_SCHEMES):
-            parts = urlsplit(self.conninfo)
-            host = parts.hostname or ""
-            netloc = f"{parts.username}@{host}" if parts.username else host
-            if parts.port:
-                netloc += f":{parts.port}"
-            return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-        params = psycopg.conninfo.conninfo_to_dict(self.conninfo)
-        return "postgresql://{}@{}:{}/{}".format(params.get("user", ""), params.get("host", ""),
-                                                 params.get("port", ""), params.get("dbname", ""))
 
 
 @dataclass
