@@ -35,13 +35,10 @@ from services.storage.snapshot import (
     TablesView,
     parse_snapshot,
     snapshot_chunks,
-    snapshot_texts,
 )
 from services.storage.snapshot_index import (
     FrozenIndex,
     IndexFileMismatch,
-    checksummed,
-    file_checksum,
     read_index_file,
     write_index_file,
 )
@@ -285,21 +282,16 @@ class JournalFiles(MemoryTables):
             self._index_ignored(index_path, exc)
         else:
             try:
-                tables, size, crc = snapshot_texts(snapshot)
-                if (size, crc) != (found.snapshot_size, found.snapshot_crc):
-                    raise IndexFileMismatch("the snapshot is not the one the index file was made from")
-                if {name: len(docs) for name, docs in tables.items() if docs} != found.documents:
-                    tables, _, _ = snapshot_texts(snapshot, by_line=True)  # an id with an escape in it
+                tables = found.texts(snapshot.read_bytes())
                 self._adopt(tables, found.indexes(tables, self.indexes))
                 return
-            except ValueError as exc:  # IndexFileMismatch, or a snapshot not laid out as the engine writes
+            except IndexFileMismatch as exc:
                 self._index_ignored(index_path, exc)
         if not self._load_snapshot(snapshot):
             return  # texts were rewritten as they were loaded: an index file could not describe the file
         try:
-            size, crc = file_checksum(snapshot)
-            write_index_file(index_path, gen, size, crc, self.indexes, self._tables, self._frozen_index())
-        except OSError as exc:
+            write_index_file(index_path, gen, snapshot.read_bytes(), self.indexes, self._tables, self._frozen_index())
+        except (OSError, ValueError, OverflowError) as exc:  # OverflowError: a snapshot of 4 GB or more
             logger.warning(
                 "could not write the index file of the snapshot; the next start decodes it again",
                 extra={"event": "storage.index_unwritten", "file": str(index_path), "reason": str(exc)},
@@ -419,13 +411,14 @@ class JournalFiles(MemoryTables):
         """Write snapshot ``gen`` of ``tables``, then its index file (``index``: the indexes of exactly
         those tables); return the snapshot's size. The index file only speeds the next start up: when
         it cannot be written, that start decodes the snapshot (and writes it then)."""
-        sums = [0, 0]
-        write_atomically(self._snapshot_path(gen), checksummed(snapshot_chunks(tables), sums))
+        path = self._snapshot_path(gen)
+        write_atomically(path, snapshot_chunks(tables))
+        size = path.stat().st_size
         try:
-            write_index_file(self._index_path(gen), gen, sums[0], sums[1], self.indexes, tables, index)
-        except OSError as exc:
+            write_index_file(self._index_path(gen), gen, path.read_bytes(), self.indexes, tables, index)
+        except (OSError, ValueError, OverflowError) as exc:  # OverflowError: a snapshot of 4 GB or more
             logger.warning(
                 "could not write the index file of the snapshot; the next start decodes it instead",
                 extra={"event": "storage.index_unwritten", "file": str(self._index_path(gen)), "reason": str(exc)},
             )
-        return sums[0]
+        return size

@@ -9,15 +9,15 @@ one, never a mix, unlike stock ``JSONStorage`` which rewrites the file in place.
 
 from __future__ import annotations
 
+import array
 import json
 import json.scanner
 import os
 import re
-import zlib
 from collections.abc import Iterator, Mapping
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from tinydb.storages import Storage
 
@@ -168,90 +168,72 @@ def snapshot_documents(path: Path) -> Iterator[tuple[str, str, dict[str, Any], s
                 yield table, doc_id, doc, None
 
 
-#: a document's line whose id needs no unescaping, with the newline before it: ``(id, text)`` (the text
-#: is a JSON object, so it ends with ``}``; a comma may follow)
-_DOC_LINE = re.compile(r'\n"([^"\\\n]*+)":([^\n]*})')
+#: a document's line, with the newline before it: its id as JSON without the quotes, then its text
+_DOC_SPAN = re.compile(rb'\n"((?:[^"\\\n]++|\\.)*+)":([^\n]*})')
+#: the line that ends one table and opens the next: the next one's name, as JSON
+_TABLE_SPAN = re.compile(rb'\n\},("(?:[^"\\\n]++|\\.)*+"):\{\n')
 
 
-def snapshot_texts(path: Path, *, by_line: bool = False,
-                   chunk_size: int = 4 << 20) -> tuple[dict[str, dict[str, str]], int, int]:
-    """The text of every document of a snapshot laid out as :func:`snapshot_chunks` writes it, by table,
-    without decoding any; and the file's size and CRC-32, of the very bytes the texts were cut from.
+class TableLayout(NamedTuple):
+    """Where a table's documents are in the bytes of a snapshot (see :func:`snapshot_layout`)."""
 
-    Only for a file whose checksum the caller knows (``services.storage.snapshot_index``): the texts are
-    cut where the layout says, not validated as JSON, so a file that does not match is not to be used.
-    The cutting is done by the regular expression engine a few megabytes at a time (a Python loop over
-    the lines costs as much as decoding them would), and leaves out the rare document whose id holds an
-    escape (a quote, a backslash, a control character): a caller that finds fewer documents than it
-    expects reads the file again ``by_line``, each line scanned.
+    name: str
+    spans: array.array[int]
+    """Four numbers a document, in the table's order: where its id (as JSON, without the quotes) starts
+    and ends, where its text starts and ends."""
+    escaped: list[int]
+    """The places of the documents whose id is written with an escape (a quote, a backslash...)."""
+
+
+def snapshot_layout(data: bytes) -> list[TableLayout]:
+    """Where each table's documents are in ``data``, a snapshot laid out as :func:`snapshot_chunks`
+    writes it: what :func:`cut_texts` needs to take the documents' texts out again without decoding them.
 
     Raises:
-        ValueError: the file is not laid out so.
-        OSError: it cannot be read.
+        ValueError: ``data`` is not laid out so.
+    """
+    end = data.find(b"\n")
+    first = data if end < 0 else data[:end]
+    if first == b"{}" and not data[2:].strip():
+        return []
+    if not first.startswith(b"{") or not data.endswith(b"\n}}"):
+        raise ValueError("the file is not laid out as the engine writes snapshots")
+    tables = [TableLayout(_table_header(first[1:].decode()), array.array("I"), [])]
+    changes = _TABLE_SPAN.finditer(data, end)
+    change = next(changes, None)
+    spans, escaped = tables[0].spans, tables[0].escaped
+    for found in _DOC_SPAN.finditer(data, end):
+        while change is not None and change.start() < found.start():
+            tables.append(TableLayout(_scan_name(change.group(1).decode(), 1)[0], array.array("I"), []))
+            spans, escaped = tables[-1].spans, tables[-1].escaped
+            change = next(changes, None)
+        id_start, id_end = found.span(1)
+        if data.find(b"\\", id_start, id_end) >= 0:
+            escaped.append(len(spans) // 4)
+        spans.extend((id_start, id_end, *found.span(2)))
+    if change is not None:
+        raise ValueError("a table holds no document")
+    return tables
+
+
+def cut_texts(data: bytes, layout: list[TableLayout]) -> dict[str, dict[str, str]]:
+    """The text of every document of snapshot ``data`` by table, cut where ``layout`` says, none decoded.
+
+    Only with the layout of these very bytes (``services.storage.snapshot_index`` checks the file's size
+    and checksum): the texts are not validated as JSON.
+
+    Raises:
+        ValueError: the layout does not fit ``data`` (an id or a text is not UTF-8).
     """
     tables: dict[str, dict[str, str]] = {}
-    with path.open("rb") as file:
-        first = file.readline()
-        size, crc = len(first), zlib.crc32(first)
-        docs: dict[str, str] | None = None
-        if first.startswith(b"{") and first.endswith(b":{\n"):
-            docs = tables.setdefault(_table_header(first[1:-1].decode()), {})
-        elif first != b"{}":
-            raise ValueError("the file is not laid out as the engine writes snapshots")
-        rest = b""
-        while chunk := file.read(chunk_size):
-            size += len(chunk)
-            crc = zlib.crc32(chunk, crc)
-            data = rest + chunk
-            cut = data.rfind(b"\n")
-            if cut < 0:
-                rest = data
-                continue
-            if docs is None:
-                raise ValueError("extra data")
-            docs = _cut_texts("\n" + data[:cut].decode(), docs, tables, by_line)
-            rest = data[cut:]
-    if docs is not None and rest != b"\n}}":
-        raise ValueError("the snapshot does not end as the engine ends one")
-    return tables, size, crc
-
-
-def _cut_texts(text: str, docs: dict[str, str], tables: dict[str, dict[str, str]], by_line: bool) -> dict[str, str]:
-    """Add the documents of ``text`` (whole lines, a newline before each) to ``docs``, and to the tables
-    its lines that change table open; return the table its last line is in."""
-    segments: list[tuple[dict[str, str], int, int]] = []
-    start = 0
-    while True:
-        at = text.find('\n},"', start)
-        segments.append((docs, start, len(text) if at < 0 else at))
-        if at < 0:
-            break
-        start = text.find("\n", at + 1)
-        if start < 0:
-            raise ValueError("expected a table")
-        docs = tables.setdefault(_table_header(text[at + 3:start]), {})
-    if by_line:
-        found = [_line_texts(text[start:end]) for _, start, end in segments]
-    else:
-        found = [_DOC_LINE.findall(text, start, end) for _, start, end in segments]
-    for (table, _, _), pairs in zip(segments, found, strict=True):
-        table.update(pairs)
-    return docs
-
-
-def _line_texts(part: str) -> list[tuple[str, str]]:
-    """``(id, text)`` of each document's line of ``part``, the id unescaped."""
-    pairs = []
-    for line in part.split("\n"):
-        if line[:1] != '"':
-            if line.strip():
-                raise ValueError("expected a document")
-            continue
-        doc_id, end = _scan_name(line, 1)
-        if line[end:end + 1] != ":":
-            raise ValueError("expected a document")
-        pairs.append((doc_id, line[end + 1:-1] if line[-1:] == "," else line[end + 1:]))
-    return pairs
+    for table in layout:
+        spans = table.spans
+        ids = list(map(bytes.decode, map(data.__getitem__, map(slice, spans[0::4], spans[1::4]))))
+        for place in table.escaped:
+            ids[place] = _scan_name(f'"{ids[place]}"', 1)[0]
+        texts = map(bytes.decode, map(data.__getitem__, map(slice, spans[2::4], spans[3::4])))
+        tables[table.name] = dict(zip(ids, texts, strict=True))
+    return tables
 
 
 def snapshot_chunks(tables: TablesView) -> Iterator[bytes]:

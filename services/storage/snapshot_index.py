@@ -15,14 +15,19 @@ and writes the index file again for the next start. The index file is never need
 one slow start.
 
 Layout: a header line ``{"format", "generation", "snapshot_size", "snapshot_crc32", "fields", "documents",
-"body_size", "body_crc32"}`` (``documents``: how many each table holds), then the body, the JSON ``{table:
-{field: entries}}`` where ``entries`` is ``{"s": [value, ...], "p": places, "m": {value: [n, ...]}, "o":
-[[value, n or [n, ...]], ...]}``: the values that are strings naming one document each (``places``: where
-each of those documents is, as unsigned 32-bit little-endian numbers in base64), those naming several,
-then the values of other types (numbers, booleans, null, and ``["\\u0000json", text]`` for a list or
-object). A document is named by its place in its table in the snapshot (``n``), so that a start shares
-each id with the table rather than holding it twice, and reads the places of most without making a
-number of each.
+"body_size", "body_crc32"}`` (``documents``: how many each table holds), then the body, the JSON
+``{"layout": [[table, spans, [place, ...]], ...], "index": {table: {field: entries}}}``.
+
+``layout`` says where each table's documents are in the snapshot (``services.storage.snapshot.TableLayout``:
+``spans`` as unsigned 32-bit little-endian numbers in base64, then the places of the ids written with an
+escape), so that a start cuts their texts out of the file's bytes, in the table's order.
+
+``entries`` is ``{"s": [value, ...], "p": places, "m": {value: [n, ...]}, "o": [[value, n or [n, ...]],
+...]}``: the values that are strings naming one document each (``places``: where each of those documents
+is, as numbers in base64), those naming several, then the values of other types (numbers, booleans, null,
+and ``["\\u0000json", text]`` for a list or object). A document is named by its place in its table in the
+snapshot (``n``), so that a start shares each id with the table rather than holding it twice, and reads
+the places of most without making a number of each.
 """
 
 from __future__ import annotations
@@ -32,15 +37,14 @@ import base64
 import json
 import sys
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from services.storage.journal import write_atomically
+from services.storage.snapshot import TableLayout, cut_texts, snapshot_layout
 
 FORMAT = "partner-benefits-bot/snapshot-index-1"
-#: what a start reads of a snapshot at a time (the checksum and the lines are taken from the same bytes)
-READ_CHUNK = 1 << 20
 
 #: ``{value: id, or {id: None, ...} for several}``: one field's index, as the store holds it
 Entries = dict[Any, "str | dict[str, None]"]
@@ -56,12 +60,10 @@ def _encode_entries(entries: Entries, place: Mapping[str, int]) -> dict[str, Any
     """One field's index in the file's form, each id as its document's place in the table."""
     single: dict[str, str] = {k: v for k, v in entries.items() if type(k) is str and type(v) is str}
     places = array.array("I", [place[v] for v in single.values()])
-    if sys.byteorder == "big":
-        places.byteswap()
     several = {k: [place[i] for i in v] for k, v in entries.items() if type(k) is str and type(v) is not str}
     other = [[list(k) if type(k) is tuple else k, place[v] if type(v) is str else [place[i] for i in v]]
              for k, v in entries.items() if type(k) is not str]
-    return {"s": list(single), "p": base64.b64encode(places.tobytes()).decode(), "m": several, "o": other}
+    return {"s": list(single), "p": _numbers(places), "m": several, "o": other}
 
 
 def _decode_entries(frozen: Any, ids: list[str]) -> Entries:
@@ -76,9 +78,7 @@ def _decode_entries(frozen: Any, ids: list[str]) -> Entries:
     if type(single) is not list or type(places) is not str or type(several) is not dict or type(other) is not list:
         raise IndexFileMismatch("an index is not shaped as the engine writes it")
     try:
-        numbers = array.array("I", base64.b64decode(places, validate=True))
-        if sys.byteorder == "big":
-            numbers.byteswap()
+        numbers = _read_numbers(places)
         entries: Entries = dict(zip(single, map(ids.__getitem__, numbers), strict=True))
         for key, places in several.items():
             entries[key] = _several(places, ids)
@@ -103,27 +103,52 @@ def _declared(fields: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
     return {table: list(names) for table, names in fields.items()}
 
 
-def write_index_file(path: Path, generation: int, snapshot_size: int, snapshot_crc: int,
-                     fields: Mapping[str, Sequence[str]], tables: Mapping[str, Iterable[str]],
-                     index: FrozenIndex) -> None:
-    """Write the index file of snapshot ``generation`` atomically and durably (as snapshots are).
+def _numbers(numbers: array.array[int]) -> str:
+    if sys.byteorder == "big":
+        numbers = array.array(numbers.typecode, numbers)
+        numbers.byteswap()
+    return base64.b64encode(numbers.tobytes()).decode()
+
+
+def _read_numbers(text: Any) -> array.array[int]:
+    """Raises ValueError (``binascii.Error`` is one) or TypeError when ``text`` is not such numbers."""
+    numbers = array.array("I", base64.b64decode(text, validate=True))
+    if sys.byteorder == "big":
+        numbers.byteswap()
+    return numbers
+
+
+def write_index_file(path: Path, generation: int, snapshot: bytes, fields: Mapping[str, Sequence[str]],
+                     tables: Mapping[str, Iterable[str]], index: FrozenIndex) -> bool:
+    """Write the index file of ``snapshot`` (the bytes of snapshot ``generation``) atomically and durably,
+    as snapshots are; False: the snapshot's documents are not those of ``tables``, and nothing is written.
 
     ``tables``: the ids of each table, in the order the snapshot holds them; ``index``: the indexes of
     exactly those documents, which nothing changes meanwhile (they are encoded here, in any thread).
+
+    Raises:
+        ValueError: the snapshot is not laid out as the engine writes one.
+        OSError: the file cannot be written.
     """
+    layout = snapshot_layout(snapshot)
     places: dict[str, dict[str, int]] = {}
     counts: dict[str, int] = {}
     for name, ids in tables.items():
         places[name] = {doc_id: n for n, doc_id in enumerate(ids)}
         if places[name]:  # the snapshot leaves empty tables out
             counts[name] = len(places[name])
+    if {table.name: len(table.spans) // 4 for table in layout} != counts or max(
+            (table.spans[-1] for table in layout), default=0) != len(snapshot) - 3:
+        return False
     encoded = {table: {name: _encode_entries(entries, places.get(table, {})) for name, entries in by_field.items()}
                for table, by_field in index.items()}
-    body = json.dumps(encoded, ensure_ascii=False, separators=(",", ":")).encode()
-    header = {"format": FORMAT, "generation": generation, "snapshot_size": snapshot_size,
-              "snapshot_crc32": snapshot_crc, "fields": _declared(fields), "documents": counts,
+    body = json.dumps({"layout": [[table.name, _numbers(table.spans), table.escaped] for table in layout],
+                       "index": encoded}, ensure_ascii=False, separators=(",", ":")).encode()
+    header = {"format": FORMAT, "generation": generation, "snapshot_size": len(snapshot),
+              "snapshot_crc32": zlib.crc32(snapshot), "fields": _declared(fields), "documents": counts,
               "body_size": len(body), "body_crc32": zlib.crc32(body)}
     write_atomically(path, [json.dumps(header, ensure_ascii=False).encode(), b"\n", body])
+    return True
 
 
 class IndexFile(NamedTuple):
@@ -134,17 +159,34 @@ class IndexFile(NamedTuple):
     documents: dict[str, int]
     body: dict[str, Any]
 
-    def indexes(self, tables: Mapping[str, dict[str, str]], fields: Mapping[str, Sequence[str]]) -> FrozenIndex:
-        """The indexes as the store holds them, over ``tables`` (the snapshot's texts, as cut).
+    def texts(self, snapshot: bytes) -> dict[str, dict[str, str]]:
+        """The documents' texts of ``snapshot`` by table (see :func:`services.storage.snapshot.cut_texts`),
+        once its bytes are checked to be those the file was made from.
 
         Raises:
-            IndexFileMismatch: a table does not hold what the file says, or an index is damaged.
+            IndexFileMismatch: they are not, or the layout is damaged.
         """
-        if {name: len(docs) for name, docs in tables.items() if docs} != self.documents:
+        if (len(snapshot), zlib.crc32(snapshot)) != (self.snapshot_size, self.snapshot_crc):
+            raise IndexFileMismatch("the snapshot is not the one the index file was made from")
+        try:
+            layout = [TableLayout(name, _read_numbers(spans), escaped) for name, spans, escaped in self.body["layout"]]
+            tables = cut_texts(snapshot, layout)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise IndexFileMismatch(f"the layout of the index file is damaged ({type(exc).__name__})") from exc
+        if {name: len(docs) for name, docs in tables.items()} != self.documents:
             raise IndexFileMismatch("the snapshot's tables do not hold the documents the index file counts")
+        return tables
+
+    def indexes(self, tables: Mapping[str, dict[str, str]], fields: Mapping[str, Sequence[str]]) -> FrozenIndex:
+        """The indexes as the store holds them, over ``tables`` (from :meth:`texts`).
+
+        Raises:
+            IndexFileMismatch: an index is damaged.
+        """
         order = {name: list(docs) for name, docs in tables.items()}
         try:
-            return {table: {name: _decode_entries(self.body[table][name], order.get(table, [])) for name in names}
+            index = self.body["index"]
+            return {table: {name: _decode_entries(index[table][name], order.get(table, [])) for name in names}
                     for table, names in fields.items()}
         except (KeyError, TypeError) as exc:
             raise IndexFileMismatch(f"an index is missing from the index file ({exc!r})") from exc
@@ -174,20 +216,3 @@ def read_index_file(path: Path, generation: int, fields: Mapping[str, Sequence[s
     if type(found.body) is not dict or type(found.documents) is not dict:
         raise IndexFileMismatch("the index file is not shaped as the engine writes it")
     return found
-
-
-def checksummed(chunks: Iterable[bytes], sums: list[int]) -> Iterator[bytes]:
-    """``chunks`` as they are, adding up their size and CRC-32 into ``sums`` (``[size, crc]``) as they go."""
-    for chunk in chunks:
-        sums[0] += len(chunk)
-        sums[1] = zlib.crc32(chunk, sums[1])
-        yield chunk
-
-
-def file_checksum(path: Path) -> tuple[int, int]:
-    """``(size, CRC-32)`` of a file."""
-    sums = [0, 0]
-    with path.open("rb") as file:
-        for _ in checksummed(iter(lambda: file.read(READ_CHUNK), b""), sums):
-            pass
-    return sums[0], sums[1]

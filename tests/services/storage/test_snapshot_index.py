@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ import pytest
 
 from services.storage import Delete, JournaledTinyStore, Put
 from services.storage.memory import MemoryTables
-from services.storage.snapshot import snapshot_texts
+from services.storage.snapshot import cut_texts, snapshot_documents, snapshot_layout
 from tests._common.storage import contents
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -130,22 +129,21 @@ async def test_a_matching_index_file_rebuilds_what_decoding_does(path: Path, tmp
 async def test_the_cut_texts_are_the_documents_texts(path: Path) -> None:
     await compacted_store(path)
     snapshot = snapshot_file(path, 2)
-    expected = {t: {i: json.loads(text) for i, text in docs.items()} for t, docs in decoded_texts(snapshot).items()}
-    by_line, size, crc = snapshot_texts(snapshot, by_line=True)
-    assert (size, crc) == (snapshot.stat().st_size, zlib.crc32(snapshot.read_bytes()))
-    assert {t: {i: json.loads(text) for i, text in docs.items()} for t, docs in by_line.items()} == expected
-    fast, _, _ = snapshot_texts(snapshot, chunk_size=97)  # lines and tables across chunks
-    escaped = {'p"quoted"', "p\\back\\slash", "p\nnew:line", 'p":{"x":1}'}
-    assert fast["people"] == {i: text for i, text in by_line["people"].items() if i not in escaped}
-    assert fast["audit"] == by_line["audit"]
+    expected = decoded_texts(snapshot)
+    data = snapshot.read_bytes()
+    layout = snapshot_layout(data)
+    tables = cut_texts(data, layout)
+    assert {t: {i: json.loads(text) for i, text in docs.items()} for t, docs in tables.items()} == expected
+    assert [list(docs) for docs in tables.values()] == [list(docs) for docs in expected.values()]  # in order
+    escaped = [list(tables["people"])[place] for place in layout[[t.name for t in layout].index("people")].escaped]
+    assert sorted(escaped) == sorted(i for i in ODD_IDS if json.dumps(i, ensure_ascii=False)[1:-1] != i)
+    assert snapshot_layout(b"{}") == []
 
 
-def decoded_texts(snapshot: Path) -> dict[str, dict[str, str]]:
-    from services.storage.snapshot import snapshot_documents
-
-    found: dict[str, dict[str, str]] = {}
+def decoded_texts(snapshot: Path) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
     for table, doc_id, doc, _ in snapshot_documents(snapshot):
-        found.setdefault(table, {})[doc_id] = json.dumps(doc)
+        found.setdefault(table, {})[doc_id] = doc
     return found
 
 
