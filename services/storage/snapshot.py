@@ -175,14 +175,13 @@ _TABLE_SPAN = re.compile(rb'\n\},("(?:[^"\\\n]++|\\.)*+"):\{\n')
 
 
 class TableLayout(NamedTuple):
-    """Where a table's documents are in the bytes of a snapshot (see :func:`snapshot_layout`)."""
+    """A table's documents and where their texts are in the bytes of a snapshot (see :func:`snapshot_layout`)."""
 
     name: str
+    ids: list[str]
+    """The documents' ids, in the table's order."""
     spans: array.array[int]
-    """Four numbers a document, in the table's order: where its id (as JSON, without the quotes) starts
-    and ends, where its text starts and ends."""
-    escaped: list[int]
-    """The places of the documents whose id is written with an escape (a quote, a backslash...)."""
+    """Where each document's text starts and ends, two numbers a document."""
 
 
 def snapshot_layout(data: bytes) -> list[TableLayout]:
@@ -198,19 +197,18 @@ def snapshot_layout(data: bytes) -> list[TableLayout]:
         return []
     if not first.startswith(b"{") or not data.endswith(b"\n}}"):
         raise ValueError("the file is not laid out as the engine writes snapshots")
-    tables = [TableLayout(_table_header(first[1:].decode()), array.array("I"), [])]
+    tables = [TableLayout(_table_header(first[1:].decode()), [], array.array("I"))]
     changes = _TABLE_SPAN.finditer(data, end)
     change = next(changes, None)
-    spans, escaped = tables[0].spans, tables[0].escaped
+    ids, spans = tables[0].ids, tables[0].spans
     for found in _DOC_SPAN.finditer(data, end):
         while change is not None and change.start() < found.start():
-            tables.append(TableLayout(_scan_name(change.group(1).decode(), 1)[0], array.array("I"), []))
-            spans, escaped = tables[-1].spans, tables[-1].escaped
+            tables.append(TableLayout(_scan_name(change.group(1).decode(), 1)[0], [], array.array("I")))
+            ids, spans = tables[-1].ids, tables[-1].spans
             change = next(changes, None)
-        id_start, id_end = found.span(1)
-        if data.find(b"\\", id_start, id_end) >= 0:
-            escaped.append(len(spans) // 4)
-        spans.extend((id_start, id_end, *found.span(2)))
+        doc_id = found.group(1).decode()
+        ids.append(_scan_name(f'"{doc_id}"', 1)[0] if "\\" in doc_id else doc_id)
+        spans.extend(found.span(2))
     if change is not None:
         raise ValueError("a table holds no document")
     return tables
@@ -228,11 +226,8 @@ def cut_texts(data: bytes, layout: list[TableLayout]) -> dict[str, dict[str, str
     tables: dict[str, dict[str, str]] = {}
     for table in layout:
         spans = table.spans
-        ids = list(map(bytes.decode, map(data.__getitem__, map(slice, spans[0::4], spans[1::4]))))
-        for place in table.escaped:
-            ids[place] = _scan_name(f'"{ids[place]}"', 1)[0]
-        texts = map(bytes.decode, map(data.__getitem__, map(slice, spans[2::4], spans[3::4])))
-        tables[table.name] = dict(zip(ids, texts, strict=True))
+        texts = map(bytes.decode, map(data.__getitem__, map(slice, spans[0::2], spans[1::2])))
+        tables[table.name] = dict(zip(table.ids, texts, strict=True))
     return tables
 
 

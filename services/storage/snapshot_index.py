@@ -16,11 +16,11 @@ one slow start.
 
 Layout: a header line ``{"format", "generation", "snapshot_size", "snapshot_crc32", "fields", "documents",
 "body_size", "body_crc32"}`` (``documents``: how many each table holds), then the body, the JSON
-``{"layout": [[table, spans, [place, ...]], ...], "index": {table: {field: entries}}}``.
+``{"layout": [[table, [id, ...], spans], ...], "index": {table: {field: entries}}}``.
 
-``layout`` says where each table's documents are in the snapshot (``services.storage.snapshot.TableLayout``:
-``spans`` as unsigned 32-bit little-endian numbers in base64, then the places of the ids written with an
-escape), so that a start cuts their texts out of the file's bytes, in the table's order.
+``layout`` lists each table's documents and says where their texts are in the snapshot
+(``services.storage.snapshot.TableLayout``: ``spans`` as unsigned 32-bit little-endian numbers in base64),
+so that a start cuts the texts out of the file's bytes, in the table's order.
 
 ``entries`` is ``{"s": [value, ...], "p": places, "m": {value: [n, ...]}, "o": [[value, n or [n, ...]],
 ...]}``: the values that are strings naming one document each (``places``: where each of those documents
@@ -137,12 +137,13 @@ def write_index_file(path: Path, generation: int, snapshot: bytes, fields: Mappi
         places[name] = {doc_id: n for n, doc_id in enumerate(ids)}
         if places[name]:  # the snapshot leaves empty tables out
             counts[name] = len(places[name])
-    if {table.name: len(table.spans) // 4 for table in layout} != counts or max(
-            (table.spans[-1] for table in layout), default=0) != len(snapshot) - 3:
+    if ({table.name: len(table.ids) for table in layout} != counts
+            or any(table.ids != list(tables[table.name]) for table in layout)
+            or max((table.spans[-1] for table in layout), default=0) != len(snapshot) - 3):
         return False
     encoded = {table: {name: _encode_entries(entries, places.get(table, {})) for name, entries in by_field.items()}
                for table, by_field in index.items()}
-    body = json.dumps({"layout": [[table.name, _numbers(table.spans), table.escaped] for table in layout],
+    body = json.dumps({"layout": [[table.name, table.ids, _numbers(table.spans)] for table in layout],
                        "index": encoded}, ensure_ascii=False, separators=(",", ":")).encode()
     header = {"format": FORMAT, "generation": generation, "snapshot_size": len(snapshot),
               "snapshot_crc32": zlib.crc32(snapshot), "fields": _declared(fields), "documents": counts,
@@ -169,7 +170,7 @@ class IndexFile(NamedTuple):
         if (len(snapshot), zlib.crc32(snapshot)) != (self.snapshot_size, self.snapshot_crc):
             raise IndexFileMismatch("the snapshot is not the one the index file was made from")
         try:
-            layout = [TableLayout(name, _read_numbers(spans), escaped) for name, spans, escaped in self.body["layout"]]
+            layout = [TableLayout(name, ids, _read_numbers(spans)) for name, ids, spans in self.body["layout"]]
             tables = cut_texts(snapshot, layout)
         except (KeyError, TypeError, ValueError) as exc:
             raise IndexFileMismatch(f"the layout of the index file is damaged ({type(exc).__name__})") from exc

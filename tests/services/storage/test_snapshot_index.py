@@ -135,8 +135,7 @@ async def test_the_cut_texts_are_the_documents_texts(path: Path) -> None:
     tables = cut_texts(data, layout)
     assert {t: {i: json.loads(text) for i, text in docs.items()} for t, docs in tables.items()} == expected
     assert [list(docs) for docs in tables.values()] == [list(docs) for docs in expected.values()]  # in order
-    escaped = [list(tables["people"])[place] for place in layout[[t.name for t in layout].index("people")].escaped]
-    assert sorted(escaped) == sorted(i for i in ODD_IDS if json.dumps(i, ensure_ascii=False)[1:-1] != i)
+    assert set(ODD_IDS) <= set(tables["people"])
     assert snapshot_layout(b"{}") == []
 
 
