@@ -34,10 +34,11 @@ from __future__ import annotations
 
 import array
 import base64
+import itertools
 import json
 import sys
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -143,13 +144,58 @@ def write_index_file(path: Path, generation: int, snapshot: bytes, fields: Mappi
         return False
     encoded = {table: {name: _encode_entries(entries, places.get(table, {})) for name, entries in by_field.items()}
                for table, by_field in index.items()}
-    body = json.dumps({"layout": [[table.name, table.ids, _numbers(table.spans)] for table in layout],
-                       "index": encoded}, ensure_ascii=False, separators=(",", ":")).encode()
+    body = [piece.encode() for piece in _pieces({
+        "layout": [[table.name, table.ids, _numbers(table.spans)] for table in layout], "index": encoded})]
+    crc = 0
+    for piece in body:
+        crc = zlib.crc32(piece, crc)
     header = {"format": FORMAT, "generation": generation, "snapshot_size": len(snapshot),
               "snapshot_crc32": zlib.crc32(snapshot), "fields": _declared(fields), "documents": counts,
-              "body_size": len(body), "body_crc32": zlib.crc32(body)}
-    write_atomically(path, [json.dumps(header, ensure_ascii=False).encode(), b"\n", body])
+              "body_size": sum(map(len, body)), "body_crc32": crc}
+    write_atomically(path, [json.dumps(header, ensure_ascii=False).encode(), b"\n", *body])
     return True
+
+
+#: the most items one call of the JSON encoder takes (see :func:`_pieces`)
+PIECE_ITEMS = 5_000
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _pieces(value: Any) -> Iterator[str]:
+    """The JSON text of ``value`` in pieces of at most :data:`PIECE_ITEMS` items each.
+
+    Why: the index file is encoded in a worker thread while the event loop serves turns, and one call of
+    the C encoder over a whole index (tens of megabytes at a large organization's size) keeps the GIL
+    for its whole length, stalling the loop; between the pieces the loop runs.
+    """
+    if type(value) is dict and len(value) > PIECE_ITEMS:  # a flat mapping: many small values
+        items = iter(value.items())
+        yield "{"
+        sep = ""
+        while chunk := dict(itertools.islice(items, PIECE_ITEMS)):
+            yield sep + _dumps(chunk)[1:-1]
+            sep = ","
+        yield "}"
+    elif type(value) is dict:
+        yield "{"
+        for n, (key, item) in enumerate(value.items()):
+            yield ("," if n else "") + _dumps(key) + ":"
+            yield from _pieces(item)
+        yield "}"
+    elif type(value) is list and len(value) > PIECE_ITEMS:  # many small items
+        yield "["
+        for at in range(0, len(value), PIECE_ITEMS):
+            yield ("," if at else "") + _dumps(value[at:at + PIECE_ITEMS])[1:-1]
+        yield "]"
+    elif type(value) is list and any(type(item) in (list, dict) for item in value):
+        yield "["
+        for n, item in enumerate(value):
+            if n:
+                yield ","
+            yield from _pieces(item)
+        yield "]"
+    else:
+        yield _dumps(value)
 
 
 class IndexFile(NamedTuple):

@@ -302,3 +302,18 @@ async def test_writes_after_the_indexes_were_copied_leave_the_copy_alone(path: P
         assert store.find_ids("audit", "subject_id", "p000")[-1] == "a9999"
     finally:
         await store.close()
+
+
+@pytest.mark.parametrize("value", [
+    {"layout": [["people", [f"p{i}" for i in range(12_001)], "AAAA"]],
+     "index": {"people": {"email": {"s": [f"e{i}" for i in range(5_001)],
+                                    "m": {f"k{i}": [i, i + 1] for i in range(7_000)},
+                                    "o": [[1, 2], [True, [3, 4]], [None, 5], [["\0json", "[1]"], 6]]}}}},
+    {"a": [], "b": {}, "c": [[], {}], "d": "張偉 \u2028 \"q\""},
+])
+def test_the_index_file_is_encoded_in_pieces_as_json_would_be(value: Any) -> None:
+    from services.storage.snapshot_index import _pieces
+
+    pieces = list(_pieces(value))
+    assert "".join(pieces) == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    assert max(map(len, pieces)) < 150_000 or len(pieces) == 1  # a few thousand items a piece, not the whole
