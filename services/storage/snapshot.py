@@ -170,8 +170,6 @@ def snapshot_documents(path: Path) -> Iterator[tuple[str, str, dict[str, Any], s
 
 #: a document's line, with the newline before it: its id as JSON without the quotes, then its text
 _DOC_SPAN = re.compile(rb'\n"((?:[^"\\\n]++|\\.)*+)":([^\n]*})')
-#: the line that ends one table and opens the next: the next one's name, as JSON
-_TABLE_SPAN = re.compile(rb'\n\},("(?:[^"\\\n]++|\\.)*+"):\{\n')
 
 
 class TableLayout(NamedTuple):
@@ -198,19 +196,22 @@ def snapshot_layout(data: bytes) -> list[TableLayout]:
     if not first.startswith(b"{") or not data.endswith(b"\n}}"):
         raise ValueError("the file is not laid out as the engine writes snapshots")
     tables = [TableLayout(_table_header(first[1:].decode()), [], array.array("I"))]
-    changes = _TABLE_SPAN.finditer(data, end)
-    change = next(changes, None)
     ids, spans = tables[0].ids, tables[0].spans
+    after = end  # each search below looks at the few bytes between two documents, never further
     for found in _DOC_SPAN.finditer(data, end):
-        while change is not None and change.start() < found.start():
-            tables.append(TableLayout(_scan_name(change.group(1).decode(), 1)[0], [], array.array("I")))
+        change = data.find(b'\n},"', after, found.start())
+        if change >= 0:  # the line between them ends a table and opens the next
+            line_end = data.find(b"\n", change + 1, found.start() + 1)
+            tables.append(TableLayout(_table_header(data[change + 3:line_end].decode()), [], array.array("I")))
             ids, spans = tables[-1].ids, tables[-1].spans
-            change = next(changes, None)
+        elif ids and (found.start() != after + 1 or data[after:after + 1] != b","):
+            raise ValueError("a line between two documents is not laid out as the engine writes snapshots")
         doc_id = found.group(1).decode()
         ids.append(_scan_name(f'"{doc_id}"', 1)[0] if "\\" in doc_id else doc_id)
         spans.extend(found.span(2))
-    if change is not None:
-        raise ValueError("a table holds no document")
+        after = found.end()
+    if data.find(b"\n", after) != len(data) - 3:
+        raise ValueError("the snapshot does not end as the engine ends one")
     return tables
 
 
