@@ -24,7 +24,7 @@ from services.storage.journaled import (
 from services.storage.schema_versions import check_version, upgrade, upgrade_shared
 
 if TYPE_CHECKING:
-    from services.storage.postgres import PostgresConfig
+    from services.storage.postgres_config import PostgresConfig
 
 __all__ = [
     "Delete",
@@ -82,8 +82,6 @@ async def open_engine(config: PostgresConfig | None, path: Path, indexes: Mappin
         StoreDamagedError: the files are damaged (journaled engine; see ``accept_loss``).
         StoreUnavailableError: the files or the database cannot be opened.
     """
-    from services.storage.postgres import PostgresStore
-
     if config is None:
         plain_file = Path(path).is_file()  # a plain TinyDB file an older bot wrote: imported, then upgraded
         store = await asyncio.to_thread(open_store, path, indexes, accept_loss=accept_loss)
@@ -93,6 +91,8 @@ async def open_engine(config: PostgresConfig | None, path: Path, indexes: Mappin
             await store.close()
             raise
         return store
+    from services.storage.postgres import PostgresStore  # the driver, only when a database is named
+
     shared = await PostgresStore.open(config, indexes, namespace=Path(path).stem)
     try:
         await upgrade_shared(shared, Path(path).stem)

@@ -140,7 +140,7 @@ def write_index_file(path: Path, generation: int, snapshot: bytes, fields: Mappi
             counts[name] = len(places[name])
     if ({table.name: len(table.ids) for table in layout} != counts
             or any(table.ids != list(tables[table.name]) for table in layout)
-            or max((table.spans[-1] for table in layout), default=0) != len(snapshot) - 3):
+            or (layout and layout[-1].spans[-1] != len(snapshot) - 3)):
         return False
     encoded = {table: {name: _encode_entries(entries, places.get(table, {})) for name, entries in by_field.items()}
                for table, by_field in index.items()}
