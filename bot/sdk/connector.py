@@ -209,7 +209,7 @@ _CARD_TOKEN = "\ue000pbb-card-" + secrets.token_hex(8) + "-{}"
 
 
 def encode_json(body: Any) -> bytes:
-    """``json.dumps(body).encode()``, with each :class:`FrozenCard` attachment's own text spliced in.
+    """``json.dumps(body).encode()``, with each :class:`FrozenCard` attachment's own bytes spliced in.
 
     Why: a memoized card (the overview) is several kilobytes of JSON; encoding it again on every turn
     was the largest single cost of a turn. The card's text is the JSON of the card itself, so the
@@ -218,21 +218,26 @@ def encode_json(body: Any) -> bytes:
     attachments = body.get("attachments") if type(body) is dict else None
     if type(attachments) is not list:
         return json.dumps(body).encode()
-    texts: list[str] = []
+    cards: list[FrozenCard] = []
     swapped: list[Any] = []
     for attachment in attachments:
         content = attachment.get("content") if type(attachment) is dict else None
         if type(content) is FrozenCard:
-            swapped.append({**attachment, "content": _CARD_TOKEN.format(len(texts))})
-            texts.append(content.text)
+            swapped.append({**attachment, "content": _CARD_TOKEN.format(len(cards))})
+            cards.append(content)
         else:
             swapped.append(attachment)
-    if not texts:
+    if not cards:
         return json.dumps(body).encode()
-    encoded = json.dumps({**body, "attachments": swapped})
-    for i, text in enumerate(texts):
-        encoded = encoded.replace(json.dumps(_CARD_TOKEN.format(i)), text, 1)
-    return encoded.encode()
+    rest = json.dumps({**body, "attachments": swapped})
+    parts: list[bytes] = []
+    for i, card in enumerate(cards):
+        before, token, rest = rest.partition(json.dumps(_CARD_TOKEN.format(i)))
+        if not token:  # cannot happen (the token is random and placed above); never send a broken body
+            return json.dumps(body).encode()
+        parts += (before.encode(), card.utf8)
+    parts.append(rest.encode())
+    return b"".join(parts)
 
 
 def deserialize_model(type_name: str, data: Any) -> Any:
