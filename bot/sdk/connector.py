@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import json
 import logging
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -321,6 +323,21 @@ def join_url(base_url: str, path: str) -> str:
     return prefix + relative
 
 
+#: what ``quote(value, safe="")`` leaves as it is (activity ids are hex; a conversation id has a colon)
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
+def _quoted(value: str) -> str:
+    """``quote(value, safe="")``: a value of unreserved characters as it is, others remembered (a bot
+    answers in the same conversations again and again)."""
+    return value if _UNRESERVED.fullmatch(value) else _quoted_text(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _quoted_text(value: str) -> str:
+    return quote(value, safe="")
+
+
 class BufferedResponse(HTTPClientResponse):
     """An HTTP response already read, in the shape msrest's deserializer and exceptions expect."""
 
@@ -474,7 +491,7 @@ class BotConnectorClient:
 
     def url(self, template: str, **params: str) -> str:
         """msrest's URL building: each parameter quoted whole, joined to the service URL."""
-        path = template.format(**{k: quote(str(v), safe="") for k, v in params.items()})
+        path = template.format(**{k: _quoted(str(v)) for k, v in params.items()})
         return join_url(self.base_url, path)
 
 

@@ -404,6 +404,17 @@ def test_join_url_is_urljoin(base: str, path: str) -> None:
     assert join_url(base, path) == urljoin(base.rstrip("/") + "/", path.lstrip("/"))  # from the cached prefix
 
 
+@pytest.mark.parametrize("value", ["", "0123456789abcdef", "a:personal-29:1-alex", "1:1_a.b~c-d", "a b/c?d#e%f",
+                                   "權益", "é", "x\u2028y", "a:" * 50, "-_.~"])
+def test_path_parameters_are_quoted_as_msrest_quotes_them(value: str) -> None:
+    from urllib.parse import quote
+
+    from bot.sdk.connector import _quoted
+
+    assert _quoted(value) == quote(value, safe="")
+    assert _quoted(value) == quote(value, safe="")  # remembered
+
+
 def _frozen_card_activity(text: str = "before", conv: str = "a:1") -> tuple[Activity, dict[str, Any]]:
     from bot.sdk.frozen import freeze_json
 
