@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import json
 import multiprocessing as mp
 import os
 import statistics
@@ -174,8 +175,8 @@ def bot_main(variant: str, config: dict[str, Any], ports: Any) -> None:
     if config.get("sample") and variant in ("ours", "floor"):
         start_sampling(f"{config['sample']}.{variant}")
 
-    app = {"floor": floor_app, "stock": stock_app, "ours": ours_app, "ours1": ours_app, "ourspg": ours_app,
-           "ourspg2": ours_app, "ourspg3": ours_app}[variant](config)
+    app = {"floor": floor_app, "floorcard": floor_app, "stock": stock_app, "ours": ours_app, "ours1": ours_app,
+           "ourspg": ours_app, "ourspg2": ours_app, "ourspg3": ours_app}[variant](config)
 
     async def serve() -> None:
         runner = web.AppRunner(app, access_log=None)
@@ -224,8 +225,16 @@ def start_sampling(path: str, interval_s: float = 0.0002) -> None:
 
 
 def floor_app(config: dict[str, Any]) -> Any:
-    """A bare aiohttp echo answering through one shared ClientSession: what aiohttp itself can do."""
+    """A bare aiohttp echo answering through one shared ClientSession: what aiohttp itself can do.
+
+    With ``config["card"]`` (the ``floorcard`` variant) it answers what our bot sends instead of a
+    short echo: the same card JSON in a reply to the activity, with a bearer token, so the HTTP
+    work of both is the same and what is left between them is the bot's own work.
+    """
     from aiohttp import ClientSession, web
+
+    card: str | None = config.get("card")
+    headers = {"Authorization": f"Bearer bench-outbound-token-{uuid.uuid4().hex}"} if card else {}
 
     async def session_ctx(app: web.Application) -> Any:
         app["session"] = ClientSession()
@@ -238,7 +247,17 @@ def floor_app(config: dict[str, Any]) -> Any:
                  "recipient": activity["from"], "conversation": activity["conversation"],
                  "replyToId": activity["id"]}
         url = f"{activity['serviceUrl'].rstrip('/')}/v3/conversations/{activity['conversation']['id']}/activities"
-        async with request.app["session"].post(url, json=reply) as resp:
+        if card is None:
+            async with request.app["session"].post(url, json=reply) as resp:
+                await resp.read()
+            return web.Response(status=201)
+        del reply["text"]
+        reply.update(serviceUrl=activity["serviceUrl"], channelId=activity["channelId"], locale=activity["locale"],
+                     inputHint="acceptingInput", attachmentLayout="list",
+                     attachments=[{"contentType": "application/vnd.microsoft.card.adaptive", "content": "\0"}])
+        body = json.dumps(reply).replace('"\\u0000"', card, 1).encode()
+        async with request.app["session"].post(f"{url}/{activity['id']}", data=body, headers={
+                **headers, "Content-Type": "application/json; charset=utf-8"}) as resp:
             await resp.read()
         return web.Response(status=201)
 
@@ -448,7 +467,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--concurrency", type=int, default=50, help="concurrent conversations (default 50)")
     parser.add_argument("--command", default="overview", help="what Alex types to our bot (default overview)")
     parser.add_argument("--variants", default="floor,stock,ours,ours1",
-                        help="comma-separated: floor, stock, ours (50 chats, all Alex's), ours1 (Alex's one 1:1 chat); "
+                        help="comma-separated: floor, floorcard (the floor answering our card, same HTTP work), "
+                             "stock, ours (50 chats, all Alex's), ours1 (Alex's one 1:1 chat); "
                              "on PostgreSQL: ourspg (one instance), ourspg2 (a second, one chat), ourspg3 (three)")
     parser.add_argument("--stock-turns", type=int, default=2000,
                         help="measured turns of the stock echo (default 2000; it runs at ~50 turns/s)")
@@ -495,6 +515,23 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def card_json(text: str) -> str:
+    """The JSON text of the card our bot answers ``text`` with (the demo data, as a Global admin sees it)."""
+    import contextlib
+    import io
+
+    from bench.sdk_bench import overview_card
+    from bot.sdk.frozen import freeze_json
+    from cards.base import with_menu
+    from services.i18n import Translator
+
+    if text != "overview":
+        raise SystemExit("floorcard answers the overview card only (--command overview)")
+    with contextlib.redirect_stdout(io.StringIO()):  # sdk_bench prints its own figure
+        card = asyncio.run(overview_card())
+    return freeze_json(json.dumps(with_menu(Translator("en-US"), card), ensure_ascii=False)).text
+
+
 def one_run(args: argparse.Namespace, ctx: Any, text: str, note: str, storage_url: str | None
             ) -> dict[str, dict[str, float]]:
     """Start the fake connector and every variant's bot, alternate their rounds, and summarize each."""
@@ -517,7 +554,8 @@ def one_run(args: argparse.Namespace, ctx: Any, text: str, note: str, storage_ur
             for variant in variants:  # every bot starts now, so the rounds below can alternate between them
                 config = {"http_port": http_port, "https_port": https_port, "tls_cert": keys["tls_cert"],
                           "data_dir": str(Path(tmp) / f"data-{variant}"), "log_level": args.log_level,
-                          "profile": args.profile, "sample": args.sample}
+                          "profile": args.profile, "sample": args.sample,
+                          "card": card_json(text) if variant == "floorcard" else None}
                 if variant.startswith("ourspg") and storage_url is not None:
                     config["storage_url"] = storage_url  # every ourspg* instance on one database
                 if variant == "ourspg3":  # three instances behind one balancer (conversations spread over them)
@@ -543,7 +581,9 @@ def one_run(args: argparse.Namespace, ctx: Any, text: str, note: str, storage_ur
                     mine = [proc.pid for name, (proc, _) in bots.items() if name.split("#")[0] == variant]
                     outcomes[variant].append(run_load(ctx, job, {"bot": mine, "fake": [fake.pid]}))
             for variant in variants:
-                label = {"floor": "floor: bare aiohttp echo", "stock": "stock botbuilder echo (auth off)",
+                label = {"floor": "floor: bare aiohttp echo",
+                         "floorcard": f"floor sending our {text} card",
+                         "stock": "stock botbuilder echo (auth off)",
                          "ours": f"our bot ({text}, auth on, TinyDB)",
                          "ours1": "our bot, Alex's one 1:1 chat",
                          "ourspg": f"our bot ({text}, auth on, PostgreSQL)",
@@ -551,8 +591,6 @@ def one_run(args: argparse.Namespace, ctx: Any, text: str, note: str, storage_ur
                          "ourspg3": f"three instances on one PostgreSQL ({text}, auth on)"}[variant]
                 figures[variant] = summarize(label, merge(outcomes[variant]))
             if args.timeline:
-                import json
-
                 Path(args.timeline).write_text(json.dumps({v: [o["timeline"] for o in runs]
                                                            for v, runs in outcomes.items()}))
         finally:
@@ -577,6 +615,9 @@ def report(figures: dict[str, dict[str, float]]) -> None:
     if ours and figures.get("ourspg3"):
         print(f"three instances on PostgreSQL: {100 * figures['ourspg3']['turns_s'] / ours['turns_s']:.0f} % of one "
               f"TinyDB instance's turns/s, p99 {figures['ourspg3']['p99_ms'] / ours['p99_ms']:.2f}x")
+    if ours and figures.get("floorcard"):
+        print(f"our bot: {100 * ours['turns_s'] / figures['floorcard']['turns_s']:.0f} % of the throughput of a floor "
+              f"answering the same card, p99 {ours['p99_ms'] / figures['floorcard']['p99_ms']:.2f}x its p99")
     if figures.get("ours1") and floor:
         print(f"our bot in Alex's one 1:1 chat (50 turns in flight): "
               f"{100 * figures['ours1']['turns_s'] / floor['turns_s']:.0f} % of the floor")
