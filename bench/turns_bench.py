@@ -16,7 +16,15 @@ The brief's traffic (Alex, in 50 personal chats at once) cannot happen in Teams,
 1:1 chat with a bot: the bot records the chat where it can reach each person, so alternating chats
 cost a store write per turn. ``ours1`` runs the same turns in Alex's one 1:1 chat (50 in flight).
 
-``python -m bench turns_bench`` or ``make bench``; ``--profile FILE`` writes a cProfile of our bot.
+The floor posts a short echo; ``floorcard`` is the same floor posting what our bot posts (the card, a
+bearer token, a reply to the activity), so the HTTP work is the same and the gap left is the bot's.
+Each variant's CPU time per turn is printed for the bot, the fake connector and the load generator: on a
+shared machine it moves less than turns/s, and it tells whose work a difference is.
+
+``python -m bench turns_bench`` or ``make bench``; ``--runs 5`` repeats the whole run (fresh processes)
+and prints the table of the five with their spread; ``--sample FILE`` writes a CPU-time sampling profile
+of our bot and of the floor (``python -m bench.stacks FILE.ours``); ``--profile FILE`` a cProfile of our
+bot (it inflates many small calls); ``--timeline FILE`` every turn's start and latency.
 """
 
 from __future__ import annotations
