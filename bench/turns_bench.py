@@ -632,15 +632,24 @@ def report(figures: dict[str, dict[str, float]]) -> None:
 
 
 def spread(runs: list[dict[str, dict[str, float]]]) -> None:
-    """The floor against our bot, run by run, and the spread of each figure over the runs."""
-    rows = [(f["floor"]["turns_s"], f["ours"]["turns_s"], f["ours"]["turns_s"] / f["floor"]["turns_s"],
-             f["floor"]["p99_ms"], f["ours"]["p99_ms"], f["ours"]["p99_ms"] / f["floor"]["p99_ms"],
-             f["floor"].get("cpu_bot_us", float("nan")), f["ours"].get("cpu_bot_us", float("nan"))) for f in runs]
-    head = ("floor turns/s", "ours turns/s", "ratio", "p99 floor ms", "p99 ours ms", "p99 ratio",
-            "floor CPU us/turn", "ours CPU us/turn")
+    """The floor against our bot, run by run, and the spread of each figure over the runs (and against
+    ``floorcard``, the floor doing the same HTTP work, when it ran too)."""
+    card = all("floorcard" in f for f in runs)
+    rows = []
+    for f in runs:
+        floor, ours = f["floor"], f["ours"]
+        row = [floor["turns_s"], ours["turns_s"], ours["turns_s"] / floor["turns_s"], floor["p99_ms"], ours["p99_ms"],
+               ours["p99_ms"] / floor["p99_ms"], floor.get("cpu_bot_us", float("nan")),
+               ours.get("cpu_bot_us", float("nan"))]
+        if card:
+            row += [ours["turns_s"] / f["floorcard"]["turns_s"], ours["p99_ms"] / f["floorcard"]["p99_ms"]]
+        rows.append(row)
+    head = ["floor turns/s", "ours turns/s", "ratio", "p99 floor ms", "p99 ours ms", "p99 ratio",
+            "floor CPU us/turn", "ours CPU us/turn"] + (["to floorcard", "p99 to floorcard"] if card else [])
+    formats = ["{:.0f}", "{:.0f}", "{:.0%}", "{:.1f}", "{:.1f}", "{:.2f}x", "{:.0f}", "{:.0f}"] + (
+        ["{:.0%}", "{:.2f}x"] if card else [])
     print("| run | " + " | ".join(head) + " |")
     print("|---|" + "---:|" * len(head))
-    formats = ("{:.0f}", "{:.0f}", "{:.0%}", "{:.1f}", "{:.1f}", "{:.2f}x", "{:.0f}", "{:.0f}")
     for i, row in enumerate(rows, 1):
         print(f"| {i} | " + " | ".join(f.format(v) for f, v in zip(formats, row, strict=True)) + " |")
     for what, pick in (("median", statistics.median), ("min", min), ("max", max)):
