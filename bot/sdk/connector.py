@@ -275,18 +275,43 @@ def _fast_model(type_name: str, data: Any) -> Any:
     if cls is None or type(data) is not dict or getattr(cls, "_subtype_map", None) or cls._validation:
         raise _Fallback
     by_key, names = _model_keys(cls)
-    kwargs: dict[str, Any] = dict.fromkeys(names)
+    blank = _BLANKS[cls] if cls in _BLANKS else _blank(cls, names)
+    state: dict[str, Any] = dict(blank) if blank else dict.fromkeys(names)
     extra: dict[str, Any] = {}
     for key, value in data.items():
         entry = by_key.get(key)
         if entry is None:
             extra[key] = value  # msrest's model deserializer matches keys exactly too
         elif value is not None:  # plain strings (most of an activity) inline, without a call
-            kwargs[entry[0]] = value if entry[1] == "str" and type(value) is str else _fast_value(entry[1], value)
-    model = cls(**kwargs)
+            state[entry[0]] = value if entry[1] == "str" and type(value) is str else _fast_value(entry[1], value)
+    if blank:  # what cls(**state) makes, without the call (see _blank)
+        model = cls.__new__(cls)
+        state["additional_properties"] = extra
+        model.__dict__ = state
+        return model
+    model = cls(**state)
     if extra:
         model.additional_properties = extra
     return model
+
+
+#: per model class: the ``__dict__`` of a model made with every attribute None, or ``{}`` if its
+#: constructor does anything but store each argument under its own name (then it is called)
+_BLANKS: dict[type, dict[str, Any]] = {}
+
+
+def _blank(cls: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    """Whether ``cls(**values)`` only stores each value as the attribute of its name, next to an empty
+    ``additional_properties``: checked once per class with a distinct marker per argument. Then a
+    model is made by filling its ``__dict__`` (an incoming activity makes five, on every turn)."""
+    markers = {name: object() for name in names}
+    try:
+        made = cls(**markers).__dict__
+    except Exception:  # a constructor that reads its arguments does more than store them
+        made = {}
+    plain = made == {"additional_properties": {}, **markers} and list(made) == ["additional_properties", *names]
+    _BLANKS[cls] = found = {"additional_properties": None, **dict.fromkeys(names)} if plain else {}
+    return found
 
 
 def _fast_value(type_name: str, value: Any, plain: Callable[[Any], Any] = _plain) -> Any:
