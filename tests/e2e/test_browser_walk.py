@@ -1,7 +1,8 @@
 """Click like a person: each demo role walks every kind of card from the menu, in all three languages.
 
-For each role the Playground is started *as* that person on a stack of its own (fresh data folder), and
-the four roles walk at once; the walk clicks every button of every kind of card reachable from the menu
+For each role the Playground is started *as* that person on a stack of its own (fresh data folder; the
+Global admin's buttons are split between two walkers, each on a stack of its own), and the four roles
+walk at once; the walk clicks every button of every kind of card reachable from the menu
 in en-US, then switches language with the bot's own language card and reaches every kind again in zh-CN
 and zh-TW (see ``tests/e2e/walk.py`` for what it checks, and how it puts back the data its own clicks
 changed). A failure lists each finding with the role, language, card, button, what went wrong and the

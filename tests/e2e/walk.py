@@ -50,6 +50,7 @@ from urllib.parse import urlparse
 from playwright.async_api import Page, Request, Response
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
+from services.i18n import LOCALES, Translator
 from services.inventory import demo_inventory
 from tests.e2e.playground import ADAPTIVE_CARD, Playground
 
@@ -80,6 +81,8 @@ ALLOWED_WORDS = frozenset(w.lower() for w in """
     """.split())
 #: Terms Microsoft's Chinese pages keep whole, an English word inside them (``MPN ID``, ``Microsoft Entra ID``).
 KEPT_TERMS = ("MPN ID", "Entra ID")
+#: What the bot says when a turn failed on its side, in every language.
+APOLOGIES = frozenset(Translator(locale)("bot.error_apology") for locale in LOCALES)
 #: What a click sends when it answers a form or a confirmation rather than opens a card.
 _ANSWER = re.compile(r'\\?"(nonce|confirm)\\?"\s*:')
 _URL = re.compile(r"https?://[^\s)\]>\"']+|www\.[^\s)\]>\"']+")
@@ -646,6 +649,8 @@ class Walk:
         status = answer.get("statusCode", 200) if isinstance(answer, dict) else 200
         if response.status != 200 or (isinstance(status, int) and status >= 400):
             self._failed = f"the bot answered the click with {response.status}/{status}: {body[:200]}"
+        elif isinstance(answer, dict) and str(answer.get("value", "")).strip() in APOLOGIES:
+            self._failed = f"the bot apologized, a turn failed: {answer['value']!r} (its log: bot.log of the stack)"
         if isinstance(answer, dict) and answer.get("type") == ADAPTIVE_CARD and isinstance(answer.get("value"), dict):
             self._updates[str(sent.get("replyToId", ""))] = answer["value"]
             self._check_size(body, "the card that replaced the clicked one")
@@ -736,11 +741,14 @@ class Walk:
                 await self.fail(kind, "", f"English words in a {self.locale} card: {', '.join(words[:12])}")
 
     def check_messages(self, since: int) -> list[str]:
-        """Sizes of new messages, and English words of new plain-text messages in Chinese."""
+        """Sizes of new messages, apologies for a failed turn, and English words of new plain-text
+        messages in Chinese."""
         problems = []
         for m in self.pg.messages[since:]:
             self._check_size(json.dumps({"text": m.text, "cards": m.cards}, ensure_ascii=False),
                              f"message {m.id}")
+            if m.text and m.text.strip() in APOLOGIES:
+                problems.append(f"the bot apologized, a turn failed: {m.text!r} (its log: bot.log of the stack)")
             if self.locale.startswith("zh") and m.text:
                 words = english_words([m.text], self.products)
                 if words:
