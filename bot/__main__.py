@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from bot import copy_store, doctor
 from bot import playground as playground_config
@@ -30,8 +30,15 @@ from bot.operator.backup import fetch_from_running_bot
 from bot.server import ServerLimits, run
 from bot.settings import DOMAIN_FILE, STATE_FILE, Settings
 from bot.stores import domain_store, storage_config
-from services.inventory import InventoryError, demo_inventory, import_inventory, parse_inventory
-from services.json_input import JsonInputError, load_json
+from services.inventory import (
+    InventoryChanged,
+    check_inventory_file,
+    demo_inventory,
+    import_inventory,
+    import_inventory_file,
+    parse_inventory,
+)
+from services.json_input import JsonInputError, load_json, stream_object
 from services.repository import INDEXES
 from services.restore import plan_restore
 from services.storage import StoreDamagedError, StoreUnavailableError, open_store
@@ -152,28 +159,48 @@ async def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    """An inventory is checked whole, then written, each reading a record at a time (see
+    ``services.inventory.import_inventory_file``); a backup made by export is restored."""
     path: Path = args.file
+    dump: Any = None
     try:
-        raw = load_json(path.read_bytes())
+        file = path.open("rb")
     except OSError as exc:
         print(f"error: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 2
-    except JsonInputError as exc:
-        print(f"error: {path}: {exc}; nothing changed", file=sys.stderr)
-        return 2
-    if isinstance(raw, dict) and raw.get("format") == DUMP_FORMAT:
-        return await _restore(settings, path, raw, replace=args.replace)
-    try:
-        inventory = parse_inventory(raw)
-    except InventoryError as exc:
-        print(f"error: {path}: {exc}; nothing changed", file=sys.stderr)
-        return 2
-    del raw  # the file's values, checked and copied into the inventory: not held while it is written
-    async with domain_store(settings) as store:
-        await import_inventory(store, inventory)
-    print(f"imported {len(inventory.packages)} packages, {len(inventory.benefits)} benefits, "
-          f"{len(inventory.people)} people from {path}")
+    with file:
+        try:
+            if _is_backup(file):
+                dump = load_json(file.read())
+            else:
+                checked = check_inventory_file(file)
+        except OSError as exc:
+            print(f"error: cannot read {path}: {exc.strerror}; nothing changed", file=sys.stderr)
+            return 2
+        except JsonInputError as exc:
+            print(f"error: {path}: {exc}; nothing changed", file=sys.stderr)
+            return 2
+        if dump is not None:
+            return await _restore(settings, path, dump, replace=args.replace)
+        try:
+            async with domain_store(settings) as store:
+                await import_inventory_file(store, file, checked)
+        except InventoryChanged as exc:
+            print(f"error: {path}: {exc}; what was written so far stays: import the file again", file=sys.stderr)
+            return 2
+    print(f"imported {checked.packages} packages, {checked.benefits} benefits, {checked.people} people from {path}")
     return 0
+
+
+def _is_backup(file: BinaryIO) -> bool:
+    """Whether ``file`` is a backup made by export (whose first member is its format); left at its start."""
+    start = file.tell()
+    try:
+        first = next(stream_object(file), None)
+    except JsonInputError:
+        first = None
+    file.seek(start)
+    return first is not None and first.key == "format" and first.value == DUMP_FORMAT
 
 
 async def _restore(settings: Settings, path: Path, dump: dict[str, Any], *, replace: bool) -> int:
