@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import logging
 import os
@@ -164,16 +165,22 @@ async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     path: Path = args.file
     dump: Any = None
     try:
-        file = path.open("rb")
+        file = path.open("rb", buffering=0)  # each read answers with what is there (a pipe need not be full)
     except OSError as exc:
         print(f"error: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 2
     with file:
         try:
-            if _is_backup(file):
-                dump = load_json(file.read())
+            head = _head(file)
+            if _is_backup(head):
+                dump = load_json(head + file.read())
             else:
-                checked = check_inventory_file(file)
+                checked = check_inventory_file(_Replayed(head, file))
+                if not file.seekable():
+                    print(f"error: {path}: an inventory is read twice (checked, then written): give a file, not a "
+                          "pipe; nothing changed", file=sys.stderr)
+                    return 2
+                file.seek(0)
         except OSError as exc:
             print(f"error: cannot read {path}: {exc.strerror}; nothing changed", file=sys.stderr)
             return 2
@@ -192,15 +199,38 @@ async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _is_backup(file: BinaryIO) -> bool:
-    """Whether ``file`` is a backup made by export (whose first member is its format); left at its start."""
-    start = file.tell()
+def _head(file: BinaryIO, size: int = 256) -> bytes:
+    """The first ``size`` bytes of ``file`` (fewer if it is shorter): room for a backup's format."""
+    head = b""
+    while len(head) < size and (data := file.read(size - len(head))):
+        head += data
+    return head
+
+
+def _is_backup(head: bytes) -> bool:
+    """Whether a file starting with ``head`` is a backup made by export (whose first member is its format)."""
     try:
-        first = next(stream_object(file), None)
+        first = next(stream_object(io.BytesIO(head)), None)
     except JsonInputError:
-        first = None
-    file.seek(start)
+        return False
     return first is not None and first.key == "format" and first.value == DUMP_FORMAT
+
+
+class _Replayed:
+    """A file read on from its start although ``head`` was read from it already (a pipe cannot go back)."""
+
+    def __init__(self, head: bytes, file: BinaryIO) -> None:
+        self._head = head
+        self._file = file
+
+    def read(self, size: int = -1, /) -> bytes:
+        if not self._head:
+            return self._file.read(size)
+        if size < 0:
+            data, self._head = self._head + self._file.read(), b""
+            return data
+        data, self._head = self._head[:size], self._head[size:]
+        return data
 
 
 async def _restore(settings: Settings, path: Path, dump: dict[str, Any], *, replace: bool) -> int:

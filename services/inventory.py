@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, BinaryIO, Literal, overload
+from typing import Any, Literal, overload
 
 from domain.models import (
     Benefit,
@@ -141,10 +141,9 @@ def _record(member: Member, ids: _Ids) -> InventoryRecord | None:
     return _package(member.value, member.path, ids)
 
 
-def check_inventory_file(file: BinaryIO) -> InventoryCheck:
-    """Read the whole file once and check every record, keeping only ids and counts (the first pass of
-    :func:`import_inventory_file`; the file is left where it was)."""
-    start = file.tell()
+def check_inventory_file(file: Readable) -> InventoryCheck:
+    """Read the whole file once and check every record, keeping only ids and counts (the first reading of
+    :func:`import_inventory_file`, to which the file is then given again from its start)."""
     reading = _Digesting(file)
     counts = {"packages": 0, "benefits": 0, "people": 0}
     for record in read_inventory(reading):
@@ -153,11 +152,10 @@ def check_inventory_file(file: BinaryIO) -> InventoryCheck:
         elif isinstance(record, PackageRecord):
             counts["packages"] += 1
             counts["benefits"] += len(record.benefits)
-    file.seek(start)
     return InventoryCheck(**counts, digest=reading.hexdigest())
 
 
-async def import_inventory_file(store: DocumentStore, file: BinaryIO, checked: InventoryCheck) -> int:
+async def import_inventory_file(store: DocumentStore, file: Readable, checked: InventoryCheck) -> int:
     """Write an inventory file that :func:`check_inventory_file` found valid, reading it a second time
     (its records in batches, as :func:`import_inventory` writes).
 
@@ -188,7 +186,7 @@ async def import_inventory_file(store: DocumentStore, file: BinaryIO, checked: I
 class _Digesting:
     """A file read through, its bytes digested."""
 
-    def __init__(self, file: BinaryIO) -> None:
+    def __init__(self, file: Readable) -> None:
         self._file = file
         self._digest = hashlib.sha256()
 
