@@ -7,7 +7,9 @@ be given per locale: either ``"name": {"en-US": ..., "zh-CN": ..., "zh-TW": ...}
 ``"name"`` with ``"name_i18n": {"zh-CN": ...}`` beside it (a plain string alone is the old format
 and still reads). The en-US text (else the plain one) is the record's own; the others go to its
 ``i18n``. A malformed file is refused as a whole, naming the line (for JSON syntax) or the field path
-(``packages[0].benefits[2].kind``) at fault; nothing is written unless everything is valid.
+(``packages[0].benefits[2].kind``) at fault, and the record it is in; nothing is written unless everything
+is valid. A file is read a record at a time (:func:`read_inventory`), so an organization of any size
+is checked and written in bounded memory.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ cannot store: bytes that are not UTF-8 (``UnicodeDecodeError``), nesting deeper 
 recursion limit (``RecursionError``), integers over 4,300 digits (``ValueError``), ``NaN`` and
 ``1e999`` (floats that are not JSON), and ``"\\ud800"`` (a lone surrogate, which no file can encode).
 :func:`load_json` finds each before or after parsing and names the line and column, or the JSON
-path of the value.
+path of the value. :func:`stream_object` does the same for a file read a chunk and a record at a time.
 """
 
 from __future__ import annotations
