@@ -11,6 +11,7 @@ path of the value. :func:`stream_object` does the same for a file read a chunk a
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import re
@@ -75,6 +76,12 @@ def load_json(data: bytes | str) -> Any:
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _short_int(token: str) -> int:
+    if len(token) > MAX_DIGITS + 1 and len(token.lstrip("-")) > MAX_DIGITS:
+        raise ValueError(f"a number of more than {MAX_DIGITS} digits")
+    return int(token)
 
 
 def _finite_float(token: str) -> float:
@@ -163,6 +170,12 @@ MAX_VALUE = 32 << 20
 #: characters after the place of a parse error that show it is not merely where the text read so far ends
 _LOOKAHEAD = 64
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
+_NUMBER_TAIL = frozenset("0123456789.eE+-")
+_SEPARATOR = re.compile(r"[ \t\n\r]*([,\]}])[ \t\n\r]*")
+#: the escape of a surrogate, which may be a lone one (looked for once per chunk, not once per value)
+_SUSPECT = re.compile(r"\\u[dD][89a-fA-F]")
+#: how far before a value's start a suspect's match may begin
+_SUSPECT_REACH = 8
 
 
 class Readable(Protocol):
@@ -252,21 +265,37 @@ class _Text:
     def __init__(self, file: Readable, chunk: int) -> None:
         self._file = file
         self._chunk = chunk
-        self._decoder = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float)
+        self._decoder = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float,
+                                         parse_int=_short_int)
         self.buf = ""
         self.base = 0  # offset of buf[0]
         self._released = 0
         self._lines = 0  # line breaks before base
         self._line_start = 0  # offset of the first character of the line base is on
+        self._at = 0  # an offset whose place is known (the last one asked for): places asked for in order
+        self._at_lines = 0  # cost what lies between them
+        self._at_line_start = 0
         self._pending = b""  # the start of a character cut by the end of a chunk
+        self._suspects: list[int] = []  # offsets of what :data:`_SUSPECT` found (a value there is checked)
         self._first = True
         self.eof = False
 
     def place(self, pos: int) -> str:
+        if pos >= self._at:
+            self._advance(pos)
+            return f"line {self._at_lines + 1}, column {pos - self._at_line_start + 1}"
         rel = pos - self.base
         newline = self.buf.rfind("\n", 0, rel)
         start = self.base + newline + 1 if newline >= 0 else self._line_start
         return f"line {self._lines + self.buf.count(chr(10), 0, rel) + 1}, column {pos - start + 1}"
+
+    def _advance(self, pos: int) -> None:
+        start, end = self._at - self.base, pos - self.base
+        newlines = self.buf.count("\n", start, end)
+        if newlines:
+            self._at_lines += newlines
+            self._at_line_start = self.base + self.buf.rfind("\n", start, end) + 1
+        self._at = pos
 
     def refuse(self, pos: int, problem: str) -> NoReturn:
         raise JsonInputError(self.place(pos), f"invalid JSON: {problem}")
@@ -281,11 +310,14 @@ class _Text:
             return False
         drop = self._released - self.base
         if drop > 0:
+            if self._at < self._released:
+                self._advance(self._released)
             newline = self.buf.rfind("\n", 0, drop)
             if newline >= 0:
                 self._lines += self.buf.count("\n", 0, drop)
                 self._line_start = self.base + newline + 1
             self.buf, self.base = self.buf[drop:], self._released
+            self._suspects = self._suspects[bisect.bisect_left(self._suspects, self.base - _SUSPECT_REACH):]
         data = self._file.read(max(self._chunk, at_least))
         if not data:
             self.eof = True
@@ -300,7 +332,10 @@ class _Text:
             self._refuse_bytes(data, exc.start)
         if self._first and decoded:  # a byte order mark is tolerated, as in load_json
             decoded, self._first = decoded.removeprefix("\ufeff"), False
+        scanned = max(len(self.buf) - _SUSPECT_REACH, 0)
         self.buf += decoded
+        last = self._suspects[-1] if self._suspects else -1
+        self._suspects += [at for m in _SUSPECT.finditer(self.buf, scanned) if (at := self.base + m.start()) > last]
         return True
 
     def _refuse_bytes(self, data: bytes, bad: int) -> NoReturn:
@@ -323,6 +358,12 @@ class _Text:
 
     def after_item(self, pos: int, closing: str) -> tuple[int, bool]:
         """Past the comma after an item (True: another follows), or past the ``closing`` bracket."""
+        separator = _SEPARATOR.match(self.buf, pos - self.base)
+        if separator and separator.end() < len(self.buf):  # the usual case, in one match
+            if separator.group(1) == ",":
+                return self.base + separator.end(), True
+            if separator.group(1) == closing:
+                return self.base + separator.end(1), False
         pos = self.skip_whitespace(pos)
         found = self.char(pos)
         if found == ",":
@@ -344,19 +385,27 @@ class _Text:
                     continue
                 raise JsonInputError(f"{self.place(self.base + exc.pos)}, in {path}",
                                      f"invalid JSON: {exc.msg}") from None
-            except (ValueError, RecursionError) as exc:  # too deep, too long a number, NaN, 1e999: all read
+            except (ValueError, RecursionError) as exc:  # too deep, too long a number, NaN, 1e999
+                if not self.eof and self.buf[-1] in _NUMBER_TAIL:  # all of the number, to count its digits
+                    self._read_on(pos, path, max_value)
+                    continue
                 _scan(self.buf, lambda at: f"{self.place(self.base + at)}, in {path}", rel)
                 raise JsonInputError(path, f"invalid JSON: {exc}") from None
             if end == len(self.buf) and not self.eof:  # a number may go on in the next chunk
                 self._read_on(pos, path, max_value)
                 continue
-            text = self.buf[rel:end]
-            if (text.count("[") + text.count("{") > MAX_DEPTH or _LONG_NUMBER.search(text)) \
-                    and _deeper_or_longer_than_allowed(text):
+            if self.buf.count("[", rel, end) + self.buf.count("{", rel, end) > MAX_DEPTH \
+                    and _deeper_or_longer_than_allowed(self.buf[rel:end]):  # (a long number: _short_int)
                 _scan(self.buf, lambda at: f"{self.place(self.base + at)}, in {path}", rel, end)
-            if _SURROGATE.search(text) or _SURROGATE_ESCAPE.search(text):
+            if self._suspected(pos, self.base + end):  # text decoded from UTF-8 holds no surrogate itself
                 _check_text(value, path)
             return value, self.base + end
+
+    def _suspected(self, start: int, end: int) -> bool:
+        """Whether the escape of a surrogate is in ``start:end``."""
+        suspects = self._suspects
+        return bool(suspects) and bisect.bisect_left(suspects, start - _SUSPECT_REACH) < \
+            bisect.bisect_left(suspects, end)
 
     def _read_on(self, pos: int, path: str, max_value: int) -> None:
         """More of the value starting at ``pos`` (as much again as is read of it, so a long value is parsed
