@@ -246,13 +246,13 @@ def stream_object(file: Readable, lists: Collection[str] = (), *, chunk: int = C
                 start = pos
                 value, pos = text.value(pos, f"{key}[{index}]", max_value)
                 yield Member(key, value, index, text.place(start))
-                pos, items = text.after_item(pos, "]")
+                pos, items = text.after_item(pos, "]", f"{key}[{index}]")
                 index += 1
         else:
             start = pos
             value, pos = text.value(pos, key, max_value)
             yield Member(key, value, None, text.place(start))
-        pos, members = text.after_item(pos, "}")
+        pos, members = text.after_item(pos, "}", key)
     pos = text.skip_whitespace(pos)
     if text.char(pos):
         text.refuse(pos, "Extra data")
@@ -297,8 +297,9 @@ class _Text:
             self._at_line_start = self.base + self.buf.rfind("\n", start, end) + 1
         self._at = pos
 
-    def refuse(self, pos: int, problem: str) -> NoReturn:
-        raise JsonInputError(self.place(pos), f"invalid JSON: {problem}")
+    def refuse(self, pos: int, problem: str, after: str = "") -> NoReturn:
+        raise JsonInputError(f"{self.place(pos)}, after {after}" if after else self.place(pos),
+                             f"invalid JSON: {problem}")
 
     def release(self, pos: int) -> None:
         """Nothing before ``pos`` is asked for again."""
@@ -356,8 +357,8 @@ class _Text:
             if end < len(self.buf) or not self.more():
                 return self.base + end
 
-    def after_item(self, pos: int, closing: str) -> tuple[int, bool]:
-        """Past the comma after an item (True: another follows), or past the ``closing`` bracket."""
+    def after_item(self, pos: int, closing: str, item: str) -> tuple[int, bool]:
+        """Past the comma after ``item`` (True: another follows), or past the ``closing`` bracket."""
         separator = _SEPARATOR.match(self.buf, pos - self.base)
         if separator and separator.end() < len(self.buf):  # the usual case, in one match
             if separator.group(1) == ",":
@@ -369,7 +370,7 @@ class _Text:
         if found == ",":
             return self.skip_whitespace(pos + 1), True
         if found != closing:
-            self.refuse(pos, "Expecting ',' delimiter")
+            self.refuse(pos, "Expecting ',' delimiter", item)
         return pos + 1, False
 
     def value(self, pos: int, path: str, max_value: int) -> tuple[Any, int]:

@@ -70,7 +70,7 @@ def test_a_streamed_object_gives_what_load_json_gives_whatever_the_chunks(chunk:
     (b'{"people": [{}, {"q": NaN}]}', "line 1, column 23, in people[1]", "NaN"),
     (b'{"people": [{}, {"q": 1e999}]}', "line 1, column 23, in people[1]", "too large"),
     (b'{"people": [{},\n {"a" 1}]}', "line 2, column 7, in people[1]", "Expecting ':' delimiter"),
-    (b'{"people": [{} {}]}', "line 1, column 16", "Expecting ',' delimiter"),
+    (b'{"people": [{} {}]}', "line 1, column 16, after people[0]", "Expecting ',' delimiter"),
     (b'{"people": [{},]}', "line 1, column 16, in people[1]", "Expecting value"),
     (b'{"a": 1,\n}', "line 2, column 1", "Expecting property name"),
     (b'{"a": "unterminated', "line 1, column 7, in a", "Unterminated string"),
