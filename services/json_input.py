@@ -91,14 +91,14 @@ def _finite_float(token: str) -> float:
     return value
 
 
-def _deeper_or_longer_than_allowed(text: str) -> bool:
+def _deeper_or_longer_than_allowed(text: str, depth: int = 0) -> bool:
     """Whether a parsed document nests deeper than ``MAX_DEPTH`` or has a number over ``MAX_DIGITS``
     digits: strings are cut out, then each round removes the innermost empty pairs, one level a round."""
     skeleton = _STRING.sub("", text)
     if _LONG_NUMBER.search(skeleton):
         return True
     brackets = _NOT_BRACKET.sub("", skeleton)
-    for _ in range(MAX_DEPTH):
+    for _ in range(MAX_DEPTH - depth):
         if not brackets:
             return False
         brackets = _EMPTY_PAIR.sub("", brackets)
@@ -119,11 +119,11 @@ def _place(text: str, pos: int) -> str:
     return f"line {text.count(chr(10), 0, pos) + 1}, column {pos - text.rfind(chr(10), 0, pos)}"
 
 
-def _scan(text: str, place: Callable[[int], str] | None = None, start: int = 0, end: int | None = None) -> None:
+def _scan(text: str, place: Callable[[int], str] | None = None, start: int = 0, end: int | None = None,
+          depth: int = 0) -> None:
     """Depth and numbers, in one linear pass over the tokens outside strings (of ``text[start:end]``;
     ``place`` names an offset of ``text``)."""
     where = place or (lambda pos: _place(text, pos))
-    depth = 0
     for match in _TOKENS.finditer(text, start, len(text) if end is None else end):
         token = match.group()
         first = token[0]
@@ -227,7 +227,7 @@ def stream_object(file: Readable, lists: Collection[str] = (), *, chunk: int = C
         if text.char(pos) != '"':
             text.refuse(pos, "Expecting property name enclosed in double quotes")
         key_at = pos
-        key, pos = text.value(pos, "$", max_value)
+        key, pos = text.value(pos, "$", max_value, 1)
         if key in seen:
             raise JsonInputError(text.place(key_at), f"invalid JSON: {key!r} is given twice")
         seen.add(key)
@@ -244,13 +244,13 @@ def stream_object(file: Readable, lists: Collection[str] = (), *, chunk: int = C
             while items:
                 text.release(pos)
                 start = pos
-                value, pos = text.value(pos, f"{key}[{index}]", max_value)
+                value, pos = text.value(pos, f"{key}[{index}]", max_value, 2)
                 yield Member(key, value, index, text.place(start))
                 pos, items = text.after_item(pos, "]", f"{key}[{index}]")
                 index += 1
         else:
             start = pos
-            value, pos = text.value(pos, key, max_value)
+            value, pos = text.value(pos, key, max_value, 1)
             yield Member(key, value, None, text.place(start))
         pos, members = text.after_item(pos, "}", key)
     pos = text.skip_whitespace(pos)
@@ -373,8 +373,9 @@ class _Text:
             self.refuse(pos, "Expecting ',' delimiter", item)
         return pos + 1, False
 
-    def value(self, pos: int, path: str, max_value: int) -> tuple[Any, int]:
-        """The value starting at ``pos`` (refused as :func:`load_json` would) and the offset after it."""
+    def value(self, pos: int, path: str, max_value: int, depth: int) -> tuple[Any, int]:
+        """The value starting at ``pos``, inside ``depth`` brackets (refused as :func:`load_json` would
+        refuse it there) and the offset after it."""
         while True:
             rel = pos - self.base
             try:
@@ -390,14 +391,14 @@ class _Text:
                 if not self.eof and self.buf[-1] in _NUMBER_TAIL:  # all of the number, to count its digits
                     self._read_on(pos, path, max_value)
                     continue
-                _scan(self.buf, lambda at: f"{self.place(self.base + at)}, in {path}", rel)
+                _scan(self.buf, lambda at: f"{self.place(self.base + at)}, in {path}", rel, depth=depth)
                 raise JsonInputError(path, f"invalid JSON: {exc}") from None
             if end == len(self.buf) and not self.eof:  # a number may go on in the next chunk
                 self._read_on(pos, path, max_value)
                 continue
-            if self.buf.count("[", rel, end) + self.buf.count("{", rel, end) > MAX_DEPTH \
-                    and _deeper_or_longer_than_allowed(self.buf[rel:end]):  # (a long number: _short_int)
-                _scan(self.buf, lambda at: f"{self.place(self.base + at)}, in {path}", rel, end)
+            if self.buf.count("[", rel, end) + self.buf.count("{", rel, end) > MAX_DEPTH - depth \
+                    and _deeper_or_longer_than_allowed(self.buf[rel:end], depth):  # (long numbers: _short_int)
+                _scan(self.buf, lambda at: f"{self.place(self.base + at)}, in {path}", rel, end, depth)
             if self._suspected(pos, self.base + end):  # text decoded from UTF-8 holds no surrogate itself
                 _check_text(value, path)
             return value, self.base + end

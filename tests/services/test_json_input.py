@@ -64,7 +64,7 @@ def test_a_streamed_object_gives_what_load_json_gives_whatever_the_chunks(chunk:
 @pytest.mark.parametrize(("data", "where", "problem"), [
     (b'{"people": [\n  {"name": "Ad\xe9"}]}', "line 2, column 15", "not UTF-8"),
     (b'{"people": [{"name": "x"}, {"name": "\\ud800"}]}', "people[1].name", "lone surrogate"),
-    (b'{"people": [{"a": ' + b"[" * 900 + b"]" * 900 + b"}]}", f"line 1, column {MAX_DEPTH + 18}, in people[0]",
+    (b'{"people": [{"a": ' + b"[" * 900 + b"]" * 900 + b"}]}", f"line 1, column {MAX_DEPTH + 16}, in people[0]",
      "nested deeper"),
     (b'{"people": [{"q":\n  ' + b"9" * 5000 + b"}]}", "line 2, column 3, in people[0]", "5000 digits"),
     (b'{"people": [{}, {"q": NaN}]}', "line 1, column 23, in people[1]", "NaN"),
