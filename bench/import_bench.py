@@ -26,7 +26,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -61,13 +60,24 @@ def _env(code: Path, data_dir: Path, port: int = 0) -> dict[str, str]:
     return env
 
 
+#: Runs a command and prints its wall time, peak RSS and exit code. A child's peak RSS as ``wait4`` tells it
+#: starts from its parent's RSS at the fork, so the command is started from this small process, not from
+#: the bench (which holds the inventory it wrote).
+_MEASURE = """
+import json, os, subprocess, sys, time
+started = time.perf_counter()
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+_, status, usage = os.wait4(proc.pid, 0)
+print(json.dumps([time.perf_counter() - started, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)]))
+"""
+
+
 def run_import(code: Path, path: Path, data_dir: Path) -> tuple[float, float, int]:
     """(seconds, peak RSS MB, exit code) of ``python -m bot import path`` with the code in ``code``."""
-    started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "import", str(path)], cwd=code, env=_env(code, data_dir),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    return time.perf_counter() - started, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+    out = subprocess.run([sys.executable, "-c", _MEASURE, sys.executable, "-m", "bot", "import", str(path)],
+                         cwd=code, env=_env(code, data_dir), capture_output=True, text=True, check=True).stdout
+    seconds, rss, status = json.loads(out)
+    return seconds, rss, status
 
 
 def _serve(code: Path, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
