@@ -66,7 +66,8 @@ def gtm_card(t: Translator, offers: list[Benefit], contact: MarketingContact | N
         body.append(_header_row(t))
         for index, offer in enumerate(offers):
             body.extend(_offer_row(t, offer, index, contact is not None, today, packages.get(offer.package_id)))
-    return card(body, [execute(t("gtm.refresh"), "list_go_to_market")])
+    # opened from the menu or from the overview's go-to-market row: a way back to either, as every list has
+    return card(body, [execute(t("gtm.refresh"), "list_go_to_market"), execute(t("benefits.overview"), "overview")])
 
 
 #: The toggle column fits the ⌄ button; a weighted column there squeezed a worded button until it

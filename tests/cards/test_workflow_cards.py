@@ -50,7 +50,7 @@ NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 OWN_VERBS = {"list_go_to_market", "marketing_contact", "set_marketing_contact", "activate_offer", "cancel_start",
              "cancel_package", "users", "set_roles", "add_user", "my_benefits", "request_benefit",
              "submit_benefit_request", "decide_request", "request_card", "requests", "recent_changes",
-             "service_request", "record_request_number", "close_request", "list_technical", "help"}
+             "service_request", "record_request_number", "close_request", "list_technical", "help", "overview"}
 INVENTORY = parse_inventory(demo_inventory(TODAY))
 BENEFITS = {b.id: b for b in INVENTORY.benefits}
 PEOPLE = {p.name.split()[0]: p for p in INVENTORY.people}
@@ -216,6 +216,17 @@ def test_request_form_leads_back_to_my_benefits() -> None:
     back = _verbs(form)["my_benefits"]
     assert back["title"] == t("requests.my_benefits")
     assert back["associatedInputs"] == "none"  # leaving the form never waits on what is typed
+
+
+@pytest.mark.parametrize("contact", [None, "set"])
+def test_go_to_market_leads_back_to_the_overview_it_is_opened_from(contact: str | None) -> None:
+    """The overview's go-to-market row opens this card, as its other rows open the benefit lists."""
+    t = Translator("zh-TW")
+    offers = [BENEFITS["gtm-gold-core"]]
+    shown = gtm_card(t, offers, None, None, TODAY) if contact is None else \
+        gtm_card(t, offers, MarketingContact(PEOPLE["Megan"].id, "m@outlook.com", "+1 425 555 0100", "en-US",
+                                             PEOPLE["Alex"].id, NOW), PEOPLE["Megan"], TODAY)
+    assert _verbs(shown)["overview"]["title"] == t("benefits.overview")
 
 
 @pytest.mark.parametrize("kind", [RequestKind.ASSISTANCE, RequestKind.CANCELLATION])

@@ -28,6 +28,8 @@ from tests._common.loopback import free_port
 ROOT = Path(__file__).resolve().parents[2]
 PLAYGROUND_BIN = ROOT / "node_modules" / ".bin" / "agentsplayground"
 PLAYGROUND_CONFIG = ROOT / ".m365agentsplayground.yml"
+#: where a bot's log is kept when one of its turns failed (beside the screenshots: a test artifact)
+FAILED_TURN_LOGS = Path(__file__).resolve().parent / "screenshots" / "bot-logs"
 _LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -221,3 +223,12 @@ class Stack:
                 proc.kill()
                 proc.wait()
         self.procs.clear()
+        self._keep_log_of_failed_turns()
+
+    def _keep_log_of_failed_turns(self) -> None:
+        """A turn that failed (the person got an apology) leaves the bot's log among the artifacts: the
+        test's temp folder, where it is, does not outlive the next runs."""
+        log = self.workdir / "bot.log"
+        if log.exists() and "turn failed" in log.read_text(errors="replace"):
+            FAILED_TURN_LOGS.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(log, FAILED_TURN_LOGS / f"{self.workdir.parent.name}-{self.workdir.name}.log")

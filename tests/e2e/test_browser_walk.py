@@ -1,7 +1,8 @@
 """Click like a person: each demo role walks every kind of card from the menu, in all three languages.
 
-For each role the Playground is started *as* that person on a stack of its own (fresh data folder), and
-the four roles walk at once; the walk clicks every button of every kind of card reachable from the menu
+For each role the Playground is started *as* that person on a stack of its own (fresh data folder; the
+Global admin's buttons are split between two walkers, each on a stack of its own), and the four roles
+walk at once; the walk clicks every button of every kind of card reachable from the menu
 in en-US, then switches language with the bot's own language card and reaches every kind again in zh-CN
 and zh-TW (see ``tests/e2e/walk.py`` for what it checks, and how it puts back the data its own clicks
 changed). A failure lists each finding with the role, language, card, button, what went wrong and the
@@ -15,7 +16,9 @@ import asyncio
 import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import pytest
@@ -23,17 +26,17 @@ import pytest
 from tests.e2e.journey import _CLOSE_SOCKETS, _TRACK_SOCKETS, SCREENSHOTS
 from tests.e2e.playground import Playground
 from tests.e2e.stack import Stack
-from tests.e2e.walk import _INIT, TOP_CARD, Finding, Walk, switch_language
+from tests.e2e.walk import _INIT, TOP_CARD, Finding, Team, Walk, WalkStats, switch_language
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.asyncio(loop_scope="session")]
 
-#: The demo roles and who plays them (``examples``' directory of Contoso).
-#: The demo roles, who plays them, and the en-US walk's time budget (seconds; more cards, more time).
+#: The demo roles, who plays them, the en-US walk's time budget (seconds; more cards, more time) and
+#: how many walkers split the role's buttons between them, each on a stack of its own.
 ROLES = [
-    ("global-admin", "alexw@contoso.com", 240.0),
-    ("mpn-partner-admin", "meganb@contoso.com", 200.0),
-    ("user-admin", "isaiahl@contoso.com", 160.0),
-    ("employee", "leeg@contoso.com", 60.0),
+    ("global-admin", "alexw@contoso.com", 240.0, 2),
+    ("mpn-partner-admin", "meganb@contoso.com", 200.0, 1),
+    ("user-admin", "isaiahl@contoso.com", 160.0, 1),
+    ("employee", "leeg@contoso.com", 60.0, 1),
 ]
 LANGUAGES = [("zh-CN", "简体中文"), ("zh-TW", "繁體中文")]
 #: ``WALK_SCALE=2`` doubles every time budget (a slower machine, or a deeper look).
@@ -53,70 +56,111 @@ async def _only_loopback(route, request) -> None:  # noqa: ANN001 - playwright R
         await route.abort()
 
 
-async def walk_role(browser, role: str, email: str, seconds: float,  # noqa: ANN001 - a playwright Browser
-                    workdir: Path) -> list[Finding]:
-    """One role's walks (en-US, then zh-CN and zh-TW) on a stack of its own; writes ``walk-<role>.json``."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    stack = Stack(workdir, person=email).start()
-    findings: list[Finding] = []
-    figures: dict[str, dict[str, object]] = {}
-    page = pg = context = None
-    try:
-        pg = await Playground.connect(stack.playground_url)
-        context = await browser.new_context(viewport={"width": 1280, "height": 1000}, locale="en-US")
-        await context.route("**/*", _only_loopback)
-        page = await context.new_page()
+@dataclass
+class Seat:
+    """One walker's stack (bot and Playground as the person), and its page in the browser."""
+
+    stack: Stack
+    pg: Playground | None = None
+    context: Any = None
+    page: Any = None
+
+    async def open(self, browser) -> None:  # noqa: ANN001 - a playwright Browser
+        self.pg = await Playground.connect(self.stack.playground_url)
+        self.context = await browser.new_context(viewport={"width": 1280, "height": 1000}, locale="en-US")
+        await self.context.route("**/*", _only_loopback)
+        self.page = page = await self.context.new_page()
         await page.add_init_script(_TRACK_SOCKETS)
         await page.add_init_script(_INIT)
         page.set_default_timeout(15000)
         # a busy machine takes long to start the Playground's UI; the walk's own steps are quick
-        await page.goto(stack.browser_url, wait_until="commit", timeout=60000)
+        await page.goto(self.stack.browser_url, wait_until="commit", timeout=60000)
         await page.get_by_role("textbox").last.wait_for(timeout=90000)
         log_panel = page.get_by_role("button", name="Toggle Log Panel")
         if await log_panel.count():
             await log_panel.first.click()
         await page.locator(TOP_CARD).first.wait_for(timeout=60000)  # the welcome card
 
+    async def close(self) -> None:
+        try:
+            if self.page is not None:
+                await self.page.evaluate(_CLOSE_SOCKETS)
+            if self.context is not None:
+                await self.context.close()
+            if self.pg is not None:
+                await self.pg.close()
+        finally:
+            self.stack.stop()
+
+
+def figures_of(walks: list[Walk], stats: list[WalkStats]) -> dict[str, object]:
+    """A language's figures over the walkers that split it: sums, kinds seen by any, the longest time."""
+    figures: dict[str, object] = {
+        "seconds": round(max(s.seconds for s in stats), 1), "clicks": sum(s.clicks for s in stats),
+        "kinds": len(set().union(*(w.kinds for w in walks))), "restores": sum(s.restores for s in stats),
+        "same_as_clicked": sum(s.same_as_clicked for s in stats),
+        "left_out": [item for s in stats for item in s.left_out]}
+    if len(stats) > 1:
+        figures["walkers"] = [{"seconds": round(s.seconds, 1), "clicks": s.clicks, "kinds": len(w.kinds),
+                               "restores": s.restores, "taken_by_others": s.taken_by_others}
+                              for w, s in zip(walks, stats, strict=True)]
+    return figures
+
+
+async def walk_role(browser, role: str, email: str, seconds: float, walkers: int,  # noqa: ANN001 - a Browser
+                    workdir: Path) -> list[Finding]:
+    """One role's walks (en-US, then zh-CN and zh-TW), its buttons split between ``walkers`` walkers, each
+    on a stack of its own; writes ``walk-<role>.json``."""
+    findings: list[Finding] = []
+    figures: dict[str, object] = {}
+    seats: list[Seat] = []
+    folders = [f"walk-{role}" if n == 0 else f"walk-{role}-{n + 1}" for n in range(walkers)]
+    try:
+        for n in range(walkers):
+            (workdir / str(n)).mkdir(parents=True, exist_ok=True)
+            seats.append(Seat(Stack(workdir / str(n), person=email).start()))
+        await asyncio.gather(*(seat.open(browser) for seat in seats))
         started = time.monotonic()
-        english = Walk(page, pg, role, "en-US", SCREENSHOTS / f"walk-{role}-en-US",
-                       max_clicks=WALK_CLICKS, max_seconds=seconds * WALK_SCALE, snapshots=stack)
-        stats = await english.run()
-        findings += english.findings
-        figures["en-US"] = {"seconds": round(stats.seconds, 1), "clicks": stats.clicks, "kinds": stats.kinds,
-                            "restores": stats.restores, "same_as_clicked": stats.same_as_clicked,
-                            "left_out": stats.left_out}
+        team = Team()
+        english = [Walk(seat.page, seat.pg, role, "en-US", SCREENSHOTS / f"{folder}-en-US", max_clicks=WALK_CLICKS,
+                        max_seconds=seconds * WALK_SCALE, snapshots=seat.stack, team=team)
+                   for seat, folder in zip(seats, folders, strict=True)]
+        stats = await asyncio.gather(*(w.run() for w in english))
+        findings += [f for w in english for f in w.findings]
+        figures["en-US"] = figures_of(english, stats)
+        clicked = set().union(*(w.clicked for w in english))
         for locale, choice in LANGUAGES:
-            folder = SCREENSHOTS / f"walk-{role}-{locale}"
-            await switch_language(page, pg, choice, folder)
-            twin = Walk(page, pg, role, locale, folder, twins=english.kinds, english_clicked=english.clicked,
-                        max_clicks=WALK_CLICKS, max_seconds=WALK_TWIN_SECONDS * WALK_SCALE, snapshots=stack)
-            stats = await twin.run()
-            findings += twin.findings
-            figures[locale] = {"seconds": round(stats.seconds, 1), "clicks": stats.clicks, "kinds": stats.kinds,
-                               "restores": stats.restores, "same_as_clicked": stats.same_as_clicked,
-                               "left_out": stats.left_out}
+            team = Team()
+
+            async def twin_walk(n: int, locale: str = locale, choice: str = choice, team: Team = team
+                                ) -> tuple[Walk, WalkStats]:
+                seat, folder = seats[n], SCREENSHOTS / f"{folders[n]}-{locale}"
+                await switch_language(seat.page, seat.pg, choice, folder)
+                twin = Walk(seat.page, seat.pg, role, locale, folder, twins=english[n].kinds, english_clicked=clicked,
+                            max_clicks=WALK_CLICKS, max_seconds=WALK_TWIN_SECONDS * WALK_SCALE,
+                            snapshots=seat.stack, team=team)
+                return twin, await twin.run()
+
+            twins = await asyncio.gather(*(twin_walk(n) for n in range(walkers)))
+            findings += [f for w, _ in twins for f in w.findings]
+            figures[locale] = figures_of([w for w, _ in twins], [s for _, s in twins])
         figures["total_seconds"] = {"seconds": round(time.monotonic() - started, 1)}
     finally:
         try:
-            if page is not None:
-                await page.evaluate(_CLOSE_SOCKETS)
-            if context is not None:
-                await context.close()
-            if pg is not None:
-                await pg.close()
+            await asyncio.gather(*(seat.close() for seat in seats))
         finally:
-            stack.stop()
-        report = SCREENSHOTS / f"walk-{role}.json"
-        report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(json.dumps({"role": role, "person": email, "figures": figures,
-                                      "findings": [vars(f) for f in findings]}, ensure_ascii=False, indent=1))
+            report = SCREENSHOTS / f"walk-{role}.json"
+            report.parent.mkdir(parents=True, exist_ok=True)
+            report.write_text(json.dumps({"role": role, "person": email, "walkers": walkers, "figures": figures,
+                                          "findings": [vars(f) for f in findings]}, ensure_ascii=False, indent=1))
     print(f"walk {role}: {json.dumps(figures, ensure_ascii=False)}")
     return findings
 
 
 async def test_every_button_of_every_card(browser, tmp_path: Path) -> None:  # noqa: ANN001
-    """The four roles walk at once, each on a stack of its own: a walk mostly waits for the page and
-    the bot (it keeps well under one core busy), so the four overlap."""
+    """The four roles walk at once, each on stacks of its own: a walk mostly waits for the page and
+    the bot (it keeps well under one core busy), so they overlap; the Global admin, with twice the
+    buttons of any other role, splits them between two walkers."""
     chosen = [r for r in ROLES if not WALK_ROLES or r[0] in WALK_ROLES]
     results = await asyncio.gather(*(walk_role(browser, *r, tmp_path / r[0]) for r in chosen),
                                    return_exceptions=True)

@@ -14,7 +14,9 @@ from tests.e2e.walk import (
     Kind,
     Step,
     Target,
+    Team,
     action_key,
+    actions_of,
     english_words,
     has_way_back,
     notice_problem,
@@ -22,6 +24,7 @@ from tests.e2e.walk import (
     product_words,
     shown_text,
     signature,
+    step_mark,
     toggles_revealing,
     utf16_size,
 )
@@ -116,6 +119,23 @@ def test_the_toggle_that_shows_a_hidden_button_is_known() -> None:
     assert toggles_revealing(shown, "Execute:help") == set()
 
 
+def test_a_cards_refresh_is_not_a_button() -> None:
+    """Teams sends a card's ``refresh`` action itself: the walk must not look for it on the page."""
+    shown = card([heading("Benefit request")], [execute("My benefits", "my_benefits")])
+    shown["refresh"] = {"action": {"type": "Action.Execute", "verb": "request_card", "data": {"request_id": "r1"}},
+                        "userIds": ["29:1"]}
+    assert [action_key(a) for a in actions_of(shown)] == ["Execute:my_benefits"]
+
+
+def test_walkers_of_a_team_take_each_step_once() -> None:
+    team, step = Team(), Step((), Target("Execute:overview"))
+    mark = step_mark("menu", step)
+    assert team.take(mark)
+    assert not team.take(mark)
+    assert team.take(step_mark("menu", Step((), Target("Execute:overview"), filled=True)))
+    assert team.take(step_mark("menu", Step((Target("Toggle:details"),), Target("Execute:overview"))))
+
+
 def test_message_size_counts_utf16_units() -> None:
     assert utf16_size("ab") == 4
     assert utf16_size("权益") == 4
@@ -201,6 +221,12 @@ def test_after_a_sent_form_any_place_since_the_menu_is_a_way_back() -> None:
     assert back == [form, details]
     assert any(has_way_back({"help", "show_benefit"}, p, openers) for p in back)
     assert not any(has_way_back({"help", "users"}, p, openers) for p in back)
+    # a form opened from the menu and sent: the menu is where its flow started
+    asked = _kind("asked", "request_benefit", "help submit_benefit_request", "menu")
+    submitted = _kind("submitted", "submit_benefit_request", "help my_benefits", "asked", request='{"nonce": "n3"}')
+    kinds = {k.signature: k for k in (menu, asked, submitted)}
+    assert places_back(asked, kinds, answered=True) == [asked, menu]
+    assert any(has_way_back({"help", "my_benefits"}, p, {}) for p in places_back(asked, kinds, answered=True))
 
 
 def test_a_notice_leads_to_the_menu_or_the_benefits_it_is_about() -> None:

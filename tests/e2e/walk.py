@@ -50,6 +50,7 @@ from urllib.parse import urlparse
 from playwright.async_api import Page, Request, Response
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
+from services.i18n import LOCALES, Translator
 from services.inventory import demo_inventory
 from tests.e2e.playground import ADAPTIVE_CARD, Playground
 
@@ -57,6 +58,8 @@ from tests.e2e.playground import ADAPTIVE_CARD, Playground
 MAX_MESSAGE_BYTES = 80 * 1024
 #: How long a click may take to send something before it counts as sending nothing.
 SEND_WAIT_S = 3.0
+#: after this long, a click whose card shows new validation errors is taken as refused by the renderer
+REFUSED_AFTER_S = 0.25
 #: the steps' screenshots are JPEGs: as readable as PNGs at less than half the time to take
 SHOT_QUALITY = 70
 #: A top-level card of the chat (sub-cards of ``Action.ShowCard`` are nested ``.ac-adaptiveCard``s).
@@ -78,6 +81,8 @@ ALLOWED_WORDS = frozenset(w.lower() for w in """
     """.split())
 #: Terms Microsoft's Chinese pages keep whole, an English word inside them (``MPN ID``, ``Microsoft Entra ID``).
 KEPT_TERMS = ("MPN ID", "Entra ID")
+#: What the bot says when a turn failed on its side, in every language.
+APOLOGIES = frozenset(Translator(locale)("bot.error_apology") for locale in LOCALES)
 #: What a click sends when it answers a form or a confirmation rather than opens a card.
 _ANSWER = re.compile(r'\\?"(nonce|confirm)\\?"\s*:')
 _URL = re.compile(r"https?://[^\s)\]>\"']+|www\.[^\s)\]>\"']+")
@@ -251,6 +256,38 @@ class Outcome:
 
 
 @dataclass
+class Team:
+    """What the walkers of one person in one language share when they split the buttons between them,
+    each on a stack of its own (one walker is a team of one): a step is clicked by the walker that
+    takes it first, a kind reached once, a leave button's request sent once; the verbs seen to open
+    each card serve every walker's ways back."""
+
+    #: the steps taken: (kind, what the step reveals and clicks, filled)
+    taken: set[tuple[str, str, bool]] = field(default_factory=set)
+    #: the kinds a Chinese walker reached (the others go on to the rest)
+    reached: set[str] = field(default_factory=set)
+    #: what the leave buttons clicked sent (see :func:`leave_identity`)
+    leaves_clicked: set[str] = field(default_factory=set)
+    #: a card's face → the verbs seen show it
+    openers: dict[str, set[str]] = field(default_factory=dict)
+    #: a card's face → the verbs seen open it (not as the answer to a form or a confirmation)
+    place_openers: dict[str, set[str]] = field(default_factory=dict)
+
+    def take(self, mark: tuple[str, str, bool]) -> bool:
+        """True for the first walker to take the step ``mark``."""
+        if mark in self.taken:
+            return False
+        self.taken.add(mark)
+        return True
+
+
+def step_mark(sig: str, step: Step) -> tuple[str, str, bool]:
+    """A step of a kind of card as walkers tell steps apart: what it reveals, what it clicks, filled or not."""
+    return sig, (step.target.key if not step.reveals else
+                 "/".join(r.key for r in step.reveals) + ">" + step.target.key), step.filled
+
+
+@dataclass
 class WalkStats:
     clicks: int = 0
     kinds: int = 0
@@ -258,6 +295,8 @@ class WalkStats:
     restores: int = 0
     #: buttons not clicked because the same button (see :func:`leave_identity`) was, on another card
     same_as_clicked: int = 0
+    #: steps another walker of the team took
+    taken_by_others: int = 0
     left_out: list[str] = field(default_factory=list)
 
 
@@ -275,12 +314,13 @@ async def until(done: Callable[[], bool], seconds: float) -> bool:
 # --- card JSON -----------------------------------------------------------------------------------------
 def nodes(value: Any, ids: tuple[str, ...] = ()) -> Iterator[tuple[dict[str, Any], tuple[str, ...]]]:
     """Every element and action of a card in document order, with the ids of the elements around it
-    (sub-cards included; fallbacks and the data a button sends are not what the card shows)."""
+    (sub-cards included; fallbacks, the data a button sends and the ``refresh`` action Teams sends by
+    itself are not what the card shows)."""
     if isinstance(value, dict):
         yield value, ids
         inner = (*ids, value["id"]) if isinstance(value.get("id"), str) else ids
         for k, v in value.items():
-            if k not in ("fallback", "data"):
+            if k not in ("fallback", "data", "refresh"):
                 yield from nodes(v, inner)
     elif isinstance(value, list):
         for item in value:
@@ -383,7 +423,7 @@ def places_back(came_from: Kind, kinds: dict[str, Kind], answered: bool = False)
     """Where a card reached from ``came_from`` must lead back to (one of them is enough): the card the
     person came from when it is a place; else, or when the card answers a form or a confirmation
     (``answered``), any place the flow went through since the menu (a form already sent is one of them,
-    the card the flow started from is as good), which every card offers anyway."""
+    the card the flow started from is as good: the menu itself for a form opened from the menu)."""
     chain: list[Kind] = []
     kind: Kind | None = came_from
     if came_from.place and not answered and came_from.via_verb not in MENU_VERBS:
@@ -391,7 +431,10 @@ def places_back(came_from: Kind, kinds: dict[str, Kind], answered: bool = False)
     while kind is not None and kind.via_verb not in MENU_VERBS and kind not in chain:
         chain.append(kind)
         kind = kinds.get(kind.parent) if kind.parent else None
-    return [k for k in chain if k.place]
+    places = [k for k in chain if k.place]
+    if answered and kind is not None and kind.via_verb in MENU_VERBS and places == [came_from]:
+        places.append(kind)
+    return places
 
 
 def has_way_back(verbs: set[str], to: Kind, openers: dict[str, set[str]]) -> bool:
@@ -536,8 +579,9 @@ class Walk:
     def __init__(self, page: Page, pg: Playground, role: str, locale: str, folder: Path, *,
                  twins: dict[str, Kind] | None = None, max_clicks: int = 150, max_seconds: float = 120.0,
                  english_clicked: set[str] | None = None, snapshots: Snapshots | None = None,
-                 language: str = "", max_restores: int = 40) -> None:
+                 language: str = "", max_restores: int = 40, team: Team | None = None) -> None:
         self.page = page
+        self.team = team or Team()
         self.snapshots = snapshots
         #: the language card's choice for this walk's language (chosen again after a restore)
         self.language = language
@@ -556,17 +600,17 @@ class Walk:
         self.max_seconds = max_seconds
         self.kinds: dict[str, Kind] = {}
         self.products = product_words(locale)
-        #: a card's face → the verbs the walk has seen show it
-        self.openers: dict[str, set[str]] = {}
+        #: a card's face → the verbs the walk (its team) has seen show it
+        self.openers = self.team.openers
         #: the notices' buttons clicked: (the notice's face, the button's key)
         self.notice_clicked: set[tuple[str, str]] = set()
         #: a card's face → the verbs seen open it (not as the answer to a form or a confirmation)
-        self.place_openers: dict[str, set[str]] = {}
+        self.place_openers = self.team.place_openers
         self._way_back_later: list[tuple[Kind, set[str], Kind, list[Kind], str, str]] = []
         #: (kind, button key) → what the button sends when it sends no inputs (see :func:`leave_identity`)
         self._leaves: dict[tuple[str, str], str] = {}
         #: what such buttons clicked sent (and got an answer to)
-        self.leaves_clicked: set[str] = set()
+        self.leaves_clicked = self.team.leaves_clicked
         self.findings: list[Finding] = []
         self.stats = WalkStats()
         self.visited: set[tuple[str, str, bool]] = set()
@@ -605,6 +649,8 @@ class Walk:
         status = answer.get("statusCode", 200) if isinstance(answer, dict) else 200
         if response.status != 200 or (isinstance(status, int) and status >= 400):
             self._failed = f"the bot answered the click with {response.status}/{status}: {body[:200]}"
+        elif isinstance(answer, dict) and str(answer.get("value", "")).strip() in APOLOGIES:
+            self._failed = f"the bot apologized, a turn failed: {answer['value']!r} (its log: bot.log of the stack)"
         if isinstance(answer, dict) and answer.get("type") == ADAPTIVE_CARD and isinstance(answer.get("value"), dict):
             self._updates[str(sent.get("replyToId", ""))] = answer["value"]
             self._check_size(body, "the card that replaced the clicked one")
@@ -695,11 +741,14 @@ class Walk:
                 await self.fail(kind, "", f"English words in a {self.locale} card: {', '.join(words[:12])}")
 
     def check_messages(self, since: int) -> list[str]:
-        """Sizes of new messages, and English words of new plain-text messages in Chinese."""
+        """Sizes of new messages, apologies for a failed turn, and English words of new plain-text
+        messages in Chinese."""
         problems = []
         for m in self.pg.messages[since:]:
             self._check_size(json.dumps({"text": m.text, "cards": m.cards}, ensure_ascii=False),
                              f"message {m.id}")
+            if m.text and m.text.strip() in APOLOGIES:
+                problems.append(f"the bot apologized, a turn failed: {m.text!r} (its log: bot.log of the stack)")
             if self.locale.startswith("zh") and m.text:
                 words = english_words([m.text], self.products)
                 if words:
@@ -822,6 +871,7 @@ class Walk:
     async def click(self, button: dict[str, Any], action_type: str) -> Outcome:
         """Click, then watch what the click does."""
         before = await self.scan()
+        card_before = self.latest_card()
         sent_before = len(self._sent)
         messages_before = len(self.pg.messages)
         opened_before = await self.page.evaluate("() => window.__opened.length")
@@ -834,25 +884,35 @@ class Walk:
             with contextlib.suppress(Exception):
                 await self.page.wait_for_function(_CHANGED if action_type != "Action.OpenUrl" else _OPENED,
                                                   arg=[TOP_CARD, before["html"], opened_before], timeout=1000)
-        deadline = time.monotonic() + (0 if quick else SEND_WAIT_S)
+        started = time.monotonic()
+        deadline = started + (0 if quick else SEND_WAIT_S)
+        before_errors = {i["index"]: i["error"] for i in before["inputs"] if i["error"]}
         focus = "() => !!(document.activeElement && document.activeElement.hasAttribute('data-walk-input'))"
         while time.monotonic() < deadline and len(self._sent) == sent_before:
             await asyncio.sleep(0.05)
-            if not quick and time.monotonic() > deadline - SEND_WAIT_S + 1 and await self.page.evaluate(focus):
-                break  # the renderer moved the focus to an invalid input: nothing will be sent
+            waited = time.monotonic() - started
+            if quick or waited < REFUSED_AFTER_S:
+                continue
+            if self._new_errors(before_errors, await self.scan()) or (waited > 1 and await self.page.evaluate(focus)):
+                break  # the renderer refused the click (it shows what is missing): nothing will be sent
         sent = len(self._sent) > sent_before
         if sent:
             await self._settle(messages_before, self._sent[sent_before][0])
-            with contextlib.suppress(Exception):  # an answer that changes nothing on screen is judged later
-                await self.page.wait_for_function(_CHANGED, arg=[TOP_CARD, before["html"]], timeout=1500)
+            if self.latest_card() != card_before:  # an answer equal to the card shown changes nothing on screen
+                with contextlib.suppress(Exception):  # one that changes nothing on screen is judged later
+                    await self.page.wait_for_function(_CHANGED, arg=[TOP_CARD, before["html"]], timeout=1500)
         after = await self.scan()
-        before_errors = {i["index"]: i["error"] for i in before["inputs"] if i["error"]}
-        new_errors = {i["index"]: i["error"] or i["label"] for i in after["inputs"]
-                      if i["error"] and i["index"] not in before_errors}
+        new_errors = self._new_errors(before_errors, after)
         opened = (await self.page.evaluate("() => window.__opened"))[opened_before:]
         self.log(f"  sent={sent} errors={new_errors} opened={opened}")
         request = self._sent[sent_before] if sent else None
         return Outcome(sent, new_errors, after["html"] != before["html"], opened, self._failed, request)
+
+    @staticmethod
+    def _new_errors(before_errors: dict[int, str], scan: dict[str, Any]) -> dict[int, str]:
+        """The inputs a click left marked invalid that were not before it."""
+        return {i["index"]: i["error"] or i["label"] for i in scan["inputs"]
+                if i["error"] and i["index"] not in before_errors}
 
     async def show_menu(self, typed: bool = False) -> None:
         """The menu, fresh. The first time it is typed in the composer; then the bot's own menu card is
@@ -940,7 +1000,10 @@ class Walk:
             await self.reach_twins()
         while self.pending and not self._out_of_budget():
             sig, step = self._next()
-            await self.try_step(sig, step)
+            if self.team.take(step_mark(sig, step)):
+                await self.try_step(sig, step)
+            else:
+                self.stats.taken_by_others += 1
         await self.check_ways_back_later()
         self.stats.left_out += [f"{self.kinds[s].label if s in self.kinds else s} → {st.target.key}"
                                 f"{' (filled)' if st.filled else ''}" for s, st in self.pending]
@@ -990,6 +1053,7 @@ class Walk:
                          route, via_verb, request, came_from.signature if came_from else None, face(card),
                          snapshot)
             self.kinds[sig] = known
+            self.team.reached.add(sig)
             twin = (self.twins or {}).get(sig)
             for a in actions_of(card):
                 identity = leave_identity(a)
@@ -1012,8 +1076,7 @@ class Walk:
         return known
 
     def _queue(self, sig: str, step: Step) -> None:
-        mark = (sig, step.target.key if not step.reveals else "/".join(r.key for r in step.reveals) + ">" +
-                step.target.key, step.filled)
+        mark = step_mark(sig, step)
         if mark in self.visited:
             return
         self.visited.add(mark)
@@ -1303,11 +1366,12 @@ class Walk:
             # them, each by what first showed it, so the data goes the English walk's way
             await self.restore_data(first.snapshot)
         for sig, twin in self.twins.items():
-            if sig in self.kinds:
+            if sig in self.kinds or sig in self.team.reached:
                 continue
             if self._out_of_budget():
                 self.stats.left_out.append(f"{twin.label}: not reached (budget)")
                 continue
+            self.team.reached.add(sig)
             try:
                 if not await self._reach(twin) and await self.restore(twin):
                     await self._reach(twin)
