@@ -291,7 +291,8 @@ class BenefitsBot(TeamsActivityHandler):
                 await self._send_attachment(turn.context, files.consent_card(name, data, result.file))
                 result = replace(result, file=None)
             if result.card is not None and name != "help":  # every card leads back to the menu
-                result = replace(result, card=with_menu(turn.t, result.card))
+                led = with_menu(turn.t, result.card)
+                result = result if led is result.card else replace(result, card=led)
             return result
         except RuleViolation as violation:
             parts = violation.violations if isinstance(violation, RuleViolations) else [violation]

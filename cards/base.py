@@ -74,18 +74,35 @@ def nav(t: Translator, back: str | None = None, back_data: dict[str, Any] | None
 
 def with_menu(t: Translator, shown: Card) -> Card:
     """``shown`` with a way to the menu, unless it has one (every card leads somewhere)."""
-    def verbs(node: Any) -> set[str]:
-        if isinstance(node, list):
-            return set().union(*(verbs(n) for n in node)) if node else set()
-        if not isinstance(node, dict) or node.get("type") == "Action.ShowCard":
-            return set()
-        found = {str(node["verb"])} if node.get("type") == "Action.Execute" and "verb" in node else set()
-        return found | verbs(node.get("body")) | verbs(node.get("items")) | verbs(node.get("columns")) | verbs(
-            node.get("actions"))
-
-    if "help" in verbs(shown):
+    if leads_to(shown, "help"):
         return shown
     return {**shown, "actions": [*(shown.get("actions") or []), leave(t("nav.menu"), "help")]}
+
+
+_NESTED = ("body", "items", "columns", "actions")
+
+
+def leads_to(shown: Any, verb: str) -> bool:
+    """Whether a button of ``shown`` outside any ``Action.ShowCard`` runs ``verb``.
+
+    Stops at the first such button and looks at a node's actions before its body: a card's way out
+    is usually its last action, so the common answer costs a few steps, not a walk of the card.
+    """
+    stack = [shown]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        kind = node.get("type")
+        if kind == "Action.ShowCard":
+            continue
+        if kind == "Action.Execute" and "verb" in node and str(node["verb"]) == verb:
+            return True
+        stack.extend(child for child in map(node.get, _NESTED) if child)
+    return False
 
 
 def about(t: Translator, button: dict[str, Any], subject: str, action: str | None = None) -> dict[str, Any]:

@@ -18,6 +18,10 @@ from dataclasses import dataclass
 
 #: characters of a message considered as a command
 MAX_TEXT = 28 * 1024
+#: messages up to this long are remembered with what they parse to (menu words are typed again and again)
+MAX_REMEMBERED_TEXT = 128
+#: distinct messages remembered; past it the memory starts over
+MAX_REMEMBERED = 1024
 _MENTION_TAG = re.compile(r"<(/?)at>", re.I)
 _CJK_SPACE = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
 
@@ -76,6 +80,8 @@ class PhraseTable:
         self._phrases = table
         self._longest = max(map(len, table), default=0)
         self._suggestible = [p for ps in self.commands.values() for p in ps if len(p) > 1]
+        #: short messages and their command: the table never changes, and a ``Command`` is read-only
+        self._parsed: dict[str, Command | None] = {}
 
     def parse(self, text: str) -> Command | None:
         """The verb a message asks for, with any argument after the phrase; None if unknown.
@@ -83,6 +89,18 @@ class PhraseTable:
         The longest phrase that is the whole message or its first words wins (lookups in a table of
         phrases, one per word boundary, instead of a scan of every phrase).
         """
+        if type(text) is not str or len(text) > MAX_REMEMBERED_TEXT:
+            return self._parse(text)
+        try:
+            return self._parsed[text]
+        except KeyError:
+            pass
+        if len(self._parsed) >= MAX_REMEMBERED:
+            self._parsed.clear()
+        command = self._parsed[text] = self._parse(text)
+        return command
+
+    def _parse(self, text: str) -> Command | None:
         said = normalize(text)
         if not said:
             return None

@@ -22,6 +22,9 @@ from dialogs.commands import PhraseTable
 from domain.errors import RuleViolation
 from domain.models import Person
 
+#: people whose allowed verbs are remembered; past it the memory starts over
+MAX_PEOPLE_REMEMBERED = 4096
+
 
 class Workflows:
     """The declared verbs of one app, and what is derived from them."""
@@ -49,6 +52,9 @@ class Workflows:
 
     def _derive(self) -> None:
         everything = list(self._declared.values())
+        #: id(person) -> (person, the verbs they may run); kept here, the person cannot be freed and
+        #: its id reused. A person is immutable and the role rules are functions of the person alone.
+        self._allowed: dict[int, tuple[Person, frozenset[str]]] = {}
         self.commands = PhraseTable({w.verb: w.phrases.all() for w in everything if w.phrases.all()})
         placed = sorted((w.menu.order, w.verb, w.menu.key) for w in everything if w.menu is not None)
         self.menu = tuple(MenuEntry(verb, key) for _, verb, key in placed)
@@ -95,8 +101,20 @@ class Workflows:
         return workflow is not None and workflow.roles.allows(person)
 
     def allowed_verbs(self, person: Person) -> frozenset[str]:
-        """The verbs ``person`` may run: what a card may offer them (cards take this as data)."""
-        return frozenset(verb for verb, w in self._declared.items() if w.roles.allows(person))
+        """The verbs ``person`` may run: what a card may offer them (cards take this as data).
+
+        Worked out once per person object (the store hands out the same object until the person
+        changes): asking every verb's rule on every turn that shows a card was a measurable share of
+        the turn.
+        """
+        found = self._allowed.get(id(person))
+        if found is not None and found[0] is person:
+            return found[1]
+        verbs = frozenset(verb for verb, w in self._declared.items() if w.roles.allows(person))
+        if len(self._allowed) >= MAX_PEOPLE_REMEMBERED:
+            self._allowed.clear()
+        self._allowed[id(person)] = (person, verbs)
+        return verbs
 
     def require(self, person: Person, verb: str) -> None:
         """The server's check of a verb's declared roles, before its handler runs."""

@@ -36,11 +36,18 @@ class CardMemo:
         self.size = size
         #: each card with the catalogs it was translated from (kept, so their ``id`` in the key stays theirs)
         self._cards: OrderedDict[Hashable, tuple[Mapping[str, Any], FrozenCard]] = OrderedDict()
+        #: per locale, the last card handed out and the key it was asked with: asked again with the
+        #: very same objects (the data unchanged), it is found without hashing the key's data
+        self._last: dict[str, tuple[Mapping[str, Any], tuple[Any, ...], FrozenCard]] = {}
         self.hits = 0
         self.misses = 0
 
     def get(self, t: Translator, key: tuple[Any, ...], build: Callable[[], Card]) -> Card:
         catalogs = t.catalogs
+        last = self._last.get(t.locale)
+        if last is not None and last[0] is catalogs and _same_objects(last[1], key):
+            self.hits += 1
+            return last[2]
         full = (t.locale, id(catalogs), *key)
         try:
             found = self._cards.get(full)
@@ -49,6 +56,7 @@ class CardMemo:
         if found is not None and found[0] is catalogs:
             self.hits += 1
             self._cards.move_to_end(full)
+            self._last[t.locale] = (catalogs, key, found[1])
             return found[1]
         self.misses += 1
         card = build()
@@ -61,6 +69,22 @@ class CardMemo:
 
     def clear(self) -> None:
         self._cards.clear()
+        self._last.clear()
+
+
+def _same_objects(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:
+    """Whether two keys hold the same objects, or tuples of the same objects, part by part (the
+    same objects are equal values: the memo's data are immutable)."""
+    if len(old) != len(new):
+        return False
+    for a, b in zip(old, new, strict=True):
+        if a is b:
+            continue
+        if type(a) is not tuple or type(b) is not tuple or len(a) != len(b):
+            return False
+        if not all(x is y for x, y in zip(a, b, strict=True)):
+            return False
+    return True
 
 
 def _as_json(card: Card) -> str | None:

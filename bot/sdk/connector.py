@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import json
 import logging
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -209,7 +211,7 @@ _CARD_TOKEN = "\ue000pbb-card-" + secrets.token_hex(8) + "-{}"
 
 
 def encode_json(body: Any) -> bytes:
-    """``json.dumps(body).encode()``, with each :class:`FrozenCard` attachment's own text spliced in.
+    """``json.dumps(body).encode()``, with each :class:`FrozenCard` attachment's own bytes spliced in.
 
     Why: a memoized card (the overview) is several kilobytes of JSON; encoding it again on every turn
     was the largest single cost of a turn. The card's text is the JSON of the card itself, so the
@@ -218,21 +220,26 @@ def encode_json(body: Any) -> bytes:
     attachments = body.get("attachments") if type(body) is dict else None
     if type(attachments) is not list:
         return json.dumps(body).encode()
-    texts: list[str] = []
+    cards: list[FrozenCard] = []
     swapped: list[Any] = []
     for attachment in attachments:
         content = attachment.get("content") if type(attachment) is dict else None
         if type(content) is FrozenCard:
-            swapped.append({**attachment, "content": _CARD_TOKEN.format(len(texts))})
-            texts.append(content.text)
+            swapped.append({**attachment, "content": _CARD_TOKEN.format(len(cards))})
+            cards.append(content)
         else:
             swapped.append(attachment)
-    if not texts:
+    if not cards:
         return json.dumps(body).encode()
-    encoded = json.dumps({**body, "attachments": swapped})
-    for i, text in enumerate(texts):
-        encoded = encoded.replace(json.dumps(_CARD_TOKEN.format(i)), text, 1)
-    return encoded.encode()
+    rest = json.dumps({**body, "attachments": swapped})
+    parts: list[bytes] = []
+    for i, card in enumerate(cards):
+        before, token, rest = rest.partition(json.dumps(_CARD_TOKEN.format(i)))
+        if not token:  # cannot happen (the token is random and placed above); never send a broken body
+            return json.dumps(body).encode()
+        parts += (before.encode(), card.utf8)
+    parts.append(rest.encode())
+    return b"".join(parts)
 
 
 def deserialize_model(type_name: str, data: Any) -> Any:
@@ -268,18 +275,43 @@ def _fast_model(type_name: str, data: Any) -> Any:
     if cls is None or type(data) is not dict or getattr(cls, "_subtype_map", None) or cls._validation:
         raise _Fallback
     by_key, names = _model_keys(cls)
-    kwargs: dict[str, Any] = dict.fromkeys(names)
+    blank = _BLANKS[cls] if cls in _BLANKS else _blank(cls, names)
+    state: dict[str, Any] = dict(blank) if blank else dict.fromkeys(names)
     extra: dict[str, Any] = {}
     for key, value in data.items():
         entry = by_key.get(key)
         if entry is None:
             extra[key] = value  # msrest's model deserializer matches keys exactly too
         elif value is not None:  # plain strings (most of an activity) inline, without a call
-            kwargs[entry[0]] = value if entry[1] == "str" and type(value) is str else _fast_value(entry[1], value)
-    model = cls(**kwargs)
+            state[entry[0]] = value if entry[1] == "str" and type(value) is str else _fast_value(entry[1], value)
+    if blank:  # what cls(**state) makes, without the call (see _blank)
+        model = cls.__new__(cls)
+        state["additional_properties"] = extra
+        model.__dict__ = state
+        return model
+    model = cls(**state)
     if extra:
         model.additional_properties = extra
     return model
+
+
+#: per model class: the ``__dict__`` of a model made with every attribute None, or ``{}`` if its
+#: constructor does anything but store each argument under its own name (then it is called)
+_BLANKS: dict[type, dict[str, Any]] = {}
+
+
+def _blank(cls: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    """Whether ``cls(**values)`` only stores each value as the attribute of its name, next to an empty
+    ``additional_properties``: checked once per class with a distinct marker per argument. Then a
+    model is made by filling its ``__dict__`` (an incoming activity makes five, on every turn)."""
+    markers = {name: object() for name in names}
+    try:
+        made = cls(**markers).__dict__
+    except Exception:  # a constructor that reads its arguments does more than store them
+        made = {}
+    plain = made == {"additional_properties": {}, **markers} and list(made) == ["additional_properties", *names]
+    _BLANKS[cls] = found = {"additional_properties": None, **dict.fromkeys(names)} if plain else {}
+    return found
 
 
 def _fast_value(type_name: str, value: Any, plain: Callable[[Any], Any] = _plain) -> Any:
@@ -314,6 +346,21 @@ def join_url(base_url: str, path: str) -> str:
             return urljoin(base, relative)
         prefix = _JOIN_PREFIX[base] = probe[:-1]
     return prefix + relative
+
+
+#: what ``quote(value, safe="")`` leaves as it is (activity ids are hex; a conversation id has a colon)
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
+def _quoted(value: str) -> str:
+    """``quote(value, safe="")``: a value of unreserved characters as it is, others remembered (a bot
+    answers in the same conversations again and again)."""
+    return value if _UNRESERVED.fullmatch(value) else _quoted_text(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _quoted_text(value: str) -> str:
+    return quote(value, safe="")
 
 
 class BufferedResponse(HTTPClientResponse):
@@ -469,7 +516,7 @@ class BotConnectorClient:
 
     def url(self, template: str, **params: str) -> str:
         """msrest's URL building: each parameter quoted whole, joined to the service URL."""
-        path = template.format(**{k: quote(str(v), safe="") for k, v in params.items()})
+        path = template.format(**{k: _quoted(str(v)) for k, v in params.items()})
         return join_url(self.base_url, path)
 
 

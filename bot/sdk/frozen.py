@@ -60,10 +60,12 @@ class FrozenList(list[Any]):
 
 
 class FrozenCard(FrozenDict):
-    """A whole shared card and ``text``, its JSON encoding (``json.loads(card.text) == card``)."""
+    """A whole shared card and ``text``, its JSON encoding (``json.loads(card.text) == card``), also
+    as UTF-8 bytes (``utf8``): what goes on the wire, encoded once instead of on every send."""
 
-    __slots__ = ("text",)
+    __slots__ = ("text", "utf8")
     text: str
+    utf8: bytes
 
 
 def freeze_json(text: str) -> FrozenCard:
@@ -74,6 +76,7 @@ def freeze_json(text: str) -> FrozenCard:
     frozen = FrozenCard()
     dict.update(frozen, card)
     frozen.text = text
+    frozen.utf8 = text.encode()
     return frozen
 
 

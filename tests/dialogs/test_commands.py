@@ -99,3 +99,21 @@ def test_mentions_are_removed_as_the_regular_expression_did() -> None:
 
 def test_only_the_first_part_of_a_huge_message_is_considered() -> None:
     assert parse_command("help " + "x" * (commands.MAX_TEXT * 2)) == Command("help", "x" * (commands.MAX_TEXT - 5))
+
+
+def test_a_message_parses_the_same_every_time_it_is_typed() -> None:
+    table = PhraseTable({"overview": ("overview",), "set_language": ("language",)})
+    for _ in range(3):
+        assert table.parse("Overview!") == Command("overview", "")
+        assert table.parse("language zh-TW") == Command("set_language", "zh-tw")
+        assert table.parse("nothing known") is None
+    long = "language " + "x" * (commands.MAX_REMEMBERED_TEXT + 10)
+    assert table.parse(long) == Command("set_language", "x" * (commands.MAX_REMEMBERED_TEXT + 10))
+
+
+def test_the_memory_of_parsed_messages_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(commands, "MAX_REMEMBERED", 4)
+    table = PhraseTable({"overview": ("overview",)})
+    for i in range(10):
+        assert table.parse(f"overview {i}") == Command("overview", str(i))
+        assert len(table._parsed) <= 4

@@ -68,3 +68,19 @@ def test_the_server_check_refuses_with_the_declared_refusal() -> None:
         workflows.require(USER_ADMIN, "grant")
     assert refused.value.code == errors.NEEDS_GLOBAL_ADMIN and workflows.is_role_refusal(refused.value.code)
     assert not workflows.may(ADMIN, "unknown")
+
+
+def test_the_verbs_a_person_may_run_follow_their_roles_and_the_declarations() -> None:
+    workflows = Workflows.load()
+    employee = Person(id="p", name="Pat", email="pat@contoso.com")
+    before = workflows.allowed_verbs(employee)
+    assert "overview" not in before and workflows.allowed_verbs(employee) is before  # asked once per person
+    promoted = Person(id="p", name="Pat", email="pat@contoso.com", roles=frozenset({Role.GLOBAL_ADMIN}))
+    assert "overview" in workflows.allowed_verbs(promoted)  # a changed person is a new object: asked again
+    assert "overview" not in workflows.allowed_verbs(employee)
+    wave = declared(action("wave", roles=ADMINS)(_nothing))
+    assert wave is not None
+    workflows.add(wave)
+    assert "wave" in workflows.allowed_verbs(promoted) and "wave" not in workflows.allowed_verbs(employee)
+    workflows.remove("overview")
+    assert "overview" not in workflows.allowed_verbs(promoted)

@@ -151,3 +151,35 @@ async def test_memoized_cards_leave_the_bot_as_json_on_every_path(app: App) -> N
     assert status == status2 == 200
     assert all(card == sent[0] and isinstance(card, dict) for card in sent + clicked + buffered)
     assert "Benefits overview" in all_text(buffered[1])
+
+
+def test_a_key_of_the_very_same_objects_finds_the_last_card_without_hashing_them() -> None:
+    class Counted:
+        hashed = 0
+
+        def __init__(self, value: int) -> None:
+            self.value = value
+
+        def __hash__(self) -> int:
+            Counted.hashed += 1
+            return hash(self.value)
+
+        def __eq__(self, other: object) -> bool:
+            return isinstance(other, Counted) and other.value == self.value
+
+    memo = CardMemo()
+    t = Translator("en-US")
+    rows = [Counted(1), Counted(2)]
+    memo.get(t, (tuple(rows), "verbs"), lambda: {"n": 1})
+    first = memo.get(t, (tuple(rows), "verbs"), lambda: pytest.fail("built twice"))
+    hashed = Counted.hashed
+    assert memo.get(t, (tuple(rows), "verbs"), lambda: pytest.fail("built twice")) is first
+    assert Counted.hashed == hashed  # a new tuple of the same rows: no hash of the rows
+    changed = [Counted(1), Counted(3)]  # the data changed: other objects, another card
+    assert memo.get(t, (tuple(changed), "verbs"), lambda: {"n": 2}) == {"n": 2}
+    assert memo.get(t, (tuple(rows), "other verbs"), lambda: {"n": 3}) == {"n": 3}
+    assert memo.get(Translator("zh-TW"), (tuple(rows), "verbs"), lambda: {"n": 4}) == {"n": 4}
+    equal = [Counted(1), Counted(2)]  # equal values in other objects: found by hashing, the same card
+    assert memo.get(t, (tuple(equal), "verbs"), lambda: pytest.fail("built twice")) == first
+    memo.clear()
+    assert memo.get(t, (tuple(rows), "verbs"), lambda: {"n": 5}) == {"n": 5}

@@ -404,6 +404,17 @@ def test_join_url_is_urljoin(base: str, path: str) -> None:
     assert join_url(base, path) == urljoin(base.rstrip("/") + "/", path.lstrip("/"))  # from the cached prefix
 
 
+@pytest.mark.parametrize("value", ["", "0123456789abcdef", "a:personal-29:1-alex", "1:1_a.b~c-d", "a b/c?d#e%f",
+                                   "權益", "é", "x\u2028y", "a:" * 50, "-_.~"])
+def test_path_parameters_are_quoted_as_msrest_quotes_them(value: str) -> None:
+    from urllib.parse import quote
+
+    from bot.sdk.connector import _quoted
+
+    assert _quoted(value) == quote(value, safe="")
+    assert _quoted(value) == quote(value, safe="")  # remembered
+
+
 def _frozen_card_activity(text: str = "before", conv: str = "a:1") -> tuple[Activity, dict[str, Any]]:
     from bot.sdk.frozen import freeze_json
 
@@ -453,3 +464,30 @@ def test_frozen_cards_reach_msrest_thawed_when_the_fast_path_falls_back() -> Non
     for share in (True, False):
         body = serialize_model(activity, "Activity", share=share)
         assert body["attachments"][0]["content"] == plain and type(body["attachments"][0]["content"]) is dict
+
+
+def test_models_are_filled_in_directly_only_when_their_constructor_just_stores_its_arguments() -> None:
+    from msrest.serialization import Model
+
+    from bot.sdk.connector import _blank, deserialize_model
+
+    class Stores(Model):
+        _attribute_map = {"a": {"key": "a", "type": "str"}, "b": {"key": "b", "type": "int"}}
+
+        def __init__(self, *, a: Any = None, b: Any = None, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.a = a
+            self.b = b
+
+    class Changes(Stores):
+        def __init__(self, *, a: Any = None, b: Any = None, **kwargs: Any) -> None:
+            super().__init__(a=(a or "").upper(), b=b, **kwargs)
+
+    assert _blank(Stores, ("a", "b")) == {"additional_properties": None, "a": None, "b": None}
+    assert _blank(Changes, ("a", "b")) == {}
+    activity = deserialize_model("Activity", {"type": "message", "from": {"id": "29:1", "extra": 1},
+                                              "conversation": {"id": "a:1"}, "odd": True})
+    assert activity.additional_properties == {"odd": True} and activity.from_property.additional_properties == {
+        "extra": 1}
+    assert activity.conversation.additional_properties == {} and activity.recipient is None
+    assert activity.additional_properties is not activity.conversation.additional_properties
