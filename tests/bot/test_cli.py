@@ -122,7 +122,7 @@ def test_a_malformed_record_is_reported_before_the_rest_of_the_file_is_read(tmp_
                     raise
                 time.sleep(0.02)
         os.write(writer, head)
-        _, err = proc.communicate(timeout=20)  # a reader of the whole file would wait for the writer forever
+        _, err = proc.communicate(timeout=45)  # a reader of the whole file would wait for the writer forever
     finally:
         if writer is not None:
             os.close(writer)
