@@ -47,6 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.import_bench import run_import  # noqa: E402
 from services.audit_archive import ARCHIVE_FOLDER, archive_audit  # noqa: E402
 from services.inventory import demo_inventory  # noqa: E402
 from services.repository import INDEXES  # noqa: E402
@@ -133,15 +134,11 @@ def measure_import(n: int, folder: Path, data_dir: Path) -> tuple[float, float]:
                             for p in (crowd_person(i) for i in range(n))]
     path = folder / "inventory.json"
     path.write_text(json.dumps(inventory, ensure_ascii=False), encoding="utf-8")
-    started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "import", str(path)], cwd=folder, env=_env(data_dir),
-                            stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"import of {n} people failed ({proc.returncode})")
-    return elapsed, usage.ru_maxrss / 1024
+    del inventory
+    elapsed, peak_rss_mb, status = run_import(ROOT, path, data_dir)  # started from a small process
+    if status != 0:
+        raise SystemExit(f"import of {n} people failed ({status})")
+    return elapsed, peak_rss_mb
 
 
 async def write_crowd(n: int, data_dir: Path, changes: int, retention_days: float) -> tuple[float, int, int]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import logging
 import os
@@ -17,7 +18,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from bot import copy_store, doctor
 from bot import playground as playground_config
@@ -30,8 +31,15 @@ from bot.operator.backup import fetch_from_running_bot
 from bot.server import ServerLimits, run
 from bot.settings import DOMAIN_FILE, STATE_FILE, Settings
 from bot.stores import domain_store, storage_config
-from services.inventory import InventoryError, demo_inventory, import_inventory, parse_inventory
-from services.json_input import JsonInputError, load_json
+from services.inventory import (
+    InventoryChanged,
+    check_inventory_file,
+    demo_inventory,
+    import_inventory,
+    import_inventory_file,
+    parse_inventory,
+)
+from services.json_input import JsonInputError, load_json, stream_object
 from services.repository import INDEXES
 from services.restore import plan_restore
 from services.storage import StoreDamagedError, StoreUnavailableError, open_store
@@ -154,28 +162,77 @@ async def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    """An inventory is checked whole, then written, each reading a record at a time (see
+    ``services.inventory.import_inventory_file``); a backup made by export is restored."""
     path: Path = args.file
+    dump: Any = None
     try:
-        raw = load_json(path.read_bytes())
+        file = path.open("rb", buffering=0)  # each read answers with what is there (a pipe need not be full)
     except OSError as exc:
         print(f"error: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 2
-    except JsonInputError as exc:
-        print(f"error: {path}: {exc}; nothing changed", file=sys.stderr)
-        return 2
-    if isinstance(raw, dict) and raw.get("format") == DUMP_FORMAT:
-        return await _restore(settings, path, raw, replace=args.replace)
-    try:
-        inventory = parse_inventory(raw)
-    except InventoryError as exc:
-        print(f"error: {path}: {exc}; nothing changed", file=sys.stderr)
-        return 2
-    del raw  # the file's values, checked and copied into the inventory: not held while it is written
-    async with domain_store(settings) as store:
-        await import_inventory(store, inventory)
-    print(f"imported {len(inventory.packages)} packages, {len(inventory.benefits)} benefits, "
-          f"{len(inventory.people)} people from {path}")
+    with file:
+        try:
+            head = _head(file)
+            if _is_backup(head):
+                dump = load_json(head + file.read())
+            else:
+                checked = check_inventory_file(_Replayed(head, file))
+                if not file.seekable():
+                    print(f"error: {path}: an inventory is read twice (checked, then written): give a file, not a "
+                          "pipe; nothing changed", file=sys.stderr)
+                    return 2
+                file.seek(0)
+        except OSError as exc:
+            print(f"error: cannot read {path}: {exc.strerror}; nothing changed", file=sys.stderr)
+            return 2
+        except JsonInputError as exc:
+            print(f"error: {path}: {exc}; nothing changed", file=sys.stderr)
+            return 2
+        if dump is not None:
+            return await _restore(settings, path, dump, replace=args.replace)
+        try:
+            async with domain_store(settings) as store:
+                await import_inventory_file(store, file, checked)
+        except InventoryChanged as exc:
+            print(f"error: {path}: {exc}; what was written so far stays: import the file again", file=sys.stderr)
+            return 2
+    print(f"imported {checked.packages} packages, {checked.benefits} benefits, {checked.people} people from {path}")
     return 0
+
+
+def _head(file: BinaryIO, size: int = 256) -> bytes:
+    """The first ``size`` bytes of ``file`` (fewer if it is shorter): room for a backup's format."""
+    head = b""
+    while len(head) < size and (data := file.read(size - len(head))):
+        head += data
+    return head
+
+
+def _is_backup(head: bytes) -> bool:
+    """Whether a file starting with ``head`` is a backup made by export (whose first member is its format)."""
+    try:
+        first = next(stream_object(io.BytesIO(head)), None)
+    except JsonInputError:
+        return False
+    return first is not None and first.key == "format" and first.value == DUMP_FORMAT
+
+
+class _Replayed:
+    """A file read on from its start although ``head`` was read from it already (a pipe cannot go back)."""
+
+    def __init__(self, head: bytes, file: BinaryIO) -> None:
+        self._head = head
+        self._file = file
+
+    def read(self, size: int = -1, /) -> bytes:
+        if not self._head:
+            return self._file.read(size)
+        if size < 0:
+            data, self._head = self._head + self._file.read(), b""
+            return data
+        data, self._head = self._head[:size], self._head[size:]
+        return data
 
 
 async def _restore(settings: Settings, path: Path, dump: dict[str, Any], *, replace: bool) -> int:

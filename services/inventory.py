@@ -7,11 +7,14 @@ be given per locale: either ``"name": {"en-US": ..., "zh-CN": ..., "zh-TW": ...}
 ``"name"`` with ``"name_i18n": {"zh-CN": ...}`` beside it (a plain string alone is the old format
 and still reads). The en-US text (else the plain one) is the record's own; the others go to its
 ``i18n``. A malformed file is refused as a whole, naming the line (for JSON syntax) or the field path
-(``packages[0].benefits[2].kind``) at fault; nothing is written unless everything is valid.
+(``packages[0].benefits[2].kind``) at fault, and the record it is in; nothing is written unless everything
+is valid. A file is read a record at a time (:func:`read_inventory`), so an organization of any size
+is checked and written in bounded memory.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -30,7 +33,7 @@ from domain.models import (
 )
 from domain.rules import validate_email
 from services.i18n import DEFAULT_LOCALE, LOCALES
-from services.json_input import JsonInputError, load_json
+from services.json_input import JsonInputError, Member, Readable, load_json, stream_object
 from services.repository import Repository
 from services.storage.base import DocumentStore, Op
 
@@ -60,93 +63,240 @@ def parse_inventory_text(text: str | bytes) -> Inventory:
 def parse_inventory(raw: Any) -> Inventory:
     """Validate every field, collecting the first problem with its path."""
     obj = _obj(raw, "$")
-    org_raw = _obj(obj.get("organization"), "organization")
-    organization = Organization(
+    organization = _organization(obj.get("organization"))
+    ids = _Ids()
+    people = [_person(p, f"people[{i}]", ids) for i, p in enumerate(_list(obj.get("people", []), "people"))]
+    packages: list[BenefitPackage] = []
+    benefits: list[Benefit] = []
+    for i, pk in enumerate(_list(obj.get("packages"), "packages")):
+        record = _package(pk, f"packages[{i}]", ids)
+        packages.append(record.package)
+        benefits.extend(record.benefits)
+    return Inventory(organization, people, packages, benefits)
+
+
+@dataclass(frozen=True)
+class PackageRecord:
+    """A package as the file gives it: with its benefits."""
+
+    package: BenefitPackage
+    benefits: list[Benefit]
+
+
+InventoryRecord = Organization | Person | PackageRecord
+
+#: the lists of an inventory file that are read a record at a time
+_RECORD_LISTS = ("people", "packages")
+
+
+@dataclass(frozen=True)
+class InventoryCheck:
+    """What the first reading of a file found: its counts, and a digest of its bytes, so that the second
+    reading can tell that it read the same file."""
+
+    packages: int
+    benefits: int
+    people: int
+    digest: str
+
+
+class InventoryChanged(InventoryError):
+    """The file read while writing is not the one checked: what was written so far stays."""
+
+
+def read_inventory(file: Readable) -> Iterator[InventoryRecord]:
+    """The records of an inventory file (the organization, each person, each package with its benefits) in
+    the file's order, each checked as :func:`parse_inventory` checks it; the file is read as far as the
+    record handed on (:func:`services.json_input.stream_object`).
+
+    Raises:
+        InventoryError: the first record at fault, ``where`` naming the field and the line and column
+            at which the record starts (a JSON fault: its own line and column, and the record).
+    """
+    ids = _Ids()
+    given: set[str] = set()
+    for member in stream_object(file, _RECORD_LISTS):
+        given.add(member.key)
+        try:
+            record = _record(member, ids)
+        except InventoryError as exc:
+            raise InventoryError(f"{exc.where} (the record at {member.where})", exc.problem) from None
+        if record is not None:
+            yield record
+    if "organization" not in given:
+        _organization(None)
+    if "packages" not in given:
+        _list(None, "packages")
+
+
+def _record(member: Member, ids: _Ids) -> InventoryRecord | None:
+    """The record a member of the file gives (None: a list opening, or a member an inventory ignores)."""
+    if member.key == "organization":
+        return _organization(member.value)
+    if member.key not in _RECORD_LISTS:
+        return None
+    if member.index is None:
+        _list(member.value, member.key)
+        return None
+    if member.key == "people":
+        return _person(member.value, member.path, ids)
+    return _package(member.value, member.path, ids)
+
+
+def check_inventory_file(file: Readable) -> InventoryCheck:
+    """Read the whole file once and check every record, keeping only ids and counts (the first reading of
+    :func:`import_inventory_file`, to which the file is then given again from its start)."""
+    reading = _Digesting(file)
+    counts = {"packages": 0, "benefits": 0, "people": 0}
+    for record in read_inventory(reading):
+        if isinstance(record, Person):
+            counts["people"] += 1
+        elif isinstance(record, PackageRecord):
+            counts["packages"] += 1
+            counts["benefits"] += len(record.benefits)
+    return InventoryCheck(**counts, digest=reading.hexdigest())
+
+
+async def import_inventory_file(store: DocumentStore, file: Readable, checked: InventoryCheck) -> int:
+    """Write an inventory file that :func:`check_inventory_file` found valid, reading it a second time
+    (its records in batches, as :func:`import_inventory` writes).
+
+    Why two readings: nothing is written unless every record is valid, and neither reading holds more
+    than a record and a batch, whatever the size of the organization.
+
+    Raises:
+        InventoryChanged: the file is not the one that was checked (the batches written so far stay;
+            importing the file again completes them, as an import only upserts).
+    """
+    reading = _Digesting(file)
+    repo = Repository(store)
+
+    def ops() -> Iterator[Op]:
+        try:
+            for record in read_inventory(reading):
+                yield from _record_ops(repo, record)
+        except JsonInputError as exc:
+            raise InventoryChanged(exc.where, f"{exc.problem} (the file changed since it was checked)") from None
+        except OSError as exc:
+            raise InventoryChanged("$", f"the file cannot be read any more ({exc.strerror})") from None
+        if reading.hexdigest() != checked.digest:
+            raise InventoryChanged("$", "the file changed since it was checked")
+
+    return await _write(store, ops())
+
+
+class _Digesting:
+    """A file read through, its bytes digested."""
+
+    def __init__(self, file: Readable) -> None:
+        self._file = file
+        self._digest = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._file.read(size)
+        self._digest.update(data)
+        return data
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
+
+
+class _Ids:
+    """The ids given so far in one reading: a person or a benefit given twice is refused."""
+
+    def __init__(self) -> None:
+        self.people: set[str] = set()
+        self.benefits: set[str] = set()
+
+
+def _organization(raw: Any) -> Organization:
+    org_raw = _obj(raw, "organization")
+    return Organization(
         id="default",
         name=_str(org_raw, "name", "organization"),
         account_email=_email(org_raw, "account_email", "organization"),
         mpn_id=_str(org_raw, "mpn_id", "organization", required=False),
         partner_level=_str(org_raw, "partner_level", "organization", required=False),
     )
-    people: list[Person] = []
-    seen_people: set[str] = set()
-    for i, p in enumerate(_list(obj.get("people", []), "people")):
-        path = f"people[{i}]"
-        p = _obj(p, path)
-        roles = []
-        for j, r in enumerate(_list(p.get("roles", []), f"{path}.roles")):
-            try:
-                roles.append(Role(r))
-            except ValueError:
-                raise InventoryError(f"{path}.roles[{j}]", f"unknown role {r!r}; one of {_names(Role)}") from None
-        person = Person(
-            id=_str(p, "id", path), name=_str(p, "name", path), email=_email(p, "email", path).lower(),
-            roles=frozenset(roles), aad_object_id=_str(p, "aad_object_id", path, required=False),
-            teams_id=_str(p, "teams_id", path, required=False), locale=_str(p, "locale", path, required=False),
-        )
-        if person.id in seen_people:
-            raise InventoryError(f"{path}.id", f"duplicate person id {person.id!r}")
-        seen_people.add(person.id)
-        people.append(person)
-    packages: list[BenefitPackage] = []
-    benefits: list[Benefit] = []
-    seen: set[str] = set()
-    for i, pk in enumerate(_list(obj.get("packages"), "packages")):
-        path = f"packages[{i}]"
-        pk = _obj(pk, path)
-        package_texts = _texts(pk, path, ("name", True), ("source_program", True))
-        package = BenefitPackage(
-            id=_str(pk, "id", path), name=package_texts.pop("name"), purchased_on=_date(pk, "purchased_on", path),
-            source_program=package_texts.pop("source_program"),
-            expires_on=_date(pk, "expires_on", path, required=False), i18n=package_texts.pop("i18n"),
-        )
-        packages.append(package)
-        for j, b in enumerate(_list(pk.get("benefits"), f"{path}.benefits")):
-            bpath = f"{path}.benefits[{j}]"
-            b = _obj(b, bpath)
-            try:
-                kind = BenefitKind(b.get("kind", ""))
-            except ValueError:
-                raise InventoryError(f"{bpath}.kind", f"unknown kind {b.get('kind')!r}; one of {_names(BenefitKind)}") \
-                    from None
-            quantity = b.get("quantity", 1)
-            if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= 100_000:
-                raise InventoryError(f"{bpath}.quantity", "must be a whole number from 1 to 100000")
-            status_raw = b.get("status", Status.NOT_ACTIVATED.value)
-            try:
-                status = Status(status_raw)
-            except ValueError:
-                raise InventoryError(f"{bpath}.status", f"unknown status {status_raw!r}") from None
-            # a key varies by language and OS type; a SaaS licence has no OS type (``os`` left out)
-            keys = tuple(
-                ProductKey(id=_str(k, "id", f"{bpath}.keys[{n}]"), language=_str(k, "language", f"{bpath}.keys[{n}]"),
-                           os=_str(k, "os", f"{bpath}.keys[{n}]", required=False),
-                           key=_str(k, "key", f"{bpath}.keys[{n}]"))
-                for n, k in enumerate(_objs(b.get("keys", []), f"{bpath}.keys"))
-            )
-            downloads = tuple(
-                DownloadLink(language=_str(d, "language", f"{bpath}.downloads[{n}]"),
-                             os=_str(d, "os", f"{bpath}.downloads[{n}]", required=False),
-                             url=_url(d, "url", f"{bpath}.downloads[{n}]"),
-                             **_link_label(d, f"{bpath}.downloads[{n}]"))
-                for n, d in enumerate(_objs(b.get("downloads", []), f"{bpath}.downloads"))
-            )
-            texts = _texts(b, bpath, ("name", True), ("description", False), ("special_instructions", False),
-                           ("offer_type", False))
-            benefit = Benefit(
-                id=_str(b, "id", bpath), package_id=package.id, kind=kind, name=texts["name"],
-                quantity=quantity, status=status, expires_on=_date(b, "expires_on", bpath, required=False),
-                activated_on=_date(b, "activated_on", bpath, required=False),
-                activate_by=_date(b, "activate_by", bpath, required=False),
-                description=texts["description"], special_instructions=texts["special_instructions"],
-                portal_url=_url(b, "portal_url", bpath, required=False), keys=keys, downloads=downloads,
-                offer_type=texts["offer_type"], i18n=texts["i18n"],
-            )
-            if benefit.id in seen:
-                raise InventoryError(f"{bpath}.id", f"duplicate benefit id {benefit.id!r}")
-            seen.add(benefit.id)
-            benefits.append(benefit)
-    return Inventory(organization, people, packages, benefits)
+
+
+def _person(raw: Any, path: str, ids: _Ids) -> Person:
+    p = _obj(raw, path)
+    roles = []
+    for j, r in enumerate(_list(p.get("roles", []), f"{path}.roles")):
+        try:
+            roles.append(Role(r))
+        except ValueError:
+            raise InventoryError(f"{path}.roles[{j}]", f"unknown role {r!r}; one of {_names(Role)}") from None
+    person = Person(
+        id=_str(p, "id", path), name=_str(p, "name", path), email=_email(p, "email", path).lower(),
+        roles=frozenset(roles), aad_object_id=_str(p, "aad_object_id", path, required=False),
+        teams_id=_str(p, "teams_id", path, required=False), locale=_str(p, "locale", path, required=False),
+    )
+    if person.id in ids.people:
+        raise InventoryError(f"{path}.id", f"duplicate person id {person.id!r}")
+    ids.people.add(person.id)
+    return person
+
+
+def _package(raw: Any, path: str, ids: _Ids) -> PackageRecord:
+    pk = _obj(raw, path)
+    package_texts = _texts(pk, path, ("name", True), ("source_program", True))
+    package = BenefitPackage(
+        id=_str(pk, "id", path), name=package_texts.pop("name"), purchased_on=_date(pk, "purchased_on", path),
+        source_program=package_texts.pop("source_program"),
+        expires_on=_date(pk, "expires_on", path, required=False), i18n=package_texts.pop("i18n"),
+    )
+    benefits = []
+    for j, b in enumerate(_list(pk.get("benefits"), f"{path}.benefits")):
+        benefit = _benefit(b, f"{path}.benefits[{j}]", package.id)
+        if benefit.id in ids.benefits:
+            raise InventoryError(f"{path}.benefits[{j}].id", f"duplicate benefit id {benefit.id!r}")
+        ids.benefits.add(benefit.id)
+        benefits.append(benefit)
+    return PackageRecord(package, benefits)
+
+
+def _benefit(raw: Any, bpath: str, package_id: str) -> Benefit:
+    b = _obj(raw, bpath)
+    try:
+        kind = BenefitKind(b.get("kind", ""))
+    except ValueError:
+        raise InventoryError(f"{bpath}.kind", f"unknown kind {b.get('kind')!r}; one of {_names(BenefitKind)}") \
+            from None
+    quantity = b.get("quantity", 1)
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= 100_000:
+        raise InventoryError(f"{bpath}.quantity", "must be a whole number from 1 to 100000")
+    status_raw = b.get("status", Status.NOT_ACTIVATED.value)
+    try:
+        status = Status(status_raw)
+    except ValueError:
+        raise InventoryError(f"{bpath}.status", f"unknown status {status_raw!r}") from None
+    # a key varies by language and OS type; a SaaS licence has no OS type (``os`` left out)
+    keys = tuple(
+        ProductKey(id=_str(k, "id", f"{bpath}.keys[{n}]"), language=_str(k, "language", f"{bpath}.keys[{n}]"),
+                   os=_str(k, "os", f"{bpath}.keys[{n}]", required=False),
+                   key=_str(k, "key", f"{bpath}.keys[{n}]"))
+        for n, k in enumerate(_objs(b.get("keys", []), f"{bpath}.keys"))
+    )
+    downloads = tuple(
+        DownloadLink(language=_str(d, "language", f"{bpath}.downloads[{n}]"),
+                     os=_str(d, "os", f"{bpath}.downloads[{n}]", required=False),
+                     url=_url(d, "url", f"{bpath}.downloads[{n}]"),
+                     **_link_label(d, f"{bpath}.downloads[{n}]"))
+        for n, d in enumerate(_objs(b.get("downloads", []), f"{bpath}.downloads"))
+    )
+    texts = _texts(b, bpath, ("name", True), ("description", False), ("special_instructions", False),
+                   ("offer_type", False))
+    return Benefit(
+        id=_str(b, "id", bpath), package_id=package_id, kind=kind, name=texts["name"],
+        quantity=quantity, status=status, expires_on=_date(b, "expires_on", bpath, required=False),
+        activated_on=_date(b, "activated_on", bpath, required=False),
+        activate_by=_date(b, "activate_by", bpath, required=False),
+        description=texts["description"], special_instructions=texts["special_instructions"],
+        portal_url=_url(b, "portal_url", bpath, required=False), keys=keys, downloads=downloads,
+        offer_type=texts["offer_type"], i18n=texts["i18n"],
+    )
 
 
 def inventory_ops(store: DocumentStore, inventory: Inventory) -> list[Op]:
@@ -156,8 +306,22 @@ def inventory_ops(store: DocumentStore, inventory: Inventory) -> list[Op]:
 
 def _inventory_ops(store: DocumentStore, inventory: Inventory) -> Iterator[Op]:
     repo = Repository(store)
-    yield repo.put_organization(inventory.organization)
-    for person in inventory.people:
+    records: list[InventoryRecord] = [inventory.organization, *inventory.people]
+    by_package: dict[str, list[Benefit]] = {}
+    for benefit in inventory.benefits:
+        by_package.setdefault(benefit.package_id, []).append(benefit)
+    records += [PackageRecord(package, by_package.pop(package.id, [])) for package in inventory.packages]
+    for record in records:
+        yield from _record_ops(repo, record)
+
+
+def _record_ops(repo: Repository, record: InventoryRecord) -> Iterator[Op]:
+    """Upsert one record; keep what the bot recorded about it (roles granted in chat, activation state,
+    a cancellation)."""
+    if isinstance(record, Organization):
+        yield repo.put_organization(record)
+    elif isinstance(record, Person):
+        person = record
         existing = repo.person(person.id) or repo.person_by_email(person.email)
         if existing is not None:
             person = Person(id=existing.id, name=person.name, email=person.email,
@@ -165,19 +329,20 @@ def _inventory_ops(store: DocumentStore, inventory: Inventory) -> Iterator[Op]:
                             existing.aad_object_id, teams_id=person.teams_id or existing.teams_id,
                             locale=person.locale or existing.locale, timezone=existing.timezone)
         yield repo.put_person(person)
-    for package in inventory.packages:
+    else:
+        package = record.package
         existing_pkg = repo.package(package.id)
         if existing_pkg is not None and existing_pkg.status is Status.CANCELLED:
             package = BenefitPackage(**{**package.__dict__, "status": Status.CANCELLED})
         yield repo.put_package(package)
-    for benefit in inventory.benefits:
-        existing_b = repo.benefit(benefit.id)
-        if existing_b is not None:  # activation state lives here, not in the export
-            benefit = Benefit(**{**benefit.__dict__, "status": existing_b.status,
-                                 "activated_on": existing_b.activated_on or benefit.activated_on,
-                                 "expires_on": existing_b.expires_on or benefit.expires_on,
-                                 "fully_assigned_on": existing_b.fully_assigned_on})
-        yield repo.put_benefit(benefit)
+        for benefit in record.benefits:
+            existing_b = repo.benefit(benefit.id)
+            if existing_b is not None:  # activation state lives here, not in the export
+                benefit = Benefit(**{**benefit.__dict__, "status": existing_b.status,
+                                     "activated_on": existing_b.activated_on or benefit.activated_on,
+                                     "expires_on": existing_b.expires_on or benefit.expires_on,
+                                     "fully_assigned_on": existing_b.fully_assigned_on})
+            yield repo.put_benefit(benefit)
 
 
 #: Documents written per batch by an import.
@@ -185,9 +350,15 @@ IMPORT_BATCH = 5_000
 
 
 async def import_inventory(store: DocumentStore, inventory: Inventory) -> int:
-    """Write an inventory (validated whole already) in batches of ``IMPORT_BATCH`` documents, each decided
-    on the newest state: under the store's mutation lock, so that on a store several instances share no
-    change made meanwhile is overwritten.
+    """Write an inventory (validated whole already) in batches of ``IMPORT_BATCH`` documents (see
+    :func:`_write`)."""
+    return await _write(store, _inventory_ops(store, inventory))
+
+
+async def _write(store: DocumentStore, ops: Iterator[Op]) -> int:
+    """Write ``ops`` in batches of ``IMPORT_BATCH`` documents, each decided on the newest state: under the
+    store's mutation lock, so that on a store several instances share no change made meanwhile is
+    overwritten.
 
     Why batches: one batch for a whole directory holds every document several times over while it is
     encoded and journaled (an organization of 150,000 people would need several times the memory of
@@ -197,7 +368,7 @@ async def import_inventory(store: DocumentStore, inventory: Inventory) -> int:
     count = 0
     async with store.mutation_lock():
         batch: list[Op] = []
-        for op in _inventory_ops(store, inventory):
+        for op in ops:
             batch.append(op)
             if len(batch) >= IMPORT_BATCH:
                 await store.apply(batch)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -94,3 +97,53 @@ def test_the_cli_refuses_to_write_while_the_bot_holds_the_data(tmp_path: Path) -
     with data_folder_lock(data):
         result = run(data, "seed", "--demo")
     assert result.returncode == 3 and "in use" in result.stderr
+
+
+def test_a_malformed_record_is_reported_before_the_rest_of_the_file_is_read(tmp_path: Path) -> None:
+    """The file is a pipe whose writer sends a malformed second person and then holds the pipe open (what
+    follows is never sent): the import names the record and its place without waiting for the rest."""
+    fifo = tmp_path / "inventory.json"
+    os.mkfifo(fifo)
+    organization = json.dumps(demo_inventory(__import__("datetime").date(2026, 11, 22))["organization"])
+    head = (f'{{"organization": {organization},\n "people": [\n'
+            '  {"id": "p-1", "name": "Ada", "email": "ada@contoso.com"},\n'
+            '  {"id": "p-2", "name": "Bo", "email": "not an email"},\n').encode() + b" " * 200
+    env = {"DATA_DIR": str(tmp_path / "data"), "LOG_LEVEL": "ERROR", "PATH": "/usr/bin:/bin"}
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "import", str(fifo)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    writer = None
+    try:
+        deadline = time.monotonic() + 30
+        while writer is None:  # the pipe opens for writing once the import has opened it for reading
+            try:
+                writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError as exc:
+                if exc.errno != errno.ENXIO or time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.02)
+        os.write(writer, head)
+        _, err = proc.communicate(timeout=45)  # a reader of the whole file would wait for the writer forever
+    finally:
+        if writer is not None:
+            os.close(writer)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 2
+    assert "people[1].email (the record at line 4, column 3): not an email address" in err
+    assert "nothing changed" in err and not (tmp_path / "data" / "benefits.json").exists()
+
+
+def test_a_valid_inventory_from_a_pipe_is_refused_unwritten(tmp_path: Path) -> None:
+    """An inventory is read twice (checked, then written), which a pipe cannot give."""
+    fifo = tmp_path / "inventory.json"
+    os.mkfifo(fifo)
+    data = json.dumps(demo_inventory(__import__("datetime").date(2026, 11, 22))).encode()
+    env = {"DATA_DIR": str(tmp_path / "data"), "LOG_LEVEL": "ERROR", "PATH": "/usr/bin:/bin"}
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "import", str(fifo)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with fifo.open("wb") as writer:
+        writer.write(data)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2 and "not a pipe" in err and "nothing changed" in err
+    assert not (tmp_path / "data" / "benefits.json").exists()

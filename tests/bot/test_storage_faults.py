@@ -133,8 +133,9 @@ def test_hostile_import_files_end_in_a_clear_error(tmp_path: Path) -> None:
         "latin1.json": (b'{"organization": {"name": "Caf\xe9"}}', "line 1, column 31", "not UTF-8"),
         "surrogate.json": (b'{"organization": {"name": "\\ud800", "account_email": "a@b.c"}, "packages": []}',
                            "organization.name", "lone surrogate"),
-        "deep.json": (b"[" * 100_000, "line 1, column 65", "nested deeper"),
-        "digits.json": (b'{"n": ' + b"1" * 5000 + b"}", "line 1, column 7", "5000 digits"),
+        "deep.json": (b'{"a": ' + b"[" * 100_000, "line 1, column 70, in a", "nested deeper"),
+        "digits.json": (b'{"n": ' + b"1" * 5000 + b"}", "line 1, column 7, in n", "5000 digits"),
+        "list.json": (b"[" * 100_000, "line 1, column 1", "expecting an object"),
     }
     for name, (data, where, problem) in cases.items():
         path = tmp_path / name
