@@ -41,7 +41,7 @@ ROLES = [
 LANGUAGES = [("zh-CN", "简体中文"), ("zh-TW", "繁體中文")]
 #: ``WALK_SCALE=2`` doubles every time budget (a slower machine, or a deeper look).
 WALK_SCALE = float(os.environ.get("WALK_SCALE", "1"))
-WALK_TWIN_SECONDS = float(os.environ.get("WALK_TWIN_SECONDS", "60"))
+WALK_TWIN_SECONDS = float(os.environ.get("WALK_TWIN_SECONDS", "75"))
 WALK_CLICKS = int(os.environ.get("WALK_CLICKS", "600"))
 #: ``WALK_ROLES=employee,user-admin`` walks only those roles
 WALK_ROLES = {r for r in os.environ.get("WALK_ROLES", "").split(",") if r}
@@ -101,7 +101,8 @@ def figures_of(walks: list[Walk], stats: list[WalkStats]) -> dict[str, object]:
         "same_as_clicked": sum(s.same_as_clicked for s in stats),
         "left_out": [item for s in stats for item in s.left_out]}
     if len(stats) > 1:
-        figures["walkers"] = [{"seconds": round(s.seconds, 1), "clicks": s.clicks, "kinds": len(w.kinds),
+        figures["walkers"] = [{"folder": w.folder.name, "seconds": round(s.seconds, 1), "clicks": s.clicks,
+                               "kinds": len(w.kinds),
                                "restores": s.restores, "taken_by_others": s.taken_by_others}
                               for w, s in zip(walks, stats, strict=True)]
     return figures
@@ -121,29 +122,31 @@ async def walk_role(browser, role: str, email: str, seconds: float, walkers: int
             seats.append(Seat(Stack(workdir / str(n), person=email).start()))
         await asyncio.gather(*(seat.open(browser) for seat in seats))
         started = time.monotonic()
-        team = Team()
-        english = [Walk(seat.page, seat.pg, role, "en-US", SCREENSHOTS / f"{folder}-en-US", max_clicks=WALK_CLICKS,
-                        max_seconds=seconds * WALK_SCALE, snapshots=seat.stack, team=team)
-                   for seat, folder in zip(seats, folders, strict=True)]
-        stats = await asyncio.gather(*(w.run() for w in english))
-        findings += [f for w in english for f in w.findings]
-        figures["en-US"] = figures_of(english, stats)
-        clicked = set().union(*(w.clicked for w in english))
-        for locale, choice in LANGUAGES:
-            team = Team()
+        teams = {locale: Team() for locale in ["en-US", *(locale for locale, _ in LANGUAGES)]}
+        walks: dict[str, list[tuple[Walk, WalkStats]]] = {locale: [] for locale in teams}
 
-            async def twin_walk(n: int, locale: str = locale, choice: str = choice, team: Team = team
-                                ) -> tuple[Walk, WalkStats]:
-                seat, folder = seats[n], SCREENSHOTS / f"{folders[n]}-{locale}"
-                await switch_language(seat.page, seat.pg, choice, folder)
-                twin = Walk(seat.page, seat.pg, role, locale, folder, twins=english[n].kinds, english_clicked=clicked,
-                            max_clicks=WALK_CLICKS, max_seconds=WALK_TWIN_SECONDS * WALK_SCALE,
-                            snapshots=seat.stack, team=team)
-                return twin, await twin.run()
+        async def walker(n: int) -> None:
+            """One walker's English walk, then at once its Chinese ones (the other walker may still be
+            walking in English: its twins reach what this one's did not)."""
+            seat, folder = seats[n], folders[n]
+            english = Walk(seat.page, seat.pg, role, "en-US", SCREENSHOTS / f"{folder}-en-US", max_clicks=WALK_CLICKS,
+                           max_seconds=seconds * WALK_SCALE, snapshots=seat.stack, team=teams["en-US"])
+            walks["en-US"].append((english, await english.run()))
+            for locale, choice in LANGUAGES:
+                where = SCREENSHOTS / f"{folder}-{locale}"
+                await switch_language(seat.page, seat.pg, choice, where)
+                twin = Walk(seat.page, seat.pg, role, locale, where, twins=english.kinds,
+                            english_clicked=teams["en-US"].clicked, max_clicks=WALK_CLICKS,
+                            max_seconds=WALK_TWIN_SECONDS * WALK_SCALE, snapshots=seat.stack, team=teams[locale])
+                walks[locale].append((twin, await twin.run()))
 
-            twins = await asyncio.gather(*(twin_walk(n) for n in range(walkers)))
-            findings += [f for w, _ in twins for f in w.findings]
-            figures[locale] = figures_of([w for w, _ in twins], [s for _, s in twins])
+        try:
+            await asyncio.gather(*(walker(n) for n in range(walkers)))
+        finally:
+            for locale, done in walks.items():
+                findings += [f for w, _ in done for f in w.findings]
+                if done:
+                    figures[locale] = figures_of([w for w, _ in done], [st for _, st in done])
         figures["total_seconds"] = {"seconds": round(time.monotonic() - started, 1)}
     finally:
         try:

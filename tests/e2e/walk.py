@@ -151,6 +151,7 @@ _SCAN = r"""(top) => {
         focus: document.activeElement && document.activeElement.hasAttribute('data-walk-input')
             ? Number(document.activeElement.getAttribute('data-walk-input')) : -1,
         cards: cards.length,
+        opened: [...window.__opened],
     };
 }"""
 
@@ -266,6 +267,8 @@ class Team:
     taken: set[tuple[str, str, bool]] = field(default_factory=set)
     #: the kinds a Chinese walker reached (the others go on to the rest)
     reached: set[str] = field(default_factory=set)
+    #: the keys of the buttons clicked (what a Chinese walk need not click again)
+    clicked: set[str] = field(default_factory=set)
     #: what the leave buttons clicked sent (see :func:`leave_identity`)
     leaves_clicked: set[str] = field(default_factory=set)
     #: a card's face → the verbs seen show it
@@ -589,8 +592,9 @@ class Walk:
         #: what each button the walk clicked is (its key): a twin walk clicks only what the English walk
         #: did not (a button shows in one language's card and not the other's because the data changed
         #: between the walks, not the language)
-        self.clicked: set[str] = set()
-        self.english_clicked = english_clicked or set()
+        self.clicked = self.team.clicked
+        #: the English walks' (while they go on: their twins may start before the last English one ends)
+        self.english_clicked = english_clicked if english_clicked is not None else set()
         self.pg = pg
         self.role = role
         self.locale = locale
@@ -765,7 +769,8 @@ class Walk:
     # --- the page -----------------------------------------------------------------------------------
     async def scan(self) -> dict[str, Any]:
         found = await self.page.evaluate(_SCAN, TOP_CARD)
-        return found or {"buttons": [], "inputs": [], "html": "", "focus": -1, "cards": 0}
+        return found or {"buttons": [], "inputs": [], "html": "", "focus": -1, "cards": 0,
+                         "opened": await self.page.evaluate("() => [...window.__opened]")}
 
     def keyed(self, card: dict[str, Any], scan: dict[str, Any]) -> list[tuple[Target, dict[str, Any]]]:
         """The visible buttons with their key and rank among the visible buttons of that key."""
@@ -868,13 +873,13 @@ class Walk:
         # an open dropdown of a people picker must not swallow the next click
         await self.page.keyboard.press("Escape") if any(inputs[i]["role"] == "combobox" for i in own) else None
 
-    async def click(self, button: dict[str, Any], action_type: str) -> Outcome:
-        """Click, then watch what the click does."""
-        before = await self.scan()
+    async def click(self, button: dict[str, Any], action_type: str, before: dict[str, Any] | None = None) -> Outcome:
+        """Click, then watch what the click does (``before``: the page's scan, when it was just taken)."""
+        before = before or await self.scan()
         card_before = self.latest_card()
         sent_before = len(self._sent)
         messages_before = len(self.pg.messages)
-        opened_before = await self.page.evaluate("() => window.__opened.length")
+        opened_before = len(before.get("opened", []))
         self._failed = ""
         self.stats.clicks += 1
         self.log(f"click {button['name']!r} ({action_type or '?'})")
@@ -887,13 +892,13 @@ class Walk:
         started = time.monotonic()
         deadline = started + (0 if quick else SEND_WAIT_S)
         before_errors = {i["index"]: i["error"] for i in before["inputs"] if i["error"]}
-        focus = "() => !!(document.activeElement && document.activeElement.hasAttribute('data-walk-input'))"
         while time.monotonic() < deadline and len(self._sent) == sent_before:
             await asyncio.sleep(0.05)
             waited = time.monotonic() - started
             if quick or waited < REFUSED_AFTER_S:
                 continue
-            if self._new_errors(before_errors, await self.scan()) or (waited > 1 and await self.page.evaluate(focus)):
+            now = await self.scan()
+            if self._new_errors(before_errors, now) or (waited > 1 and now["focus"] >= 0):
                 break  # the renderer refused the click (it shows what is missing): nothing will be sent
         sent = len(self._sent) > sent_before
         if sent:
@@ -903,7 +908,7 @@ class Walk:
                     await self.page.wait_for_function(_CHANGED, arg=[TOP_CARD, before["html"]], timeout=1500)
         after = await self.scan()
         new_errors = self._new_errors(before_errors, after)
-        opened = (await self.page.evaluate("() => window.__opened"))[opened_before:]
+        opened = after.get("opened", [])[opened_before:]
         self.log(f"  sent={sent} errors={new_errors} opened={opened}")
         request = self._sent[sent_before] if sent else None
         return Outcome(sent, new_errors, after["html"] != before["html"], opened, self._failed, request)
@@ -1005,8 +1010,12 @@ class Walk:
             else:
                 self.stats.taken_by_others += 1
         await self.check_ways_back_later()
-        self.stats.left_out += [f"{self.kinds[s].label if s in self.kinds else s} → {st.target.key}"
-                                f"{' (filled)' if st.filled else ''}" for s, st in self.pending]
+        for s, st in self.pending:
+            if self._same_as_clicked(s, st):
+                self.stats.same_as_clicked += 1  # what the budget left of these needs no click either
+            else:
+                self.stats.left_out.append(f"{self.kinds[s].label if s in self.kinds else s} → {st.target.key}"
+                                           f"{' (filled)' if st.filled else ''}")
         self.stats.kinds = len(self.kinds)
         self.stats.seconds = time.monotonic() - started
         return self.stats
@@ -1191,7 +1200,7 @@ class Walk:
             found = await self.find(reveal)
             if found is None:
                 return False
-            await self.click(found[0], "Action.ShowCard")
+            await self.click(found[0], "Action.ShowCard", before=found[1])
         found = await self.find(step.target)
         if found is None:
             return False
@@ -1209,7 +1218,7 @@ class Walk:
             # the data as it is when the person clicks (what the bot sent after showing the card, the
             # notices, is in by now): the card can be shown again as long as the data stays so
             current.shown = (before, card)
-        outcome = await self.click(button, action_type)
+        outcome = await self.click(button, action_type, before=None if step.filled else scan)
         self.clicked.add(step.target.key)
         if outcome.sent and not outcome.failed_response and leave_identity(action) is not None:
             self.leaves_clicked.add(str(leave_identity(action)))
@@ -1336,9 +1345,13 @@ class Walk:
             if target.rank == 0 or target.key not in {t.key for t in old}:
                 self._queue(kind.signature, Step(reveals, target))
 
+    def _same_as_clicked(self, sig: str, step: Step) -> bool:
+        """The step's button sends exactly what a clicked one sent (see :func:`leave_identity`)."""
+        return not step.reveals and not step.filled and self._leaves.get((sig, step.target.key)) in self.leaves_clicked
+
     async def try_step(self, sig: str, step: Step) -> None:
         kind = self.kinds[sig]
-        if not step.reveals and self._leaves.get((sig, step.target.key)) in self.leaves_clicked:
+        if self._same_as_clicked(sig, step):
             self.stats.same_as_clicked += 1
             return
         try:
