@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -55,7 +54,7 @@ from services.storage import open_store  # noqa: E402
 from tests._common.crowd import benefit_id, crowd_ops, crowd_person, person_id  # noqa: E402
 from tests._common.fake_connector import FakeConnector  # noqa: E402
 from tests._common.harness import ALEX, LEE, BotClient  # noqa: E402
-from tests._common.loopback import free_port, wait_ready  # noqa: E402
+from tests._common.loopback import free_port, rss_mb, stop_process, wait_ready  # noqa: E402
 
 DOMAIN_FILE = "benefits.json"
 #: How long a start may take before the bench gives up (150k people and a million changes load slowly).
@@ -93,16 +92,6 @@ def turns_of(n: int) -> dict[str, tuple[dict[str, Any], str, dict[str, Any]]]:
         "notifications": (ALEX, "notifications", {}),
         "my benefits": (LEE, "my_benefits", {}),
     }
-
-
-def _rss_mb(pid: int) -> tuple[float, float]:
-    """(VmRSS, VmHWM) of a running process, in MB."""
-    values = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, rest = line.partition(":")
-        if name in ("VmRSS", "VmHWM"):
-            values[name] = int(rest.split()[0]) / 1024
-    return values.get("VmRSS", 0.0), values.get("VmHWM", 0.0)
 
 
 def _cpu_s(pid: int) -> float:
@@ -189,7 +178,7 @@ async def serve_and_measure(figures: Figures, folder: Path, data_dir: Path, coun
         await _wait_ready(url, proc)
         figures.start_s = time.perf_counter() - started
         figures.start_cpu_s = _cpu_s(proc.pid)
-        figures.start_rss_mb, _ = _rss_mb(proc.pid)
+        figures.start_rss_mb, _ = rss_mb(proc.pid)
         async with ClientSession() as session:
             client = BotClient(url, connector, session)
             for name, (user, verb, data) in turns_of(figures.people).items():
@@ -205,15 +194,10 @@ async def serve_and_measure(figures: Figures, folder: Path, data_dir: Path, coun
                     connector.sent.clear()
                 times.sort()
                 figures.turns[name] = (statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))])
-        figures.rss_mb, figures.peak_rss_mb = _rss_mb(proc.pid)
+        figures.rss_mb, figures.peak_rss_mb = rss_mb(proc.pid)
     finally:
         connector.stop()
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 async def one_size(n: int, count: int, changes: int, retention_days: float, keep: Path | None) -> Figures:

@@ -21,7 +21,6 @@ import asyncio
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -37,7 +36,7 @@ if str(ROOT) not in sys.path:
 
 from services.inventory import demo_inventory  # noqa: E402
 from tests._common.crowd import crowd_person  # noqa: E402
-from tests._common.loopback import free_port, wait_ready  # noqa: E402
+from tests._common.loopback import free_port, rss_mb, stop_process, wait_ready  # noqa: E402
 
 
 def write_inventory(n: int, folder: Path) -> tuple[Path, Path]:
@@ -93,17 +92,9 @@ async def held_rss(code: Path, data_dir: Path) -> float:
         async with ClientSession() as session:
             await wait_ready(session, f"http://127.0.0.1:{port}", proc, within=600, interval=0.05,
                              failure=SystemExit)
-        for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
+        return rss_mb(proc.pid)[0]
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 def spread(values: list[float], digits: int) -> str:

@@ -7,6 +7,7 @@ and msal block, so a fake served on the bot's own loop would deadlock (shared/no
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import ssl
 import subprocess
@@ -46,6 +47,27 @@ async def wait_ready(session: ClientSession, base: str, proc: subprocess.Popen[b
             pass
         await asyncio.sleep(interval)
     raise failure(reason(f"the bot did not get ready within {within:.0f} s"))
+
+
+def stop_process(proc: subprocess.Popen[bytes], within: float = 60.0) -> None:
+    """Stop a server process as Ctrl-C does (it closes its store cleanly), killed if it takes longer
+    than ``within`` seconds."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=within)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def rss_mb(pid: int) -> tuple[float, float]:
+    """(VmRSS, VmHWM) of a running process, in MB."""
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            values[name] = int(rest.split()[0]) / 1024
+    return values.get("VmRSS", 0.0), values.get("VmHWM", 0.0)
 
 
 class LoopbackServer:
