@@ -395,7 +395,8 @@ def describe_violation(turn: Turn, violation: RuleViolation) -> str:
     """A refusal in the user's language; "not an admin" also names who the admins are."""
     params = dict(violation.params)
     if turn.workflows.is_role_refusal(violation.code):
-        params["admins"] = ", ".join(p.name for p in turn.service.admins()) or turn.t("errors.no_admins_known")
+        admins = turn.service.admins(turn.locale)
+        params["admins"] = ", ".join(p.name for p in admins) or turn.t("errors.no_admins_known")
     return turn.t(violation.code, **params)
 
 

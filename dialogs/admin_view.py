@@ -38,7 +38,7 @@ def list_view(turn: Turn, category: Category, page: int = 0) -> ListView:
     rows = service.list_benefits(turn.person, category, page * PAGE_SIZE, PAGE_SIZE)
     org = service.repo.organization()
     named = [a.person_id for _, assignments in rows for a in assignments[:MAX_ASSIGNEE_LINES]]
-    people = {p.id: p for p in service.repo.picker_people(named, MAX_CHOICES * 2)}
+    people = {p.id: p for p in service.repo.picker_people(named, MAX_CHOICES * 2, turn.locale)}
     return ListView(
         category=category, rows=rows, total=total, actor=turn.person, today=service.today(),
         people=people,

@@ -52,8 +52,8 @@ async def marketing_contact(turn: Turn, click: ContactClick) -> ActionResult:
     repo = turn.service.repo
     contact = repo.marketing_contact()
     mode = click.mode or ("update" if contact else "add")
-    return ActionResult(contact_form(turn.t, repo.picker_people([contact.person_id] if contact else []), contact,
-                                     account_email(turn), mode))
+    people = repo.picker_people([contact.person_id] if contact else [], locale=turn.locale)
+    return ActionResult(contact_form(turn.t, people, contact, account_email(turn), mode))
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ async def set_marketing_contact(turn: Turn, form: ContactForm) -> ActionResult:
             values["person_id"] = chosen.id
         stored = repo.marketing_contact()
         shown = [values["person_id"], *([stored.person_id] if stored else [])]
-        refused = contact_form(turn.t, repo.picker_people(shown), stored, account_email(turn), mode,
+        refused = contact_form(turn.t, repo.picker_people(shown, locale=turn.locale), stored, account_email(turn), mode,
                                values, error=turn.t(violation.code, **violation.params),
                                error_field=_CONTACT_FIELDS.get(violation.code, ""))
         return ActionResult(refused)

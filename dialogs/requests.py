@@ -78,7 +78,7 @@ def card_for(service: BenefitsService, request: ServiceRequest, viewer: Person, 
     repo = service.repo
     decider = repo.person(request.decided_by) if request.decided_by else None
     return request_card(t, request, repo.benefit(request.benefit_id), repo.person(request.requested_by), decider,
-                        service.admins(), rules.can_assign_benefits(viewer), outcome, error)
+                        service.admins(t.locale), rules.can_assign_benefits(viewer), outcome, error)
 
 
 def _request(turn: Turn, request_id: str) -> ServiceRequest:
@@ -110,7 +110,7 @@ async def submit_benefit_request(turn: Turn, form: BenefitRequestForm) -> Action
     request = await turn.service.request_benefit(turn.person, benefit_id, form.note, op_key=turn.op_key)
     benefit = turn.service.repo.benefit(request.benefit_id)
     assert benefit is not None
-    return ActionResult(submitted_card(turn.t, request, benefit, turn.service.admins()))
+    return ActionResult(submitted_card(turn.t, request, benefit, turn.service.admins(turn.locale)))
 
 
 @dataclass(frozen=True)

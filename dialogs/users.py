@@ -39,10 +39,10 @@ def _page(turn: Turn, outcome: dict[str, Any] | None = None, click: SearchClick 
     """The page of the directory the click asked for (the same page and search after a change)."""
     number, query = asked(click or SearchClick())
     repo = turn.service.repo
-    people, total = repo.people_page(query, number * PAGE_SIZE, PAGE_SIZE)
+    people, total = repo.people_page(query, number * PAGE_SIZE, PAGE_SIZE, turn.locale)
     if not people and number:  # past the end (people went away): the last page
         number = clamp(number, total)
-        people, total = repo.people_page(query, number * PAGE_SIZE, PAGE_SIZE)
+        people, total = repo.people_page(query, number * PAGE_SIZE, PAGE_SIZE, turn.locale)
     return ActionResult(users_card(turn.t, Page(people, total, number, query), outcome,
                                    turn.may))
 

@@ -17,7 +17,7 @@ import copy
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -38,6 +38,8 @@ from domain.models import (
     ServiceRequest,
     Status,
 )
+from services import collation
+from services.i18n import DEFAULT_LOCALE, LOCALES
 from services.storage.base import DocumentStore, Op, Put
 
 ORG = "organization"
@@ -69,11 +71,13 @@ INDEXES: dict[str, tuple[str, ...]] = {
 
 SINGLETON = "default"
 
-#: Orderings of the people table (``DocumentStore.order_by``): everyone by name; everyone under each
-#: word of their name and their email (a search); the Global admins by name. Names sort by their folded
-#: text's code points, in every language: Chinese names are in Unicode order, not pinyin (zh-CN) nor
-#: stroke count (zh-TW), as neither the standard library nor the deployment image (no compiled
-#: zh_CN/zh_TW locales for ``locale.strxfrm``) has a Chinese collation.
+#: Orderings of the people table (``DocumentStore.order_by``): everyone by name in each language's order
+#: (:func:`by_name`); everyone under each word of their name and their email (a search); the Global
+#: admins by name. A language's order is its collation (``services.collation``: English alphabetically,
+#: zh-CN by pinyin, zh-TW by stroke count), each sorted when a viewer of that language first asks for a
+#: page. A search lists its matches in the order of the words they matched by (folded text, and a
+#: Chinese name's pinyin by letters), the Global admins sort by folded name (a viewer's list of them is
+#: collated when shown: they are few).
 BY_NAME = "by_name"
 SEARCH = "search"
 GLOBAL_ADMINS = "global_admins"
@@ -107,10 +111,27 @@ def _word_starts(text: str) -> Iterator[str]:
                     yield text[i:]
 
 
+def _pinyin_starts(folded: str) -> list[str]:
+    """``folded`` with each Chinese character in pinyin, from each of them: ``王小明``, ``wangxiaoming``,
+    ``xiaoming``, ``ming`` (as people type a name with a pinyin input method, syllables run together)."""
+    spelled, starts = [], []
+    at = 0
+    for ch in folded:
+        syllable = collation.pinyin(ch) if _ideograph(ch) else ""
+        if syllable:
+            starts.append(at)
+        spelled.append(syllable or ch)
+        at += len(syllable or ch)
+    text = "".join(spelled)
+    return [text[i:] for i in starts]
+
+
 def _person_keys(name: str, email: str) -> list[str]:
-    """``[folded name, each later word start, folded email]``."""
+    """``[folded name, each later word start, each pinyin start, folded email]``."""
     folded = fold(name)
     keys = [folded, *(key for key in _word_starts(folded) if key != folded)]
+    if folded and max(folded) >= "\u2e80":
+        keys += _pinyin_starts(folded)
     email = fold(email)
     return [*keys, email] if email else keys
 
@@ -121,6 +142,22 @@ def _keys_of(doc: dict[str, Any]) -> list[str]:
 
 def name_key(doc: dict[str, Any]) -> list[str]:
     return _keys_of(doc)[:1]
+
+
+def by_name(locale: str) -> str:
+    """The ordering of everyone by name in ``locale``'s order (an unknown locale: the default's)."""
+    return f"{BY_NAME}.{locale if locale in LOCALES else DEFAULT_LOCALE}"
+
+
+def _collation_key(locale: str) -> Callable[[dict[str, Any]], list[str]]:
+    def collation_key(doc: dict[str, Any]) -> list[str]:
+        return [collation.sort_key(locale, str(doc.get("name") or ""))]
+
+    return collation_key
+
+
+#: ``{ordering: its keys}`` of each language (one function each, for good: ``order_by`` sees it declared)
+_BY_NAME_KEYS = {by_name(locale): _collation_key(locale) for locale in LOCALES}
 
 
 def search_keys(doc: dict[str, Any]) -> list[str]:
@@ -206,7 +243,8 @@ class Repository:
 
     def __init__(self, store: DocumentStore) -> None:
         self.store = store
-        store.order_by(PEOPLE, BY_NAME, name_key)
+        for ordering, keys in _BY_NAME_KEYS.items():
+            store.order_by(PEOPLE, ordering, keys)
         store.order_by(PEOPLE, SEARCH, search_keys)
         store.order_by(PEOPLE, GLOBAL_ADMINS, global_admin_key, listed_only_with=GLOBAL_ADMIN_TEXT)
         store.order_by(PEOPLE, LOOK_ALIKES, skeleton_key)
@@ -225,11 +263,13 @@ class Repository:
         """Everyone (O(n)): for rules over the whole directory; a card shows :meth:`people_page`."""
         return sorted(self.store.all_decoded(PEOPLE, Person.from_doc), key=lambda p: p.name.lower())
 
-    def people_page(self, query: str = "", offset: int = 0, limit: int = 20) -> tuple[list[Person], int]:
-        """A page of the directory by name, or of the people a word of whose name or whose email starts
-        with ``query`` (case and width ignored); and how many match. O(log n + limit)."""
+    def people_page(self, query: str = "", offset: int = 0, limit: int = 20,
+                    locale: str = DEFAULT_LOCALE) -> tuple[list[Person], int]:
+        """A page of the directory by name in ``locale``'s order, or of the people a word of whose name
+        (or its pinyin) or whose email starts with ``query`` (case and width ignored); and how many
+        match. O(log n + limit)."""
         prefix = fold(query)
-        ids, count = self.store.ordered(PEOPLE, SEARCH if prefix else BY_NAME, prefix, offset, limit)
+        ids, count = self.store.ordered(PEOPLE, SEARCH if prefix else by_name(locale), prefix, offset, limit)
         return self.people_by_ids(ids), count
 
     def people_by_ids(self, ids: Iterable[str]) -> list[Person]:
@@ -237,10 +277,12 @@ class Repository:
         found = (self.person(i) for i in ids)
         return [p for p in found if p is not None]
 
-    def picker_people(self, include: Iterable[str] = (), limit: int = 40) -> list[Person]:
-        """A people picker's static choices: the first ``limit`` people by name, and those of ``include``
-        (the picker's current value) wherever they sort; Teams' people search finds everyone else."""
-        first, _ = self.people_page("", 0, limit)
+    def picker_people(self, include: Iterable[str] = (), limit: int = 40,
+                      locale: str = DEFAULT_LOCALE) -> list[Person]:
+        """A people picker's static choices: the first ``limit`` people by name in ``locale``'s order, and
+        those of ``include`` (the picker's current value) wherever they sort; Teams' people search finds
+        everyone else."""
+        first, _ = self.people_page("", 0, limit, locale)
         shown = {p.id for p in first}
         return first + self.people_by_ids(i for i in dict.fromkeys(include) if i and i not in shown)
 
@@ -254,10 +296,12 @@ class Repository:
         ids, _ = self.store.ordered(PEOPLE, LOOK_ALIKES, names.skeleton(name) + EXACT, 0, 1 << 30)
         return self.people_by_ids(ids)
 
-    def global_admins(self) -> list[Person]:
-        """The Global admins, by name, without reading anyone else."""
+    def global_admins(self, locale: str | None = None) -> list[Person]:
+        """The Global admins, by name (in ``locale``'s order, when they are shown), without reading anyone
+        else."""
         ids, _ = self.store.ordered(PEOPLE, GLOBAL_ADMINS, "", 0, 1 << 30)
-        return self.people_by_ids(ids)
+        admins = self.people_by_ids(ids)
+        return admins if locale is None else collation.collated(locale, admins, lambda p: p.name)
 
     def person_by(self, field: str, value: str) -> Person | None:
         if not value:

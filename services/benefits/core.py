@@ -98,9 +98,10 @@ class ServiceCore:
         org = self.repo.organization()
         return org.account_email if org else ""
 
-    def admins(self) -> list[Person]:
-        """The Global admins, by name (read from their own index: the directory may be large)."""
-        return self.repo.global_admins()
+    def admins(self, locale: str | None = None) -> list[Person]:
+        """The Global admins, by name (in ``locale``'s order, for a viewer), read from their own index:
+        the directory may be large."""
+        return self.repo.global_admins(locale)
 
 
 _SECRET_FIELDS = ("keys",)

@@ -15,6 +15,8 @@ import pytest
 from cards.paging import PAGE_SIZE
 from cards.text import json_size
 from dialogs.registry import Workflows
+from domain.models import Person
+from services.collation import sort_key
 from services.repository import fold
 from tests._common.card_rules import associated_inputs, same_named_actions, verb_and_data
 from tests._common.card_validation import MAX_CARD_BYTES, assert_valid_cards
@@ -92,11 +94,16 @@ async def test_every_list_card_stays_small_with_a_big_directory(bot: BotClient, 
     assert_valid_cards(cards)
 
 
+def in_order(bot: BotClient, locale: str) -> list[Person]:
+    """The directory in ``locale``'s collation (people of the same name by id)."""
+    return sorted(bot.service.repo.people(), key=lambda p: (sort_key(locale, p.name), p.id))
+
+
 async def test_the_directory_pages_forward_and_back_in_name_order(bot: BotClient) -> None:
     n = 100
     await add_crowd(bot, n)
     first = card_of(await bot.execute(ALEX, "users"))
-    directory = [p.name for p in sorted(bot.service.repo.people(), key=lambda p: (fold(p.name), p.id))]
+    directory = [p.name for p in in_order(bot, "en-US")]
     page1 = shown_people(first, n)
     assert page1 == [name for name in directory[:PAGE_SIZE] if name in page1] and len(page1) > PAGE_SIZE // 2
     assert "Page 1 of" in all_text(first)
@@ -117,6 +124,8 @@ async def test_the_directory_pages_forward_and_back_in_name_order(bot: BotClient
     ("chen 1", lambda p: "chen 1" in fold(p.name)),
     ("wang.5", lambda p: p.email.startswith("wang.5")),
     ("秀英", lambda p: "秀英" in p.name),
+    ("zhangmin", lambda p: p.name.startswith("张敏")),  # as a pinyin input method takes it
+    ("xiuying", lambda p: "秀英" in p.name),
 ])
 async def test_the_directory_is_searched_by_name_or_email(bot: BotClient, typed: str, expected: Any) -> None:
     n = 300
@@ -136,7 +145,7 @@ async def test_the_directory_is_searched_by_name_or_email(bot: BotClient, typed:
     assert "Found for" in all_text(found) and typed in all_text(found)
     everyone = await click(bot, ALEX, found, "All users")
     assert "Found for" not in all_text(everyone)
-    first = sorted(bot.service.repo.people(), key=lambda p: (fold(p.name), p.id))[:PAGE_SIZE]
+    first = in_order(bot, "en-US")[:PAGE_SIZE]
     assert shown_people(everyone, n) == [p.name for p in first if p.id.startswith("crowd-")]
 
 
@@ -215,3 +224,22 @@ async def test_a_benefits_assignees_are_paged_and_searched(bot: BotClient) -> No
     assert crowd_person(130).name not in all_text(found).replace("\\", "")
     back = buttons(found)["Back to the list"]
     assert back["data"]["action"] == "list_visual_studio"
+
+
+#: The crowd's Chinese family names in each Chinese order: by pinyin (chen, huang, li, liu, wang, wu, yang,
+#: zhang, zhao, zhou) and by strokes (4, 6, 7, 7, 7, 7, 8, 8, 9, 11)
+FAMILIES_IN_ORDER = {"zh-CN": "陈黄李刘王吴杨张赵周", "zh-TW": "王刘吴张李杨周陈赵黄"}
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "zh-TW"])
+async def test_a_chinese_viewer_reads_the_directory_in_their_languages_order(bot: BotClient, locale: str) -> None:
+    n = 300  # 100 Chinese names, ten of each family: a page of each family, Chinese before Latin (as CLDR has it)
+    await add_crowd(bot, n)
+    bot.locale = locale
+    families = ""
+    for number in range(10):
+        page = shown_people(card_of(await bot.execute(ALEX, "users", {"page": number})), n)
+        assert len(page) == PAGE_SIZE and len({name[0] for name in page}) == 1
+        assert page == [p.name for p in in_order(bot, locale)[number * PAGE_SIZE:(number + 1) * PAGE_SIZE]]
+        families += page[0][0]
+    assert families == FAMILIES_IN_ORDER[locale]
