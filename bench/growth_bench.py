@@ -77,13 +77,25 @@ class Figures:
     turns: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
-def turns_of(n: int) -> dict[str, tuple[dict[str, Any], str, dict[str, Any]]]:
-    """(who, verb, data) of each measured turn."""
+#: the activity's locale of a turn a Chinese viewer takes (the people listed in their language's order)
+ZH_CN, ZH_TW = {"locale": "zh-CN"}, {"locale": "zh-TW"}
+
+
+#: (who, verb, data) of a turn, or (who, verb, data, activity fields)
+MeasuredTurn = tuple[dict[str, Any], str, dict[str, Any]] | tuple[dict[str, Any], str, dict[str, Any], dict[str, str]]
+
+
+def turns_of(n: int) -> dict[str, MeasuredTurn]:
+    """(who, verb, data, and the activity's locale if not English) of each measured turn."""
     return {
         "users": (ALEX, "users", {}),
         "users, middle page": (ALEX, "users", {"page": n // 20}),
+        "users middle, zh-CN": (ALEX, "users", {"page": n // 20}, ZH_CN),
+        "users middle, zh-TW": (ALEX, "users", {"page": n // 20}, ZH_TW),
         # a word start that more than a page of people share at every size (every Avery)
         "users, search": (ALEX, "users", {"query": crowd_person(0).name.split()[0][:4]}),
+        # the pinyin of a Chinese family name (every 王, and every email starting wang)
+        "pinyin search zh-CN": (ALEX, "users", {"query": "wang"}, ZH_CN),
         "visual studio list": (ALEX, "list_visual_studio", {}),
         "assignees of a benefit": (ALEX, "assignees", {"benefit_id": benefit_id(0)}),
         "recent changes, person": (ALEX, "recent_changes", {"subject_id": person_id(n // 2)}),
@@ -181,14 +193,15 @@ async def serve_and_measure(figures: Figures, folder: Path, data_dir: Path, coun
         figures.start_rss_mb, _ = rss_mb(proc.pid)
         async with ClientSession() as session:
             client = BotClient(url, connector, session)
-            for name, (user, verb, data) in turns_of(figures.people).items():
-                status, body, _ = await client.execute(user, verb, data)  # the first one warms caches
+            for name, (user, verb, data, *locale) in turns_of(figures.people).items():
+                fields = locale[0] if locale else {}
+                status, body, _ = await client.execute(user, verb, data, **fields)  # the first one warms caches
                 if status != 200 or not isinstance(body, dict) or not isinstance(body.get("value"), dict):
                     raise SystemExit(f"{name}: {status} {str(body)[:200]}")
                 times = []
                 for _ in range(count):
                     t0 = time.perf_counter()
-                    status, _, _ = await client.execute(user, verb, data)
+                    status, _, _ = await client.execute(user, verb, data, **fields)
                     times.append((time.perf_counter() - t0) * 1000)
                     assert status == 200
                     connector.sent.clear()

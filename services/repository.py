@@ -141,7 +141,7 @@ def _keys_of(doc: dict[str, Any]) -> list[str]:
 
 
 def name_key(doc: dict[str, Any]) -> list[str]:
-    return _keys_of(doc)[:1]
+    return [fold(str(doc.get("name") or ""))]
 
 
 def by_name(locale: str) -> str:
