@@ -72,12 +72,11 @@ INDEXES: dict[str, tuple[str, ...]] = {
 SINGLETON = "default"
 
 #: Orderings of the people table (``DocumentStore.order_by``): everyone by name in each language's order
-#: (:func:`by_name`); everyone under each word of their name and their email (a search); the Global
-#: admins by name. A language's order is its collation (``services.collation``: English alphabetically,
-#: zh-CN by pinyin, zh-TW by stroke count), each sorted when a viewer of that language first asks for a
-#: page. A search lists its matches in the order of the words they matched by (folded text, and a
-#: Chinese name's pinyin by letters), the Global admins sort by folded name (a viewer's list of them is
-#: collated when shown: they are few).
+#: (:func:`by_name`: English alphabetically, zh-CN by pinyin, zh-TW by stroke count, as
+#: ``services.collation`` collates), each sorted when a viewer of that language first asks for a page;
+#: everyone under each word of their name, of its pinyin and of their email (a search: its matches come
+#: in the order of the text they matched by); the Global admins by folded name (they are few: a list of
+#: them shown to someone is collated then).
 BY_NAME = "by_name"
 SEARCH = "search"
 GLOBAL_ADMINS = "global_admins"

@@ -3,6 +3,7 @@ zh-CN by pinyin, zh-TW by stroke count; kept in that order as people are added, 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,7 @@ def test_a_chinese_character_reads_as_its_pinyin() -> None:
 
 
 @pytest.fixture
-async def repo(tmp_path: Path):  # type: ignore[no-untyped-def]
+async def repo(tmp_path: Path) -> AsyncIterator[Repository]:
     store = open_store(tmp_path / "benefits.json", INDEXES)
     try:
         yield Repository(store)
