@@ -94,8 +94,6 @@ def turns_of(n: int) -> dict[str, MeasuredTurn]:
         "users middle, zh-TW": (ALEX, "users", {"page": n // 20}, ZH_TW),
         # a word start that more than a page of people share at every size (every Avery)
         "users, search": (ALEX, "users", {"query": crowd_person(0).name.split()[0][:4]}),
-        # the pinyin of a Chinese family name (every 王, and every email starting wang)
-        "pinyin search zh-CN": (ALEX, "users", {"query": "wang"}, ZH_CN),
         "visual studio list": (ALEX, "list_visual_studio", {}),
         "assignees of a benefit": (ALEX, "assignees", {"benefit_id": benefit_id(0)}),
         "recent changes, person": (ALEX, "recent_changes", {"subject_id": person_id(n // 2)}),

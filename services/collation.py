@@ -1,4 +1,4 @@
-"""Names in the order the people of each language expect, and Chinese names as they are typed in pinyin.
+"""Names in the order the people of each language expect.
 
 A list of people is read in the viewer's language's order, as Teams and Partner Center show it: English
 alphabetically with accents and case as tie-breaks ("Émile" beside "Emile"), zh-CN by pinyin, zh-TW by
@@ -12,9 +12,9 @@ for it. A collator is shared: its sort keys are made by a const ICU call, safe f
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from services.i18n import DEFAULT_LOCALE
 
@@ -23,17 +23,13 @@ from services.i18n import DEFAULT_LOCALE
 #: to it.
 ICU_LOCALES = {"en-US": "en_US", "zh-CN": "zh_CN", "zh-TW": "zh_TW"}
 
-
-@cache
-def _icu() -> Any:
-    import icu  # type: ignore[import-untyped]  # PyICU ships no type hints
-
-    return icu
+T = TypeVar("T")
 
 
 @cache
 def _collator(locale: str) -> Any:
-    icu = _icu()
+    import icu  # type: ignore[import-untyped]  # PyICU ships no type hints
+
     return icu.Collator.createInstance(icu.Locale(ICU_LOCALES.get(locale, ICU_LOCALES[DEFAULT_LOCALE])))
 
 
@@ -47,27 +43,6 @@ def sort_key(locale: str, text: str) -> str:
     return key.decode("latin-1")
 
 
-def collated(locale: str, items: list[Any], name: Any) -> list[Any]:
+def collated(locale: str, items: list[T], name: Callable[[T], str]) -> list[T]:
     """``items`` sorted by ``name(item)`` in ``locale``'s order (a short list; a long one is an ordering)."""
     return sorted(items, key=lambda item: sort_key(locale, name(item)))
-
-
-@cache
-def pinyin(character: str) -> str:
-    """The pinyin of one Chinese character, without tones (``王`` → ``wang``); ``""`` if ICU has none.
-
-    Each character is read on its own, in its most common reading: a surname read otherwise (曾 as zeng)
-    is found by that common reading."""
-    with _TRANSLITERATING:  # unlike a collator's sort keys, a transliterator is not for several threads
-        latin: str = _transliterator().transliterate(character)
-    return latin if latin.isascii() and latin.isalpha() else ""
-
-
-_TRANSLITERATING = threading.Lock()
-
-
-@cache
-def _transliterator() -> Any:
-    icu = _icu()
-    return icu.Transliterator.createInstance("Han-Latin; Latin-ASCII; Lower")
-

@@ -74,9 +74,9 @@ SINGLETON = "default"
 #: Orderings of the people table (``DocumentStore.order_by``): everyone by name in each language's order
 #: (:func:`by_name`: English alphabetically, zh-CN by pinyin, zh-TW by stroke count, as
 #: ``services.collation`` collates), each sorted when a viewer of that language first asks for a page;
-#: everyone under each word of their name, of its pinyin and of their email (a search: its matches come
-#: in the order of the text they matched by); the Global admins by folded name (they are few: a list of
-#: them shown to someone is collated then).
+#: everyone under each word of their name and of their email (a search: its matches come in the order
+#: of the text they matched by); the Global admins by folded name (they are few: a list of them shown
+#: to someone is collated then).
 BY_NAME = "by_name"
 SEARCH = "search"
 GLOBAL_ADMINS = "global_admins"
@@ -110,27 +110,10 @@ def _word_starts(text: str) -> Iterator[str]:
                     yield text[i:]
 
 
-def _pinyin_starts(folded: str) -> list[str]:
-    """``folded`` with each Chinese character in pinyin, from each of them: ``王小明``, ``wangxiaoming``,
-    ``xiaoming``, ``ming`` (as people type a name with a pinyin input method, syllables run together)."""
-    spelled, starts = [], []
-    at = 0
-    for ch in folded:
-        syllable = collation.pinyin(ch) if _ideograph(ch) else ""
-        if syllable:
-            starts.append(at)
-        spelled.append(syllable or ch)
-        at += len(syllable or ch)
-    text = "".join(spelled)
-    return [text[i:] for i in starts]
-
-
 def _person_keys(name: str, email: str) -> list[str]:
-    """``[folded name, each later word start, each pinyin start, folded email]``."""
+    """``[folded name, each later word start, folded email]``."""
     folded = fold(name)
     keys = [folded, *(key for key in _word_starts(folded) if key != folded)]
-    if folded and max(folded) >= "\u2e80":
-        keys += _pinyin_starts(folded)
     email = fold(email)
     return [*keys, email] if email else keys
 
@@ -264,9 +247,8 @@ class Repository:
 
     def people_page(self, query: str = "", offset: int = 0, limit: int = 20,
                     locale: str = DEFAULT_LOCALE) -> tuple[list[Person], int]:
-        """A page of the directory by name in ``locale``'s order, or of the people a word of whose name
-        (or its pinyin) or whose email starts with ``query`` (case and width ignored); and how many
-        match. O(log n + limit)."""
+        """A page of the directory by name in ``locale``'s order, or of the people a word of whose name or
+        whose email starts with ``query`` (case and width ignored); and how many match. O(log n + limit)."""
         prefix = fold(query)
         ids, count = self.store.ordered(PEOPLE, SEARCH if prefix else by_name(locale), prefix, offset, limit)
         return self.people_by_ids(ids), count

@@ -32,11 +32,6 @@ def test_each_language_collates_names_as_its_readers_expect() -> None:
     assert order("fr-FR", ["b", "A"]) == order("en-US", ["b", "A"]) == ["A", "b"]
 
 
-def test_a_chinese_character_reads_as_its_pinyin() -> None:
-    assert [collation.pinyin(ch) for ch in "王小明張"] == ["wang", "xiao", "ming", "zhang"]
-    assert collation.pinyin("あ") == ""  # kana has no pinyin
-
-
 @pytest.fixture
 async def repo(tmp_path: Path) -> AsyncIterator[Repository]:
     store = open_store(tmp_path / "benefits.json", INDEXES)
