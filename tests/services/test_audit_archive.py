@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,15 +17,6 @@ from services.repository import AUDIT, INDEXES, Repository
 from services.storage import open_store
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Any]:
-    opened = open_store(tmp_path / "benefits.json", INDEXES)
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 def entry(i: int, days_ago: float, subject: str = "p-1") -> AuditEntry:
