@@ -89,6 +89,7 @@ async def archive_audit(store: DocumentStore, folder: Path, retention_days: floa
     """Move the entries older than ``retention_days`` to new files in ``folder``; how many moved."""
     now = now or datetime.now(UTC)
     store.order_by(AUDIT, AUDIT_BY_TIME, audit_time_keys)
+    await store.prepare_ordering(AUDIT, AUDIT_BY_TIME)  # the first run sorts the whole trail: off the loop
     cutoff = (now - timedelta(days=retention_days)).astimezone(UTC).isoformat()
     moved = 0
     number = 0
@@ -127,8 +128,8 @@ def read_archive(folder: Path) -> Iterator[Document]:
 
 #: How often a running bot moves what has grown older than the retention period.
 EVERY_SECONDS = 24 * 3600.0
-#: The first run waits this long after the start: it sorts the trail by time once (O(n log n), on the
-#: event loop), which the first turns after a start should not wait behind.
+#: The first run waits this long after the start: it sorts the trail by time once (O(n log n), in a
+#: worker thread, which still shares the CPU with the first turns after a start).
 FIRST_DELAY_SECONDS = 600.0
 
 
