@@ -37,8 +37,8 @@ FILE_ENTRIES = 20_000
 CHUNK = 1_000
 #: Entries deleted from the store per batch (the event loop serves turns between batches).
 DELETE_BATCH = 2_000
-#: Entries looked at per page of the trail's time ordering.
-PAGE = 5_000
+#: Entries looked at per page of the trail's time ordering (the event loop serves turns between pages).
+PAGE = 1_000
 SUFFIX = ".jsonl.gz"
 
 
@@ -61,11 +61,14 @@ async def _lines(store: DocumentStore, ids: list[str]) -> list[bytes]:
     return chunks
 
 
-def _old_ids(store: DocumentStore, cutoff: str, limit: int) -> list[str]:
-    """Up to ``limit`` ids of the oldest entries, all older than ``cutoff`` (a time key)."""
+async def _old_ids(store: DocumentStore, cutoff: str, limit: int) -> list[str]:
+    """Up to ``limit`` ids of the oldest entries, all older than ``cutoff`` (a time key), a page at a
+    time (the event loop serves turns in between)."""
     found: list[str] = []
     offset = 0
     while len(found) < limit:
+        if offset:
+            await asyncio.sleep(0)
         ids, _ = store.ordered(AUDIT, AUDIT_BY_TIME, "", offset, min(PAGE, limit - len(found)))
         if not ids:
             break
@@ -94,7 +97,7 @@ async def archive_audit(store: DocumentStore, folder: Path, retention_days: floa
     moved = 0
     number = 0
     while True:
-        ids = _old_ids(store, cutoff, FILE_ENTRIES)
+        ids = await _old_ids(store, cutoff, FILE_ENTRIES)
         if not ids:
             break
         folder.mkdir(parents=True, exist_ok=True)

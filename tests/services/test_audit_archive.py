@@ -151,3 +151,31 @@ async def test_the_event_loop_keeps_answering_while_the_first_run_sorts_the_trai
     old = {f"a-{i:04d}" for i in range(400)} - {"a-0001", "a-0002"} | {"a-1000"}
     assert {d["id"] for d in read_archive(folder)} == old
     assert {d["id"] for d in store.all(AUDIT)} == {f"a-{i:04d}" for i in range(400, 600)} | {"a-0002"}
+
+
+async def test_the_run_lets_the_event_loop_in_between_two_pages_of_old_entries(
+        store: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(audit_archive, "PAGE", 10)
+    await store.apply([Repository.put_audit(entry(i, 800 - i)) for i in range(50)])
+    turns = 0
+
+    async def turn_after_turn() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    pages: list[int] = []
+    real_ordered = store.ordered
+
+    def ordered(*args: Any, **kwargs: Any) -> Any:
+        pages.append(turns)
+        return real_ordered(*args, **kwargs)
+
+    monkeypatch.setattr(store, "ordered", ordered)
+    other = asyncio.create_task(turn_after_turn())
+    try:
+        assert await archive_audit(store, tmp_path / "audit-archive", retention_days=400, now=NOW) == 50
+    finally:
+        other.cancel()
+    assert len(pages) >= 5 and len(set(pages)) == len(pages)  # a turn ran before every page
