@@ -204,12 +204,12 @@ class Kind:
     parent: str | None = None
     #: its own buttons' verbs, whatever brought it: a card updated in place by its own form keeps its face
     face: str = ""
-    #: what it shows and offers, whatever brought it (see :func:`look`)
-    look: str = ""
     #: the bot's data just before the click that first showed it (see :class:`Snapshots`)
     snapshot: str | None = None
     #: the bot's data when a card of this kind was last shown, and that card
     shown: tuple[str, dict[str, Any]] | None = None
+    #: what it shows and offers, whatever brought it (see :func:`look`)
+    look: str = ""
 
     @property
     def place(self) -> bool:
