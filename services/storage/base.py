@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import heapq
+import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -31,6 +32,8 @@ PREFIX_END = "\U0010ffff"
 
 #: Entries added at once past which :meth:`SortedEntries.update` merges rather than inserts one by one.
 MERGE_FROM = 64
+#: Entries sorted at once when :class:`SortedEntries` are made (see its ``__init__``).
+SORT_PIECE = 10_000
 
 
 class SortedEntries:
@@ -45,18 +48,23 @@ class SortedEntries:
     def __init__(self, pairs: Iterable[tuple[str, str]] = ()) -> None:
         """``pairs``: ``(key, doc_id)``, each once.
 
-        Sorted by position, not as pairs: holding every pair at once costs a tuple an entry, memory the
-        allocator keeps for the process after the sort (tens of MB for a large directory's search).
+        Sorted a piece at a time, the pieces then merged: holding every pair at once would cost a tuple
+        an entry, memory the allocator keeps for the process after the sort (tens of MB for a large
+        directory's search); a piece's pairs are dropped once it is sorted into two lists.
         """
-        keys: list[str] = []
-        ids: list[str] = []
-        for key, doc_id in pairs:
-            keys.append(key)
-            ids.append(doc_id)
-        order = sorted(range(len(keys)), key=ids.__getitem__)  # two stable sorts by one string each
-        order.sort(key=keys.__getitem__)
-        self.keys: list[str] = [keys[i] for i in order]
-        self.ids: list[str] = [ids[i] for i in order]
+        pieces: list[tuple[list[str], list[str]]] = []
+        remaining = iter(pairs)
+        while piece := list(itertools.islice(remaining, SORT_PIECE)):
+            piece.sort()
+            pieces.append(([key for key, _ in piece], [doc_id for _, doc_id in piece]))
+        if len(pieces) == 1:
+            self.keys, self.ids = pieces[0]
+            return
+        self.keys = []
+        self.ids = []
+        for key, doc_id in heapq.merge(*(zip(keys, ids, strict=True) for keys, ids in pieces)):
+            self.keys.append(key)
+            self.ids.append(doc_id)
 
     @classmethod
     def in_order(cls, pairs: Iterable[tuple[str, str]]) -> SortedEntries:

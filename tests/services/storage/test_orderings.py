@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from services.storage import Delete, JournaledTinyStore, Put, memory
+from services.storage import Delete, JournaledTinyStore, Put, base, memory
 
 
 class CountingKeys:
@@ -169,3 +169,13 @@ async def test_a_page_asked_for_while_the_thread_sorts_is_answered_on_the_loop(t
         assert store.ordered("people", "admins", "", 0, 2) == (["p0008", "p0007"], 11)
     finally:
         await store.close()
+
+
+def test_entries_made_a_piece_at_a_time_are_in_key_then_id_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    pairs = [(_name(i // 3), f"p{(i * 37) % 900:04d}") for i in range(900)]  # three documents a key
+    expected = sorted(pairs)
+    for piece in (7, 900, 10_000):  # many pieces to merge, one, one bigger than the entries
+        monkeypatch.setattr(base, "SORT_PIECE", piece)
+        entries = base.SortedEntries(iter(pairs))
+        assert list(zip(entries.keys, entries.ids, strict=True)) == expected
+    assert base.SortedEntries().keys == []
