@@ -19,12 +19,11 @@ from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, Conversat
 from botbuilder.schema.teams import TeamsChannelAccount
 
 from bot import files
-from bot.adapter import LOCALE_TURN_KEY
+from bot.adapter import LOCALE_TURN_KEY, send_card
 from bot.outgoing import MESSAGE_RESPONSE
 from bot.roster import remember_members, sync_roster
 from bot.sdk.card_memo import CardMemo
 from bot.sdk.connector import serialize_model
-from bot.sdk.turn_context import send_fresh
 from bot.settings import Settings
 from cards.base import with_menu
 from cards.help import refusal_card, welcome_card
@@ -342,22 +341,22 @@ class BenefitsBot(TeamsActivityHandler):
 
     async def _deliver(self, turn: Turn, result: ActionResult, replace: str | None = None) -> None:
         if result.card is not None:
-            activity = MessageFactory.attachment(CardFactory.adaptive_card(result.card))
             if replace:
+                activity = MessageFactory.attachment(CardFactory.adaptive_card(result.card))
                 activity.id = replace
                 try:
                     await turn.context.update_activity(activity)
                 except Exception:
                     await turn.context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(result.card)))
             else:
-                await send_fresh(turn.context, activity)
+                await send_card(turn.context, result.card)
         for message in result.messages:
             await self._send(turn.context, message)
 
     @staticmethod
     async def _send(context: TurnContext, message: str | dict[str, Any]) -> None:
         if isinstance(message, dict):
-            await send_fresh(context, MessageFactory.attachment(CardFactory.adaptive_card(message)))
+            await send_card(context, message)
         else:
             await context.send_activity(message)
 
@@ -367,7 +366,7 @@ class BenefitsBot(TeamsActivityHandler):
 
     @staticmethod
     async def _send_card(context: TurnContext, card: dict[str, Any]) -> None:
-        await send_fresh(context, MessageFactory.attachment(CardFactory.adaptive_card(card)))
+        await send_card(context, card)
 
 
 async def _settle(context: TurnContext, quiet: bool = False) -> None:

@@ -69,6 +69,10 @@ class _Fallback(Exception):
     """The fast serializer met something only msrest knows how to handle."""
 
 
+class NotLean(Exception):
+    """An activity holds something the lean reply does not build: it is sent the SDK's way."""
+
+
 def serialize_model(model: Any, type_name: str, *, share: bool = False) -> Any:
     """``Serializer.body(model, type_name)`` for the plain models a bot sends, without msrest's walk.
 
@@ -86,6 +90,15 @@ def serialize_model(model: Any, type_name: str, *, share: bool = False) -> Any:
         # msrest writes any dict or list that is not exactly one as its str(): frozen cards are thawed
         # (deepcopy gives plain copies) before it sees them.
         return _SERIALIZE.body(deepcopy(model), type_name)
+
+
+def serialize_shared(value: Any, type_name: str) -> Any:
+    """``serialize_model(value, type_name, share=True)`` for the lean reply of
+    :func:`bot.sdk.turn_context.card_reply_body`; raises :class:`NotLean` where msrest would decide."""
+    try:
+        return _fast(type_name, value, _checked)
+    except _Fallback:
+        raise NotLean from None
 
 
 #: what :func:`_json_value` answers for a type it leaves to its caller (models, msrest's own types)
@@ -462,6 +475,17 @@ class ConversationsOperations:
         url = self._client.url("/v3/conversations/{conversationId}/activities/{activityId}",
                                conversationId=conversation_id, activityId=activity_id)
         body = serialize_model(activity, "Activity", share=True)
+        return await self._client.call("POST", url, body, (200, 201, 202), "ResourceResponse")
+
+    async def post_body(self, conversation_id: str, reply_to_id: str | None, body: dict[str, Any]
+                        ) -> models.ResourceResponse | None:
+        """``reply_to_activity`` (or ``send_to_conversation`` without ``reply_to_id``) of an activity
+        already serialized (see :func:`bot.sdk.turn_context.card_reply_body`)."""
+        if reply_to_id:
+            url = self._client.url("/v3/conversations/{conversationId}/activities/{activityId}",
+                                   conversationId=conversation_id, activityId=reply_to_id)
+        else:
+            url = self._client.url("/v3/conversations/{conversationId}/activities", conversationId=conversation_id)
         return await self._client.call("POST", url, body, (200, 201, 202), "ResourceResponse")
 
     async def update_activity(self, conversation_id: str, activity_id: str, activity: models.Activity, **_: Any
