@@ -58,6 +58,8 @@ _ACCEPT = {"Accept": "application/json"}
 USER_AGENT = "Microsoft-BotFramework/3.1 (BotBuilder Python; PartnerBenefitsBot fast connector)"
 #: a token is reused until this many seconds before it expires (msal refreshes its own cache earlier)
 TOKEN_MARGIN_S = 300.0
+#: conversations whose activities URL a client remembers (all are forgotten when it is full)
+MAX_REMEMBERED_CHATS = 4096
 #: reuse of a token whose expiry cannot be read (not a JWT)
 OPAQUE_TOKEN_TTL_S = 300.0
 
@@ -481,11 +483,7 @@ class ConversationsOperations:
                         ) -> models.ResourceResponse | None:
         """``reply_to_activity`` (or ``send_to_conversation`` without ``reply_to_id``) of an activity
         already serialized (see :func:`bot.sdk.turn_context.card_reply_body`)."""
-        if reply_to_id:
-            url = self._client.url("/v3/conversations/{conversationId}/activities/{activityId}",
-                                   conversationId=conversation_id, activityId=reply_to_id)
-        else:
-            url = self._client.url("/v3/conversations/{conversationId}/activities", conversationId=conversation_id)
+        url = self._client.activities_url(conversation_id, reply_to_id)
         return await self._client.call("POST", url, body, (200, 201, 202), "ResourceResponse")
 
     async def update_activity(self, conversation_id: str, activity_id: str, activity: models.Activity, **_: Any
@@ -520,6 +518,7 @@ class BotConnectorClient:
         self.credentials = credentials
         self._tokens = tokens
         self._stock: ConnectorClient | None = None
+        self._activities: dict[str, str] = {}
         self.conversations = ConversationsOperations(self)
 
     @property
@@ -542,6 +541,28 @@ class BotConnectorClient:
         """msrest's URL building: each parameter quoted whole, joined to the service URL."""
         path = template.format(**{k: _quoted(str(v)) for k, v in params.items()})
         return join_url(self.base_url, path)
+
+    def activities_url(self, conversation_id: str, activity_id: str | None = None) -> str:
+        """``url`` of a conversation's activities, or of one of them, with the conversation's part
+        remembered (a bot answers in the same chats again and again); ``url`` itself wherever the
+        two could differ (dot segments)."""
+        template = "/v3/conversations/{conversationId}/activities"
+        prefix = self._activities.get(conversation_id, "")
+        if not prefix:
+            prefix = self.url(template, conversationId=conversation_id)
+            probe = self.url(template + "/{activityId}", conversationId=conversation_id, activityId="x")
+            if probe != prefix + "/x":
+                return self.url(template + "/{activityId}" if activity_id else template,
+                                conversationId=conversation_id, **({"activityId": activity_id} if activity_id else {}))
+            if len(self._activities) >= MAX_REMEMBERED_CHATS:
+                self._activities.clear()
+            self._activities[conversation_id] = prefix
+        if not activity_id:
+            return prefix
+        quoted = _quoted(activity_id)
+        if quoted in (".", ".."):
+            return self.url(template + "/{activityId}", conversationId=conversation_id, activityId=activity_id)
+        return f"{prefix}/{quoted}"
 
 
     async def call(self, method: str, url: str, body: Any, ok: tuple[int, ...], result_type: str | None) -> Any:

@@ -172,3 +172,19 @@ def test_the_lean_body_shares_the_card() -> None:
     card = _card()
     incoming = deserialize_model("Activity", TEAMS)
     assert card_reply_body(incoming, card)["attachments"][0]["content"] is card
+
+
+@pytest.mark.parametrize("base", ["http://127.0.0.1:9/", "https://smba.example/amer", "https://h/a/b/?q=1"])
+@pytest.mark.parametrize("conversation", ["a:1", "19:x@thread.v2;messageid=1", ".", "..", "a/b", "ü", ""])
+@pytest.mark.parametrize("activity", [None, "", "1:in-1", ".", "..", "a/b?c#d", "ü"])
+def test_remembered_activity_urls_are_msrests(pool: ConnectorPool, base: str, conversation: str,
+                                              activity: str | None) -> None:
+    fake = RecordingConnector.__new__(RecordingConnector)
+    fake.port = 0
+    client = client_for(pool, fake)
+    client.base_url = base
+    for _ in range(2):  # built, then remembered
+        expected = (client.url("/v3/conversations/{conversationId}/activities/{activityId}",
+                               conversationId=conversation, activityId=activity) if activity
+                    else client.url("/v3/conversations/{conversationId}/activities", conversationId=conversation))
+        assert client.activities_url(conversation, activity) == expected
