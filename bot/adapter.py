@@ -12,6 +12,8 @@
   keep-alive session, clients and credentials cached) instead of a new msrest client per turn, and the
   user-token client is built only if the turn uses it (:mod:`bot.sdk.user_tokens`); a token that passed
   validation is not validated again for a few minutes (:mod:`bot.sdk.auth_cache`, successes only).
+* A card answering the turn (the common reply) is posted as its JSON body directly when nothing
+  else could see the activity (:func:`send_card`); every other send goes the SDK's way.
 * Outgoing activities are copied by :class:`bot.sdk.turn_context.FastCopyTurnContext` (the same copy as the
   SDK's ``deepcopy``, without its generic dispatch over every value of a card).
 * Outgoing messages (replies, updates, invoke responses, proactive messages) pass through

@@ -406,11 +406,21 @@ def reference_json(activity: Activity) -> dict[str, Any]:
     proactive message needs none: without it the reference changes only when the chat does, so a turn
     costs no disk write.
     """
-    reference: dict[str, Any] = serialize_model(ConversationReference(
-        user=activity.from_property, bot=activity.recipient, conversation=activity.conversation,
-        channel_id=activity.channel_id, locale=activity.locale, service_url=activity.service_url,
-    ), "ConversationReference")
-    reference.pop("activityId", None)
+    texts = (("channelId", activity.channel_id), ("locale", activity.locale), ("serviceUrl", activity.service_url))
+    if any(value is not None and type(value) is not str for _, value in texts):  # msrest decides (an enum...)
+        reference: dict[str, Any] = serialize_model(ConversationReference(
+            user=activity.from_property, bot=activity.recipient, conversation=activity.conversation,
+            channel_id=activity.channel_id, locale=activity.locale, service_url=activity.service_url,
+        ), "ConversationReference")
+        reference.pop("activityId", None)
+        return reference
+    reference = {}  # the model's keys in its order, without building the model first (every turn)
+    for key, account, type_name in (("user", activity.from_property, "ChannelAccount"),
+                                    ("bot", activity.recipient, "ChannelAccount"),
+                                    ("conversation", activity.conversation, "ConversationAccount")):
+        if account is not None:
+            reference[key] = serialize_model(account, type_name)
+    reference.update((key, value) for key, value in texts if value is not None)
     return reference
 
 
