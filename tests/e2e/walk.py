@@ -27,7 +27,9 @@ when the card was last on screen, by showing that card again. The walk's own cli
 package cancelled, a seat removed): when a card can no longer be reached so, the bot is restarted on a
 copy of its data taken just before the click that first showed it (:class:`Snapshots`). A button that
 sends none of the card's inputs and sends exactly what a clicked one sent is that click again (the
-renderer validates nothing for it), and is counted, not clicked. The walk is bounded by a visited set
+renderer validates nothing for it), and is counted, not clicked; so is a button already clicked on a card
+of the same look reached by another verb (the Visual Studio list, and that list again after a seat is
+removed: see :func:`look`). The walk is bounded by a visited set
 of (kind, button, filled), a click budget and a time budget; what a budget leaves out is reported,
 never silently dropped. Each step's screenshot is kept under ``tests/e2e/screenshots/``.
 """
@@ -208,6 +210,8 @@ class Kind:
     snapshot: str | None = None
     #: the bot's data when a card of this kind was last shown, and that card
     shown: tuple[str, dict[str, Any]] | None = None
+    #: what it shows and offers, whatever brought it (see :func:`look`)
+    look: str = ""
 
     @property
     def place(self) -> bool:
@@ -271,10 +275,19 @@ class Team:
     clicked: set[str] = field(default_factory=set)
     #: what the leave buttons clicked sent (see :func:`leave_identity`)
     leaves_clicked: set[str] = field(default_factory=set)
+    #: the steps clicked on a card of each look (see :func:`look`): (look, step, filled)
+    looks_clicked: set[tuple[str, str, bool]] = field(default_factory=set)
     #: a card's face → the verbs seen show it
     openers: dict[str, set[str]] = field(default_factory=dict)
     #: a card's face → the verbs seen open it (not as the answer to a form or a confirmation)
     place_openers: dict[str, set[str]] = field(default_factory=dict)
+
+    def mark_clicked(self, kind: Kind, step: Step) -> None:
+        self.looks_clicked.add(_look_mark(kind, step))
+
+    def clicked_on_look(self, kind: Kind, step: Step) -> bool:
+        """The step was clicked on a card of ``kind``'s look (the same card reached another way)."""
+        return bool(kind.look) and _look_mark(kind, step) in self.looks_clicked
 
     def take(self, mark: tuple[str, str, bool]) -> bool:
         """True for the first walker to take the step ``mark``."""
@@ -288,6 +301,11 @@ def step_mark(sig: str, step: Step) -> tuple[str, str, bool]:
     """A step of a kind of card as walkers tell steps apart: what it reveals, what it clicks, filled or not."""
     return sig, (step.target.key if not step.reveals else
                  "/".join(r.key for r in step.reveals) + ">" + step.target.key), step.filled
+
+
+def _look_mark(kind: Kind, step: Step) -> tuple[str, str, bool]:
+    _sig, what, filled = step_mark(kind.signature, step)
+    return kind.look, what, filled
 
 
 @dataclass
@@ -420,6 +438,13 @@ def face(card: dict[str, Any]) -> str:
         return f"id:{card['id']}"
     return " ".join(sorted({_verb(a) for a in card.get("actions") or []
                             if a.get("type") in ("Action.Execute", "Action.Submit")}))
+
+
+def look(card: dict[str, Any]) -> str:
+    """A card as a person sees it, whatever verb brought it: its face and the families of its element
+    ids. Two kinds with one look are one card reached two ways (the Visual Studio list, and that list
+    again after a seat is removed from it): a button clicked on one needs no click on the other."""
+    return face(card) if card.get("id") else f"{face(card)} | {' '.join(id_families(card))}"
 
 
 def places_back(came_from: Kind, kinds: dict[str, Kind], answered: bool = False) -> list[Kind]:
@@ -1060,7 +1085,7 @@ class Walk:
         if known is None:
             known = Kind(sig, self.kind_label(card), frozenset(t.key for t, _ in self.keyed(card, scan)),
                          route, via_verb, request, came_from.signature if came_from else None, face(card),
-                         snapshot)
+                         snapshot, look=look(card))
             self.kinds[sig] = known
             self.team.reached.add(sig)
             twin = (self.twins or {}).get(sig)
@@ -1346,7 +1371,11 @@ class Walk:
                 self._queue(kind.signature, Step(reveals, target))
 
     def _same_as_clicked(self, sig: str, step: Step) -> bool:
-        """The step's button sends exactly what a clicked one sent (see :func:`leave_identity`)."""
+        """The step's button sends exactly what a clicked one sent (see :func:`leave_identity`), or the
+        same step was clicked on a card of the same look (see :func:`look`)."""
+        kind = self.kinds.get(sig)
+        if kind is not None and self.team.clicked_on_look(kind, step):
+            return True
         return not step.reveals and not step.filled and self._leaves.get((sig, step.target.key)) in self.leaves_clicked
 
     async def try_step(self, sig: str, step: Step) -> None:
@@ -1359,9 +1388,11 @@ class Walk:
                 self.stats.left_out.append(f"{kind.label} → {step.target.key}: its route no longer leads there")
                 return
             if await self.perform(step, current=kind):
+                self.team.mark_clicked(kind, step)
                 return
             # a button the data no longer shows (a seat removed, a package cancelled by the walk)
             if await self.restore(kind) and await self._reach(kind) and await self.perform(step, current=kind):
+                self.team.mark_clicked(kind, step)
                 return
             self.stats.left_out.append(f"{kind.label} → {step.target.key}: button not found")
         except Exception as error:  # noqa: BLE001 - one broken step must not hide the others
