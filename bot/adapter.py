@@ -12,6 +12,8 @@
   keep-alive session, clients and credentials cached) instead of a new msrest client per turn, and the
   user-token client is built only if the turn uses it (:mod:`bot.sdk.user_tokens`); a token that passed
   validation is not validated again for a few minutes (:mod:`bot.sdk.auth_cache`, successes only).
+* A card answering the turn (the common reply) is posted as its JSON body directly when nothing
+  else could see the activity (:func:`send_card`); every other send goes the SDK's way.
 * Outgoing activities are copied by :class:`bot.sdk.turn_context.FastCopyTurnContext` (the same copy as the
   SDK's ``deepcopy``, without its generic dispatch over every value of a card).
 * Outgoing messages (replies, updates, invoke responses, proactive messages) pass through
@@ -28,25 +30,25 @@ from copy import Error
 from typing import Any
 
 from aiohttp import web
-from botbuilder.core import Bot, InvokeResponse, TurnContext
+from botbuilder.core import Bot, CardFactory, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.serializer_helper import serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter
-from botbuilder.schema import Activity, ActivityTypes
+from botbuilder.schema import Activity, ActivityTypes, DeliveryModes, ResourceResponse
 from botframework.connector.auth import BotFrameworkAuthentication, ClaimsIdentity
 from botframework.connector.auth.authenticate_request_result import AuthenticateRequestResult
 from msrest.serialization import Model
 
 from bot.door import INVOKES, Refused, ServiceUrls, read_activity
-from bot.outgoing import LOCALE_TURN_KEY, prepare
+from bot.outgoing import LOCALE_TURN_KEY, fits, prepare
 from bot.sdk.auth_cache import ValidatedTokens
-from bot.sdk.connector import ConnectorPool
-from bot.sdk.turn_context import FastCopyTurnContext
+from bot.sdk.connector import BotConnectorClient, ConnectorPool, NotLean
+from bot.sdk.turn_context import FastCopyTurnContext, card_reply_body, send_fresh
 from bot.sdk.user_tokens import LazyUserTokenClient
 from services.i18n import Translator, resolve_locale
 from services.storage.errors import StoreUnavailableError
 
 log = logging.getLogger(__name__)
-__all__ = ["LOCALE_TURN_KEY", "BenefitsAdapter", "serialize_invoke_body"]
+__all__ = ["LOCALE_TURN_KEY", "BenefitsAdapter", "send_card", "serialize_invoke_body"]
 
 
 def serialize_invoke_body(body: Any) -> Any:
@@ -171,6 +173,34 @@ class BenefitsAdapter(CloudAdapter):
                 await context.send_activity(apology)
         except Exception:  # the connector may be what failed; never raise from the error handler
             log.warning("could not send the apology", extra={"activity_id": activity.id})
+
+
+async def send_card(context: TurnContext, card: dict[str, Any]) -> ResourceResponse | None:
+    """Send ``card`` as a new message answering the turn: what
+    ``send_fresh(context, MessageFactory.attachment(CardFactory.adaptive_card(card)))`` sends.
+
+    Why: the SDK's way builds and copies msrest models only to serialize them again (most of a
+    reply's cost outside HTTP, on every turn that shows a card). When nothing can see those models
+    (our adapter and connector client, no send handlers registered, replies not buffered) and the
+    message fits Teams' limit, the body is built directly (:func:`bot.sdk.turn_context.card_reply_body`,
+    tests hold it equal to the SDK's) and posted; otherwise, the SDK's way.
+    """
+    client = context.turn_state.get(CloudAdapter.BOT_CONNECTOR_CLIENT_KEY)
+    if (type(context) is FastCopyTurnContext and type(context.adapter) is BenefitsAdapter
+            and type(client) is BotConnectorClient and not context._on_send_activities
+            and context.activity.delivery_mode != DeliveryModes.expect_replies
+            and isinstance(card, dict) and fits(card)):
+        incoming = context.activity
+        try:
+            body = card_reply_body(incoming, card)
+        except NotLean:
+            body = None
+        conversation = incoming.conversation
+        if body is not None and conversation is not None and isinstance(conversation.id, str):
+            response = await client.conversations.post_body(conversation.id, body.get("replyToId"), body)
+            context.responded = True
+            return response or ResourceResponse(id="")
+    return await send_fresh(context, MessageFactory.attachment(CardFactory.adaptive_card(card)))
 
 
 def _store_unavailable(error: BaseException) -> StoreUnavailableError | None:

@@ -19,12 +19,11 @@ from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, Conversat
 from botbuilder.schema.teams import TeamsChannelAccount
 
 from bot import files
-from bot.adapter import LOCALE_TURN_KEY
+from bot.adapter import LOCALE_TURN_KEY, send_card
 from bot.outgoing import MESSAGE_RESPONSE
 from bot.roster import remember_members, sync_roster
 from bot.sdk.card_memo import CardMemo
 from bot.sdk.connector import serialize_model
-from bot.sdk.turn_context import send_fresh
 from bot.settings import Settings
 from cards.base import with_menu
 from cards.help import refusal_card, welcome_card
@@ -342,22 +341,22 @@ class BenefitsBot(TeamsActivityHandler):
 
     async def _deliver(self, turn: Turn, result: ActionResult, replace: str | None = None) -> None:
         if result.card is not None:
-            activity = MessageFactory.attachment(CardFactory.adaptive_card(result.card))
             if replace:
+                activity = MessageFactory.attachment(CardFactory.adaptive_card(result.card))
                 activity.id = replace
                 try:
                     await turn.context.update_activity(activity)
                 except Exception:
                     await turn.context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(result.card)))
             else:
-                await send_fresh(turn.context, activity)
+                await send_card(turn.context, result.card)
         for message in result.messages:
             await self._send(turn.context, message)
 
     @staticmethod
     async def _send(context: TurnContext, message: str | dict[str, Any]) -> None:
         if isinstance(message, dict):
-            await send_fresh(context, MessageFactory.attachment(CardFactory.adaptive_card(message)))
+            await send_card(context, message)
         else:
             await context.send_activity(message)
 
@@ -367,7 +366,7 @@ class BenefitsBot(TeamsActivityHandler):
 
     @staticmethod
     async def _send_card(context: TurnContext, card: dict[str, Any]) -> None:
-        await send_fresh(context, MessageFactory.attachment(CardFactory.adaptive_card(card)))
+        await send_card(context, card)
 
 
 async def _settle(context: TurnContext, quiet: bool = False) -> None:
@@ -408,11 +407,21 @@ def reference_json(activity: Activity) -> dict[str, Any]:
     proactive message needs none: without it the reference changes only when the chat does, so a turn
     costs no disk write.
     """
-    reference: dict[str, Any] = serialize_model(ConversationReference(
-        user=activity.from_property, bot=activity.recipient, conversation=activity.conversation,
-        channel_id=activity.channel_id, locale=activity.locale, service_url=activity.service_url,
-    ), "ConversationReference")
-    reference.pop("activityId", None)
+    texts = (("channelId", activity.channel_id), ("locale", activity.locale), ("serviceUrl", activity.service_url))
+    if any(value is not None and type(value) is not str for _, value in texts):  # msrest decides (an enum...)
+        reference: dict[str, Any] = serialize_model(ConversationReference(
+            user=activity.from_property, bot=activity.recipient, conversation=activity.conversation,
+            channel_id=activity.channel_id, locale=activity.locale, service_url=activity.service_url,
+        ), "ConversationReference")
+        reference.pop("activityId", None)
+        return reference
+    reference = {}  # the model's keys in its order, without building the model first (every turn)
+    for key, account, type_name in (("user", activity.from_property, "ChannelAccount"),
+                                    ("bot", activity.recipient, "ChannelAccount"),
+                                    ("conversation", activity.conversation, "ConversationAccount")):
+        if account is not None:
+            reference[key] = serialize_model(account, type_name)
+    reference.update((key, value) for key, value in texts if value is not None)
     return reference
 
 

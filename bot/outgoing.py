@@ -39,6 +39,11 @@ def payload_size(activity: Activity) -> int:
     return size
 
 
+def fits(card: object) -> bool:
+    """Whether a message holding only ``card`` is within the size limit (what :func:`prepare` checks)."""
+    return ENVELOPE_BYTES + json_size(card) <= MAX_MESSAGE_BYTES
+
+
 def _too_large_text(context: TurnContext, activity: Activity) -> str:
     locale = context.turn_state.get(LOCALE_TURN_KEY) or resolve_locale(None, activity.locale
                                                                        or context.activity.locale)

@@ -58,6 +58,8 @@ _ACCEPT = {"Accept": "application/json"}
 USER_AGENT = "Microsoft-BotFramework/3.1 (BotBuilder Python; PartnerBenefitsBot fast connector)"
 #: a token is reused until this many seconds before it expires (msal refreshes its own cache earlier)
 TOKEN_MARGIN_S = 300.0
+#: conversations whose activities URL a client remembers (all are forgotten when it is full)
+MAX_REMEMBERED_CHATS = 4096
 #: reuse of a token whose expiry cannot be read (not a JWT)
 OPAQUE_TOKEN_TTL_S = 300.0
 
@@ -67,6 +69,10 @@ _PLAIN = (str, int, float, bool)
 
 class _Fallback(Exception):
     """The fast serializer met something only msrest knows how to handle."""
+
+
+class NotLean(Exception):
+    """An activity holds something the lean reply does not build: it is sent the SDK's way."""
 
 
 def serialize_model(model: Any, type_name: str, *, share: bool = False) -> Any:
@@ -86,6 +92,15 @@ def serialize_model(model: Any, type_name: str, *, share: bool = False) -> Any:
         # msrest writes any dict or list that is not exactly one as its str(): frozen cards are thawed
         # (deepcopy gives plain copies) before it sees them.
         return _SERIALIZE.body(deepcopy(model), type_name)
+
+
+def serialize_shared(value: Any, type_name: str) -> Any:
+    """``serialize_model(value, type_name, share=True)`` for the lean reply of
+    :func:`bot.sdk.turn_context.card_reply_body`; raises :class:`NotLean` where msrest would decide."""
+    try:
+        return _fast(type_name, value, _checked)
+    except _Fallback:
+        raise NotLean from None
 
 
 #: what :func:`_json_value` answers for a type it leaves to its caller (models, msrest's own types)
@@ -464,6 +479,13 @@ class ConversationsOperations:
         body = serialize_model(activity, "Activity", share=True)
         return await self._client.call("POST", url, body, (200, 201, 202), "ResourceResponse")
 
+    async def post_body(self, conversation_id: str, reply_to_id: str | None, body: dict[str, Any]
+                        ) -> models.ResourceResponse | None:
+        """``reply_to_activity`` (or ``send_to_conversation`` without ``reply_to_id``) of an activity
+        already serialized (see :func:`bot.sdk.turn_context.card_reply_body`)."""
+        url = self._client.activities_url(conversation_id, reply_to_id)
+        return await self._client.call("POST", url, body, (200, 201, 202), "ResourceResponse")
+
     async def update_activity(self, conversation_id: str, activity_id: str, activity: models.Activity, **_: Any
                               ) -> models.ResourceResponse | None:
         url = self._client.url("/v3/conversations/{conversationId}/activities/{activityId}",
@@ -496,6 +518,7 @@ class BotConnectorClient:
         self.credentials = credentials
         self._tokens = tokens
         self._stock: ConnectorClient | None = None
+        self._activities: dict[str, str] = {}
         self.conversations = ConversationsOperations(self)
 
     @property
@@ -519,6 +542,28 @@ class BotConnectorClient:
         path = template.format(**{k: _quoted(str(v)) for k, v in params.items()})
         return join_url(self.base_url, path)
 
+    def activities_url(self, conversation_id: str, activity_id: str | None = None) -> str:
+        """``url`` of a conversation's activities, or of one of them, with the conversation's part
+        remembered (a bot answers in the same chats again and again); ``url`` itself wherever the
+        two could differ (dot segments)."""
+        template = "/v3/conversations/{conversationId}/activities"
+        prefix = self._activities.get(conversation_id, "")
+        if not prefix:
+            prefix = self.url(template, conversationId=conversation_id)
+            probe = self.url(template + "/{activityId}", conversationId=conversation_id, activityId="x")
+            if probe != prefix + "/x":
+                return self.url(template + "/{activityId}" if activity_id else template,
+                                conversationId=conversation_id, **({"activityId": activity_id} if activity_id else {}))
+            if len(self._activities) >= MAX_REMEMBERED_CHATS:
+                self._activities.clear()
+            self._activities[conversation_id] = prefix
+        if not activity_id:
+            return prefix
+        quoted = _quoted(activity_id)
+        if quoted in (".", ".."):
+            return self.url(template + "/{activityId}", conversationId=conversation_id, activityId=activity_id)
+        return f"{prefix}/{quoted}"
+
 
     async def call(self, method: str, url: str, body: Any, ok: tuple[int, ...], result_type: str | None) -> Any:
         headers = dict(_JSON_HEADERS if body is not None else _ACCEPT)
@@ -527,9 +572,23 @@ class BotConnectorClient:
             headers["Authorization"] = auth
         data = encode_json(body) if body is not None else None
         session = await self._pool.session()
-        async with session.request(method, URL(url, encoded=True), data=data, headers=headers) as resp:
-            content = await resp.read()
-            response = BufferedResponse(resp.status, resp.reason, dict(resp.headers), content)
+        answered = False
+        try:
+            async with session.request(method, URL(url, encoded=True), data=data, headers=headers) as resp:
+                answered = True
+                content = await resp.read()
+                response = BufferedResponse(resp.status, resp.reason, dict(resp.headers), content)
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as error:
+            if answered:
+                raise
+            # the service closed (or reset) a kept-alive connection as the request went out on it (its
+            # idle timeout): nothing came back, so the request is sent once more, on a new connection
+            log.info("connection closed by the service before it answered: sent again",
+                     extra={"method": method, "error": type(error).__name__})
+            async with self._pool.fresh_session() as fresh, \
+                    fresh.request(method, URL(url, encoded=True), data=data, headers=headers) as resp:
+                content = await resp.read()
+                response = BufferedResponse(resp.status, resp.reason, dict(resp.headers), content)
         if response.status_code == 401:
             self._tokens.invalidate()  # the next call asks the credentials again
         if response.status_code not in ok:
@@ -552,6 +611,11 @@ def _result(result_type: str, response: BufferedResponse) -> Any:
     return _DESERIALIZE(result_type, response)
 
 
+#: How long an idle connection is kept: under the idle timeouts of the services a bot sends to (Node's
+#: HTTP server closes after 5 s), so the bot closes an idle connection before the service does.
+KEEPALIVE_S = 4.0
+
+
 class ConnectorPool:
     """One keep-alive HTTP session and one client per (service URL, credentials) for the whole app."""
 
@@ -564,11 +628,17 @@ class ConnectorPool:
 
     async def open(self) -> None:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self._limit, keepalive_timeout=60)
-            self._session = aiohttp.ClientSession(
-                connector=connector, timeout=aiohttp.ClientTimeout(total=self._timeout_s),
-                headers={"User-Agent": USER_AGENT}, trust_env=False,
-            )
+            connector = aiohttp.TCPConnector(limit=self._limit, keepalive_timeout=KEEPALIVE_S)
+            self._session = self._new_session(connector)
+
+    def _new_session(self, connector: aiohttp.TCPConnector) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=self._timeout_s),
+                                     headers={"User-Agent": USER_AGENT}, trust_env=False)
+
+    def fresh_session(self) -> aiohttp.ClientSession:
+        """A session of one new connection, closed after use: for the one request sent again after a
+        kept-alive connection was closed under it (the pool's other idle connections may be closing too)."""
+        return self._new_session(aiohttp.TCPConnector(force_close=True))
 
     async def close(self) -> None:
         if self._session is not None:
