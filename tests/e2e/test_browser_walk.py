@@ -34,8 +34,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.asyncio(loop_scope=
 #: how many walkers split the role's buttons between them, each on a stack of its own.
 ROLES = [
     ("global-admin", "alexw@contoso.com", 240.0, 2),
-    ("mpn-partner-admin", "meganb@contoso.com", 200.0, 1),
-    ("user-admin", "isaiahl@contoso.com", 160.0, 1),
+    ("mpn-partner-admin", "meganb@contoso.com", 220.0, 1),
+    ("user-admin", "isaiahl@contoso.com", 190.0, 1),
     ("employee", "leeg@contoso.com", 60.0, 1),
 ]
 LANGUAGES = [("zh-CN", "简体中文"), ("zh-TW", "繁體中文")]
