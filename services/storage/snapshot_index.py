@@ -15,12 +15,15 @@ and writes the index file again for the next start. The index file is never need
 one slow start.
 
 Layout: a header line ``{"format", "generation", "snapshot_size", "snapshot_crc32", "fields", "documents",
-"body_size", "body_crc32"}`` (``documents``: how many each table holds), then the body, the JSON
-``{"layout": [[table, [id, ...], spans], ...], "index": {table: {field: entries}}}``.
+"segments", "body_size", "body_crc32"}`` (``documents``: how many each table holds), then the body: one JSON
+segment per table that holds documents, ``[[id, ...], spans, {field: entries}]``, one after the other.
+``segments`` says where each table's segment is in the body and where its documents are in the snapshot
+(``{table: [body start, body end, snapshot start, snapshot end]}``), so that a start reads only the tables
+it needs at once and leaves the others (the audit trail) for later (:func:`table_steps`).
 
-``layout`` lists each table's documents and says where their texts are in the snapshot
-(``services.storage.snapshot.TableLayout``: ``spans`` as unsigned 32-bit little-endian numbers in base64),
-so that a start cuts the texts out of the file's bytes, in the table's order.
+``spans`` says where each document's text is in the snapshot (``services.storage.snapshot.TableLayout``:
+unsigned 32-bit little-endian numbers in base64), so that a start cuts the texts out of the file's bytes,
+in the table's order.
 
 ``entries`` is ``{"s": [value, ...], "p": places, "m": {value: [n, ...]}, "o": [[value, n or [n, ...]],
 ...]}``: the values that are strings naming one document each (``places``: where each of those documents
@@ -38,14 +41,14 @@ import itertools
 import json
 import sys
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from services.storage.journal import write_atomically
-from services.storage.snapshot import TableLayout, cut_texts, snapshot_layout
+from services.storage.snapshot import snapshot_layout
 
-FORMAT = "partner-benefits-bot/snapshot-index-1"
+FORMAT = "partner-benefits-bot/snapshot-index-2"
 
 #: ``{value: id, or {id: None, ...} for several}``: one field's index, as the store holds it
 Entries = dict[Any, "str | dict[str, None]"]
@@ -67,8 +70,9 @@ def _encode_entries(entries: Entries, place: Mapping[str, int]) -> dict[str, Any
     return {"s": list(single), "p": _numbers(places), "m": several, "o": other}
 
 
-def _decode_entries(frozen: Any, ids: list[str]) -> Entries:
-    """One field's index as the store holds it, from the file's form (``ids``: the table's, in order).
+def _decode_entries(frozen: Any, ids: list[str]) -> Generator[None, None, Entries]:
+    """One field's index as the store holds it, from the file's form (``ids``: the table's, in order), in
+    steps of at most :data:`STEP_ITEMS` values (see :func:`table_steps`).
 
     Raises:
         IndexFileMismatch: ``frozen`` is not shaped as :func:`_encode_entries` makes it.
@@ -80,9 +84,17 @@ def _decode_entries(frozen: Any, ids: list[str]) -> Entries:
         raise IndexFileMismatch("an index is not shaped as the engine writes it")
     try:
         numbers = _read_numbers(places)
-        entries: Entries = dict(zip(single, map(ids.__getitem__, numbers), strict=True))
-        for key, places in several.items():
+        if len(numbers) != len(single):
+            raise IndexFileMismatch("an index lists more values than places, or fewer")
+        entries: Entries = {}
+        for at in range(0, len(single), STEP_ITEMS):
+            values, places_of = single[at:at + STEP_ITEMS], numbers[at:at + STEP_ITEMS]
+            entries.update(zip(values, map(ids.__getitem__, places_of), strict=True))
+            yield
+        for n, (key, places) in enumerate(several.items(), 1):
             entries[key] = _several(places, ids)
+            if n % STEP_ITEMS == 0:
+                yield
         for pair in other:
             if type(pair) is not list or len(pair) != 2:
                 raise IndexFileMismatch("an index entry is not a pair")
@@ -90,6 +102,8 @@ def _decode_entries(frozen: Any, ids: list[str]) -> Entries:
             entries[tuple(key) if type(key) is list else key] = (
                 ids[places] if type(places) is int else _several(places, ids))
     except (IndexError, TypeError, ValueError) as exc:  # a place out of the table, not a number, bad base64
+        if isinstance(exc, IndexFileMismatch):
+            raise
         raise IndexFileMismatch(f"an index names a document the snapshot does not hold ({exc})") from exc
     return entries
 
@@ -140,18 +154,26 @@ def write_index_file(path: Path, generation: int, snapshot: bytes, fields: Mappi
             counts[name] = len(places[name])
     if ({table.name: len(table.ids) for table in layout} != counts
             or any(table.ids != list(tables[table.name]) for table in layout)
-            or (layout and layout[-1].spans[-1] != len(snapshot) - 3)):
+            or (layout and layout[-1].spans[-1] != len(snapshot) - 3)
+            or any(entries for name, by_field in index.items() if name not in counts for entries in by_field.values())):
         return False
-    encoded = {table: {name: _encode_entries(entries, places.get(table, {})) for name, entries in by_field.items()}
-               for table, by_field in index.items()}
-    body = [piece.encode() for piece in _pieces({
-        "layout": [[table.name, table.ids, _numbers(table.spans)] for table in layout], "index": encoded})]
+    body: list[bytes] = []
+    segments: dict[str, list[int]] = {}
+    size = 0
+    for table in layout:
+        encoded = {name: _encode_entries(entries, places[table.name])
+                   for name, entries in index.get(table.name, {}).items()}
+        start = size
+        for text in _pieces([table.ids, _numbers(table.spans), encoded]):
+            body.append(text.encode())
+            size += len(body[-1])
+        segments[table.name] = [start, size, table.spans[0], table.spans[-1]]
     crc = 0
-    for piece in body:
-        crc = zlib.crc32(piece, crc)
+    for chunk in body:
+        crc = zlib.crc32(chunk, crc)
     header = {"format": FORMAT, "generation": generation, "snapshot_size": len(snapshot),
               "snapshot_crc32": zlib.crc32(snapshot), "fields": _declared(fields), "documents": counts,
-              "body_size": sum(map(len, body)), "body_crc32": crc}
+              "segments": segments, "body_size": size, "body_crc32": crc}
     write_atomically(path, [json.dumps(header, ensure_ascii=False).encode(), b"\n", *body])
     return True
 
@@ -198,50 +220,103 @@ def _pieces(value: Any) -> Iterator[str]:
         yield _dumps(value)
 
 
+#: reads one table a step at a time, then returns its texts and indexes (see :func:`table_steps`)
+TableSteps = Generator[None, None, tuple[dict[str, str], dict[str, Entries]]]
+
+#: the most documents (or index values) one step of :func:`table_steps` reads
+STEP_ITEMS = 5_000
+
+
 class IndexFile(NamedTuple):
-    """What an index file says of its snapshot, and the indexes it holds (see :meth:`indexes`)."""
+    """What an index file says of its snapshot, and where each table's part of it is (see :meth:`part`)."""
 
     snapshot_size: int
     snapshot_crc: int
     documents: dict[str, int]
-    body: dict[str, Any]
+    segments: dict[str, tuple[int, int, int, int]]
+    body: bytes
 
-    def texts(self, snapshot: bytes) -> dict[str, dict[str, str]]:
-        """The documents' texts of ``snapshot`` by table (see :func:`services.storage.snapshot.cut_texts`),
-        once its bytes are checked to be those the file was made from.
-
-        Raises:
-            IndexFileMismatch: they are not, or the layout is damaged.
-        """
+    def check(self, snapshot: bytes) -> None:
+        """Raises IndexFileMismatch unless ``snapshot`` is the very file the index file was made from."""
         if (len(snapshot), zlib.crc32(snapshot)) != (self.snapshot_size, self.snapshot_crc):
             raise IndexFileMismatch("the snapshot is not the one the index file was made from")
-        try:
-            layout = [TableLayout(name, ids, _read_numbers(spans)) for name, ids, spans in self.body["layout"]]
-            tables = cut_texts(snapshot, layout)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise IndexFileMismatch(f"the layout of the index file is damaged ({type(exc).__name__})") from exc
-        if {name: len(docs) for name, docs in tables.items()} != self.documents:
-            raise IndexFileMismatch("the snapshot's tables do not hold the documents the index file counts")
-        return tables
 
-    def indexes(self, tables: Mapping[str, dict[str, str]], fields: Mapping[str, Sequence[str]]) -> FrozenIndex:
-        """The indexes as the store holds them, over ``tables`` (from :meth:`texts`).
+    def part(self, table: str, snapshot: bytes, *, copy: bool = False) -> TablePart:
+        """What :func:`table_steps` needs to read ``table`` from the index file and ``snapshot`` (checked with
+        :meth:`check`); with ``copy``, the table's bytes are copied out of the snapshot too, so that neither
+        file's bytes need be kept for a table read later.
 
         Raises:
-            IndexFileMismatch: an index is damaged.
+            IndexFileMismatch: the segments do not fit the files.
         """
-        order = {name: list(docs) for name, docs in tables.items()}
-        try:
-            index = self.body["index"]
-            return {table: {name: _decode_entries(index[table][name], order.get(table, [])) for name in names}
-                    for table, names in fields.items()}
-        except (KeyError, TypeError) as exc:
-            raise IndexFileMismatch(f"an index is missing from the index file ({exc!r})") from exc
+        count = self.documents.get(table, 0)
+        segment = self.segments.get(table)
+        if segment is None:
+            if count:
+                raise IndexFileMismatch(f"the index file lists no segment for {table!r}")
+            return TablePart(table, 0, b"", b"", 0)
+        body_start, body_end, start, end = segment
+        if not (0 <= body_start <= body_end <= len(self.body) and 0 <= start <= end <= len(snapshot)):
+            raise IndexFileMismatch(f"the segment of {table!r} does not fit the files")
+        if not copy:
+            return TablePart(table, count, self.body[body_start:body_end], snapshot, 0)
+        return TablePart(table, count, self.body[body_start:body_end], snapshot[start:end], start)
+
+
+class TablePart(NamedTuple):
+    """One table's segment of an index file and the bytes of its documents in the snapshot."""
+
+    name: str
+    documents: int
+    segment: bytes
+    texts: bytes
+    offset: int
+    """Where ``texts`` starts in the snapshot (the segment's spans are the snapshot's)."""
+
+
+def table_steps(part: TablePart, fields: Sequence[str]) -> TableSteps:
+    """Read one table: its documents' texts and the indexes of ``fields`` over them, as the store holds them.
+
+    A generator that pauses (``yield``) every :data:`STEP_ITEMS` documents or index values and returns the
+    table: a table read after the start (the audit trail) is read on the event loop between turns, a few
+    milliseconds at a time; a table read at the start is read at once (``for _ in steps``).
+
+    Raises:
+        IndexFileMismatch: the part is damaged or does not describe the snapshot's documents.
+    """
+    if not part.segment:
+        return {}, {name: {} for name in fields}
+    try:
+        ids, spans_text, index = json.loads(part.segment)
+        spans = _read_numbers(spans_text)
+    except (TypeError, ValueError) as exc:
+        raise IndexFileMismatch(f"the segment of {part.name!r} is damaged ({type(exc).__name__})") from exc
+    if type(ids) is not list or type(index) is not dict or len(ids) != part.documents or len(spans) != 2 * len(ids):
+        raise IndexFileMismatch(f"the segment of {part.name!r} does not list the documents the file counts")
+    yield
+    texts: dict[str, str] = {}
+    base, data = part.offset, part.texts
+    try:
+        for at in range(0, len(ids), STEP_ITEMS):
+            cut = spans[2 * at:2 * (at + STEP_ITEMS)]
+            texts.update(zip(ids[at:at + STEP_ITEMS], map(bytes.decode, map(data.__getitem__, map(
+                slice, map(base.__rsub__, cut[0::2]), map(base.__rsub__, cut[1::2])))), strict=True))
+            yield
+    except (TypeError, ValueError) as exc:  # an id not a string, a text not UTF-8
+        raise IndexFileMismatch(f"the layout of {part.name!r} is damaged ({type(exc).__name__})") from exc
+    if len(texts) != part.documents:
+        raise IndexFileMismatch(f"the snapshot's {part.name!r} does not hold the documents the index file counts")
+    entries: dict[str, Entries] = {}
+    for name in fields:
+        if name not in index:
+            raise IndexFileMismatch(f"the index of {part.name}.{name} is missing from the index file")
+        entries[name] = yield from _decode_entries(index[name], ids)
+    return texts, entries
 
 
 def read_index_file(path: Path, generation: int, fields: Mapping[str, Sequence[str]]) -> IndexFile:
     """The index file made for snapshot ``generation`` and for ``fields``; the caller checks the snapshot
-    against its size and checksum before it uses the indexes.
+    against its size and checksum (:meth:`IndexFile.check`) before it uses the indexes.
 
     Raises:
         FileNotFoundError: there is none.
@@ -257,9 +332,14 @@ def read_index_file(path: Path, generation: int, fields: Mapping[str, Sequence[s
               and header.get("body_crc32") == zlib.crc32(body))
         if not ok:
             raise IndexFileMismatch("the index file was made for another snapshot or other fields, or is damaged")
-        found = IndexFile(header["snapshot_size"], header["snapshot_crc32"], header["documents"], json.loads(body))
-    except (ValueError, KeyError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        documents, segments = header["documents"], header["segments"]
+        if type(documents) is not dict or type(segments) is not dict:
+            raise IndexFileMismatch("the index file is not shaped as the engine writes it")
+        found = IndexFile(int(header["snapshot_size"]), int(header["snapshot_crc32"]),
+                          {str(k): int(v) for k, v in documents.items()},
+                          {str(k): (int(a), int(b), int(c), int(d)) for k, (a, b, c, d) in segments.items()}, body)
+    except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        if isinstance(exc, IndexFileMismatch):
+            raise
         raise IndexFileMismatch(f"the index file is damaged ({type(exc).__name__})") from exc
-    if type(found.body) is not dict or type(found.documents) is not dict:
-        raise IndexFileMismatch("the index file is not shaped as the engine writes it")
     return found
