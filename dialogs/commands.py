@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from domain.memo import BoundedMemo
+
 #: characters of a message considered as a command
 MAX_TEXT = 28 * 1024
 #: messages up to this long are remembered with what they parse to (menu words are typed again and again)
@@ -81,7 +83,7 @@ class PhraseTable:
         self._longest = max(map(len, table), default=0)
         self._suggestible = [p for ps in self.commands.values() for p in ps if len(p) > 1]
         #: short messages and their command: the table never changes, and a ``Command`` is read-only
-        self._parsed: dict[str, Command | None] = {}
+        self._parsed: BoundedMemo[str, Command | None] = BoundedMemo(MAX_REMEMBERED)
 
     def parse(self, text: str) -> Command | None:
         """The verb a message asks for, with any argument after the phrase; None if unknown.
@@ -95,10 +97,7 @@ class PhraseTable:
             return self._parsed[text]
         except KeyError:
             pass
-        if len(self._parsed) >= MAX_REMEMBERED:
-            self._parsed.clear()
-        command = self._parsed[text] = self._parse(text)
-        return command
+        return self._parsed.remember(text, self._parse(text))
 
     def _parse(self, text: str) -> Command | None:
         said = normalize(text)

@@ -20,6 +20,7 @@ from cards.help import MenuEntry
 from dialogs.actions import ANYONE, ActionHandler, Workflow, declared
 from dialogs.commands import PhraseTable
 from domain.errors import RuleViolation
+from domain.memo import BoundedMemo
 from domain.models import Person
 
 #: people whose allowed verbs are remembered; past it the memory starts over
@@ -54,7 +55,7 @@ class Workflows:
         everything = list(self._declared.values())
         #: id(person) -> (person, the verbs they may run); kept here, the person cannot be freed and
         #: its id reused. A person is immutable and the role rules are functions of the person alone.
-        self._allowed: dict[int, tuple[Person, frozenset[str]]] = {}
+        self._allowed: BoundedMemo[int, tuple[Person, frozenset[str]]] = BoundedMemo(MAX_PEOPLE_REMEMBERED)
         self.commands = PhraseTable({w.verb: w.phrases.all() for w in everything if w.phrases.all()})
         placed = sorted((w.menu.order, w.verb, w.menu.key) for w in everything if w.menu is not None)
         self.menu = tuple(MenuEntry(verb, key) for _, verb, key in placed)
@@ -111,9 +112,7 @@ class Workflows:
         if found is not None and found[0] is person:
             return found[1]
         verbs = frozenset(verb for verb, w in self._declared.items() if w.roles.allows(person))
-        if len(self._allowed) >= MAX_PEOPLE_REMEMBERED:
-            self._allowed.clear()
-        self._allowed[id(person)] = (person, verbs)
+        self._allowed.remember(id(person), (person, verbs))
         return verbs
 
     def require(self, person: Person, verb: str) -> None:

@@ -37,8 +37,8 @@ FILE_ENTRIES = 20_000
 CHUNK = 1_000
 #: Entries deleted from the store per batch (the event loop serves turns between batches).
 DELETE_BATCH = 2_000
-#: Entries looked at per page of the trail's time ordering.
-PAGE = 5_000
+#: Entries looked at per page of the trail's time ordering (the event loop serves turns between pages).
+PAGE = 1_000
 SUFFIX = ".jsonl.gz"
 
 
@@ -61,11 +61,14 @@ async def _lines(store: DocumentStore, ids: list[str]) -> list[bytes]:
     return chunks
 
 
-def _old_ids(store: DocumentStore, cutoff: str, limit: int) -> list[str]:
-    """Up to ``limit`` ids of the oldest entries, all older than ``cutoff`` (a time key)."""
+async def _old_ids(store: DocumentStore, cutoff: str, limit: int) -> list[str]:
+    """Up to ``limit`` ids of the oldest entries, all older than ``cutoff`` (a time key), a page at a
+    time (the event loop serves turns in between)."""
     found: list[str] = []
     offset = 0
     while len(found) < limit:
+        if offset:
+            await asyncio.sleep(0)
         ids, _ = store.ordered(AUDIT, AUDIT_BY_TIME, "", offset, min(PAGE, limit - len(found)))
         if not ids:
             break
@@ -89,11 +92,12 @@ async def archive_audit(store: DocumentStore, folder: Path, retention_days: floa
     """Move the entries older than ``retention_days`` to new files in ``folder``; how many moved."""
     now = now or datetime.now(UTC)
     store.order_by(AUDIT, AUDIT_BY_TIME, audit_time_keys)
+    await store.prepare_ordering(AUDIT, AUDIT_BY_TIME)  # the first run sorts the whole trail: off the loop
     cutoff = (now - timedelta(days=retention_days)).astimezone(UTC).isoformat()
     moved = 0
     number = 0
     while True:
-        ids = _old_ids(store, cutoff, FILE_ENTRIES)
+        ids = await _old_ids(store, cutoff, FILE_ENTRIES)
         if not ids:
             break
         folder.mkdir(parents=True, exist_ok=True)
@@ -127,8 +131,8 @@ def read_archive(folder: Path) -> Iterator[Document]:
 
 #: How often a running bot moves what has grown older than the retention period.
 EVERY_SECONDS = 24 * 3600.0
-#: The first run waits this long after the start: it sorts the trail by time once (O(n log n), on the
-#: event loop), which the first turns after a start should not wait behind.
+#: The first run waits this long after the start: it sorts the trail by time once (O(n log n), in a
+#: worker thread, which still shares the CPU with the first turns after a start).
 FIRST_DELAY_SECONDS = 600.0
 
 

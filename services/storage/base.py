@@ -51,6 +51,15 @@ class SortedEntries:
         self.keys: list[str] = [key for key, _ in ordered]
         self.ids: list[str] = [doc_id for _, doc_id in ordered]
 
+    @classmethod
+    def in_order(cls, pairs: Iterable[tuple[str, str]]) -> SortedEntries:
+        """Entries from ``(key, doc_id)`` pairs already sorted, each once."""
+        entries = cls()
+        for key, doc_id in pairs:
+            entries.keys.append(key)
+            entries.ids.append(doc_id)
+        return entries
+
     def add(self, key: str, doc_id: str) -> None:
         at = bisect.bisect_left(self.keys, key)
         while at < len(self.keys) and self.keys[at] == key and self.ids[at] < doc_id:
@@ -177,6 +186,17 @@ class DocumentStore(ABC):
     def _ordered_entries(self, table: str, name: str) -> SortedEntries:
         keys = self.orderings[table][name]
         return SortedEntries((key, doc["id"]) for doc in self.all(table) for key in dict.fromkeys(keys(doc)))
+
+    async def prepare_ordering(self, table: str, name: str) -> None:
+        """Have ordering ``name`` of ``table`` ready for its pages without holding up the event loop:
+        an engine that sorts an ordering when a page is first asked for sorts it here, off the loop,
+        while writes go on. These defaults sort on every call: nothing to prepare.
+
+        Raises:
+            KeyError: ``name`` was not declared with :meth:`order_by` for ``table``.
+        """
+        if name not in self.orderings.get(table, {}):
+            raise KeyError(name)
 
     def ordered(self, table: str, name: str, prefix: str = "", offset: int = 0,
                 limit: int = 20, *, reverse: bool = False) -> tuple[list[str], int]:

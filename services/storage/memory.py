@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import heapq
 import itertools
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,7 @@ class Several(dict[str, None]):
 #: email, name one document, and a dict per value would cost more than the document), else a dict.
 Ids = str | dict[str, None]
 
+
 @dataclass
 class _Later:
     """A table left unread at open: how to read it, and the writes to apply to it once read, in order."""
@@ -88,6 +90,53 @@ class _Later:
     pending: list[list[Any]]
     failure: BaseException | None = None
     """Why reading it failed for good (every use of the table raises it again)."""
+
+
+def _entries(texts: Mapping[str, str], keys: Ordering, needs: str) -> Iterator[tuple[str, str]]:
+    """The ``(key, doc_id)`` entries of an ordering over documents' texts (see ``order_by``'s ``needs``)."""
+    for doc_id, text in texts.items():
+        if needs in text:
+            for key in dict.fromkeys(keys(_decode(text))):
+                yield key, doc_id
+
+
+#: entries sorted by one call of the C sort in a worker thread (see :func:`_sorted_in_pieces`)
+SORT_PIECE = 10_000
+
+
+def _sorted_in_pieces(texts: Mapping[str, str], keys: Ordering, needs: str) -> SortedEntries:
+    """An ordering's entries sorted in a worker thread, a piece at a time, the pieces then merged.
+
+    Why pieces: one ``list.sort`` of a whole long table is a single C call that keeps the GIL for its
+    whole length, stalling the event loop it was meant to spare; the decoding and the merge are Python,
+    which hands the GIL back to the loop every few milliseconds.
+    """
+    pairs = list(_entries(texts, keys, needs))
+    pieces = []
+    for start in range(0, len(pairs), SORT_PIECE):
+        piece = pairs[start:start + SORT_PIECE]
+        piece.sort()
+        pieces.append(piece)
+    return SortedEntries.in_order(heapq.merge(*pieces))
+
+
+class _MovesMeanwhile(SortedEntries):
+    """Stands in for an ordering while a worker thread sorts it: the writes' moves, in their order."""
+
+    __slots__ = ("moves",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.moves: list[tuple[list[tuple[str, str]], list[tuple[str, str]]]] = []
+
+    def update(self, removed: Sequence[tuple[str, str]], added: Sequence[tuple[str, str]]) -> None:
+        self.moves.append((list(removed), list(added)))
+
+    def add(self, key: str, doc_id: str) -> None:
+        self.update([], [(key, doc_id)])
+
+    def remove(self, key: str, doc_id: str) -> None:
+        self.update([(key, doc_id)], [])
 
 
 def _ids(entries: dict[Any, Ids], value: Any) -> tuple[str] | dict[str, None] | tuple[()]:
@@ -528,20 +577,45 @@ class MemoryTables(DocumentStore):
         self._sorted.get(table, {}).pop(name, None)  # a new key function: sorted again when next asked
 
     def _sort(self, table: str, name: str, keys: Ordering) -> None:
-        docs = self._tables.get(table, {})
         needs = self.ordering_needs.get(table, {}).get(name, "")
-        texts = docs.items() if not needs else ((i, text) for i, text in docs.items() if needs in text)
-        self._sorted.setdefault(table, {})[name] = SortedEntries(
-            (key, doc_id) for doc_id, text in texts for key in dict.fromkeys(keys(_decode(text))))
+        self._sorted.setdefault(table, {})[name] = SortedEntries(_entries(self._tables.get(table, {}), keys, needs))
 
     def _ordered_entries(self, table: str, name: str) -> SortedEntries:
         if self._later:
             self._ready(table)
         entries = self._sorted.get(table, {}).get(name)
-        if entries is None:
+        if entries is None or type(entries) is _MovesMeanwhile:  # a page cannot wait for the worker thread
             self._sort(table, name, self.orderings[table][name])
             entries = self._sorted[table][name]
         return entries
+
+    async def prepare_ordering(self, table: str, name: str) -> None:
+        """Sort the ordering in a worker thread (see :meth:`order_by`), from a copy of the table's
+        texts, as compaction encodes one: memory is only ever touched on the event loop. The writes
+        that land meanwhile are recorded in its place (:class:`_MovesMeanwhile`) and replayed on the
+        sorted entries once they are in; a page asked for meanwhile sorts on the loop as before, and
+        what the thread sorted is then dropped, as it is when the ordering is declared again or the
+        store reloads its tables."""
+        await super().prepare_ordering(table, name)
+        if table in self._later:  # read first, between turns as load_later reads it
+            for _ in iter(functools.partial(self._step_later, table), True):
+                await asyncio.sleep(0)
+        if self._sorted.get(table, {}).get(name) is not None:
+            return  # sorted, or being sorted
+        keys = self.orderings[table][name]
+        needs = self.ordering_needs.get(table, {}).get(name, "")
+        moves = self._sorted.setdefault(table, {})[name] = _MovesMeanwhile()
+        try:
+            entries = await asyncio.to_thread(_sorted_in_pieces, dict(self._tables.get(table, {})), keys, needs)
+        except BaseException:
+            if self._sorted.get(table, {}).get(name) is moves:
+                del self._sorted[table][name]
+            raise
+        if self._sorted.get(table, {}).get(name) is not moves:
+            return  # sorted on the loop meanwhile, declared again, or the tables were loaded again
+        for removed, added in moves.moves:
+            entries.update(removed, added)
+        self._sorted[table][name] = entries
 
     def table_names(self) -> list[str]:
         """Names of the tables that hold at least one document."""

@@ -10,11 +10,11 @@ one, never a mix, unlike stock ``JSONStorage`` which rewrites the file in place.
 from __future__ import annotations
 
 import array
+import io
 import json
 import json.scanner
 import os
-import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -103,47 +103,56 @@ def _table_header(rest: str) -> str:
     return name  # type: ignore[no-any-return]
 
 
-def _line_documents(lines: Iterator[bytes]) -> Iterator[tuple[str, str, dict[str, Any], str]]:
-    """``(table, doc_id, doc, the doc's text)`` of a snapshot laid out as :func:`snapshot_chunks` writes
-    it: a line per document, a line per change of table.
+def _laid_out(lines: Iterable[bytes]) -> Iterator[tuple[str, str, str, int, int]]:
+    """``(table, doc_id, the document's text, where its bytes start and end in the file)`` of each
+    document of a snapshot laid out as :func:`snapshot_chunks` writes it: a line per document, a line
+    per change of table. The one reader of that layout: :func:`snapshot_documents` decodes the texts it
+    gives, :func:`snapshot_layout` notes where they are. The texts are not checked to be JSON here.
 
     Raises:
-        ValueError: the lines are not laid out so (or not JSON).
+        ValueError: the lines are not laid out so (or not UTF-8).
     """
-    first = next(lines, b"").rstrip(b"\n").decode()
-    if first == "{}":
+    lines = iter(lines)
+    first = next(lines, b"").rstrip(b"\n")
+    if first == b"{}":
         if any(line.strip() for line in lines):
             raise ValueError("extra data")
         return
-    if not first.startswith("{"):
+    if not first.startswith(b"{"):
         raise ValueError("expected an object")
-    table, more = _table_header(first[1:]), False
+    table = _table_header(first[1:].decode())
+    names = {table}
+    at = len(first) + 1
+    comma = opened = True  # a document may follow: the table was just opened, or a comma ended the line before
     for raw in lines:
-        line = raw.rstrip(b"\n").decode()
+        size = len(raw)
+        raw = raw.rstrip(b"\n")
+        line = raw.decode()
         if line.startswith('"'):
+            if not comma:
+                raise ValueError("expected a comma between two documents")
             doc_id, end = _scan_name(line, 1)
-            if line[end:end + 1] != ":":
+            if line[end:end + 2] != ":{":
                 raise ValueError("expected a document")
-            more = line.endswith(",")
-            text = line[end + 1:-1] if more else line[end + 1:]
-            try:
-                doc, end = _scan_value(text, 0)
-            except StopIteration:  # what the scanner raises for text that is not JSON
-                raise ValueError(ERR_BAD_DOC) from None
-            if type(doc) is not dict or end != len(text):
-                raise ValueError(ERR_BAD_DOC)
-            yield table, doc_id, doc, text
-            continue
-        if more:
-            raise ValueError("expected a document after a comma")
-        if line.startswith("},"):
+            comma, opened = line.endswith(","), False
+            text = line[end + 1:-1] if comma else line[end + 1:]
+            start = end + 1 if len(line) == len(raw) else len(line[:end + 1].encode())  # an id not all ASCII
+            yield table, doc_id, text, at + start, at + len(raw) - comma
+        elif comma or opened:
+            raise ValueError("expected a document")
+        elif line.startswith("},"):
             table = _table_header(line[2:])
+            if table in names:
+                raise ValueError("a table listed twice")
+            names.add(table)
+            comma = opened = True
         elif line == "}}":
             if any(rest.strip() for rest in lines):
                 raise ValueError("extra data")
             return
         else:
             raise ValueError("expected a document or the end of a table")
+        at += size
     raise ValueError("the snapshot ends early")
 
 
@@ -159,17 +168,20 @@ def snapshot_documents(path: Path) -> Iterator[tuple[str, str, dict[str, Any], s
     """
     try:
         with path.open("rb") as file:
-            yield from _line_documents(iter(file))
+            for table, doc_id, text, _, _ in _laid_out(file):
+                try:
+                    doc, end = _scan_value(text, 0)
+                except StopIteration:  # what the scanner raises for text that is not JSON
+                    raise ValueError(ERR_BAD_DOC) from None
+                if type(doc) is not dict or end != len(text):
+                    raise ValueError(ERR_BAD_DOC)
+                yield table, doc_id, doc, text
     except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         # the precise reason, as a whole-file parse gives it; a file that parses whole after all is
         # read whole (the documents already given are given again, unchanged)
         for table, docs in parse_snapshot(path.read_bytes()).items():
             for doc_id, doc in docs.items():
                 yield table, doc_id, doc, None
-
-
-#: a document's line, with the newline before it: its id as JSON without the quotes, then its text
-_DOC_SPAN = re.compile(rb'\n"((?:[^"\\\n]++|\\.)*+)":([^\n]*})')
 
 
 class TableLayout(NamedTuple):
@@ -189,29 +201,15 @@ def snapshot_layout(data: bytes) -> list[TableLayout]:
     Raises:
         ValueError: ``data`` is not laid out so.
     """
-    end = data.find(b"\n")
-    first = data if end < 0 else data[:end]
-    if first == b"{}" and not data[2:].strip():
-        return []
-    if not first.startswith(b"{") or not data.endswith(b"\n}}"):
-        raise ValueError("the file is not laid out as the engine writes snapshots")
-    tables = [TableLayout(_table_header(first[1:].decode()), [], array.array("I"))]
-    ids, spans = tables[0].ids, tables[0].spans
-    after = end  # each search below looks at the few bytes between two documents, never further
-    for found in _DOC_SPAN.finditer(data, end):
-        change = data.find(b'\n},"', after, found.start())
-        if change >= 0:  # the line between them ends a table and opens the next
-            line_end = data.find(b"\n", change + 1, found.start() + 1)
-            tables.append(TableLayout(_table_header(data[change + 3:line_end].decode()), [], array.array("I")))
+    tables: list[TableLayout] = []
+    ids: list[str] = []
+    spans: array.array[int] = array.array("I")
+    for table, doc_id, _, start, end in _laid_out(io.BytesIO(data)):
+        if not tables or tables[-1].name != table:
+            tables.append(TableLayout(table, [], array.array("I")))
             ids, spans = tables[-1].ids, tables[-1].spans
-        elif ids and (found.start() != after + 1 or data[after:after + 1] != b","):
-            raise ValueError("a line between two documents is not laid out as the engine writes snapshots")
-        doc_id = found.group(1).decode()
-        ids.append(_scan_name(f'"{doc_id}"', 1)[0] if "\\" in doc_id else doc_id)
-        spans.extend(found.span(2))
-        after = found.end()
-    if data.find(b"\n", after) != len(data) - 3:
-        raise ValueError("the snapshot does not end as the engine ends one")
+        ids.append(doc_id)
+        spans.extend((start, end))
     return tables
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from dialogs import registry
 from dialogs.actions import ADMINS, GLOBAL_ADMINS, ActionResult, Menu, Phrases, Workflow, action, declared
 from dialogs.registry import Workflows
 from dialogs.turn import Turn
@@ -84,3 +85,12 @@ def test_the_verbs_a_person_may_run_follow_their_roles_and_the_declarations() ->
     assert "wave" in workflows.allowed_verbs(promoted) and "wave" not in workflows.allowed_verbs(employee)
     workflows.remove("overview")
     assert "overview" not in workflows.allowed_verbs(promoted)
+
+
+def test_the_memory_of_allowed_verbs_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(registry, "MAX_PEOPLE_REMEMBERED", 4)
+    workflows = Workflows.load()
+    people = [Person(id=f"p{n}", name="Pat", email="pat@contoso.com") for n in range(10)]
+    for person in people:
+        assert "overview" not in workflows.allowed_verbs(person)
+        assert len(workflows._allowed) <= 4

@@ -19,6 +19,7 @@ from tests.e2e.walk import (
     actions_of,
     english_words,
     has_way_back,
+    look,
     notice_problem,
     places_back,
     product_words,
@@ -108,6 +109,27 @@ def test_two_lists_answering_an_assignment_with_the_same_buttons_are_two_kinds()
     cloud = listed("cloud", ["azure-credit", "dynamics"])
     assert signature(cloud, "assign") != signature(listed("vs", ["enterprise"]), "assign")
     assert signature(cloud, "assign") == signature(listed("cloud", ["azure-credit"]), "assign")
+
+
+def test_a_list_shown_again_after_a_removal_is_the_same_look_not_clicked_twice() -> None:
+    """The Visual Studio list and that list after a seat is removed (a notice on top) are two kinds (two
+    verbs bring them) of one look: a step clicked on one counts as clicked on the other; another list's
+    look (other id families) does not."""
+    def listed(area: str, notice: str = "") -> dict:
+        body = ([text(notice)] if notice else []) + [heading("Assigned"),
+                                                     {"type": "Container", "id": f"details-{area}-x", "items": []}]
+        return card(body, [execute("Benefits overview", "overview"), execute("Menu", "help")])
+
+    plain, after = listed("vs"), listed("vs", "Lee Gu no longer has Visual Studio Enterprise.")
+    assert signature(plain, "list_vs") != signature(after, "remove_assignment")
+    assert look(plain) == look(after) != look(listed("cloud"))
+    kinds = [Kind(signature(c, via), via, frozenset(), [], via, look=look(c))
+             for c, via in ((plain, "list_vs"), (after, "remove_assignment"), (listed("cloud"), "list_cloud"))]
+    team, overview = Team(), Step((), Target("Execute:overview"))
+    team.mark_clicked(kinds[0], overview)
+    assert team.clicked_on_look(kinds[1], overview)
+    assert not team.clicked_on_look(kinds[1], Step((), Target("Execute:overview"), filled=True))
+    assert not team.clicked_on_look(kinds[2], overview)
 
 
 def test_the_toggle_that_shows_a_hidden_button_is_known() -> None:

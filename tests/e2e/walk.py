@@ -204,6 +204,8 @@ class Kind:
     parent: str | None = None
     #: its own buttons' verbs, whatever brought it: a card updated in place by its own form keeps its face
     face: str = ""
+    #: what it shows and offers, whatever brought it (see :func:`look`)
+    look: str = ""
     #: the bot's data just before the click that first showed it (see :class:`Snapshots`)
     snapshot: str | None = None
     #: the bot's data when a card of this kind was last shown, and that card
@@ -271,10 +273,19 @@ class Team:
     clicked: set[str] = field(default_factory=set)
     #: what the leave buttons clicked sent (see :func:`leave_identity`)
     leaves_clicked: set[str] = field(default_factory=set)
+    #: the steps clicked on a card of each look (see :func:`look`): (look, step, filled)
+    looks_clicked: set[tuple[str, str, bool]] = field(default_factory=set)
     #: a card's face → the verbs seen show it
     openers: dict[str, set[str]] = field(default_factory=dict)
     #: a card's face → the verbs seen open it (not as the answer to a form or a confirmation)
     place_openers: dict[str, set[str]] = field(default_factory=dict)
+
+    def mark_clicked(self, kind: Kind, step: Step) -> None:
+        self.looks_clicked.add(_look_mark(kind, step))
+
+    def clicked_on_look(self, kind: Kind, step: Step) -> bool:
+        """The step was clicked on a card of ``kind``'s look (the same card reached another way)."""
+        return bool(kind.look) and _look_mark(kind, step) in self.looks_clicked
 
     def take(self, mark: tuple[str, str, bool]) -> bool:
         """True for the first walker to take the step ``mark``."""
@@ -288,6 +299,11 @@ def step_mark(sig: str, step: Step) -> tuple[str, str, bool]:
     """A step of a kind of card as walkers tell steps apart: what it reveals, what it clicks, filled or not."""
     return sig, (step.target.key if not step.reveals else
                  "/".join(r.key for r in step.reveals) + ">" + step.target.key), step.filled
+
+
+def _look_mark(kind: Kind, step: Step) -> tuple[str, str, bool]:
+    _sig, what, filled = step_mark(kind.signature, step)
+    return kind.look, what, filled
 
 
 @dataclass
@@ -420,6 +436,13 @@ def face(card: dict[str, Any]) -> str:
         return f"id:{card['id']}"
     return " ".join(sorted({_verb(a) for a in card.get("actions") or []
                             if a.get("type") in ("Action.Execute", "Action.Submit")}))
+
+
+def look(card: dict[str, Any]) -> str:
+    """A card as a person sees it, whatever verb brought it: its face and the families of its element
+    ids. Two kinds with one look are one card reached two ways (the Visual Studio list, and that list
+    again after a seat is removed from it): a button clicked on one needs no click on the other."""
+    return face(card) if card.get("id") else f"{face(card)} | {' '.join(id_families(card))}"
 
 
 def places_back(came_from: Kind, kinds: dict[str, Kind], answered: bool = False) -> list[Kind]:
@@ -1060,7 +1083,7 @@ class Walk:
         if known is None:
             known = Kind(sig, self.kind_label(card), frozenset(t.key for t, _ in self.keyed(card, scan)),
                          route, via_verb, request, came_from.signature if came_from else None, face(card),
-                         snapshot)
+                         snapshot, look=look(card))
             self.kinds[sig] = known
             self.team.reached.add(sig)
             twin = (self.twins or {}).get(sig)
@@ -1346,7 +1369,11 @@ class Walk:
                 self._queue(kind.signature, Step(reveals, target))
 
     def _same_as_clicked(self, sig: str, step: Step) -> bool:
-        """The step's button sends exactly what a clicked one sent (see :func:`leave_identity`)."""
+        """The step's button sends exactly what a clicked one sent (see :func:`leave_identity`), or the
+        same step was clicked on a card of the same look (see :func:`look`)."""
+        kind = self.kinds.get(sig)
+        if kind is not None and self.team.clicked_on_look(kind, step):
+            return True
         return not step.reveals and not step.filled and self._leaves.get((sig, step.target.key)) in self.leaves_clicked
 
     async def try_step(self, sig: str, step: Step) -> None:
@@ -1359,9 +1386,11 @@ class Walk:
                 self.stats.left_out.append(f"{kind.label} → {step.target.key}: its route no longer leads there")
                 return
             if await self.perform(step, current=kind):
+                self.team.mark_clicked(kind, step)
                 return
             # a button the data no longer shows (a seat removed, a package cancelled by the walk)
             if await self.restore(kind) and await self._reach(kind) and await self.perform(step, current=kind):
+                self.team.mark_clicked(kind, step)
                 return
             self.stats.left_out.append(f"{kind.label} → {step.target.key}: button not found")
         except Exception as error:  # noqa: BLE001 - one broken step must not hide the others

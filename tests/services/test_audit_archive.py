@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-from collections.abc import AsyncIterator
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,19 +14,11 @@ import pytest
 from domain.models import AuditEntry
 from services import audit_archive
 from services.audit_archive import archive_audit, read_archive
-from services.repository import AUDIT, INDEXES, Repository
+from services.repository import AUDIT, INDEXES, Repository, audit_time_keys
 from services.storage import open_store
+from services.storage.base import Delete
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Any]:
-    opened = open_store(tmp_path / "benefits.json", INDEXES)
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 def entry(i: int, days_ago: float, subject: str = "p-1") -> AuditEntry:
@@ -126,3 +118,64 @@ async def test_the_bot_archives_after_its_first_delay_and_a_failed_run_is_retrie
     task.cancel()
     assert len(runs) >= 2 and [d["id"] for d in store.all(AUDIT)] == ["new"]
     assert [d["id"] for d in read_archive(folder)] == ["old"]
+
+
+async def test_the_event_loop_keeps_answering_while_the_first_run_sorts_the_trail(
+        store: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first run sorts the whole trail by time. The sort is held at its first document until a write
+    made on the event loop meanwhile is durable: the loop answers, and what it wrote is archived as it
+    should be (the sort took the trail as it was before the write)."""
+    await store.apply([Repository.put_audit(entry(i, 800 - i)) for i in range(600)])  # a-0000 to a-0399 are old
+    sorting, answered = threading.Event(), threading.Event()
+    waited: list[bool] = []
+
+    def held_keys(doc: dict[str, Any]) -> list[str]:
+        if not sorting.is_set():
+            sorting.set()
+            waited.append(answered.wait(timeout=5))
+        return audit_time_keys(doc)
+
+    monkeypatch.setattr(audit_archive, "audit_time_keys", held_keys)
+    folder = tmp_path / "audit-archive"
+    run = asyncio.create_task(archive_audit(store, folder, retention_days=400, now=NOW))
+    assert await asyncio.to_thread(sorting.wait, 5)
+    await store.apply([Repository.put_audit(entry(1000, 700)),  # an old one more
+                       Delete(AUDIT, "a-0001"),  # an old one fewer
+                       Repository.put_audit(entry(2, 10))])  # an old one made recent
+    still_running = not run.done()
+    answered.set()
+
+    moved = await run
+    assert still_running and waited == [True]
+    assert moved == 399
+    old = {f"a-{i:04d}" for i in range(400)} - {"a-0001", "a-0002"} | {"a-1000"}
+    assert {d["id"] for d in read_archive(folder)} == old
+    assert {d["id"] for d in store.all(AUDIT)} == {f"a-{i:04d}" for i in range(400, 600)} | {"a-0002"}
+
+
+async def test_the_run_lets_the_event_loop_in_between_two_pages_of_old_entries(
+        store: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(audit_archive, "PAGE", 10)
+    await store.apply([Repository.put_audit(entry(i, 800 - i)) for i in range(50)])
+    turns = 0
+
+    async def turn_after_turn() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    pages: list[int] = []
+    real_ordered = store.ordered
+
+    def ordered(*args: Any, **kwargs: Any) -> Any:
+        pages.append(turns)
+        return real_ordered(*args, **kwargs)
+
+    monkeypatch.setattr(store, "ordered", ordered)
+    other = asyncio.create_task(turn_after_turn())
+    try:
+        assert await archive_audit(store, tmp_path / "audit-archive", retention_days=400, now=NOW) == 50
+    finally:
+        other.cancel()
+    assert len(pages) >= 5 and len(set(pages)) == len(pages)  # a turn ran before every page

@@ -8,29 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from services.conversations import ConversationBook, bounded_reference
-from services.repository import CONVERSATIONS, INDEXES
-from services.storage import StoreUnavailableError, open_store
+from services.repository import CONVERSATIONS
+from services.storage import StoreUnavailableError
 from services.storage.base import Put
 
 
 def ref(chat: str) -> dict[str, Any]:
     return {"conversation": {"id": chat, "conversationType": "personal"}, "serviceUrl": "http://127.0.0.1:1/",
             "user": {"id": "29:alex"}, "bot": {"id": "28:bot"}, "channelId": "msteams"}
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Any]:
-    opened = open_store(tmp_path / "benefits.json", INDEXES)
-    yield opened
-    await opened.close()
 
 
 @contextmanager

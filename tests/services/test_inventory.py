@@ -24,13 +24,30 @@ from services.inventory import (
     parse_inventory,
     read_inventory,
 )
-from services.repository import BENEFITS, INDEXES, PEOPLE
-from services.storage import open_store
+from services.repository import BENEFITS, PEOPLE
+from services.storage import JournaledTinyStore
+
+
+def _demo() -> dict[str, Any]:
+    return demo_inventory(date(2026, 11, 30))
+
+
+@pytest.fixture
+def batches_of_4(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Imports write at most four documents a batch."""
+    monkeypatch.setattr(inventory_module, "IMPORT_BATCH", 4)
+
+
+def _written(tmp_path: Path, raw: dict[str, Any]) -> Path:
+    """``raw`` as an inventory file on disk (see :func:`_file`)."""
+    path = tmp_path / "inventory.json"
+    path.write_bytes(_file(raw).getvalue())
+    return path
 
 
 @pytest.mark.parametrize("blank", ["", "   ", None])
 def test_a_package_without_a_purchase_date_is_refused_naming_the_field(blank: str | None) -> None:
-    inventory = demo_inventory(date(2026, 11, 30))
+    inventory = _demo()
     inventory["packages"][0]["purchased_on"] = blank
     with pytest.raises(InventoryError) as refused:
         parse_inventory(inventory)
@@ -39,27 +56,19 @@ def test_a_package_without_a_purchase_date_is_refused_naming_the_field(blank: st
 
 
 def test_optional_dates_may_be_blank() -> None:
-    inventory = demo_inventory(date(2026, 11, 30))
+    inventory = _demo()
     inventory["packages"][0]["expires_on"] = "  "
     assert parse_inventory(inventory).packages[0].expires_on is None
 
 
-async def test_a_large_inventory_is_written_in_batches_and_whole(tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(inventory_module, "IMPORT_BATCH", 4)
-    raw = demo_inventory(date(2026, 11, 30))
-    raw["people"] += [{"id": f"p-{i}", "name": f"Person {i}", "email": f"p{i}@contoso.com"} for i in range(10)]
-    inventory = parse_inventory(raw)
-    store = open_store(tmp_path / "benefits.json", INDEXES)
-    try:
-        written = await import_inventory(store, inventory)
-        documents = 1 + len(inventory.people) + len(inventory.packages) + len(inventory.benefits)
-        assert written == documents
-        assert store.stats.batches == -(-documents // 4)  # no batch holds more than IMPORT_BATCH documents
-        assert {p["id"] for p in store.all(PEOPLE)} == {p.id for p in inventory.people}
-        assert len(store.all(BENEFITS)) == len(inventory.benefits)
-    finally:
-        await store.close()
+async def test_a_large_inventory_is_written_in_batches_and_whole(store: JournaledTinyStore, batches_of_4: None) -> None:
+    inventory = parse_inventory(_crowd(10))
+    written = await import_inventory(store, inventory)
+    documents = 1 + len(inventory.people) + len(inventory.packages) + len(inventory.benefits)
+    assert written == documents
+    assert store.stats.batches == -(-documents // 4)  # no batch holds more than IMPORT_BATCH documents
+    assert {p["id"] for p in store.all(PEOPLE)} == {p.id for p in inventory.people}
+    assert len(store.all(BENEFITS)) == len(inventory.benefits)
 
 
 def _file(raw: dict[str, Any], order: tuple[str, ...] = ("organization", "people", "packages")) -> io.BytesIO:
@@ -74,7 +83,8 @@ def _file(raw: dict[str, Any], order: tuple[str, ...] = ("organization", "people
 
 
 def _crowd(n: int) -> dict[str, Any]:
-    raw = demo_inventory(date(2026, 11, 30))
+    """The demo inventory with ``n`` more people."""
+    raw = _demo()
     raw["people"] += [{"id": f"p-{i}", "name": f"王 {i}", "email": f"p{i}@contoso.com"} for i in range(n)]
     return raw
 
@@ -125,41 +135,30 @@ def test_what_the_file_as_a_whole_lacks_is_named(data: bytes, where: str) -> Non
     assert refused.value.where == where
 
 
-async def test_a_file_is_written_in_batches_after_it_is_checked_whole(tmp_path: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(inventory_module, "IMPORT_BATCH", 4)
+async def test_a_file_is_written_in_batches_after_it_is_checked_whole(tmp_path: Path, store: JournaledTinyStore,
+                                                                      batches_of_4: None) -> None:
     raw = _crowd(30)
-    path = tmp_path / "inventory.json"
-    path.write_bytes(_file(raw).getvalue())
-    store = open_store(tmp_path / "benefits.json", INDEXES)
-    try:
-        with path.open("rb") as file:
-            checked = check_inventory_file(file)
-            file.seek(0)
-            written = await import_inventory_file(store, file, checked)
-        documents = 1 + 36 + 2 + checked.benefits
-        assert written == documents and store.stats.batches == -(-documents // 4)
-        assert {p["id"] for p in store.all(PEOPLE)} == {p["id"] for p in raw["people"]}
-    finally:
-        await store.close()
+    with _written(tmp_path, raw).open("rb") as file:
+        checked = check_inventory_file(file)
+        file.seek(0)
+        written = await import_inventory_file(store, file, checked)
+    documents = 1 + 36 + 2 + checked.benefits
+    assert written == documents and store.stats.batches == -(-documents // 4)
+    assert {p["id"] for p in store.all(PEOPLE)} == {p["id"] for p in raw["people"]}
 
 
 @pytest.mark.parametrize("change", ["still valid", "now at fault"])
-async def test_a_file_changed_between_its_check_and_its_writing_is_refused(tmp_path: Path, change: str) -> None:
+async def test_a_file_changed_between_its_check_and_its_writing_is_refused(tmp_path: Path, store: JournaledTinyStore,
+                                                                           change: str) -> None:
     """The second reading is of the file that was checked, or the import says it is not."""
     raw = _crowd(5)
-    path = tmp_path / "inventory.json"
-    path.write_bytes(_file(raw).getvalue())
-    store = open_store(tmp_path / "benefits.json", INDEXES)
-    try:
-        with path.open("rb") as file:
-            checked = check_inventory_file(file)
-            file.seek(0)
-            raw["people"][-1]["email"] = "changed@contoso.com" if change == "still valid" else "changed"
-            with path.open("r+b") as rewrite:  # the same file, written over in place
-                rewrite.write(_file(raw).getvalue())
-            with pytest.raises(InventoryChanged) as refused:
-                await import_inventory_file(store, file, checked)
-        assert "changed since it was checked" in refused.value.problem
-    finally:
-        await store.close()
+    path = _written(tmp_path, raw)
+    with path.open("rb") as file:
+        checked = check_inventory_file(file)
+        file.seek(0)
+        raw["people"][-1]["email"] = "changed@contoso.com" if change == "still valid" else "changed"
+        with path.open("r+b") as rewrite:  # the same file, written over in place
+            rewrite.write(_file(raw).getvalue())
+        with pytest.raises(InventoryChanged) as refused:
+            await import_inventory_file(store, file, checked)
+    assert "changed since it was checked" in refused.value.problem

@@ -317,6 +317,18 @@ class TestOrderings:
         assert store.ordered("people", "name", "", 0, 2, reverse=True) == (["p1", "p0"], 7)
         assert store.ordered("people", "name", "", 6, 2, reverse=True) == (["p2"], 7)
 
+    async def test_an_ordering_prepared_ahead_pages_as_one_sorted_when_asked(self, store: DocumentStore) -> None:
+        names = ["Kai", "ada", "Bo", "Cy", "Dee", "Eli", "Fay"]
+        await store.apply([Put("people", f"p{i}", {"name": n}) for i, n in enumerate(names)])
+        store.order_by("people", "name", _shown)
+        with pytest.raises(KeyError):
+            await store.prepare_ordering("people", "undeclared")
+        await store.prepare_ordering("people", "name")
+        await store.prepare_ordering("people", "name")  # ready: nothing to do
+        assert store.ordered("people", "name", "", 0, 3) == (["p2", "p3", "p4"], 7)
+        await store.apply([Put("people", "p0", {"name": "Al"}), Delete("people", "p2")])
+        assert store.ordered("people", "name", "", 0, 3) == (["p0", "p3", "p4"], 6)
+
     async def test_a_prefix_finds_any_key_and_each_document_once_per_page(self, store: DocumentStore) -> None:
         await store.apply([Put("people", "p1", {"name": "Lee Lin"}), Put("people", "p2", {"name": "Ann Lee"}),
                            Put("people", "p3", {"name": "Bo"})])

@@ -6,10 +6,14 @@ declared the engine looks at a document's keys only when that document is writte
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from pathlib import Path
 from typing import Any
 
-from services.storage import Delete, JournaledTinyStore, Put
+import pytest
+
+from services.storage import Delete, JournaledTinyStore, Put, memory
 
 
 class CountingKeys:
@@ -99,5 +103,69 @@ async def test_an_ordering_listed_only_with_a_text_decodes_only_the_documents_ho
         assert keys.calls == 11
         await store.apply([Put("people", "p0008", {"name": "a", "roles": ["admin"]}), Delete("people", "p0007")])
         assert store.ordered("people", "admins", "", 0, 2) == (["p0008", "p0107"], 10)
+    finally:
+        await store.close()
+
+
+class HeldKeys:
+    """Keys by name; the first document a worker thread asks about holds it until ``release`` is set."""
+
+    def __init__(self) -> None:
+        self.held, self.release = threading.Event(), threading.Event()
+        self.on_the_loop = 0
+
+    def __call__(self, doc: dict[str, Any]) -> list[str]:
+        if threading.current_thread() is threading.main_thread():
+            self.on_the_loop += 1
+        elif not self.held.is_set():
+            self.held.set()
+            self.release.wait(timeout=5)
+        return [str(doc["name"])] if "admin" in doc.get("roles", []) or "roles" not in doc else []
+
+
+def _name(i: int) -> str:
+    return f"n{(i * 7919) % 3000:04d}"
+
+
+async def test_an_ordering_sorted_off_the_loop_takes_in_the_writes_made_meanwhile(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(memory, "SORT_PIECE", 7)  # many pieces to merge
+    store = JournaledTinyStore(tmp_path / "benefits.json", {})
+    try:
+        await store.apply([Put("people", f"p{i:04d}", {"name": _name(i)}) for i in range(3_000)])
+        keys = HeldKeys()
+        store.order_by("people", "name", keys)
+        sorting = asyncio.create_task(store.prepare_ordering("people", "name"))
+        assert await asyncio.to_thread(keys.held.wait, 5)
+        await store.apply([Delete("people", "p0005"), Put("people", "p0006", {"name": "a"}),
+                           Put("people", "p3000", {"name": "b"})])
+        await store.apply([Put("people", "p0006", {"name": "c"})])
+        keys.release.set()
+        await sorting
+        ids, count = store.ordered("people", "name", "", 0, 4_000)
+        expected = sorted((_name(i), f"p{i:04d}") for i in range(3_000) if i not in (5, 6))
+        assert count == 3_000 and ids == ["p3000", "p0006", *(doc_id for _, doc_id in expected)]
+        assert keys.on_the_loop == 1 + 2 + 1 + 2  # the writes' documents only: the page was ready
+        await store.prepare_ordering("people", "name")  # ready: nothing to do
+        with pytest.raises(KeyError):
+            await store.prepare_ordering("people", "undeclared")
+    finally:
+        await store.close()
+
+
+async def test_a_page_asked_for_while_the_thread_sorts_is_answered_on_the_loop(tmp_path: Path) -> None:
+    store = JournaledTinyStore(tmp_path / "benefits.json", {})
+    try:
+        await store.apply([Put("people", f"p{i:04d}", {"name": f"n{i:04d}", "roles": ["admin"] if i % 100 == 7 else []})
+                           for i in range(1_000)])
+        keys = HeldKeys()
+        store.order_by("people", "admins", keys, listed_only_with='"admin"')
+        sorting = asyncio.create_task(store.prepare_ordering("people", "admins"))
+        assert await asyncio.to_thread(keys.held.wait, 5)
+        assert store.ordered("people", "admins", "", 0, 2) == (["p0007", "p0107"], 10)
+        await store.apply([Put("people", "p0008", {"name": "a", "roles": ["admin"]})])
+        keys.release.set()
+        await sorting  # what it sorted is dropped: the loop's ordering has the write
+        assert store.ordered("people", "admins", "", 0, 2) == (["p0008", "p0007"], 11)
     finally:
         await store.close()
