@@ -269,3 +269,17 @@ async def test_kill_9_while_the_table_is_read_loses_nothing_acknowledged(path: P
         assert state(store) == expected
     finally:
         await store.close()
+
+
+async def test_an_ordering_prepared_before_the_table_is_read_holds_every_document(path: Path) -> None:
+    """The audit archive prepares its ordering of the trail off the loop: it must sort the whole trail."""
+    await compacted_store(path)
+    store = JournaledTinyStore(path, INDEXES, later=LATER)
+    try:
+        store.order_by("audit", "by_id", lambda doc: [doc["id"]])
+        await store.prepare_ordering("audit", "by_id")
+        assert store.loading() == ()
+        ids, total = store.ordered("audit", "by_id", "", 0, 1000)
+        assert total == 300 and ids == sorted(d["id"] for d in store.all("audit"))
+    finally:
+        await store.close()
