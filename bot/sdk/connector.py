@@ -527,9 +527,23 @@ class BotConnectorClient:
             headers["Authorization"] = auth
         data = encode_json(body) if body is not None else None
         session = await self._pool.session()
-        async with session.request(method, URL(url, encoded=True), data=data, headers=headers) as resp:
-            content = await resp.read()
-            response = BufferedResponse(resp.status, resp.reason, dict(resp.headers), content)
+        answered = False
+        try:
+            async with session.request(method, URL(url, encoded=True), data=data, headers=headers) as resp:
+                answered = True
+                content = await resp.read()
+                response = BufferedResponse(resp.status, resp.reason, dict(resp.headers), content)
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as error:
+            if answered:
+                raise
+            # the service closed (or reset) a kept-alive connection as the request went out on it (its
+            # idle timeout): nothing came back, so the request is sent once more, on a new connection
+            log.info("connection closed by the service before it answered: sent again",
+                     extra={"method": method, "error": type(error).__name__})
+            async with self._pool.fresh_session() as fresh, \
+                    fresh.request(method, URL(url, encoded=True), data=data, headers=headers) as resp:
+                content = await resp.read()
+                response = BufferedResponse(resp.status, resp.reason, dict(resp.headers), content)
         if response.status_code == 401:
             self._tokens.invalidate()  # the next call asks the credentials again
         if response.status_code not in ok:
@@ -552,6 +566,11 @@ def _result(result_type: str, response: BufferedResponse) -> Any:
     return _DESERIALIZE(result_type, response)
 
 
+#: How long an idle connection is kept: under the idle timeouts of the services a bot sends to (Node's
+#: HTTP server closes after 5 s), so the bot closes an idle connection before the service does.
+KEEPALIVE_S = 4.0
+
+
 class ConnectorPool:
     """One keep-alive HTTP session and one client per (service URL, credentials) for the whole app."""
 
@@ -564,11 +583,17 @@ class ConnectorPool:
 
     async def open(self) -> None:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self._limit, keepalive_timeout=60)
-            self._session = aiohttp.ClientSession(
-                connector=connector, timeout=aiohttp.ClientTimeout(total=self._timeout_s),
-                headers={"User-Agent": USER_AGENT}, trust_env=False,
-            )
+            connector = aiohttp.TCPConnector(limit=self._limit, keepalive_timeout=KEEPALIVE_S)
+            self._session = self._new_session(connector)
+
+    def _new_session(self, connector: aiohttp.TCPConnector) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=self._timeout_s),
+                                     headers={"User-Agent": USER_AGENT}, trust_env=False)
+
+    def fresh_session(self) -> aiohttp.ClientSession:
+        """A session of one new connection, closed after use: for the one request sent again after a
+        kept-alive connection was closed under it (the pool's other idle connections may be closing too)."""
+        return self._new_session(aiohttp.TCPConnector(force_close=True))
 
     async def close(self) -> None:
         if self._session is not None:

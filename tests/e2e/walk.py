@@ -27,7 +27,9 @@ when the card was last on screen, by showing that card again. The walk's own cli
 package cancelled, a seat removed): when a card can no longer be reached so, the bot is restarted on a
 copy of its data taken just before the click that first showed it (:class:`Snapshots`). A button that
 sends none of the card's inputs and sends exactly what a clicked one sent is that click again (the
-renderer validates nothing for it), and is counted, not clicked. The walk is bounded by a visited set
+renderer validates nothing for it), and is counted, not clicked; so is a button already clicked on a card
+of the same look reached by another verb (the Visual Studio list, and that list again after a seat is
+removed: see :func:`look`). The walk is bounded by a visited set
 of (kind, button, filled), a click budget and a time budget; what a budget leaves out is reported,
 never silently dropped. Each step's screenshot is kept under ``tests/e2e/screenshots/``.
 """
@@ -204,12 +206,12 @@ class Kind:
     parent: str | None = None
     #: its own buttons' verbs, whatever brought it: a card updated in place by its own form keeps its face
     face: str = ""
-    #: what it shows and offers, whatever brought it (see :func:`look`)
-    look: str = ""
     #: the bot's data just before the click that first showed it (see :class:`Snapshots`)
     snapshot: str | None = None
     #: the bot's data when a card of this kind was last shown, and that card
     shown: tuple[str, dict[str, Any]] | None = None
+    #: what it shows and offers, whatever brought it (see :func:`look`)
+    look: str = ""
 
     @property
     def place(self) -> bool:

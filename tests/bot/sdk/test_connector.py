@@ -491,3 +491,78 @@ def test_models_are_filled_in_directly_only_when_their_constructor_just_stores_i
         "extra": 1}
     assert activity.conversation.additional_properties == {} and activity.recipient is None
     assert activity.additional_properties is not activity.conversation.additional_properties
+
+
+class ClosingConnector:
+    """A service on loopback that closes the first ``drop`` connections as each request arrives on them
+    (its idle timeout firing as the bot reuses a kept-alive connection), and answers on the others."""
+
+    def __init__(self, drop: int, reset: bool = False) -> None:
+        self.drop = drop
+        self.reset = reset
+        self.requests: list[tuple[int, bytes]] = []  # (connection number, request line)
+        self.connections = 0
+
+    async def __aenter__(self) -> ClosingConnector:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/"
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        number = self.connections
+        try:
+            if number <= self.drop and self.reset:
+                # closed with the request unread: the kernel answers the bot with a reset
+                self.requests.append((number, await reader.readuntil(b"\r\n")))
+                await asyncio.sleep(0.05)
+                writer.transport.abort()
+                return
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(next((line.split(b":")[1] for line in head.split(b"\r\n")
+                                   if line.lower().startswith(b"content-length:")), b"0"))
+                await reader.readexactly(length)
+                self.requests.append((number, head.split(b"\r\n")[0]))
+                if number <= self.drop:
+                    break
+                body = b'{"id": "reply-1"}'
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                             % (len(body), body))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+def _client_of(pool: ConnectorPool, url: str) -> BotConnectorClient:
+    from bot.sdk.connector import TokenSource
+
+    credentials = MicrosoftAppCredentials("", "")
+    return BotConnectorClient(pool, url, credentials, TokenSource(credentials))
+
+
+@pytest.mark.parametrize("reset", [False, True], ids=["closed", "reset"])
+async def test_a_reply_the_service_dropped_unanswered_is_sent_once_more_on_a_new_connection(
+        pool: ConnectorPool, reset: bool) -> None:
+    """The Playground (Node) closes a kept-alive connection after 5 s idle; a reply sent on it as it
+    closed failed and the person got the bot's apology instead of the welcome card."""
+    async with ClosingConnector(drop=1, reset=reset) as service:
+        result = await _client_of(pool, service.url).conversations.reply_to_activity("a:1", "act-1", reply("hi"))
+    assert result.id == "reply-1"
+    assert [number for number, _ in service.requests] == [1, 2]
+    assert all(line.startswith(b"POST /v3/conversations/a%3A1/activities/act-1") for _, line in service.requests)
+
+
+async def test_a_service_that_keeps_dropping_the_reply_fails_it_after_one_more_try(pool: ConnectorPool) -> None:
+    import aiohttp
+
+    async with ClosingConnector(drop=10) as service:
+        with pytest.raises(aiohttp.ServerDisconnectedError):
+            await _client_of(pool, service.url).conversations.reply_to_activity("a:1", "act-1", reply("hi"))
+    assert len(service.requests) == 2
