@@ -9,7 +9,10 @@ For each size, in one run on one machine:
   retention period are archived (``services.audit_archive``, as a running bot does daily), and the
   store is compacted;
 * **start**: ``python -m bot serve`` on that data folder, from the process start to the first ``200`` of
-  ``/readyz`` (the store's recovery included), and its RSS once ready. A restarted bot finds its modules
+  ``/readyz`` (the store's recovery included), and its RSS once ready. The audit trail is read after that,
+  between turns (``services.repository.LATER``), so the bench then sends at once the turn that needs it
+  (*recent changes* of a person): **first turn** is the time to its answer, which waits for the audit trail
+  to be read, and **start to first turn** the time from the process start to it. A restarted bot finds its modules
   compiled (Python caches their bytecode on the first start), so the bench compiles them once before it
   measures, into a cache of its own (``PYTHONPYCACHEPREFIX``: the checkout is left alone), whatever
   ``PYTHONDONTWRITEBYTECODE`` says; ``--cold`` measures a start that compiles every module as well;
@@ -70,6 +73,8 @@ class Figures:
     documents: int = 0
     archived: int = 0
     start_s: float = 0.0
+    first_turn_s: float = 0.0
+    start_to_first_turn_s: float = 0.0
     start_cpu_s: float = 0.0
     start_rss_mb: float = 0.0
     rss_mb: float = 0.0
@@ -191,6 +196,13 @@ async def serve_and_measure(figures: Figures, folder: Path, data_dir: Path, coun
         figures.start_rss_mb, _ = rss_mb(proc.pid)
         async with ClientSession() as session:
             client = BotClient(url, connector, session)
+            t0 = time.perf_counter()
+            first = {"subject_id": person_id(figures.people // 2)}
+            status, body, _ = await client.execute(ALEX, "recent_changes", first)
+            figures.start_to_first_turn_s = time.perf_counter() - started
+            figures.first_turn_s = time.perf_counter() - t0
+            if status != 200 or not isinstance(body, dict):
+                raise SystemExit(f"first turn: {status} {str(body)[:200]}")
             for name, (user, verb, data, *locale) in turns_of(figures.people).items():
                 fields = locale[0] if locale else {}
                 status, body, _ = await client.execute(user, verb, data, **fields)  # the first one warms caches
@@ -246,6 +258,8 @@ def report(all_figures: list[Figures]) -> None:
     row("import peak RSS (MB)", [f"{f.import_rss_mb:.0f}" for f in all_figures])
     row("start to /readyz (s)", [f"{f.start_s:.2f}" for f in all_figures])
     row("start: CPU time of the bot (s)", [f"{f.start_cpu_s:.2f}" for f in all_figures])
+    row("first turn, recent changes (s)", [f"{f.first_turn_s:.2f}" for f in all_figures])
+    row("start to first turn answered (s)", [f"{f.start_to_first_turn_s:.2f}" for f in all_figures])
     row("RSS when ready (MB)", [f"{f.start_rss_mb:.0f}" for f in all_figures])
     row("RSS after the turns (MB)", [f"{f.rss_mb:.0f}" for f in all_figures])
     row("peak RSS of the bot (MB)", [f"{f.peak_rss_mb:.0f}" for f in all_figures])

@@ -25,7 +25,8 @@ from bot.notifier import notifications_ctx
 from bot.operator import add_routes as add_operator_routes
 from bot.pages import add_routes as add_pages
 from bot.sdk.connector import ConnectorPool
-from bot.sdk.gc_tuning import tune_gc_on_startup
+from bot.sdk.gc_tuning import collect_less_often_on_startup, tune_gc
+from bot.server import when_serving
 from bot.settings import DOMAIN_FILE, STATE_FILE, Settings, number_setting
 from bot.signing_keys import signing_keys_ctx
 from bot.state_storage import TinyDBStateStorage
@@ -38,8 +39,8 @@ from services.benefits import BenefitsService
 from services.conversations import ConversationBook
 from services.identity import MsalClients, build_directory, build_sso_verifier
 from services.inventory import demo_inventory, import_inventory, parse_inventory
-from services.repository import INDEXES, Repository
-from services.storage import open_engine
+from services.repository import INDEXES, LATER, Repository
+from services.storage import DocumentStore, open_engine
 from services.storage.lock import data_folder_lock
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,8 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(signing_keys_ctx)
     app.cleanup_ctx.append(_stores)
     app.cleanup_ctx.append(notifications_ctx)
-    app.on_startup.append(tune_gc_on_startup)  # after the stores are open (cleanup_ctx runs first)
+    app[keys.SERVING] = asyncio.Event()
+    app.on_startup.append(collect_less_often_on_startup)
     app.router.add_post("/api/messages", messages)
     add_operator_routes(app)
     app.router.add_get("/healthz", healthz)
@@ -74,7 +76,7 @@ async def _stores(app: web.Application) -> AsyncIterator[None]:
 
 async def _open(app: web.Application, settings: Settings) -> AsyncIterator[None]:
     config = storage_config(settings)
-    domain_store = await open_engine(config, settings.data_dir / DOMAIN_FILE, INDEXES)
+    domain_store = await open_engine(config, settings.data_dir / DOMAIN_FILE, INDEXES, later=LATER)
     try:
         state_store = await open_engine(config, settings.data_dir / STATE_FILE, {})
     except BaseException:
@@ -110,6 +112,7 @@ async def _open(app: web.Application, settings: Settings) -> AsyncIterator[None]
                                 settings=settings, directory=directory, user_state=user_state, sso_gate=sso_gate,
                                 workflows=workflows)
     warming = asyncio.create_task(keep_identity_warm(clients, identity_retry_s), name="identity warm-up")
+    after_start = asyncio.create_task(_after_start(app, domain_store), name="after the start")
     archiving = asyncio.create_task(archive_periodically(
         domain_store, settings.data_dir / ARCHIVE_FOLDER,
         number_setting(settings.extra, "AUDIT_RETENTION_DAYS", DEFAULT_RETENTION_DAYS)), name="audit archive")
@@ -118,6 +121,7 @@ async def _open(app: web.Application, settings: Settings) -> AsyncIterator[None]
         yield
     finally:
         warming.cancel()
+        after_start.cancel()
         archiving.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await archiving
@@ -125,6 +129,17 @@ async def _open(app: web.Application, settings: Settings) -> AsyncIterator[None]
         await connectors.close()
         await domain_store.close()
         await state_store.close()
+
+
+async def _after_start(app: web.Application, store: DocumentStore) -> None:
+    """Once the server listens: read the tables left for later between turns, then freeze what the start
+    built out of the collector's reach (``bot.sdk.gc_tuning``)."""
+    await when_serving(app)
+    try:
+        await store.load_later()
+    except Exception:  # logged by the store; a read of the table tries again, and fails, on its own
+        log.exception("reading the tables left for after the start failed")
+    tune_gc()
 
 
 async def bootstrap(settings: Settings, service: BenefitsService, *, new_store: bool) -> None:
@@ -160,14 +175,16 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    stores = [request.app[keys.DOMAIN_STORE].health(), request.app[keys.STATE_STORE].health()]
+    engines = [request.app[keys.DOMAIN_STORE], request.app[keys.STATE_STORE]]
+    stores = [engine.health() for engine in engines]
     identity = request.app[keys.MSAL_CLIENTS].status()
     ready = all(s.ready for s in stores) and all(i["ready"] for i in identity)
     healthy = ready and not any(s.quarantined for s in stores)
     body = {
         "status": "ready" if healthy else ("degraded" if ready else "not ready"),
-        "stores": [{"path": s.path, "ready": s.ready, "quarantined": list(s.quarantined), "detail": s.detail}
-                   for s in stores],
+        # ``loading``: tables still being read after the start; a turn that uses one waits for it
+        "stores": [{"path": s.path, "ready": s.ready, "quarantined": list(s.quarantined), "detail": s.detail,
+                    "loading": list(engine.loading())} for s, engine in zip(stores, engines, strict=True)],
         "identity_providers": [{"authority": i["authority"], "ready": i["ready"], "detail": i["detail"]}
                                for i in identity],
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -27,3 +28,5 @@ WORKFLOWS: web.AppKey[Workflows] = web.AppKey("workflows")
 DIRECTORY: web.AppKey[Directory] = web.AppKey("directory")
 SIGNING_KEYS: web.AppKey[SigningKeys] = web.AppKey("signing_keys")
 MSAL_CLIENTS: web.AppKey[MsalClients] = web.AppKey("msal_clients")
+#: set once the server listens (``bot.server``): the work left for after the start begins then
+SERVING: web.AppKey[asyncio.Event] = web.AppKey("serving")

@@ -27,6 +27,7 @@ from botbuilder.schema import ConversationReference
 from msrest.exceptions import HttpOperationError
 
 from bot import keys
+from bot.server import when_serving
 from cards.notifications import notification_card
 from dialogs.requests import card_for as request_card_for
 from manifest.settings import TEAMS_APP_ID_NAMESPACE
@@ -178,6 +179,12 @@ def build_notifications(service: BenefitsService, conversations: ConversationBoo
     return Notifications(outbox, worker, scheduler, listener)
 
 
+async def _reminders_once_serving(app: web.Application, scheduler: ReminderScheduler) -> None:
+    """The reminder ticks, the first once the bot answers (a tick reads every benefit with an expiry)."""
+    await when_serving(app)
+    await scheduler.run()
+
+
 async def notifications_ctx(app: web.Application) -> AsyncIterator[None]:
     """Start the worker and the scheduler beside the web server; stop them before the stores close."""
     settings = app[keys.SETTINGS]
@@ -187,7 +194,7 @@ async def notifications_ctx(app: web.Application) -> AsyncIterator[None]:
     notifications = build_notifications(service, conversations, sender, settings, app.get(keys.DIRECTORY))
     app[NOTIFICATIONS] = notifications
     tasks = [asyncio.create_task(notifications.worker.run(), name="notification-worker"),
-             asyncio.create_task(notifications.scheduler.run(), name="expiry-reminders")]
+             asyncio.create_task(_reminders_once_serving(app, notifications.scheduler), name="expiry-reminders")]
     try:
         yield
     finally:

@@ -30,6 +30,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
+from bot import keys
 from bot.logs import RateLimitedLog
 from bot.settings import number_setting
 
@@ -201,6 +202,19 @@ def _quiet_accept_failures(events: RateLimitedLog) -> Callable[[asyncio.Abstract
     return handler
 
 
+#: how long work left for after the start waits for the server to say it listens (under a runner that
+#: does not say so, such as a test's, that work begins this much later)
+SERVING_WAIT_SECONDS = 1.0
+
+
+async def when_serving(app: web.Application) -> None:
+    """Return once the server listens (:func:`run` says so), at most :data:`SERVING_WAIT_SECONDS` from now:
+    what a start leaves for later (reading the audit trail, the first reminder scan) begins then, so that
+    the bot answers first."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(app[keys.SERVING].wait(), SERVING_WAIT_SECONDS)
+
+
 async def _serve(app: web.Application, host: str, port: int, limits: ServerLimits) -> None:
     runner: GuardedRunner | None = None
     events = connection_events(lambda: {"open": runner.open_connections() if runner else 0,
@@ -211,6 +225,9 @@ async def _serve(app: web.Application, host: str, port: int, limits: ServerLimit
     try:
         site = web.TCPSite(runner, host, port)
         await site.start()
+        serving = app.get(keys.SERVING)
+        if serving is not None:  # the app's work left for after the start begins now
+            serving.set()
         log.info("serving", extra={"host": host, "port": port, "max_connections": runner.cap,
                                    "idle_timeout_s": limits.idle_timeout_s, "header_timeout_s": limits.header_timeout_s,
                                    "body_timeout_s": limits.body_timeout_s})

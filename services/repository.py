@@ -69,6 +69,11 @@ INDEXES: dict[str, tuple[str, ...]] = {
     OUTBOX: ("state", "event_id"),
 }
 
+#: Tables a first turn does not need (the audit trail, half the documents of a large organization): a
+#: start may leave them for the store to read once the bot answers (``DocumentStore.load_later``); every
+#: read or write of one before then is still answered from the whole table.
+LATER: tuple[str, ...] = (AUDIT,)
+
 SINGLETON = "default"
 
 #: Orderings of the people table (``DocumentStore.order_by``): everyone by name in each language's order

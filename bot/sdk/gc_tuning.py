@@ -22,12 +22,19 @@ GEN0_THRESHOLD = 20_000
 
 
 def tune_gc(*_: Any) -> None:
-    """Freeze what start-up built and collect less often; an ``on_startup`` hook of the app."""
+    """Freeze what start-up built and collect less often; the app runs it once the bot answers and the
+    tables left for after the start are read (one pass over everything: no turn waits for it at start)."""
     gc.collect()
     gc.freeze()
+    collect_less_often()
+
+
+def collect_less_often() -> None:
+    """Raise the generation-0 threshold only: from the start on, until :func:`tune_gc` runs once the
+    start's work is done (the tables read after the start included)."""
     _gen0, gen1, gen2 = gc.get_threshold()
     gc.set_threshold(GEN0_THRESHOLD, gen1, gen2)
 
 
-async def tune_gc_on_startup(app: Any) -> None:
-    tune_gc()
+async def collect_less_often_on_startup(app: Any) -> None:
+    collect_less_often()

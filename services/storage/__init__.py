@@ -45,7 +45,8 @@ __all__ = [
 ]
 
 
-def open_store(path: Path, indexes: Mapping[str, Sequence[str]], *, accept_loss: bool = False) -> JournaledTinyStore:
+def open_store(path: Path, indexes: Mapping[str, Sequence[str]], *, accept_loss: bool = False,
+               later: Sequence[str] = ()) -> JournaledTinyStore:
     """Open (creating or recovering) the bot's store at ``path``.
 
     Synchronous on purpose: it only reads and repairs files, so it works the same from the CLI, a
@@ -56,6 +57,8 @@ def open_store(path: Path, indexes: Mapping[str, Sequence[str]], *, accept_loss:
         path: the database, e.g. ``data/benefits.json`` (the engine's files sit beside it).
         indexes: ``{table: [field, ...]}`` answered by :meth:`DocumentStore.find` without a scan.
         accept_loss: open even when acknowledged writes are lost (``python -m bot repair --accept-loss``).
+        later: tables a start may leave unread until they are used or ``store.load_later()`` reads them
+            (see :class:`JournaledTinyStore`).
 
     Returns:
         A :class:`JournaledTinyStore`.
@@ -66,17 +69,18 @@ def open_store(path: Path, indexes: Mapping[str, Sequence[str]], *, accept_loss:
             data of a version newer than this code knows.
     """
     check_version(Path(path))
-    return JournaledTinyStore(path, indexes, accept_loss=accept_loss)
+    return JournaledTinyStore(path, indexes, accept_loss=accept_loss, later=later)
 
 
 async def open_engine(config: PostgresConfig | None, path: Path, indexes: Mapping[str, Sequence[str]], *,
-                      accept_loss: bool = False) -> DocumentStore:
+                      accept_loss: bool = False, later: Sequence[str] = ()) -> DocumentStore:
     """Open the store the settings select for the data that the journaled engine keeps at ``path``.
 
     With a PostgreSQL ``config`` (``PostgresConfig.from_settings``: ``STORAGE_URL=postgresql://...``) the
     data lives in the database's schema named after the file (``benefits``, ``state``); without one it is
     :func:`open_store` (run in a thread), its data upgraded to the newest version (``schema_versions``).
-    Both kinds have ``created`` (this open made the store).
+    Both kinds have ``created`` (this open made the store). ``later``: tables the journaled engine may read
+    after the open (``DocumentStore.load_later``); the PostgreSQL engine reads none at open.
 
     Raises:
         StoreDamagedError: the files are damaged (journaled engine; see ``accept_loss``).
@@ -84,7 +88,7 @@ async def open_engine(config: PostgresConfig | None, path: Path, indexes: Mappin
     """
     if config is None:
         plain_file = Path(path).is_file()  # a plain TinyDB file an older bot wrote: imported, then upgraded
-        store = await asyncio.to_thread(open_store, path, indexes, accept_loss=accept_loss)
+        store = await asyncio.to_thread(open_store, path, indexes, accept_loss=accept_loss, later=later)
         try:
             await upgrade(store, Path(path), created=store.created and not plain_file)
         except BaseException:

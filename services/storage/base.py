@@ -324,6 +324,18 @@ class DocumentStore(ABC):
         """
         return None
 
+    async def load_later(self) -> None:
+        """Read what the engine left unread at open (tables a first turn does not need), between turns.
+
+        Every read or write of such a table before then is still answered from the whole table (it is
+        read at once for it), so calling this only moves the work off the start. The default has none.
+        """
+        return None
+
+    def loading(self) -> tuple[str, ...]:
+        """The tables still left for :meth:`load_later` (none by default)."""
+        return ()
+
     def mutation_lock(self) -> AbstractAsyncContextManager[None]:
         """A lock to hold around read, check the rules, write: two holders never overlap, and inside it
         the reads are the newest state. One process's engine needs only an ``asyncio.Lock``; a shared

@@ -132,6 +132,9 @@ class JournaledTinyStore(JournalFiles):
             aside and the loss is logged); without it such damage raises :class:`StoreDamagedError`.
         retry_seconds: after a failed write, the first wait before the store tries to write again
             (doubling up to ``MAX_RETRY_SECONDS``).
+        later: tables that an open through the snapshot's index file leaves unread (checked, not read):
+            read by :meth:`load_later` a step at a time between turns, or at once by the first read of
+            them; a write to one meanwhile is durable at once and applied to it once it is read.
 
     Raises:
         StoreDamagedError: opening would lose acknowledged writes (see ``accept_loss``).
@@ -148,8 +151,9 @@ class JournaledTinyStore(JournalFiles):
         before_fsync: Callable[[], None] | None = None,
         accept_loss: bool = False,
         retry_seconds: float = DEFAULT_RETRY_SECONDS,
+        later: Sequence[str] = (),
     ) -> None:
-        super().__init__(path, indexes, before_fsync=before_fsync, accept_loss=accept_loss)
+        super().__init__(path, indexes, before_fsync=before_fsync, accept_loss=accept_loss, later=later)
         self.retry_seconds = retry_seconds
         self._recovery: asyncio.Task[None] | None = None
         self.compact_bytes = compact_bytes
@@ -325,6 +329,7 @@ class JournaledTinyStore(JournalFiles):
             OSError: the next journal could not be created (nothing changed then).
         """
         async with self._compact_lock:
+            await self.load_later()  # the snapshot is written from every table
             await self._compact()
 
     async def _compact(self) -> None:
@@ -383,6 +388,7 @@ class JournaledTinyStore(JournalFiles):
         the failed write left in the old journal; recovery replays from the newest snapshot, so the
         old journal is read again only if that snapshot is later found damaged.
         """
+        await self.load_later()  # the new generation is written from every table
         async with self._compact_lock, self._exclusive():
             if self._closed or not self._failure:
                 return
@@ -419,6 +425,8 @@ class JournaledTinyStore(JournalFiles):
             detail = ERR_CLOSED
         else:
             detail = self._detail
+        if self._later:
+            detail += f"; reading {', '.join(self._later)} (a read of it waits until it is read)"
         return StoreHealth(
             ready=not self._closed and not self._failure,
             path=str(self.path),

@@ -14,6 +14,7 @@ and orderings hold what they need of each document, so no lookup decodes more th
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
 import itertools
 import json
@@ -25,7 +26,7 @@ from typing import Any
 from services.storage._common import ERR_FIELD_NAME, ID_FIELD, check_doc_id, check_name, check_table
 from services.storage.base import Decoder, Document, DocumentStore, Ordering, SortedEntries, T
 from services.storage.snapshot import DocumentTexts, Tables, snapshot_documents
-from services.storage.snapshot_index import FrozenIndex
+from services.storage.snapshot_index import Entries, FrozenIndex, TableSteps
 
 _MISSING = object()
 #: A document as it is held: compact JSON (what the journal and the snapshot hold of it too).
@@ -79,6 +80,16 @@ class Several(dict[str, None]):
 #: The ids an index lists under one value: the id itself while there is one (most values, such as an
 #: email, name one document, and a dict per value would cost more than the document), else a dict.
 Ids = str | dict[str, None]
+
+
+@dataclass
+class _Later:
+    """A table left unread at open: how to read it, and the writes to apply to it once read, in order."""
+
+    steps: TableSteps
+    pending: list[list[Any]]
+    failure: BaseException | None = None
+    """Why reading it failed for good (every use of the table raises it again)."""
 
 
 def _entries(texts: Mapping[str, str], keys: Ordering, needs: str) -> Iterator[tuple[str, str]]:
@@ -135,6 +146,46 @@ def _ids(entries: dict[Any, Ids], value: Any) -> tuple[str] | dict[str, None] | 
     return (ids,) if isinstance(ids, str) else ids
 
 
+def read_documents(indexes: Mapping[str, Sequence[str]], documents: Iterable[tuple[str, str, Document, str | None]],
+                   ) -> tuple[dict[str, dict[str, str]], FrozenIndex, bool]:
+    """The texts by table of ``(table, doc_id, doc, its JSON text or None)`` and the indexes of ``indexes``
+    over them, built in bulk; and whether every text was kept as given (see
+    :meth:`MemoryTables._load_documents`)."""
+    tables: dict[str, dict[str, str]] = {}
+    index: dict[str, dict[str, dict[Any, Ids]]] = {t: {f: {} for f in fields} for t, fields in indexes.items()}
+    table: str | None = None
+    docs: dict[str, str] = {}
+    fields: list[tuple[str, dict[Any, Ids]]] = []
+    verbatim = True
+    for name, doc_id, doc, text in documents:
+        if name != table:
+            table, docs = name, tables.setdefault(name, {})
+            fields = list(index.get(name, {}).items())
+        if doc.get(ID_FIELD, _MISSING) != doc_id:
+            doc[ID_FIELD] = doc_id
+            text = None
+        if text is None:
+            verbatim = False
+            text = _encode(doc)
+        docs[doc_id] = text
+        for field_name, entries in fields:
+            value = doc.get(field_name, _MISSING)
+            if value is _MISSING:
+                continue
+            try:
+                ids = entries.get(value)
+            except TypeError:  # a list or an object: keyed by its JSON
+                value = _index_key(value)
+                ids = entries.get(value)
+            if ids is None:
+                entries[value] = doc_id
+            elif isinstance(ids, str):
+                entries[value] = {ids: None, doc_id: None}
+            else:
+                ids[doc_id] = None
+    return tables, index, verbatim
+
+
 class MemoryTables(DocumentStore):
     """Every table in memory with an index per declared field, a version per table and a cache of
     decoded documents; the reads of the :class:`DocumentStore` contract. Writing is the subclass's."""
@@ -159,6 +210,8 @@ class MemoryTables(DocumentStore):
         #: ``{table: version}``, bumped from one store-wide counter on every change (see table_version)
         self._versions: dict[str, int] = {}
         self._version_counter = itertools.count(1)
+        #: tables read after open (see :meth:`load_later`); every access to one reads it first
+        self._later: dict[str, _Later] = {}
 
     # ------------------------------------------------------------------------------- changes
 
@@ -182,39 +235,7 @@ class MemoryTables(DocumentStore):
         indexes in bulk; nothing is adopted when ``documents`` raises. Returns whether every text was
         adopted as given (none was missing, none lacked its id): then the texts alone, with the
         indexes, make this very state again (:meth:`_adopt_texts`)."""
-        tables: dict[str, dict[str, str]] = {}
-        index: dict[str, dict[str, dict[Any, Ids]]] = {
-            t: {f: {} for f in fields} for t, fields in self.indexes.items()}
-        table: str | None = None
-        docs: dict[str, str] = {}
-        fields: list[tuple[str, dict[Any, Ids]]] = []
-        verbatim = True
-        for name, doc_id, doc, text in documents:
-            if name != table:
-                table, docs = name, tables.setdefault(name, {})
-                fields = list(index.get(name, {}).items())
-            if doc.get(ID_FIELD, _MISSING) != doc_id:
-                doc[ID_FIELD] = doc_id
-                text = None
-            if text is None:
-                verbatim = False
-                text = _encode(doc)
-            docs[doc_id] = text
-            for field_name, entries in fields:
-                value = doc.get(field_name, _MISSING)
-                if value is _MISSING:
-                    continue
-                try:
-                    ids = entries.get(value)
-                except TypeError:  # a list or an object: keyed by its JSON
-                    value = _index_key(value)
-                    ids = entries.get(value)
-                if ids is None:
-                    entries[value] = doc_id
-                elif isinstance(ids, str):
-                    entries[value] = {ids: None, doc_id: None}
-                else:
-                    ids[doc_id] = None
+        tables, index, verbatim = read_documents(self.indexes, documents)
         self._adopt(tables, index)
         return verbatim
 
@@ -233,6 +254,7 @@ class MemoryTables(DocumentStore):
         """A copy of every index that later writes leave as it is (see :class:`Several`), taken with
         :meth:`frozen_tables` so that both describe the same state, for an index file
         (``services.storage.snapshot_index``) encoded in another thread."""
+        self._ready_all()
         self._epoch += 1
         return {table: {name: dict(entries) for name, entries in by_field.items()}
                 for table, by_field in self._index.items()}
@@ -242,6 +264,8 @@ class MemoryTables(DocumentStore):
         and made once after it (:meth:`SortedEntries.update`): a batch that deletes the oldest
         thousands of a long ordering shifts it once, and an import merges its documents in at once,
         rather than shifting the whole list once per document."""
+        if self._later and any(op[1] in self._later for op in ops):
+            ops = self._set_aside_for_later(ops)
         self._moves = {}
         try:
             for op in ops:
@@ -256,6 +280,79 @@ class MemoryTables(DocumentStore):
                 if entries is not None:
                     entries.update([pair for pair, n in delta.items() if n < 0],
                                    [pair for pair, n in delta.items() if n > 0])
+
+    def _set_aside_for_later(self, ops: list[list[Any]]) -> list[list[Any]]:
+        """Keep the operations on tables not read yet for when they are (each table's own operations stay
+        in order, and operations on different tables never depend on each other); the rest are applied
+        now. The table's version changes now all the same."""
+        now = []
+        for op in ops:
+            later = self._later.get(op[1])
+            if later is None:
+                now.append(op)
+            else:
+                later.pending.append(op)
+                self._versions[op[1]] = next(self._version_counter)
+        return now
+
+    def _read_later(self, table: str, steps: TableSteps) -> None:
+        """Leave ``table`` unread until it is first used or :meth:`load_later` reads it (``steps``)."""
+        self._later[table] = _Later(steps, [])
+
+    def _step_later(self, table: str) -> bool:
+        """One step of reading ``table``; True once it is in memory with every write set aside for it."""
+        later = self._later.get(table)
+        if later is None:
+            return True
+        if later.failure is not None:
+            raise later.failure
+        try:
+            next(later.steps)
+            return False
+        except StopIteration as done:
+            texts, index = done.value
+        except Exception:  # the index file's part was checked at open: only a defect gets here
+            try:
+                texts, index = self._read_later_again(table)
+            except BaseException as exc:
+                later.failure = exc
+                raise
+        del self._later[table]
+        if texts:
+            self._tables[table] = texts
+        self._versions[table] = next(self._version_counter)
+        if table in self.indexes:
+            self._index[table] = {name: index.get(name, {}) for name in self.indexes[table]}
+        self._sorted.pop(table, None)
+        self._decoded.pop(table, None)
+        if later.pending:
+            self._apply_in_memory(later.pending)
+        return True
+
+    def _read_later_again(self, table: str) -> tuple[dict[str, str], dict[str, Entries]]:
+        """A table whose reading failed after open: read it the slow way (the engine's; it raises what
+        makes the store unusable)."""
+        raise NotImplementedError
+
+    def _ready(self, table: str) -> None:
+        """Read ``table`` now if it was left for later (a read of it must see the whole table)."""
+        if isinstance(table, str) and table in self._later:  # a bad name is refused by the read itself
+            while not self._step_later(table):
+                pass
+
+    def _ready_all(self) -> None:
+        for table in list(self._later):
+            self._ready(table)
+
+    async def load_later(self) -> None:
+        """Read the tables left for later a step at a time, letting the event loop run between steps (a
+        step is a few thousand documents), so that turns go on meanwhile."""
+        for table in list(self._later):
+            for _ in iter(functools.partial(self._step_later, table), True):
+                await asyncio.sleep(0)
+
+    def loading(self) -> tuple[str, ...]:
+        return tuple(self._later)
 
     def _put(self, table: str, doc_id: str, doc: dict[str, Any]) -> None:
         docs = self._tables.get(table)
@@ -356,11 +453,15 @@ class MemoryTables(DocumentStore):
 
     def get(self, table: str, doc_id: str) -> Document | None:
         """Return a copy of one document, or None."""
+        if self._later:
+            self._ready(table)
         raw = self._tables.get(check_table(table), {}).get(check_doc_id(doc_id))
         return None if raw is None else _decode(raw)
 
     def all(self, table: str) -> list[Document]:
         """Return copies of every document of ``table``."""
+        if self._later:
+            self._ready(table)
         return [_decode(doc) for doc in self._tables.get(check_table(table), {}).values()]
 
     def find(self, table: str, field_name: str, value: Any) -> list[Document]:
@@ -369,6 +470,8 @@ class MemoryTables(DocumentStore):
         An indexed field (or ``"id"``) is answered from the index; any other field is scanned, as
         TinyDB's ``where(field) == value`` would (counted in ``stats.scans``).
         """
+        if self._later:
+            self._ready(table)
         check_table(table)
         check_name(field_name, ERR_FIELD_NAME)
         docs = self._tables.get(table, {})
@@ -388,6 +491,8 @@ class MemoryTables(DocumentStore):
 
     def find_ids(self, table: str, field_name: str, value: Any) -> list[str]:
         """Ids matching ``field_name == value``: straight from the index (in indexing order), no copies."""
+        if self._later:
+            self._ready(table)
         entries = self._index.get(check_table(table), {}).get(check_name(field_name, ERR_FIELD_NAME))
         if entries is None:
             return super().find_ids(table, field_name, value)
@@ -395,6 +500,8 @@ class MemoryTables(DocumentStore):
 
     def count(self, table: str, field_name: str, value: Any) -> int:
         """How many documents match ``field_name == value``: the size of an index entry, O(1)."""
+        if self._later:
+            self._ready(table)
         entries = self._index.get(check_table(table), {}).get(check_name(field_name, ERR_FIELD_NAME))
         if entries is None:
             return super().count(table, field_name, value)
@@ -430,17 +537,23 @@ class MemoryTables(DocumentStore):
     def get_decoded(self, table: str, doc_id: str, decode: Decoder[T]) -> T | None:
         """``decode`` of one document, decoded once per version of it (``decode`` must return an
         immutable value: every reader gets the same object until the document changes)."""
+        if self._later:
+            self._ready(table)
         raw = self._tables.get(check_table(table), {}).get(check_doc_id(doc_id))
         return None if raw is None else self._decoded_of(table, decode, doc_id, raw)
 
     def all_decoded(self, table: str, decode: Decoder[T]) -> list[T]:
         """``decode`` of every document of ``table`` (cached per document version)."""
+        if self._later:
+            self._ready(table)
         docs = self._tables.get(check_table(table), {})
         return [self._decoded_of(table, decode, i, raw) for i, raw in docs.items()]
 
     def find_decoded(self, table: str, field_name: str, value: Any, decode: Decoder[T]) -> list[T]:
         """``decode`` of the documents :meth:`find` returns, in its order (cached per document version
         when the field is indexed; a scan decodes what it finds)."""
+        if self._later:
+            self._ready(table)
         check_table(table)
         check_name(field_name, ERR_FIELD_NAME)
         docs = self._tables.get(table, {})
@@ -468,6 +581,8 @@ class MemoryTables(DocumentStore):
         self._sorted.setdefault(table, {})[name] = SortedEntries(_entries(self._tables.get(table, {}), keys, needs))
 
     def _ordered_entries(self, table: str, name: str) -> SortedEntries:
+        if self._later:
+            self._ready(table)
         entries = self._sorted.get(table, {}).get(name)
         if entries is None or type(entries) is _MovesMeanwhile:  # a page cannot wait for the worker thread
             self._sort(table, name, self.orderings[table][name])
@@ -482,6 +597,9 @@ class MemoryTables(DocumentStore):
         what the thread sorted is then dropped, as it is when the ordering is declared again or the
         store reloads its tables."""
         await super().prepare_ordering(table, name)
+        if table in self._later:  # read first, between turns as load_later reads it
+            for _ in iter(functools.partial(self._step_later, table), True):
+                await asyncio.sleep(0)
         if self._sorted.get(table, {}).get(name) is not None:
             return  # sorted, or being sorted
         keys = self.orderings[table][name]
@@ -501,6 +619,7 @@ class MemoryTables(DocumentStore):
 
     def table_names(self) -> list[str]:
         """Names of the tables that hold at least one document."""
+        self._ready_all()
         return sorted(name for name, docs in self._tables.items() if docs)
 
     def table_version(self, table: str) -> int:
@@ -513,8 +632,10 @@ class MemoryTables(DocumentStore):
         Each table is a mapping over a copy of its texts, decoded as they are read (the snapshot's
         encoder writes the texts as they are); writers going on meanwhile do not change it.
         """
+        self._ready_all()
         return {name: DocumentTexts(dict(docs)) for name, docs in self._tables.items() if docs}
 
     def dump(self) -> dict[str, dict[str, Document]]:
         """Every table as ``{table: {doc_id: doc}}`` (copies)."""
+        self._ready_all()
         return {name: {i: _decode(d) for i, d in docs.items()} for name, docs in self._tables.items() if docs}

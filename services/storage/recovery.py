@@ -16,10 +16,11 @@ import os
 import re
 import shutil
 import time
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from services.storage.errors import StoreDamagedError, StoreLockedError
+from services.storage.errors import StoreDamagedError, StoreLockedError, StoreUnavailableError
 from services.storage.journal import (
     HEADER_SIZE,
     JournalCorruptError,
@@ -29,17 +30,21 @@ from services.storage.journal import (
     read_journal,
     write_atomically,
 )
-from services.storage.memory import MemoryTables
+from services.storage.memory import MemoryTables, read_documents
 from services.storage.snapshot import (
     SnapshotCorruptError,
     TablesView,
     parse_snapshot,
     snapshot_chunks,
+    snapshot_documents,
 )
 from services.storage.snapshot_index import (
+    Entries,
     FrozenIndex,
+    IndexFile,
     IndexFileMismatch,
     read_index_file,
+    table_steps,
     write_index_file,
 )
 
@@ -59,8 +64,13 @@ class JournalFiles(MemoryTables):
     """The tables of :class:`MemoryTables`, loaded at open from the newest good generation of files."""
 
     def __init__(self, path: Path | str, indexes: Mapping[str, Sequence[str]] | None = None, *,
-                 before_fsync: Callable[[], None] | None = None, accept_loss: bool = False) -> None:
+                 before_fsync: Callable[[], None] | None = None, accept_loss: bool = False,
+                 later: Sequence[str] = ()) -> None:
         super().__init__(indexes)
+        #: tables a start through an index file leaves unread until used or ``load_later``
+        self._later_tables = frozenset(later)
+        #: the snapshot those tables are read from: (file, size, CRC-32), to read them again if need be
+        self._later_source: tuple[Path, int, int] | None = None
         self.path = Path(path)
         self._accept_loss = accept_loss
         self._before_fsync = before_fsync
@@ -282,8 +292,7 @@ class JournalFiles(MemoryTables):
             self._index_ignored(index_path, exc)
         else:
             try:
-                tables = found.texts(snapshot.read_bytes())
-                self._adopt(tables, found.indexes(tables, self.indexes))
+                self._load_through(found, snapshot)
                 return
             except IndexFileMismatch as exc:
                 self._index_ignored(index_path, exc)
@@ -296,6 +305,58 @@ class JournalFiles(MemoryTables):
                 "could not write the index file of the snapshot; the next start decodes it again",
                 extra={"event": "storage.index_unwritten", "file": str(index_path), "reason": str(exc)},
             )
+
+    def _load_through(self, found: IndexFile, snapshot: Path) -> None:
+        """Adopt snapshot ``snapshot`` through its index file ``found``: every table read now but those
+        opened to be read later (which are checked with the rest of the file, then left unread).
+
+        Raises:
+            IndexFileMismatch: the index file does not describe the snapshot (nothing is adopted).
+        """
+        data = snapshot.read_bytes()
+        found.check(data)
+        tables: dict[str, dict[str, str]] = {}
+        index: dict[str, dict[str, Entries]] = {}
+        later = []
+        for table in dict.fromkeys([*found.documents, *self.indexes]):
+            if table in self._later_tables and table in found.documents:  # its bytes copied: data is let go
+                later.append((table, table_steps(found.part(table, data, copy=True), self.indexes.get(table, ()))))
+                continue
+            steps = table_steps(found.part(table, data), self.indexes.get(table, ()))
+            try:
+                while True:
+                    next(steps)
+            except StopIteration as done:
+                tables[table], index[table] = done.value
+        self._adopt(tables, {name: by_field for name, by_field in index.items() if name in self.indexes})
+        for table, steps in later:
+            self._read_later(table, steps)
+        if later:
+            self._later_source = (snapshot, found.snapshot_size, found.snapshot_crc)
+
+    def _read_later_again(self, table: str) -> tuple[dict[str, str], dict[str, Entries]]:
+        """Read a table whose reading through the index file failed after open from its snapshot, decoding
+        every document (the snapshot is still on the disk: no compaction runs before every table is read).
+
+        Raises:
+            StoreUnavailableError: the snapshot is no longer the file that was checked at open.
+        """
+        logger.error(
+            "a table left for later could not be read through the index file; it is decoded from the snapshot",
+            extra={"event": "storage.later_reread", "table": table},
+        )
+        assert self._later_source is not None
+        path, size, crc = self._later_source
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise StoreUnavailableError(f"cannot read {path.name} again: {exc.strerror or exc}") from exc
+        if (len(data), zlib.crc32(data)) != (size, crc):
+            raise StoreUnavailableError(f"{path.name} changed after the store was opened")
+        del data
+        tables, index, _ = read_documents({table: self.indexes.get(table, ())},
+                                          (document for document in snapshot_documents(path) if document[0] == table))
+        return tables.get(table, {}), index.get(table, {})
 
     @staticmethod
     def _index_ignored(path: Path, exc: Exception) -> None:

@@ -15,83 +15,87 @@ and writes the index file again for the next start. The index file is never need
 one slow start.
 
 Layout: a header line ``{"format", "generation", "snapshot_size", "snapshot_crc32", "fields", "documents",
-"body_size", "body_crc32"}`` (``documents``: how many each table holds), then the body, the JSON
-``{"layout": [[table, [id, ...], spans], ...], "index": {table: {field: entries}}}``.
+"segments", "body_size", "body_crc32"}`` (``documents``: how many each table holds), then the body: one
+segment per table that holds documents, one after the other. ``segments`` says where each table's segment is
+in the body and where its documents are in the snapshot (``{table: [body start, body end, snapshot start,
+snapshot end]}``), so that a start reads only the tables it needs at once and leaves the others (the audit
+trail) for later (:func:`table_steps`).
 
-``layout`` lists each table's documents and says where their texts are in the snapshot
-(``services.storage.snapshot.TableLayout``: ``spans`` as unsigned 32-bit little-endian numbers in base64),
-so that a start cuts the texts out of the file's bytes, in the table's order.
+A segment is lines of JSON, each of at most :data:`STEP_ITEMS` items (so that each is read, and written, in
+a short call that lets the event loop run between two):
 
-``entries`` is ``{"s": [value, ...], "p": places, "m": {value: [n, ...]}, "o": [[value, n or [n, ...]],
-...]}``: the values that are strings naming one document each (``places``: where each of those documents
-is, as numbers in base64), those naming several, then the values of other types (numbers, booleans, null,
-and ``["\\u0000json", text]`` for a list or object). A document is named by its place in its table in the
-snapshot (``n``), so that a start shares each id with the table rather than holding it twice, and reads
-the places of most without making a number of each.
+* ``["ids", [id, ...]]``: the table's documents, in order (as many such lines as it takes);
+* ``["spans", spans]``: where each document's text is in the snapshot
+  (``services.storage.snapshot.TableLayout``: unsigned 32-bit little-endian numbers in base64), so that a
+  start cuts the texts out of the file's bytes;
+* for each indexed field, ``["s", field, [value, ...], places]`` (the values that are strings naming one
+  document each; ``places``: where each of those documents is, as numbers in base64), ``["m", field,
+  {value: [n, ...]}]`` (those naming several), then one ``["o", field, [[value, n or [n, ...]], ...]]``
+  (the values of other types: numbers, booleans, null, and ``["\\u0000json", text]`` for a list or
+  object), which closes the field.
+
+A document is named by its place in its table in the snapshot (``n``), so that a start shares each id with
+the table rather than holding it twice, and reads the places of most without making a number of each.
 """
 
 from __future__ import annotations
 
 import array
 import base64
-import itertools
 import json
 import sys
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from services.storage.journal import write_atomically
-from services.storage.snapshot import TableLayout, cut_texts, snapshot_layout
+from services.storage.snapshot import snapshot_layout
 
-FORMAT = "partner-benefits-bot/snapshot-index-1"
+FORMAT = "partner-benefits-bot/snapshot-index-2"
 
 #: ``{value: id, or {id: None, ...} for several}``: one field's index, as the store holds it
 Entries = dict[Any, "str | dict[str, None]"]
 #: ``{table: {field: entries}}``: every index, each copied (see ``MemoryTables._frozen_index``)
 FrozenIndex = dict[str, dict[str, Entries]]
+#: reads one table a step at a time, then returns its texts and indexes (see :func:`table_steps`)
+TableSteps = Generator[None, None, tuple[dict[str, str], dict[str, Entries]]]
+
+#: the most items a line of a segment holds, and one step of :func:`table_steps` reads
+STEP_ITEMS = 5_000
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class IndexFileMismatch(ValueError):
     """The index file does not describe this snapshot for this code (stale, damaged, other fields)."""
 
 
-def _encode_entries(entries: Entries, place: Mapping[str, int]) -> dict[str, Any]:
-    """One field's index in the file's form, each id as its document's place in the table."""
-    single: dict[str, str] = {k: v for k, v in entries.items() if type(k) is str and type(v) is str}
-    places = array.array("I", [place[v] for v in single.values()])
-    several = {k: [place[i] for i in v] for k, v in entries.items() if type(k) is str and type(v) is not str}
-    other = [[list(k) if type(k) is tuple else k, place[v] if type(v) is str else [place[i] for i in v]]
-             for k, v in entries.items() if type(k) is not str]
-    return {"s": list(single), "p": _numbers(places), "m": several, "o": other}
+def _entry_lines(name: str, entries: Entries, place: Mapping[str, int]) -> Iterator[list[Any]]:
+    """One field's index as lines of a segment, each id as its document's place in the table."""
+    single = [(k, v) for k, v in entries.items() if type(k) is str and type(v) is str]
+    for at in range(0, len(single), STEP_ITEMS):
+        chunk = single[at:at + STEP_ITEMS]
+        yield ["s", name, [k for k, _ in chunk], _numbers(array.array("I", [place[v] for _, v in chunk]))]
+    several = [(k, v) for k, v in entries.items() if type(k) is str and type(v) is not str]
+    for at in range(0, len(several), STEP_ITEMS):
+        yield ["m", name, {k: [place[i] for i in v] for k, v in several[at:at + STEP_ITEMS]}]
+    yield ["o", name, [[list(k) if type(k) is tuple else k, place[v] if type(v) is str else [place[i] for i in v]]
+                       for k, v in entries.items() if type(k) is not str]]
 
 
-def _decode_entries(frozen: Any, ids: list[str]) -> Entries:
-    """One field's index as the store holds it, from the file's form (``ids``: the table's, in order).
+def _segment_lines(ids: list[str], spans: array.array[int], fields: Mapping[str, Entries]) -> Iterator[bytes]:
+    place = {doc_id: n for n, doc_id in enumerate(ids)}
+    for at in range(0, len(ids), STEP_ITEMS):
+        yield _line(["ids", ids[at:at + STEP_ITEMS]])
+    yield _line(["spans", _numbers(spans)])
+    for name, entries in fields.items():
+        for line in _entry_lines(name, entries, place):
+            yield _line(line)
 
-    Raises:
-        IndexFileMismatch: ``frozen`` is not shaped as :func:`_encode_entries` makes it.
-    """
-    if type(frozen) is not dict:
-        raise IndexFileMismatch("an index is not shaped as the engine writes it")
-    single, places, several, other = frozen.get("s"), frozen.get("p"), frozen.get("m"), frozen.get("o")
-    if type(single) is not list or type(places) is not str or type(several) is not dict or type(other) is not list:
-        raise IndexFileMismatch("an index is not shaped as the engine writes it")
-    try:
-        numbers = _read_numbers(places)
-        entries: Entries = dict(zip(single, map(ids.__getitem__, numbers), strict=True))
-        for key, places in several.items():
-            entries[key] = _several(places, ids)
-        for pair in other:
-            if type(pair) is not list or len(pair) != 2:
-                raise IndexFileMismatch("an index entry is not a pair")
-            key, places = pair
-            entries[tuple(key) if type(key) is list else key] = (
-                ids[places] if type(places) is int else _several(places, ids))
-    except (IndexError, TypeError, ValueError) as exc:  # a place out of the table, not a number, bad base64
-        raise IndexFileMismatch(f"an index names a document the snapshot does not hold ({exc})") from exc
-    return entries
+
+def _line(value: list[Any]) -> bytes:
+    return (_dumps(value) + "\n").encode()
 
 
 def _several(places: Any, ids: list[str]) -> dict[str, None]:
@@ -125,123 +129,184 @@ def write_index_file(path: Path, generation: int, snapshot: bytes, fields: Mappi
     as snapshots are; False: the snapshot's documents are not those of ``tables``, and nothing is written.
 
     ``tables``: the ids of each table, in the order the snapshot holds them; ``index``: the indexes of
-    exactly those documents, which nothing changes meanwhile (they are encoded here, in any thread).
+    exactly those documents, which nothing changes meanwhile (they are encoded here, in any thread, a line
+    at a time: one call of the JSON encoder over a whole index would keep the GIL long enough to stall the
+    event loop).
 
     Raises:
         ValueError: the snapshot is not laid out as the engine writes one.
         OSError: the file cannot be written.
     """
     layout = snapshot_layout(snapshot)
-    places: dict[str, dict[str, int]] = {}
     counts: dict[str, int] = {}
     for name, ids in tables.items():
-        places[name] = {doc_id: n for n, doc_id in enumerate(ids)}
-        if places[name]:  # the snapshot leaves empty tables out
-            counts[name] = len(places[name])
+        listed = ids if isinstance(ids, Sequence) else list(ids)
+        if listed:  # the snapshot leaves empty tables out
+            counts[name] = len(listed)
     if ({table.name: len(table.ids) for table in layout} != counts
             or any(table.ids != list(tables[table.name]) for table in layout)
-            or (layout and layout[-1].spans[-1] != len(snapshot) - 3)):
+            or (layout and layout[-1].spans[-1] != len(snapshot) - 3)
+            or any(entries for name, by_field in index.items() if name not in counts for entries in by_field.values())):
         return False
-    encoded = {table: {name: _encode_entries(entries, places.get(table, {})) for name, entries in by_field.items()}
-               for table, by_field in index.items()}
-    body = [piece.encode() for piece in _pieces({
-        "layout": [[table.name, table.ids, _numbers(table.spans)] for table in layout], "index": encoded})]
+    body: list[bytes] = []
+    segments: dict[str, list[int]] = {}
+    size = 0
+    for table in layout:
+        start = size
+        for line in _segment_lines(table.ids, table.spans, index.get(table.name, {})):
+            body.append(line)
+            size += len(line)
+        segments[table.name] = [start, size, table.spans[0], table.spans[-1]]
     crc = 0
-    for piece in body:
-        crc = zlib.crc32(piece, crc)
+    for chunk in body:
+        crc = zlib.crc32(chunk, crc)
     header = {"format": FORMAT, "generation": generation, "snapshot_size": len(snapshot),
               "snapshot_crc32": zlib.crc32(snapshot), "fields": _declared(fields), "documents": counts,
-              "body_size": sum(map(len, body)), "body_crc32": crc}
+              "segments": segments, "body_size": size, "body_crc32": crc}
     write_atomically(path, [json.dumps(header, ensure_ascii=False).encode(), b"\n", *body])
     return True
 
 
-#: the most items one call of the JSON encoder takes (see :func:`_pieces`)
-PIECE_ITEMS = 5_000
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-
-def _pieces(value: Any) -> Iterator[str]:
-    """The JSON text of ``value`` in pieces of at most :data:`PIECE_ITEMS` items each.
-
-    Why: the index file is encoded in a worker thread while the event loop serves turns, and one call of
-    the C encoder over a whole index (tens of megabytes at a large organization's size) keeps the GIL
-    for its whole length, stalling the loop; between the pieces the loop runs.
-    """
-    if type(value) is dict and len(value) > PIECE_ITEMS:  # a flat mapping: many small values
-        items = iter(value.items())
-        yield "{"
-        sep = ""
-        while chunk := dict(itertools.islice(items, PIECE_ITEMS)):
-            yield sep + _dumps(chunk)[1:-1]
-            sep = ","
-        yield "}"
-    elif type(value) is dict:
-        yield "{"
-        for n, (key, item) in enumerate(value.items()):
-            yield ("," if n else "") + _dumps(key) + ":"
-            yield from _pieces(item)
-        yield "}"
-    elif type(value) is list and len(value) > PIECE_ITEMS:  # many small items
-        yield "["
-        for at in range(0, len(value), PIECE_ITEMS):
-            yield ("," if at else "") + _dumps(value[at:at + PIECE_ITEMS])[1:-1]
-        yield "]"
-    elif type(value) is list and any(type(item) in (list, dict) for item in value):
-        yield "["
-        for n, item in enumerate(value):
-            if n:
-                yield ","
-            yield from _pieces(item)
-        yield "]"
-    else:
-        yield _dumps(value)
-
-
 class IndexFile(NamedTuple):
-    """What an index file says of its snapshot, and the indexes it holds (see :meth:`indexes`)."""
+    """What an index file says of its snapshot, and where each table's part of it is (see :meth:`part`)."""
 
     snapshot_size: int
     snapshot_crc: int
     documents: dict[str, int]
-    body: dict[str, Any]
+    segments: dict[str, tuple[int, int, int, int]]
+    data: bytes
+    """The whole file."""
+    body_start: int
 
-    def texts(self, snapshot: bytes) -> dict[str, dict[str, str]]:
-        """The documents' texts of ``snapshot`` by table (see :func:`services.storage.snapshot.cut_texts`),
-        once its bytes are checked to be those the file was made from.
-
-        Raises:
-            IndexFileMismatch: they are not, or the layout is damaged.
-        """
+    def check(self, snapshot: bytes) -> None:
+        """Raises IndexFileMismatch unless ``snapshot`` is the very file the index file was made from."""
         if (len(snapshot), zlib.crc32(snapshot)) != (self.snapshot_size, self.snapshot_crc):
             raise IndexFileMismatch("the snapshot is not the one the index file was made from")
-        try:
-            layout = [TableLayout(name, ids, _read_numbers(spans)) for name, ids, spans in self.body["layout"]]
-            tables = cut_texts(snapshot, layout)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise IndexFileMismatch(f"the layout of the index file is damaged ({type(exc).__name__})") from exc
-        if {name: len(docs) for name, docs in tables.items()} != self.documents:
-            raise IndexFileMismatch("the snapshot's tables do not hold the documents the index file counts")
-        return tables
 
-    def indexes(self, tables: Mapping[str, dict[str, str]], fields: Mapping[str, Sequence[str]]) -> FrozenIndex:
-        """The indexes as the store holds them, over ``tables`` (from :meth:`texts`).
+    def part(self, table: str, snapshot: bytes, *, copy: bool = False) -> TablePart:
+        """What :func:`table_steps` needs to read ``table`` from the index file and ``snapshot`` (checked with
+        :meth:`check`); with ``copy``, the table's documents are copied out of the snapshot, so that neither
+        file's bytes need be kept for a table read later.
 
         Raises:
-            IndexFileMismatch: an index is damaged.
+            IndexFileMismatch: the segments do not fit the files.
         """
-        order = {name: list(docs) for name, docs in tables.items()}
-        try:
-            index = self.body["index"]
-            return {table: {name: _decode_entries(index[table][name], order.get(table, [])) for name in names}
-                    for table, names in fields.items()}
-        except (KeyError, TypeError) as exc:
-            raise IndexFileMismatch(f"an index is missing from the index file ({exc!r})") from exc
+        count = self.documents.get(table, 0)
+        segment = self.segments.get(table)
+        if segment is None:
+            if count:
+                raise IndexFileMismatch(f"the index file lists no segment for {table!r}")
+            return TablePart(table, 0, [], b"", 0)
+        body_start, body_end, start, end = segment
+        first, last = self.body_start + body_start, self.body_start + body_end
+        if not (self.body_start <= first <= last <= len(self.data) and 0 <= start <= end <= len(snapshot)):
+            raise IndexFileMismatch(f"the segment of {table!r} does not fit the files")
+        lines = []
+        at = first
+        while at < last:
+            end_of_line = self.data.find(b"\n", at, last)
+            if end_of_line < 0:
+                raise IndexFileMismatch(f"the segment of {table!r} does not end a line")
+            lines.append(self.data[at:end_of_line])
+            at = end_of_line + 1
+        if not copy:
+            return TablePart(table, count, lines, snapshot, 0)
+        return TablePart(table, count, lines, snapshot[start:end], start)
+
+
+class TablePart(NamedTuple):
+    """One table's segment of an index file (its lines) and the bytes of its documents in the snapshot."""
+
+    name: str
+    documents: int
+    lines: list[bytes]
+    texts: bytes
+    offset: int
+    """Where ``texts`` starts in the snapshot (the segment's spans are the snapshot's)."""
+
+
+def table_steps(part: TablePart, fields: Sequence[str]) -> TableSteps:
+    """Read one table: its documents' texts and the indexes of ``fields`` over them, as the store holds them.
+
+    A generator that pauses (``yield``) after each line of the segment and every :data:`STEP_ITEMS`
+    documents cut, then returns the table: a table read after the start (the audit trail) is read on the
+    event loop between turns, a few milliseconds at a time; a table read at the start is read at once.
+
+    Raises:
+        IndexFileMismatch: the part is damaged or does not describe the snapshot's documents.
+    """
+    ids: list[str] = []
+    spans: array.array[int] | None = None
+    entries: dict[str, Entries] = {}
+    closed: set[str] = set()
+    lines = iter(part.lines)
+    try:
+        for raw in lines:
+            line = json.loads(raw)
+            kind = line[0]
+            if kind == "ids" and spans is None:
+                ids.extend(line[1])
+            elif kind == "spans" and spans is None:
+                spans = _read_numbers(line[1])
+                break
+            else:
+                raise IndexFileMismatch(f"the segment of {part.name!r} is not laid out as the engine writes it")
+            yield
+    except (IndexError, TypeError, ValueError) as exc:
+        if isinstance(exc, IndexFileMismatch):
+            raise
+        raise IndexFileMismatch(f"the segment of {part.name!r} is damaged ({type(exc).__name__})") from exc
+    if spans is None or len(ids) != part.documents or len(spans) != 2 * len(ids):
+        if part.documents or part.lines:
+            raise IndexFileMismatch(f"the segment of {part.name!r} does not list the documents the file counts")
+        spans = array.array("I")
+    texts: dict[str, str] = {}
+    base, data = part.offset, part.texts
+    try:
+        for at in range(0, len(ids), STEP_ITEMS):
+            cut = spans[2 * at:2 * (at + STEP_ITEMS)]
+            texts.update(zip(ids[at:at + STEP_ITEMS], map(bytes.decode, map(data.__getitem__, map(
+                slice, map(base.__rsub__, cut[0::2]), map(base.__rsub__, cut[1::2])))), strict=True))
+            yield
+    except (TypeError, ValueError) as exc:  # an id not a string, a text not UTF-8
+        raise IndexFileMismatch(f"the layout of {part.name!r} is damaged ({type(exc).__name__})") from exc
+    if len(texts) != part.documents:
+        raise IndexFileMismatch(f"the snapshot's {part.name!r} does not hold the documents the index file counts")
+    try:
+        for raw in lines:
+            kind, name, *rest = json.loads(raw)
+            if name not in fields or name in closed:
+                raise IndexFileMismatch(f"the segment of {part.name!r} indexes {name!r} where it should not")
+            found = entries.setdefault(name, {})
+            if kind == "s":
+                values, places = rest
+                numbers = _read_numbers(places)
+                if type(values) is not list or len(numbers) != len(values):
+                    raise IndexFileMismatch("an index lists more values than places, or fewer")
+                found.update(zip(values, map(ids.__getitem__, numbers), strict=True))
+            elif kind == "m":
+                for key, places in rest[0].items():
+                    found[key] = _several(places, ids)
+            elif kind == "o":
+                for key, places in rest[0]:
+                    found[tuple(key) if type(key) is list else key] = (
+                        ids[places] if type(places) is int else _several(places, ids))
+                closed.add(name)
+            else:
+                raise IndexFileMismatch(f"the segment of {part.name!r} is not laid out as the engine writes it")
+            yield
+    except (IndexError, TypeError, ValueError, AttributeError) as exc:  # a place out of the table, bad base64
+        if isinstance(exc, IndexFileMismatch):
+            raise
+        raise IndexFileMismatch(f"an index names a document the snapshot does not hold ({exc})") from exc
+    if closed != set(fields) and (part.documents or part.lines):
+        raise IndexFileMismatch(f"an index of {part.name!r} is missing from the index file")
+    return texts, {name: entries.get(name, {}) for name in fields}
 
 
 def read_index_file(path: Path, generation: int, fields: Mapping[str, Sequence[str]]) -> IndexFile:
     """The index file made for snapshot ``generation`` and for ``fields``; the caller checks the snapshot
-    against its size and checksum before it uses the indexes.
+    against its size and checksum (:meth:`IndexFile.check`) before it uses the indexes.
 
     Raises:
         FileNotFoundError: there is none.
@@ -249,17 +314,23 @@ def read_index_file(path: Path, generation: int, fields: Mapping[str, Sequence[s
         OSError: it cannot be read.
     """
     data = path.read_bytes()
-    head, _, body = data.partition(b"\n")
+    body_start = data.find(b"\n") + 1
     try:
-        header = json.loads(head)
-        ok = (type(header) is dict and header.get("format") == FORMAT and header.get("generation") == generation
-              and header.get("fields") == _declared(fields) and header.get("body_size") == len(body)
-              and header.get("body_crc32") == zlib.crc32(body))
+        header = json.loads(data[:body_start] if body_start else data)
+        ok = (body_start and type(header) is dict and header.get("format") == FORMAT
+              and header.get("generation") == generation and header.get("fields") == _declared(fields)
+              and header.get("body_size") == len(data) - body_start
+              and header.get("body_crc32") == zlib.crc32(memoryview(data)[body_start:]))
         if not ok:
             raise IndexFileMismatch("the index file was made for another snapshot or other fields, or is damaged")
-        found = IndexFile(header["snapshot_size"], header["snapshot_crc32"], header["documents"], json.loads(body))
-    except (ValueError, KeyError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        documents, segments = header["documents"], header["segments"]
+        if type(documents) is not dict or type(segments) is not dict:
+            raise IndexFileMismatch("the index file is not shaped as the engine writes it")
+        return IndexFile(int(header["snapshot_size"]), int(header["snapshot_crc32"]),
+                         {str(k): int(v) for k, v in documents.items()},
+                         {str(k): (int(a), int(b), int(c), int(d)) for k, (a, b, c, d) in segments.items()},
+                         data, body_start)
+    except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        if isinstance(exc, IndexFileMismatch):
+            raise
         raise IndexFileMismatch(f"the index file is damaged ({type(exc).__name__})") from exc
-    if type(found.body) is not dict or type(found.documents) is not dict:
-        raise IndexFileMismatch("the index file is not shaped as the engine writes it")
-    return found

@@ -304,16 +304,23 @@ async def test_writes_after_the_indexes_were_copied_leave_the_copy_alone(path: P
         await store.close()
 
 
-@pytest.mark.parametrize("value", [
-    {"layout": [["people", [f"p{i}" for i in range(12_001)], "AAAA"]],
-     "index": {"people": {"email": {"s": [f"e{i}" for i in range(5_001)],
-                                    "m": {f"k{i}": [i, i + 1] for i in range(7_000)},
-                                    "o": [[1, 2], [True, [3, 4]], [None, 5], [["\0json", "[1]"], 6]]}}}},
-    {"a": [], "b": {}, "c": [[], {}], "d": "張偉 \u2028 \"q\""},
-])
-def test_the_index_file_is_encoded_in_pieces_as_json_would_be(value: Any) -> None:
-    from services.storage.snapshot_index import _pieces
+async def test_the_index_file_is_written_in_short_lines(path: Path) -> None:
+    """Each line of the index file is one short call of the JSON encoder (compaction writes it in a thread
+    while the loop serves turns) and one short step of a start that reads it later."""
+    from services.storage.snapshot_index import STEP_ITEMS
 
-    pieces = list(_pieces(value))
-    assert "".join(pieces) == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    assert max(map(len, pieces)) < 150_000 or len(pieces) == 1  # a few thousand items a piece, not the whole
+    store = JournaledTinyStore(path, INDEXES)
+    try:
+        await store.apply([Put("people", f"p{i:05d}", {"email": f"p{i % 9000}@contoso.com", "level": i % 3})
+                           for i in range(2 * STEP_ITEMS + 1)])
+        await store.compact()
+    finally:
+        await store.close()
+    lines = index_file(path, 2).read_bytes().split(b"\n")
+    assert len(lines) > 8 and max(map(len, lines)) < 40 * STEP_ITEMS
+    store = JournaledTinyStore(path, INDEXES)  # read back through it
+    try:
+        assert [d["id"] for d in store.find("people", "email", "p1@contoso.com")] == ["p00001", "p09001"]
+        assert len(store.find_ids("people", "level", 2)) == (2 * STEP_ITEMS + 1) // 3
+    finally:
+        await store.close()
