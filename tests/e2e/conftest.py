@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from tests.e2e.journey import CHROMIUM, CHROMIUM_FLAGS, Journey
+from tests.e2e.journey import CHROMIUM, CHROMIUM_FLAGS, Journey, Tab
 from tests.e2e.playground import Playground
 from tests.e2e.stack import Stack
 
@@ -55,11 +55,20 @@ async def browser(stack: Stack):  # noqa: ANN201 - a playwright Browser
         await chromium.close()
 
 
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def tab(browser) -> AsyncIterator[Tab]:  # noqa: ANN001 - a playwright Browser
+    shared = Tab()
+    yield shared
+    await shared.close()
+
+
 @pytest_asyncio.fixture(loop_scope="session")
-async def journey(request: pytest.FixtureRequest, browser, stack: Stack, pg: Playground) -> AsyncIterator[Journey]:  # noqa: ANN001
-    """A fresh page for one journey; screenshots go to tests/e2e/screenshots/<test name>/. A module
+async def journey(request: pytest.FixtureRequest, browser, stack: Stack, pg: Playground,  # noqa: ANN001
+                  tab: Tab) -> AsyncIterator[Journey]:
+    """A fresh chat for one journey, in the session's tab (see :class:`Tab`); screenshots go to
+    tests/e2e/screenshots/<test name>/. A module
     whose journeys wait long on the bot's answers sets ``JOURNEY_TIMEOUT`` (seconds per step)."""
     trip = Journey(browser, stack.browser_url, request.node.name,
-                   timeout=getattr(request.module, "JOURNEY_TIMEOUT", 15.0))
+                   timeout=getattr(request.module, "JOURNEY_TIMEOUT", 15.0), tab=tab)
     yield trip
     await trip.close()

@@ -47,14 +47,33 @@ _CLOSE_SOCKETS = """() => Promise.race([
 ])"""
 
 
+class Tab:
+    """One browser tab the journeys of a session take turns in: each journey loads it again (a fresh
+    chat), as a person reloads the Playground; a new page would load and compile the Playground's
+    scripts again, a few seconds each time."""
+
+    def __init__(self) -> None:
+        self.page: Page | None = None
+        self.url = ""
+
+    async def close(self) -> None:
+        """Leave cleanly (see :meth:`Journey.close`)."""
+        if self.page is not None:
+            page, self.page = self.page, None
+            await page.evaluate(_CLOSE_SOCKETS)
+            await page.context.close()
+
+
 class Journey:
     """One person's visit to the bot in the Playground (a fresh page)."""
 
     #: a page of this session has been greeted: the Playground's UI and the bot are warm
     warm = False
 
-    def __init__(self, browser: Browser, url: str, name: str, timeout: float = 15.0) -> None:
+    def __init__(self, browser: Browser, url: str, name: str, timeout: float = 15.0,
+                 tab: Tab | None = None) -> None:
         self.browser = browser
+        self.tab = tab
         self.url = url
         self.name = re.sub(r"[^\w.-]+", "_", name)
         self.timeout_ms = timeout * 1000
@@ -72,12 +91,22 @@ class Journey:
     async def open(self, welcome: str = "Welcome, ") -> None:
         """Open the Playground: it installs the app in the personal chat and the bot greets. The first
         page of a session waits longer: the Playground's UI and the bot's first turn start cold."""
-        context = await self.browser.new_context(viewport={"width": 1280, "height": 1000}, locale="en-US")
-        self.page = await context.new_page()
-        await self.page.add_init_script(_TRACK_SOCKETS)
-        self.page.set_default_timeout(self.timeout_ms)
-        await self._mark()
-        await self.page.goto(self.url, timeout=OPEN_TIMEOUT_MS)
+        if self.tab is not None and self.tab.page is not None and self.tab.url == self.url:
+            # the tab of the journey before: loaded again, it shows a fresh chat, as a new page would
+            self.page = self.tab.page
+            self.page.set_default_timeout(self.timeout_ms)
+            await self.page.reload(timeout=OPEN_TIMEOUT_MS)
+            self._cards_before, self._paragraphs_before = [], []  # what the page shows now is all new
+        else:
+            context = await self.browser.new_context(viewport={"width": 1280, "height": 1000}, locale="en-US")
+            self.page = await context.new_page()
+            await self.page.add_init_script(_TRACK_SOCKETS)
+            self.page.set_default_timeout(self.timeout_ms)
+            await self._mark()
+            await self.page.goto(self.url, timeout=OPEN_TIMEOUT_MS)
+            if self.tab is not None:
+                await self.tab.close()
+                self.tab.page, self.tab.url = self.page, self.url
         await self.composer.wait_for(timeout=OPEN_TIMEOUT_MS)
         close_log = self.page.get_by_role("button", name="Toggle Log Panel")
         if await close_log.count():
@@ -101,8 +130,8 @@ class Journey:
         socket still closing when the context is torn down makes its connector fail the bot's next send
         (``WebSocket is not open: readyState 2``). So the page closes its sockets and waits for the
         server's side of the close handshake before the context goes."""
-        if self.page is None:
-            return
+        if self.page is None or self.tab is not None:
+            return  # the tab stays open for the next journey (see :class:`Tab`)
         await self.page.evaluate(_CLOSE_SOCKETS)
         await self.page.context.close()
 
