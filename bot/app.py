@@ -125,6 +125,8 @@ async def _open(app: web.Application, settings: Settings) -> AsyncIterator[None]
         archiving.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await archiving
+        with contextlib.suppress(asyncio.CancelledError):
+            await after_start  # before the store it reads closes
         await directory.close()
         await connectors.close()
         await domain_store.close()

@@ -7,9 +7,11 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from aiohttp import ClientSession
+import pytest
+from aiohttp import ClientSession, web
 
 from bot import keys
+from bot.server import when_serving
 from services.repository import INDEXES
 from services.storage import open_store
 from tests._common.fake_connector import FakeConnector
@@ -79,3 +81,22 @@ async def test_the_audit_trail_is_read_after_the_start_without_a_turn(connector:
         assert domain.loading() == ()
     finally:
         await runner.cleanup()
+
+
+@pytest.mark.parametrize("turns", range(4))
+async def test_waiting_for_the_server_is_cancelled_even_as_it_starts_serving(turns: int) -> None:
+    """A stopping app cancels the work waiting for the server; a cancellation that came as the server
+    said it listens was swallowed (``asyncio.wait_for`` on 3.11), and the reminder ticks went on: the
+    app's cleanup then waited for them forever."""
+    app = web.Application()
+    app[keys.SERVING] = asyncio.Event()
+    waiting = asyncio.create_task(when_serving(app))
+    await asyncio.sleep(0)
+    app[keys.SERVING].set()
+    for _ in range(turns):
+        await asyncio.sleep(0)
+    if waiting.done():
+        return  # it returned before the app stopped: nothing to cancel
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
