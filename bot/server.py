@@ -33,6 +33,7 @@ from aiohttp.web_protocol import RequestHandler
 from bot import keys
 from bot.logs import RateLimitedLog
 from bot.settings import number_setting
+from services.waiting import wait_set
 
 log = logging.getLogger(__name__)
 
@@ -211,16 +212,7 @@ async def when_serving(app: web.Application) -> None:
     """Return once the server listens (:func:`run` says so), at most :data:`SERVING_WAIT_SECONDS` from now:
     what a start leaves for later (reading the audit trail, the first reminder scan) begins then, so that
     the bot answers first."""
-    serving = app[keys.SERVING]
-    if serving.is_set():
-        return
-    # not ``asyncio.wait_for``: on Python 3.11 it swallows a cancellation that comes as the event is set,
-    # and the task then goes on (a stopping app waited for the reminder ticks forever)
-    waiting = asyncio.ensure_future(serving.wait())
-    try:
-        await asyncio.wait({waiting}, timeout=SERVING_WAIT_SECONDS)
-    finally:
-        waiting.cancel()
+    await wait_set(app[keys.SERVING], SERVING_WAIT_SECONDS)
 
 
 async def _serve(app: web.Application, host: str, port: int, limits: ServerLimits) -> None:

@@ -60,6 +60,7 @@ from services.notifications.ratelimit import RateLimiter
 from services.notifications.sender import DeliveryError, Sender
 from services.storage.base import Document
 from services.storage.errors import StoreUnavailableError
+from services.waiting import wait_set
 
 log = logging.getLogger(__name__)
 
@@ -175,10 +176,7 @@ class Worker:
             timeout = self.idle_interval if wait is None else min(wait, self.idle_interval)
             if timeout <= 0:
                 continue
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout)
-            except TimeoutError:
-                pass
+            await wait_set(self._wake, timeout)
 
     async def recover(self) -> int:
         """Once per process, before the first send: settle what an earlier process left behind.
