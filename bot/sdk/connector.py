@@ -571,13 +571,16 @@ class BotConnectorClient:
         if auth:
             headers["Authorization"] = auth
         data = encode_json(body) if body is not None else None
-        session = await self._pool.session()
         answered = False
-        try:
+
+        async def exchange(session: aiohttp.ClientSession) -> BufferedResponse:
+            nonlocal answered
             async with session.request(method, URL(url, encoded=True), data=data, headers=headers) as resp:
                 answered = True
-                content = await resp.read()
-                response = BufferedResponse(resp.status, resp.reason, dict(resp.headers), content)
+                return BufferedResponse(resp.status, resp.reason, dict(resp.headers), await resp.read())
+
+        try:
+            response = await exchange(await self._pool.session())
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as error:
             if answered:
                 raise
@@ -585,15 +588,13 @@ class BotConnectorClient:
             # idle timeout): nothing came back, so the request is sent once more, on a new connection
             log.info("connection closed by the service before it answered: sent again",
                      extra={"method": method, "error": type(error).__name__})
-            async with self._pool.fresh_session() as fresh, \
-                    fresh.request(method, URL(url, encoded=True), data=data, headers=headers) as resp:
-                content = await resp.read()
-                response = BufferedResponse(resp.status, resp.reason, dict(resp.headers), content)
+            async with self._pool.fresh_session() as fresh:
+                response = await exchange(fresh)
         if response.status_code == 401:
             self._tokens.invalidate()  # the next call asks the credentials again
         if response.status_code not in ok:
             raise models.ErrorResponseException(_DESERIALIZE, response)
-        if result_type is None or not content:
+        if result_type is None or not response.body():
             return None
         return _result(result_type, response)
 
