@@ -7,7 +7,6 @@ import copy
 import datetime as dt
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -95,23 +94,8 @@ class TokenCredentials(AppCredentials):
         return f"token-{self.calls}"
 
 
-@pytest.fixture
-def fake() -> Iterator[RecordingConnector]:
-    server = RecordingConnector().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def pool() -> AsyncIterator[ConnectorPool]:
-    connectors = ConnectorPool()
-    await connectors.open()
-    yield connectors
-    await connectors.close()
-
-
-def client_for(pool: ConnectorPool, fake: RecordingConnector, credentials: AppCredentials | None = None
-               ) -> BotConnectorClient:
+def client_for(pool: ConnectorPool, fake: RecordingConnector | ClosingConnector,
+               credentials: AppCredentials | None = None) -> BotConnectorClient:
     from bot.sdk.connector import TokenSource
 
     credentials = credentials or MicrosoftAppCredentials("", "")
@@ -540,20 +524,13 @@ class ClosingConnector:
             writer.close()
 
 
-def _client_of(pool: ConnectorPool, url: str) -> BotConnectorClient:
-    from bot.sdk.connector import TokenSource
-
-    credentials = MicrosoftAppCredentials("", "")
-    return BotConnectorClient(pool, url, credentials, TokenSource(credentials))
-
-
 @pytest.mark.parametrize("reset", [False, True], ids=["closed", "reset"])
 async def test_a_reply_the_service_dropped_unanswered_is_sent_once_more_on_a_new_connection(
         pool: ConnectorPool, reset: bool) -> None:
     """The Playground (Node) closes a kept-alive connection after 5 s idle; a reply sent on it as it
     closed failed and the person got the bot's apology instead of the welcome card."""
     async with ClosingConnector(drop=1, reset=reset) as service:
-        result = await _client_of(pool, service.url).conversations.reply_to_activity("a:1", "act-1", reply("hi"))
+        result = await client_for(pool, service).conversations.reply_to_activity("a:1", "act-1", reply("hi"))
     assert result.id == "reply-1"
     assert [number for number, _ in service.requests] == [1, 2]
     assert all(line.startswith(b"POST /v3/conversations/a%3A1/activities/act-1") for _, line in service.requests)
@@ -564,5 +541,5 @@ async def test_a_service_that_keeps_dropping_the_reply_fails_it_after_one_more_t
 
     async with ClosingConnector(drop=10) as service:
         with pytest.raises(aiohttp.ServerDisconnectedError):
-            await _client_of(pool, service.url).conversations.reply_to_activity("a:1", "act-1", reply("hi"))
+            await client_for(pool, service).conversations.reply_to_activity("a:1", "act-1", reply("hi"))
     assert len(service.requests) == 2

@@ -4,7 +4,6 @@ directly; the SDK's way wherever anything could see or change the activity on it
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -68,21 +67,6 @@ async def test_the_lean_body_is_what_botbuilder_serializes(body: dict[str, Any],
     stock = _SERIALIZE.body(sent, "Activity")  # msrest's own serializer, as the stock client sends it
     assert json.dumps(lean) == json.dumps(stock)  # the same keys, in the same order, with the same values
     assert lean.get("replyToId") == sent.reply_to_id
-
-
-@pytest.fixture
-def fake() -> Iterator[RecordingConnector]:
-    server = RecordingConnector().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def pool() -> AsyncIterator[ConnectorPool]:
-    connectors = ConnectorPool()
-    await connectors.open()
-    yield connectors
-    await connectors.close()
 
 
 def _context(pool: ConnectorPool, fake: RecordingConnector, body: dict[str, Any] | None = None,
