@@ -1,12 +1,13 @@
-"""A small async Bot Connector client on one shared keep-alive ``aiohttp.ClientSession``.
+"""A small async Bot Connector client on one shared pool of keep-alive connections.
 
 Why: the stock ``CloudAdapter`` builds a new msrest ``ConnectorClient`` (and a user-token client) for
 every turn, and msrest sends each reply through ``requests`` in a worker thread on a new TCP
 connection. Building that client (its retry policies and session) costs more than the rest of a
 simple turn, and a new connection for every reply makes the reply wait for TCP and TLS set-up. Here:
 
-* :class:`ConnectorPool` owns ONE ``ClientSession`` (keep-alive, opened and closed by the app's
-  ``cleanup_ctx``) and caches one :class:`BotConnectorClient` per (service URL, credentials).
+* :class:`ConnectorPool` owns ONE pool of keep-alive connections (:class:`bot.sdk.http1.Http1Pool`,
+  closed by the app's ``cleanup_ctx``) and caches one :class:`BotConnectorClient` per (service URL,
+  credentials).
 * Credentials come from the SDK's ``ServiceClientCredentialsFactory`` (whatever the authentication
   object was built with), created once per (app id, OAuth scope, login endpoint) instead of per turn.
   Tokens come from ``AppCredentials.get_access_token()`` in a worker thread (msal may block on the
@@ -44,9 +45,9 @@ from botframework.connector.auth.connector_factory import ConnectorFactory
 from botframework.connector.auth.service_client_credentials_factory import ServiceClientCredentialsFactory
 from msrest.serialization import Deserializer, Model, Serializer
 from msrest.universal_http import HTTPClientResponse
-from yarl import URL
 
 from bot.sdk.frozen import FrozenCard, FrozenDict, FrozenList
+from bot.sdk.http1 import Disconnected, Http1Pool
 
 log = logging.getLogger(__name__)
 
@@ -571,25 +572,16 @@ class BotConnectorClient:
         if auth:
             headers["Authorization"] = auth
         data = encode_json(body) if body is not None else None
-        answered = False
-
-        async def exchange(session: aiohttp.ClientSession) -> BufferedResponse:
-            nonlocal answered
-            async with session.request(method, URL(url, encoded=True), data=data, headers=headers) as resp:
-                answered = True
-                return BufferedResponse(resp.status, resp.reason, dict(resp.headers), await resp.read())
-
+        http = self._pool.http1()
         try:
-            response = await exchange(await self._pool.session())
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as error:
-            if answered:
-                raise
+            answer = await http.request(method, url, headers, data)
+        except Disconnected as error:
             # the service closed (or reset) a kept-alive connection as the request went out on it (its
             # idle timeout): nothing came back, so the request is sent once more, on a new connection
             log.info("connection closed by the service before it answered: sent again",
-                     extra={"method": method, "error": type(error).__name__})
-            async with self._pool.fresh_session() as fresh:
-                response = await exchange(fresh)
+                     extra={"method": method, "error": type(error.__cause__ or error).__name__})
+            answer = await http.request(method, url, headers, data, fresh=True)
+        response = BufferedResponse(answer.status, answer.reason, answer.headers, answer.body)
         if response.status_code == 401:
             self._tokens.invalidate()  # the next call asks the credentials again
         if response.status_code not in ok:
@@ -618,44 +610,30 @@ KEEPALIVE_S = 4.0
 
 
 class ConnectorPool:
-    """One keep-alive HTTP session and one client per (service URL, credentials) for the whole app."""
+    """One pool of keep-alive connections and one client per (service URL, credentials) for the whole app."""
 
     def __init__(self, limit: int = 100, timeout_s: float = 30.0) -> None:
         self._limit = limit
         self._timeout_s = timeout_s
-        self._session: aiohttp.ClientSession | None = None
+        self._http: Http1Pool | None = None
         self._credentials: dict[tuple[Any, ...], tuple[AppCredentials, TokenSource]] = {}
         self._clients: dict[tuple[str, int], BotConnectorClient] = {}
 
     async def open(self) -> None:
-        if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self._limit, keepalive_timeout=KEEPALIVE_S)
-            self._session = self._new_session(connector)
+        self.http1()
 
-    def _new_session(self, connector: aiohttp.TCPConnector) -> aiohttp.ClientSession:
-        return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=self._timeout_s),
-                                     headers={"User-Agent": USER_AGENT}, trust_env=False)
-
-    def fresh_session(self) -> aiohttp.ClientSession:
-        """A session of one new connection, closed after use: for the one request sent again after a
-        kept-alive connection was closed under it (the pool's other idle connections may be closing too)."""
-        return self._new_session(aiohttp.TCPConnector(force_close=True))
+    def http1(self) -> Http1Pool:
+        """The connections (opened on first use outside the app: a script, a test)."""
+        if self._http is None:
+            self._http = Http1Pool(user_agent=USER_AGENT, limit=self._limit, keepalive_s=KEEPALIVE_S,
+                                   timeout_s=self._timeout_s)
+        return self._http
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
         self._clients.clear()
-
-    async def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            await self.open()  # used outside the app (a script, a test): open on first use
-        assert self._session is not None
-        return self._session
-
-    @property
-    def http(self) -> aiohttp.ClientSession | None:
-        return self._session
 
     async def credentials(self, factory: ServiceClientCredentialsFactory, app_id: str, oauth_scope: str,
                           login_endpoint: str, validate_authority: bool) -> tuple[AppCredentials, TokenSource]:

@@ -46,7 +46,7 @@ def new_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def _self_signed(key: rsa.RSAPrivateKey) -> bytes:
+def self_signed(key: rsa.RSAPrivateKey) -> bytes:
     import ipaddress
 
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
@@ -104,7 +104,7 @@ class FakeIdentity:
         self._dir = tempfile.TemporaryDirectory()
         folder = Path(self._dir.name)
         self.ca_file = str(folder / "cert.pem")
-        Path(self.ca_file).write_bytes(_self_signed(tls_key))
+        Path(self.ca_file).write_bytes(self_signed(tls_key))
         key_file = folder / "key.pem"
         key_file.write_bytes(tls_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                    serialization.NoEncryption()))

@@ -29,9 +29,11 @@ from botframework.connector.auth.service_client_credentials_factory import Servi
 from botframework.connector.models import ErrorResponseException
 
 from bot.sdk.connector import _SERIALIZE, BotConnectorClient, ConnectorPool, serialize_model
+from bot.sdk.http1 import Disconnected
 from bot.sdk.user_tokens import LazyUserTokenClient
 from tests._common.harness import ALEX, LEE, BotClient, bot_settings, cards_in, start_bot
 from tests._common.loopback import LoopbackServer
+from tests._common.stream_service import StreamService
 
 
 class RecordingConnector:
@@ -477,7 +479,7 @@ def test_models_are_filled_in_directly_only_when_their_constructor_just_stores_i
     assert activity.additional_properties is not activity.conversation.additional_properties
 
 
-class ClosingConnector:
+class ClosingConnector(StreamService):
     """A service on loopback that closes the first ``drop`` connections as each request arrives on them
     (its idle timeout firing as the bot reuses a kept-alive connection), and answers on the others."""
 
@@ -486,15 +488,6 @@ class ClosingConnector:
         self.reset = reset
         self.requests: list[tuple[int, bytes]] = []  # (connection number, request line)
         self.connections = 0
-
-    async def __aenter__(self) -> ClosingConnector:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/"
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        self._server.close()
-        await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -537,9 +530,7 @@ async def test_a_reply_the_service_dropped_unanswered_is_sent_once_more_on_a_new
 
 
 async def test_a_service_that_keeps_dropping_the_reply_fails_it_after_one_more_try(pool: ConnectorPool) -> None:
-    import aiohttp
-
     async with ClosingConnector(drop=10) as service:
-        with pytest.raises(aiohttp.ServerDisconnectedError):
+        with pytest.raises(Disconnected):
             await client_for(pool, service).conversations.reply_to_activity("a:1", "act-1", reply("hi"))
     assert len(service.requests) == 2
