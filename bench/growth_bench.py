@@ -171,7 +171,7 @@ async def _wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
 
 def compile_once(folder: Path, data_dir: Path) -> None:
     """Import what ``python -m bot serve`` imports, so that its modules' bytecode is cached for the start."""
-    subprocess.run([sys.executable, "-c", "import bot.__main__"], cwd=folder, env=_env(data_dir), check=True)
+    subprocess.run([sys.executable, "-c", "import bot.cli"], cwd=folder, env=_env(data_dir), check=True)
 
 
 def _serve(folder: Path, data_dir: Path, port: int, retention_days: float) -> subprocess.Popen[bytes]:

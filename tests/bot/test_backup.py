@@ -11,7 +11,7 @@ import pytest
 from aiohttp import ClientSession, web
 
 from bot import keys
-from bot.__main__ import main as cli_main
+from bot.cli import main as cli_main
 from services.storage.backup import export_data
 from tests._common.harness import bot_settings, start_bot
 

@@ -16,7 +16,7 @@ import pytest
 from aiohttp import ClientSession, web
 
 from bot import keys
-from bot.__main__ import main as cli_main
+from bot.cli import main as cli_main
 from bot.notifier import NOTIFICATIONS
 from bot.operator.bearer import sign
 from domain.models import Status

@@ -179,7 +179,7 @@ async def test_repair_checks_the_database_and_tidies_its_bookkeeping(pg_cluster:
                                                                     capsys: pytest.CaptureFixture[str]) -> None:
     import argparse
 
-    from bot.__main__ import cmd_repair
+    from bot.cli import cmd_repair
     from services.notifications import DELIVERED, Notification, Outbox
     from services.repository import INDEXES
     from services.storage.postgres import PostgresConfig, PostgresStore

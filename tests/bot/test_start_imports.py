@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_bot_on_its_data_folder_does_not_import_the_database_driver(tmp_path: Path) -> None:
-    code = ("import asyncio, sys; import bot.__main__, bot.app; from bot.stores import domain_store, storage_config; "
+    code = ("import asyncio, sys; import bot.cli, bot.app; from bot.stores import domain_store, storage_config; "
             "from bot.settings import Settings; settings = Settings.from_env(); "
             "assert storage_config(settings) is None\n"
             "async def main():\n"
