@@ -24,6 +24,7 @@ import time
 import zlib
 from collections import deque
 from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 #: the largest response head (status line and headers) read before the connection is given up
@@ -40,8 +41,7 @@ class ProtocolError(ConnectionError):
     """The service's answer was not HTTP/1.1 this client reads (or was larger than it reads)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Response:
+class Response(NamedTuple):
     status: int
     reason: str
     headers: dict[str, str]
@@ -64,6 +64,7 @@ class _Connection(asyncio.Protocol):
         self.closed = False
         self.idle_since = 0.0
         self.idle_limit = 0.0
+        self.deadline = 0.0  # the event loop's time by which the answer in progress must have come
         self._buffer = bytearray()
         self._waiter: asyncio.Future[Response] | None = None
         self._head: tuple[int, str, dict[str, str]] | None = None
@@ -133,6 +134,9 @@ class _Connection(asyncio.Protocol):
         if exc is not None:
             error.__cause__ = exc
         waiter.set_exception(error)
+
+    def time_out(self) -> None:
+        self._fail(TimeoutError("the service did not answer in time"))
 
     def _fail(self, error: Exception) -> None:
         self.reusable = False
@@ -286,6 +290,8 @@ class Http1Pool:
         self._origins: dict[str, _Origin] = {}
         self._ssl = ssl_context  # None: the system's trust store, read on the first https request
         self._closed = False
+        self._in_flight: set[_Connection] = set()
+        self._sweeper: asyncio.Task[None] | None = None
         self.opened = 0  # connections made so far (tests and figures)
 
     async def request(self, method: str, url: str, headers: dict[str, str], body: bytes | None = None, *,
@@ -301,15 +307,40 @@ class Http1Pool:
         if fresh:
             lines.append("Connection: close")
         request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
-        async with self._slots, asyncio.timeout(self.timeout_s):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout_s
+        if self._slots.locked():  # every connection in use: wait for one, within the time limit
+            async with asyncio.timeout_at(deadline):
+                await self._slots.acquire()
+        else:
+            await self._slots.acquire()  # free: taken at once
+        try:
             connection = None if fresh else self._checkout(origin)
             if connection is None:
-                connection = await self._connect(origin)
+                async with asyncio.timeout_at(deadline):
+                    connection = await self._connect(origin)
+            connection.deadline = deadline
+            self._in_flight.add(connection)
+            if self._sweeper is None or self._sweeper.done():
+                self._sweeper = loop.create_task(self._sweep(), name="HTTP time limits")
             try:
-                response = await connection.exchange(request, method == "HEAD")
+                return await connection.exchange(request, method == "HEAD")
             finally:
+                self._in_flight.discard(connection)
                 self._checkin(origin, connection, fresh)
-        return response
+        finally:
+            self._slots.release()
+
+    async def _sweep(self) -> None:
+        """Fail the answers that are late. One task watches every request in flight, instead of a timer
+        set and cancelled for each (a reply on every turn); it ends when none is left."""
+        loop = asyncio.get_running_loop()
+        interval = min(1.0, self.timeout_s / 4)
+        while self._in_flight:
+            await asyncio.sleep(interval)
+            now = loop.time()
+            for connection in [c for c in self._in_flight if c.deadline <= now]:
+                connection.time_out()
 
     def _split(self, url: str) -> tuple[_Origin, str]:
         """The origin of ``url`` (remembered per scheme and authority) and its request target."""
@@ -372,6 +403,8 @@ class Http1Pool:
     async def close(self) -> None:
         """Close every idle connection; connections in use are closed as their requests end."""
         self._closed = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         for idle in self._idle.values():
             for connection in idle:
                 connection._close()

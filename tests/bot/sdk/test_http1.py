@@ -306,3 +306,19 @@ async def test_https_verifies_the_service_and_reuses_the_connection(tls: tuple[s
         with pytest.raises(ssl.SSLCertVerificationError):
             await untrusting.request("POST", f"{service.url}/x", {}, b"{}")
         await untrusting.close()
+
+
+async def test_a_request_waiting_for_a_connection_keeps_to_its_time_limit_too() -> None:
+    pool = Http1Pool(user_agent="t", limit=1, timeout_s=0.2)
+    hold = asyncio.Event()
+
+    async def never(request: bytes, number: int) -> bytes:
+        await hold.wait()
+        return ok()
+
+    async with Service(never) as service:
+        results = await asyncio.gather(*(pool.request("GET", f"{service.url}/x", {}) for _ in range(2)),
+                                       return_exceptions=True)
+        assert [type(r) for r in results] == [TimeoutError, TimeoutError]  # neither waits past its limit
+        hold.set()
+        await pool.close()
