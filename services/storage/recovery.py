@@ -12,13 +12,16 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import mmap
 import os
 import re
 import shutil
 import time
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from services.storage.errors import StoreDamagedError, StoreLockedError, StoreUnavailableError
 from services.storage.journal import (
@@ -39,6 +42,7 @@ from services.storage.snapshot import (
     snapshot_documents,
 )
 from services.storage.snapshot_index import (
+    Buffer,
     Entries,
     FrozenIndex,
     IndexFile,
@@ -313,7 +317,10 @@ class JournalFiles(MemoryTables):
         Raises:
             IndexFileMismatch: the index file does not describe the snapshot (nothing is adopted).
         """
-        data = snapshot.read_bytes()
+        with snapshot.open("rb") as file, _mapped(file) as data:
+            self._adopt_through(found, data, snapshot)
+
+    def _adopt_through(self, found: IndexFile, data: Buffer, snapshot: Path) -> None:
         found.check(data)
         tables: dict[str, dict[str, str]] = {}
         index: dict[str, dict[str, Entries]] = {}
@@ -483,3 +490,16 @@ class JournalFiles(MemoryTables):
                 extra={"event": "storage.index_unwritten", "file": str(self._index_path(gen)), "reason": str(exc)},
             )
         return size
+
+
+@contextmanager
+def _mapped(file: BinaryIO) -> Iterator[Buffer]:
+    """``file``'s bytes mapped read-only, for a start that reads a snapshot through its index file: the page
+    cache's own pages, where reading would first fault in and zero as much new memory and then copy into
+    it. Unmapped on exit (what was read from it is copied out); an empty file, which cannot be mapped, is
+    ``b""``."""
+    if os.fstat(file.fileno()).st_size == 0:
+        yield b""
+        return
+    with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        yield mapped

@@ -43,6 +43,7 @@ from __future__ import annotations
 import array
 import base64
 import json
+import mmap
 import sys
 import zlib
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
@@ -54,6 +55,8 @@ from services.storage.snapshot import snapshot_layout
 
 FORMAT = "partner-benefits-bot/snapshot-index-2"
 
+#: a snapshot's bytes as read (``bytes``) or mapped (``mmap``: a start maps it rather than copying it in)
+Buffer = bytes | mmap.mmap
 #: ``{value: id, or {id: None, ...} for several}``: one field's index, as the store holds it
 Entries = dict[Any, "str | dict[str, None]"]
 #: ``{table: {field: entries}}``: every index, each copied (see ``MemoryTables._frozen_index``)
@@ -178,12 +181,12 @@ class IndexFile(NamedTuple):
     """The whole file."""
     body_start: int
 
-    def check(self, snapshot: bytes) -> None:
+    def check(self, snapshot: Buffer) -> None:
         """Raises IndexFileMismatch unless ``snapshot`` is the very file the index file was made from."""
         if (len(snapshot), zlib.crc32(snapshot)) != (self.snapshot_size, self.snapshot_crc):
             raise IndexFileMismatch("the snapshot is not the one the index file was made from")
 
-    def part(self, table: str, snapshot: bytes, *, copy: bool = False) -> TablePart:
+    def part(self, table: str, snapshot: Buffer, *, copy: bool = False) -> TablePart:
         """What :func:`table_steps` needs to read ``table`` from the index file and ``snapshot`` (checked with
         :meth:`check`); with ``copy``, the table's documents are copied out of the snapshot, so that neither
         file's bytes need be kept for a table read later.
@@ -220,7 +223,7 @@ class TablePart(NamedTuple):
     name: str
     documents: int
     lines: list[bytes]
-    texts: bytes
+    texts: Buffer
     offset: int
     """Where ``texts`` starts in the snapshot (the segment's spans are the snapshot's)."""
 

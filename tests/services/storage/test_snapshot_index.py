@@ -235,12 +235,13 @@ async def test_an_index_file_made_for_other_indexes_is_ignored(path: Path) -> No
         await store.close()
 
 
-async def test_a_damaged_snapshot_is_still_found_whatever_its_index_file_says(path: Path) -> None:
+@pytest.mark.parametrize("damage", ["control-character", "emptied"])
+async def test_a_damaged_snapshot_is_still_found_whatever_its_index_file_says(path: Path, damage: str) -> None:
     await compacted_store(path)
     snapshot = snapshot_file(path, 2)
     raw = bytearray(snapshot.read_bytes())
     raw[len(raw) // 2] = ord("\x01")  # a control character: not JSON
-    snapshot.write_bytes(bytes(raw))
+    snapshot.write_bytes(bytes(raw) if damage == "control-character" else b"")  # an empty file cannot be mapped
     store = JournaledTinyStore(path, INDEXES)  # falls back to snapshot 1 and replays journals 1 and 2
     try:
         assert [Path(q).name.split(".corrupt-")[0] for q in store.health().quarantined] == [snapshot.name]
