@@ -73,8 +73,10 @@ class _Connection(asyncio.Protocol):
         self._chunked = False
         self._cursor = 0  # chunked: where the next chunk's size line starts
         self._chunks: list[bytes] = []
+        self._chunked_size = 0
         self._no_body = False
         self._http10 = False
+        self._answered = False  # a byte of the answer came (then it is never sent again)
         self.reusable = True
 
     # --- asyncio.Protocol
@@ -87,6 +89,7 @@ class _Connection(asyncio.Protocol):
             self.reusable = False  # bytes nobody asked for: the connection is out of step
             self._close()
             return
+        self._answered = True
         self._buffer += data
         try:
             self._parse()
@@ -107,7 +110,7 @@ class _Connection(asyncio.Protocol):
         self._waiter = loop.create_future()
         self._buffer.clear()
         self._head, self._length, self._chunked, self._cursor, self._no_body = None, None, False, 0, head_only
-        self._chunks = []
+        self._chunks, self._chunked_size, self._answered = [], 0, False
         self.transport.write(request)
         try:
             return await self._waiter
@@ -127,7 +130,7 @@ class _Connection(asyncio.Protocol):
         if self._head is not None and self._length is None and not self._chunked and not self._no_body:
             self._finish(bytes(self._buffer[self._body_start:]))  # a body that ends with the connection
             return
-        if not self._buffer:
+        if not self._answered:
             error: Exception = Disconnected("the connection was closed before an answer came")
         else:
             error = ProtocolError("the connection was closed in the middle of an answer")
@@ -217,7 +220,7 @@ class _Connection(asyncio.Protocol):
                     self.reusable = False
                 self._finish(b"".join(self._chunks))
                 return
-            if sum(map(len, self._chunks)) + size > MAX_BODY:
+            if self._chunked_size + size > MAX_BODY:
                 raise ProtocolError("the answer's body is too large")
             data_start = line_end + 2
             if len(buffer) < data_start + size + 2:
@@ -225,6 +228,7 @@ class _Connection(asyncio.Protocol):
             if buffer[data_start + size:data_start + size + 2] != b"\r\n":
                 raise ProtocolError("a chunk does not end where its size says")
             self._chunks.append(bytes(buffer[data_start:data_start + size]))
+            self._chunked_size += size
             self._cursor = data_start + size + 2
 
     def _finish(self, body: bytes) -> None:
@@ -306,6 +310,8 @@ class Http1Pool:
             lines.append(f"Content-Length: {len(body or b'')}")
         if fresh:
             lines.append("Connection: close")
+        if " " in target or any("\r" in line or "\n" in line for line in lines):
+            raise ValueError("a request target or header holds a space or a line break")  # never sent split
         request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout_s

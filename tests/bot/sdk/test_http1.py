@@ -322,3 +322,21 @@ async def test_a_request_waiting_for_a_connection_keeps_to_its_time_limit_too() 
         assert [type(r) for r in results] == [TimeoutError, TimeoutError]  # neither waits past its limit
         hold.set()
         await pool.close()
+
+
+@pytest.mark.parametrize(("url", "headers"), [("{}/a b", {}), ("{}/a\r\nX: 1", {}),
+                                               ("{}/a", {"Authorization": "Bearer t\r\nX-Injected: 1"})],
+                         ids=["space", "line-break-in-target", "line-break-in-header"])
+async def test_a_request_that_would_split_is_refused_before_it_is_sent(http: Http1Pool, url: str,
+                                                                         headers: dict[str, str]) -> None:
+    async with Service(always(ok())) as service:
+        with pytest.raises(ValueError):
+            await http.request("GET", url.format(service.url), headers)
+    assert service.requests == []
+
+
+async def test_an_interim_answer_then_a_close_is_not_disconnected(http: Http1Pool) -> None:
+    async with answer_once_and_close(b"HTTP/1.1 100 Continue\r\n\r\n") as url:
+        with pytest.raises(ProtocolError) as raised:  # the service had the request: it is not sent again
+            await http.request("POST", f"{url}/x", {}, b"{}")
+    assert not isinstance(raised.value, Disconnected)
