@@ -4,6 +4,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 NODE_TOOLS := node_modules/.stamp
+# `make run AS=...` names a demo person; AS is also a built-in variable of make (the assembler, `as`),
+# which must not be taken for one
+ifeq ($(origin AS),default)
+AS :=
+endif
 
 .PHONY: run test walk bench package doctor lint deps dev-deps node-deps e2e-deps pg-deps clean
 

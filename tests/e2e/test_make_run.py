@@ -79,3 +79,15 @@ def test_dev_as_nobody_known_says_who_there_is(tmp_path: Path) -> None:
                             env={**os.environ, "DATA_DIR": str(tmp_path / "data")}, capture_output=True, text=True,
                             timeout=30)
     assert result.returncode == 2 and "Lee Gu (leeg@contoso.com)" in result.stderr
+
+
+@pytest.mark.parametrize(("given", "expected"), [({}, "-m bot dev"),
+                                                 ({"AS": "leeg@contoso.com"}, '-m bot dev --as "leeg@contoso.com"')],
+                         ids=["nobody-named", "a-demo-person"])
+def test_make_run_names_a_person_only_when_asked(given: dict[str, str], expected: str) -> None:
+    """AS is also make's built-in name of the assembler (``as``): a plain ``make run`` once asked the
+    Playground to chat as a person called "as" and refused to start."""
+    env = {k: v for k, v in os.environ.items() if k != "AS"}
+    result = subprocess.run(["make", "-n", "run", *(f"{k}={v}" for k, v in given.items())], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip().splitlines()[-1].endswith(expected), result.stdout
