@@ -26,7 +26,8 @@ from typing import Any
 from services.storage._common import ERR_FIELD_NAME, ID_FIELD, check_doc_id, check_name, check_table
 from services.storage.base import Decoder, Document, DocumentStore, Ordering, SortedEntries, T
 from services.storage.snapshot import DocumentTexts, Tables, snapshot_documents
-from services.storage.snapshot_index import Entries, FrozenIndex, TableSteps
+from services.storage.snapshot_index import STEP_ITEMS, Entries, FrozenIndex, TableSteps, Texts
+from services.storage.snapshot_texts import SnapshotTexts
 
 _MISSING = object()
 #: A document as it is held: compact JSON (what the journal and the snapshot hold of it too).
@@ -193,8 +194,9 @@ class MemoryTables(DocumentStore):
     def __init__(self, indexes: Mapping[str, Sequence[str]] | None = None) -> None:
         super().__init__(indexes)
         self.stats = StoreStats()
-        #: ``{table: {doc_id: the document's JSON text}}``
-        self._tables: dict[str, dict[str, str]] = {}
+        #: ``{table: {doc_id: the document's JSON text}}`` (a large table adopted at the start through an
+        #: index file: cut out of the snapshot's bytes as read, until :meth:`load_later` has cut the rest)
+        self._tables: dict[str, Texts] = {}
         #: ``{table: {field: {value: ids}}}``, see :data:`Ids`
         self._index: dict[str, dict[str, dict[Any, Ids]]] = {
             t: {f: {} for f in fields} for t, fields in self.indexes.items()
@@ -239,7 +241,7 @@ class MemoryTables(DocumentStore):
         self._adopt(tables, index)
         return verbatim
 
-    def _adopt(self, tables: dict[str, dict[str, str]], index: FrozenIndex) -> None:
+    def _adopt(self, tables: Mapping[str, Texts], index: FrozenIndex) -> None:
         """Adopt documents' texts and the indexes they make (of every declared field) into the empty
         store: what a start read from a snapshot, decoded (:meth:`_load_documents`) or not."""
         for name, docs in tables.items():
@@ -329,7 +331,7 @@ class MemoryTables(DocumentStore):
             self._apply_in_memory(later.pending)
         return True
 
-    def _read_later_again(self, table: str) -> tuple[dict[str, str], dict[str, Entries]]:
+    def _read_later_again(self, table: str) -> tuple[Texts, dict[str, Entries]]:
         """A table whose reading failed after open: read it the slow way (the engine's; it raises what
         makes the store unusable)."""
         raise NotImplementedError
@@ -346,10 +348,17 @@ class MemoryTables(DocumentStore):
 
     async def load_later(self) -> None:
         """Read the tables left for later a step at a time, letting the event loop run between steps (a
-        step is a few thousand documents), so that turns go on meanwhile."""
+        step is a few thousand documents), so that turns go on meanwhile; then cut the texts of the tables
+        held as :class:`SnapshotTexts` that no read has cut yet, and hold those tables as plain dicts."""
         for table in list(self._later):
             for _ in iter(functools.partial(self._step_later, table), True):
                 await asyncio.sleep(0)
+        for table, texts in list(self._tables.items()):
+            if type(texts) is SnapshotTexts:
+                for _ in iter(functools.partial(texts.cut_some, STEP_ITEMS), True):
+                    await asyncio.sleep(0)
+                if self._tables.get(table) is texts:  # not loaded again meanwhile
+                    self._tables[table] = texts.as_dict()
 
     def loading(self) -> tuple[str, ...]:
         return tuple(self._later)
@@ -606,7 +615,7 @@ class MemoryTables(DocumentStore):
         needs = self.ordering_needs.get(table, {}).get(name, "")
         moves = self._sorted.setdefault(table, {})[name] = _MovesMeanwhile()
         try:
-            entries = await asyncio.to_thread(_sorted_in_pieces, dict(self._tables.get(table, {})), keys, needs)
+            entries = await asyncio.to_thread(_sorted_in_pieces, self._tables.get(table, {}).copy(), keys, needs)
         except BaseException:
             if self._sorted.get(table, {}).get(name) is moves:
                 del self._sorted[table][name]
@@ -633,7 +642,7 @@ class MemoryTables(DocumentStore):
         encoder writes the texts as they are); writers going on meanwhile do not change it.
         """
         self._ready_all()
-        return {name: DocumentTexts(dict(docs)) for name, docs in self._tables.items() if docs}
+        return {name: DocumentTexts(docs.copy()) for name, docs in self._tables.items() if docs}
 
     def dump(self) -> dict[str, dict[str, Document]]:
         """Every table as ``{table: {doc_id: doc}}`` (copies)."""

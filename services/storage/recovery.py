@@ -42,11 +42,13 @@ from services.storage.snapshot import (
     snapshot_documents,
 )
 from services.storage.snapshot_index import (
+    STEP_ITEMS,
     Buffer,
     Entries,
     FrozenIndex,
     IndexFile,
     IndexFileMismatch,
+    Texts,
     read_index_file,
     table_steps,
     write_index_file,
@@ -66,6 +68,11 @@ MARKER_FORMAT = "partner-benefits-bot/journaled-store"
 
 class JournalFiles(MemoryTables):
     """The tables of :class:`MemoryTables`, loaded at open from the newest good generation of files."""
+
+    #: a table of at least this many documents, adopted through an index file at the start, is held as a
+    #: :class:`~services.storage.snapshot_texts.SnapshotTexts` (each text cut out when first read, the rest
+    #: between turns); a smaller one is cut at once, which costs less than holding it so
+    cut_when_read_from: int = STEP_ITEMS
 
     def __init__(self, path: Path | str, indexes: Mapping[str, Sequence[str]] | None = None, *,
                  before_fsync: Callable[[], None] | None = None, accept_loss: bool = False,
@@ -322,14 +329,15 @@ class JournalFiles(MemoryTables):
 
     def _adopt_through(self, found: IndexFile, data: Buffer, snapshot: Path) -> None:
         found.check(data)
-        tables: dict[str, dict[str, str]] = {}
+        tables: dict[str, Texts] = {}
         index: dict[str, dict[str, Entries]] = {}
         later = []
         for table in dict.fromkeys([*found.documents, *self.indexes]):
             if table in self._later_tables and table in found.documents:  # its bytes copied: data is let go
                 later.append((table, table_steps(found.part(table, data, copy=True), self.indexes.get(table, ()))))
                 continue
-            steps = table_steps(found.part(table, data), self.indexes.get(table, ()))
+            lazy = found.documents.get(table, 0) >= self.cut_when_read_from
+            steps = table_steps(found.part(table, data, copy=lazy), self.indexes.get(table, ()), lazy=lazy)
             try:
                 while True:
                     next(steps)

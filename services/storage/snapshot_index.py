@@ -52,6 +52,7 @@ from typing import Any, NamedTuple
 
 from services.storage.journal import write_atomically
 from services.storage.snapshot import snapshot_layout
+from services.storage.snapshot_texts import SnapshotTexts
 
 FORMAT = "partner-benefits-bot/snapshot-index-2"
 
@@ -61,8 +62,10 @@ Buffer = bytes | mmap.mmap
 Entries = dict[Any, "str | dict[str, None]"]
 #: ``{table: {field: entries}}``: every index, each copied (see ``MemoryTables._frozen_index``)
 FrozenIndex = dict[str, dict[str, Entries]]
+#: a table's texts as a start adopts them: each cut out of the snapshot at once, or when first read
+Texts = dict[str, str] | SnapshotTexts
 #: reads one table a step at a time, then returns its texts and indexes (see :func:`table_steps`)
-TableSteps = Generator[None, None, tuple[dict[str, str], dict[str, Entries]]]
+TableSteps = Generator[None, None, tuple[Texts, dict[str, Entries]]]
 
 #: the most items a line of a segment holds, and one step of :func:`table_steps` reads
 STEP_ITEMS = 5_000
@@ -228,12 +231,14 @@ class TablePart(NamedTuple):
     """Where ``texts`` starts in the snapshot (the segment's spans are the snapshot's)."""
 
 
-def table_steps(part: TablePart, fields: Sequence[str]) -> TableSteps:
+def table_steps(part: TablePart, fields: Sequence[str], *, lazy: bool = False) -> TableSteps:
     """Read one table: its documents' texts and the indexes of ``fields`` over them, as the store holds them.
 
     A generator that pauses (``yield``) after each line of the segment and every :data:`STEP_ITEMS`
     documents cut, then returns the table: a table read after the start (the audit trail) is read on the
     event loop between turns, a few milliseconds at a time; a table read at the start is read at once.
+    With ``lazy``, no text is cut yet: the texts are a :class:`SnapshotTexts` over ``part.texts``, which
+    must then be the table's own copy (``IndexFile.part(..., copy=True)``).
 
     Raises:
         IndexFileMismatch: the part is damaged or does not describe the snapshot's documents.
@@ -263,10 +268,14 @@ def table_steps(part: TablePart, fields: Sequence[str]) -> TableSteps:
         if part.documents or part.lines:
             raise IndexFileMismatch(f"the segment of {part.name!r} does not list the documents the file counts")
         spans = array.array("I")
-    texts: dict[str, str] = {}
+    texts: Texts = {}
     base, data = part.offset, part.texts
+    if lazy and ids:
+        if type(data) is not bytes:
+            raise TypeError("a table whose texts are cut when read needs its own copy of its bytes")
+        texts = SnapshotTexts(ids, spans, data, base)
     try:
-        for at in range(0, len(ids), STEP_ITEMS):
+        for at in range(0, len(ids) if type(texts) is dict else 0, STEP_ITEMS):
             cut = spans[2 * at:2 * (at + STEP_ITEMS)]
             texts.update(zip(ids[at:at + STEP_ITEMS], map(bytes.decode, map(data.__getitem__, map(
                 slice, map(base.__rsub__, cut[0::2]), map(base.__rsub__, cut[1::2])))), strict=True))

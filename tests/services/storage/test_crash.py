@@ -24,6 +24,8 @@ from tests._common import crash_writer
 from tests._common.crash_writer import INDEXES
 from tests._common.storage import Model, contents, engine_files, nonempty, ops_from_json, replay
 
+pytestmark = pytest.mark.usefixtures("both_ways_of_cutting")  # see the fixture
+
 KILLS = int(os.environ.get("STORAGE_CRASH_KILLS", "150"))
 SEED = int(os.environ.get("STORAGE_CRASH_SEED", "20261122"))
 BUDGET_S = 120.0  # a guard against a hang, not a figure the test checks

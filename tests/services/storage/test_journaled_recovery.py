@@ -36,6 +36,8 @@ from services.storage.journal import (
 from services.storage.snapshot import SnapshotStorage, encode_snapshot
 from tests._common.storage import Model, contents, engine_files, replay
 
+pytestmark = pytest.mark.usefixtures("both_ways_of_cutting")  # see the fixture
+
 INDEXES = {"assignments": ["person_id"]}
 SECRET = "PRODUCT-KEY-12345-SECRET"
 

@@ -27,6 +27,8 @@ from services.storage.snapshot_index import IndexFileMismatch
 from tests._common.storage import contents
 from tests.services.storage.test_snapshot_index import INDEXES, batches, index_file, snapshot_file
 
+pytestmark = pytest.mark.usefixtures("both_ways_of_cutting")  # see the fixture
+
 ROOT = Path(__file__).resolve().parents[3]
 LATER = ["audit"]
 

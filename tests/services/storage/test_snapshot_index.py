@@ -25,6 +25,8 @@ from services.storage.memory import MemoryTables
 from services.storage.snapshot import cut_texts, snapshot_documents, snapshot_layout
 from tests._common.storage import contents
 
+pytestmark = pytest.mark.usefixtures("both_ways_of_cutting")  # see the fixture
+
 ROOT = Path(__file__).resolve().parents[3]
 INDEXES = {"people": ["email", "tags", "level"], "audit": ["subject_id"], "empty": ["x"]}
 # ids and values that a layout cut by hand could get wrong: quotes, backslashes, newlines, other scripts
