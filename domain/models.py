@@ -218,6 +218,10 @@ class Organization(_Doc):
     partner_level: str = ""
 
 
+#: a person's ids that are left out of the stored document while unknown (see :meth:`Person.to_doc`)
+UNKNOWN_IDS_LEFT_OUT = ("aad_object_id", "teams_id")
+
+
 @dataclass(frozen=True)
 class Person(_Doc):
     """Someone in the organization's directory. ``email`` is the company account email."""
@@ -238,6 +242,16 @@ class Person(_Doc):
 
     def has(self, role: Role) -> bool:
         return role in self.roles
+
+    def to_doc(self) -> dict[str, Any]:
+        """The person's document, without the ids not known yet: most of a large directory never opened
+        Teams, and a stored empty id would put every such person under ``""`` in the store's indexes of
+        these ids (two sets of the whole directory, which every start reads)."""
+        doc = super().to_doc()
+        for name in UNKNOWN_IDS_LEFT_OUT:
+            if not doc[name]:
+                del doc[name]
+        return doc
 
 
 @dataclass(frozen=True)

@@ -67,8 +67,23 @@ def _drop_derived_person_fields(store: DocumentStore) -> list[Op]:
     return ops
 
 
+#: a person's Entra and Teams ids are stored only once known (``domain.models.UNKNOWN_IDS_LEFT_OUT``); older bots
+#: stored them empty, which put everyone who never opened Teams under ``""`` in the indexes of these ids
+UNKNOWN_PERSON_IDS = ("aad_object_id", "teams_id")
+
+
+def _drop_unknown_person_ids(store: DocumentStore) -> list[Op]:
+    ops: list[Op] = []
+    for doc in store.all("people"):
+        if any(name in doc and doc[name] == "" for name in UNKNOWN_PERSON_IDS):
+            kept = {k: v for k, v in doc.items() if k != "id" and not (k in UNKNOWN_PERSON_IDS and v == "")}
+            ops.append(Put("people", doc["id"], kept))
+    return ops
+
+
 MIGRATIONS: tuple[DataMigration, ...] = (
     DataMigration(2, "people's search keys are derived, no longer stored", "benefits", _drop_derived_person_fields),
+    DataMigration(3, "people's unknown Entra and Teams ids are left out", "benefits", _drop_unknown_person_ids),
 )
 """Never edited once released: a change of the data's shape is a new entry at the end."""
 CURRENT = MIGRATIONS[-1].version

@@ -1,4 +1,5 @@
-"""A model's document: each field encoded as ``dataclasses.asdict`` would give it, whatever the model."""
+"""A model's document: each field encoded as ``dataclasses.asdict`` would give it, whatever the model (but a
+person's ids not known yet, which are left out)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ MODELS = {"packages": models.BenefitPackage, "benefits": models.Benefit, "assign
 
 
 def _by_asdict(model: Any) -> dict[str, Any]:
-    return {k: models._encode(v) for k, v in asdict(model).items()}
+    doc = {k: models._encode(v) for k, v in asdict(model).items()}
+    if isinstance(model, Person):
+        doc = {k: v for k, v in doc.items() if v != "" or k not in models.UNKNOWN_IDS_LEFT_OUT}
+    return doc
 
 
 def test_every_kind_of_document_is_the_one_asdict_gives() -> None:
@@ -38,3 +42,12 @@ def test_every_kind_of_document_is_the_one_asdict_gives() -> None:
     doc = entry.to_doc()
     assert doc == _by_asdict(entry) and doc["before"] is not entry.before  # a copy, as asdict made
     assert Repository.put_person(inventory.people[0]).doc == _by_asdict(inventory.people[0])
+
+
+def test_a_person_s_ids_are_stored_once_known_and_read_back_empty_until_then() -> None:
+    unknown = Person("p", "Lee", "lee@contoso.com", locale="zh-CN")
+    assert "aad_object_id" not in unknown.to_doc() and "teams_id" not in unknown.to_doc()
+    assert Person.from_doc(unknown.to_doc()) == unknown
+    known = Person("q", "Ana", "ana@contoso.com", aad_object_id="00000000-aaaa", teams_id="29:1-ana")
+    assert known.to_doc()["aad_object_id"] == "00000000-aaaa" and known.to_doc()["teams_id"] == "29:1-ana"
+    assert Person.from_doc(known.to_doc()) == known

@@ -45,6 +45,28 @@ async def test_a_folder_an_older_bot_wrote_is_upgraded_once_at_start(tmp_path: P
         await store.close()
 
 
+async def test_people_s_unknown_ids_an_older_bot_stored_empty_are_left_out_and_out_of_the_indexes(
+        tmp_path: Path) -> None:
+    path = tmp_path / "benefits.json"
+    old = JournaledTinyStore(path, INDEXES)
+    await old.apply([Put("people", "p1", {"name": "Lee", "email": "lee@x", "aad_object_id": "", "teams_id": ""}),
+                     Put("people", "p2", {"name": "Ana", "email": "ana@x", "aad_object_id": "a2", "teams_id": ""}),
+                     Put("people", "p3", {"name": "Bo", "email": "bo@x", "aad_object_id": "a3", "teams_id": "29:3"})])
+    await old.close()
+    (tmp_path / "benefits.schema.json").write_text('{"version": 2}\n', encoding="utf-8")
+    store = await open_engine(None, path, INDEXES)
+    try:
+        assert store.get("people", "p1") == {"id": "p1", "name": "Lee", "email": "lee@x"}
+        assert store.get("people", "p2") == {"id": "p2", "name": "Ana", "email": "ana@x", "aad_object_id": "a2"}
+        assert store.get("people", "p3") == {"id": "p3", "name": "Bo", "email": "bo@x", "aad_object_id": "a3",
+                                             "teams_id": "29:3"}
+        assert store.find_ids("people", "aad_object_id", "") == [] and store.find_ids("people", "teams_id", "") == []
+        assert store.find_ids("people", "teams_id", "29:3") == ["p3"]
+    finally:
+        await store.close()
+    assert version_of(path) == CURRENT
+
+
 async def test_a_plain_tinydb_file_of_an_older_bot_is_imported_and_upgraded(tmp_path: Path) -> None:
     path = tmp_path / "benefits.json"
     path.write_text(json.dumps({"people": {"p1": OLD_PERSON}}), encoding="utf-8")
@@ -64,7 +86,7 @@ async def test_a_migration_cut_short_before_its_record_runs_again_with_nothing_l
     await old.close()
     store = open_store(path, INDEXES)
     try:
-        assert await upgrade(store, path, created=False) == [2]  # moved on, with no write to make
+        assert await upgrade(store, path, created=False) == [2, 3]  # moved on, with no write to make
         assert store.get("people", "p1") == {"id": "p1", "name": "Lee"}
     finally:
         await store.close()
