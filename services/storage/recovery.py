@@ -18,8 +18,7 @@ import re
 import shutil
 import time
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -43,7 +42,6 @@ from services.storage.snapshot import (
 )
 from services.storage.snapshot_index import (
     STEP_ITEMS,
-    Buffer,
     Entries,
     FrozenIndex,
     IndexFile,
@@ -53,6 +51,7 @@ from services.storage.snapshot_index import (
     table_steps,
     write_index_file,
 )
+from services.storage.snapshot_texts import Buffer
 
 logger = logging.getLogger("services.storage.journaled")  # one logger for the engine, whichever file logs
 
@@ -324,8 +323,9 @@ class JournalFiles(MemoryTables):
         Raises:
             IndexFileMismatch: the index file does not describe the snapshot (nothing is adopted).
         """
-        with snapshot.open("rb") as file, _mapped(file) as data:
-            self._adopt_through(found, data, snapshot)
+        with snapshot.open("rb") as file:
+            data = _mapped(file)
+        self._adopt_through(found, data, snapshot)
 
     def _adopt_through(self, found: IndexFile, data: Buffer, snapshot: Path) -> None:
         found.check(data)
@@ -333,11 +333,11 @@ class JournalFiles(MemoryTables):
         index: dict[str, dict[str, Entries]] = {}
         later = []
         for table in dict.fromkeys([*found.documents, *self.indexes]):
-            if table in self._later_tables and table in found.documents:  # its bytes copied: data is let go
-                later.append((table, table_steps(found.part(table, data, copy=True), self.indexes.get(table, ()))))
+            if table in self._later_tables and table in found.documents:  # read from the mapped snapshot later
+                later.append((table, table_steps(found.part(table, data), self.indexes.get(table, ()))))
                 continue
             lazy = found.documents.get(table, 0) >= self.cut_when_read_from
-            steps = table_steps(found.part(table, data, copy=lazy), self.indexes.get(table, ()), lazy=lazy)
+            steps = table_steps(found.part(table, data), self.indexes.get(table, ()), lazy=lazy)
             try:
                 while True:
                     next(steps)
@@ -500,14 +500,13 @@ class JournalFiles(MemoryTables):
         return size
 
 
-@contextmanager
-def _mapped(file: BinaryIO) -> Iterator[Buffer]:
+def _mapped(file: BinaryIO) -> Buffer:
     """``file``'s bytes mapped read-only, for a start that reads a snapshot through its index file: the page
     cache's own pages, where reading would first fault in and zero as much new memory and then copy into
-    it. Unmapped on exit (what was read from it is copied out); an empty file, which cannot be mapped, is
-    ``b""``."""
+    it. The tables read after the open (the audit trail, the texts of a large table not cut yet) read from
+    the mapping too, which is unmapped when the last of them lets it go. A snapshot file is never changed in
+    place (a new one is written beside it and renamed; an old one is unlinked, which leaves a mapping
+    whole). An empty file, which cannot be mapped, is ``b""``."""
     if os.fstat(file.fileno()).st_size == 0:
-        yield b""
-        return
-    with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-        yield mapped
+        return b""
+    return mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)

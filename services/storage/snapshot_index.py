@@ -43,7 +43,6 @@ from __future__ import annotations
 import array
 import base64
 import json
-import mmap
 import sys
 import zlib
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
@@ -52,12 +51,10 @@ from typing import Any, NamedTuple
 
 from services.storage.journal import write_atomically
 from services.storage.snapshot import snapshot_layout
-from services.storage.snapshot_texts import SnapshotTexts
+from services.storage.snapshot_texts import Buffer, SnapshotTexts
 
 FORMAT = "partner-benefits-bot/snapshot-index-2"
 
-#: a snapshot's bytes as read (``bytes``) or mapped (``mmap``: a start maps it rather than copying it in)
-Buffer = bytes | mmap.mmap
 #: ``{value: id, or {id: None, ...} for several}``: one field's index, as the store holds it
 Entries = dict[Any, "str | dict[str, None]"]
 #: ``{table: {field: entries}}``: every index, each copied (see ``MemoryTables._frozen_index``)
@@ -237,8 +234,8 @@ def table_steps(part: TablePart, fields: Sequence[str], *, lazy: bool = False) -
     A generator that pauses (``yield``) after each line of the segment and every :data:`STEP_ITEMS`
     documents cut, then returns the table: a table read after the start (the audit trail) is read on the
     event loop between turns, a few milliseconds at a time; a table read at the start is read at once.
-    With ``lazy``, no text is cut yet: the texts are a :class:`SnapshotTexts` over ``part.texts``, which
-    must then be the table's own copy (``IndexFile.part(..., copy=True)``).
+    With ``lazy``, no text is cut yet: the texts are a :class:`SnapshotTexts` over ``part.texts`` (which
+    it keeps until every text is cut).
 
     Raises:
         IndexFileMismatch: the part is damaged or does not describe the snapshot's documents.
@@ -271,8 +268,6 @@ def table_steps(part: TablePart, fields: Sequence[str], *, lazy: bool = False) -
     texts: Texts = {}
     base, data = part.offset, part.texts
     if lazy and ids:
-        if type(data) is not bytes:
-            raise TypeError("a table whose texts are cut when read needs its own copy of its bytes")
         texts = SnapshotTexts(ids, spans, data, base)
     try:
         for at in range(0, len(ids) if type(texts) is dict else 0, STEP_ITEMS):

@@ -18,10 +18,14 @@ a copy) cuts the rest first.
 from __future__ import annotations
 
 import array
+import mmap
 from collections.abc import ItemsView, Iterator, KeysView, MutableMapping, ValuesView
 from typing import Any, cast
 
 from services.storage.errors import StoreUnavailableError
+
+#: a snapshot's bytes as read (``bytes``) or mapped (``mmap``: a start maps it rather than copying it in)
+Buffer = bytes | mmap.mmap
 
 _NOTHING: Any = object()
 
@@ -35,14 +39,14 @@ class SnapshotTexts(MutableMapping[str, str]):
 
     __slots__ = ("_docs", "_ids", "_spans", "_data", "_offset", "_uncut", "_cursor")
 
-    def __init__(self, ids: list[str], spans: array.array[int], data: bytes, offset: int) -> None:
+    def __init__(self, ids: list[str], spans: array.array[int], data: Buffer, offset: int) -> None:
         """``ids``: the table's documents in order; ``spans``: where each one's text is in the snapshot
         (start and end of the first, of the second, ...); ``data``: the table's bytes, which start at
         ``offset`` in the snapshot."""
         self._docs: dict[str, str | int] = dict(zip(ids, range(len(ids)), strict=True))
         self._ids = ids
         self._spans = spans
-        self._data = data
+        self._data: Buffer = data
         self._offset = offset
         self._uncut = len(self._docs)
         self._cursor = 0

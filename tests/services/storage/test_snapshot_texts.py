@@ -20,7 +20,7 @@ from services.storage.snapshot_index import STEP_ITEMS
 from services.storage.snapshot_texts import SnapshotTexts
 from tests._common.storage import contents
 
-INDEXES = {"people": ["email"]}
+INDEXES = {"people": ["email"], "audit": ["subject_id"]}
 NAMES = ["Ana", "張偉", "李娜", "Zoë \"Q\"", "back\\slash", "line\u2028break", "😀 emoji"]
 
 
@@ -104,6 +104,7 @@ async def large_store(path: Path, people: int) -> None:
     store = JournaledTinyStore(path, INDEXES)
     await store.apply([Put("people", f"p{i:05d}", {"name": NAMES[i % len(NAMES)], "email": f"p{i % 900}@contoso.com"})
                        for i in range(people)])
+    await store.apply([Put("audit", f"a{i}", {"subject_id": f"p{i:05d}"}) for i in range(20)])
     await store.compact()
     await store.apply([Put("people", "p00002", {"name": "changed", "email": "changed@contoso.com"}),
                        Delete("people", "p00004"), Put("people", "late", {"name": "late", "email": "p1@contoso.com"})])
@@ -177,3 +178,23 @@ async def test_a_compaction_before_any_text_was_cut_writes_every_one(tmp_path: P
         assert expected["people"]["late"]["name"] == "late" and "p00004" not in expected["people"]
     finally:
         await again.close()
+
+
+def mapped_files() -> str:
+    return Path("/proc/self/maps").read_text()
+
+
+async def test_the_snapshot_stays_mapped_only_until_every_text_is_cut(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "benefits.json"
+    await large_store(path, STEP_ITEMS + 3)
+    store = JournaledTinyStore(path, INDEXES, later=["audit"])
+    try:
+        snapshot = str(sorted(path.parent.glob("benefits.g*.json"))[-1])
+        assert snapshot in mapped_files()  # the people's texts are cut from it as they are read, the audit read
+        assert store.get("people", "p00001") is not None and snapshot in mapped_files()
+        await store.load_later()
+        assert type(store._tables["people"]) is dict and store.loading() == ()
+        assert store.find_ids("audit", "subject_id", "p00003") == ["a3"]
+        assert snapshot not in mapped_files()
+    finally:
+        await store.close()
