@@ -18,9 +18,10 @@ For each size, in one run on one machine:
   ``PYTHONDONTWRITEBYTECODE`` says; ``--cold`` measures a start that compiles every module as well;
 * **turns**: each listed turn (an ``Action.Execute`` over HTTP on loopback, authentication off, a
   fake Bot Connector for anything the bot sends), one at a time, ``--turns`` times: p50 and p99 of
-  the time to the HTTP response, and the bot's RSS (and peak) after them all.
+  the time to the HTTP response, and the bot's RSS (and peak) after them all. A p99 needs enough turns
+  to mean something: of 200, it is the second slowest, which one pause of a busy machine decides.
 
-``python -m bench.growth_bench [--sizes 1000,10000,150000] [--turns 200] [--changes 6] [--retention-days 400]``.
+``python -m bench.growth_bench [--sizes 1000,10000,150000] [--turns 1000] [--changes 6] [--retention-days 400]``.
 ``--keep DIR``: make each size's data in ``DIR`` once and serve it again on later runs (the import and
 crowd figures are those of the run that made it). ``--changes``: audit entries about each person (6
 gives about a million at 150,000 people, spread over five years); ``--retention-days``: the bot's
@@ -274,7 +275,7 @@ def report(all_figures: list[Figures]) -> None:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.growth_bench", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,150000", help="numbers of people, comma-separated")
-    parser.add_argument("--turns", type=int, default=200, help="measured turns of each kind per size")
+    parser.add_argument("--turns", type=int, default=1000, help="measured turns of each kind per size")
     parser.add_argument("--changes", type=int, default=6, help="audit entries about each person")
     parser.add_argument("--retention-days", type=float, default=400.0, help="the bot's AUDIT_RETENTION_DAYS")
     parser.add_argument("--keep", type=Path, help="make each size's data in this folder once, and reuse it")
