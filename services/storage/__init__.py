@@ -90,7 +90,7 @@ async def open_engine(config: PostgresConfig | None, path: Path, indexes: Mappin
         plain_file = Path(path).is_file()  # a plain TinyDB file an older bot wrote: imported, then upgraded
         store = await asyncio.to_thread(open_store, path, indexes, accept_loss=accept_loss, later=later)
         try:
-            await upgrade(store, Path(path), created=store.created and not plain_file)
+            await upgrade(store, Path(path), created=store.created and not plain_file, after_writes=store.compact)
         except BaseException:
             await store.close()
             raise

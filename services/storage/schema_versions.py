@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -131,9 +131,12 @@ def _record(store_path: Path, version: int) -> None:
     fsync_dir(path.parent)
 
 
-async def _apply(store: DocumentStore, name: str, found: int, migrations: Sequence[DataMigration]) -> list[int]:
-    """Apply the migrations past ``found`` to the store called ``name``; the versions applied."""
+async def _apply(store: DocumentStore, name: str, found: int, migrations: Sequence[DataMigration]
+                 ) -> tuple[list[int], int]:
+    """Apply the migrations past ``found`` to the store called ``name``; the versions applied, and how many
+    documents they wrote."""
     applied: list[int] = []
+    written = 0
     for migration in migrations:
         if migration.version <= found:
             continue
@@ -141,15 +144,20 @@ async def _apply(store: DocumentStore, name: str, found: int, migrations: Sequen
             ops = migration.upgrade(store)
             if ops:
                 await store.apply(ops)
+                written += len(ops)
             log.warning("upgraded the stored data", extra={
                 "event": "storage.data_upgraded", "store": name, "version": migration.version, "documents": len(ops)})
         applied.append(migration.version)
-    return applied
+    return applied, written
 
 
 async def upgrade(store: DocumentStore, store_path: Path, *, created: bool,
-                  migrations: Sequence[DataMigration] = MIGRATIONS) -> list[int]:
-    """Bring the data of the open journaled ``store`` (files at ``store_path``) to the newest version.
+                  migrations: Sequence[DataMigration] = MIGRATIONS,
+                  after_writes: Callable[[], Awaitable[None]] | None = None) -> list[int]:
+    """Bring the data of the open journaled ``store`` (files at ``store_path``) to the newest version;
+    ``after_writes`` is awaited once the record moved on if the upgrade wrote any document (the engine's
+    compaction: else every start until the next one replays the upgraded documents from the journal, which
+    for a whole directory of people is seconds).
 
     Returns the versions applied (empty: it was up to date).
 
@@ -161,12 +169,19 @@ async def upgrade(store: DocumentStore, store_path: Path, *, created: bool,
     found = recorded_version(store_path)
     if found is None:
         found = newest if created else 1
-    applied = await _apply(store, store_path.stem, found, migrations)
+    applied, written = await _apply(store, store_path.stem, found, migrations)
     if applied or not record_path(store_path).exists():
         try:
             _record(store_path, max(found, *applied) if applied else found)
         except OSError as exc:
             raise StoreUnavailableError(f"cannot record the data version beside {store_path}: {exc.strerror}") from exc
+    if written and after_writes is not None:
+        try:
+            await after_writes()
+        except (OSError, StoreUnavailableError) as exc:  # the journal holds the upgrade: the start goes on
+            log.warning("the upgraded data could not be compacted; the journal holds it", extra={
+                "event": "storage.upgrade_uncompacted", "store": store_path.stem,
+                "reason": f"{type(exc).__name__}: {exc}"})
     return applied
 
 
@@ -185,7 +200,7 @@ async def upgrade_shared(store: PostgresStore, name: str, *,
             raise StoreUnavailableError(ERR_NEWER.format(path=f"{store.config.safe_target}#{store.namespace}",
                                                          found=found, known=newest))
         start = found if found is not None else (newest if store.created else 1)
-        applied = await _apply(store, name, start, migrations)
+        applied, _ = await _apply(store, name, start, migrations)
         if applied or found is None:
             await store.record_data_version(max(start, *applied) if applied else start)
     return applied

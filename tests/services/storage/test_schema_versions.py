@@ -10,6 +10,7 @@ import pytest
 
 from services.repository import INDEXES
 from services.storage import JournaledTinyStore, Put, StoreUnavailableError, open_engine, open_store
+from services.storage.journal import HEADER_SIZE
 from services.storage.schema_versions import CURRENT, record_path, upgrade
 from tests._common.postgres import PgCluster
 
@@ -62,6 +63,9 @@ async def test_people_s_unknown_ids_an_older_bot_stored_empty_are_left_out_and_o
                                              "teams_id": "29:3"}
         assert store.find_ids("people", "aad_object_id", "") == [] and store.find_ids("people", "teams_id", "") == []
         assert store.find_ids("people", "teams_id", "29:3") == ["p3"]
+        newest = max(tmp_path.glob("benefits.g*.journal"))
+        assert newest.stat().st_size == HEADER_SIZE  # compacted after the upgrade: no start replays it again
+        assert newest.with_suffix(".index").exists()
     finally:
         await store.close()
     assert version_of(path) == CURRENT
