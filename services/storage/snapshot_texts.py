@@ -87,12 +87,14 @@ class SnapshotTexts(MutableMapping[str, str]):
             if type(place) is int:  # a place is only ever the document's own: written texts are str
                 self._cut(doc_id, place)
         self._cursor = end
+        if self._uncut and end >= len(ids):  # never: every place is the place of an id in ids
+            raise StoreUnavailableError("a text of the snapshot was left uncut")
         return not self._uncut
 
     def as_dict(self) -> dict[str, str]:
         """The table as a plain dict, every text cut (the mapping itself: later writes change both)."""
-        if self._uncut and not self.cut_some(len(self._ids)):
-            raise StoreUnavailableError("a text of the snapshot was left uncut")  # never: every place is an id's
+        if self._uncut:
+            self.cut_some(len(self._ids))
         return cast(dict[str, str], self._docs)
 
     # -- the mapping

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from services.storage import Delete, JournaledTinyStore, Put
+from services.storage import Delete, JournaledTinyStore, Put, StoreUnavailableError
 from services.storage.recovery import JournalFiles
 from services.storage.snapshot_index import STEP_ITEMS
 from services.storage.snapshot_texts import SnapshotTexts
@@ -97,6 +97,14 @@ def test_cut_some_goes_through_the_table_in_steps() -> None:
     while not held.cut_some(10):
         steps += 1
     assert steps == 2 and held.as_dict() == model and type(held.as_dict()) is dict
+
+
+def test_a_defect_that_leaves_a_text_uncut_is_refused_rather_than_stepped_over_forever() -> None:
+    _, held = laid_out(5, offset=0)
+    held._ids = held._ids[:-1]  # a place no id leads to (a defect: the store never builds one)
+    with pytest.raises(StoreUnavailableError, match="left uncut"):
+        while not held.cut_some(2):
+            pass
 
 
 async def large_store(path: Path, people: int) -> None:
