@@ -186,10 +186,10 @@ class IndexFile(NamedTuple):
         if (len(snapshot), zlib.crc32(snapshot)) != (self.snapshot_size, self.snapshot_crc):
             raise IndexFileMismatch("the snapshot is not the one the index file was made from")
 
-    def part(self, table: str, snapshot: Buffer, *, copy: bool = False) -> TablePart:
+    def part(self, table: str, snapshot: Buffer) -> TablePart:
         """What :func:`table_steps` needs to read ``table`` from the index file and ``snapshot`` (checked with
-        :meth:`check`); with ``copy``, the table's documents are copied out of the snapshot, so that neither
-        file's bytes need be kept for a table read later.
+        :meth:`check`): the segment's lines, copied, so that the index file's bytes need not be kept for a
+        table read later, and the snapshot (mapped, at a start: see ``recovery._mapped``).
 
         Raises:
             IndexFileMismatch: the segments do not fit the files.
@@ -199,7 +199,7 @@ class IndexFile(NamedTuple):
         if segment is None:
             if count:
                 raise IndexFileMismatch(f"the index file lists no segment for {table!r}")
-            return TablePart(table, 0, [], b"", 0)
+            return TablePart(table, 0, [], b"")
         body_start, body_end, start, end = segment
         first, last = self.body_start + body_start, self.body_start + body_end
         if not (self.body_start <= first <= last <= len(self.data) and 0 <= start <= end <= len(snapshot)):
@@ -212,20 +212,16 @@ class IndexFile(NamedTuple):
                 raise IndexFileMismatch(f"the segment of {table!r} does not end a line")
             lines.append(self.data[at:end_of_line])
             at = end_of_line + 1
-        if not copy:
-            return TablePart(table, count, lines, snapshot, 0)
-        return TablePart(table, count, lines, snapshot[start:end], start)
+        return TablePart(table, count, lines, snapshot)
 
 
 class TablePart(NamedTuple):
-    """One table's segment of an index file (its lines) and the bytes of its documents in the snapshot."""
+    """One table's segment of an index file (its lines) and the snapshot its spans point into."""
 
     name: str
     documents: int
     lines: list[bytes]
     texts: Buffer
-    offset: int
-    """Where ``texts`` starts in the snapshot (the segment's spans are the snapshot's)."""
 
 
 def table_steps(part: TablePart, fields: Sequence[str], *, lazy: bool = False) -> TableSteps:
@@ -266,14 +262,14 @@ def table_steps(part: TablePart, fields: Sequence[str], *, lazy: bool = False) -
             raise IndexFileMismatch(f"the segment of {part.name!r} does not list the documents the file counts")
         spans = array.array("I")
     texts: Texts = {}
-    base, data = part.offset, part.texts
+    data = part.texts
     if lazy and ids:
-        texts = SnapshotTexts(ids, spans, data, base)
+        texts = SnapshotTexts(ids, spans, data)
     try:
         for at in range(0, len(ids) if type(texts) is dict else 0, STEP_ITEMS):
             cut = spans[2 * at:2 * (at + STEP_ITEMS)]
             texts.update(zip(ids[at:at + STEP_ITEMS], map(bytes.decode, map(data.__getitem__, map(
-                slice, map(base.__rsub__, cut[0::2]), map(base.__rsub__, cut[1::2])))), strict=True))
+                slice, cut[0::2], cut[1::2]))), strict=True))
             yield
     except (TypeError, ValueError) as exc:  # an id not a string, a text not UTF-8
         raise IndexFileMismatch(f"the layout of {part.name!r} is damaged ({type(exc).__name__})") from exc

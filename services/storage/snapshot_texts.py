@@ -37,25 +37,23 @@ class SnapshotTexts(MutableMapping[str, str]):
     the segment's spans (an ``int``, never handed out).
     """
 
-    __slots__ = ("_docs", "_ids", "_spans", "_data", "_offset", "_uncut", "_cursor")
+    __slots__ = ("_docs", "_ids", "_spans", "_data", "_uncut", "_cursor")
 
-    def __init__(self, ids: list[str], spans: array.array[int], data: Buffer, offset: int) -> None:
-        """``ids``: the table's documents in order; ``spans``: where each one's text is in the snapshot
-        (start and end of the first, of the second, ...); ``data``: the table's bytes, which start at
-        ``offset`` in the snapshot."""
+    def __init__(self, ids: list[str], spans: array.array[int], data: Buffer) -> None:
+        """``ids``: the table's documents in order; ``spans``: where each one's text is in ``data``, the
+        snapshot's bytes (start and end of the first, of the second, ...)."""
         self._docs: dict[str, str | int] = dict(zip(ids, range(len(ids)), strict=True))
         self._ids = ids
         self._spans = spans
         self._data: Buffer = data
-        self._offset = offset
         self._uncut = len(self._docs)
         self._cursor = 0
 
     def _text_at(self, doc_id: str, place: int) -> str:
         """The text at ``place`` (of ``doc_id``) in the bytes."""
-        at, offset = 2 * place, self._offset
+        at = 2 * place
         try:
-            return self._data[self._spans[at] - offset:self._spans[at + 1] - offset].decode()
+            return self._data[self._spans[at]:self._spans[at + 1]].decode()
         except UnicodeDecodeError as exc:  # the snapshot matched its index file's CRC-32: only a defect gets here
             raise StoreUnavailableError(f"the text of {doc_id!r} in the snapshot is not UTF-8") from exc
 

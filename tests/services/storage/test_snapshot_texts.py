@@ -29,13 +29,13 @@ def laid_out(count: int, offset: int) -> tuple[dict[str, str], SnapshotTexts]:
     ``offset`` bytes of something else, with separators between texts)."""
     texts = {f"p{i:05d}": json.dumps({"name": NAMES[i % len(NAMES)], "n": i}, ensure_ascii=False)
              for i in range(count)}
-    data, spans = bytearray(b"x" * 7), array.array("I")
+    data, spans = bytearray(b"x" * offset), array.array("I")
     for text in texts.values():
         data += b", "
-        start = offset + len(data)
+        start = len(data)
         data += text.encode()
-        spans.extend((start, offset + len(data)))
-    return texts, SnapshotTexts(list(texts), spans, bytes(data), offset)
+        spans.extend((start, len(data)))
+    return texts, SnapshotTexts(list(texts), spans, bytes(data))
 
 
 @pytest.mark.parametrize("seed", range(12))
