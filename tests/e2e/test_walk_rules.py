@@ -28,6 +28,7 @@ from tests.e2e.walk import (
     step_mark,
     toggles_revealing,
     utf16_size,
+    verbs_to_try_back,
 )
 
 
@@ -249,6 +250,18 @@ def test_after_a_sent_form_any_place_since_the_menu_is_a_way_back() -> None:
     kinds = {k.signature: k for k in (menu, asked, submitted)}
     assert places_back(asked, kinds, answered=True) == [asked, menu]
     assert any(has_way_back({"help", "my_benefits"}, p, {}) for p in places_back(asked, kinds, answered=True))
+
+
+def test_a_back_seen_only_opening_other_places_is_clicked_before_a_card_is_judged_without_a_way_back() -> None:
+    # recent changes of a benefit, reached from the request its form prepared: Back opens that request
+    verbs = {"help", "service_request", "recent_changes"}
+    openers = {"help list_technical": {"list_technical"},
+               "id:request": {"request_assistance_submit", "service_request"}, "id:changes": {"recent_changes"}}
+    place_openers = {"help list_technical": {"list_technical"}, "id:cancellation": {"service_request"}}
+    assert verbs_to_try_back(verbs, openers, place_openers) == ["service_request"]
+    # never seen to open anything: first; seen only as the answer to a form: not clicked (it may write)
+    assert verbs_to_try_back(verbs | {"show_benefit"}, openers, {}) == ["show_benefit"]
+    assert verbs_to_try_back({"help", "close_request"}, {"x": {"close_request"}}, place_openers) == []
 
 
 def test_a_notice_leads_to_the_menu_or_the_benefits_it_is_about() -> None:

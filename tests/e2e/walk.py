@@ -465,6 +465,16 @@ def places_back(came_from: Kind, kinds: dict[str, Kind], answered: bool = False)
     return places
 
 
+def verbs_to_try_back(verbs: set[str], openers: dict[str, set[str]], place_openers: dict[str, set[str]]) -> list[str]:
+    """The buttons of a card with no way back seen yet, by verb, to click before judging it: those whose
+    verb never showed a card (the walk's budget ran out first), then those seen to open a place elsewhere
+    (Back to a request the person came from, seen so far only as the answer to the form that prepared
+    it: the same request opened is a place to go back to)."""
+    known = set().union(*openers.values()) if openers else set()
+    opens_places = set().union(*place_openers.values()) if place_openers else set()
+    return sorted(verbs - MENU_VERBS - known) + sorted((verbs - MENU_VERBS) & known & opens_places)
+
+
 def has_way_back(verbs: set[str], to: Kind, openers: dict[str, set[str]]) -> bool:
     """A button leads back to ``to`` when its verb is one the walk has seen show a card of that face
     (the Users card reopened by ``users`` or re-shown by ``set_roles`` is the same place)."""
@@ -1135,11 +1145,10 @@ class Walk:
             bool(verbs & self.place_openers.get(came_from.face, set()) - {came_from.via_verb})
 
     async def check_ways_back_later(self) -> None:
-        """The ways back not seen on arrival, with every verb the walk has seen open each card; a
-        button whose verb the walk never saw open a card (its budget ran out first) is clicked now."""
+        """The ways back not seen on arrival, with every verb the walk has seen open each card; the buttons
+        :func:`verbs_to_try_back` names are clicked now, until one shows the way back."""
         for kind, verbs, came_from, places, button, shot in self._way_back_later:
-            known = set().union(*self.openers.values()) if self.openers else set()
-            for verb in sorted(verbs - MENU_VERBS - known):
+            for verb in verbs_to_try_back(verbs, self.openers, self.place_openers):
                 if self._leads_back(verbs, came_from, places):
                     break
                 key = next((k for k in kind.keys if k in (f"Execute:{verb}", f"Submit:{verb}")), None)
