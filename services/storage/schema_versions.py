@@ -26,7 +26,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from services.storage.base import DocumentStore, Op, Put
 from services.storage.errors import StoreUnavailableError
@@ -58,13 +58,19 @@ class DataMigration(NamedTuple):
 DERIVED_PERSON_FIELDS = ("_search", "_skeleton")
 
 
-def _drop_derived_person_fields(store: DocumentStore) -> list[Op]:
+def _people_without(store: DocumentStore, unwanted: Callable[[str, Any], bool]) -> list[Op]:
+    """The writes that leave out of people's documents the fields ``unwanted(name, value)`` names (none
+    for a person whose document holds none of them)."""
     ops: list[Op] = []
     for doc in store.all("people"):
-        if any(name in doc for name in DERIVED_PERSON_FIELDS):
-            kept = {k: v for k, v in doc.items() if k not in DERIVED_PERSON_FIELDS and k != "id"}
+        if any(unwanted(name, value) for name, value in doc.items()):
+            kept = {name: value for name, value in doc.items() if name != "id" and not unwanted(name, value)}
             ops.append(Put("people", doc["id"], kept))
     return ops
+
+
+def _drop_derived_person_fields(store: DocumentStore) -> list[Op]:
+    return _people_without(store, lambda name, _: name in DERIVED_PERSON_FIELDS)
 
 
 #: a person's Entra and Teams ids are stored only once known (``domain.models.UNKNOWN_IDS_LEFT_OUT``); older bots
@@ -73,12 +79,7 @@ UNKNOWN_PERSON_IDS = ("aad_object_id", "teams_id")
 
 
 def _drop_unknown_person_ids(store: DocumentStore) -> list[Op]:
-    ops: list[Op] = []
-    for doc in store.all("people"):
-        if any(name in doc and doc[name] == "" for name in UNKNOWN_PERSON_IDS):
-            kept = {k: v for k, v in doc.items() if k != "id" and not (k in UNKNOWN_PERSON_IDS and v == "")}
-            ops.append(Put("people", doc["id"], kept))
-    return ops
+    return _people_without(store, lambda name, value: name in UNKNOWN_PERSON_IDS and value == "")
 
 
 MIGRATIONS: tuple[DataMigration, ...] = (
