@@ -266,7 +266,7 @@ def table_steps(part: TablePart, fields: Sequence[str], *, lazy: bool = False) -
     if lazy and ids:
         texts = SnapshotTexts(ids, spans, data)
     try:
-        for at in range(0, len(ids) if type(texts) is dict else 0, STEP_ITEMS):
+        for at in range(0, 0 if lazy else len(ids), STEP_ITEMS):
             cut = spans[2 * at:2 * (at + STEP_ITEMS)]
             texts.update(zip(ids[at:at + STEP_ITEMS], map(bytes.decode, map(data.__getitem__, map(
                 slice, cut[0::2], cut[1::2]))), strict=True))
